@@ -1,0 +1,355 @@
+//! `statement_class`: what kind of statement a query is, from its text alone.
+//!
+//! The audit plugins log every statement as `QUERY` (formats.md §1.2), so privilege changes and
+//! destructive statements can only be recognised from the text. Classification skips leading
+//! whitespace, `/* */` and `/*! */` comments and `--`/`#` line comments, then looks at the first
+//! keywords. It works on the raw (still escaped) bytes and on prefixes, because the plugin may
+//! truncate a statement at `server_audit_query_log_limit`; it never allocates.
+
+/// The classes of CONTRACT.md, in the order of precedence used when a statement fits several.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StatementClass {
+    Privilege,
+    Destructive,
+    Exfiltration,
+    Ddl,
+    Write,
+    Read,
+    Other,
+}
+
+impl StatementClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatementClass::Privilege => "privilege",
+            StatementClass::Destructive => "destructive",
+            StatementClass::Exfiltration => "exfiltration",
+            StatementClass::Ddl => "ddl",
+            StatementClass::Write => "write",
+            StatementClass::Read => "read",
+            StatementClass::Other => "other",
+        }
+    }
+}
+
+/// Classifies a statement. `escaped` text may contain `\n`-style escapes; they are treated as
+/// whitespace, which is what they stand for.
+pub fn classify(sql: &[u8]) -> StatementClass {
+    let body = skip_leading_comments(sql);
+    let mut words = Words::new(body);
+    let Some(first) = words.next() else {
+        return StatementClass::Other;
+    };
+    let kw = |w: &[u8], k: &str| w.eq_ignore_ascii_case(k.as_bytes());
+    let second = words.clone().next().unwrap_or(b"");
+
+    // Exfiltration is checked first: `SELECT ... INTO OUTFILE` starts like a read.
+    if is_exfiltration(first, body) {
+        return StatementClass::Exfiltration;
+    }
+    if kw(first, "GRANT") || kw(first, "REVOKE") {
+        return StatementClass::Privilege;
+    }
+    if kw(first, "SET") {
+        if kw(second, "PASSWORD") || (kw(second, "DEFAULT") && {
+            let mut w = words.clone();
+            w.next();
+            kw(w.next().unwrap_or(b""), "ROLE")
+        }) {
+            return StatementClass::Privilege;
+        }
+        return StatementClass::Other;
+    }
+    if kw(first, "CREATE") || kw(first, "ALTER") || kw(first, "DROP") || kw(first, "RENAME") {
+        // Skip `OR REPLACE`, `IF [NOT] EXISTS` noise before the object type.
+        let mut w = words.clone();
+        let mut object = w.next().unwrap_or(b"");
+        if kw(object, "OR") {
+            w.next();
+            object = w.next().unwrap_or(b"");
+        }
+        if kw(object, "USER") || kw(object, "ROLE") || kw(object, "GROUP") {
+            return StatementClass::Privilege;
+        }
+        if kw(first, "DROP")
+            && (kw(object, "DATABASE") || kw(object, "SCHEMA") || kw(object, "TABLE"))
+        {
+            return StatementClass::Destructive;
+        }
+        if kw(first, "DROP") && kw(object, "TEMPORARY") {
+            return StatementClass::Destructive;
+        }
+        if kw(first, "ALTER") && kw(object, "TABLE") && contains_word(body, b"DROP") {
+            return StatementClass::Destructive;
+        }
+        return StatementClass::Ddl;
+    }
+    if kw(first, "TRUNCATE") {
+        return StatementClass::Destructive;
+    }
+    if kw(first, "DELETE") || kw(first, "UPDATE") {
+        if !contains_word(body, b"WHERE") {
+            return StatementClass::Destructive;
+        }
+        return StatementClass::Write;
+    }
+    if kw(first, "INSERT")
+        || kw(first, "REPLACE")
+        || kw(first, "LOAD")
+        || kw(first, "MERGE")
+        || kw(first, "UPSERT")
+        || kw(first, "COPY")
+    {
+        return StatementClass::Write;
+    }
+    if kw(first, "SELECT")
+        || kw(first, "SHOW")
+        || kw(first, "DESCRIBE")
+        || kw(first, "DESC")
+        || kw(first, "EXPLAIN")
+        || kw(first, "WITH")
+        || kw(first, "TABLE")
+        || kw(first, "VALUES")
+        || kw(first, "HANDLER")
+        || first.starts_with(b"(")
+    {
+        return StatementClass::Read;
+    }
+    StatementClass::Other
+}
+
+/// `INTO OUTFILE`/`INTO DUMPFILE`/`LOAD_FILE(` anywhere, PostgreSQL's `COPY … TO` a file or
+/// program, and the server-side file readers `pg_read_file`/`lo_export`.
+fn is_exfiltration(first: &[u8], body: &[u8]) -> bool {
+    if first.eq_ignore_ascii_case(b"COPY") {
+        // `COPY t TO '/file'`, `COPY t TO PROGRAM 'cmd'`; `TO STDOUT` is a client dump.
+        let mut w = Words::new(body);
+        while let Some(word) = w.next() {
+            if word.eq_ignore_ascii_case(b"TO") {
+                let target = w.next().unwrap_or(b"");
+                return !target.eq_ignore_ascii_case(b"STDOUT");
+            }
+        }
+        return false;
+    }
+    // Every MySQL form contains "FILE"; find each `F`/`f` and look around it.
+    for i in memchr::memchr2_iter(b'F', b'f', body) {
+        let rest = &body[i..];
+        if rest.len() < 4 || !rest[..4].eq_ignore_ascii_case(b"FILE") {
+            continue;
+        }
+        let before = &body[..i];
+        if ends_with_ci(before, b"OUT") || ends_with_ci(before, b"DUMP") {
+            let b = &before[..before.len() - if ends_with_ci(before, b"OUT") { 3 } else { 4 }];
+            let b = trim_end(b);
+            if ends_with_ci(b, b"INTO") {
+                return true;
+            }
+        }
+        if ends_with_ci(before, b"LOAD_") || ends_with_ci(before, b"PG_READ_") || ends_with_ci(before, b"PG_READ_BINARY_") {
+            return true;
+        }
+    }
+    if let Some(i) = find_ci(body, b"LO_EXPORT") {
+        return body[i + 9..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'(');
+    }
+    false
+}
+
+fn ends_with_ci(s: &[u8], suffix: &[u8]) -> bool {
+    s.len() >= suffix.len() && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+}
+
+fn trim_end(mut s: &[u8]) -> &[u8] {
+    while let Some((&last, rest)) = s.split_last() {
+        if last.is_ascii_whitespace() {
+            s = rest;
+        } else if rest.last() == Some(&b'\\') && matches!(last, b'n' | b'r' | b't') {
+            s = &rest[..rest.len() - 1];
+        } else {
+            break;
+        }
+    }
+    s
+}
+
+fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// A whole-word, case-insensitive search outside string literals is what a SQL parser would
+/// give; a word search that ignores quoting is a cheap approximation that errs towards "has a
+/// WHERE" only when the literal text contains the word.
+fn contains_word(hay: &[u8], word: &[u8]) -> bool {
+    let first = word[0];
+    let lower = first.to_ascii_lowercase();
+    for i in memchr::memchr2_iter(first, lower, hay) {
+        if i + word.len() > hay.len() {
+            break;
+        }
+        if !hay[i..i + word.len()].eq_ignore_ascii_case(word) {
+            continue;
+        }
+        let before_ok = i == 0 || !is_ident(hay[i - 1]) || escaped_space_before(hay, i);
+        let after_ok = hay.get(i + word.len()).is_none_or(|&c| !is_ident(c));
+        if before_ok && after_ok {
+            return true;
+        }
+    }
+    false
+}
+
+fn escaped_space_before(hay: &[u8], i: usize) -> bool {
+    i >= 2 && hay[i - 2] == b'\\' && matches!(hay[i - 1], b'n' | b'r' | b't')
+}
+
+fn is_ident(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
+}
+
+/// Skips whitespace (including escaped `\n`, `\r`, `\t`), block comments and line comments.
+pub fn skip_leading_comments(mut s: &[u8]) -> &[u8] {
+    loop {
+        let before = s.len();
+        s = skip_space(s);
+        if s.starts_with(b"/*") {
+            s = match memchr::memmem::find(&s[2..], b"*/") {
+                Some(end) => &s[2 + end + 2..],
+                None => &[],
+            };
+        } else if s.starts_with(b"--") || s.starts_with(b"#") {
+            // A line comment ends at a newline, or at an escaped `\n` in the audit text.
+            let nl = memchr::memchr(b'\n', s);
+            let esc = memchr::memmem::find(s, b"\\n");
+            s = match (nl, esc) {
+                (Some(a), Some(b)) if b < a => &s[b + 2..],
+                (Some(a), _) => &s[a + 1..],
+                (None, Some(b)) => &s[b + 2..],
+                (None, None) => &[],
+            };
+        }
+        if s.len() == before {
+            return s;
+        }
+    }
+}
+
+fn skip_space(mut s: &[u8]) -> &[u8] {
+    loop {
+        match s {
+            [c, rest @ ..] if c.is_ascii_whitespace() || *c == b';' => s = rest,
+            [b'\\', b'n' | b'r' | b't', rest @ ..] => s = rest,
+            _ => return s,
+        }
+    }
+}
+
+/// Keyword tokens: runs of identifier bytes; punctuation other than `(` ends a word and is
+/// skipped.
+#[derive(Clone)]
+struct Words<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Words<'a> {
+    fn new(s: &'a [u8]) -> Self {
+        Words { rest: s }
+    }
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        loop {
+            self.rest = skip_space(self.rest);
+            let (&c, _) = self.rest.split_first()?;
+            if c == b'(' {
+                let w = &self.rest[..1];
+                self.rest = &self.rest[1..];
+                return Some(w);
+            }
+            if is_ident(c) {
+                let end = self.rest.iter().position(|&c| !is_ident(c)).unwrap_or(self.rest.len());
+                let w = &self.rest[..end];
+                self.rest = &self.rest[end..];
+                return Some(w);
+            }
+            self.rest = &self.rest[1..];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StatementClass::*;
+    use super::*;
+
+    fn c(s: &str) -> StatementClass {
+        classify(s.as_bytes())
+    }
+
+    #[test]
+    fn privilege_statements_are_recognised() {
+        assert_eq!(c("GRANT ALL ON sa_db TO u2 IDENTIFIED BY *****"), Privilege);
+        assert_eq!(c("revoke select on t from u"), Privilege);
+        assert_eq!(c(r"CREATE USER \'u1_empty\'@\'%\' IDENTIFIED BY <secret>"), Privilege);
+        assert_eq!(c("ALTER USER 'a'@'%' IDENTIFIED BY 'x'"), Privilege);
+        assert_eq!(c("DROP USER bob"), Privilege);
+        assert_eq!(c("RENAME USER a TO b"), Privilege);
+        assert_eq!(c("SET PASSWORD FOR u1=<secret>"), Privilege);
+        assert_eq!(c("create role analyst"), Privilege);
+        assert_eq!(c("CREATE OR REPLACE USER x"), Privilege);
+        assert_eq!(c("SET DEFAULT ROLE ALL TO u"), Privilege);
+    }
+
+    #[test]
+    fn destructive_statements_are_recognised() {
+        assert_eq!(c("DROP TABLE orders.customers_backup"), Destructive);
+        assert_eq!(c("drop database shop"), Destructive);
+        assert_eq!(c("TRUNCATE TABLE warehouse.staging"), Destructive);
+        assert_eq!(c("DELETE FROM billing.invoices"), Destructive);
+        assert_eq!(c("UPDATE users SET admin=1"), Destructive);
+        assert_eq!(c("ALTER TABLE t DROP COLUMN c"), Destructive);
+    }
+
+    #[test]
+    fn where_clause_makes_delete_and_update_plain_writes() {
+        assert_eq!(c("DELETE FROM t WHERE id = 1"), Write);
+        assert_eq!(c(r"UPDATE t SET a=1\nWHERE id=2"), Write);
+        assert_eq!(c("UPDATE t SET nowhere=1"), Destructive);
+    }
+
+    #[test]
+    fn exfiltration_is_found_anywhere_in_the_statement() {
+        assert_eq!(c("SELECT * FROM orders.customers INTO OUTFILE '/tmp/c.csv'"), Exfiltration);
+        assert_eq!(c("select a into   dumpfile '/tmp/x'"), Exfiltration);
+        assert_eq!(c("SELECT LOAD_FILE('/etc/passwd')"), Exfiltration);
+        assert_eq!(c("COPY t TO PROGRAM 'curl x'"), Exfiltration);
+        assert_eq!(c("COPY t TO '/tmp/t.csv'"), Exfiltration);
+        assert_eq!(c("COPY t TO STDOUT"), Write);
+        assert_eq!(c("select pg_read_file('/etc/passwd')"), Exfiltration);
+        assert_eq!(c("SELECT outfile, profile FROM t"), Read);
+    }
+
+    #[test]
+    fn leading_comments_and_executable_comments_are_skipped() {
+        assert_eq!(c("/* app=orders */ SELECT 1"), Read);
+        assert_eq!(c("/*!40101 SET NAMES utf8 */ DROP TABLE x"), Destructive);
+        assert_eq!(c(r"-- hi\nGRANT ALL ON *.* TO x"), Privilege);
+        assert_eq!(c("# note\nTRUNCATE t"), Destructive);
+        assert_eq!(c("  \n select 1"), Read);
+    }
+
+    #[test]
+    fn everything_else_has_a_class() {
+        assert_eq!(c("CREATE TABLE t (a int)"), Ddl);
+        assert_eq!(c("DROP VIEW v"), Ddl);
+        assert_eq!(c("INSERT INTO t VALUES (1)"), Write);
+        assert_eq!(c("SET autocommit=1"), Other);
+        assert_eq!(c("BEGIN"), Other);
+        assert_eq!(c(""), Other);
+        assert_eq!(c("SELEC"), Other);
+        assert_eq!(c("DR"), Other);
+    }
+}

@@ -1,0 +1,459 @@
+//! The normalized event: the one shape every log format is parsed into and every analysis pass
+//! reads. The vocabulary (operations, source formats), the borrowed [`Event`], the Arrow schema
+//! of `events/*.parquet` and the builder that copies a borrowed event into Arrow columns are all
+//! defined here, once, so that parsers, passes and writers cannot disagree about a column.
+//!
+//! An [`Event`] borrows every string from the mapped or decompressed input buffer; the only copy
+//! of a value is the one [`EventBatchBuilder::push`] makes into the Arrow buffers. Query text
+//! that still carries the audit plugin's backslash escapes is unescaped straight into the Arrow
+//! value buffer, piece by piece, without an intermediate `String`.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Int32Builder, Int64Builder, RecordBatch, StringBuilder,
+    TimestampMillisecondArray,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+use crate::classify::StatementClass;
+
+/// What happened, in the MySQL-family audit plugin's vocabulary (PostgreSQL maps onto it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Operation {
+    Connect,
+    Disconnect,
+    FailedConnect,
+    ChangeUser,
+    ProxyConnect,
+    Query,
+    Read,
+    Write,
+    Create,
+    Drop,
+    Alter,
+    Rename,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 12] = [
+        Operation::Connect,
+        Operation::Disconnect,
+        Operation::FailedConnect,
+        Operation::ChangeUser,
+        Operation::ProxyConnect,
+        Operation::Query,
+        Operation::Read,
+        Operation::Write,
+        Operation::Create,
+        Operation::Drop,
+        Operation::Alter,
+        Operation::Rename,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Connect => "CONNECT",
+            Operation::Disconnect => "DISCONNECT",
+            Operation::FailedConnect => "FAILED_CONNECT",
+            Operation::ChangeUser => "CHANGEUSER",
+            Operation::ProxyConnect => "PROXY_CONNECT",
+            Operation::Query => "QUERY",
+            Operation::Read => "READ",
+            Operation::Write => "WRITE",
+            Operation::Create => "CREATE",
+            Operation::Drop => "DROP",
+            Operation::Alter => "ALTER",
+            Operation::Rename => "RENAME",
+        }
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Option<Operation> {
+        Some(match b {
+            b"CONNECT" => Operation::Connect,
+            b"DISCONNECT" => Operation::Disconnect,
+            b"FAILED_CONNECT" => Operation::FailedConnect,
+            b"CHANGEUSER" => Operation::ChangeUser,
+            b"PROXY_CONNECT" => Operation::ProxyConnect,
+            b"QUERY" => Operation::Query,
+            b"READ" => Operation::Read,
+            b"WRITE" => Operation::Write,
+            b"CREATE" => Operation::Create,
+            b"DROP" => Operation::Drop,
+            b"ALTER" => Operation::Alter,
+            b"RENAME" => Operation::Rename,
+            _ => return None,
+        })
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// A login that succeeded (the session now runs as `user`).
+    pub fn is_successful_login(self) -> bool {
+        matches!(
+            self,
+            Operation::Connect | Operation::ChangeUser | Operation::ProxyConnect
+        )
+    }
+}
+
+/// Which log family (and dialect) a record came from: the `source_format` column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceFormat {
+    MariadbAudit,
+    RdsMysqlAudit,
+    AuroraMysqlAudit,
+    Postgres,
+}
+
+impl SourceFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceFormat::MariadbAudit => "mariadb_audit",
+            SourceFormat::RdsMysqlAudit => "rds_mysql_audit",
+            SourceFormat::AuroraMysqlAudit => "aurora_mysql_audit",
+            SourceFormat::Postgres => "postgres",
+        }
+    }
+}
+
+/// The `object` field as found in the log: absent, raw bytes, or bytes still carrying the audit
+/// plugin's backslash escapes (unescaped when copied into Arrow).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Text<'a> {
+    None,
+    Raw(&'a [u8]),
+    Escaped(&'a [u8]),
+}
+
+impl Text<'_> {
+    pub fn is_none(&self) -> bool {
+        matches!(self, Text::None)
+    }
+
+    /// The text with escapes resolved; allocates only when there were escapes (tests, rules).
+    pub fn to_cow(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Text::None => std::borrow::Cow::Borrowed(""),
+            Text::Raw(b) => String::from_utf8_lossy(b),
+            Text::Escaped(b) => {
+                let mut s = String::new();
+                unescape_into(b, &mut s);
+                std::borrow::Cow::Owned(s)
+            }
+        }
+    }
+}
+
+/// One normalized event, borrowing its strings from the input buffer.
+#[derive(Clone, Copy, Debug)]
+pub struct Event<'a> {
+    pub time_us: i64,
+    pub format: SourceFormat,
+    pub server_host: &'a [u8],
+    pub user: &'a [u8],
+    pub client_host: &'a [u8],
+    pub connection_id: i64,
+    pub query_id: i64,
+    pub operation: Operation,
+    /// Empty means "no default database" (null in Parquet).
+    pub database: &'a [u8],
+    pub object: Text<'a>,
+    pub retcode: Option<i32>,
+    pub tls: Option<bool>,
+    pub statement_class: Option<StatementClass>,
+    /// 1-based line number in the (decompressed) input.
+    pub line: u64,
+}
+
+/// The canonical client address of a host field: the IP when the host is an address (a
+/// MariaDB 12 `:port` or PostgreSQL `(port)` suffix stripped), `None` for names and sockets.
+pub fn client_ip(host: &[u8]) -> Option<IpAddr> {
+    if host.is_empty()
+        || host.len() > 64
+        || !(host[0].is_ascii_hexdigit() || host[0] == b'[' || host[0] == b':')
+    {
+        return None;
+    }
+    let s = std::str::from_utf8(host).ok()?;
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    // `[v6]:port` or `[v6]`
+    if let Some(rest) = s.strip_prefix('[') {
+        let end = rest.find(']')?;
+        return rest[..end].parse::<IpAddr>().ok();
+    }
+    // `v4:port` (MariaDB 12). An IPv6 address with a port suffix is ambiguous without
+    // brackets, so only an IPv4 prefix is accepted (formats.md checklist 21).
+    if let Some((ip, port)) = s.rsplit_once(':') {
+        if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+            if let Ok(v4) = ip.parse::<std::net::Ipv4Addr>() {
+                return Some(IpAddr::V4(v4));
+            }
+        }
+    }
+    None
+}
+
+/// Resolves the audit plugin's escapes (`\'`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`; an unknown
+/// `\x` stays literal) while appending to `out`. Invalid UTF-8 is replaced, never rejected.
+pub fn unescape_into<W: std::fmt::Write>(mut b: &[u8], out: &mut W) {
+    while let Some(i) = memchr::memchr(b'\\', b) {
+        push_lossy(&b[..i], out);
+        match b.get(i + 1) {
+            Some(&c) => {
+                let r = match c {
+                    b'n' => "\n",
+                    b'r' => "\r",
+                    b't' => "\t",
+                    b'b' => "\u{8}",
+                    b'f' => "\u{c}",
+                    b'\'' => "'",
+                    b'\\' => "\\",
+                    b'"' => "\"",
+                    b'0' => "\0",
+                    _ => {
+                        push_lossy(&b[i..i + 2], out);
+                        b = &b[i + 2..];
+                        continue;
+                    }
+                };
+                let _ = out.write_str(r);
+                b = &b[i + 2..];
+            }
+            None => {
+                let _ = out.write_str("\\");
+                b = &[];
+            }
+        }
+    }
+    push_lossy(b, out);
+}
+
+/// Appends bytes as UTF-8, replacing invalid sequences with U+FFFD.
+pub fn push_lossy<W: std::fmt::Write>(mut b: &[u8], out: &mut W) {
+    loop {
+        match std::str::from_utf8(b) {
+            Ok(s) => {
+                let _ = out.write_str(s);
+                return;
+            }
+            Err(e) => {
+                let good = e.valid_up_to();
+                // SAFETY-free: the prefix was just validated.
+                let _ = out.write_str(std::str::from_utf8(&b[..good]).unwrap_or_default());
+                let _ = out.write_str("\u{FFFD}");
+                let skip = e.error_len().unwrap_or(b.len() - good);
+                b = &b[good + skip..];
+            }
+        }
+    }
+}
+
+/// The Arrow schema of `events/*.parquet` (CONTRACT.md, `events` columns). Defined once.
+pub fn schema() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            Arc::new(Schema::new(vec![
+                Field::new(
+                    "event_time",
+                    DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+                    false,
+                ),
+                Field::new("event_time_us", DataType::Int64, false),
+                Field::new("source_format", DataType::Utf8, false),
+                Field::new("server_host", DataType::Utf8, false),
+                Field::new("user", DataType::Utf8, false),
+                Field::new("client_host", DataType::Utf8, false),
+                Field::new("client_ip", DataType::Utf8, true),
+                Field::new("connection_id", DataType::Int64, false),
+                Field::new("query_id", DataType::Int64, false),
+                Field::new("operation", DataType::Utf8, false),
+                Field::new("database", DataType::Utf8, true),
+                Field::new("object", DataType::Utf8, true),
+                Field::new("retcode", DataType::Int32, true),
+                Field::new("tls", DataType::Boolean, true),
+                Field::new("statement_class", DataType::Utf8, true),
+                Field::new("source_file", DataType::Utf8, false),
+                Field::new("source_line", DataType::Int64, false),
+            ]))
+        })
+        .clone()
+}
+
+/// Column builders for one batch of events. Reused across batches where possible.
+pub struct EventBatchBuilder {
+    time_us: Vec<i64>,
+    source_format: StringBuilder,
+    server_host: StringBuilder,
+    user: StringBuilder,
+    client_host: StringBuilder,
+    client_ip: StringBuilder,
+    connection_id: Int64Builder,
+    query_id: Int64Builder,
+    operation: StringBuilder,
+    database: StringBuilder,
+    object: StringBuilder,
+    retcode: Int32Builder,
+    tls: BooleanBuilder,
+    statement_class: StringBuilder,
+    source_file: StringBuilder,
+    source_line: Int64Builder,
+    source_path: Arc<str>,
+}
+
+impl EventBatchBuilder {
+    pub fn new(source_path: Arc<str>, capacity: usize) -> Self {
+        let s = |bytes_per_row: usize| StringBuilder::with_capacity(capacity, capacity * bytes_per_row);
+        EventBatchBuilder {
+            time_us: Vec::with_capacity(capacity),
+            source_format: s(16),
+            server_host: s(16),
+            user: s(8),
+            client_host: s(12),
+            client_ip: s(12),
+            connection_id: Int64Builder::with_capacity(capacity),
+            query_id: Int64Builder::with_capacity(capacity),
+            operation: s(6),
+            database: s(8),
+            object: s(64),
+            retcode: Int32Builder::with_capacity(capacity),
+            tls: BooleanBuilder::with_capacity(capacity),
+            statement_class: s(5),
+            source_file: s(source_path.len()),
+            source_line: Int64Builder::with_capacity(capacity),
+            source_path,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.time_us.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.time_us.is_empty()
+    }
+
+    /// Copies one borrowed event into the columns: the single copy of its strings.
+    pub fn push(&mut self, e: &Event<'_>) {
+        self.time_us.push(e.time_us);
+        self.source_format.append_value(e.format.as_str());
+        push_str(&mut self.server_host, e.server_host);
+        push_str(&mut self.user, e.user);
+        push_str(&mut self.client_host, e.client_host);
+        match client_ip(e.client_host) {
+            Some(IpAddr::V4(v4)) if e.client_host.len() <= 15 => {
+                // An IPv4 address that parsed from the whole field prints as written.
+                let _ = v4;
+                push_str(&mut self.client_ip, e.client_host);
+            }
+            Some(ip) => {
+                let _ = write!(self.client_ip, "{ip}");
+                self.client_ip.append_value("");
+            }
+            None => self.client_ip.append_null(),
+        }
+        self.connection_id.append_value(e.connection_id);
+        self.query_id.append_value(e.query_id);
+        self.operation.append_value(e.operation.as_str());
+        if e.database.is_empty() {
+            self.database.append_null();
+        } else {
+            push_str(&mut self.database, e.database);
+        }
+        match e.object {
+            Text::None => self.object.append_null(),
+            Text::Raw(b) => push_str(&mut self.object, b),
+            Text::Escaped(b) => {
+                unescape_into(b, &mut self.object);
+                self.object.append_value("");
+            }
+        }
+        self.retcode.append_option(e.retcode);
+        self.tls.append_option(e.tls);
+        self.statement_class
+            .append_option(e.statement_class.map(|c| c.as_str()));
+        self.source_file.append_value(&*self.source_path);
+        self.source_line.append_value(e.line as i64);
+    }
+
+    /// Takes the rows pushed so far as a `RecordBatch`, leaving the builder empty.
+    pub fn finish(&mut self) -> RecordBatch {
+        let time_us = std::mem::take(&mut self.time_us);
+        let ms: TimestampMillisecondArray = time_us
+            .iter()
+            .map(|us| Some(us.div_euclid(1000)))
+            .collect::<TimestampMillisecondArray>()
+            .with_timezone("UTC");
+        let us = arrow::array::Int64Array::from(time_us);
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(ms),
+            Arc::new(us),
+            Arc::new(self.source_format.finish()),
+            Arc::new(self.server_host.finish()),
+            Arc::new(self.user.finish()),
+            Arc::new(self.client_host.finish()),
+            Arc::new(self.client_ip.finish()),
+            Arc::new(self.connection_id.finish()),
+            Arc::new(self.query_id.finish()),
+            Arc::new(self.operation.finish()),
+            Arc::new(self.database.finish()),
+            Arc::new(self.object.finish()),
+            Arc::new(self.retcode.finish()),
+            Arc::new(self.tls.finish()),
+            Arc::new(self.statement_class.finish()),
+            Arc::new(self.source_file.finish()),
+            Arc::new(self.source_line.finish()),
+        ];
+        RecordBatch::try_new(schema(), columns).expect("event columns match the schema")
+    }
+}
+
+/// Appends a field as a string, validating UTF-8 (lossy replacement on invalid bytes).
+fn push_str(b: &mut StringBuilder, v: &[u8]) {
+    match std::str::from_utf8(v) {
+        Ok(s) => b.append_value(s),
+        Err(_) => {
+            push_lossy(v, b);
+            b.append_value("");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unescape_resolves_plugin_escapes_and_keeps_unknown_ones() {
+        let mut s = String::new();
+        unescape_into(br"select \'A\', \\x\n\q", &mut s);
+        assert_eq!(s, "select 'A', \\x\n\\q");
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_rejected() {
+        let mut s = String::new();
+        push_lossy(b"ab\xffcd\xe6\x9d", &mut s);
+        assert_eq!(s, "ab\u{FFFD}cd\u{FFFD}");
+    }
+
+    #[test]
+    fn client_ip_strips_ports_and_rejects_names() {
+        assert_eq!(client_ip(b"192.168.1.24:54312").unwrap().to_string(), "192.168.1.24");
+        assert_eq!(client_ip(b"2001:db8::1").unwrap().to_string(), "2001:db8::1");
+        assert_eq!(client_ip(b"[2001:db8::1]:5432").unwrap().to_string(), "2001:db8::1");
+        assert!(client_ip(b"localhost").is_none());
+        assert!(client_ip(b"ip-10-1-0-5").is_none());
+        assert!(client_ip(b"").is_none());
+        assert!(client_ip(b"deadbeef").is_none());
+        assert_eq!(client_ip(b"::1").unwrap().to_string(), "::1");
+    }
+}

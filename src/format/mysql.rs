@@ -1,0 +1,457 @@
+//! The MySQL family of audit logs: MariaDB `server_audit`, its RDS for MySQL fork (trailing
+//! `connection_type`) and Aurora MySQL advanced auditing (epoch-microsecond timestamps), each
+//! optionally wrapped in the CloudWatch S3-export prefix (formats.md §1, §2, §3.2, §7).
+//!
+//! No CSV library: user, host, database and table names are written raw and may contain
+//! commas. The parser takes the timestamp and server host from the left, then locates the
+//! operation keyword preceded by two integer fields (connection id, query id), which
+//! resynchronises after a user name with commas. The tail after the operation is read
+//! according to the operation: a quoted, backslash-escaped query for `QUERY`; fields counted
+//! from the right for connection and table events, where the database may hold commas.
+//! Every value is a slice of the input; nothing is copied here.
+
+use super::{Family, FileFormat, Reason, RecordSink, MAX_RECORD_BYTES};
+use crate::classify::classify;
+use crate::event::{Event, Operation, SourceFormat, Text};
+use crate::time;
+
+/// Which family a line belongs to, if any (for sniffing).
+pub fn sniff_line(line: &[u8]) -> Option<Family> {
+    if line.len() > 18 && line[17] == b',' && time::parse_compact(&line[..17]).is_some() {
+        return Some(Family::MysqlAudit);
+    }
+    if line.len() > 17 && line[16] == b',' && time::parse_epoch_us(&line[..16]).is_some() {
+        return Some(Family::AuroraAudit);
+    }
+    None
+}
+
+/// Splits a chunk into lines and parses each. Returns the number of lines seen.
+pub fn parse_chunk<'a, S: RecordSink<'a>>(
+    format: &FileFormat,
+    chunk: &'a [u8],
+    first_line: u64,
+    at_eof: bool,
+    sink: &mut S,
+) -> u64 {
+    let mut line_no = first_line;
+    let mut start = 0;
+    while start < chunk.len() {
+        let (end, next, terminated) = match memchr::memchr(b'\n', &chunk[start..]) {
+            Some(i) => (start + i, start + i + 1, true),
+            None => (chunk.len(), chunk.len(), false),
+        };
+        let line = super::trim_cr(&chunk[start..end]);
+        parse_one(format, line, line_no, terminated || !at_eof, sink);
+        line_no += 1;
+        start = next;
+    }
+    line_no - first_line
+}
+
+#[inline]
+fn parse_one<'a, S: RecordSink<'a>>(
+    format: &FileFormat,
+    line: &'a [u8],
+    line_no: u64,
+    terminated: bool,
+    sink: &mut S,
+) {
+    if line.is_empty() || line.iter().all(|b| b.is_ascii_whitespace()) {
+        sink.blank(line_no);
+        return;
+    }
+    if line.len() > MAX_RECORD_BYTES {
+        sink.rejected(line_no, Reason::TooLong, line);
+        return;
+    }
+    let mut body = line;
+    let mut prefix_time = None;
+    if format.cloudwatch_export {
+        if let Some((t, n)) = time::parse_cloudwatch_prefix(line) {
+            prefix_time = Some(t);
+            body = &line[n..];
+        }
+    }
+    match parse_record(format, body, line_no) {
+        Ok(mut e) => {
+            if e.time_us == i64::MIN {
+                e.time_us = prefix_time.unwrap_or(0);
+            }
+            sink.event(e, body)
+        }
+        Err(reason) if !terminated => {
+            let _ = reason;
+            sink.rejected(line_no, Reason::TruncatedLastLine, line)
+        }
+        Err(reason) => sink.rejected(line_no, reason, line),
+    }
+}
+
+/// Parses one audit record (without line terminator or export prefix).
+pub fn parse_record<'a>(format: &FileFormat, line: &'a [u8], line_no: u64) -> Result<Event<'a>, Reason> {
+    // 1. Timestamp: `YYYYMMDD HH:MM:SS` or 16-digit epoch microseconds.
+    let (time_us, rest, aurora) = if line.len() > 17 && line[8] == b' ' {
+        let t = time::parse_compact(line.get(..17).ok_or(Reason::BadTimestamp)?)
+            .ok_or(Reason::BadTimestamp)?;
+        if line.get(17) != Some(&b',') {
+            return Err(Reason::BadTimestamp);
+        }
+        (t, &line[18..], false)
+    } else {
+        let t = line
+            .get(..16)
+            .and_then(time::parse_epoch_us)
+            .ok_or(Reason::BadTimestamp)?;
+        if line.get(16) != Some(&b',') {
+            return Err(Reason::BadTimestamp);
+        }
+        (t, &line[17..], true)
+    };
+
+    // 2. Server host: never contains a comma.
+    let (server_host, rest) = split_field(rest).ok_or(Reason::MissingFields)?;
+
+    // 3. user, host, connection id, query id, operation. Fast path: a user without commas.
+    let (user, client_host, connection_id, query_id, operation, tail) =
+        match header_fast(rest) {
+            Some(h) => h,
+            None => header_resync(rest)?,
+        };
+
+    let mut event = Event {
+        time_us,
+        format: if aurora { SourceFormat::AuroraMysqlAudit } else { SourceFormat::MariadbAudit },
+        server_host,
+        user,
+        client_host,
+        connection_id,
+        query_id,
+        operation,
+        database: b"",
+        object: Text::None,
+        retcode: None,
+        tls: None,
+        statement_class: None,
+        line: line_no,
+    };
+
+    let extra = match operation {
+        Operation::Query => parse_query_tail(tail, &mut event)?,
+        Operation::Connect
+        | Operation::Disconnect
+        | Operation::FailedConnect
+        | Operation::ChangeUser
+        | Operation::ProxyConnect => parse_connection_tail(tail, &mut event)?,
+        Operation::Read
+        | Operation::Write
+        | Operation::Create
+        | Operation::Drop
+        | Operation::Alter
+        | Operation::Rename => parse_table_tail(tail, &mut event)?,
+    };
+    if extra && !aurora {
+        event.format = SourceFormat::RdsMysqlAudit;
+    }
+    if let Some(forced) = format.forced {
+        event.format = forced;
+    }
+    Ok(event)
+}
+
+#[inline]
+fn split_field(s: &[u8]) -> Option<(&[u8], &[u8])> {
+    let i = memchr::memchr(b',', s)?;
+    Some((&s[..i], &s[i + 1..]))
+}
+
+type Header<'a> = (&'a [u8], &'a [u8], i64, i64, Operation, &'a [u8]);
+
+#[inline]
+fn header_fast(rest: &[u8]) -> Option<Header<'_>> {
+    let (user, rest) = split_field(rest)?;
+    let (host, rest) = split_field(rest)?;
+    let (conn, rest) = split_field(rest)?;
+    let (query, rest) = split_field(rest)?;
+    let (op, tail) = match memchr::memchr(b',', rest) {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (rest, &rest[rest.len()..]),
+    };
+    let operation = Operation::from_bytes(op)?;
+    Some((user, host, parse_i64(conn)?, parse_i64(query)?, operation, tail))
+}
+
+/// Slow path: the user (or host) contained commas. Find the first field that is a known
+/// operation keyword preceded by two integers; the host is the field before those, and the
+/// user is everything between the server host and the host.
+fn header_resync(rest: &[u8]) -> Result<Header<'_>, Reason> {
+    // Field start offsets, up to the first quote (query text may hold anything).
+    let limit = memchr::memchr(b'\'', rest).unwrap_or(rest.len());
+    let mut starts = vec![0usize];
+    starts.extend(memchr::memchr_iter(b',', &rest[..limit]).map(|i| i + 1));
+    let field = |k: usize| -> &[u8] {
+        let s = starts[k];
+        let e = starts.get(k + 1).map(|&n| n - 1).unwrap_or(rest.len());
+        &rest[s..e.max(s)]
+    };
+    if starts.len() < 5 {
+        return Err(Reason::MissingFields);
+    }
+    for k in 4..starts.len() {
+        let Some(operation) = Operation::from_bytes(field(k)) else { continue };
+        let (Some(conn), Some(query)) = (parse_i64(field(k - 2)), parse_i64(field(k - 1))) else {
+            continue;
+        };
+        let host_start = starts[k - 3];
+        let user = &rest[..host_start - 1];
+        let host = field(k - 3);
+        let tail = match starts.get(k + 1) {
+            Some(&s) => &rest[s..],
+            None => &rest[rest.len()..],
+        };
+        return Ok((user, host, conn, query, operation, tail));
+    }
+    Err(Reason::NoOperation)
+}
+
+/// `db,'escaped query',retcode` then, on RDS for MySQL, `,,`. Returns whether extra trailing
+/// fields were present.
+fn parse_query_tail<'a>(tail: &'a [u8], e: &mut Event<'a>) -> Result<bool, Reason> {
+    // The database ends at the first `,'` (a database name with `,'` in it is not supported).
+    let comma = match memchr::memchr(b',', tail) {
+        Some(i) if tail.get(i + 1) == Some(&b'\'') => i,
+        _ => memchr::memmem::find(tail, b",'").ok_or(Reason::MissingFields)?,
+    };
+    e.database = &tail[..comma];
+    let q = &tail[comma + 2..];
+    // Find the closing quote: a `'` not escaped by a backslash and followed by `,<retcode>`.
+    let mut i = 0;
+    let mut escaped = false;
+    let close = loop {
+        match memchr::memchr2(b'\'', b'\\', &q[i..]) {
+            None => return Err(Reason::UnterminatedQuery),
+            Some(j) => {
+                let at = i + j;
+                if q[at] == b'\\' {
+                    escaped = true;
+                    i = at + 2;
+                    if i > q.len() {
+                        return Err(Reason::UnterminatedQuery);
+                    }
+                    continue;
+                }
+                // A quote: the closing one is followed by `,` and a retcode.
+                let after = &q[at + 1..];
+                if after.first() == Some(&b',') && looks_like_retcode_then_end(&after[1..]) {
+                    break at;
+                }
+                i = at + 1;
+            }
+        }
+    };
+    let text = &q[..close];
+    e.object = if escaped { Text::Escaped(text) } else { Text::Raw(text) };
+    e.statement_class = Some(classify(text));
+    let after = &q[close + 2..];
+    let (ret, extra) = match memchr::memchr(b',', after) {
+        Some(k) => (&after[..k], true),
+        None => (after, false),
+    };
+    e.retcode = Some(parse_i32(ret).ok_or(Reason::BadNumber)?);
+    Ok(extra)
+}
+
+/// After a closing quote and comma: a retcode, then the end or another field.
+fn looks_like_retcode_then_end(s: &[u8]) -> bool {
+    let end = memchr::memchr(b',', s).unwrap_or(s.len());
+    parse_i32(&s[..end]).is_some()
+}
+
+/// `db,<TLS or proxied user or empty>,retcode` and, on RDS for MySQL, `,connection_type`.
+/// Read from the right: the database may contain commas.
+fn parse_connection_tail<'a>(tail: &'a [u8], e: &mut Event<'a>) -> Result<bool, Reason> {
+    let mut fields = tail.rsplitn(3, |&b| b == b',');
+    let last = fields.next().unwrap_or(b"");
+    let mid = fields.next().ok_or(Reason::MissingFields)?;
+    let rds_tls = connection_type_tls(last, mid);
+    let (db_obj, retcode, extra, ctype_tls) = match rds_tls {
+        Some(tls) => {
+            // last = connection_type, mid = retcode, the rest is `db,obj`.
+            let rest = fields.next().ok_or(Reason::MissingFields)?;
+            (rest, mid, true, tls)
+        }
+        None => {
+            let before = fields.next().ok_or(Reason::MissingFields)?;
+            // Re-join: `before` is `db` (possibly with commas) and `mid` is obj.
+            let db_obj_len = before.len() + 1 + mid.len();
+            (&tail[..db_obj_len], last, false, None)
+        }
+    };
+    let (db, obj) = match memchr::memrchr(b',', db_obj) {
+        Some(i) => (&db_obj[..i], &db_obj[i + 1..]),
+        None => return Err(Reason::MissingFields),
+    };
+    e.database = db;
+    e.retcode = Some(parse_i32(retcode).ok_or(Reason::BadNumber)?);
+    e.object = if obj.is_empty() { Text::None } else { Text::Raw(obj) };
+    e.tls = if extra {
+        ctype_tls
+    } else if e.operation != Operation::ProxyConnect && !obj.is_empty() {
+        // MariaDB 12+: the TLS protocol version of the session.
+        Some(true)
+    } else if e.operation != Operation::ProxyConnect && host_has_port(e.client_host) {
+        // MariaDB 12+ (host:port): an empty TLS field means a plaintext session.
+        Some(false)
+    } else {
+        None
+    };
+    Ok(extra)
+}
+
+/// The RDS for MySQL `connection_type` as a TLS verdict, when `last` is one and `prev` is a
+/// retcode: `Some(Some(true))` for SSL, `Some(Some(false))` for TCP/IP, `Some(None)` for a
+/// socket or an unknown transport; `None` when `last` is not a connection type.
+fn connection_type_tls(last: &[u8], prev: &[u8]) -> Option<Option<bool>> {
+    match last {
+        b"SSL" => Some(Some(true)),
+        b"TCP/IP" => Some(Some(false)),
+        b"SOCKET" | b"UNDEFINED" | b"NAMED_PIPE" | b"SHARED_MEMORY" => Some(None),
+        [d] if d.is_ascii_digit() && parse_i32(prev).is_some() => Some(match d {
+            b'4' => Some(true),
+            b'1' => Some(false),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+fn host_has_port(host: &[u8]) -> bool {
+    match memchr::memrchr(b':', host) {
+        Some(i) => {
+            let port = &host[i + 1..];
+            !port.is_empty()
+                && port.iter().all(|b| b.is_ascii_digit())
+                && memchr::memchr(b':', &host[..i]).is_none()
+        }
+        None => false,
+    }
+}
+
+/// `db,table,retcode` with the retcode often empty (null). Read from the right.
+fn parse_table_tail<'a>(tail: &'a [u8], e: &mut Event<'a>) -> Result<bool, Reason> {
+    let mut fields = tail.rsplitn(3, |&b| b == b',');
+    let ret = fields.next().unwrap_or(b"");
+    let table = fields.next().ok_or(Reason::MissingFields)?;
+    let db = fields.next().ok_or(Reason::MissingFields)?;
+    e.database = db;
+    e.object = if table.is_empty() { Text::None } else { Text::Raw(table) };
+    e.retcode = if ret.is_empty() {
+        None
+    } else {
+        Some(parse_i32(ret).ok_or(Reason::BadNumber)?)
+    };
+    Ok(false)
+}
+
+#[inline]
+fn parse_i64(b: &[u8]) -> Option<i64> {
+    let (neg, digits) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(d as i64)?;
+    }
+    Some(if neg { -v } else { v })
+}
+
+#[inline]
+fn parse_i32(b: &[u8]) -> Option<i32> {
+    parse_i64(b).and_then(|v| i32::try_from(v).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::sniff;
+
+    fn parse(line: &str) -> Result<Event<'_>, Reason> {
+        let fmt = sniff(line.as_bytes()).expect("sniffable");
+        let body = match time::parse_cloudwatch_prefix(line.as_bytes()) {
+            Some((_, n)) => &line.as_bytes()[n..],
+            None => line.as_bytes(),
+        };
+        parse_record(&fmt, body, 1)
+    }
+
+    #[test]
+    fn user_with_commas_is_resynchronised_on_the_operation() {
+        let e = parse("20230501 10:02:19,db1,we,ird,user,10.0.0.1,5,9,QUERY,shop,'select 1',0").unwrap();
+        assert_eq!(e.user, b"we,ird,user");
+        assert_eq!(e.client_host, b"10.0.0.1");
+        assert_eq!(e.connection_id, 5);
+        assert_eq!(e.query_id, 9);
+        assert_eq!(e.database, b"shop");
+    }
+
+    #[test]
+    fn database_with_commas_is_kept_whole_on_connection_events() {
+        let e = parse("20230501 10:02:19,db1,u,10.0.0.1,5,0,CONNECT,a,b,,0,SSL").unwrap();
+        assert_eq!(e.database, b"a,b");
+        assert_eq!(e.tls, Some(true));
+        assert_eq!(e.format, SourceFormat::RdsMysqlAudit);
+        let e = parse("20230501 10:02:19,db1,u,10.0.0.1,5,0,CONNECT,a,b,,0").unwrap();
+        assert_eq!(e.database, b"a,b");
+        assert_eq!(e.format, SourceFormat::MariadbAudit);
+    }
+
+    #[test]
+    fn negative_connection_ids_and_numeric_connection_types_are_accepted() {
+        let e = parse("20230501 10:02:19,db1,u,10.0.0.1,-2147483000,0,CONNECT,,,0,4").unwrap();
+        assert_eq!(e.connection_id, -2147483000);
+        assert_eq!(e.tls, Some(true));
+        let e = parse("20230501 10:02:19,db1,u,10.0.0.1,7,0,CONNECT,,,0,1").unwrap();
+        assert_eq!(e.tls, Some(false));
+    }
+
+    #[test]
+    fn quote_inside_query_without_retcode_after_it_is_text() {
+        let e = parse("20230501 10:02:19,db1,u,h,5,9,QUERY,db,'it's, odd',0,,").unwrap();
+        assert_eq!(e.object, Text::Raw(b"it's, odd"));
+        assert_eq!(e.retcode, Some(0));
+    }
+
+    #[test]
+    fn unterminated_query_is_rejected() {
+        assert_eq!(
+            parse("20230501 10:02:19,db1,u,h,5,9,QUERY,db,'select 1").unwrap_err(),
+            Reason::UnterminatedQuery
+        );
+    }
+
+    #[test]
+    fn garbage_is_rejected_with_a_reason() {
+        let fmt = sniff(b"20230501 10:02:19,db1,root,localhost,12,0,CONNECT,mysql,,0").unwrap();
+        assert_eq!(parse_record(&fmt, b"hello", 1).unwrap_err(), Reason::BadTimestamp);
+        assert_eq!(
+            parse_record(&fmt, b"20230501 10:02:19,db1,root", 1).unwrap_err(),
+            Reason::MissingFields
+        );
+        assert_eq!(
+            parse_record(&fmt, b"20230501 10:02:19,db1,a,b,c,d,e,f,g", 1).unwrap_err(),
+            Reason::NoOperation
+        );
+        assert_eq!(
+            parse_record(&fmt, b"20230501 10:02:19,db1,a,b,1,2,CONNECT,,,x", 1).unwrap_err(),
+            Reason::BadNumber
+        );
+    }
+}

@@ -1,0 +1,229 @@
+//! The command line: one clap definition; each subcommand is a thin call into the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+
+use forensics::finding::Severity;
+use forensics::format::FormatChoice;
+use forensics::pass::config::{parse_duration_secs, parse_net, ConfigFile};
+use forensics::pass::AnalysisConfig;
+
+#[derive(Parser)]
+#[command(name = "forensics", version, about = "Offline forensics for Amazon RDS and Aurora audit logs", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse audit logs into partitioned Parquet, run the security detections, write a summary.
+    Scan(ScanArgs),
+    /// Write a deterministic synthetic corpus with planted incidents (for tests and benchmarks).
+    Synth(SynthArgs),
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// Files or folders (walked recursively); plain, .gz and .zst.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Output folder.
+    #[arg(short, long, default_value = "forensics-out")]
+    out: PathBuf,
+    /// Only events at or after T (RFC 3339, a date, or a duration back from now: 90m, 24h, 7d).
+    #[arg(long, value_name = "T")]
+    since: Option<String>,
+    /// Only events before T.
+    #[arg(long, value_name = "T")]
+    until: Option<String>,
+    /// Expected source network (repeatable). Default: the private ranges.
+    #[arg(long = "allow", value_name = "CIDR")]
+    allow: Vec<String>,
+    /// The RDS master user (repeatable). Default: admin, postgres.
+    #[arg(long = "master-user", value_name = "NAME")]
+    master_user: Vec<String>,
+    /// Where a human administrator may use the master user, e.g. a bastion (repeatable).
+    #[arg(long = "admin-host", value_name = "CIDR")]
+    admin_host: Vec<String>,
+    /// TOML config: the same settings plus custom rules; flags override it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Analysis only: do not write events/.
+    #[arg(long)]
+    no_events: bool,
+    /// Exit 1 when a finding reaches this severity (info, low, medium, high, critical).
+    #[arg(long, value_name = "SEVERITY")]
+    fail_on: Option<Severity>,
+    /// Force a parser: auto, mariadb-audit, rds-mysql-audit, aurora-mysql-audit.
+    #[arg(long, default_value = "auto")]
+    format: FormatChoice,
+    /// Replace the output of a previous scan in a non-empty output folder.
+    #[arg(long)]
+    force: bool,
+    /// Exit 2 when any line is rejected or any file cannot be read to its end.
+    #[arg(long)]
+    strict: bool,
+    /// No progress bar and no terminal summary.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Failed logins from one source within the window that make a brute force [default: 20].
+    #[arg(long, value_name = "N")]
+    brute_force_threshold: Option<u32>,
+    /// Sliding window for brute force and password spray [default: 5m].
+    #[arg(long, value_name = "DURATION")]
+    brute_force_window: Option<String>,
+    /// How long after a burst a successful login is reported [default: 1h].
+    #[arg(long, value_name = "DURATION")]
+    brute_force_success_delay: Option<String>,
+    /// Distinct users failed from one source within the window that make a spray [default: 5].
+    #[arg(long, value_name = "N")]
+    spray_users: Option<u32>,
+    /// Rate-spike window [default: 5m].
+    #[arg(long, value_name = "DURATION")]
+    rate_window: Option<String>,
+    /// Events a window needs before it can be a spike [default: 200].
+    #[arg(long, value_name = "N")]
+    rate_floor: Option<u64>,
+    /// A spike exceeds the user's 99th-percentile window by this factor [default: 4].
+    #[arg(long, value_name = "X")]
+    rate_factor: Option<f64>,
+}
+
+#[derive(Args)]
+struct SynthArgs {
+    /// Output folder.
+    #[arg(short, long)]
+    out: PathBuf,
+    /// Uncompressed size: 1GiB, 512M, 100MB, 64k.
+    #[arg(long, default_value = "100MiB")]
+    size: String,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// rds-mysql, mariadb or aurora.
+    #[arg(long, default_value = "rds-mysql")]
+    flavor: String,
+    /// Days of traffic.
+    #[arg(long, default_value_t = 7)]
+    days: u32,
+    /// gzip every log file.
+    #[arg(long, conflicts_with = "zstd")]
+    gzip: bool,
+    /// zstd every log file.
+    #[arg(long)]
+    zstd: bool,
+    /// Write CloudWatch S3-export objects (000000.gz, lines prefixed with the event time).
+    #[arg(long)]
+    cloudwatch_export: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan(a) => run_scan(a),
+        Command::Synth(a) => run_synth(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("forensics: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn analysis_config(a: &ScanArgs) -> anyhow::Result<AnalysisConfig> {
+    let mut cfg = AnalysisConfig::default();
+    if let Some(path) = &a.config {
+        let file = ConfigFile::load(path)?;
+        cfg.apply_file(&file).map_err(anyhow::Error::msg).with_context(|| format!("{}", path.display()))?;
+    }
+    if !a.allow.is_empty() {
+        cfg.allow = a.allow.iter().map(|s| parse_net(s)).collect::<Result<_, _>>().map_err(anyhow::Error::msg)?;
+        cfg.allow_is_default = false;
+    }
+    if !a.master_user.is_empty() {
+        cfg.master_users = a.master_user.clone();
+        cfg.master_users_are_default = false;
+    }
+    if !a.admin_host.is_empty() {
+        cfg.admin_hosts = a.admin_host.iter().map(|s| parse_net(s)).collect::<Result<_, _>>().map_err(anyhow::Error::msg)?;
+    }
+    if let Some(v) = a.brute_force_threshold {
+        cfg.brute_force_threshold = v.max(1);
+    }
+    if let Some(v) = &a.brute_force_window {
+        cfg.brute_force_window_secs = parse_duration_secs(v).map_err(anyhow::Error::msg)?;
+    }
+    if let Some(v) = &a.brute_force_success_delay {
+        cfg.brute_force_success_delay_secs = parse_duration_secs(v).map_err(anyhow::Error::msg)?;
+    }
+    if let Some(v) = a.spray_users {
+        cfg.spray_users = v.max(2);
+    }
+    if let Some(v) = &a.rate_window {
+        cfg.rate_window_secs = parse_duration_secs(v).map_err(anyhow::Error::msg)?;
+    }
+    if let Some(v) = a.rate_floor {
+        cfg.rate_floor = v;
+    }
+    if let Some(v) = a.rate_factor {
+        cfg.rate_factor = v;
+    }
+    Ok(cfg)
+}
+
+fn run_scan(a: ScanArgs) -> anyhow::Result<ExitCode> {
+    let now = chrono::Utc::now();
+    let since_us = a.since.as_deref().map(|s| forensics::time::parse_time_arg(s, now)).transpose().map_err(anyhow::Error::msg)?;
+    let until_us = a.until.as_deref().map(|s| forensics::time::parse_time_arg(s, now)).transpose().map_err(anyhow::Error::msg)?;
+    let opts = forensics::ScanOptions {
+        paths: a.paths.clone(),
+        out: a.out.clone(),
+        since_us,
+        until_us,
+        threads: a.threads,
+        force: a.force,
+        no_events: a.no_events,
+        format: a.format,
+        analysis: analysis_config(&a)?,
+        progress: !a.quiet,
+    };
+    let report = forensics::scan(&opts)?;
+    let s = &report.summary;
+    if !a.quiet {
+        print!("{}", s.to_terminal());
+    }
+    if s.totals.rejected > 0 || s.totals.files_error > 0 {
+        eprintln!(
+            "forensics: warning: {} rejected lines, {} files with errors (see {}/summary.md)",
+            s.totals.rejected,
+            s.totals.files_error,
+            a.out.display()
+        );
+    }
+    if report.readable_files() == 0 {
+        eprintln!("forensics: error: nothing readable: no input file is an audit log that could be read");
+        return Ok(ExitCode::from(2));
+    }
+    if a.strict && report.has_problems() {
+        return Ok(ExitCode::from(2));
+    }
+    if let Some(level) = a.fail_on {
+        if report.findings.iter().any(|f| f.severity >= level) {
+            return Ok(ExitCode::from(1));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_synth(a: SynthArgs) -> anyhow::Result<ExitCode> {
+    let _ = a;
+    anyhow::bail!("synth is not wired yet")
+}

@@ -1,0 +1,314 @@
+//! The work plan of a scan: every input file turned into an ordered list of units.
+//!
+//! A plain file is mapped and cut into record-aligned chunks of [`CHUNK_BYTES`]; the line
+//! number of each chunk's first line is known before parsing (newlines are counted per chunk
+//! in parallel with a SIMD counter, a small fraction of parsing time), so evidence and
+//! `source_line` are exact without any fix-up later. A compressed file is one unit that
+//! decompresses as a stream and emits one output per block. A file that cannot be opened or is
+//! not a log becomes a unit that only reports that. The order of units is the order of the
+//! files, so the consumer sees the same sequence whatever the thread count.
+
+use std::io;
+use rayon::prelude::*;
+
+use crate::format::{self, FileFormat, FormatChoice, Reason};
+use crate::input::{self, Compression, Decompressed, InputFile, Opened};
+use crate::scan::{process_chunk, ChunkOutput, ChunkSettings};
+use crate::stats::StatsBuilder;
+
+/// Target chunk size. A chunk becomes one Parquet row group per day it covers, so this is
+/// also the row-group size: 64 MiB of audit lines is about 650,000 rows.
+pub const CHUNK_BYTES: usize = 64 << 20;
+/// How much of a file is looked at to recognise its format.
+const SNIFF_BYTES: usize = 64 << 10;
+
+/// What a unit reports about its file (besides chunk outputs).
+#[derive(Clone, Debug)]
+pub enum FileNote {
+    Format { format: String, compression: Compression },
+    Sha256 { hex: String, bytes: u64 },
+    Skipped(String),
+    Error(String),
+}
+
+/// One output of a unit, in order.
+pub enum UnitOutput {
+    File { file: usize, note: FileNote },
+    Chunk(ChunkOutput),
+}
+
+enum Unit {
+    Report { file: usize, note: FileNote },
+    Hash { file: usize },
+    Chunk { file: usize, start: usize, end: usize, first_line: u64, at_eof: bool },
+    Stream { file: usize },
+}
+
+pub struct Plan<'f> {
+    files: &'f [InputFile],
+    maps: Vec<Option<memmap2::Mmap>>,
+    formats: Vec<Option<FileFormat>>,
+    units: Vec<Unit>,
+    choice: FormatChoice,
+}
+
+impl<'f> Plan<'f> {
+    /// Opens and sniffs every file, and chunks the mapped ones.
+    pub fn new(files: &'f [InputFile], choice: FormatChoice, pool: &rayon::ThreadPool) -> Plan<'f> {
+        let mut plan = Plan {
+            files,
+            maps: Vec::with_capacity(files.len()),
+            formats: Vec::with_capacity(files.len()),
+            units: Vec::new(),
+            choice,
+        };
+        for (i, f) in files.iter().enumerate() {
+            let (map, format, units) = plan_file(i, f, choice, pool);
+            plan.maps.push(map);
+            plan.formats.push(format);
+            plan.units.extend(units);
+        }
+        plan
+    }
+
+    pub fn len(&self) -> usize {
+        self.units.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.units.is_empty()
+    }
+
+    /// Runs unit `u`, emitting its outputs in order.
+    pub fn run(&self, u: usize, settings: &ChunkSettings<'_>, emit: &mut dyn FnMut(UnitOutput)) {
+        match &self.units[u] {
+            Unit::Report { file, note } => emit(UnitOutput::File { file: *file, note: note.clone() }),
+            Unit::Hash { file } => {
+                if let Some(map) = &self.maps[*file] {
+                    let hex = input::sha256_hex(map);
+                    emit(UnitOutput::File { file: *file, note: FileNote::Sha256 { hex, bytes: map.len() as u64 } });
+                }
+            }
+            Unit::Chunk { file, start, end, first_line, at_eof } => {
+                let (Some(map), Some(fmt)) = (&self.maps[*file], &self.formats[*file]) else { return };
+                let out = process_chunk(
+                    settings,
+                    *file,
+                    &self.files[*file].display,
+                    fmt,
+                    &map[*start..*end],
+                    *first_line,
+                    *at_eof,
+                );
+                release(map, *start, *end);
+                emit(UnitOutput::Chunk(out));
+            }
+            Unit::Stream { file } => self.run_stream(*file, settings, emit),
+        }
+    }
+
+    fn run_stream(&self, file: usize, settings: &ChunkSettings<'_>, emit: &mut dyn FnMut(UnitOutput)) {
+        let f = &self.files[file];
+        let error = |msg: String| UnitOutput::File { file, note: FileNote::Error(msg) };
+        let (compression, handle) = match input::open(&f.path) {
+            Ok(Opened::Stream(c, h)) => (c, h),
+            Ok(_) => return emit(error("file changed while being read".into())),
+            Err(e) => return emit(error(e.to_string())),
+        };
+        let mut dec = match Decompressed::new(compression, handle) {
+            Ok(d) => d,
+            Err(e) => return emit(error(format!("cannot start {} decoder: {e}", compression.name()))),
+        };
+        let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + (1 << 20));
+        let mut failure: Option<String> = None;
+        let mut more = match dec.fill(&mut buf, SNIFF_BYTES) {
+            Ok(m) => m,
+            Err(e) => {
+                failure = Some(corrupt(compression, &e));
+                false
+            }
+        };
+        let format = match self.choice {
+            FormatChoice::Auto => format::sniff(&buf),
+            c => format::forced(c, &buf),
+        };
+        let Some(format) = format else {
+            let reason = match &failure {
+                Some(msg) => return emit(error(msg.clone())),
+                None if buf.is_empty() => "empty after decompression".to_string(),
+                None => format!("not a recognised audit log ({} compressed)", compression.name()),
+            };
+            emit(UnitOutput::File { file, note: FileNote::Skipped(reason) });
+            if let Ok((hex, bytes)) = dec.finish() {
+                emit(UnitOutput::File { file, note: FileNote::Sha256 { hex, bytes } });
+            }
+            return;
+        };
+        emit(UnitOutput::File { file, note: FileNote::Format { format: format.name().to_string(), compression } });
+        let mut line = 1u64;
+        loop {
+            if more && failure.is_none() {
+                let want = buf.len().max(CHUNK_BYTES / 2) + CHUNK_BYTES / 2;
+                match dec.fill(&mut buf, want) {
+                    Ok(m) => more = m,
+                    Err(e) => {
+                        failure = Some(corrupt(compression, &e));
+                        more = false;
+                    }
+                }
+            }
+            let at_eof = !more;
+            let cut = if at_eof { Some(buf.len()) } else { format::last_record_end(&format, &buf) };
+            match cut {
+                Some(cut) => {
+                    let out = process_chunk(settings, file, &f.display, &format, &buf[..cut], line, at_eof);
+                    line += out.stats.lines;
+                    emit(UnitOutput::Chunk(out));
+                    buf.drain(..cut);
+                }
+                None if buf.len() > format::MAX_RECORD_BYTES => {
+                    // One line longer than any record: reject it and skip to its end.
+                    let mut stats = StatsBuilder::default();
+                    stats.rejected(line, Reason::TooLong, &buf[..crate::stats::EXCERPT_BYTES]);
+                    let (skipped, still_more) = skip_line(&mut dec, &mut buf);
+                    let mut stats = stats.finish();
+                    stats.lines = 1;
+                    emit(UnitOutput::Chunk(ChunkOutput {
+                        file,
+                        bytes: skipped,
+                        stats,
+                        row_groups: Vec::new(),
+                        passes: crate::pass::PassSet::new(settings.config),
+                        error: None,
+                    }));
+                    line += 1;
+                    more = still_more;
+                    continue;
+                }
+                None => continue,
+            }
+            if at_eof {
+                break;
+            }
+        }
+        match dec.finish() {
+            Ok((hex, bytes)) => emit(UnitOutput::File { file, note: FileNote::Sha256 { hex, bytes } }),
+            Err(e) => emit(error(e.to_string())),
+        }
+        if let Some(msg) = failure {
+            emit(error(msg));
+        }
+    }
+}
+
+/// Drops bytes up to and including the next newline; `buf` keeps what follows it. Returns
+/// the bytes dropped and whether the stream may hold more.
+fn skip_line(dec: &mut Decompressed, buf: &mut Vec<u8>) -> (u64, bool) {
+    let mut skipped = 0u64;
+    loop {
+        if let Some(i) = memchr::memchr(b'\n', buf) {
+            skipped += i as u64 + 1;
+            buf.drain(..=i);
+            return (skipped, true);
+        }
+        skipped += buf.len() as u64;
+        buf.clear();
+        match dec.fill(buf, 1 << 20) {
+            Ok(true) => {}
+            _ => {
+                let rest = buf.len() as u64;
+                buf.clear();
+                return (skipped + rest, false);
+            }
+        }
+    }
+}
+
+fn corrupt(c: Compression, e: &io::Error) -> String {
+    format!("corrupt {} data: {e}; events before the damage were kept", c.name())
+}
+
+/// Plans one file: its map (if plain), its format, and its units.
+fn plan_file(
+    i: usize,
+    f: &InputFile,
+    choice: FormatChoice,
+    pool: &rayon::ThreadPool,
+) -> (Option<memmap2::Mmap>, Option<FileFormat>, Vec<Unit>) {
+    let report = |note: FileNote| vec![Unit::Report { file: i, note }];
+    let map = match input::open(&f.path) {
+        Ok(Opened::Mapped(m)) => m,
+        Ok(Opened::Empty) => return (None, None, report(FileNote::Skipped("empty file".into()))),
+        Ok(Opened::Stream(..)) => return (None, None, vec![Unit::Stream { file: i }]),
+        Err(e) => return (None, None, report(FileNote::Error(format!("cannot read: {e}")))),
+    };
+    let head = &map[..map.len().min(SNIFF_BYTES)];
+    let format = match choice {
+        FormatChoice::Auto => format::sniff(head),
+        c => format::forced(c, head),
+    };
+    let Some(format) = format else {
+        let mut units = report(FileNote::Skipped("not a recognised audit log".into()));
+        units.push(Unit::Hash { file: i });
+        return (Some(map), None, units);
+    };
+    // Record-aligned chunk boundaries.
+    let mut bounds = Vec::new();
+    let mut pos = 0;
+    while pos < map.len() {
+        let end = format::next_record_start(&format, &map, (pos + CHUNK_BYTES).min(map.len()));
+        let end = if end <= pos { map.len() } else { end };
+        bounds.push((pos, end));
+        pos = end;
+    }
+    let counts: Vec<u64> = pool.install(|| {
+        bounds
+            .par_iter()
+            .map(|&(s, e)| {
+                let slice = &map[s..e];
+                let n = bytecount::count(slice, b'\n') as u64;
+                // An unterminated last line is a line too.
+                n + u64::from(e == map.len() && slice.last() != Some(&b'\n'))
+            })
+            .collect()
+    });
+    let mut units = vec![Unit::Hash { file: i }];
+    let mut first_line = 1;
+    let last = bounds.len().saturating_sub(1);
+    for (k, (&(start, end), n)) in bounds.iter().zip(counts).enumerate() {
+        units.push(Unit::Chunk { file: i, start, end, first_line, at_eof: k == last });
+        first_line += n;
+    }
+    (Some(map), Some(format), units)
+}
+
+/// Hands the pages of a parsed chunk back to the page cache: the map stays valid (pages fault
+/// in again from the file if touched), but they stop counting towards this process's resident
+/// memory, so memory does not grow with the size of the input.
+fn release(map: &memmap2::Mmap, start: usize, end: usize) {
+    const PAGE: usize = 4096;
+    let s = start.div_ceil(PAGE) * PAGE;
+    let e = end / PAGE * PAGE;
+    if e > s {
+        // SAFETY: the map is a read-only file mapping; after MADV_DONTNEED the pages are read
+        // again from the file on the next access, so no borrowed data changes.
+        #[cfg(unix)]
+        unsafe {
+            let _ = map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, s, e - s);
+        }
+    }
+}
+
+/// The formats of the planned files, for the summary.
+impl Plan<'_> {
+    /// The file a unit belongs to.
+    pub fn file_of(&self, u: usize) -> usize {
+        match &self.units[u] {
+            Unit::Report { file, .. } | Unit::Hash { file } | Unit::Chunk { file, .. } | Unit::Stream { file } => *file,
+        }
+    }
+
+    pub fn format_of(&self, file: usize) -> Option<String> {
+        self.formats.get(file).copied().flatten().map(|f| f.name().to_string())
+    }
+}

@@ -1,0 +1,147 @@
+//! The worker side of a scan: one record-aligned chunk of bytes in, encoded Parquet row
+//! groups, line accounting and pass state out.
+//!
+//! [`ChunkProcessor`] is the [`RecordSink`] the parsers report to. It applies the time window,
+//! counts, feeds the passes and copies each event once into the Arrow builder of its UTC day
+//! (one builder per day, so partitions need no later split). At the end of the chunk the
+//! builders are encoded into row groups right here, on the worker's core.
+
+use std::sync::Arc;
+
+use crate::event::{Event, EventBatchBuilder};
+use crate::format::{self, FileFormat, Reason, RecordSink};
+use crate::pass::{AnalysisConfig, Evidence, PassSet};
+use crate::sink::parquet::{EncodedRowGroup, RowGroupEncoder, MAX_ROW_GROUP_ROWS};
+use crate::stats::{Stats, StatsBuilder};
+use crate::time::day_of;
+
+/// Settings every chunk of a run shares.
+pub struct ChunkSettings<'a> {
+    pub since_us: Option<i64>,
+    pub until_us: Option<i64>,
+    /// `None` with `--no-events`.
+    pub encoder: Option<&'a RowGroupEncoder>,
+    pub config: &'a AnalysisConfig,
+}
+
+/// What one chunk produced.
+pub struct ChunkOutput {
+    pub file: usize,
+    pub bytes: u64,
+    pub stats: Stats,
+    pub row_groups: Vec<EncodedRowGroup>,
+    pub passes: PassSet,
+    /// An encoding error (the output is then incomplete; reported, not fatal to the others).
+    pub error: Option<String>,
+}
+
+struct ChunkProcessor<'a, 's> {
+    settings: &'s ChunkSettings<'s>,
+    file: u32,
+    path: &'s Arc<str>,
+    stats: StatsBuilder<'a>,
+    passes: PassSet,
+    days: Vec<(i64, EventBatchBuilder)>,
+    row_groups: Vec<EncodedRowGroup>,
+    error: Option<String>,
+    capacity: usize,
+}
+
+impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
+    #[inline]
+    fn event(&mut self, event: Event<'a>, _message: &'a [u8]) {
+        let s = self.settings;
+        if s.since_us.is_some_and(|t| event.time_us < t) || s.until_us.is_some_and(|t| event.time_us >= t) {
+            self.stats.stats.filtered += 1;
+            return;
+        }
+        self.stats.event(&event);
+        self.passes.observe(&event, Evidence { file: self.file, line: event.line });
+        if s.encoder.is_some() {
+            self.push(&event);
+        }
+    }
+
+    fn blank(&mut self, _line: u64) {
+        self.stats.stats.blank += 1;
+    }
+
+    fn rejected(&mut self, line: u64, reason: Reason, text: &'a [u8]) {
+        self.stats.rejected(line, reason, text);
+    }
+}
+
+impl ChunkProcessor<'_, '_> {
+    #[inline]
+    fn push(&mut self, event: &Event<'_>) {
+        let day = day_of(event.time_us);
+        let idx = match self.days.iter().position(|(d, _)| *d == day) {
+            Some(i) => i,
+            None => {
+                self.days.push((day, EventBatchBuilder::new(self.path.clone(), self.capacity)));
+                self.days.len() - 1
+            }
+        };
+        let builder = &mut self.days[idx].1;
+        builder.push(event);
+        if builder.len() >= MAX_ROW_GROUP_ROWS {
+            let batch = builder.finish();
+            self.encode(day, batch);
+        }
+    }
+
+    fn encode(&mut self, day: i64, batch: arrow::array::RecordBatch) {
+        if let Some(enc) = self.settings.encoder {
+            match enc.encode(day, &batch) {
+                Ok(rg) => self.row_groups.push(rg),
+                Err(e) => {
+                    self.error.get_or_insert_with(|| e.to_string());
+                }
+            }
+        }
+    }
+}
+
+/// Parses one record-aligned chunk of file `file` and encodes its events.
+#[allow(clippy::too_many_arguments)]
+pub fn process_chunk(
+    settings: &ChunkSettings<'_>,
+    file: usize,
+    path: &Arc<str>,
+    format: &FileFormat,
+    chunk: &[u8],
+    first_line: u64,
+    at_eof: bool,
+) -> ChunkOutput {
+    // About 100 bytes per audit line; the builders grow if the guess is short.
+    let capacity = (chunk.len() / 100).clamp(1024, MAX_ROW_GROUP_ROWS);
+    let mut p = ChunkProcessor {
+        settings,
+        file: file as u32,
+        path,
+        stats: StatsBuilder::default(),
+        passes: PassSet::new(settings.config),
+        days: Vec::new(),
+        row_groups: Vec::new(),
+        error: None,
+        capacity,
+    };
+    let lines = format::parse_chunk(format, chunk, first_line, at_eof, &mut p);
+    let days = std::mem::take(&mut p.days);
+    for (day, mut builder) in days {
+        if !builder.is_empty() {
+            let batch = builder.finish();
+            p.encode(day, batch);
+        }
+    }
+    let mut stats = p.stats.finish();
+    stats.lines = lines;
+    ChunkOutput {
+        file,
+        bytes: chunk.len() as u64,
+        stats,
+        row_groups: p.row_groups,
+        passes: p.passes,
+        error: p.error,
+    }
+}

@@ -1,0 +1,4 @@
+//! Outputs: the Parquet files (events and findings) and the run summary.
+
+pub mod parquet;
+pub mod summary;

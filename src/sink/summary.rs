@@ -1,0 +1,401 @@
+//! The run summary: one serialisable value, rendered three ways (`summary.json` for machines,
+//! `summary.md` for people, and the terminal).
+//!
+//! The terminal shows untrusted log content (user names, hosts, query excerpts), so every
+//! string from a log passes through [`escape_terminal`]: a crafted query cannot move the
+//! cursor, change colours or rewrite the screen.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::finding::{Finding, Severity};
+use crate::time::rfc3339;
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Summary {
+    pub version: String,
+    pub config: ConfigSummary,
+    pub inputs: Vec<InputSummary>,
+    pub totals: Totals,
+    pub findings_by_kind: BTreeMap<String, u64>,
+    pub findings_by_severity: BTreeMap<String, u64>,
+    pub top_findings: Vec<FindingSummary>,
+    pub timeline: Vec<FindingSummary>,
+    pub top_users: Vec<Count>,
+    pub top_sources: Vec<Count>,
+    pub rejected_by_reason: BTreeMap<String, u64>,
+    pub rejected_samples: Vec<crate::stats::RejectedSample>,
+    pub outputs: Outputs,
+    pub throughput: Throughput,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ConfigSummary {
+    pub allow: Vec<String>,
+    pub allow_is_default: bool,
+    pub master_users: Vec<String>,
+    pub master_users_are_default: bool,
+    pub admin_hosts: Vec<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub format: String,
+    pub rules: Vec<String>,
+    pub thresholds: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct InputSummary {
+    pub path: String,
+    pub format: Option<String>,
+    pub compression: Option<String>,
+    pub bytes: u64,
+    pub sha256: Option<String>,
+    pub lines: u64,
+    pub records: u64,
+    pub rejected: u64,
+    pub first_event: Option<String>,
+    pub last_event: Option<String>,
+    /// `ok`, `skipped` (not a log; see `reason`) or `error` (see `message`).
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Totals {
+    pub files: u64,
+    pub files_ok: u64,
+    pub files_skipped: u64,
+    pub files_error: u64,
+    pub bytes: u64,
+    pub lines: u64,
+    pub records: u64,
+    pub ignored: u64,
+    pub blank: u64,
+    pub rejected: u64,
+    /// Parsed events outside `--since`/`--until`, left out of every output.
+    pub filtered: u64,
+    pub operations: BTreeMap<String, u64>,
+    pub sessions: u64,
+    pub tls_known: u64,
+    pub tls_unknown: u64,
+    pub tls_encrypted: u64,
+    pub first_event: Option<String>,
+    pub last_event: Option<String>,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Count {
+    pub name: String,
+    pub events: u64,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FindingSummary {
+    pub kind: String,
+    pub severity: Severity,
+    pub first_seen: String,
+    pub user: Option<String>,
+    pub client_ip: Option<String>,
+    pub count: i64,
+    pub detail: String,
+    pub evidence: String,
+}
+
+impl From<&Finding> for FindingSummary {
+    fn from(f: &Finding) -> Self {
+        FindingSummary {
+            kind: f.kind.clone(),
+            severity: f.severity,
+            first_seen: rfc3339(f.first_seen_us),
+            user: f.user.clone(),
+            client_ip: f.client_ip.clone(),
+            count: f.count,
+            detail: f.detail.clone(),
+            evidence: f.evidence.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Outputs {
+    pub dir: String,
+    pub event_files: Vec<String>,
+    pub event_rows: u64,
+    pub findings: u64,
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Throughput {
+    pub seconds: f64,
+    pub bytes_per_second: f64,
+    pub records_per_second: f64,
+    pub threads: usize,
+}
+
+/// The findings shown in the summary: most severe first, then earliest.
+pub fn top_findings(findings: &[Finding], n: usize) -> Vec<FindingSummary> {
+    let mut v: Vec<&Finding> = findings.iter().collect();
+    v.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.first_seen_us.cmp(&b.first_seen_us)));
+    v.into_iter().take(n).map(FindingSummary::from).collect()
+}
+
+/// A short incident timeline: findings of medium severity and above, in time order.
+pub fn timeline(findings: &[Finding], n: usize) -> Vec<FindingSummary> {
+    let mut v: Vec<&Finding> = findings.iter().filter(|f| f.severity >= Severity::Medium).collect();
+    v.sort_by(|a, b| a.first_seen_us.cmp(&b.first_seen_us).then(b.severity.cmp(&a.severity)));
+    v.into_iter().take(n).map(FindingSummary::from).collect()
+}
+
+/// Makes untrusted text safe to print on a terminal: control characters (C0, DEL, C1, and
+/// the bidi overrides) become visible escapes.
+pub fn escape_terminal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f || (0x80..0xa0).contains(&(c as u32)) => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' => {
+                let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Markdown cells: escape pipes and control characters, keep it on one line.
+fn md(s: &str) -> String {
+    escape_terminal(s).replace('|', "\\|").replace('`', "\\`")
+}
+
+fn opt(s: &Option<String>) -> &str {
+    s.as_deref().unwrap_or("-")
+}
+
+fn human_bytes(b: u64) -> String {
+    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < U.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", U[i])
+    }
+}
+
+impl Summary {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("summary serialises") + "\n"
+    }
+
+    pub fn to_markdown(&self) -> String {
+        let t = &self.totals;
+        let mut s = String::new();
+        let _ = writeln!(s, "# forensics scan summary\n");
+        let _ = writeln!(
+            s,
+            "{} events from {} files ({}), {} to {}.\n",
+            t.records,
+            t.files,
+            human_bytes(t.bytes),
+            opt(&t.first_event),
+            opt(&t.last_event)
+        );
+        let _ = writeln!(s, "## Expected\n");
+        let c = &self.config;
+        let _ = writeln!(
+            s,
+            "- networks: {}{}",
+            c.allow.join(", "),
+            if c.allow_is_default { " (default: private ranges; pass --allow)" } else { "" }
+        );
+        let _ = writeln!(
+            s,
+            "- master users: {}{}",
+            c.master_users.join(", "),
+            if c.master_users_are_default { " (default RDS names; pass --master-user)" } else { "" }
+        );
+        let _ = writeln!(s, "- admin hosts: {}\n", if c.admin_hosts.is_empty() { "none".into() } else { c.admin_hosts.join(", ") });
+
+        let _ = writeln!(s, "## Findings\n");
+        if self.findings_by_kind.is_empty() {
+            let _ = writeln!(s, "No findings.\n");
+        } else {
+            let _ = writeln!(s, "| severity | count |\n| --- | ---: |");
+            for sev in Severity::ALL.iter().rev() {
+                if let Some(n) = self.findings_by_severity.get(sev.as_str()) {
+                    let _ = writeln!(s, "| {} | {n} |", sev.as_str());
+                }
+            }
+            let _ = writeln!(s, "\n| kind | count |\n| --- | ---: |");
+            for (k, n) in &self.findings_by_kind {
+                let _ = writeln!(s, "| {} | {n} |", md(k));
+            }
+            let _ = writeln!(s, "\n### Top findings\n\n| severity | kind | user | source | detail | evidence |\n| --- | --- | --- | --- | --- | --- |");
+            for f in &self.top_findings {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} | {} | {} |",
+                    f.severity.as_str(),
+                    md(&f.kind),
+                    md(opt(&f.user)),
+                    md(opt(&f.client_ip)),
+                    md(&f.detail),
+                    md(&f.evidence)
+                );
+            }
+            let _ = writeln!(s, "\n### Timeline\n\n| first seen | severity | kind | detail |\n| --- | --- | --- | --- |");
+            for f in &self.timeline {
+                let _ = writeln!(s, "| {} | {} | {} | {} |", f.first_seen, f.severity.as_str(), md(&f.kind), md(&f.detail));
+            }
+            let _ = writeln!(s);
+        }
+
+        let _ = writeln!(s, "## Lines\n");
+        let _ = writeln!(
+            s,
+            "| lines | records | ignored | blank | rejected | outside time window |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n| {} | {} | {} | {} | {} | {} |\n",
+            t.lines, t.records, t.ignored, t.blank, t.rejected, t.filtered
+        );
+        let _ = writeln!(s, "| operation | events |\n| --- | ---: |");
+        for (op, n) in &t.operations {
+            let _ = writeln!(s, "| {op} | {n} |");
+        }
+        let _ = writeln!(
+            s,
+            "\nSessions: {} ({} with TLS known, {} encrypted; {} unknown).\n",
+            t.sessions, t.tls_known, t.tls_encrypted, t.tls_unknown
+        );
+        let _ = writeln!(s, "## Top users\n\n| user | events |\n| --- | ---: |");
+        for u in &self.top_users {
+            let _ = writeln!(s, "| {} | {} |", md(&u.name), u.events);
+        }
+        let _ = writeln!(s, "\n## Top sources\n\n| source | events |\n| --- | ---: |");
+        for u in &self.top_sources {
+            let _ = writeln!(s, "| {} | {} |", md(&u.name), u.events);
+        }
+        let _ = writeln!(s, "\n## Inputs\n\n| path | format | bytes | records | rejected | first event | last event | status | sha256 |\n| --- | --- | ---: | ---: | ---: | --- | --- | --- | --- |");
+        for i in &self.inputs {
+            let status = match (&i.reason, &i.message) {
+                (Some(r), _) => format!("{}: {}", i.status, r),
+                (_, Some(m)) => format!("{}: {}", i.status, m),
+                _ => i.status.clone(),
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                md(&i.path),
+                opt(&i.format),
+                i.bytes,
+                i.records,
+                i.rejected,
+                opt(&i.first_event),
+                opt(&i.last_event),
+                md(&status),
+                opt(&i.sha256)
+            );
+        }
+        if !self.rejected_samples.is_empty() {
+            let _ = writeln!(s, "\n## Rejected lines (samples)\n\n| file:line | reason | excerpt |\n| --- | --- | --- |");
+            for r in &self.rejected_samples {
+                let _ = writeln!(s, "| {}:{} | {} | `{}` |", md(&r.file), r.line, r.reason, md(&r.excerpt));
+            }
+        }
+        let th = &self.throughput;
+        let _ = writeln!(
+            s,
+            "\n## Throughput\n\n{:.2} s, {}/s, {:.0} records/s, {} threads.",
+            th.seconds,
+            human_bytes(th.bytes_per_second as u64),
+            th.records_per_second,
+            th.threads
+        );
+        s
+    }
+
+    /// The terminal summary (plain text; log content escaped).
+    pub fn to_terminal(&self) -> String {
+        let t = &self.totals;
+        let th = &self.throughput;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "scanned {} files, {} in {:.2} s ({}/s): {} events, {} rejected, {} blank lines",
+            t.files,
+            human_bytes(t.bytes),
+            th.seconds,
+            human_bytes(th.bytes_per_second as u64),
+            t.records,
+            t.rejected,
+            t.blank
+        );
+        if t.first_event.is_some() {
+            let _ = writeln!(s, "time range: {} .. {}", opt(&t.first_event), opt(&t.last_event));
+        }
+        if t.files_skipped + t.files_error > 0 {
+            let _ = writeln!(s, "files: {} ok, {} skipped, {} with errors", t.files_ok, t.files_skipped, t.files_error);
+            for i in self.inputs.iter().filter(|i| i.status != "ok") {
+                let why = i.reason.as_deref().or(i.message.as_deref()).unwrap_or("");
+                let _ = writeln!(s, "  {} {}: {}", i.status, escape_terminal(&i.path), escape_terminal(why));
+            }
+        }
+        if self.config.allow_is_default {
+            let _ = writeln!(s, "note: no --allow given; expected networks default to the private ranges");
+        }
+        if self.config.master_users_are_default {
+            let _ = writeln!(s, "note: no --master-user given; assuming the RDS defaults admin, postgres");
+        }
+        let total: u64 = self.findings_by_severity.values().sum();
+        if total == 0 {
+            let _ = writeln!(s, "findings: none");
+        } else {
+            let by: Vec<String> = Severity::ALL
+                .iter()
+                .rev()
+                .filter_map(|sev| self.findings_by_severity.get(sev.as_str()).map(|n| format!("{n} {}", sev.as_str())))
+                .collect();
+            let _ = writeln!(s, "findings: {total} ({})", by.join(", "));
+            for f in self.top_findings.iter().take(10) {
+                let _ = writeln!(
+                    s,
+                    "  [{:8}] {:20} {}  ({})",
+                    f.severity.as_str(),
+                    escape_terminal(&f.kind),
+                    escape_terminal(&f.detail),
+                    escape_terminal(&f.evidence)
+                );
+            }
+        }
+        for r in self.rejected_samples.iter().take(5) {
+            let _ = writeln!(s, "  rejected {}:{}: {}", escape_terminal(&r.file), r.line, r.reason);
+        }
+        let _ = writeln!(s, "output: {}", escape_terminal(&self.outputs.dir));
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_terminal_neutralises_escape_sequences() {
+        let evil = "DROP\u{1b}[2J\u{1b}]0;pwned\u{7}\r\u{9b}31m\u{202e}x";
+        let out = escape_terminal(evil);
+        assert!(!out.chars().any(|c| c.is_control()), "{out:?}");
+        assert!(out.contains("\\x1b[2J"));
+        assert!(out.contains("\\u{202e}"));
+        assert_eq!(escape_terminal("héllo 東京"), "héllo 東京");
+    }
+}

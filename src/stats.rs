@@ -1,0 +1,178 @@
+//! Counters that account for every input line and describe the traffic: built per chunk in
+//! the workers, merged in input order by the pipeline, then rendered by the summary.
+//!
+//! Everything here is an aggregate (counts per user, per source, per operation; a bounded
+//! list of rejected samples), so memory does not grow with the number of events.
+
+use std::collections::HashMap;
+
+use crate::event::{Event, Operation};
+use crate::format::Reason;
+
+/// How many rejected lines are kept verbatim per file and in total.
+pub const REJECTED_SAMPLES: usize = 20;
+/// Longest excerpt of a rejected line kept in the summary.
+pub const EXCERPT_BYTES: usize = 160;
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RejectedSample {
+    pub file: String,
+    pub line: u64,
+    pub reason: &'static str,
+    pub excerpt: String,
+}
+
+#[derive(Default, Debug, Clone)]
+pub struct Stats {
+    pub lines: u64,
+    pub records: u64,
+    pub ignored: u64,
+    pub blank: u64,
+    pub rejected: u64,
+    /// Events outside `--since`/`--until` (parsed, then left out of every output).
+    pub filtered: u64,
+    pub operations: [u64; Operation::ALL.len()],
+    pub first_us: Option<i64>,
+    pub last_us: Option<i64>,
+    pub users: HashMap<Box<[u8]>, u64>,
+    pub sources: HashMap<Box<[u8]>, u64>,
+    pub rejected_by_reason: HashMap<Reason, u64>,
+    /// (line, reason, excerpt) of the first rejected lines, file-local.
+    pub rejected_samples: Vec<(u64, Reason, String)>,
+    /// Successful logins, and how many of them say whether the session is encrypted.
+    pub sessions: u64,
+    pub tls_known: u64,
+    pub tls_encrypted: u64,
+}
+
+/// Per-chunk counting with a one-entry cache: consecutive events of a session share user and
+/// host, so most events skip the hash map.
+#[derive(Default)]
+pub struct StatsBuilder<'a> {
+    pub stats: Stats,
+    users: HashMap<&'a [u8], u64>,
+    sources: HashMap<&'a [u8], u64>,
+    last_user: (&'a [u8], u64),
+    last_source: (&'a [u8], u64),
+}
+
+impl<'a> StatsBuilder<'a> {
+    #[inline]
+    pub fn event(&mut self, e: &Event<'a>) {
+        let s = &mut self.stats;
+        s.records += 1;
+        s.operations[e.operation.index()] += 1;
+        s.first_us = Some(s.first_us.map_or(e.time_us, |t| t.min(e.time_us)));
+        s.last_us = Some(s.last_us.map_or(e.time_us, |t| t.max(e.time_us)));
+        if e.operation.is_successful_login() {
+            s.sessions += 1;
+            if let Some(tls) = e.tls {
+                s.tls_known += 1;
+                s.tls_encrypted += tls as u64;
+            }
+        }
+        bump(&mut self.users, &mut self.last_user, e.user);
+        bump(&mut self.sources, &mut self.last_source, e.client_host);
+    }
+
+    pub fn rejected(&mut self, line: u64, reason: Reason, text: &[u8]) {
+        let s = &mut self.stats;
+        s.rejected += 1;
+        *s.rejected_by_reason.entry(reason).or_default() += 1;
+        if s.rejected_samples.len() < REJECTED_SAMPLES {
+            s.rejected_samples.push((line, reason, excerpt(text)));
+        }
+    }
+
+    pub fn finish(mut self) -> Stats {
+        flush(&mut self.users, &mut self.last_user);
+        flush(&mut self.sources, &mut self.last_source);
+        self.stats.users = self.users.into_iter().map(|(k, v)| (k.into(), v)).collect();
+        self.stats.sources = self.sources.into_iter().map(|(k, v)| (k.into(), v)).collect();
+        self.stats
+    }
+}
+
+#[inline]
+fn bump<'a>(map: &mut HashMap<&'a [u8], u64>, last: &mut (&'a [u8], u64), key: &'a [u8]) {
+    if last.1 > 0 && last.0 == key {
+        last.1 += 1;
+        return;
+    }
+    flush(map, last);
+    *last = (key, 1);
+}
+
+fn flush<'a>(map: &mut HashMap<&'a [u8], u64>, last: &mut (&'a [u8], u64)) {
+    if last.1 > 0 {
+        *map.entry(last.0).or_default() += last.1;
+        last.1 = 0;
+    }
+}
+
+impl Stats {
+    /// Adds another chunk's counters (in input order, so samples keep file order).
+    pub fn merge(&mut self, o: Stats) {
+        self.lines += o.lines;
+        self.records += o.records;
+        self.ignored += o.ignored;
+        self.blank += o.blank;
+        self.rejected += o.rejected;
+        self.filtered += o.filtered;
+        for (a, b) in self.operations.iter_mut().zip(o.operations) {
+            *a += b;
+        }
+        self.first_us = min_opt(self.first_us, o.first_us);
+        self.last_us = max_opt(self.last_us, o.last_us);
+        for (k, v) in o.users {
+            *self.users.entry(k).or_default() += v;
+        }
+        for (k, v) in o.sources {
+            *self.sources.entry(k).or_default() += v;
+        }
+        for (k, v) in o.rejected_by_reason {
+            *self.rejected_by_reason.entry(k).or_default() += v;
+        }
+        let room = REJECTED_SAMPLES.saturating_sub(self.rejected_samples.len());
+        self.rejected_samples.extend(o.rejected_samples.into_iter().take(room));
+        self.sessions += o.sessions;
+        self.tls_known += o.tls_known;
+        self.tls_encrypted += o.tls_encrypted;
+    }
+
+    /// The `n` largest entries of a counter, ties broken by name (deterministic).
+    pub fn top(map: &HashMap<Box<[u8]>, u64>, n: usize) -> Vec<(String, u64)> {
+        let mut v: Vec<_> = map.iter().collect();
+        v.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+        v.into_iter()
+            .take(n)
+            .map(|(k, c)| (String::from_utf8_lossy(k).into_owned(), *c))
+            .collect()
+    }
+}
+
+fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// A printable excerpt of a rejected line: lossy UTF-8, cut at a character boundary.
+pub fn excerpt(text: &[u8]) -> String {
+    let cut = &text[..text.len().min(EXCERPT_BYTES)];
+    let mut s = String::from_utf8_lossy(cut).into_owned();
+    if text.len() > EXCERPT_BYTES {
+        s.push('…');
+    }
+    s
+}
