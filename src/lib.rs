@@ -9,7 +9,7 @@ pub mod classify;
 pub mod error;
 pub mod event;
 pub mod exec;
-// pub mod filter;
+pub mod filter;
 pub mod finding;
 pub mod format;
 pub mod input;

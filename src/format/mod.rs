@@ -233,3 +233,15 @@ mod tests {
         assert_eq!(last_record_end(&f, buf), Some(8));
     }
 }
+
+/// Parses a single line on its own (sniffing its layout): for tests, rules and tools that
+/// look at one line at a time. The hot path uses [`parse_chunk`].
+pub fn parse_line(line: &[u8]) -> Result<Event<'_>, Reason> {
+    let line = trim_cr(line);
+    let format = sniff(line).ok_or(Reason::BadTimestamp)?;
+    let body = match crate::time::parse_cloudwatch_prefix(line) {
+        Some((_, n)) if format.cloudwatch_export => &line[n..],
+        _ => line,
+    };
+    mysql::parse_record(&format, body, 1)
+}
