@@ -51,11 +51,13 @@ pub fn classify(sql: &[u8]) -> StatementClass {
         return StatementClass::Privilege;
     }
     if kw(first, "SET") {
-        if kw(second, "PASSWORD") || (kw(second, "DEFAULT") && {
-            let mut w = words.clone();
-            w.next();
-            kw(w.next().unwrap_or(b""), "ROLE")
-        }) {
+        if kw(second, "PASSWORD")
+            || (kw(second, "DEFAULT") && {
+                let mut w = words.clone();
+                w.next();
+                kw(w.next().unwrap_or(b""), "ROLE")
+            })
+        {
             return StatementClass::Privilege;
         }
         return StatementClass::Other;
@@ -146,7 +148,10 @@ fn is_exfiltration(first: &[u8], body: &[u8]) -> bool {
                 return true;
             }
         }
-        if ends_with_ci(before, b"LOAD_") || ends_with_ci(before, b"PG_READ_") || ends_with_ci(before, b"PG_READ_BINARY_") {
+        if ends_with_ci(before, b"LOAD_")
+            || ends_with_ci(before, b"PG_READ_")
+            || ends_with_ci(before, b"PG_READ_BINARY_")
+        {
             return true;
         }
     }
@@ -270,7 +275,11 @@ impl<'a> Iterator for Words<'a> {
                 return Some(w);
             }
             if is_ident(c) {
-                let end = self.rest.iter().position(|&c| !is_ident(c)).unwrap_or(self.rest.len());
+                let end = self
+                    .rest
+                    .iter()
+                    .position(|&c| !is_ident(c))
+                    .unwrap_or(self.rest.len());
                 let w = &self.rest[..end];
                 self.rest = &self.rest[end..];
                 return Some(w);
@@ -293,7 +302,10 @@ mod tests {
     fn privilege_statements_are_recognised() {
         assert_eq!(c("GRANT ALL ON sa_db TO u2 IDENTIFIED BY *****"), Privilege);
         assert_eq!(c("revoke select on t from u"), Privilege);
-        assert_eq!(c(r"CREATE USER \'u1_empty\'@\'%\' IDENTIFIED BY <secret>"), Privilege);
+        assert_eq!(
+            c(r"CREATE USER \'u1_empty\'@\'%\' IDENTIFIED BY <secret>"),
+            Privilege
+        );
         assert_eq!(c("ALTER USER 'a'@'%' IDENTIFIED BY 'x'"), Privilege);
         assert_eq!(c("DROP USER bob"), Privilege);
         assert_eq!(c("RENAME USER a TO b"), Privilege);
@@ -322,7 +334,10 @@ mod tests {
 
     #[test]
     fn exfiltration_is_found_anywhere_in_the_statement() {
-        assert_eq!(c("SELECT * FROM orders.customers INTO OUTFILE '/tmp/c.csv'"), Exfiltration);
+        assert_eq!(
+            c("SELECT * FROM orders.customers INTO OUTFILE '/tmp/c.csv'"),
+            Exfiltration
+        );
         assert_eq!(c("select a into   dumpfile '/tmp/x'"), Exfiltration);
         assert_eq!(c("SELECT LOAD_FILE('/etc/passwd')"), Exfiltration);
         assert_eq!(c("COPY t TO PROGRAM 'curl x'"), Exfiltration);

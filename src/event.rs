@@ -311,7 +311,8 @@ pub struct EventBatchBuilder {
 
 impl EventBatchBuilder {
     pub fn new(source_path: Arc<str>, capacity: usize) -> Self {
-        let s = |bytes_per_row: usize| StringBuilder::with_capacity(capacity, capacity * bytes_per_row);
+        let s =
+            |bytes_per_row: usize| StringBuilder::with_capacity(capacity, capacity * bytes_per_row);
         EventBatchBuilder {
             time_us: Vec::with_capacity(capacity),
             source_format: s(16),
@@ -447,9 +448,18 @@ mod tests {
 
     #[test]
     fn client_ip_strips_ports_and_rejects_names() {
-        assert_eq!(client_ip(b"192.168.1.24:54312").unwrap().to_string(), "192.168.1.24");
-        assert_eq!(client_ip(b"2001:db8::1").unwrap().to_string(), "2001:db8::1");
-        assert_eq!(client_ip(b"[2001:db8::1]:5432").unwrap().to_string(), "2001:db8::1");
+        assert_eq!(
+            client_ip(b"192.168.1.24:54312").unwrap().to_string(),
+            "192.168.1.24"
+        );
+        assert_eq!(
+            client_ip(b"2001:db8::1").unwrap().to_string(),
+            "2001:db8::1"
+        );
+        assert_eq!(
+            client_ip(b"[2001:db8::1]:5432").unwrap().to_string(),
+            "2001:db8::1"
+        );
         assert!(client_ip(b"localhost").is_none());
         assert!(client_ip(b"ip-10-1-0-5").is_none());
         assert!(client_ip(b"").is_none());

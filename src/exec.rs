@@ -85,7 +85,10 @@ pub fn run_ordered<T, W, C, P>(
     C: FnMut(T),
 {
     let ordered = Ordered {
-        state: Mutex::new(State { next: (0, 0), pending: BTreeMap::new() }),
+        state: Mutex::new(State {
+            next: (0, 0),
+            pending: BTreeMap::new(),
+        }),
         changed: Condvar::new(),
         max_pending: max_pending.max(1),
     };
@@ -130,7 +133,10 @@ mod tests {
     #[test]
     fn outputs_arrive_in_unit_order_whatever_the_threads() {
         for threads in [1, 2, 4] {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
             let mut seen = Vec::new();
             run_ordered(
                 &pool,
@@ -146,14 +152,19 @@ mod tests {
                 |_, _| (usize::MAX, 0),
                 |t| seen.push(t),
             );
-            let want: Vec<_> = (0..50).flat_map(|u| (0..u % 4).map(move |k| (u, k))).collect();
+            let want: Vec<_> = (0..50)
+                .flat_map(|u| (0..u % 4).map(move |k| (u, k)))
+                .collect();
             assert_eq!(seen, want, "threads={threads}");
         }
     }
 
     #[test]
     fn a_panicking_unit_is_reported_and_the_rest_complete() {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
         let mut seen = Vec::new();
         run_ordered(
             &pool,

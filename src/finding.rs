@@ -3,11 +3,15 @@
 
 use std::sync::{Arc, OnceLock};
 
-use arrow::array::{ArrayRef, Int64Builder, RecordBatch, StringBuilder, TimestampMillisecondBuilder};
+use arrow::array::{
+    ArrayRef, Int64Builder, RecordBatch, StringBuilder, TimestampMillisecondBuilder,
+};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 /// The severity scale, ordered so that `>=` means "at least as severe".
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -18,8 +22,13 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub const ALL: [Severity; 5] =
-        [Severity::Info, Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -38,7 +47,9 @@ impl std::str::FromStr for Severity {
         Severity::ALL
             .into_iter()
             .find(|v| v.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| format!("unknown severity {s:?}: expected info, low, medium, high or critical"))
+            .ok_or_else(|| {
+                format!("unknown severity {s:?}: expected info, low, medium, high or critical")
+            })
     }
 }
 
@@ -138,7 +149,23 @@ pub fn to_batch(findings: &[Finding]) -> RecordBatch {
 /// the same input always gives the same file.
 pub fn sort(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
-        (a.first_seen_us, &a.kind, &a.user, &a.client_ip, &a.database, &a.evidence, &a.detail)
-            .cmp(&(b.first_seen_us, &b.kind, &b.user, &b.client_ip, &b.database, &b.evidence, &b.detail))
+        (
+            a.first_seen_us,
+            &a.kind,
+            &a.user,
+            &a.client_ip,
+            &a.database,
+            &a.evidence,
+            &a.detail,
+        )
+            .cmp(&(
+                b.first_seen_us,
+                &b.kind,
+                &b.user,
+                &b.client_ip,
+                &b.database,
+                &b.evidence,
+                &b.detail,
+            ))
     });
 }

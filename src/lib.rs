@@ -52,6 +52,8 @@ pub struct ScanOptions {
     pub analysis: AnalysisConfig,
     /// Show a progress bar on stderr (only when it is a terminal).
     pub progress: bool,
+    /// Chunk size override (tests use small chunks to exercise chunk edges).
+    pub chunk_bytes: Option<usize>,
 }
 
 /// The result of a scan, for the command line to render and pick an exit code from.
@@ -76,7 +78,11 @@ impl ScanReport {
 pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     let started = Instant::now();
     prepare_output_dir(&opts.out, opts.force)?;
-    let threads = if opts.threads == 0 { num_cpus() } else { opts.threads };
+    let threads = if opts.threads == 0 {
+        num_cpus()
+    } else {
+        opts.threads
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("forensics-{i}"))
@@ -85,14 +91,26 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
 
     // 1. Inputs: discover, open, sniff, chunk.
     let (files, discover_errors) = input::discover(&opts.paths);
-    let plan = Plan::new(&files, opts.format, &pool);
+    let plan = Plan::new(
+        &files,
+        opts.format,
+        opts.chunk_bytes.unwrap_or(plan::CHUNK_BYTES),
+        &pool,
+    );
 
     // 2. Parse, analyse and encode in parallel; merge and write in input order.
-    let encoder = if opts.no_events { None } else { Some(RowGroupEncoder::new(event::schema())?) };
+    let encoder = if opts.no_events {
+        None
+    } else {
+        Some(RowGroupEncoder::new(event::schema())?)
+    };
     let mut writer = if opts.no_events {
         None
     } else {
-        Some(PartitionedWriter::new(&opts.out.join("events"), event::schema())?)
+        Some(PartitionedWriter::new(
+            &opts.out.join("events"),
+            event::schema(),
+        )?)
     };
     let settings = ChunkSettings {
         since_us: opts.since_us,
@@ -108,7 +126,10 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         plan.len(),
         threads * 2 + 2,
         |u, emit| plan.run(u, &settings, &mut |o| emit(o)),
-        |unit, msg| UnitOutput::File { file: plan.file_of(unit), note: FileNote::Error(format!("internal error: {msg}")) },
+        |unit, msg| UnitOutput::File {
+            file: plan.file_of(unit),
+            note: FileNote::Error(format!("internal error: {msg}")),
+        },
         |out| {
             if let UnitOutput::Chunk(c) = &out {
                 if let Some(p) = &progress {
@@ -133,22 +154,48 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
 
     // 3. Findings.
     let paths: Vec<Arc<str>> = files.iter().map(|f| f.display.clone()).collect();
-    let ctx = FinishContext { config: &opts.analysis, files: &paths };
-    let passes = run.passes.take().unwrap_or_else(|| PassSet::new(&opts.analysis));
+    let ctx = FinishContext {
+        config: &opts.analysis,
+        files: &paths,
+    };
+    let passes = run
+        .passes
+        .take()
+        .unwrap_or_else(|| PassSet::new(&opts.analysis));
     let mut findings = passes.finish(&ctx);
     finding::sort(&mut findings);
-    sink::parquet::write_file_atomic(&opts.out.join("findings.parquet"), &finding::to_batch(&findings))?;
+    sink::parquet::write_file_atomic(
+        &opts.out.join("findings.parquet"),
+        &finding::to_batch(&findings),
+    )?;
 
     // 4. Summary.
     let elapsed = started.elapsed().as_secs_f64();
-    let summary = run.summary(opts, &plan, &discover_errors, &findings, event_files, event_rows, elapsed, threads);
-    sink::parquet::write_bytes_atomic(&opts.out.join("summary.json"), summary.to_json().as_bytes())?;
-    sink::parquet::write_bytes_atomic(&opts.out.join("summary.md"), summary.to_markdown().as_bytes())?;
+    let summary = run.summary(
+        opts,
+        &plan,
+        &discover_errors,
+        &findings,
+        event_files,
+        event_rows,
+        elapsed,
+        threads,
+    );
+    sink::parquet::write_bytes_atomic(
+        &opts.out.join("summary.json"),
+        summary.to_json().as_bytes(),
+    )?;
+    sink::parquet::write_bytes_atomic(
+        &opts.out.join("summary.md"),
+        summary.to_markdown().as_bytes(),
+    )?;
     Ok(ScanReport { summary, findings })
 }
 
 fn num_cpus() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 fn progress_bar(enabled: bool, total: u64) -> Option<indicatif::ProgressBar> {
@@ -158,8 +205,10 @@ fn progress_bar(enabled: bool, total: u64) -> Option<indicatif::ProgressBar> {
     }
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     Some(bar)
 }
@@ -168,7 +217,10 @@ fn progress_bar(enabled: bool, total: u64) -> Option<indicatif::ProgressBar> {
 /// writes (so a mistyped `-o` cannot wipe unrelated files).
 fn prepare_output_dir(out: &Path, force: bool) -> Result<()> {
     if out.exists() {
-        let non_empty = std::fs::read_dir(out).map_err(|e| Error::io(out, e))?.next().is_some();
+        let non_empty = std::fs::read_dir(out)
+            .map_err(|e| Error::io(out, e))?
+            .next()
+            .is_some();
         if non_empty && !force {
             return Err(Error::Usage(format!(
                 "output folder {} is not empty; pass --force to replace a previous scan's output",
@@ -224,11 +276,17 @@ impl<'a> RunState<'a> {
     fn consume(&mut self, out: UnitOutput, writer: Option<&mut PartitionedWriter>) -> Result<()> {
         match out {
             UnitOutput::File { file, note } => {
-                let Some(st) = self.per_file.get_mut(file) else { return Ok(()) };
+                let Some(st) = self.per_file.get_mut(file) else {
+                    return Ok(());
+                };
                 match note {
-                    FileNote::Format { format, compression } => {
+                    FileNote::Format {
+                        format,
+                        compression,
+                    } => {
                         st.format = Some(format);
-                        st.compression = Some(compression.name().to_string()).filter(|s| !s.is_empty());
+                        st.compression =
+                            Some(compression.name().to_string()).filter(|s| !s.is_empty());
                     }
                     FileNote::Sha256 { hex, bytes } => {
                         st.sha256 = Some(hex);
@@ -358,13 +416,24 @@ impl<'a> RunState<'a> {
         let mut by_sev = BTreeMap::new();
         for f in findings {
             *by_kind.entry(f.kind.clone()).or_insert(0u64) += 1;
-            *by_sev.entry(f.severity.as_str().to_string()).or_insert(0u64) += 1;
+            *by_sev
+                .entry(f.severity.as_str().to_string())
+                .or_insert(0u64) += 1;
         }
         let a = &opts.analysis;
         let mut thresholds = BTreeMap::new();
-        thresholds.insert("brute_force_threshold".into(), a.brute_force_threshold.into());
-        thresholds.insert("brute_force_window_secs".into(), a.brute_force_window_secs.into());
-        thresholds.insert("brute_force_success_delay_secs".into(), a.brute_force_success_delay_secs.into());
+        thresholds.insert(
+            "brute_force_threshold".into(),
+            a.brute_force_threshold.into(),
+        );
+        thresholds.insert(
+            "brute_force_window_secs".into(),
+            a.brute_force_window_secs.into(),
+        );
+        thresholds.insert(
+            "brute_force_success_delay_secs".into(),
+            a.brute_force_success_delay_secs.into(),
+        );
         thresholds.insert("spray_users".into(), a.spray_users.into());
         thresholds.insert("rate_window_secs".into(), a.rate_window_secs.into());
         thresholds.insert("rate_floor".into(), a.rate_floor.into());
@@ -408,7 +477,12 @@ impl<'a> RunState<'a> {
                 dir: opts.out.to_string_lossy().into_owned(),
                 event_files: event_files
                     .iter()
-                    .map(|p| p.strip_prefix(&opts.out).unwrap_or(p).to_string_lossy().into_owned())
+                    .map(|p| {
+                        p.strip_prefix(&opts.out)
+                            .unwrap_or(p)
+                            .to_string_lossy()
+                            .into_owned()
+                    })
                     .collect(),
                 event_rows,
                 findings: findings.len() as u64,

@@ -94,6 +94,9 @@ struct ScanArgs {
     /// A spike exceeds the user's 99th-percentile window by this factor [default: 4].
     #[arg(long, value_name = "X")]
     rate_factor: Option<f64>,
+    /// Chunk size in bytes (testing aid: small chunks exercise chunk edges).
+    #[arg(long, hide = true)]
+    chunk_bytes: Option<usize>,
 }
 
 #[derive(Args)]
@@ -142,10 +145,17 @@ fn analysis_config(a: &ScanArgs) -> anyhow::Result<AnalysisConfig> {
     let mut cfg = AnalysisConfig::default();
     if let Some(path) = &a.config {
         let file = ConfigFile::load(path)?;
-        cfg.apply_file(&file).map_err(anyhow::Error::msg).with_context(|| format!("{}", path.display()))?;
+        cfg.apply_file(&file)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("{}", path.display()))?;
     }
     if !a.allow.is_empty() {
-        cfg.allow = a.allow.iter().map(|s| parse_net(s)).collect::<Result<_, _>>().map_err(anyhow::Error::msg)?;
+        cfg.allow = a
+            .allow
+            .iter()
+            .map(|s| parse_net(s))
+            .collect::<Result<_, _>>()
+            .map_err(anyhow::Error::msg)?;
         cfg.allow_is_default = false;
     }
     if !a.master_user.is_empty() {
@@ -153,7 +163,12 @@ fn analysis_config(a: &ScanArgs) -> anyhow::Result<AnalysisConfig> {
         cfg.master_users_are_default = false;
     }
     if !a.admin_host.is_empty() {
-        cfg.admin_hosts = a.admin_host.iter().map(|s| parse_net(s)).collect::<Result<_, _>>().map_err(anyhow::Error::msg)?;
+        cfg.admin_hosts = a
+            .admin_host
+            .iter()
+            .map(|s| parse_net(s))
+            .collect::<Result<_, _>>()
+            .map_err(anyhow::Error::msg)?;
     }
     if let Some(v) = a.brute_force_threshold {
         cfg.brute_force_threshold = v.max(1);
@@ -181,8 +196,18 @@ fn analysis_config(a: &ScanArgs) -> anyhow::Result<AnalysisConfig> {
 
 fn run_scan(a: ScanArgs) -> anyhow::Result<ExitCode> {
     let now = chrono::Utc::now();
-    let since_us = a.since.as_deref().map(|s| forensics::time::parse_time_arg(s, now)).transpose().map_err(anyhow::Error::msg)?;
-    let until_us = a.until.as_deref().map(|s| forensics::time::parse_time_arg(s, now)).transpose().map_err(anyhow::Error::msg)?;
+    let since_us = a
+        .since
+        .as_deref()
+        .map(|s| forensics::time::parse_time_arg(s, now))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let until_us = a
+        .until
+        .as_deref()
+        .map(|s| forensics::time::parse_time_arg(s, now))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let opts = forensics::ScanOptions {
         paths: a.paths.clone(),
         out: a.out.clone(),
@@ -194,6 +219,7 @@ fn run_scan(a: ScanArgs) -> anyhow::Result<ExitCode> {
         format: a.format,
         analysis: analysis_config(&a)?,
         progress: !a.quiet,
+        chunk_bytes: a.chunk_bytes,
     };
     let report = forensics::scan(&opts)?;
     let s = &report.summary;
@@ -209,7 +235,9 @@ fn run_scan(a: ScanArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if report.readable_files() == 0 {
-        eprintln!("forensics: error: nothing readable: no input file is an audit log that could be read");
+        eprintln!(
+            "forensics: error: nothing readable: no input file is an audit log that could be read"
+        );
         return Ok(ExitCode::from(2));
     }
     if a.strict && report.has_problems() {

@@ -8,8 +8,8 @@
 //! not a log becomes a unit that only reports that. The order of units is the order of the
 //! files, so the consumer sees the same sequence whatever the thread count.
 
-use std::io;
 use rayon::prelude::*;
+use std::io;
 
 use crate::format::{self, FileFormat, FormatChoice, Reason};
 use crate::input::{self, Compression, Decompressed, InputFile, Opened};
@@ -25,8 +25,14 @@ const SNIFF_BYTES: usize = 64 << 10;
 /// What a unit reports about its file (besides chunk outputs).
 #[derive(Clone, Debug)]
 pub enum FileNote {
-    Format { format: String, compression: Compression },
-    Sha256 { hex: String, bytes: u64 },
+    Format {
+        format: String,
+        compression: Compression,
+    },
+    Sha256 {
+        hex: String,
+        bytes: u64,
+    },
     Skipped(String),
     Error(String),
 }
@@ -38,10 +44,23 @@ pub enum UnitOutput {
 }
 
 enum Unit {
-    Report { file: usize, note: FileNote },
-    Hash { file: usize },
-    Chunk { file: usize, start: usize, end: usize, first_line: u64, at_eof: bool },
-    Stream { file: usize },
+    Report {
+        file: usize,
+        note: FileNote,
+    },
+    Hash {
+        file: usize,
+    },
+    Chunk {
+        file: usize,
+        start: usize,
+        end: usize,
+        first_line: u64,
+        at_eof: bool,
+    },
+    Stream {
+        file: usize,
+    },
 }
 
 pub struct Plan<'f> {
@@ -50,20 +69,28 @@ pub struct Plan<'f> {
     formats: Vec<Option<FileFormat>>,
     units: Vec<Unit>,
     choice: FormatChoice,
+    chunk_bytes: usize,
 }
 
 impl<'f> Plan<'f> {
     /// Opens and sniffs every file, and chunks the mapped ones.
-    pub fn new(files: &'f [InputFile], choice: FormatChoice, pool: &rayon::ThreadPool) -> Plan<'f> {
+    /// `chunk_bytes` is [`CHUNK_BYTES`] unless a test wants many small chunks.
+    pub fn new(
+        files: &'f [InputFile],
+        choice: FormatChoice,
+        chunk_bytes: usize,
+        pool: &rayon::ThreadPool,
+    ) -> Plan<'f> {
         let mut plan = Plan {
             files,
             maps: Vec::with_capacity(files.len()),
             formats: Vec::with_capacity(files.len()),
             units: Vec::new(),
             choice,
+            chunk_bytes: chunk_bytes.max(1),
         };
         for (i, f) in files.iter().enumerate() {
-            let (map, format, units) = plan_file(i, f, choice, pool);
+            let (map, format, units) = plan_file(i, f, choice, chunk_bytes.max(1), pool);
             plan.maps.push(map);
             plan.formats.push(format);
             plan.units.extend(units);
@@ -82,15 +109,32 @@ impl<'f> Plan<'f> {
     /// Runs unit `u`, emitting its outputs in order.
     pub fn run(&self, u: usize, settings: &ChunkSettings<'_>, emit: &mut dyn FnMut(UnitOutput)) {
         match &self.units[u] {
-            Unit::Report { file, note } => emit(UnitOutput::File { file: *file, note: note.clone() }),
+            Unit::Report { file, note } => emit(UnitOutput::File {
+                file: *file,
+                note: note.clone(),
+            }),
             Unit::Hash { file } => {
                 if let Some(map) = &self.maps[*file] {
                     let hex = input::sha256_hex(map);
-                    emit(UnitOutput::File { file: *file, note: FileNote::Sha256 { hex, bytes: map.len() as u64 } });
+                    emit(UnitOutput::File {
+                        file: *file,
+                        note: FileNote::Sha256 {
+                            hex,
+                            bytes: map.len() as u64,
+                        },
+                    });
                 }
             }
-            Unit::Chunk { file, start, end, first_line, at_eof } => {
-                let (Some(map), Some(fmt)) = (&self.maps[*file], &self.formats[*file]) else { return };
+            Unit::Chunk {
+                file,
+                start,
+                end,
+                first_line,
+                at_eof,
+            } => {
+                let (Some(map), Some(fmt)) = (&self.maps[*file], &self.formats[*file]) else {
+                    return;
+                };
                 let out = process_chunk(
                     settings,
                     *file,
@@ -107,9 +151,17 @@ impl<'f> Plan<'f> {
         }
     }
 
-    fn run_stream(&self, file: usize, settings: &ChunkSettings<'_>, emit: &mut dyn FnMut(UnitOutput)) {
+    fn run_stream(
+        &self,
+        file: usize,
+        settings: &ChunkSettings<'_>,
+        emit: &mut dyn FnMut(UnitOutput),
+    ) {
         let f = &self.files[file];
-        let error = |msg: String| UnitOutput::File { file, note: FileNote::Error(msg) };
+        let error = |msg: String| UnitOutput::File {
+            file,
+            note: FileNote::Error(msg),
+        };
         let (compression, handle) = match input::open(&f.path) {
             Ok(Opened::Stream(c, h)) => (c, h),
             Ok(_) => return emit(error("file changed while being read".into())),
@@ -117,9 +169,15 @@ impl<'f> Plan<'f> {
         };
         let mut dec = match Decompressed::new(compression, handle) {
             Ok(d) => d,
-            Err(e) => return emit(error(format!("cannot start {} decoder: {e}", compression.name()))),
+            Err(e) => {
+                return emit(error(format!(
+                    "cannot start {} decoder: {e}",
+                    compression.name()
+                )))
+            }
         };
-        let mut buf: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + (1 << 20));
+        let chunk_bytes = self.chunk_bytes;
+        let mut buf: Vec<u8> = Vec::with_capacity(chunk_bytes + (1 << 20));
         let mut failure: Option<String> = None;
         let mut more = match dec.fill(&mut buf, SNIFF_BYTES) {
             Ok(m) => m,
@@ -136,19 +194,34 @@ impl<'f> Plan<'f> {
             let reason = match &failure {
                 Some(msg) => return emit(error(msg.clone())),
                 None if buf.is_empty() => "empty after decompression".to_string(),
-                None => format!("not a recognised audit log ({} compressed)", compression.name()),
+                None => format!(
+                    "not a recognised audit log ({} compressed)",
+                    compression.name()
+                ),
             };
-            emit(UnitOutput::File { file, note: FileNote::Skipped(reason) });
+            emit(UnitOutput::File {
+                file,
+                note: FileNote::Skipped(reason),
+            });
             if let Ok((hex, bytes)) = dec.finish() {
-                emit(UnitOutput::File { file, note: FileNote::Sha256 { hex, bytes } });
+                emit(UnitOutput::File {
+                    file,
+                    note: FileNote::Sha256 { hex, bytes },
+                });
             }
             return;
         };
-        emit(UnitOutput::File { file, note: FileNote::Format { format: format.name().to_string(), compression } });
+        emit(UnitOutput::File {
+            file,
+            note: FileNote::Format {
+                format: format.name().to_string(),
+                compression,
+            },
+        });
         let mut line = 1u64;
         loop {
             if more && failure.is_none() {
-                let want = buf.len().max(CHUNK_BYTES / 2) + CHUNK_BYTES / 2;
+                let want = buf.len().max(chunk_bytes / 2) + chunk_bytes.div_ceil(2);
                 match dec.fill(&mut buf, want) {
                     Ok(m) => more = m,
                     Err(e) => {
@@ -158,10 +231,22 @@ impl<'f> Plan<'f> {
                 }
             }
             let at_eof = !more;
-            let cut = if at_eof { Some(buf.len()) } else { format::last_record_end(&format, &buf) };
+            let cut = if at_eof {
+                Some(buf.len())
+            } else {
+                format::last_record_end(&format, &buf)
+            };
             match cut {
                 Some(cut) => {
-                    let out = process_chunk(settings, file, &f.display, &format, &buf[..cut], line, at_eof);
+                    let out = process_chunk(
+                        settings,
+                        file,
+                        &f.display,
+                        &format,
+                        &buf[..cut],
+                        line,
+                        at_eof,
+                    );
                     line += out.stats.lines;
                     emit(UnitOutput::Chunk(out));
                     buf.drain(..cut);
@@ -192,7 +277,10 @@ impl<'f> Plan<'f> {
             }
         }
         match dec.finish() {
-            Ok((hex, bytes)) => emit(UnitOutput::File { file, note: FileNote::Sha256 { hex, bytes } }),
+            Ok((hex, bytes)) => emit(UnitOutput::File {
+                file,
+                note: FileNote::Sha256 { hex, bytes },
+            }),
             Err(e) => emit(error(e.to_string())),
         }
         if let Some(msg) = failure {
@@ -225,7 +313,10 @@ fn skip_line(dec: &mut Decompressed, buf: &mut Vec<u8>) -> (u64, bool) {
 }
 
 fn corrupt(c: Compression, e: &io::Error) -> String {
-    format!("corrupt {} data: {e}; events before the damage were kept", c.name())
+    format!(
+        "corrupt {} data: {e}; events before the damage were kept",
+        c.name()
+    )
 }
 
 /// Plans one file: its map (if plain), its format, and its units.
@@ -233,6 +324,7 @@ fn plan_file(
     i: usize,
     f: &InputFile,
     choice: FormatChoice,
+    chunk_bytes: usize,
     pool: &rayon::ThreadPool,
 ) -> (Option<memmap2::Mmap>, Option<FileFormat>, Vec<Unit>) {
     let report = |note: FileNote| vec![Unit::Report { file: i, note }];
@@ -240,7 +332,13 @@ fn plan_file(
         Ok(Opened::Mapped(m)) => m,
         Ok(Opened::Empty) => return (None, None, report(FileNote::Skipped("empty file".into()))),
         Ok(Opened::Stream(..)) => return (None, None, vec![Unit::Stream { file: i }]),
-        Err(e) => return (None, None, report(FileNote::Error(format!("cannot read: {e}")))),
+        Err(e) => {
+            return (
+                None,
+                None,
+                report(FileNote::Error(format!("cannot read: {e}"))),
+            )
+        }
     };
     let head = &map[..map.len().min(SNIFF_BYTES)];
     let format = match choice {
@@ -256,7 +354,7 @@ fn plan_file(
     let mut bounds = Vec::new();
     let mut pos = 0;
     while pos < map.len() {
-        let end = format::next_record_start(&format, &map, (pos + CHUNK_BYTES).min(map.len()));
+        let end = format::next_record_start(&format, &map, (pos + chunk_bytes).min(map.len()));
         let end = if end <= pos { map.len() } else { end };
         bounds.push((pos, end));
         pos = end;
@@ -276,7 +374,13 @@ fn plan_file(
     let mut first_line = 1;
     let last = bounds.len().saturating_sub(1);
     for (k, (&(start, end), n)) in bounds.iter().zip(counts).enumerate() {
-        units.push(Unit::Chunk { file: i, start, end, first_line, at_eof: k == last });
+        units.push(Unit::Chunk {
+            file: i,
+            start,
+            end,
+            first_line,
+            at_eof: k == last,
+        });
         first_line += n;
     }
     (Some(map), Some(format), units)
@@ -304,11 +408,18 @@ impl Plan<'_> {
     /// The file a unit belongs to.
     pub fn file_of(&self, u: usize) -> usize {
         match &self.units[u] {
-            Unit::Report { file, .. } | Unit::Hash { file } | Unit::Chunk { file, .. } | Unit::Stream { file } => *file,
+            Unit::Report { file, .. }
+            | Unit::Hash { file }
+            | Unit::Chunk { file, .. }
+            | Unit::Stream { file } => *file,
         }
     }
 
     pub fn format_of(&self, file: usize) -> Option<String> {
-        self.formats.get(file).copied().flatten().map(|f| f.name().to_string())
+        self.formats
+            .get(file)
+            .copied()
+            .flatten()
+            .map(|f| f.name().to_string())
     }
 }

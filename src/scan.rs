@@ -51,12 +51,20 @@ impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
     #[inline]
     fn event(&mut self, event: Event<'a>, _message: &'a [u8]) {
         let s = self.settings;
-        if s.since_us.is_some_and(|t| event.time_us < t) || s.until_us.is_some_and(|t| event.time_us >= t) {
+        if s.since_us.is_some_and(|t| event.time_us < t)
+            || s.until_us.is_some_and(|t| event.time_us >= t)
+        {
             self.stats.stats.filtered += 1;
             return;
         }
         self.stats.event(&event);
-        self.passes.observe(&event, Evidence { file: self.file, line: event.line });
+        self.passes.observe(
+            &event,
+            Evidence {
+                file: self.file,
+                line: event.line,
+            },
+        );
         if s.encoder.is_some() {
             self.push(&event);
         }
@@ -78,7 +86,10 @@ impl ChunkProcessor<'_, '_> {
         let idx = match self.days.iter().position(|(d, _)| *d == day) {
             Some(i) => i,
             None => {
-                self.days.push((day, EventBatchBuilder::new(self.path.clone(), self.capacity)));
+                self.days.push((
+                    day,
+                    EventBatchBuilder::new(self.path.clone(), self.capacity),
+                ));
                 self.days.len() - 1
             }
         };

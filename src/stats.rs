@@ -88,7 +88,11 @@ impl<'a> StatsBuilder<'a> {
         flush(&mut self.users, &mut self.last_user);
         flush(&mut self.sources, &mut self.last_source);
         self.stats.users = self.users.into_iter().map(|(k, v)| (k.into(), v)).collect();
-        self.stats.sources = self.sources.into_iter().map(|(k, v)| (k.into(), v)).collect();
+        self.stats.sources = self
+            .sources
+            .into_iter()
+            .map(|(k, v)| (k.into(), v))
+            .collect();
         self.stats
     }
 }
@@ -134,7 +138,8 @@ impl Stats {
             *self.rejected_by_reason.entry(k).or_default() += v;
         }
         let room = REJECTED_SAMPLES.saturating_sub(self.rejected_samples.len());
-        self.rejected_samples.extend(o.rejected_samples.into_iter().take(room));
+        self.rejected_samples
+            .extend(o.rejected_samples.into_iter().take(room));
         self.sessions += o.sessions;
         self.tls_known += o.tls_known;
         self.tls_encrypted += o.tls_encrypted;

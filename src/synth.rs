@@ -586,8 +586,8 @@ fn range(rng: &mut R, lo: i64, hi: i64) -> i64 {
 }
 
 #[inline]
-fn pick<'a, T>(rng: &mut R, xs: &'a [T]) -> &'a T {
-    &xs[below(rng, xs.len() as u64) as usize]
+fn pick(rng: &mut R, xs: &[&'static str]) -> &'static str {
+    xs[below(rng, xs.len() as u64) as usize]
 }
 
 fn build_plan(env: &Env, scale: f64) -> Plan {
@@ -763,7 +763,7 @@ fn admin_benign(start: i64, rng: &mut R) -> Session {
     let mut qs: Vec<&'static str> = DB_QUERIES.to_vec();
     let extra = 1 + below(rng, 3) as usize;
     for _ in 0..extra {
-        qs.push(*pick(rng, &EXTRA));
+        qs.push(pick(rng, &EXTRA));
     }
     // Fisher-Yates shuffle with our own RNG helpers.
     for i in (1..qs.len()).rev() {
@@ -1607,7 +1607,7 @@ fn gen_orders(lv: &mut Live, rng: &mut R, now: i64, remaining: u32, sql: &mut Ve
         tabs.push(("WRITE", "", "orders"));
         return if rare(rng, 2000) { 1213 } else { 0 };
     } else if r < 73 {
-        let name = *pick(rng, &NAMES);
+        let name = pick(rng, &NAMES);
         let doubled = rng.next_u64() & 1 == 0;
         push(sql, "/* app=orders */ INSERT INTO customers (name, email, city, note, created_at) VALUES (");
         push_lit(sql, name, doubled);

@@ -85,7 +85,13 @@ pub fn parse_compact(b: &[u8]) -> Option<i64> {
 /// `YYYY-MM-DD HH:MM:SS` (PostgreSQL `%t` without the zone), exactly 19 bytes.
 #[inline]
 pub fn parse_iso_space(b: &[u8]) -> Option<i64> {
-    if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
+    if b.len() != 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     epoch_us(
@@ -102,7 +108,13 @@ pub fn parse_iso_space(b: &[u8]) -> Option<i64> {
 /// Returns the time and the length of the prefix including the space.
 #[inline]
 pub fn parse_cloudwatch_prefix(b: &[u8]) -> Option<(i64, usize)> {
-    if b.len() < 21 || b[10] != b'T' || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+    if b.len() < 21
+        || b[10] != b'T'
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let base = epoch_us(
@@ -195,7 +207,10 @@ mod tests {
 
     #[test]
     fn compact_audit_timestamp_is_utc_epoch() {
-        assert_eq!(parse_compact(b"20230501 10:02:19"), Some(1_682_935_339_000_000));
+        assert_eq!(
+            parse_compact(b"20230501 10:02:19"),
+            Some(1_682_935_339_000_000)
+        );
         assert_eq!(parse_compact(b"20231301 10:02:19"), None);
         assert_eq!(parse_compact(b"2023050110:02:19x"), None);
     }
@@ -220,7 +235,9 @@ mod tests {
 
     #[test]
     fn time_arguments_accept_three_forms() {
-        let now = DateTime::parse_from_rfc3339("2026-03-02T00:00:00Z").unwrap().with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2026-03-02T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let day = parse_time_arg("2026-03-01", now).unwrap();
         assert_eq!(parse_time_arg("2026-03-01T00:00:00Z", now).unwrap(), day);
         assert_eq!(parse_time_arg("24h", now).unwrap(), day);
@@ -230,7 +247,10 @@ mod tests {
 
     #[test]
     fn aurora_epoch_needs_sixteen_digits() {
-        assert_eq!(parse_epoch_us(b"1653053459680124"), Some(1_653_053_459_680_124));
+        assert_eq!(
+            parse_epoch_us(b"1653053459680124"),
+            Some(1_653_053_459_680_124)
+        );
         assert_eq!(parse_epoch_us(b"165305345968012"), None);
         assert_eq!(parse_epoch_us(b"16530534596801x4"), None);
     }

@@ -13,7 +13,9 @@ fn field(e: &Event<'_>, key: &str) -> Value {
         "server_host" => s(e.server_host),
         "user" => s(e.user),
         "client_host" => s(e.client_host),
-        "client_ip" => client_ip(e.client_host).map(|ip| Value::String(ip.to_string())).unwrap_or(Value::Null),
+        "client_ip" => client_ip(e.client_host)
+            .map(|ip| Value::String(ip.to_string()))
+            .unwrap_or(Value::Null),
         "connection_id" => e.connection_id.into(),
         "query_id" => e.query_id.into(),
         "operation" => e.operation.as_str().into(),
@@ -24,14 +26,21 @@ fn field(e: &Event<'_>, key: &str) -> Value {
         },
         "retcode" => e.retcode.map(Value::from).unwrap_or(Value::Null),
         "tls" => e.tls.map(Value::from).unwrap_or(Value::Null),
-        "statement_class" => e.statement_class.map(|c| Value::from(c.as_str())).unwrap_or(Value::Null),
+        "statement_class" => e
+            .statement_class
+            .map(|c| Value::from(c.as_str()))
+            .unwrap_or(Value::Null),
         other => panic!("unknown expected key {other}"),
     }
 }
 
 #[test]
 fn every_mysql_family_sample_line_parses_into_its_fields() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/parse-samples.jsonl")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/parse-samples.jsonl"
+    ))
+    .unwrap();
     let mut checked = 0;
     let mut failures = Vec::new();
     for (i, raw) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
@@ -58,6 +67,14 @@ fn every_mysql_family_sample_line_parses_into_its_fields() {
         }
         checked += 1;
     }
-    assert!(checked >= 20, "only {checked} MySQL-family samples were read");
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        checked >= 20,
+        "only {checked} MySQL-family samples were read"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -368,12 +368,14 @@ impl Parser<'_> {
             }
             // "\ escapes an operator": any listed non-alphanumeric character may be escaped.
             c if !c.is_ascii_alphanumeric() => ClassItem::Char(c),
-            c => return Err(self.cur.error_at(
-                at,
-                format!(
+            c => {
+                return Err(self.cur.error_at(
+                    at,
+                    format!(
                     "unsupported escape '\\{c}'; CloudWatch supports \\d \\D \\s \\S \\w \\W \\xhh"
                 ),
-            )),
+                ))
+            }
         })
     }
 

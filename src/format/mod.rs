@@ -139,7 +139,11 @@ pub fn sniff(head: &[u8]) -> Option<FileFormat> {
             None => (line, false),
         };
         if let Some(family) = mysql::sniff_line(body) {
-            return Some(FileFormat { family, cloudwatch_export: cw, forced: None });
+            return Some(FileFormat {
+                family,
+                cloudwatch_export: cw,
+                forced: None,
+            });
         }
     }
     None
@@ -155,7 +159,11 @@ pub fn forced(choice: FormatChoice, head: &[u8]) -> Option<FileFormat> {
         FormatChoice::RdsMysql => (Family::MysqlAudit, SourceFormat::RdsMysqlAudit),
         FormatChoice::AuroraMysql => (Family::AuroraAudit, SourceFormat::AuroraMysqlAudit),
     };
-    Some(FileFormat { family, cloudwatch_export, forced: Some(source) })
+    Some(FileFormat {
+        family,
+        cloudwatch_export,
+        forced: Some(source),
+    })
 }
 
 /// The start of the first record at or after `pos` (records are lines in every family read
@@ -208,7 +216,9 @@ mod tests {
         let f = sniff(b"20230501 10:02:19,db1,root,localhost,12,0,CONNECT,mysql,,0\n").unwrap();
         assert_eq!(f.family, Family::MysqlAudit);
         assert!(!f.cloudwatch_export);
-        let f = sniff(b"\n1653053459680124,c731,admin,52.94.133.136,35,698024,WRITE,testdb,test2,0\n").unwrap();
+        let f =
+            sniff(b"\n1653053459680124,c731,admin,52.94.133.136,35,698024,WRITE,testdb,test2,0\n")
+                .unwrap();
         assert_eq!(f.family, Family::AuroraAudit);
         let f = sniff(b"2023-05-01T10:02:19.000Z 20230501 10:02:19,ip,rdsadmin,localhost,7,0,CONNECT,,,0,SOCKET\n").unwrap();
         assert!(f.cloudwatch_export);

@@ -89,7 +89,11 @@ fn parse_one<'a, S: RecordSink<'a>>(
 }
 
 /// Parses one audit record (without line terminator or export prefix).
-pub fn parse_record<'a>(format: &FileFormat, line: &'a [u8], line_no: u64) -> Result<Event<'a>, Reason> {
+pub fn parse_record<'a>(
+    format: &FileFormat,
+    line: &'a [u8],
+    line_no: u64,
+) -> Result<Event<'a>, Reason> {
     // 1. Timestamp: `YYYYMMDD HH:MM:SS` or 16-digit epoch microseconds.
     let (time_us, rest, aurora) = if line.len() > 17 && line[8] == b' ' {
         let t = time::parse_compact(line.get(..17).ok_or(Reason::BadTimestamp)?)
@@ -113,15 +117,18 @@ pub fn parse_record<'a>(format: &FileFormat, line: &'a [u8], line_no: u64) -> Re
     let (server_host, rest) = split_field(rest).ok_or(Reason::MissingFields)?;
 
     // 3. user, host, connection id, query id, operation. Fast path: a user without commas.
-    let (user, client_host, connection_id, query_id, operation, tail) =
-        match header_fast(rest) {
-            Some(h) => h,
-            None => header_resync(rest)?,
-        };
+    let (user, client_host, connection_id, query_id, operation, tail) = match header_fast(rest) {
+        Some(h) => h,
+        None => header_resync(rest)?,
+    };
 
     let mut event = Event {
         time_us,
-        format: if aurora { SourceFormat::AuroraMysqlAudit } else { SourceFormat::MariadbAudit },
+        format: if aurora {
+            SourceFormat::AuroraMysqlAudit
+        } else {
+            SourceFormat::MariadbAudit
+        },
         server_host,
         user,
         client_host,
@@ -178,7 +185,14 @@ fn header_fast(rest: &[u8]) -> Option<Header<'_>> {
         None => (rest, &rest[rest.len()..]),
     };
     let operation = Operation::from_bytes(op)?;
-    Some((user, host, parse_i64(conn)?, parse_i64(query)?, operation, tail))
+    Some((
+        user,
+        host,
+        parse_i64(conn)?,
+        parse_i64(query)?,
+        operation,
+        tail,
+    ))
 }
 
 /// Slow path: the user (or host) contained commas. Find the first field that is a known
@@ -198,7 +212,9 @@ fn header_resync(rest: &[u8]) -> Result<Header<'_>, Reason> {
         return Err(Reason::MissingFields);
     }
     for k in 4..starts.len() {
-        let Some(operation) = Operation::from_bytes(field(k)) else { continue };
+        let Some(operation) = Operation::from_bytes(field(k)) else {
+            continue;
+        };
         let (Some(conn), Some(query)) = (parse_i64(field(k - 2)), parse_i64(field(k - 1))) else {
             continue;
         };
@@ -250,7 +266,11 @@ fn parse_query_tail<'a>(tail: &'a [u8], e: &mut Event<'a>) -> Result<bool, Reaso
         }
     };
     let text = &q[..close];
-    e.object = if escaped { Text::Escaped(text) } else { Text::Raw(text) };
+    e.object = if escaped {
+        Text::Escaped(text)
+    } else {
+        Text::Raw(text)
+    };
     e.statement_class = Some(classify(text));
     let after = &q[close + 2..];
     let (ret, extra) = match memchr::memchr(b',', after) {
@@ -293,7 +313,11 @@ fn parse_connection_tail<'a>(tail: &'a [u8], e: &mut Event<'a>) -> Result<bool, 
     };
     e.database = db;
     e.retcode = Some(parse_i32(retcode).ok_or(Reason::BadNumber)?);
-    e.object = if obj.is_empty() { Text::None } else { Text::Raw(obj) };
+    e.object = if obj.is_empty() {
+        Text::None
+    } else {
+        Text::Raw(obj)
+    };
     e.tls = if extra {
         ctype_tls
     } else if e.operation != Operation::ProxyConnect && !obj.is_empty() {
@@ -344,7 +368,11 @@ fn parse_table_tail<'a>(tail: &'a [u8], e: &mut Event<'a>) -> Result<bool, Reaso
     let table = fields.next().ok_or(Reason::MissingFields)?;
     let db = fields.next().ok_or(Reason::MissingFields)?;
     e.database = db;
-    e.object = if table.is_empty() { Text::None } else { Text::Raw(table) };
+    e.object = if table.is_empty() {
+        Text::None
+    } else {
+        Text::Raw(table)
+    };
     e.retcode = if ret.is_empty() {
         None
     } else {
@@ -394,7 +422,8 @@ mod tests {
 
     #[test]
     fn user_with_commas_is_resynchronised_on_the_operation() {
-        let e = parse("20230501 10:02:19,db1,we,ird,user,10.0.0.1,5,9,QUERY,shop,'select 1',0").unwrap();
+        let e = parse("20230501 10:02:19,db1,we,ird,user,10.0.0.1,5,9,QUERY,shop,'select 1',0")
+            .unwrap();
         assert_eq!(e.user, b"we,ird,user");
         assert_eq!(e.client_host, b"10.0.0.1");
         assert_eq!(e.connection_id, 5);
@@ -440,7 +469,10 @@ mod tests {
     #[test]
     fn garbage_is_rejected_with_a_reason() {
         let fmt = sniff(b"20230501 10:02:19,db1,root,localhost,12,0,CONNECT,mysql,,0").unwrap();
-        assert_eq!(parse_record(&fmt, b"hello", 1).unwrap_err(), Reason::BadTimestamp);
+        assert_eq!(
+            parse_record(&fmt, b"hello", 1).unwrap_err(),
+            Reason::BadTimestamp
+        );
         assert_eq!(
             parse_record(&fmt, b"20230501 10:02:19,db1,root", 1).unwrap_err(),
             Reason::MissingFields

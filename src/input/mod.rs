@@ -69,7 +69,10 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<InputFile>, Vec<DiscoverError>) {
         let meta = match std::fs::metadata(root) {
             Ok(m) => m,
             Err(e) => {
-                errors.push(DiscoverError { path: root.clone(), message: e.to_string() });
+                errors.push(DiscoverError {
+                    path: root.clone(),
+                    message: e.to_string(),
+                });
                 continue;
             }
         };
@@ -90,7 +93,10 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<InputFile>, Vec<DiscoverError>) {
                 }
                 Ok(_) => {}
                 Err(e) => errors.push(DiscoverError {
-                    path: e.path().map(Path::to_path_buf).unwrap_or_else(|| root.clone()),
+                    path: e
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| root.clone()),
                     message: e.to_string(),
                 }),
             }
@@ -101,7 +107,11 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<InputFile>, Vec<DiscoverError>) {
 
 fn input_file(path: PathBuf, size: u64) -> InputFile {
     let display = path.to_string_lossy().into_owned().into();
-    InputFile { path, display, size }
+    InputFile {
+        path,
+        display,
+        size,
+    }
 }
 
 /// A file opened for reading.
@@ -171,7 +181,11 @@ pub struct HashingReader<R> {
 
 impl<R: Read> HashingReader<R> {
     pub fn new(inner: R) -> Self {
-        HashingReader { inner, hasher: Sha256::new(), bytes: 0 }
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
     }
 
     /// Reads whatever the decoder left unread (trailing bytes) and returns the hex digest.
@@ -209,7 +223,10 @@ struct Shared(std::sync::Arc<std::sync::Mutex<Option<HashingReader<io::BufReader
 
 impl Read for Shared {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut g = self.0.lock().map_err(|_| io::Error::other("hash state poisoned"))?;
+        let mut g = self
+            .0
+            .lock()
+            .map_err(|_| io::Error::other("hash state poisoned"))?;
         match g.as_mut() {
             Some(r) => r.read(buf),
             None => Ok(0),
@@ -272,8 +289,14 @@ mod tests {
 
     #[test]
     fn compression_is_recognised_by_magic_not_name() {
-        assert_eq!(Compression::from_magic(&[0x1f, 0x8b, 8, 0]), Compression::Gzip);
-        assert_eq!(Compression::from_magic(&[0x28, 0xb5, 0x2f, 0xfd]), Compression::Zstd);
+        assert_eq!(
+            Compression::from_magic(&[0x1f, 0x8b, 8, 0]),
+            Compression::Gzip
+        );
+        assert_eq!(
+            Compression::from_magic(&[0x28, 0xb5, 0x2f, 0xfd]),
+            Compression::Zstd
+        );
         assert_eq!(Compression::from_magic(b"2023"), Compression::None);
     }
 
@@ -285,7 +308,9 @@ mod tests {
         gz.write_all(b"hello\nworld\n").unwrap();
         let bytes = gz.finish().unwrap();
         std::fs::write(&p, &bytes).unwrap();
-        let Opened::Stream(c, f) = open(&p).unwrap() else { panic!("not a stream") };
+        let Opened::Stream(c, f) = open(&p).unwrap() else {
+            panic!("not a stream")
+        };
         let mut d = Decompressed::new(c, f).unwrap();
         let mut buf = Vec::new();
         assert!(!d.fill(&mut buf, 1 << 20).unwrap());
@@ -305,7 +330,13 @@ mod tests {
         let (files, errors) = discover(&[dir.path().to_path_buf(), dir.path().join("missing")]);
         let names: Vec<_> = files
             .iter()
-            .map(|f| f.path.strip_prefix(dir.path()).unwrap().to_string_lossy().into_owned())
+            .map(|f| {
+                f.path
+                    .strip_prefix(dir.path())
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect();
         assert_eq!(names, vec!["a", "b/2"]);
         assert_eq!(errors.len(), 1);

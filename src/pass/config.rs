@@ -57,7 +57,10 @@ pub struct ConfigFile {
 impl ConfigFile {
     pub fn load(path: &Path) -> Result<ConfigFile> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        toml::from_str(&text).map_err(|e| Error::Config { path: path.to_path_buf(), message: e.to_string() })
+        toml::from_str(&text).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
     }
 }
 
@@ -87,7 +90,10 @@ pub struct AnalysisConfig {
 impl Default for AnalysisConfig {
     fn default() -> Self {
         AnalysisConfig {
-            allow: DEFAULT_ALLOW.iter().map(|s| s.parse().expect("valid default CIDR")).collect(),
+            allow: DEFAULT_ALLOW
+                .iter()
+                .map(|s| s.parse().expect("valid default CIDR"))
+                .collect(),
             allow_is_default: true,
             master_users: DEFAULT_MASTER_USERS.iter().map(|s| s.to_string()).collect(),
             master_users_are_default: true,
@@ -169,7 +175,8 @@ impl AnalysisConfig {
             self.rate_factor = v;
         }
         self.rules.extend(f.rule.iter().cloned());
-        self.users.extend(f.users.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.users
+            .extend(f.users.iter().map(|(k, v)| (k.clone(), v.clone())));
         Ok(())
     }
 

@@ -30,7 +30,11 @@ pub struct FinishContext<'a> {
 impl FinishContext<'_> {
     /// `source_file:source_line` of an event.
     pub fn evidence(&self, ev: Evidence) -> String {
-        let file = self.files.get(ev.file as usize).map(|s| &**s).unwrap_or("?");
+        let file = self
+            .files
+            .get(ev.file as usize)
+            .map(|s| &**s)
+            .unwrap_or("?");
         format!("{file}:{}", ev.line)
     }
 }

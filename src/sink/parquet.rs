@@ -43,7 +43,9 @@ const MAX_OPEN_PARTS: usize = 8;
 pub fn writer_properties(schema: &SchemaRef) -> Arc<WriterProperties> {
     let mut props = WriterProperties::builder()
         .set_writer_version(WriterVersion::PARQUET_1_0)
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid zstd level")))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(1).expect("valid zstd level"),
+        ))
         .set_max_row_group_row_count(Some(MAX_ROW_GROUP_ROWS))
         .set_created_by(format!("forensics {}", env!("CARGO_PKG_VERSION")))
         .build();
@@ -71,12 +73,22 @@ impl RowGroupEncoder {
         let parquet_schema = ArrowSchemaConverter::new()
             .with_coerce_types(props.coerce_types())
             .convert(&schema)
-            .map_err(|e| Error::Output { path: PathBuf::from("events"), message: e.to_string() })?;
+            .map_err(|e| Error::Output {
+                path: PathBuf::from("events"),
+                message: e.to_string(),
+            })?;
         // The factory only needs a file writer for its schema and properties.
-        let sink = SerializedFileWriter::new(std::io::sink(), parquet_schema.root_schema_ptr(), props)
-            .map_err(|e| Error::Output { path: PathBuf::from("events"), message: e.to_string() })?;
+        let sink =
+            SerializedFileWriter::new(std::io::sink(), parquet_schema.root_schema_ptr(), props)
+                .map_err(|e| Error::Output {
+                    path: PathBuf::from("events"),
+                    message: e.to_string(),
+                })?;
         let factory = ArrowRowGroupWriterFactory::new(&sink, schema.clone());
-        Ok(RowGroupEncoder { schema, factory: Arc::new(factory) })
+        Ok(RowGroupEncoder {
+            schema,
+            factory: Arc::new(factory),
+        })
     }
 
     /// Encodes one batch (all rows of one day) into a row group.
@@ -89,11 +101,22 @@ impl RowGroupEncoder {
         let mut w = writers.iter_mut();
         for (field, column) in self.schema.fields().iter().zip(batch.columns()) {
             for leaf in compute_leaves(field, column).map_err(err)? {
-                w.next().expect("one writer per leaf").write(&leaf).map_err(err)?;
+                w.next()
+                    .expect("one writer per leaf")
+                    .write(&leaf)
+                    .map_err(err)?;
             }
         }
-        let chunks = writers.into_iter().map(|w| w.close()).collect::<Result<Vec<_>, _>>().map_err(err)?;
-        Ok(EncodedRowGroup { day, rows: batch.num_rows(), chunks })
+        let chunks = writers
+            .into_iter()
+            .map(|w| w.close())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(err)?;
+        Ok(EncodedRowGroup {
+            day,
+            rows: batch.num_rows(),
+            chunks,
+        })
     }
 }
 
@@ -123,7 +146,10 @@ impl PartitionedWriter {
         let parquet_schema = ArrowSchemaConverter::new()
             .with_coerce_types(props.coerce_types())
             .convert(&schema)
-            .map_err(|e| Error::Output { path: root.to_path_buf(), message: e.to_string() })?
+            .map_err(|e| Error::Output {
+                path: root.to_path_buf(),
+                message: e.to_string(),
+            })?
             .root_schema_ptr();
         Ok(PartitionedWriter {
             root: root.to_path_buf(),
@@ -142,7 +168,12 @@ impl PartitionedWriter {
         self.clock += 1;
         if !self.open.contains_key(&rg.day) {
             if self.open.len() >= MAX_OPEN_PARTS {
-                let lru = *self.open.iter().min_by_key(|(_, p)| p.last_use).expect("non-empty").0;
+                let lru = *self
+                    .open
+                    .iter()
+                    .min_by_key(|(_, p)| p.last_use)
+                    .expect("non-empty")
+                    .0;
                 self.finish_part(lru)?;
             }
             self.open_part(rg.day)?;
@@ -150,7 +181,10 @@ impl PartitionedWriter {
         let part = self.open.get_mut(&rg.day).expect("just opened");
         part.last_use = self.clock;
         let dest = part.dest.clone();
-        let err = |e: parquet::errors::ParquetError| Error::Output { path: dest.clone(), message: e.to_string() };
+        let err = |e: parquet::errors::ParquetError| Error::Output {
+            path: dest.clone(),
+            message: e.to_string(),
+        };
         let mut group = part.writer.next_row_group().map_err(err)?;
         for chunk in rg.chunks {
             chunk.append_to_row_group(&mut group).map_err(err)?;
@@ -164,7 +198,9 @@ impl PartitionedWriter {
     }
 
     fn open_part(&mut self, day: i64) -> Result<()> {
-        let dir = self.root.join(format!("dt={}", crate::time::date_string(day)));
+        let dir = self
+            .root
+            .join(format!("dt={}", crate::time::date_string(day)));
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let n = self.next_part.entry(day).or_insert(0);
         let name = format!("part-{:05}.parquet", *n);
@@ -177,16 +213,34 @@ impl PartitionedWriter {
             self.parquet_schema.clone(),
             self.props.clone(),
         )
-        .map_err(|e| Error::Output { path: tmp.clone(), message: e.to_string() })?;
-        self.open.insert(day, OpenPart { tmp, dest, writer, last_use: self.clock });
+        .map_err(|e| Error::Output {
+            path: tmp.clone(),
+            message: e.to_string(),
+        })?;
+        self.open.insert(
+            day,
+            OpenPart {
+                tmp,
+                dest,
+                writer,
+                last_use: self.clock,
+            },
+        );
         Ok(())
     }
 
     fn finish_part(&mut self, day: i64) -> Result<()> {
-        let Some(part) = self.open.remove(&day) else { return Ok(()) };
-        let err = |e: parquet::errors::ParquetError| Error::Output { path: part.dest.clone(), message: e.to_string() };
+        let Some(part) = self.open.remove(&day) else {
+            return Ok(());
+        };
+        let err = |e: parquet::errors::ParquetError| Error::Output {
+            path: part.dest.clone(),
+            message: e.to_string(),
+        };
         let buf = part.writer.into_inner().map_err(err)?;
-        let file = buf.into_inner().map_err(|e| Error::io(&part.tmp, e.into_error()))?;
+        let file = buf
+            .into_inner()
+            .map_err(|e| Error::io(&part.tmp, e.into_error()))?;
         file.sync_all().map_err(|e| Error::io(&part.tmp, e))?;
         std::fs::rename(&part.tmp, &part.dest).map_err(|e| Error::io(&part.dest, e))?;
         self.files_written.push(part.dest);
@@ -211,11 +265,16 @@ pub fn write_file_atomic(path: &Path, batch: &RecordBatch) -> Result<()> {
     let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
     let schema = batch.schema();
     let props = (*writer_properties(&schema)).clone();
-    let err = |e: parquet::errors::ParquetError| Error::Output { path: path.to_path_buf(), message: e.to_string() };
+    let err = |e: parquet::errors::ParquetError| Error::Output {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
     let mut w = ArrowWriter::try_new(BufWriter::new(file), schema, Some(props)).map_err(err)?;
     w.write(batch).map_err(err)?;
     let buf = w.into_inner().map_err(err)?;
-    let file = buf.into_inner().map_err(|e| Error::io(&tmp, e.into_error()))?;
+    let file = buf
+        .into_inner()
+        .map_err(|e| Error::io(&tmp, e.into_error()))?;
     file.sync_all().map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
@@ -228,6 +287,9 @@ pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn hidden_tmp(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp"))
 }

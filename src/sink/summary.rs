@@ -138,14 +138,25 @@ pub struct Throughput {
 /// The findings shown in the summary: most severe first, then earliest.
 pub fn top_findings(findings: &[Finding], n: usize) -> Vec<FindingSummary> {
     let mut v: Vec<&Finding> = findings.iter().collect();
-    v.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.first_seen_us.cmp(&b.first_seen_us)));
+    v.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.first_seen_us.cmp(&b.first_seen_us))
+    });
     v.into_iter().take(n).map(FindingSummary::from).collect()
 }
 
 /// A short incident timeline: findings of medium severity and above, in time order.
 pub fn timeline(findings: &[Finding], n: usize) -> Vec<FindingSummary> {
-    let mut v: Vec<&Finding> = findings.iter().filter(|f| f.severity >= Severity::Medium).collect();
-    v.sort_by(|a, b| a.first_seen_us.cmp(&b.first_seen_us).then(b.severity.cmp(&a.severity)));
+    let mut v: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.severity >= Severity::Medium)
+        .collect();
+    v.sort_by(|a, b| {
+        a.first_seen_us
+            .cmp(&b.first_seen_us)
+            .then(b.severity.cmp(&a.severity))
+    });
     v.into_iter().take(n).map(FindingSummary::from).collect()
 }
 
@@ -218,15 +229,31 @@ impl Summary {
             s,
             "- networks: {}{}",
             c.allow.join(", "),
-            if c.allow_is_default { " (default: private ranges; pass --allow)" } else { "" }
+            if c.allow_is_default {
+                " (default: private ranges; pass --allow)"
+            } else {
+                ""
+            }
         );
         let _ = writeln!(
             s,
             "- master users: {}{}",
             c.master_users.join(", "),
-            if c.master_users_are_default { " (default RDS names; pass --master-user)" } else { "" }
+            if c.master_users_are_default {
+                " (default RDS names; pass --master-user)"
+            } else {
+                ""
+            }
         );
-        let _ = writeln!(s, "- admin hosts: {}\n", if c.admin_hosts.is_empty() { "none".into() } else { c.admin_hosts.join(", ") });
+        let _ = writeln!(
+            s,
+            "- admin hosts: {}\n",
+            if c.admin_hosts.is_empty() {
+                "none".into()
+            } else {
+                c.admin_hosts.join(", ")
+            }
+        );
 
         let _ = writeln!(s, "## Findings\n");
         if self.findings_by_kind.is_empty() {
@@ -257,7 +284,14 @@ impl Summary {
             }
             let _ = writeln!(s, "\n### Timeline\n\n| first seen | severity | kind | detail |\n| --- | --- | --- | --- |");
             for f in &self.timeline {
-                let _ = writeln!(s, "| {} | {} | {} | {} |", f.first_seen, f.severity.as_str(), md(&f.kind), md(&f.detail));
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} |",
+                    f.first_seen,
+                    f.severity.as_str(),
+                    md(&f.kind),
+                    md(&f.detail)
+                );
             }
             let _ = writeln!(s);
         }
@@ -309,7 +343,14 @@ impl Summary {
         if !self.rejected_samples.is_empty() {
             let _ = writeln!(s, "\n## Rejected lines (samples)\n\n| file:line | reason | excerpt |\n| --- | --- | --- |");
             for r in &self.rejected_samples {
-                let _ = writeln!(s, "| {}:{} | {} | `{}` |", md(&r.file), r.line, r.reason, md(&r.excerpt));
+                let _ = writeln!(
+                    s,
+                    "| {}:{} | {} | `{}` |",
+                    md(&r.file),
+                    r.line,
+                    r.reason,
+                    md(&r.excerpt)
+                );
             }
         }
         let th = &self.throughput;
@@ -341,20 +382,41 @@ impl Summary {
             t.blank
         );
         if t.first_event.is_some() {
-            let _ = writeln!(s, "time range: {} .. {}", opt(&t.first_event), opt(&t.last_event));
+            let _ = writeln!(
+                s,
+                "time range: {} .. {}",
+                opt(&t.first_event),
+                opt(&t.last_event)
+            );
         }
         if t.files_skipped + t.files_error > 0 {
-            let _ = writeln!(s, "files: {} ok, {} skipped, {} with errors", t.files_ok, t.files_skipped, t.files_error);
+            let _ = writeln!(
+                s,
+                "files: {} ok, {} skipped, {} with errors",
+                t.files_ok, t.files_skipped, t.files_error
+            );
             for i in self.inputs.iter().filter(|i| i.status != "ok") {
                 let why = i.reason.as_deref().or(i.message.as_deref()).unwrap_or("");
-                let _ = writeln!(s, "  {} {}: {}", i.status, escape_terminal(&i.path), escape_terminal(why));
+                let _ = writeln!(
+                    s,
+                    "  {} {}: {}",
+                    i.status,
+                    escape_terminal(&i.path),
+                    escape_terminal(why)
+                );
             }
         }
         if self.config.allow_is_default {
-            let _ = writeln!(s, "note: no --allow given; expected networks default to the private ranges");
+            let _ = writeln!(
+                s,
+                "note: no --allow given; expected networks default to the private ranges"
+            );
         }
         if self.config.master_users_are_default {
-            let _ = writeln!(s, "note: no --master-user given; assuming the RDS defaults admin, postgres");
+            let _ = writeln!(
+                s,
+                "note: no --master-user given; assuming the RDS defaults admin, postgres"
+            );
         }
         let total: u64 = self.findings_by_severity.values().sum();
         if total == 0 {
@@ -363,7 +425,11 @@ impl Summary {
             let by: Vec<String> = Severity::ALL
                 .iter()
                 .rev()
-                .filter_map(|sev| self.findings_by_severity.get(sev.as_str()).map(|n| format!("{n} {}", sev.as_str())))
+                .filter_map(|sev| {
+                    self.findings_by_severity
+                        .get(sev.as_str())
+                        .map(|n| format!("{n} {}", sev.as_str()))
+                })
                 .collect();
             let _ = writeln!(s, "findings: {total} ({})", by.join(", "));
             for f in self.top_findings.iter().take(10) {
@@ -378,7 +444,13 @@ impl Summary {
             }
         }
         for r in self.rejected_samples.iter().take(5) {
-            let _ = writeln!(s, "  rejected {}:{}: {}", escape_terminal(&r.file), r.line, r.reason);
+            let _ = writeln!(
+                s,
+                "  rejected {}:{}: {}",
+                escape_terminal(&r.file),
+                r.line,
+                r.reason
+            );
         }
         let _ = writeln!(s, "output: {}", escape_terminal(&self.outputs.dir));
         s

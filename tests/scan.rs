@@ -1,0 +1,391 @@
+//! End-to-end behaviour of `forensics scan`, through the binary as a user runs it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_forensics"))
+}
+
+fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
+}
+
+fn summary(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+}
+
+/// `n` well-formed RDS for MySQL lines, one second apart from 2026-03-01T23:00:00Z (so they
+/// cross midnight), with commas, quotes, escapes and non-ASCII text in the queries.
+fn rds_lines(n: usize) -> String {
+    let mut s = String::new();
+    let base = 1_772_406_000i64; // 2026-03-01T23:00:00Z
+    for i in 0..n {
+        let t = chrono::DateTime::from_timestamp(base + i as i64, 0).unwrap();
+        let ts = t.format("%Y%m%d %H:%M:%S");
+        let conn = 100 + i / 10;
+        match i % 10 {
+            0 => s += &format!("{ts},ip-10-20-1-5,app,10.20.3.{},{conn},0,CONNECT,orders,,0,SSL\n", i % 200),
+            9 => s += &format!("{ts},ip-10-20-1-5,app,10.20.3.{},{conn},0,DISCONNECT,orders,,0,SSL\n", i % 200),
+            k => s += &format!(
+                "{ts},ip-10-20-1-5,app,10.20.3.{},{conn},{i},QUERY,orders,'SELECT id, name FROM t WHERE note = \\'Zoë, 東京\\'\\nAND k = {k}',0,,\n",
+                i % 200
+            ),
+        }
+    }
+    s
+}
+
+fn run_scan(args: &[&str]) -> std::process::Output {
+    let out = bin().args(args).output().unwrap();
+    assert!(
+        out.status.code().is_some(),
+        "killed by a signal: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[test]
+fn sample_archive_scan_writes_all_outputs_that_duckdb_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = run_scan(&[
+        "scan",
+        testdata().join("sample").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for f in ["findings.parquet", "summary.json", "summary.md"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let s = summary(&out);
+    assert!(s["totals"]["records"].as_u64().unwrap() > 1000);
+    assert_eq!(s["totals"]["rejected"], 0);
+    // Every line is accounted for.
+    let t = &s["totals"];
+    assert_eq!(
+        t["lines"].as_u64().unwrap(),
+        t["records"].as_u64().unwrap()
+            + t["ignored"].as_u64().unwrap()
+            + t["blank"].as_u64().unwrap()
+            + t["rejected"].as_u64().unwrap()
+    );
+    // Every input has a hash and a format.
+    for i in s["inputs"].as_array().unwrap() {
+        assert_eq!(i["status"], "ok", "{i}");
+        assert_eq!(i["sha256"].as_str().unwrap().len(), 64);
+    }
+    let check = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/duckdb_check.py"))
+        .arg(&out)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        check.status.success(),
+        "DuckDB read-back failed (is the duckdb Python package installed? .ci/run installs it):\n{}\n{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+#[test]
+fn thread_count_does_not_change_events_or_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::write(input.join("server_audit.log"), rds_lines(20_000)).unwrap();
+    std::fs::write(input.join("server_audit.log.1"), rds_lines(7_000)).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(rds_lines(5_000).as_bytes()).unwrap();
+    std::fs::write(input.join("server_audit.log.2.gz"), gz.finish().unwrap()).unwrap();
+    let mut outs = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let out = dir.path().join(format!("out{threads}"));
+        let o = run_scan(&[
+            "scan",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--quiet",
+            "--threads",
+            threads,
+            "--chunk-bytes",
+            "65536",
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        outs.push(out);
+    }
+    let files = |out: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut v: Vec<_> = walk(&out.join("events"))
+            .into_iter()
+            .map(|p| {
+                (
+                    p.strip_prefix(out).unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let first = files(&outs[0]);
+    assert!(
+        first.len() >= 2,
+        "the input crosses midnight: two partitions"
+    );
+    let strip = |mut s: serde_json::Value| {
+        s["throughput"] = serde_json::Value::Null;
+        s["outputs"]["dir"] = serde_json::Value::Null;
+        s
+    };
+    for out in &outs[1..] {
+        assert!(
+            files(out) == first,
+            "event files differ between thread counts"
+        );
+        assert_eq!(strip(summary(out)), strip(summary(&outs[0])));
+        assert_eq!(
+            std::fs::read(out.join("findings.parquet")).unwrap(),
+            std::fs::read(outs[0].join("findings.parquet")).unwrap()
+        );
+    }
+    let s = summary(&outs[0]);
+    assert_eq!(s["totals"]["records"], 32_000);
+    assert_eq!(s["totals"]["lines"], 32_000);
+    assert_eq!(s["totals"]["rejected"], 0);
+    assert_eq!(s["totals"]["sessions"], 3_200);
+    assert_eq!(s["totals"]["tls_known"], 3_200);
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            v.extend(walk(&p));
+        } else {
+            v.push(p);
+        }
+    }
+    v
+}
+
+#[test]
+fn bad_lines_are_rejected_by_file_and_line_and_the_rest_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let good = rds_lines(3_000);
+    let mut lines: Vec<Vec<u8>> = good.lines().map(|l| l.as_bytes().to_vec()).collect();
+    // Garbage, invalid UTF-8, a 5 MB line, a blank line, and a truncated last line.
+    lines[99] = b"this is not an audit record".to_vec();
+    lines[199] = b"\xff\xfe\x00garbage \xc3\x28 bytes".to_vec();
+    lines[299] = vec![b'x'; 5 << 20];
+    lines[399] = Vec::new();
+    // A valid record with invalid UTF-8 inside the query is kept (decoded lossily).
+    lines[499] =
+        b"20260302 00:00:01,ip-10-20-1-5,app,10.20.3.4,999,1,QUERY,orders,'select \xff\xfe',0,,"
+            .to_vec();
+    let mut bytes = lines.join(&b'\n');
+    bytes.extend_from_slice(
+        b"\n20260302 00:00:02,ip-10-20-1-5,app,10.20.3.4,999,2,QUERY,orders,'select tru",
+    );
+    std::fs::write(input.join("server_audit.log"), &bytes).unwrap();
+    // A corrupt gzip file does not stop the others.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(rds_lines(50_000).as_bytes()).unwrap();
+    let mut gzb = gz.finish().unwrap();
+    let mid = gzb.len() / 2;
+    gzb[mid..mid + 64].fill(0x55);
+    std::fs::write(input.join("server_audit.log.1.gz"), &gzb).unwrap();
+    std::fs::write(input.join("server_audit.log.2"), rds_lines(10)).unwrap();
+
+    let out = dir.path().join("out");
+    let o = run_scan(&[
+        "scan",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--chunk-bytes",
+        "100000",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("warning"),
+        "a warning names the problems: {stderr}"
+    );
+    let s = summary(&out);
+    let plain = s["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["path"].as_str().unwrap().ends_with("server_audit.log"))
+        .unwrap();
+    assert_eq!(plain["rejected"], 4, "{plain}");
+    assert_eq!(plain["lines"], 3_001);
+    assert_eq!(plain["records"], 2_996);
+    let rejected: Vec<(String, u64)> = s["rejected_samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["file"].as_str().unwrap().ends_with("server_audit.log"))
+        .map(|r| {
+            (
+                r["reason"].as_str().unwrap().to_string(),
+                r["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let lines_rejected: Vec<u64> = rejected.iter().map(|r| r.1).collect();
+    assert_eq!(lines_rejected, vec![100, 200, 300, 3_001]);
+    assert!(rejected[2].0.contains("4 MiB"));
+    assert!(rejected[3].0.contains("truncated"));
+    let gz = s["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["path"].as_str().unwrap().ends_with(".gz"))
+        .unwrap();
+    assert_eq!(gz["status"], "error", "{gz}");
+    assert!(gz["message"].as_str().unwrap().contains("corrupt gzip"));
+    let last = s["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["path"].as_str().unwrap().ends_with(".log.2"))
+        .unwrap();
+    assert_eq!(last["status"], "ok");
+    assert_eq!(last["records"], 10);
+    // --strict turns the same problems into exit code 2.
+    let o = run_scan(&[
+        "scan",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--force",
+        "--strict",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn non_empty_output_folder_is_refused_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("server_audit.log");
+    std::fs::write(&input, rds_lines(10)).unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("keep.txt"), b"x").unwrap();
+    let o = run_scan(&[
+        "scan",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
+    let o = run_scan(&[
+        "scan",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--force",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        out.join("keep.txt").exists(),
+        "--force removes only a scan's own outputs"
+    );
+    // No temporary file is left behind.
+    assert!(walk(&out)
+        .iter()
+        .all(|p| !p.to_string_lossy().ends_with(".tmp")));
+}
+
+#[test]
+fn nothing_readable_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), b"hello\n").unwrap();
+    let out = dir.path().join("out");
+    let o = run_scan(&[
+        "scan",
+        dir.path().join("notes.txt").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run_scan(&[
+        "scan",
+        dir.path().join("missing").to_str().unwrap(),
+        "-o",
+        dir.path().join("o2").to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn time_window_keeps_only_events_inside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("server_audit.log");
+    std::fs::write(&input, rds_lines(7_200)).unwrap(); // 23:00 .. 01:00
+    let out = dir.path().join("out");
+    let o = run_scan(&[
+        "scan",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--since",
+        "2026-03-02",
+        "--until",
+        "2026-03-02T00:30:00Z",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let s = summary(&out);
+    assert_eq!(s["totals"]["records"], 1_800);
+    assert_eq!(s["totals"]["filtered"], 5_400);
+    assert_eq!(s["totals"]["first_event"], "2026-03-02T00:00:00Z");
+}
+
+#[test]
+fn terminal_summary_escapes_control_characters_from_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("server_audit.log");
+    let evil = "20260301 10:00:00,db,\x1b[31mevil\x1b]0;x\x07,10.20.1.1,1,0,CONNECT,,,0,SSL\nnot a record \x1b[2J\n";
+    std::fs::write(&input, evil).unwrap();
+    let out = dir.path().join("out");
+    let o = run_scan(&["scan", input.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        !stdout.contains('\x1b'),
+        "raw escape reached the terminal: {stdout:?}"
+    );
+    assert!(!stdout.contains('\x07'));
+}
