@@ -134,29 +134,32 @@ fn is_exfiltration(first: &[u8], body: &[u8]) -> bool {
         }
         return false;
     }
-    // Every MySQL form contains "FILE"; find each `F`/`f` and look around it.
-    for i in memchr::memchr2_iter(b'F', b'f', body) {
+    // Every MySQL form contains "FILE" and `lo_export` an underscore: look only around
+    // those bytes, so ordinary statements cost one SIMD scan.
+    for i in memchr::memchr3_iter(b'F', b'f', b'_', body) {
         let rest = &body[i..];
+        let before = &body[..i];
+        if rest[0] == b'_' {
+            if ends_with_ci(before, b"LO")
+                && rest.len() >= 7
+                && rest[1..7].eq_ignore_ascii_case(b"EXPORT")
+                && rest[7..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'(')
+            {
+                return true;
+            }
+            continue;
+        }
         if rest.len() < 4 || !rest[..4].eq_ignore_ascii_case(b"FILE") {
             continue;
         }
-        let before = &body[..i];
-        if ends_with_ci(before, b"OUT") || ends_with_ci(before, b"DUMP") {
-            let b = &before[..before.len() - if ends_with_ci(before, b"OUT") { 3 } else { 4 }];
-            let b = trim_end(b);
-            if ends_with_ci(b, b"INTO") {
+        for prefix in [&b"OUT"[..], b"DUMP"] {
+            if ends_with_ci(before, prefix) && ends_with_ci(trim_end(&before[..before.len() - prefix.len()]), b"INTO") {
                 return true;
             }
         }
-        if ends_with_ci(before, b"LOAD_")
-            || ends_with_ci(before, b"PG_READ_")
-            || ends_with_ci(before, b"PG_READ_BINARY_")
-        {
+        if ends_with_ci(before, b"LOAD_") || ends_with_ci(before, b"PG_READ_") || ends_with_ci(before, b"PG_READ_BINARY_") {
             return true;
         }
-    }
-    if let Some(i) = find_ci(body, b"LO_EXPORT") {
-        return body[i + 9..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'(');
     }
     false
 }
@@ -176,11 +179,6 @@ fn trim_end(mut s: &[u8]) -> &[u8] {
         }
     }
     s
-}
-
-fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// A whole-word, case-insensitive search outside string literals is what a SQL parser would
@@ -345,6 +343,8 @@ mod tests {
         assert_eq!(c("COPY t TO STDOUT"), Write);
         assert_eq!(c("select pg_read_file('/etc/passwd')"), Exfiltration);
         assert_eq!(c("SELECT outfile, profile FROM t"), Read);
+        assert_eq!(c("SELECT lo_export(123, '/tmp/x')"), Exfiltration);
+        assert_eq!(c("SELECT lo_export_count FROM t"), Read);
     }
 
     #[test]

@@ -8,7 +8,6 @@
 //! that still carries the audit plugin's backslash escapes is unescaped straight into the Arrow
 //! value buffer, piece by piece, without an intermediate `String`.
 
-use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
@@ -307,6 +306,11 @@ pub struct EventBatchBuilder {
     source_file: StringBuilder,
     source_line: Int64Builder,
     source_path: Arc<str>,
+    /// The whole input chunk is valid UTF-8, so fields cut at ASCII delimiters are too.
+    utf8_checked: bool,
+    /// The last host field and its canonical address (sessions repeat their host).
+    last_host: Vec<u8>,
+    last_ip: Option<String>,
 }
 
 impl EventBatchBuilder {
@@ -331,7 +335,16 @@ impl EventBatchBuilder {
             source_file: s(source_path.len()),
             source_line: Int64Builder::with_capacity(capacity),
             source_path,
+            utf8_checked: false,
+            last_host: Vec::new(),
+            last_ip: None,
         }
+    }
+
+    /// Declares that every byte slice pushed from now on comes from a buffer already known to
+    /// be valid UTF-8 (cut at ASCII delimiters), so per-field validation can be skipped.
+    pub fn set_utf8_checked(&mut self, checked: bool) {
+        self.utf8_checked = checked;
     }
 
     pub fn len(&self) -> usize {
@@ -346,32 +359,27 @@ impl EventBatchBuilder {
     pub fn push(&mut self, e: &Event<'_>) {
         self.time_us.push(e.time_us);
         self.source_format.append_value(e.format.as_str());
-        push_str(&mut self.server_host, e.server_host);
-        push_str(&mut self.user, e.user);
-        push_str(&mut self.client_host, e.client_host);
-        match client_ip(e.client_host) {
-            Some(IpAddr::V4(v4)) if e.client_host.len() <= 15 => {
-                // An IPv4 address that parsed from the whole field prints as written.
-                let _ = v4;
-                push_str(&mut self.client_ip, e.client_host);
-            }
-            Some(ip) => {
-                let _ = write!(self.client_ip, "{ip}");
-                self.client_ip.append_value("");
-            }
-            None => self.client_ip.append_null(),
+        let v = self.utf8_checked;
+        push_str(&mut self.server_host, e.server_host, v);
+        push_str(&mut self.user, e.user, v);
+        push_str(&mut self.client_host, e.client_host, v);
+        if e.client_host != self.last_host.as_slice() {
+            self.last_host.clear();
+            self.last_host.extend_from_slice(e.client_host);
+            self.last_ip = client_ip(e.client_host).map(|ip| ip.to_string());
         }
+        self.client_ip.append_option(self.last_ip.as_deref());
         self.connection_id.append_value(e.connection_id);
         self.query_id.append_value(e.query_id);
         self.operation.append_value(e.operation.as_str());
         if e.database.is_empty() {
             self.database.append_null();
         } else {
-            push_str(&mut self.database, e.database);
+            push_str(&mut self.database, e.database, v);
         }
         match e.object {
             Text::None => self.object.append_null(),
-            Text::Raw(b) => push_str(&mut self.object, b),
+            Text::Raw(b) => push_str(&mut self.object, b, v),
             Text::Escaped(b) => {
                 unescape_into(b, &mut self.object);
                 self.object.append_value("");
@@ -417,8 +425,17 @@ impl EventBatchBuilder {
     }
 }
 
-/// Appends a field as a string, validating UTF-8 (lossy replacement on invalid bytes).
-fn push_str(b: &mut StringBuilder, v: &[u8]) {
+/// Appends a field as a string, validating UTF-8 unless the chunk was validated whole
+/// (lossy replacement on invalid bytes).
+#[inline]
+fn push_str(b: &mut StringBuilder, v: &[u8], checked: bool) {
+    if checked {
+        // SAFETY: the caller validated the whole buffer as UTF-8, and `v` was cut from it at
+        // ASCII delimiters (commas, quotes, line ends), which are never inside a multi-byte
+        // sequence.
+        b.append_value(unsafe { std::str::from_utf8_unchecked(v) });
+        return;
+    }
     match std::str::from_utf8(v) {
         Ok(s) => b.append_value(s),
         Err(_) => {

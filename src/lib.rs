@@ -12,13 +12,14 @@ pub mod exec;
 pub mod filter;
 pub mod finding;
 pub mod format;
+pub mod grep;
 pub mod input;
 pub mod pass;
 pub mod plan;
 pub mod scan;
 pub mod sink;
 pub mod stats;
-// pub mod synth;
+pub mod synth;
 pub mod time;
 
 use std::collections::BTreeMap;

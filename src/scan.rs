@@ -45,6 +45,7 @@ struct ChunkProcessor<'a, 's> {
     row_groups: Vec<EncodedRowGroup>,
     error: Option<String>,
     capacity: usize,
+    utf8_checked: bool,
 }
 
 impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
@@ -86,10 +87,9 @@ impl ChunkProcessor<'_, '_> {
         let idx = match self.days.iter().position(|(d, _)| *d == day) {
             Some(i) => i,
             None => {
-                self.days.push((
-                    day,
-                    EventBatchBuilder::new(self.path.clone(), self.capacity),
-                ));
+                let mut b = EventBatchBuilder::new(self.path.clone(), self.capacity);
+                b.set_utf8_checked(self.utf8_checked);
+                self.days.push((day, b));
                 self.days.len() - 1
             }
         };
@@ -136,6 +136,8 @@ pub fn process_chunk(
         row_groups: Vec::new(),
         error: None,
         capacity,
+        // One validation of the whole chunk (SIMD-fast on ASCII) replaces one per field.
+        utf8_checked: settings.encoder.is_some() && std::str::from_utf8(chunk).is_ok(),
     };
     let lines = format::parse_chunk(format, chunk, first_line, at_eof, &mut p);
     let days = std::mem::take(&mut p.days);

@@ -3,7 +3,7 @@
 //! `generate` writes a corpus in one of three on-disk formats (RDS for MySQL's
 //! `server_audit` fork with its trailing `connection_type` field, MariaDB's 10-field
 //! `server_audit`, Aurora MySQL "Advanced Auditing" with epoch-microsecond timestamps and the
-//! old whitespace-collapsing escaping), optionally gzip/zstd-compressed or wrapped as a
+//! old escaping that writes every whitespace byte as a space), optionally gzip/zstd-compressed or wrapped as a
 //! CloudWatch Logs S3 export, plus `ground_truth.json`, the findings a correct analysis must
 //! produce. The period (`days` from `start`, UTC) is cut into one-hour *slices*. A cheap,
 //! sequential *plan* (one seeded RNG) lays out every session of every slice — pooled
@@ -92,7 +92,9 @@ impl FromStr for Flavor {
             "rds-mysql" | "mysql" | "rdsmysql" => Ok(Flavor::RdsMysql),
             "mariadb" | "rds-mariadb" => Ok(Flavor::Mariadb),
             "aurora" | "aurora-mysql" => Ok(Flavor::Aurora),
-            _ => Err(format!("unknown flavor `{s}` (expected rds-mysql, mariadb or aurora)")),
+            _ => Err(format!(
+                "unknown flavor `{s}` (expected rds-mysql, mariadb or aurora)"
+            )),
         }
     }
 }
@@ -136,7 +138,8 @@ pub fn default_start() -> NaiveDate {
 pub struct SynthOptions {
     /// Output folder (created if missing).
     pub out: PathBuf,
-    /// Target uncompressed size of all log text, ±5% (tiny targets may be exceeded, see README of the report).
+    /// Target uncompressed size of all log text, ±5%. The fixed traffic of one day (health
+    /// checks, admin work, incidents) is about 300 KB, so smaller targets are exceeded.
     pub size_bytes: u64,
     pub seed: u64,
     pub flavor: Flavor,
@@ -152,7 +155,10 @@ pub struct SynthOptions {
 
 impl SynthOptions {
     pub fn new(out: impl Into<PathBuf>) -> Self {
-        SynthOptions { out: out.into(), ..Default::default() }
+        SynthOptions {
+            out: out.into(),
+            ..Default::default()
+        }
     }
 }
 
@@ -200,7 +206,9 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     let (num, unit) = t.split_at(split);
     let num: String = num.chars().filter(|&c| c != '_').collect();
     if num.is_empty() {
-        return Err(format!("invalid size `{s}`: expected a number such as 512M or 1GiB"));
+        return Err(format!(
+            "invalid size `{s}`: expected a number such as 512M or 1GiB"
+        ));
     }
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
@@ -212,7 +220,11 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "mb" => 1_000_000,
         "gb" => 1_000_000_000,
         "tb" => 1_000_000_000_000,
-        u => return Err(format!("invalid size unit `{u}` in `{s}` (use K, M, G, T, KiB.., KB..)")),
+        u => {
+            return Err(format!(
+                "invalid size unit `{u}` in `{s}` (use K, M, G, T, KiB.., KB..)"
+            ))
+        }
     };
     if num.contains('.') {
         let v: f64 = num.parse().map_err(|_| format!("invalid size `{s}`"))?;
@@ -223,14 +235,18 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         Ok(bytes as u64)
     } else {
         let v: u64 = num.parse().map_err(|_| format!("invalid size `{s}`"))?;
-        v.checked_mul(mult).ok_or_else(|| format!("size `{s}` is too large"))
+        v.checked_mul(mult)
+            .ok_or_else(|| format!("size `{s}` is too large"))
     }
 }
 
 /// Writes the corpus and `ground_truth.json` under `opts.out`.
 pub fn generate(opts: &SynthOptions) -> io::Result<SynthReport> {
     if opts.days == 0 {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "days must be at least 1"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "days must be at least 1",
+        ));
     }
     let start_us = opts
         .start
@@ -239,7 +255,11 @@ pub fn generate(opts: &SynthOptions) -> io::Result<SynthReport> {
         .and_utc()
         .timestamp()
         * US;
-    let layout_dir = opts.out.join(if opts.cloudwatch_export { "exportedlogs" } else { "audit" });
+    let layout_dir = opts.out.join(if opts.cloudwatch_export {
+        "exportedlogs"
+    } else {
+        "audit"
+    });
     // Refuse to mix with an earlier corpus: stale rotated files would silently join it.
     if let Ok(mut rd) = fs::read_dir(&layout_dir) {
         if rd.next().is_some() {
@@ -269,7 +289,11 @@ pub fn generate(opts: &SynthOptions) -> io::Result<SynthReport> {
             }
         }
     }
-    let compression = if env.cw { Compression::Gzip } else { opts.compression };
+    let compression = if env.cw {
+        Compression::Gzip
+    } else {
+        opts.compression
+    };
     let results: Vec<io::Result<(u64, u64)>> = units
         .par_iter()
         .map(|u| write_unit(&env, &plan, u, &opts.out, compression))
@@ -311,7 +335,12 @@ pub fn generate(opts: &SynthOptions) -> io::Result<SynthReport> {
                 client_ip: f.client_ip.map(str::to_string),
                 database: f.database.map(str::to_string),
                 statement: f.statement.clone(),
-                first_seen: fmt_rfc3339(f.first_seen),
+                // As precise as the log itself: seconds, or milliseconds (findings are ms) on Aurora.
+                first_seen: fmt_rfc3339(if env.flavor == Flavor::Aurora {
+                    f.first_seen - f.first_seen.rem_euclid(MS)
+                } else {
+                    f.first_seen - f.first_seen.rem_euclid(US)
+                }),
                 count: f.count,
                 note: f.note.clone(),
             })
@@ -424,7 +453,11 @@ impl App {
     /// Statements a driver sends right after connecting (Connector/J vs. PyMySQL).
     fn init_statements(self) -> &'static [&'static str] {
         match self {
-            App::Orders | App::Billing => &[JDBC_INIT, "SET character_set_results = NULL", "SET autocommit=1"],
+            App::Orders | App::Billing => &[
+                JDBC_INIT,
+                "SET character_set_results = NULL",
+                "SET autocommit=1",
+            ],
             App::Reporting | App::Etl => &["SET NAMES utf8mb4", "SET AUTOCOMMIT = 1"],
         }
     }
@@ -492,11 +525,21 @@ struct Stmt {
 }
 
 fn stmt(at: i64, sql: impl Into<Cow<'static, str>>) -> Stmt {
-    Stmt { at, sql: sql.into(), ret: 0, tables: Vec::new() }
+    Stmt {
+        at,
+        sql: sql.into(),
+        ret: 0,
+        tables: Vec::new(),
+    }
 }
 
 fn stmt_t(at: i64, sql: impl Into<Cow<'static, str>>, tables: &[Tab]) -> Stmt {
-    Stmt { at, sql: sql.into(), ret: 0, tables: tables.to_vec() }
+    Stmt {
+        at,
+        sql: sql.into(),
+        ret: 0,
+        tables: tables.to_vec(),
+    }
 }
 
 enum Body {
@@ -596,7 +639,13 @@ fn build_plan(env: &Env, scale: f64) -> Plan {
     let mut slices: Vec<SlicePlan> = (0..n)
         .map(|i| {
             let t0 = env.start_us + i as i64 * SLICE_US;
-            SlicePlan { t0, t1: t0 + SLICE_US, sessions: Vec::new(), conn_base: 0, query_base: 0 }
+            SlicePlan {
+                t0,
+                t1: t0 + SLICE_US,
+                sessions: Vec::new(),
+                conn_base: 0,
+                query_base: 0,
+            }
         })
         .collect();
     let w_sum: f64 = (0..n).map(|i| diurnal(i % 24)).sum();
@@ -618,7 +667,11 @@ fn build_plan(env: &Env, scale: f64) -> Plan {
     for sp in slices.iter_mut() {
         for k in 0..12 {
             let s = sp.t0 + k * 5 * MIN_US + 2 * US + range(&mut rng, 0, 900 * MS);
-            let second = if k % 2 == 0 { "SELECT 1" } else { "SELECT @@GLOBAL.read_only" };
+            let second = if k % 2 == 0 {
+                "SELECT 1"
+            } else {
+                "SELECT @@GLOBAL.read_only"
+            };
             sp.sessions.push(Session {
                 start: s,
                 end: s + 4800,
@@ -663,7 +716,15 @@ fn build_plan(env: &Env, scale: f64) -> Plan {
     }
 
     let mut plan_findings = Vec::new();
-    let incidents = plant_incidents(env, &mut slices, &mut plan_findings, scale, w_sum, &mut bastion_first, &mut bastion_logins);
+    let incidents = plant_incidents(
+        env,
+        &mut slices,
+        &mut plan_findings,
+        scale,
+        w_sum,
+        &mut bastion_first,
+        &mut bastion_logins,
+    );
     plan_findings.push(Expected {
         kind: "master_user",
         severity: "low",
@@ -672,8 +733,8 @@ fn build_plan(env: &Env, scale: f64) -> Plan {
         database: None,
         statement: None,
         first_seen: bastion_first,
-        count: Some(bastion_logins),
-        note: "master user admin logs in from the admin host (bastion); expected but reported".into(),
+        count: None,
+        note: format!("master user admin logs in from the admin host (bastion), {bastion_logins} logins; expected, reported as low"),
     });
     plan_findings.sort_by(|a, b| a.first_seen.cmp(&b.first_seen).then(a.kind.cmp(b.kind)));
 
@@ -687,7 +748,11 @@ fn build_plan(env: &Env, scale: f64) -> Plan {
         conn += sp.sessions.len() as i64;
         qid += sp.sessions.iter().map(|s| s.queries() as i64).sum::<i64>();
     }
-    Plan { slices, findings: plan_findings, incidents }
+    Plan {
+        slices,
+        findings: plan_findings,
+        incidents,
+    }
 }
 
 /// Lays out one user's pooled sessions for one hour: `k` pool slots, each a chain of
@@ -709,9 +774,14 @@ fn add_pool(sp: &mut SlicePlan, slice_idx: usize, app: App, q: u64, rng: &mut R)
                 b
             } else {
                 // Stratified cut points: no session shorter than 40% of the mean.
-                a + ((b - a) as f64 * ((s as f64 + 1.0) + (unit(rng) - 0.5) * 0.6) / m as f64) as i64
+                a + ((b - a) as f64 * ((s as f64 + 1.0) + (unit(rng) - 0.5) * 0.6) / m as f64)
+                    as i64
             };
-            let start = if s == 0 { prev } else { (prev + range(rng, 50 * MS, 2 * US)).min(cut - MS) };
+            let start = if s == 0 {
+                prev
+            } else {
+                (prev + range(rng, 50 * MS, 2 * US)).min(cut - MS)
+            };
             spans.push((start, cut, host));
             prev = cut;
         }
@@ -731,12 +801,20 @@ fn add_pool(sp: &mut SlicePlan, slice_idx: usize, app: App, q: u64, rng: &mut R)
             host,
             db: p.db,
             conn: Conn::Ssl,
-            body: Body::Pooled { app, n: nq as u32, regular: false },
+            body: Body::Pooled {
+                app,
+                n: nq as u32,
+                regular: false,
+            },
         });
     }
     if given < q {
         // Float rounding left a remainder: give it to the last session.
-        if let Some(Session { body: Body::Pooled { n, .. }, .. }) = sp.sessions.last_mut() {
+        if let Some(Session {
+            body: Body::Pooled { n, .. },
+            ..
+        }) = sp.sessions.last_mut()
+        {
             *n += (q - given) as u32;
         }
     }
@@ -827,7 +905,11 @@ fn plant_incidents(
         note: note.to_string(),
     };
     let mut incidents = 0;
-    let password_masked = if env.flavor == Flavor::Mariadb { "*****" } else { "<secret>" };
+    let password_masked = if env.flavor == Flavor::Mariadb {
+        "*****"
+    } else {
+        "<secret>"
+    };
 
     // 1. Brute force against the master user from a public address, then success.
     {
@@ -858,15 +940,40 @@ fn plant_incidents(
                 stmt(ok + 6 * US, "SELECT @@version"),
                 stmt(ok + 15 * US, "SHOW DATABASES"),
                 stmt(ok + 31 * US, "SELECT user, host FROM mysql.user"),
-                stmt_t(ok + 52 * US, "SELECT COUNT(*) FROM orders.customers", &[("READ", "orders", "customers")]),
+                stmt_t(
+                    ok + 52 * US,
+                    "SELECT COUNT(*) FROM orders.customers",
+                    &[("READ", "orders", "customers")],
+                ),
             ]),
         });
-        let mut bf = f("brute_force", "high", None, Some(ip), t, "60 failed logins (1045) for admin in 3 min from a public address");
+        let mut bf = f(
+            "brute_force",
+            "high",
+            None,
+            Some(ip),
+            t,
+            "60 failed logins (1045) for admin in 3 min from a public address",
+        );
         bf.count = Some(60);
         out.push(bf);
         out.push(f("brute_force_success", "critical", Some(MASTER_USER), Some(ip), ok, "successful admin login 10 min after the brute force began (7 min after its last failure)"));
-        out.push(f("unknown_source_ip", "high", Some(MASTER_USER), Some(ip), ok, "admin logged in from a public address outside 10.20.0.0/16"));
-        out.push(f("master_user", "high", None, Some(ip), ok, "master user admin logged in from a public address, not the admin host"));
+        out.push(f(
+            "unknown_source_ip",
+            "high",
+            Some(MASTER_USER),
+            Some(ip),
+            ok,
+            "admin logged in from a public address outside 10.20.0.0/16",
+        ));
+        out.push(f(
+            "master_user",
+            "high",
+            None,
+            Some(ip),
+            ok,
+            "master user admin logged in from a public address, not the admin host",
+        ));
         incidents += 1;
     }
 
@@ -875,21 +982,29 @@ fn plant_incidents(
         let (h, t) = slot(1);
         let ip = "198.51.100.23";
         const USERS: [&str; 12] = [
-            "root", "test", "mysql", "dba", "backup", "oracle", "postgres", "user", "guest", "support", "web", "app",
+            "root", "test", "mysql", "dba", "backup", "oracle", "postgres", "user", "guest",
+            "support", "web", "app",
         ];
         for (i, u) in USERS.iter().enumerate() {
             let s = t + i as i64 * 20 * US;
             slices[h].sessions.push(Session {
                 start: s,
                 end: s,
-                user: *u,
+                user: u,
                 host: ip,
                 db: "",
                 conn: Conn::Ssl,
                 body: Body::Failed { ret: 1045 },
             });
         }
-        let mut ps = f("password_spray", "high", None, Some(ip), t, "12 distinct users, one failed login each, within 4 min");
+        let mut ps = f(
+            "password_spray",
+            "high",
+            None,
+            Some(ip),
+            t,
+            "12 distinct users, one failed login each, within 4 min",
+        );
         ps.count = Some(12);
         out.push(ps);
         incidents += 1;
@@ -912,7 +1027,14 @@ fn plant_incidents(
                 stmt_t(t + 20 * US, "SELECT COUNT(*) FROM kpi_weekly", &[("READ", "analytics", "kpi_weekly")]),
             ]),
         });
-        out.push(f("unknown_source_ip", "high", Some("reporting"), Some(ip), t, "reporting logged in from a public IPv6 address"));
+        out.push(f(
+            "unknown_source_ip",
+            "high",
+            Some("reporting"),
+            Some(ip),
+            t,
+            "reporting logged in from a public IPv6 address",
+        ));
         incidents += 1;
     }
 
@@ -929,11 +1051,22 @@ fn plant_incidents(
             conn: Conn::Ssl,
             body: Body::Script(vec![
                 stmt(t + 2 * US, "SHOW DATABASES"),
-                stmt_t(t + 10 * US, "SELECT COUNT(*) FROM orders.orders", &[("READ", "orders", "orders")]),
+                stmt_t(
+                    t + 10 * US,
+                    "SELECT COUNT(*) FROM orders.orders",
+                    &[("READ", "orders", "orders")],
+                ),
                 stmt(t + 25 * US, "SHOW PROCESSLIST"),
             ]),
         });
-        out.push(f("master_user", "high", None, Some(ip), t, "master user admin logged in from 10.20.3.44, not the admin host"));
+        out.push(f(
+            "master_user",
+            "high",
+            None,
+            Some(ip),
+            t,
+            "master user admin logged in from 10.20.3.44, not the admin host",
+        ));
         incidents += 1;
     }
 
@@ -950,12 +1083,28 @@ fn plant_incidents(
             db: "legacy",
             conn: Conn::Tcp,
             body: Body::Script(vec![
-                stmt(t + US, "SELECT id, name, balance FROM accounts WHERE id = 7"),
-                stmt(t + 3 * US, format!("UPDATE accounts SET last_login = '{ts}' WHERE id = 7")),
-                stmt(t + 5 * US, "SELECT COUNT(*) FROM sessions WHERE account_id = 7"),
+                stmt(
+                    t + US,
+                    "SELECT id, name, balance FROM accounts WHERE id = 7",
+                ),
+                stmt(
+                    t + 3 * US,
+                    format!("UPDATE accounts SET last_login = '{ts}' WHERE id = 7"),
+                ),
+                stmt(
+                    t + 5 * US,
+                    "SELECT COUNT(*) FROM sessions WHERE account_id = 7",
+                ),
             ]),
         });
-        out.push(f("non_ssl_session", "medium", Some("legacy_app"), Some(ip), t, "legacy_app connected over TCP/IP without TLS"));
+        out.push(f(
+            "non_ssl_session",
+            "medium",
+            Some("legacy_app"),
+            Some(ip),
+            t,
+            "legacy_app connected over TCP/IP without TLS",
+        ));
         incidents += 1;
     }
 
@@ -977,7 +1126,11 @@ fn plant_incidents(
                 host: p.hosts[0],
                 db: p.db,
                 conn: Conn::Ssl,
-                body: Body::Pooled { app: App::Reporting, n: n as u32, regular: true },
+                body: Body::Pooled {
+                    app: App::Reporting,
+                    n: n as u32,
+                    regular: true,
+                },
             });
         }
         let mut rs = f(
@@ -986,7 +1139,9 @@ fn plant_incidents(
             Some(p.user),
             None,
             t + US,
-            &format!("{total} queries in 15 min (>= 20x the peak 5-minute rate of {peak_per_5min:.1})"),
+            &format!(
+                "{total} queries in 15 min (>= 20x the peak 5-minute rate of {peak_per_5min:.1})"
+            ),
         );
         rs.count = Some(total);
         out.push(rs);
@@ -1007,14 +1162,36 @@ fn plant_incidents(
             conn: Conn::Ssl,
             body: Body::Script(vec![
                 stmt_t(t + 3 * US, create.clone(), &[("WRITE", "mysql", "user")]),
-                stmt_t(t + 9 * US, grant, &[("WRITE", "mysql", "user"), ("WRITE", "mysql", "db")]),
-                stmt(t + 14 * US, "FLUSH PRIVILEGES"),
+                stmt_t(
+                    t + 9 * US,
+                    grant,
+                    &[("WRITE", "mysql", "user"), ("WRITE", "mysql", "db")],
+                ),
+                // Not FLUSH PRIVILEGES: whether that counts as a privilege change is debatable,
+                // and the ground truth must be unambiguous.
+                stmt_t(
+                    t + 14 * US,
+                    "SELECT user, host FROM mysql.user WHERE user = 'backdoor'",
+                    &[("READ", "mysql", "user")],
+                ),
             ]),
         });
         *bastion_first = (*bastion_first).min(t);
         *bastion_logins += 1;
-        out.push(fstmt("privilege_change", "high", t + 3 * US, &create, "admin (bastion) created user backdoor@%"));
-        out.push(fstmt("privilege_change", "critical", t + 9 * US, grant, "admin (bastion) granted ALL ... WITH GRANT OPTION to backdoor@%"));
+        out.push(fstmt(
+            "privilege_change",
+            "high",
+            t + 3 * US,
+            &create,
+            "admin (bastion) created user backdoor@%",
+        ));
+        out.push(fstmt(
+            "privilege_change",
+            "critical",
+            t + 9 * US,
+            grant,
+            "admin (bastion) granted ALL ... WITH GRANT OPTION to backdoor@%",
+        ));
         incidents += 1;
     }
 
@@ -1039,9 +1216,27 @@ fn plant_incidents(
         });
         *bastion_first = (*bastion_first).min(t);
         *bastion_logins += 1;
-        out.push(fstmt("destructive", "high", t + 2 * US, drop, "admin (bastion) dropped a table"));
-        out.push(fstmt("destructive", "high", t + 20 * US, delete, "admin (bastion) deleted every invoice (no WHERE)"));
-        out.push(fstmt("destructive", "high", t + 41 * US, trunc, "admin (bastion) truncated a table"));
+        out.push(fstmt(
+            "destructive",
+            "high",
+            t + 2 * US,
+            drop,
+            "admin (bastion) dropped a table",
+        ));
+        out.push(fstmt(
+            "destructive",
+            "high",
+            t + 20 * US,
+            delete,
+            "admin (bastion) deleted every invoice (no WHERE)",
+        ));
+        out.push(fstmt(
+            "destructive",
+            "high",
+            t + 41 * US,
+            trunc,
+            "admin (bastion) truncated a table",
+        ));
         incidents += 1;
     }
 
@@ -1059,7 +1254,11 @@ fn plant_incidents(
             conn: Conn::Ssl,
             body: Body::Script(vec![
                 stmt(t + US, "SET NAMES utf8mb4"),
-                stmt_t(t + 5 * US, "SELECT COUNT(*) FROM customers", &[("READ", "orders", "customers")]),
+                stmt_t(
+                    t + 5 * US,
+                    "SELECT COUNT(*) FROM customers",
+                    &[("READ", "orders", "customers")],
+                ),
                 stmt_t(t + 12 * US, outfile, &[("READ", "orders", "customers")]),
             ]),
         });
@@ -1073,12 +1272,41 @@ fn plant_incidents(
             host: priv_ip,
             db: "warehouse",
             conn: Conn::Ssl,
-            body: Body::Script(vec![stmt(t2 + 2 * US, "SELECT @@hostname"), stmt(t2 + 6 * US, load)]),
+            body: Body::Script(vec![
+                stmt(t2 + 2 * US, "SELECT @@hostname"),
+                stmt(t2 + 6 * US, load),
+            ]),
         });
-        out.push(f("unknown_source_ip", "high", Some("app_orders"), Some(pub_ip), t, "app_orders logged in from a public address"));
-        out.push(f("unknown_source_ip", "medium", Some("etl"), Some(priv_ip), t2, "etl logged in from a private address outside 10.20.0.0/16"));
-        out.push(fstmt("exfiltration", "critical", t + 12 * US, outfile, "app_orders from unknown source 192.0.2.77 dumped customers to a server file"));
-        out.push(fstmt("exfiltration", "critical", t2 + 6 * US, load, "etl from unknown source 172.16.8.9 read /etc/passwd"));
+        out.push(f(
+            "unknown_source_ip",
+            "high",
+            Some("app_orders"),
+            Some(pub_ip),
+            t,
+            "app_orders logged in from a public address",
+        ));
+        out.push(f(
+            "unknown_source_ip",
+            "medium",
+            Some("etl"),
+            Some(priv_ip),
+            t2,
+            "etl logged in from a private address outside 10.20.0.0/16",
+        ));
+        out.push(fstmt(
+            "exfiltration",
+            "critical",
+            t + 12 * US,
+            outfile,
+            "app_orders from unknown source 192.0.2.77 dumped customers to a server file",
+        ));
+        out.push(fstmt(
+            "exfiltration",
+            "critical",
+            t2 + 6 * US,
+            load,
+            "etl from unknown source 172.16.8.9 read /etc/passwd",
+        ));
         incidents += 1;
     }
 
@@ -1094,11 +1322,26 @@ fn plant_incidents(
             db: p.db,
             conn: Conn::Ssl,
             body: Body::Script(vec![
-                stmt_t(t + US, "SELECT id, amount_cents FROM invoices WHERE id = 1001", &[("READ", "billing", "invoices")]),
-                stmt_t(t + 4 * US, "SELECT * FROM orders.customers WHERE id = 42", &[("READ", "orders", "customers")]),
+                stmt_t(
+                    t + US,
+                    "SELECT id, amount_cents FROM invoices WHERE id = 1001",
+                    &[("READ", "billing", "invoices")],
+                ),
+                stmt_t(
+                    t + 4 * US,
+                    "SELECT * FROM orders.customers WHERE id = 42",
+                    &[("READ", "orders", "customers")],
+                ),
             ]),
         });
-        let mut cd = f("cross_database", "medium", Some(p.user), None, t + 4 * US, "app_billing (normally billing) read orders.customers");
+        let mut cd = f(
+            "cross_database",
+            "medium",
+            Some(p.user),
+            None,
+            t + 4 * US,
+            "app_billing (normally billing) read orders.customers",
+        );
         cd.database = Some("orders");
         out.push(cd);
         incidents += 1;
@@ -1150,7 +1393,11 @@ impl Fmt {
         self.sec = sec;
         let (y, mo, d) = civil_from_days(sec.div_euclid(86_400));
         let rem = sec.rem_euclid(86_400);
-        let (hh, mm, ss) = ((rem / 3600) as u32, ((rem / 60) % 60) as u32, (rem % 60) as u32);
+        let (hh, mm, ss) = (
+            (rem / 3600) as u32,
+            ((rem / 60) % 60) as u32,
+            (rem % 60) as u32,
+        );
         let y = y as u32;
         let t = &mut self.sec_txt;
         put4(&mut t[0..4], y);
@@ -1181,7 +1428,11 @@ impl Fmt {
         self.set_sec(ts.div_euclid(US));
         if self.cw {
             b.extend_from_slice(&self.cw_txt);
-            let ms = if self.flavor == Flavor::Aurora { (ts.rem_euclid(US) / MS) as u32 } else { 0 };
+            let ms = if self.flavor == Flavor::Aurora {
+                (ts.rem_euclid(US) / MS) as u32
+            } else {
+                0
+            };
             b.push(b'.');
             put3_push(b, ms);
             b.extend_from_slice(b"Z ");
@@ -1220,7 +1471,16 @@ impl Fmt {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn query_line(&mut self, b: &mut Vec<u8>, ts: i64, s: &Session, cid: i64, qid: i64, sql: &[u8], ret: u32) {
+    fn query_line(
+        &mut self,
+        b: &mut Vec<u8>,
+        ts: i64,
+        s: &Session,
+        cid: i64,
+        qid: i64,
+        sql: &[u8],
+        ret: u32,
+    ) {
         self.head(b, ts, s.user, s.host, cid, qid);
         b.extend_from_slice(b"QUERY,");
         b.extend_from_slice(s.db.as_bytes());
@@ -1326,7 +1586,11 @@ impl Emitter {
                         lv.init_left = app.init_statements().len() as u8;
                     }
                 }
-                let nt = if n == 0 { s.end } else { next_time(s, lv, t, n, &mut rng) };
+                let nt = if n == 0 {
+                    s.end
+                } else {
+                    next_time(s, lv, t, n, &mut rng)
+                };
                 heap.push(Reverse((nt, i)));
             } else if lv.step <= n {
                 let qid = next_q;
@@ -1343,9 +1607,21 @@ impl Emitter {
                     }
                     Body::Pooled { app, regular, .. } => {
                         let remaining = n - lv.step + 1;
-                        let ret = gen_app(*app, lv, &mut rng, t, remaining, &mut self.sql, &mut self.tabs);
+                        let ret = gen_app(
+                            *app,
+                            lv,
+                            &mut rng,
+                            t,
+                            remaining,
+                            &mut self.sql,
+                            &mut self.tabs,
+                        );
                         // Aurora stamps statement start but writes at completion: mild disorder.
-                        let printed = if aurora && !regular { t - range(&mut rng, 0, 2 * MS) } else { t };
+                        let printed = if aurora && !regular {
+                            t - range(&mut rng, 0, 2 * MS)
+                        } else {
+                            t
+                        };
                         (ret, printed, &self.sql[..])
                     }
                     Body::Failed { .. } => unreachable!("failed logins have no queries"),
@@ -1353,8 +1629,16 @@ impl Emitter {
                 if table_events {
                     let db = s.db;
                     for (k, tab) in self.tabs.iter().enumerate() {
-                        let tab = if tab.1.is_empty() { (tab.0, db, tab.2) } else { *tab };
-                        let tts = if aurora { printed - 400 + 60 * k as i64 } else { printed };
+                        let tab = if tab.1.is_empty() {
+                            (tab.0, db, tab.2)
+                        } else {
+                            *tab
+                        };
+                        let tts = if aurora {
+                            printed - 400 + 60 * k as i64
+                        } else {
+                            printed
+                        };
                         self.fmt.table_line(buf, tts, s, cid, qid, tab);
                         self.lines += 1;
                     }
@@ -1362,7 +1646,11 @@ impl Emitter {
                 self.fmt.query_line(buf, printed, s, cid, qid, sql, ret);
                 self.lines += 1;
                 lv.step += 1;
-                let nt = if lv.step <= n { next_time(s, lv, t, n, &mut rng) } else { s.end };
+                let nt = if lv.step <= n {
+                    next_time(s, lv, t, n, &mut rng)
+                } else {
+                    s.end
+                };
                 heap.push(Reverse((nt, i)));
             } else {
                 let cid = lv.conn;
@@ -1421,8 +1709,18 @@ const NAMES: [&str; 16] = [
     "Carlos Peña",
 ];
 const CITIES: [&str; 12] = [
-    "Paris", "München", "東京", "São Paulo", "Zürich", "Kraków", "Reykjavík", "Montréal", "İstanbul", "Québec",
-    "New York", "Dublin",
+    "Paris",
+    "München",
+    "東京",
+    "São Paulo",
+    "Zürich",
+    "Kraków",
+    "Reykjavík",
+    "Montréal",
+    "İstanbul",
+    "Québec",
+    "New York",
+    "Dublin",
 ];
 const NOTES: [&str; 12] = [
     "leave at door 🚚",
@@ -1448,9 +1746,27 @@ const MEMOS: [&str; 8] = [
     "net 30, 2% discount",
     "Überweisung, Ref. A/B",
 ];
-const REGIONS: [&str; 8] = ["Île-de-France", "Bayern", "東京都", "São Paulo", "Zürich", "Kraków", "Ontario", "Dublin"];
+const REGIONS: [&str; 8] = [
+    "Île-de-France",
+    "Bayern",
+    "東京都",
+    "São Paulo",
+    "Zürich",
+    "Kraków",
+    "Ontario",
+    "Dublin",
+];
 const ORDER_STATUS: [&str; 4] = ["shipped", "packed", "delivered", "cancelled"];
-const WORDS: [&str; 8] = ["café", "Müsli", "抹茶", "🍫", "crème", "jalapeño", "dark roast", "50%"];
+const WORDS: [&str; 8] = [
+    "café",
+    "Müsli",
+    "抹茶",
+    "🍫",
+    "crème",
+    "jalapeño",
+    "dark roast",
+    "50%",
+];
 
 fn push(b: &mut Vec<u8>, s: &str) {
     b.extend_from_slice(s.as_bytes());
@@ -1512,7 +1828,15 @@ fn rare(rng: &mut R, one_in: u64) -> bool {
 
 /// One background statement for `app` into `sql`; table events into `tabs` (db filled in by
 /// the caller). Returns the retcode.
-fn gen_app(app: App, lv: &mut Live, rng: &mut R, now: i64, remaining: u32, sql: &mut Vec<u8>, tabs: &mut Vec<Tab>) -> u32 {
+fn gen_app(
+    app: App,
+    lv: &mut Live,
+    rng: &mut R,
+    now: i64,
+    remaining: u32,
+    sql: &mut Vec<u8>,
+    tabs: &mut Vec<Tab>,
+) -> u32 {
     if lv.init_left > 0 {
         let inits = app.init_statements();
         push(sql, inits[inits.len() - lv.init_left as usize]);
@@ -1527,7 +1851,14 @@ fn gen_app(app: App, lv: &mut Live, rng: &mut R, now: i64, remaining: u32, sql: 
     }
 }
 
-fn gen_orders(lv: &mut Live, rng: &mut R, now: i64, remaining: u32, sql: &mut Vec<u8>, tabs: &mut Vec<Tab>) -> u32 {
+fn gen_orders(
+    lv: &mut Live,
+    rng: &mut R,
+    now: i64,
+    remaining: u32,
+    sql: &mut Vec<u8>,
+    tabs: &mut Vec<Tab>,
+) -> u32 {
     if lv.txn != 0 {
         lv.tstep += 1;
         match lv.tstep {
@@ -1571,7 +1902,14 @@ fn gen_orders(lv: &mut Live, rng: &mut R, now: i64, remaining: u32, sql: &mut Ve
             }
             _ => {
                 lv.txn = 0;
-                push(sql, if lv.a % 2 == 0 { "COMMIT" } else { "commit" });
+                push(
+                    sql,
+                    if lv.a.is_multiple_of(2) {
+                        "COMMIT"
+                    } else {
+                        "commit"
+                    },
+                );
                 return 0;
             }
         }
@@ -1596,7 +1934,14 @@ fn gen_orders(lv: &mut Live, rng: &mut R, now: i64, remaining: u32, sql: &mut Ve
         lv.a = 1 + below(rng, 500_000);
         lv.b = 10_000 + below(rng, 90_000);
         lv.c = 1 + below(rng, 4);
-        push(sql, if lv.a % 2 == 0 { "BEGIN" } else { "START TRANSACTION" });
+        push(
+            sql,
+            if lv.a.is_multiple_of(2) {
+                "BEGIN"
+            } else {
+                "START TRANSACTION"
+            },
+        );
     } else if r < 65 {
         push(sql, "UPDATE orders SET status = '");
         push(sql, pick(rng, &ORDER_STATUS));
@@ -1609,7 +1954,10 @@ fn gen_orders(lv: &mut Live, rng: &mut R, now: i64, remaining: u32, sql: &mut Ve
     } else if r < 73 {
         let name = pick(rng, &NAMES);
         let doubled = rng.next_u64() & 1 == 0;
-        push(sql, "/* app=orders */ INSERT INTO customers (name, email, city, note, created_at) VALUES (");
+        push(
+            sql,
+            "/* app=orders */ INSERT INTO customers (name, email, city, note, created_at) VALUES (",
+        );
         push_lit(sql, name, doubled);
         push(sql, ", 'user");
         push_num(sql, below(rng, 1_000_000));
@@ -1624,7 +1972,10 @@ fn gen_orders(lv: &mut Live, rng: &mut R, now: i64, remaining: u32, sql: &mut Ve
         return if rare(rng, 500) { 1062 } else { 0 };
     } else if r < 81 {
         // `\_` in a LIKE pattern: a literal backslash in the statement text.
-        push(sql, "SELECT id, name, email FROM customers WHERE email LIKE 'user");
+        push(
+            sql,
+            "SELECT id, name, email FROM customers WHERE email LIKE 'user",
+        );
         push_num(sql, below(rng, 100));
         push(sql, "\\_%' LIMIT 10");
         tabs.push(("READ", "", "customers"));
@@ -1645,7 +1996,10 @@ fn gen_orders(lv: &mut Live, rng: &mut R, now: i64, remaining: u32, sql: &mut Ve
         push_dt_lit(sql, now - DAY_US);
         tabs.push(("WRITE", "", "cart_items"));
     } else {
-        push(sql, "SELECT sku, name, price_cents, stock FROM products WHERE name LIKE ");
+        push(
+            sql,
+            "SELECT sku, name, price_cents, stock FROM products WHERE name LIKE ",
+        );
         let w = format!("%{}%", pick(rng, &WORDS));
         push_lit(sql, &w, false);
         push(sql, " AND active = 1 ORDER BY price_cents LIMIT 50");
@@ -1654,7 +2008,14 @@ fn gen_orders(lv: &mut Live, rng: &mut R, now: i64, remaining: u32, sql: &mut Ve
     0
 }
 
-fn gen_billing(lv: &mut Live, rng: &mut R, now: i64, remaining: u32, sql: &mut Vec<u8>, tabs: &mut Vec<Tab>) -> u32 {
+fn gen_billing(
+    lv: &mut Live,
+    rng: &mut R,
+    now: i64,
+    remaining: u32,
+    sql: &mut Vec<u8>,
+    tabs: &mut Vec<Tab>,
+) -> u32 {
     if lv.txn != 0 {
         lv.tstep += 1;
         match lv.tstep {
@@ -1693,7 +2054,10 @@ fn gen_billing(lv: &mut Live, rng: &mut R, now: i64, remaining: u32, sql: &mut V
         push(sql, " AND status = 'open' ORDER BY due_date");
         tabs.push(("READ", "", "invoices"));
     } else if r < 45 {
-        push(sql, "/* app=billing */ UPDATE invoices SET status = 'paid', paid_at = ");
+        push(
+            sql,
+            "/* app=billing */ UPDATE invoices SET status = 'paid', paid_at = ",
+        );
         push_dt_lit(sql, now);
         push(sql, " WHERE id = ");
         push_num(sql, 100_000 + below(rng, 900_000));
@@ -1707,7 +2071,10 @@ fn gen_billing(lv: &mut Live, rng: &mut R, now: i64, remaining: u32, sql: &mut V
         lv.b = 100 + below(rng, 250_000);
         push(sql, "START TRANSACTION");
     } else if r < 75 {
-        push(sql, "SELECT SUM(amount_cents) AS due\nFROM invoices\nWHERE customer_id = ");
+        push(
+            sql,
+            "SELECT SUM(amount_cents) AS due\nFROM invoices\nWHERE customer_id = ",
+        );
         push_num(sql, 1 + below(rng, 500_000));
         push(sql, "\n  AND status <> 'void'\n  AND due_date < ");
         push_date_lit(sql, now);
@@ -1716,7 +2083,11 @@ fn gen_billing(lv: &mut Live, rng: &mut R, now: i64, remaining: u32, sql: &mut V
         push(sql, "INSERT INTO ledger_entries (account, debit_cents, credit_cents, description) VALUES ('4000-sales', 0, ");
         push_num(sql, 100 + below(rng, 250_000));
         push(sql, ", ");
-        let desc = format!("Facture n° {} — {}", 10_000 + below(rng, 90_000), pick(rng, &NAMES));
+        let desc = format!(
+            "Facture n° {} — {}",
+            10_000 + below(rng, 90_000),
+            pick(rng, &NAMES)
+        );
         push_lit(sql, &desc, rng.next_u64() & 1 == 0);
         push(sql, ")");
         tabs.push(("WRITE", "", "ledger_entries"));
@@ -1727,7 +2098,10 @@ fn gen_billing(lv: &mut Live, rng: &mut R, now: i64, remaining: u32, sql: &mut V
         push(sql, " AND is_default = 1");
         tabs.push(("READ", "", "payment_methods"));
     } else {
-        push(sql, "SELECT COUNT(*) FROM invoices WHERE status = 'overdue' AND due_date < ");
+        push(
+            sql,
+            "SELECT COUNT(*) FROM invoices WHERE status = 'overdue' AND due_date < ",
+        );
         push_date_lit(sql, now);
         tabs.push(("READ", "", "invoices"));
     }
@@ -1766,7 +2140,10 @@ fn gen_reporting(rng: &mut R, now: i64, sql: &mut Vec<u8>, tabs: &mut Vec<Tab>) 
         push(sql, "ORDER BY day, region");
         tabs.push(("READ", "", "daily_sales"));
     } else if r < 55 {
-        push(sql, "SELECT region, SUM(revenue_cents) AS revenue FROM daily_sales WHERE order_date = ");
+        push(
+            sql,
+            "SELECT region, SUM(revenue_cents) AS revenue FROM daily_sales WHERE order_date = ",
+        );
         push_date_lit(sql, back);
         push(sql, " GROUP BY region ORDER BY revenue DESC");
         tabs.push(("READ", "", "daily_sales"));
@@ -1776,7 +2153,10 @@ fn gen_reporting(rng: &mut R, now: i64, sql: &mut Vec<u8>, tabs: &mut Vec<Tab>) 
         push(sql, " ORDER BY week");
         tabs.push(("READ", "", "kpi_weekly"));
     } else if r < 88 {
-        push(sql, "SELECT product_name, units FROM top_products WHERE region = ");
+        push(
+            sql,
+            "SELECT product_name, units FROM top_products WHERE region = ",
+        );
         push_lit(sql, pick(rng, &REGIONS), false);
         push(sql, " AND day = ");
         push_date_lit(sql, back);
@@ -1792,7 +2172,14 @@ fn gen_reporting(rng: &mut R, now: i64, sql: &mut Vec<u8>, tabs: &mut Vec<Tab>) 
     0
 }
 
-fn gen_etl(lv: &mut Live, rng: &mut R, now: i64, remaining: u32, sql: &mut Vec<u8>, tabs: &mut Vec<Tab>) -> u32 {
+fn gen_etl(
+    lv: &mut Live,
+    rng: &mut R,
+    now: i64,
+    remaining: u32,
+    sql: &mut Vec<u8>,
+    tabs: &mut Vec<Tab>,
+) -> u32 {
     if lv.txn != 0 {
         lv.tstep += 1;
         match lv.tstep {
@@ -1810,7 +2197,10 @@ fn gen_etl(lv: &mut Live, rng: &mut R, now: i64, remaining: u32, sql: &mut Vec<u
                 return 0;
             }
             3 => {
-                push(sql, "UPDATE etl_batches SET status = 'done', finished_at = ");
+                push(
+                    sql,
+                    "UPDATE etl_batches SET status = 'done', finished_at = ",
+                );
                 push_dt_lit(sql, now);
                 push(sql, " WHERE batch_id = ");
                 push_num(sql, lv.a);
@@ -1828,9 +2218,16 @@ fn gen_etl(lv: &mut Live, rng: &mut R, now: i64, remaining: u32, sql: &mut Vec<u
     if r < 35 {
         // Bulk inserts of JSON events; once in a while large enough to hit the 1024-byte
         // query log limit and be cut.
-        let rows = if rare(rng, 300) { 12 + below(rng, 8) } else { 2 + below(rng, 5) };
+        let rows = if rare(rng, 300) {
+            12 + below(rng, 8)
+        } else {
+            2 + below(rng, 5)
+        };
         let base = 9_000_000 + below(rng, 90_000_000);
-        push(sql, "INSERT INTO staging_events (event_id, kind, payload, received_at) VALUES ");
+        push(
+            sql,
+            "INSERT INTO staging_events (event_id, kind, payload, received_at) VALUES ",
+        );
         for k in 0..rows {
             if k > 0 {
                 push(sql, ", ");
@@ -1838,7 +2235,10 @@ fn gen_etl(lv: &mut Live, rng: &mut R, now: i64, remaining: u32, sql: &mut Vec<u
             push(sql, "(");
             push_num(sql, base + k);
             push(sql, ", '");
-            push(sql, pick(rng, &["click", "view", "add_to_cart", "checkout"]));
+            push(
+                sql,
+                pick(rng, &["click", "view", "add_to_cart", "checkout"]),
+            );
             push(sql, "', ");
             let payload = format!(
                 "{{\"user\":\"{}\",\"city\":\"{}\",\"path\":\"C:\\\\data\\\\in\\\\{}.json\",\"tag\":\"{}\"}}",
@@ -1874,9 +2274,15 @@ fn gen_etl(lv: &mut Live, rng: &mut R, now: i64, remaining: u32, sql: &mut Vec<u
         push(sql, "SELECT batch_id, status, rows_loaded FROM etl_batches WHERE status IN ('running', 'queued') ORDER BY batch_id");
         tabs.push(("READ", "", "etl_batches"));
     } else {
-        push(sql, "INSERT INTO etl_batches (source, status, started_at) VALUES ('s3://acme-events/");
+        push(
+            sql,
+            "INSERT INTO etl_batches (source, status, started_at) VALUES ('s3://acme-events/",
+        );
         let (y, m, d) = civil_from_days(now.div_euclid(DAY_US));
-        let path = format!("{y:04}/{m:02}/{d:02}/part-{:05}.json.gz", below(rng, 100_000));
+        let path = format!(
+            "{y:04}/{m:02}/{d:02}/part-{:05}.json.gz",
+            below(rng, 100_000)
+        );
         push(sql, &path);
         push(sql, "', 'running', ");
         push_dt_lit(sql, now);
@@ -1968,7 +2374,11 @@ fn put4(t: &mut [u8], v: u32) {
 }
 
 fn put3_push(b: &mut Vec<u8>, v: u32) {
-    b.extend_from_slice(&[b'0' + (v / 100 % 10) as u8, b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8]);
+    b.extend_from_slice(&[
+        b'0' + (v / 100 % 10) as u8,
+        b'0' + (v / 10 % 10) as u8,
+        b'0' + (v % 10) as u8,
+    ]);
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant).
@@ -2064,7 +2474,11 @@ fn calibrate(mut env: Env, size: u64) -> Calibration {
     let fixed: u64 = fixed_slices.iter().sum();
     let bg_target = target - fixed as f64;
     if bg_target <= 0.0 {
-        return Calibration { env, scale: 0.0, estimates: fixed_slices };
+        return Calibration {
+            env,
+            scale: 0.0,
+            estimates: fixed_slices,
+        };
     }
     // Probe at up to 32 MB of background (~200 bytes per query is only a first guess).
     let mut s = bg_target.min(32e6) / 200.0;
@@ -2090,11 +2504,19 @@ fn calibrate(mut env: Env, size: u64) -> Calibration {
                 .zip(&probe)
                 .map(|(&f, &p)| f + ((p.saturating_sub(f)) as f64 * k) as u64)
                 .collect();
-            return Calibration { env, scale: s, estimates: est };
+            return Calibration {
+                env,
+                scale: s,
+                estimates: est,
+            };
         }
         probe = count_pass(&env, &build_plan(&env, s));
     }
-    Calibration { env, scale: s, estimates: probe }
+    Calibration {
+        env,
+        scale: s,
+        estimates: probe,
+    }
 }
 
 /// A group of consecutive slices written to `paths` (one per lane), relative to `out`.
@@ -2126,11 +2548,25 @@ fn split_slices(est: &[u64], parts: usize) -> Vec<std::ops::Range<usize>> {
 }
 
 fn layout_units(env: &Env, plan: &Plan, est: &[u64], opts: &SynthOptions) -> Vec<Unit> {
-    let min_parts = if opts.size_bytes >= MIN_ROTATED_SIZE { if env.flavor == Flavor::Aurora && !env.cw { 2 } else { 3 } } else { 1 };
-    let parts = (opts.size_bytes.div_ceil(FILE_TARGET) as usize).max(min_parts).max(1);
+    let min_parts = if opts.size_bytes >= MIN_ROTATED_SIZE {
+        if env.flavor == Flavor::Aurora && !env.cw {
+            2
+        } else {
+            3
+        }
+    } else {
+        1
+    };
+    let parts = (opts.size_bytes.div_ceil(FILE_TARGET) as usize)
+        .max(min_parts)
+        .max(1);
     let ranges = split_slices(est, parts);
     let f = ranges.len();
-    let sfx = if env.cw { ".gz" } else { opts.compression.suffix() };
+    let sfx = if env.cw {
+        ".gz"
+    } else {
+        opts.compression.suffix()
+    };
     if env.cw {
         let mut rng = rng_for(env.seed, META_STREAM);
         let mut task = Vec::new();
@@ -2145,7 +2581,10 @@ fn layout_units(env: &Env, plan: &Plan, est: &[u64], opts: &SynthOptions) -> Vec
         return ranges
             .into_iter()
             .enumerate()
-            .map(|(u, r)| Unit { slices: r, paths: vec![format!("exportedlogs/{task}/{inst}/{u:06}{sfx}")] })
+            .map(|(u, r)| Unit {
+                slices: r,
+                paths: vec![format!("exportedlogs/{task}/{inst}/{u:06}{sfx}")],
+            })
             .collect();
     }
     match env.flavor {
@@ -2156,22 +2595,41 @@ fn layout_units(env: &Env, plan: &Plan, est: &[u64], opts: &SynthOptions) -> Vec
                 let t = plan.slices[r.start].t0;
                 let (y, m, d) = civil_from_days(t.div_euclid(DAY_US));
                 let rem = t.rem_euclid(DAY_US) / US;
-                let stamp = format!("{y:04}-{m:02}-{d:02}-{:02}-{:02}", rem / 3600, rem / 60 % 60);
-                let paths = (0..AURORA_LANES).map(|n| format!("audit/audit.log.{n}.{stamp}.{}{sfx}", g + 1)).collect();
+                let stamp = format!(
+                    "{y:04}-{m:02}-{d:02}-{:02}-{:02}",
+                    rem / 3600,
+                    rem / 60 % 60
+                );
+                let paths = (0..AURORA_LANES)
+                    .map(|n| format!("audit/audit.log.{n}.{stamp}.{}{sfx}", g + 1))
+                    .collect();
                 Unit { slices: r, paths }
             })
             .collect(),
         _ => {
             let rotated = f - 1;
-            let width = if rotated >= 100 { 3 } else if rotated >= 10 { 2 } else { 1 };
+            let width = if rotated >= 100 {
+                3
+            } else if rotated >= 10 {
+                2
+            } else {
+                1
+            };
             ranges
                 .into_iter()
                 .enumerate()
                 .map(|(u, r)| {
                     // Unit 0 is the oldest: the highest rotation number.
                     let k = f - 1 - u;
-                    let name = if k == 0 { format!("audit/server_audit.log{sfx}") } else { format!("audit/server_audit.log.{k:0width$}{sfx}") };
-                    Unit { slices: r, paths: vec![name] }
+                    let name = if k == 0 {
+                        format!("audit/server_audit.log{sfx}")
+                    } else {
+                        format!("audit/server_audit.log.{k:0width$}{sfx}")
+                    };
+                    Unit {
+                        slices: r,
+                        paths: vec![name],
+                    }
                 })
                 .rev()
                 .collect()
@@ -2190,7 +2648,10 @@ impl Out {
         let w = BufWriter::with_capacity(1 << 20, File::create(path)?);
         Ok(match c {
             Compression::None => Out::Plain(w),
-            Compression::Gzip => Out::Gz(flate2::write::GzEncoder::new(w, flate2::Compression::default())),
+            Compression::Gzip => Out::Gz(flate2::write::GzEncoder::new(
+                w,
+                flate2::Compression::default(),
+            )),
             Compression::Zstd => Out::Zst(zstd::stream::write::Encoder::new(w, 3)?),
         })
     }
@@ -2212,8 +2673,18 @@ impl Out {
 }
 
 /// Renders and writes one unit; returns (lines, uncompressed bytes).
-fn write_unit(env: &Env, plan: &Plan, unit: &Unit, out: &Path, c: Compression) -> io::Result<(u64, u64)> {
-    let mut outs: Vec<Out> = unit.paths.iter().map(|p| Out::create(&out.join(p), c)).collect::<io::Result<_>>()?;
+fn write_unit(
+    env: &Env,
+    plan: &Plan,
+    unit: &Unit,
+    out: &Path,
+    c: Compression,
+) -> io::Result<(u64, u64)> {
+    let mut outs: Vec<Out> = unit
+        .paths
+        .iter()
+        .map(|p| Out::create(&out.join(p), c))
+        .collect::<io::Result<_>>()?;
     let mut em = Emitter::new(env);
     let (mut lines, mut bytes) = (0, 0);
     for i in unit.slices.clone() {
@@ -2273,4 +2744,650 @@ struct GtFinding {
     #[serde(skip_serializing_if = "Option::is_none")]
     count: Option<u64>,
     note: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::io::Read;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A fresh empty folder under the system temp dir, removed on drop.
+    struct TmpDir(PathBuf);
+    impl TmpDir {
+        fn new(tag: &str) -> Self {
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let p = std::env::temp_dir().join(format!(
+                "synth-test-{}-{}-{}",
+                std::process::id(),
+                tag,
+                N.fetch_add(1, Ordering::SeqCst)
+            ));
+            let _ = fs::remove_dir_all(&p);
+            fs::create_dir_all(&p).unwrap();
+            TmpDir(p)
+        }
+    }
+    impl Drop for TmpDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn opts(dir: &Path, size: u64, flavor: Flavor) -> SynthOptions {
+        SynthOptions {
+            out: dir.to_path_buf(),
+            size_bytes: size,
+            flavor,
+            ..Default::default()
+        }
+    }
+
+    fn ground_truth(dir: &Path) -> serde_json::Value {
+        serde_json::from_slice(&fs::read(dir.join("ground_truth.json")).unwrap()).unwrap()
+    }
+
+    fn read_decompressed(path: &Path) -> Vec<u8> {
+        let raw = fs::read(path).unwrap();
+        let name = path.to_string_lossy();
+        if name.ends_with(".gz") {
+            let mut out = Vec::new();
+            flate2::read::MultiGzDecoder::new(&raw[..])
+                .read_to_end(&mut out)
+                .unwrap();
+            out
+        } else if name.ends_with(".zst") {
+            zstd::stream::decode_all(&raw[..]).unwrap()
+        } else {
+            raw
+        }
+    }
+
+    /// All lines of the corpus, files in ground-truth order, CloudWatch prefix removed.
+    fn corpus_lines(dir: &Path) -> Vec<String> {
+        let gt = ground_truth(dir);
+        let cw = gt["cloudwatch_export"].as_bool().unwrap();
+        let mut lines = Vec::new();
+        for f in gt["files"].as_array().unwrap() {
+            let text =
+                String::from_utf8(read_decompressed(&dir.join(f.as_str().unwrap()))).unwrap();
+            assert!(
+                text.is_empty() || text.ends_with('\n'),
+                "file {f} ends mid-line"
+            );
+            for l in text.lines() {
+                let l = if cw {
+                    let (prefix, rest) = l.split_at(25);
+                    let p = prefix.as_bytes();
+                    assert!(
+                        p[4] == b'-' && p[10] == b'T' && p[19] == b'.' && &p[23..] == b"Z ",
+                        "bad CloudWatch prefix: {l}"
+                    );
+                    rest
+                } else {
+                    l
+                };
+                lines.push(l.to_string());
+            }
+        }
+        lines
+    }
+
+    /// Splits on commas outside the single-quoted query field (which may contain `\'`).
+    fn split_fields(line: &str) -> Vec<String> {
+        let b = line.as_bytes();
+        let mut out = Vec::new();
+        let mut cur = Vec::new();
+        let mut inq = false;
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if inq {
+                if c == b'\\' && i + 1 < b.len() {
+                    cur.extend_from_slice(&b[i..i + 2]);
+                    i += 2;
+                    continue;
+                }
+                if c == b'\'' {
+                    inq = false;
+                }
+                cur.push(c);
+            } else if c == b',' {
+                out.push(String::from_utf8(std::mem::take(&mut cur)).unwrap());
+            } else {
+                if c == b'\'' && cur.is_empty() {
+                    inq = true;
+                }
+                cur.push(c);
+            }
+            i += 1;
+        }
+        out.push(String::from_utf8(cur).unwrap());
+        out
+    }
+
+    fn all_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+        let gt = ground_truth(dir);
+        let mut v: Vec<(String, Vec<u8>)> = gt["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let f = f.as_str().unwrap().to_string();
+                let bytes = fs::read(dir.join(&f)).unwrap();
+                (f, bytes)
+            })
+            .collect();
+        v.push((
+            "ground_truth.json".into(),
+            fs::read(dir.join("ground_truth.json")).unwrap(),
+        ));
+        v
+    }
+
+    #[test]
+    fn parse_size_accepts_common_forms() {
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("500MB"), Ok(500_000_000));
+        assert_eq!(parse_size("64k"), Ok(65_536));
+        assert_eq!(parse_size("12345"), Ok(12_345));
+        assert_eq!(parse_size(" 1.5g "), Ok(3 << 29));
+        assert_eq!(parse_size("2 MiB"), Ok(2 << 20));
+        assert!(parse_size("").is_err());
+        assert!(parse_size("12Q").is_err());
+        assert!(parse_size("G").is_err());
+        assert!(parse_size("99999999999T").is_err());
+    }
+
+    #[test]
+    fn flavor_names_round_trip() {
+        for f in [Flavor::RdsMysql, Flavor::Mariadb, Flavor::Aurora] {
+            assert_eq!(f.to_string().parse::<Flavor>(), Ok(f));
+        }
+        assert!("postgres".parse::<Flavor>().is_err());
+    }
+
+    #[test]
+    fn escaping_new_and_old_rules() {
+        let src = "select 'a',\\x\n\t2\r";
+        let mut b = Vec::new();
+        escape_into(&mut b, src.as_bytes(), false);
+        assert_eq!(String::from_utf8(b).unwrap(), r"select \'a\',\\x\n\t2\r");
+        let mut b = Vec::new();
+        escape_into(&mut b, "CREATE TABLE t (\n  id INT\n)".as_bytes(), true);
+        assert_eq!(String::from_utf8(b).unwrap(), "CREATE TABLE t (   id INT )");
+        // The limit never splits an escape or a UTF-8 character.
+        let long = "é'".repeat(400);
+        let mut b = Vec::new();
+        escape_into(&mut b, long.as_bytes(), false);
+        assert!(b.len() <= QUERY_LOG_LIMIT && b.len() > QUERY_LOG_LIMIT - 4);
+        let s = String::from_utf8(b).unwrap();
+        assert!(s.ends_with("\\'") || s.ends_with('é'));
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_513), (2026, 3, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(fmt_rfc3339(1_772_323_200 * US), "2026-03-01T00:00:00Z");
+        assert_eq!(
+            fmt_rfc3339(1_772_323_200 * US + 1_500),
+            "2026-03-01T00:00:00.001Z"
+        );
+    }
+
+    #[test]
+    fn same_seed_same_bytes_whatever_the_thread_count() {
+        for flavor in [Flavor::RdsMysql, Flavor::Aurora] {
+            let a = TmpDir::new("det-a");
+            let b = TmpDir::new("det-b");
+            let c = TmpDir::new("det-c");
+            let one = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .unwrap();
+            let three = rayon::ThreadPoolBuilder::new()
+                .num_threads(3)
+                .build()
+                .unwrap();
+            let ra = one
+                .install(|| generate(&opts(&a.0, 1_500_000, flavor)))
+                .unwrap();
+            let rb = three
+                .install(|| generate(&opts(&b.0, 1_500_000, flavor)))
+                .unwrap();
+            assert_eq!(ra.lines, rb.lines);
+            assert_eq!(
+                all_files(&a.0),
+                all_files(&b.0),
+                "{flavor}: thread count changed the bytes"
+            );
+            let mut o = opts(&c.0, 1_500_000, flavor);
+            o.seed = 2;
+            generate(&o).unwrap();
+            assert_ne!(
+                all_files(&a.0),
+                all_files(&c.0),
+                "{flavor}: seed has no effect"
+            );
+        }
+    }
+
+    fn check_formats(dir: &Path, flavor: Flavor) {
+        let lines = corpus_lines(dir);
+        let gt = ground_truth(dir);
+        assert_eq!(lines.len() as u64, gt["lines"].as_u64().unwrap());
+        let mut prev: Option<Vec<String>> = None;
+        let mut pending_failed: Option<String> = None;
+        for l in &lines {
+            let f = split_fields(l);
+            let op = f[6].as_str();
+            if let Some(cid) = pending_failed.take() {
+                assert!(
+                    op == "DISCONNECT" && f[4] == cid && f[9] == "0",
+                    "FAILED_CONNECT not followed by DISCONNECT: {l}"
+                );
+            }
+            if op == "FAILED_CONNECT" {
+                pending_failed = Some(f[4].clone());
+            }
+            match flavor {
+                Flavor::RdsMysql => {
+                    let ts = f[0].as_bytes();
+                    assert!(ts.len() == 17 && ts[8] == b' ' && ts[11] == b':', "{l}");
+                    if op == "QUERY" {
+                        assert_eq!(f.len(), 12, "{l}");
+                        assert!(f[10].is_empty() && f[11].is_empty(), "{l}");
+                    } else {
+                        assert_eq!(f.len(), 11, "{l}");
+                        assert!(["SSL", "TCP/IP", "SOCKET"].contains(&f[10].as_str()), "{l}");
+                        assert_eq!(f[5], "0", "{l}");
+                    }
+                    assert!(
+                        !["READ", "WRITE", "DROP"].contains(&op),
+                        "table event in RDS MySQL: {l}"
+                    );
+                }
+                Flavor::Mariadb | Flavor::Aurora => {
+                    assert_eq!(f.len(), 10, "{l}");
+                    if flavor == Flavor::Aurora {
+                        assert!(
+                            f[0].len() == 16 && f[0].bytes().all(|c| c.is_ascii_digit()),
+                            "{l}"
+                        );
+                        assert_eq!(f[1], "prod-cluster-instance-1");
+                        if op == "QUERY" {
+                            assert!(
+                                !f[8].contains("\\n") && !f[8].contains("\\t"),
+                                "new escaping in Aurora: {l}"
+                            );
+                        }
+                    } else {
+                        assert_eq!(f[0].len(), 17, "{l}");
+                    }
+                    if op == "READ" || op == "WRITE" || op == "DROP" {
+                        assert!(!f[8].starts_with('\''), "{l}");
+                    }
+                }
+            }
+            assert!(
+                [
+                    "CONNECT",
+                    "DISCONNECT",
+                    "FAILED_CONNECT",
+                    "QUERY",
+                    "READ",
+                    "WRITE",
+                    "DROP"
+                ]
+                .contains(&op),
+                "{l}"
+            );
+            if op == "QUERY" {
+                assert!(
+                    f[8].starts_with('\'') && f[8].ends_with('\'') && f[8].len() >= 2,
+                    "{l}"
+                );
+            }
+            prev = Some(f);
+        }
+        assert!(prev.is_some());
+        let all = lines.join("\n");
+        // The escapes the parser must undo are all present.
+        assert!(all.contains("\\'") && all.contains("\\\\") && all.contains("東京"));
+        if flavor != Flavor::Aurora {
+            assert!(all.contains("\\n") && all.contains("\\r\\n"));
+        }
+    }
+
+    #[test]
+    fn every_line_has_the_flavor_format() {
+        for flavor in [Flavor::RdsMysql, Flavor::Mariadb, Flavor::Aurora] {
+            let d = TmpDir::new("fmt");
+            generate(&opts(&d.0, 2_000_000, flavor)).unwrap();
+            check_formats(&d.0, flavor);
+        }
+    }
+
+    #[test]
+    fn cloudwatch_export_layout_and_prefix() {
+        let d = TmpDir::new("cw");
+        let mut o = opts(&d.0, 1_200_000, Flavor::RdsMysql);
+        o.cloudwatch_export = true;
+        o.compression = Compression::Zstd; // ignored: exports are always gzip
+        let r = generate(&o).unwrap();
+        assert!(r.files.len() >= 3);
+        for (i, f) in r.files.iter().enumerate() {
+            let rel = f
+                .strip_prefix(&d.0)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            assert!(
+                rel.starts_with("exportedlogs/")
+                    && rel.ends_with(&format!("/prod-mysql-1/{i:06}.gz")),
+                "{rel}"
+            );
+        }
+        check_formats(&d.0, Flavor::RdsMysql);
+        // The prefix is the event time of the line.
+        let first = String::from_utf8(read_decompressed(&r.files[0])).unwrap();
+        let l = first.lines().next().unwrap();
+        let (p, rest) = l.split_at(25);
+        assert_eq!(&p[..4], &rest[..4]);
+        assert_eq!(&p[11..19], &rest[9..17]);
+        assert!(p.ends_with(".000Z "));
+    }
+
+    #[test]
+    fn rotated_files_are_named_and_ordered() {
+        let d = TmpDir::new("rot");
+        let r = generate(&opts(&d.0, 1_000_000, Flavor::Mariadb)).unwrap();
+        let names: Vec<String> = r
+            .files
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "server_audit.log",
+                "server_audit.log.1",
+                "server_audit.log.2"
+            ]
+        );
+        // Oldest file first: connection and query ids and times only grow.
+        let (mut last_cid, mut last_qid, mut last_ts) = (0i64, 0i64, String::new());
+        for p in r.files.iter().rev() {
+            for l in String::from_utf8(fs::read(p).unwrap()).unwrap().lines() {
+                let f = split_fields(l);
+                assert!(f[0] >= last_ts, "time went back: {l}");
+                last_ts = f[0].clone();
+                if f[6] == "CONNECT" || f[6] == "FAILED_CONNECT" {
+                    let cid: i64 = f[4].parse().unwrap();
+                    assert!(cid > last_cid, "{l}");
+                    last_cid = cid;
+                }
+                if f[6] == "QUERY" {
+                    let qid: i64 = f[5].parse().unwrap();
+                    assert!(qid > last_qid, "{l}");
+                    last_qid = qid;
+                }
+            }
+        }
+        // Rotation names pad to two digits from 10 rotated files on.
+        let est = vec![1u64; 24 * 7];
+        assert_eq!(split_slices(&est, 11).len(), 11);
+        assert!(split_slices(&est, 11).iter().all(|r| !r.is_empty()));
+    }
+
+    #[test]
+    fn aurora_writes_four_concurrent_files_out_of_order() {
+        let d = TmpDir::new("aur");
+        let r = generate(&opts(&d.0, 1_000_000, Flavor::Aurora)).unwrap();
+        assert_eq!(r.files.len(), 8);
+        let first: Vec<String> = r.files[..4]
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        for (n, name) in first.iter().enumerate() {
+            assert!(
+                name.starts_with(&format!("audit.log.{n}.2026-03-01-00-00.")),
+                "{name}"
+            );
+        }
+        // Concatenating the files does not give timestamp order.
+        let ts: Vec<i64> = corpus_lines(&d.0)
+            .iter()
+            .map(|l| l[..16].parse().unwrap())
+            .collect();
+        assert!(ts.windows(2).any(|w| w[1] < w[0]));
+    }
+
+    #[test]
+    fn compressed_output_matches_plain() {
+        let plain = TmpDir::new("plain");
+        generate(&opts(&plain.0, 800_000, Flavor::RdsMysql)).unwrap();
+        let want = corpus_lines(&plain.0);
+        for c in [Compression::Gzip, Compression::Zstd] {
+            let d = TmpDir::new("cmp");
+            let mut o = opts(&d.0, 800_000, Flavor::RdsMysql);
+            o.compression = c;
+            let r = generate(&o).unwrap();
+            assert!(r
+                .files
+                .iter()
+                .all(|p| p.to_string_lossy().ends_with(c.suffix())));
+            assert_eq!(corpus_lines(&d.0), want);
+        }
+    }
+
+    #[test]
+    fn size_is_hit_within_five_percent() {
+        for (size, flavor) in [
+            (3_000_000u64, Flavor::RdsMysql),
+            (12_000_000, Flavor::Mariadb),
+            (700_000, Flavor::Aurora),
+        ] {
+            let d = TmpDir::new("size");
+            let r = generate(&opts(&d.0, size, flavor)).unwrap();
+            let ratio = r.bytes as f64 / size as f64;
+            assert!(
+                (0.95..=1.05).contains(&ratio),
+                "{flavor} {size}: got {} ({ratio:.3})",
+                r.bytes
+            );
+            let on_disk: u64 = r.files.iter().map(|p| fs::metadata(p).unwrap().len()).sum();
+            assert_eq!(on_disk, r.bytes);
+        }
+    }
+
+    #[test]
+    fn refuses_to_mix_with_an_existing_corpus() {
+        let d = TmpDir::new("twice");
+        generate(&opts(&d.0, 400_000, Flavor::RdsMysql)).unwrap();
+        let e = generate(&opts(&d.0, 400_000, Flavor::RdsMysql)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+    }
+
+    fn kinds(gt: &serde_json::Value) -> HashMap<String, usize> {
+        let mut m = HashMap::new();
+        for f in gt["expected_findings"].as_array().unwrap() {
+            *m.entry(f["kind"].as_str().unwrap().to_string())
+                .or_insert(0) += 1;
+        }
+        m
+    }
+
+    #[test]
+    fn ground_truth_lists_every_incident() {
+        for flavor in [Flavor::RdsMysql, Flavor::Mariadb, Flavor::Aurora] {
+            let d = TmpDir::new("gt");
+            let r = generate(&opts(&d.0, 2_000_000, flavor)).unwrap();
+            let gt = ground_truth(&d.0);
+            assert_eq!(gt["flavor"], flavor.name());
+            assert_eq!(gt["config"]["allow"][0], "10.20.0.0/16");
+            assert_eq!(gt["config"]["master_users"][0], "admin");
+            assert_eq!(gt["config"]["admin_hosts"][0], "10.20.0.10/32");
+            let k = kinds(&gt);
+            let tls = usize::from(flavor == Flavor::RdsMysql);
+            let want = [
+                ("brute_force", 1),
+                ("brute_force_success", 1),
+                ("unknown_source_ip", 4),
+                ("master_user", 3),
+                ("password_spray", 1),
+                ("non_ssl_session", tls),
+                ("rate_spike", 1),
+                ("privilege_change", 2),
+                ("destructive", 3),
+                ("exfiltration", 2),
+                ("cross_database", 1),
+            ];
+            for (kind, n) in want {
+                assert_eq!(k.get(kind).copied().unwrap_or(0), n, "{flavor}: {kind}");
+            }
+            assert_eq!(r.expected_findings, 19 + tls);
+            assert_eq!(r.incidents, 9 + tls);
+
+            // Each finding points at real lines: its source / user / statement at first_seen.
+            let mut lines: Vec<Vec<String>> =
+                corpus_lines(&d.0).iter().map(|l| split_fields(l)).collect();
+            // Field 0 rewritten as the RFC 3339 time a finding would show.
+            for l in &mut lines {
+                l[0] = if flavor == Flavor::Aurora {
+                    let us: i64 = l[0].parse().unwrap();
+                    fmt_rfc3339(us - us % MS)
+                } else {
+                    let t = &l[0];
+                    format!("{}-{}-{}T{}Z", &t[0..4], &t[4..6], &t[6..8], &t[9..17])
+                };
+            }
+            for f in gt["expected_findings"].as_array().unwrap() {
+                let sev = f["severity"].as_str().unwrap();
+                assert!(["low", "medium", "high", "critical"].contains(&sev));
+                let fs = f["first_seen"].as_str().unwrap();
+                let hit = lines.iter().any(|l| {
+                    l[0] == fs
+                        && f["client_ip"].as_str().is_none_or(|ip| l[3] == ip)
+                        && f["user"].as_str().is_none_or(|u| l[2] == u)
+                        && f["statement"]
+                            .as_str()
+                            .is_none_or(|s| l[8].replace("\\'", "'") == format!("'{s}'"))
+                });
+                assert!(hit, "{flavor}: no line behind {f}");
+            }
+            let find = |kind: &str, ip: &str| {
+                gt["expected_findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|f| f["kind"] == kind && f["client_ip"] == ip)
+                    .unwrap_or_else(|| panic!("{kind} {ip}"))
+                    .clone()
+            };
+            assert_eq!(find("master_user", "10.20.0.10")["severity"], "low");
+            assert_eq!(find("master_user", "10.20.3.44")["severity"], "high");
+            assert_eq!(
+                find("unknown_source_ip", "172.16.8.9")["severity"],
+                "medium"
+            );
+            assert_eq!(
+                find("unknown_source_ip", "2001:db8:abcd::1234")["severity"],
+                "high"
+            );
+            assert_eq!(find("brute_force", "203.0.113.50")["count"], 60);
+            assert_eq!(find("brute_force_success", "203.0.113.50")["user"], "admin");
+        }
+    }
+
+    #[test]
+    fn background_alone_is_clean() {
+        let d = TmpDir::new("clean");
+        generate(&opts(&d.0, 3_000_000, Flavor::RdsMysql)).unwrap();
+        let incident_hosts = [
+            "203.0.113.50",
+            "198.51.100.23",
+            "192.0.2.77",
+            "2001:db8:abcd::1234",
+            "172.16.8.9",
+            "10.20.3.44",
+            "10.20.7.7",
+        ];
+        let bad_words = [
+            "DROP ",
+            "TRUNCATE",
+            "GRANT ",
+            "OUTFILE",
+            "DUMPFILE",
+            "LOAD_FILE",
+            "CREATE USER",
+            "REVOKE",
+            "PASSWORD",
+        ];
+        let mut failed_by_host: HashMap<String, usize> = HashMap::new();
+        let mut incident_stmts = 0;
+        for l in corpus_lines(&d.0) {
+            let f = split_fields(&l);
+            let (user, host, op) = (f[2].as_str(), f[3].as_str(), f[6].as_str());
+            if incident_hosts.contains(&host) {
+                continue;
+            }
+            assert!(host == "localhost" || host.starts_with("10.20."), "{l}");
+            assert!(op != "CONNECT" || f[10] != "TCP/IP", "{l}");
+            if op == "FAILED_CONNECT" {
+                *failed_by_host.entry(host.to_string()).or_default() += 1;
+            }
+            if op == "QUERY" {
+                let q = f[8].to_ascii_uppercase();
+                if bad_words.iter().any(|w| q.contains(w))
+                    || q.starts_with("'DELETE FROM BILLING.INVOICES'")
+                {
+                    // Only the planted admin statements from the bastion may match.
+                    assert!(user == "admin" && host == BASTION, "{l}");
+                    incident_stmts += 1;
+                    continue;
+                }
+                if (q.starts_with("'DELETE") || q.starts_with("'UPDATE")) && !q.contains("WHERE") {
+                    panic!("unbounded write: {l}");
+                }
+                // Applications stay in their own database.
+                if let Some(p) = PROFILES.iter().find(|p| p.user == user) {
+                    assert_eq!(f[7], p.db, "{l}");
+                    for other in ["orders.", "billing.", "analytics.", "warehouse.", "mysql."] {
+                        let planted =
+                            p.user == "app_billing" && q.contains("ORDERS.CUSTOMERS WHERE ID = 42");
+                        if !other.starts_with(p.db) && !planted {
+                            assert!(
+                                !q.contains(&format!(" {}", other.to_ascii_uppercase())),
+                                "{l}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(incident_stmts, 5);
+        assert!(
+            failed_by_host.values().all(|&n| n <= 2),
+            "{failed_by_host:?}"
+        );
+    }
+
+    #[test]
+    fn tiny_sizes_shorten_the_period() {
+        let d = TmpDir::new("tiny");
+        let r = generate(&opts(&d.0, 600_000, Flavor::RdsMysql)).unwrap();
+        assert!(r.days < 7 && r.days >= 1);
+        assert_eq!(ground_truth(&d.0)["days"], r.days);
+        assert!(r.files.len() >= 3);
+    }
 }

@@ -26,7 +26,8 @@ use arrow::datatypes::SchemaRef;
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
 use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter, ArrowWriter};
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::{WriterProperties, WriterVersion};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+use parquet::schema::types::ColumnPath;
 use parquet::file::writer::SerializedFileWriter;
 
 use crate::error::{Error, Result};
@@ -41,14 +42,29 @@ const MAX_OPEN_PARTS: usize = 8;
 
 /// Writer properties shared by every Parquet file this tool writes.
 pub fn writer_properties(schema: &SchemaRef) -> Arc<WriterProperties> {
-    let mut props = WriterProperties::builder()
+    let mut builder = WriterProperties::builder()
         .set_writer_version(WriterVersion::PARQUET_1_0)
-        .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(1).expect("valid zstd level"),
-        ))
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid zstd level")))
         .set_max_row_group_row_count(Some(MAX_ROW_GROUP_ROWS))
-        .set_created_by(format!("forensics {}", env!("CARGO_PKG_VERSION")))
-        .build();
+        // Min/max per column chunk is what readers prune row groups with; page-level
+        // statistics cost work per value for little gain on append-only logs.
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_created_by(format!("forensics {}", env!("CARGO_PKG_VERSION")));
+    for field in schema.fields() {
+        let col = ColumnPath::from(field.name().as_str());
+        // Nearly unique per row: a dictionary only costs hashing before it is abandoned.
+        if ["event_time", "event_time_us", "query_id", "object", "source_line", "detail", "evidence"]
+            .contains(&field.name().as_str())
+        {
+            builder = builder.set_column_dictionary_enabled(col.clone(), false);
+        }
+        // String min/max costs a comparison per value and prunes little in an audit log
+        // (every row group holds most users and hosts); time and id columns keep theirs.
+        if field.data_type() == &arrow::datatypes::DataType::Utf8 {
+            builder = builder.set_column_statistics_enabled(col, EnabledStatistics::None);
+        }
+    }
+    let mut props = builder.build();
     add_encoded_arrow_schema_to_metadata(schema, &mut props);
     Arc::new(props)
 }
