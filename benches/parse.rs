@@ -22,11 +22,17 @@ fn corpus(dialect: &str) -> Vec<u8> {
         let t = base + (i / 20) as i64;
         let ts = match dialect {
             "aurora" => format!("{}{:06}", t, (i * 37) % 1_000_000),
-            _ => chrono::DateTime::from_timestamp(t, 0).unwrap().format("%Y%m%d %H:%M:%S").to_string(),
+            _ => chrono::DateTime::from_timestamp(t, 0)
+                .unwrap()
+                .format("%Y%m%d %H:%M:%S")
+                .to_string(),
         };
         let conn = 1000 + i / 12;
         let prefix = if dialect == "cloudwatch" {
-            chrono::DateTime::from_timestamp(t, 0).unwrap().format("%Y-%m-%dT%H:%M:%S.000Z ").to_string()
+            chrono::DateTime::from_timestamp(t, 0)
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%S.000Z ")
+                .to_string()
         } else {
             String::new()
         };
@@ -89,7 +95,12 @@ fn classify(c: &mut Criterion) {
     let mut g = c.benchmark_group("classify");
     g.throughput(Throughput::Bytes(bytes as u64));
     g.bench_function("mixed", |b| {
-        b.iter(|| stmts.iter().map(|s| forensics::classify::classify(s) as u32).sum::<u32>())
+        b.iter(|| {
+            stmts
+                .iter()
+                .map(|s| forensics::classify::classify(s) as u32)
+                .sum::<u32>()
+        })
     });
     g.finish();
 }
@@ -98,15 +109,25 @@ fn chunk(c: &mut Criterion) {
     let data = corpus("rds");
     let fmt = format::sniff(&data).unwrap();
     let config = forensics::pass::AnalysisConfig::default();
-    let encoder = forensics::sink::parquet::RowGroupEncoder::new(forensics::event::schema()).unwrap();
+    let encoder =
+        forensics::sink::parquet::RowGroupEncoder::new(forensics::event::schema()).unwrap();
     let path: std::sync::Arc<str> = "bench/server_audit.log".into();
     let mut g = c.benchmark_group("chunk");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(data.len() as u64));
     for (name, enc) in [("analysis_only", None), ("with_parquet", Some(&encoder))] {
-        let settings = forensics::scan::ChunkSettings { since_us: None, until_us: None, encoder: enc, config: &config };
+        let settings = forensics::scan::ChunkSettings {
+            since_us: None,
+            until_us: None,
+            encoder: enc,
+            config: &config,
+        };
         g.bench_function(name, |b| {
-            b.iter(|| forensics::scan::process_chunk(&settings, 0, &path, &fmt, &data, 1, true).stats.records)
+            b.iter(|| {
+                forensics::scan::process_chunk(&settings, 0, &path, &fmt, &data, 1, true)
+                    .stats
+                    .records
+            })
         });
     }
     g.finish();

@@ -218,8 +218,10 @@ pub fn unescape_into<W: std::fmt::Write>(mut b: &[u8], out: &mut W) {
                     b'"' => "\"",
                     b'0' => "\0",
                     _ => {
-                        push_lossy(&b[i..i + 2], out);
-                        b = &b[i + 2..];
+                        // Unknown escape: keep the backslash; what follows is copied as text
+                        // (it may be the start of a multi-byte character).
+                        let _ = out.write_str("\\");
+                        b = &b[i + 1..];
                         continue;
                     }
                 };
@@ -233,6 +235,43 @@ pub fn unescape_into<W: std::fmt::Write>(mut b: &[u8], out: &mut W) {
         }
     }
     push_lossy(b, out);
+}
+
+/// [`unescape_into`] for text already known to be valid UTF-8 (escapes are ASCII, so the
+/// pieces between them are valid too).
+fn unescape_checked_into<W: std::fmt::Write>(mut b: &[u8], out: &mut W) {
+    // SAFETY (both `from_utf8_unchecked`): `b` is valid UTF-8 and is only cut next to ASCII
+    // backslashes, never inside a multi-byte sequence.
+    fn s(x: &[u8]) -> &str {
+        unsafe { std::str::from_utf8_unchecked(x) }
+    }
+    while let Some(i) = memchr::memchr(b'\\', b) {
+        let _ = out.write_str(s(&b[..i]));
+        let Some(&c) = b.get(i + 1) else {
+            let _ = out.write_str("\\");
+            return;
+        };
+        let r = match c {
+            b'n' => "\n",
+            b'r' => "\r",
+            b't' => "\t",
+            b'b' => "\u{8}",
+            b'f' => "\u{c}",
+            b'\'' => "'",
+            b'\\' => "\\",
+            b'"' => "\"",
+            b'0' => "\0",
+            _ => {
+                // Unknown escape: keep the backslash; the next character is copied as text.
+                let _ = out.write_str("\\");
+                b = &b[i + 1..];
+                continue;
+            }
+        };
+        let _ = out.write_str(r);
+        b = &b[i + 2..];
+    }
+    let _ = out.write_str(s(b));
 }
 
 /// Appends bytes as UTF-8, replacing invalid sequences with U+FFFD.
@@ -366,7 +405,17 @@ impl EventBatchBuilder {
         if e.client_host != self.last_host.as_slice() {
             self.last_host.clear();
             self.last_host.extend_from_slice(e.client_host);
-            self.last_ip = client_ip(e.client_host).map(|ip| ip.to_string());
+            self.last_ip = match client_ip(e.client_host) {
+                // An IPv4 address that is the whole field prints exactly as written (the
+                // parser refuses leading zeros), so no formatting is needed.
+                Some(IpAddr::V4(_))
+                    if e.client_host.len() <= 15 && !e.client_host.contains(&b':') =>
+                {
+                    Some(String::from_utf8_lossy(e.client_host).into_owned())
+                }
+                Some(ip) => Some(ip.to_string()),
+                None => None,
+            };
         }
         self.client_ip.append_option(self.last_ip.as_deref());
         self.connection_id.append_value(e.connection_id);
@@ -380,6 +429,10 @@ impl EventBatchBuilder {
         match e.object {
             Text::None => self.object.append_null(),
             Text::Raw(b) => push_str(&mut self.object, b, v),
+            Text::Escaped(b) if v => {
+                unescape_checked_into(b, &mut self.object);
+                self.object.append_value("");
+            }
             Text::Escaped(b) => {
                 unescape_into(b, &mut self.object);
                 self.object.append_value("");
@@ -454,6 +507,23 @@ mod tests {
         let mut s = String::new();
         unescape_into(br"select \'A\', \\x\n\q", &mut s);
         assert_eq!(s, "select 'A', \\x\n\\q");
+    }
+
+    #[test]
+    fn checked_unescape_agrees_with_lossy_unescape() {
+        let cases: [&[u8]; 5] = [
+            b"select \\'A\\', \\\\x\\n\\q end",
+            "東京 \\n\\é\\".as_bytes(),
+            b"\\",
+            b"",
+            b"a\\\"b",
+        ];
+        for text in cases {
+            let (mut a, mut b) = (String::new(), String::new());
+            unescape_into(text, &mut a);
+            unescape_checked_into(text, &mut b);
+            assert_eq!(a, b, "{:?}", String::from_utf8_lossy(text));
+        }
     }
 
     #[test]

@@ -85,7 +85,9 @@ pub fn run(opts: &GrepOptions, out: &mut dyn Write) -> Result<GrepOutcome> {
     let pattern = FilterPattern::parse(&opts.pattern).map_err(|e| Error::Usage(e.to_string()))?;
     let matcher = LineMatcher::new(&pattern, opts.since_us, opts.until_us);
     let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     } else {
         opts.threads
     };
@@ -94,12 +96,16 @@ pub fn run(opts: &GrepOptions, out: &mut dyn Write) -> Result<GrepOutcome> {
         .thread_name(|i| format!("forensics-grep-{i}"))
         .build()
         .map_err(|e| Error::Usage(format!("cannot start {threads} threads: {e}")))?;
-    let with_filename =
-        opts.with_filename.unwrap_or_else(|| opts.paths.len() > 1 || opts.paths.iter().any(|p| p.is_dir()));
+    let with_filename = opts
+        .with_filename
+        .unwrap_or_else(|| opts.paths.len() > 1 || opts.paths.iter().any(|p| p.is_dir()));
 
     let (files, discover_errors) = input::discover(&opts.paths);
     let mut outcome = GrepOutcome {
-        errors: discover_errors.iter().map(|e| format!("{}: {}", e.path.display(), e.message)).collect(),
+        errors: discover_errors
+            .iter()
+            .map(|e| format!("{}: {}", e.path.display(), e.message))
+            .collect(),
         ..GrepOutcome::default()
     };
     let plan = GrepPlan::new(
@@ -121,10 +127,17 @@ pub fn run(opts: &GrepOptions, out: &mut dyn Write) -> Result<GrepOutcome> {
         plan.units.len(),
         threads * 2 + 2,
         |u, emit| plan.run(u, emit),
-        |u, msg| Piece::Error { file: plan.units[u].file(), message: format!("internal error: {msg}") },
+        |u, msg| Piece::Error {
+            file: plan.units[u].file(),
+            message: format!("internal error: {msg}"),
+        },
         |piece| match piece {
             Piece::Searched => outcome.files_searched += 1,
-            Piece::Lines { file, matches, printed } => {
+            Piece::Lines {
+                file,
+                matches,
+                printed,
+            } => {
                 per_file[file] += matches;
                 outcome.matches += matches;
                 if !printed.is_empty() && write_error.is_none() {
@@ -135,7 +148,9 @@ pub fn run(opts: &GrepOptions, out: &mut dyn Write) -> Result<GrepOutcome> {
                     }
                 }
             }
-            Piece::Error { file, message } => outcome.errors.push(format!("{}: {message}", files[file].display)),
+            Piece::Error { file, message } => outcome
+                .errors
+                .push(format!("{}: {message}", files[file].display)),
         },
     );
 
@@ -155,9 +170,10 @@ pub fn run(opts: &GrepOptions, out: &mut dyn Write) -> Result<GrepOutcome> {
         write_error = out.flush().err();
     }
     match write_error {
-        Some(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-            Err(Error::Output { path: PathBuf::from("<output>"), message: e.to_string() })
-        }
+        Some(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Output {
+            path: PathBuf::from("<output>"),
+            message: e.to_string(),
+        }),
         _ => Ok(outcome),
     }
 }
@@ -174,8 +190,16 @@ struct LineMatcher<'p> {
 
 impl<'p> LineMatcher<'p> {
     fn new(pattern: &'p FilterPattern, since_us: Option<i64>, until_us: Option<i64>) -> Self {
-        let literal = pattern.required_literal().filter(|l| prefilter_is_exact(l)).map(Finder::new);
-        LineMatcher { pattern, literal, since_us, until_us }
+        let literal = pattern
+            .required_literal()
+            .filter(|l| prefilter_is_exact(l))
+            .map(Finder::new);
+        LineMatcher {
+            pattern,
+            literal,
+            since_us,
+            until_us,
+        }
     }
 
     /// `line` is one line without its `\n`.
@@ -188,7 +212,9 @@ impl<'p> LineMatcher<'p> {
             None => (line, None),
         };
         if self.since_us.is_some() || self.until_us.is_some() {
-            let Some(t) = event_time(message).or(export_time) else { return false };
+            let Some(t) = event_time(message).or(export_time) else {
+                return false;
+            };
             if self.since_us.is_some_and(|s| t < s) || self.until_us.is_some_and(|u| t >= u) {
                 return false;
             }
@@ -216,7 +242,8 @@ impl<'p> LineMatcher<'p> {
                 let mut pos = 0;
                 while let Some(i) = finder.find(&block[pos..]) {
                     let hit = pos + i;
-                    let start = memchr::memrchr(b'\n', &block[pos..hit]).map_or(pos, |j| pos + j + 1);
+                    let start =
+                        memchr::memrchr(b'\n', &block[pos..hit]).map_or(pos, |j| pos + j + 1);
                     let end = memchr::memchr(b'\n', &block[hit..]).map_or(block.len(), |j| hit + j);
                     decide(start, end);
                     pos = end + 1;
@@ -228,7 +255,8 @@ impl<'p> LineMatcher<'p> {
             None => {
                 let mut start = 0;
                 while start < block.len() {
-                    let end = memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |j| start + j);
+                    let end =
+                        memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |j| start + j);
                     decide(start, end);
                     start = end + 1;
                 }
@@ -243,7 +271,9 @@ impl<'p> LineMatcher<'p> {
 /// answer), nor when it holds U+FFFD, which the lossy view of an invalid line may show where
 /// the bytes do not.
 fn prefilter_is_exact(literal: &[u8]) -> bool {
-    !literal.is_empty() && !literal.contains(&b'\n') && !literal.windows(3).any(|w| w == "\u{FFFD}".as_bytes())
+    !literal.is_empty()
+        && !literal.contains(&b'\n')
+        && !literal.windows(3).any(|w| w == "\u{FFFD}".as_bytes())
 }
 
 /// The time an audit line carries itself: `YYYYMMDD HH:MM:SS` (MariaDB, RDS MySQL) or 16-digit
@@ -280,7 +310,11 @@ impl Settings<'_> {
         let mut printed = Vec::new();
         if !self.print_lines {
             let matches = self.matcher.search_block(block, &mut |_, _| {});
-            return Piece::Lines { file, matches, printed };
+            return Piece::Lines {
+                file,
+                matches,
+                printed,
+            };
         }
         let mut line = first_line;
         let mut counted_to = 0;
@@ -294,7 +328,11 @@ impl Settings<'_> {
             printed.extend_from_slice(&block[start..end]);
             printed.push(b'\n');
         });
-        Piece::Lines { file, matches, printed }
+        Piece::Lines {
+            file,
+            matches,
+            printed,
+        }
     }
 }
 
@@ -376,7 +414,10 @@ impl<'a> GrepPlan<'a> {
                     continue;
                 }
                 Err(e) => {
-                    plan.units.push(Unit::Error { file: i, message: e.to_string() });
+                    plan.units.push(Unit::Error {
+                        file: i,
+                        message: e.to_string(),
+                    });
                     plan.maps.push(None);
                     continue;
                 }
@@ -386,7 +427,8 @@ impl<'a> GrepPlan<'a> {
                 continue;
             }
             plan.files_searched += 1;
-            plan.units.extend(chunk_units(i, &map, &plan.settings, pool));
+            plan.units
+                .extend(chunk_units(i, &map, &plan.settings, pool));
             plan.maps.push(Some(map));
         }
         plan
@@ -397,14 +439,27 @@ impl<'a> GrepPlan<'a> {
             return;
         }
         match &self.units[u] {
-            Unit::Chunk { file, start, end, first_line } => {
+            Unit::Chunk {
+                file,
+                start,
+                end,
+                first_line,
+            } => {
                 let Some(map) = &self.maps[*file] else { return };
-                let piece = self.settings.search(*file, &self.files[*file].display, &map[*start..*end], *first_line);
+                let piece = self.settings.search(
+                    *file,
+                    &self.files[*file].display,
+                    &map[*start..*end],
+                    *first_line,
+                );
                 release(map, *start, *end);
                 emit(piece);
             }
             Unit::Stream { file } => self.run_stream(*file, emit),
-            Unit::Error { file, message } => emit(Piece::Error { file: *file, message: message.clone() }),
+            Unit::Error { file, message } => emit(Piece::Error {
+                file: *file,
+                message: message.clone(),
+            }),
         }
     }
 
@@ -420,7 +475,12 @@ impl<'a> GrepPlan<'a> {
         };
         let mut dec = match Decompressed::new(compression, handle) {
             Ok(d) => d,
-            Err(e) => return emit(error(format!("cannot start {} decoder: {e}", compression.name()))),
+            Err(e) => {
+                return emit(error(format!(
+                    "cannot start {} decoder: {e}",
+                    compression.name()
+                )))
+            }
         };
         let chunk = self.settings.chunk_bytes;
         let mut buf: Vec<u8> = Vec::with_capacity(chunk.max(BINARY_PROBE_BYTES) + (1 << 16));
@@ -482,7 +542,12 @@ impl<'a> GrepPlan<'a> {
 
 /// Cuts a mapped file into line-aligned chunks and, when printed lines show line numbers,
 /// numbers each chunk's first line (newlines counted per chunk in parallel).
-fn chunk_units(file: usize, map: &[u8], settings: &Settings<'_>, pool: &rayon::ThreadPool) -> Vec<Unit> {
+fn chunk_units(
+    file: usize,
+    map: &[u8],
+    settings: &Settings<'_>,
+    pool: &rayon::ThreadPool,
+) -> Vec<Unit> {
     let mut bounds = Vec::new();
     let mut pos = 0;
     while pos < map.len() {
@@ -495,7 +560,12 @@ fn chunk_units(file: usize, map: &[u8], settings: &Settings<'_>, pool: &rayon::T
         pos = end;
     }
     let counts: Vec<u64> = if settings.line_numbers() {
-        pool.install(|| bounds.par_iter().map(|&(s, e)| bytecount::count(&map[s..e], b'\n') as u64).collect())
+        pool.install(|| {
+            bounds
+                .par_iter()
+                .map(|&(s, e)| bytecount::count(&map[s..e], b'\n') as u64)
+                .collect()
+        })
     } else {
         vec![0; bounds.len()]
     };
@@ -504,7 +574,12 @@ fn chunk_units(file: usize, map: &[u8], settings: &Settings<'_>, pool: &rayon::T
         .into_iter()
         .zip(counts)
         .map(|((start, end), n)| {
-            let unit = Unit::Chunk { file, start, end, first_line };
+            let unit = Unit::Chunk {
+                file,
+                start,
+                end,
+                first_line,
+            };
             first_line += n;
             unit
         })
@@ -535,7 +610,9 @@ mod tests {
         let p = FilterPattern::parse(pattern).unwrap();
         let m = LineMatcher::new(&p, None, None);
         let mut found = Vec::new();
-        m.search_block(block, &mut |s, e| found.push(String::from_utf8_lossy(&block[s..e]).into_owned()));
+        m.search_block(block, &mut |s, e| {
+            found.push(String::from_utf8_lossy(&block[s..e]).into_owned())
+        });
         found
     }
 
@@ -558,13 +635,24 @@ mod tests {
             print_lines: true,
             with_filename: true,
         };
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
         let map = b"aaaaaaa\nb\ncc\n\nddd";
         let units = chunk_units(0, map, &settings, &pool);
         let mut expect_start = 0;
         let mut lines = Vec::new();
         for u in &units {
-            let Unit::Chunk { start, end, first_line, .. } = u else { panic!() };
+            let Unit::Chunk {
+                start,
+                end,
+                first_line,
+                ..
+            } = u
+            else {
+                panic!()
+            };
             assert_eq!(*start, expect_start);
             assert!(*end == map.len() || map[*end - 1] == b'\n');
             expect_start = *end;
@@ -576,8 +664,14 @@ mod tests {
 
     #[test]
     fn event_time_reads_both_audit_timestamps_only() {
-        assert_eq!(event_time(b"20230501 10:02:19,db"), Some(1_682_935_339_000_000));
-        assert_eq!(event_time(b"1653053459680124,c731"), Some(1_653_053_459_680_124));
+        assert_eq!(
+            event_time(b"20230501 10:02:19,db"),
+            Some(1_682_935_339_000_000)
+        );
+        assert_eq!(
+            event_time(b"1653053459680124,c731"),
+            Some(1_653_053_459_680_124)
+        );
         assert_eq!(event_time(b"16530534596801245,c731"), None);
         assert_eq!(event_time(b"hello"), None);
     }

@@ -191,6 +191,7 @@ fn analysis_config(a: &ScanArgs) -> anyhow::Result<AnalysisConfig> {
     if let Some(v) = a.rate_factor {
         cfg.rate_factor = v;
     }
+    cfg.compile_rules().map_err(anyhow::Error::msg)?;
     Ok(cfg)
 }
 

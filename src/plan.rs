@@ -115,7 +115,7 @@ impl<'f> Plan<'f> {
             }),
             Unit::Hash { file } => {
                 if let Some(map) = &self.maps[*file] {
-                    let hex = input::sha256_hex(map);
+                    let hex = input::sha256_hex_with(map, |s, e| release(map, s, e));
                     emit(UnitOutput::File {
                         file: *file,
                         note: FileNote::Sha256 {
@@ -365,6 +365,7 @@ fn plan_file(
             .map(|&(s, e)| {
                 let slice = &map[s..e];
                 let n = bytecount::count(slice, b'\n') as u64;
+                release(&map, s, e);
                 // An unterminated last line is a line too.
                 n + u64::from(e == map.len() && slice.last() != Some(&b'\n'))
             })

@@ -50,7 +50,7 @@ struct ChunkProcessor<'a, 's> {
 
 impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
     #[inline]
-    fn event(&mut self, event: Event<'a>, _message: &'a [u8]) {
+    fn event(&mut self, event: Event<'a>, message: &'a [u8]) {
         let s = self.settings;
         if s.since_us.is_some_and(|t| event.time_us < t)
             || s.until_us.is_some_and(|t| event.time_us >= t)
@@ -65,6 +65,7 @@ impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
                 file: self.file,
                 line: event.line,
             },
+            message,
         );
         if s.encoder.is_some() {
             self.push(&event);
@@ -137,7 +138,7 @@ pub fn process_chunk(
         error: None,
         capacity,
         // One validation of the whole chunk (SIMD-fast on ASCII) replaces one per field.
-        utf8_checked: settings.encoder.is_some() && std::str::from_utf8(chunk).is_ok(),
+        utf8_checked: settings.encoder.is_some() && simdutf8::basic::from_utf8(chunk).is_ok(),
     };
     let lines = format::parse_chunk(format, chunk, first_line, at_eof, &mut p);
     let days = std::mem::take(&mut p.days);

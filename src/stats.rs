@@ -4,7 +4,7 @@
 //! Everything here is an aggregate (counts per user, per source, per operation; a bounded
 //! list of rejected samples), so memory does not grow with the number of events.
 
-use std::collections::HashMap;
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use crate::event::{Event, Operation};
 use crate::format::Reason;

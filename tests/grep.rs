@@ -80,7 +80,14 @@ fn term_pattern_with_exclusions_searches_plain_gzip_and_export_files_in_order() 
              {r}/c-export.log:1:2023-05-01T12:00:00.000Z 20230501 12:00:00,db1,app,192.0.2.1,6,0,CONNECT,orders,,0\n"
         )
     );
-    assert_eq!(outcome, GrepOutcome { matches: 4, files_searched: 3, errors: vec![] });
+    assert_eq!(
+        outcome,
+        GrepOutcome {
+            matches: 4,
+            files_searched: 3,
+            errors: vec![]
+        }
+    );
 }
 
 #[test]
@@ -96,14 +103,19 @@ fn export_prefix_is_stripped_before_matching_but_printed() {
     )
     .unwrap();
     let (text, outcome) = grep(&opts("%^2023%", &[&f]));
-    assert_eq!(text, "2026-03-01T12:00:00.000Z 20230501 10:02:19,db1,app,10.0.0.1,1,0,CONNECT,orders,,0\n");
+    assert_eq!(
+        text,
+        "2026-03-01T12:00:00.000Z 20230501 10:02:19,db1,app,10.0.0.1,1,0,CONNECT,orders,,0\n"
+    );
     assert_eq!(outcome.matches, 1);
     // A term that only the prefix contains does not match.
     let (text, _) = grep(&opts(r#""2026-03-01T""#, &[&f]));
     assert_eq!(text, "");
 }
 
-/// About 2,000 varied audit lines (~150 KiB) from a fixed-seed generator.
+/// `lines` varied audit lines (about 75 bytes each) from a fixed-seed xorshift generator:
+/// CONNECT, DISCONNECT, FAILED_CONNECT and QUERY from localhost, 10.20.x.y, 110.20.x.y and
+/// public hosts.
 fn generated_audit_text(lines: usize) -> String {
     let mut s = String::new();
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -125,7 +137,10 @@ fn generated_audit_text(lines: usize) -> String {
             0 => ("CONNECT", String::new()),
             1 => ("DISCONNECT", String::new()),
             2 => ("FAILED_CONNECT", String::new()),
-            3 => ("QUERY", "'SELECT * FROM t WHERE note = ''RECONNECTING'''".to_string()),
+            3 => (
+                "QUERY",
+                "'SELECT * FROM t WHERE note = ''RECONNECTING'''".to_string(),
+            ),
             _ => ("QUERY", format!("'SELECT {i}'")),
         };
         let sec = i % 60;
@@ -175,7 +190,11 @@ fn gzip_and_zstd_streams_split_into_blocks_keep_line_numbers() {
     let dir = tempfile::tempdir().unwrap();
     let text = generated_audit_text(1500);
     std::fs::write(dir.path().join("a.gz"), gzip(text.as_bytes())).unwrap();
-    std::fs::write(dir.path().join("b.zst"), zstd::encode_all(text.as_bytes(), 3).unwrap()).unwrap();
+    std::fs::write(
+        dir.path().join("b.zst"),
+        zstd::encode_all(text.as_bytes(), 3).unwrap(),
+    )
+    .unwrap();
     let mut o = opts("FAILED_CONNECT", &[dir.path()]);
     o.chunk_bytes = Some(4096);
     let (out, outcome) = grep(&o);
@@ -192,7 +211,9 @@ fn gzip_and_zstd_streams_split_into_blocks_keep_line_numbers() {
 
 /// The production filter, re-implemented with nothing but substring tests.
 fn naive_connect_outside_vpc(text: &str) -> u64 {
-    text.lines().filter(|l| l.contains("CONNECT") && !l.contains("localhost") && !l.contains("10.20.")).count() as u64
+    text.lines()
+        .filter(|l| l.contains("CONNECT") && !l.contains("localhost") && !l.contains("10.20."))
+        .count() as u64
 }
 
 #[test]
@@ -279,7 +300,10 @@ fn invalid_pattern_is_a_usage_error_naming_the_column() {
         other => panic!("expected a usage error, got {other:?}"),
     }
     let err = run(&opts("{ $.a = 1", &[dir.path()]), &mut Vec::new()).unwrap_err();
-    assert!(matches!(&err, forensics::Error::Usage(m) if m.contains("column 9")), "{err}");
+    assert!(
+        matches!(&err, forensics::Error::Usage(m) if m.contains("column 9")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -290,11 +314,28 @@ fn binary_files_are_skipped_silently_and_other_text_files_are_searched() {
     bin.extend_from_slice(b"CONNECT\n");
     std::fs::write(dir.path().join("a.bin"), &bin).unwrap();
     std::fs::write(dir.path().join("b.gz"), gzip(&bin)).unwrap();
-    std::fs::write(dir.path().join("c.txt"), "notes: CONNECT is not a log line\n").unwrap();
+    std::fs::write(
+        dir.path().join("c.txt"),
+        "notes: CONNECT is not a log line\n",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("d-empty"), "").unwrap();
     let (text, outcome) = grep(&opts("CONNECT", &[dir.path()]));
-    assert_eq!(text, format!("{}:1:notes: CONNECT is not a log line\n", dir.path().join("c.txt").display()));
-    assert_eq!(outcome, GrepOutcome { matches: 1, files_searched: 2, errors: vec![] });
+    assert_eq!(
+        text,
+        format!(
+            "{}:1:notes: CONNECT is not a log line\n",
+            dir.path().join("c.txt").display()
+        )
+    );
+    assert_eq!(
+        outcome,
+        GrepOutcome {
+            matches: 1,
+            files_searched: 2,
+            errors: vec![]
+        }
+    );
 }
 
 #[test]
@@ -311,7 +352,8 @@ fn lines_are_printed_as_written_with_invalid_utf8_and_crlf() {
     assert_eq!(outcome.matches, 2);
     assert_eq!(
         out,
-        b"20230501 10:00:00,db1,app,h\xff\xfe,1,0,CONNECT,d,,0,SSL\r\nno newline at the end SSL\n".to_vec()
+        b"20230501 10:00:00,db1,app,h\xff\xfe,1,0,CONNECT,d,,0,SSL\r\nno newline at the end SSL\n"
+            .to_vec()
     );
 }
 
@@ -329,6 +371,12 @@ fn unreadable_paths_are_reported_with_their_path_and_the_rest_is_searched() {
     let (_, outcome) = grep(&o);
     assert!(outcome.matches >= 8, "{outcome:?}");
     assert_eq!(outcome.errors.len(), 2, "{:?}", outcome.errors);
-    assert!(outcome.errors.iter().any(|e| e.starts_with(&format!("{}: ", missing.display()))));
-    assert!(outcome.errors.iter().any(|e| e.starts_with(&format!("{}: corrupt gzip", corrupt.display()))));
+    assert!(outcome
+        .errors
+        .iter()
+        .any(|e| e.starts_with(&format!("{}: ", missing.display()))));
+    assert!(outcome
+        .errors
+        .iter()
+        .any(|e| e.starts_with(&format!("{}: corrupt gzip", corrupt.display()))));
 }

@@ -167,6 +167,21 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
+/// Hex SHA-256 of a mapped file, calling `done(start, end)` after each 8 MiB piece so the
+/// caller can hand hashed pages back to the page cache.
+pub fn sha256_hex_with(bytes: &[u8], mut done: impl FnMut(usize, usize)) -> String {
+    const PIECE: usize = 8 << 20;
+    let mut h = Sha256::new();
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let end = (pos + PIECE).min(bytes.len());
+        h.update(&bytes[pos..end]);
+        done(pos, end);
+        pos = end;
+    }
+    hex(&h.finalize())
+}
+
 fn hex(d: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }

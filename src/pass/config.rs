@@ -27,6 +27,15 @@ fn default_rule_severity() -> Severity {
     Severity::Medium
 }
 
+/// A rule ready to run: its pattern compiled once per run, with a literal prefilter.
+#[derive(Clone, Debug)]
+pub struct CompiledRule {
+    pub name: String,
+    pub severity: Severity,
+    pub pattern: crate::filter::FilterPattern,
+    pub prefilter: Option<memchr::memmem::Finder<'static>>,
+}
+
 /// Per-user settings: `[users.NAME] databases = [...]`.
 #[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
 pub struct UserConfig {
@@ -84,6 +93,8 @@ pub struct AnalysisConfig {
     /// A window must exceed the user's p99 window by this factor.
     pub rate_factor: f64,
     pub rules: Vec<RuleConfig>,
+    /// `rules`, compiled by [`AnalysisConfig::compile_rules`].
+    pub compiled_rules: std::sync::Arc<Vec<CompiledRule>>,
     pub users: std::collections::BTreeMap<String, UserConfig>,
 }
 
@@ -106,6 +117,7 @@ impl Default for AnalysisConfig {
             rate_floor: 200,
             rate_factor: 4.0,
             rules: Vec::new(),
+            compiled_rules: Default::default(),
             users: Default::default(),
         }
     }
@@ -177,6 +189,30 @@ impl AnalysisConfig {
         self.rules.extend(f.rule.iter().cloned());
         self.users
             .extend(f.users.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Ok(())
+    }
+
+    /// Compiles the custom rules; an invalid pattern names the rule and the column.
+    pub fn compile_rules(&mut self) -> std::result::Result<(), String> {
+        let mut out = Vec::new();
+        let mut names = std::collections::BTreeSet::new();
+        for r in &self.rules {
+            if !names.insert(r.name.clone()) {
+                return Err(format!("rule {:?} is defined twice", r.name));
+            }
+            let pattern = crate::filter::FilterPattern::parse(&r.pattern)
+                .map_err(|e| format!("rule {:?}: {e}", r.name))?;
+            let prefilter = pattern
+                .required_literal()
+                .map(|l| memchr::memmem::Finder::new(l).into_owned());
+            out.push(CompiledRule {
+                name: r.name.clone(),
+                severity: r.severity,
+                pattern,
+                prefilter,
+            });
+        }
+        self.compiled_rules = std::sync::Arc::new(out);
         Ok(())
     }
 

@@ -3,22 +3,155 @@
 //! Every pass implements [`Pass`]: it observes events (the normalized columns only, never a
 //! log format) inside the same single pass over the input as parsing, keeps bounded state
 //! (aggregates per user, source or time window, never the event stream), and is built per
-//! chunk in the workers, then merged in input order. Because merging is order-independent
-//! for aggregates and the merge order is fixed anyway, findings do not depend on the thread
+//! chunk in the workers, then merged in input order. Aggregates merge the same way whatever
+//! the split, and the merge order is fixed anyway, so findings do not depend on the thread
 //! count. Adding a pass touches this folder only.
 
-use crate::event::Event;
+use std::cell::OnceCell;
+use std::net::IpAddr;
+
+use crate::event::{client_ip, Event};
 use crate::finding::Finding;
 
+pub mod brute_force;
 pub mod config;
+pub mod cross_database;
+pub mod master_user;
+pub mod non_ssl;
+pub mod rate_spike;
+pub mod rules;
+pub mod spray;
+pub mod statements;
+pub mod unknown_source;
 
 pub use config::AnalysisConfig;
 
 /// Where an event came from: the input file (index into the run's file list) and line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Evidence {
     pub file: u32,
     pub line: u64,
+}
+
+/// One event as the passes see it, with the derived facts several passes need computed at
+/// most once.
+pub struct Observed<'e, 'a> {
+    pub event: &'e Event<'a>,
+    pub evidence: Evidence,
+    /// The original log message (without export prefix), for custom rules.
+    pub message: &'a [u8],
+    ip: OnceCell<Option<IpAddr>>,
+}
+
+impl<'e, 'a> Observed<'e, 'a> {
+    pub fn new(event: &'e Event<'a>, evidence: Evidence, message: &'a [u8]) -> Self {
+        Observed {
+            event,
+            evidence,
+            message,
+            ip: OnceCell::new(),
+        }
+    }
+
+    /// The client address, when the host field is one.
+    pub fn ip(&self) -> Option<IpAddr> {
+        *self.ip.get_or_init(|| client_ip(self.event.client_host))
+    }
+
+    /// The source as findings name it: the canonical address, or the host field as written.
+    pub fn source(&self) -> Box<[u8]> {
+        match self.ip() {
+            Some(ip) => ip.to_string().into_bytes().into_boxed_slice(),
+            None => self.event.client_host.into(),
+        }
+    }
+
+    /// A connection over the local socket or loopback (internal users, health checks).
+    pub fn is_local(&self) -> bool {
+        is_local_host(self.event.client_host) || self.ip().is_some_and(|ip| ip.is_loopback())
+    }
+
+    /// A login that succeeded.
+    pub fn is_successful_login(&self) -> bool {
+        self.event.operation.is_successful_login() && self.event.retcode.unwrap_or(0) == 0
+    }
+}
+
+pub fn is_local_host(host: &[u8]) -> bool {
+    matches!(host, b"" | b"localhost" | b"[local]") || host.starts_with(b"localhost:")
+}
+
+/// RDS's internal accounts, which are expected to do administrative things locally.
+pub fn is_internal_user(user: &[u8]) -> bool {
+    matches!(
+        user,
+        b"rdsadmin" | b"rdsrepladmin" | b"rdstopmgr" | b"rdsproxyadmin"
+    ) || user.starts_with(b"mysql.")
+}
+
+/// Private (not routable on the internet) addresses: RFC 1918, RFC 4193, shared address
+/// space, link-local. Everything else that is not loopback is treated as public.
+pub fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_private() || v4.is_link_local() || (o[0] == 100 && (o[1] & 0xc0) == 64)
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments()[0];
+            (s & 0xfe00) == 0xfc00 || (s & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// Counts and the first/last occurrence of something: the common aggregate of the passes.
+/// "First" is the earliest event, ties broken by file and line, so merges are deterministic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seen {
+    pub count: u64,
+    pub first_us: i64,
+    pub last_us: i64,
+    pub first: Evidence,
+}
+
+impl Seen {
+    pub fn new(time_us: i64, ev: Evidence) -> Self {
+        Seen {
+            count: 1,
+            first_us: time_us,
+            last_us: time_us,
+            first: ev,
+        }
+    }
+
+    pub fn add(&mut self, time_us: i64, ev: Evidence) {
+        self.merge(Seen::new(time_us, ev));
+    }
+
+    pub fn merge(&mut self, o: Seen) {
+        self.count += o.count;
+        if (o.first_us, o.first) < (self.first_us, self.first) {
+            self.first_us = o.first_us;
+            self.first = o.first;
+        }
+        self.last_us = self.last_us.max(o.last_us);
+    }
+}
+
+/// Merges two maps of aggregates.
+pub fn merge_map<K: std::hash::Hash + Eq, V, S: std::hash::BuildHasher>(
+    into: &mut std::collections::HashMap<K, V, S>,
+    from: std::collections::HashMap<K, V, S>,
+    mut merge: impl FnMut(&mut V, V),
+) {
+    for (k, v) in from {
+        match into.entry(k) {
+            std::collections::hash_map::Entry::Occupied(mut e) => merge(e.get_mut(), v),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(v);
+            }
+        }
+    }
 }
 
 /// What a pass needs to finish: the configuration and a way to name evidence.
@@ -39,29 +172,189 @@ impl FinishContext<'_> {
     }
 }
 
+/// Lossy text of a key, for findings.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
 /// One analysis pass. `observe` runs on the hot path, once per event.
 pub trait Pass: Send + Sized {
     fn new(config: &AnalysisConfig) -> Self;
-    fn observe(&mut self, event: &Event<'_>, evidence: Evidence);
+    fn observe(&mut self, event: &Observed<'_, '_>);
     /// Folds in the state of a later chunk.
     fn merge(&mut self, later: Self);
     fn finish(self, ctx: &FinishContext<'_>, out: &mut Vec<Finding>);
 }
 
 /// All passes of a run, as one value the pipeline can observe, merge and finish.
-pub struct PassSet {}
+pub struct PassSet {
+    unknown_source: unknown_source::UnknownSourcePass,
+    non_ssl: non_ssl::NonSslPass,
+    master_user: master_user::MasterUserPass,
+    brute_force: brute_force::BruteForcePass,
+    spray: spray::PasswordSprayPass,
+    rate_spike: rate_spike::RateSpikePass,
+    statements: statements::StatementPass,
+    cross_database: cross_database::CrossDatabasePass,
+    rules: rules::RulePass,
+}
 
 impl PassSet {
-    pub fn new(_config: &AnalysisConfig) -> Self {
-        PassSet {}
+    pub fn new(config: &AnalysisConfig) -> Self {
+        PassSet {
+            unknown_source: Pass::new(config),
+            non_ssl: Pass::new(config),
+            master_user: Pass::new(config),
+            brute_force: Pass::new(config),
+            spray: Pass::new(config),
+            rate_spike: Pass::new(config),
+            statements: Pass::new(config),
+            cross_database: Pass::new(config),
+            rules: Pass::new(config),
+        }
     }
 
     #[inline]
-    pub fn observe(&mut self, _event: &Event<'_>, _evidence: Evidence) {}
+    pub fn observe(&mut self, event: &Event<'_>, evidence: Evidence, message: &[u8]) {
+        let o = Observed::new(event, evidence, message);
+        self.unknown_source.observe(&o);
+        self.non_ssl.observe(&o);
+        self.master_user.observe(&o);
+        self.brute_force.observe(&o);
+        self.spray.observe(&o);
+        self.rate_spike.observe(&o);
+        self.statements.observe(&o);
+        self.cross_database.observe(&o);
+        self.rules.observe(&o);
+    }
 
-    pub fn merge(&mut self, _later: PassSet) {}
+    pub fn merge(&mut self, later: PassSet) {
+        self.unknown_source.merge(later.unknown_source);
+        self.non_ssl.merge(later.non_ssl);
+        self.master_user.merge(later.master_user);
+        self.brute_force.merge(later.brute_force);
+        self.spray.merge(later.spray);
+        self.rate_spike.merge(later.rate_spike);
+        self.statements.merge(later.statements);
+        self.cross_database.merge(later.cross_database);
+        self.rules.merge(later.rules);
+    }
 
-    pub fn finish(self, _ctx: &FinishContext<'_>) -> Vec<Finding> {
-        Vec::new()
+    pub fn finish(self, ctx: &FinishContext<'_>) -> Vec<Finding> {
+        let mut out = Vec::new();
+        self.unknown_source.finish(ctx, &mut out);
+        self.non_ssl.finish(ctx, &mut out);
+        self.master_user.finish(ctx, &mut out);
+        self.brute_force.finish(ctx, &mut out);
+        self.spray.finish(ctx, &mut out);
+        self.rate_spike.finish(ctx, &mut out);
+        self.statements.finish(ctx, &mut out);
+        self.cross_database.finish(ctx, &mut out);
+        self.rules.finish(ctx, &mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Runs passes over crafted log text, split into chunks like the pipeline does.
+    use super::*;
+    use crate::format::{self, Reason, RecordSink};
+
+    struct Feed<'p> {
+        passes: &'p mut PassSet,
+        file: u32,
+    }
+
+    impl<'a> RecordSink<'a> for Feed<'_> {
+        fn event(&mut self, e: Event<'a>, message: &'a [u8]) {
+            self.passes.observe(
+                &e,
+                Evidence {
+                    file: self.file,
+                    line: e.line,
+                },
+                message,
+            );
+        }
+        fn blank(&mut self, _line: u64) {}
+        fn rejected(&mut self, line: u64, reason: Reason, text: &'a [u8]) {
+            panic!(
+                "crafted line {line} rejected ({reason:?}): {}",
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+
+    /// Findings for the given files (each a list of lines), every line its own chunk so that
+    /// merging is exercised as much as possible.
+    pub fn findings(config: &AnalysisConfig, files: &[&[String]]) -> Vec<Finding> {
+        let mut total: Option<PassSet> = None;
+        for (f, lines) in files.iter().enumerate() {
+            for (i, line) in lines.iter().enumerate() {
+                let fmt = format::sniff(line.as_bytes()).expect("crafted line sniffs");
+                let mut part = PassSet::new(config);
+                format::parse_chunk(
+                    &fmt,
+                    line.as_bytes(),
+                    i as u64 + 1,
+                    true,
+                    &mut Feed {
+                        passes: &mut part,
+                        file: f as u32,
+                    },
+                );
+                match &mut total {
+                    Some(t) => t.merge(part),
+                    None => total = Some(part),
+                }
+            }
+        }
+        let names: Vec<std::sync::Arc<str>> =
+            (0..files.len()).map(|i| format!("f{i}").into()).collect();
+        let ctx = FinishContext {
+            config,
+            files: &names,
+        };
+        let mut out = total.unwrap_or_else(|| PassSet::new(config)).finish(&ctx);
+        crate::finding::sort(&mut out);
+        out
+    }
+
+    /// An RDS for MySQL line at `secs` seconds after 2026-03-01T00:00:00Z.
+    pub fn line(
+        secs: i64,
+        user: &str,
+        host: &str,
+        conn: i64,
+        op: &str,
+        db: &str,
+        obj: &str,
+        ret: i32,
+        ctype: &str,
+    ) -> String {
+        let t = chrono::DateTime::from_timestamp(1_772_323_200 + secs, 0).unwrap();
+        let ts = t.format("%Y%m%d %H:%M:%S");
+        if op == "QUERY" {
+            format!("{ts},ip-10-0-0-1,{user},{host},{conn},{secs},QUERY,{db},'{obj}',{ret},,")
+        } else {
+            format!("{ts},ip-10-0-0-1,{user},{host},{conn},0,{op},{db},{obj},{ret},{ctype}")
+        }
+    }
+
+    pub fn config() -> AnalysisConfig {
+        let mut c = AnalysisConfig::default();
+        c.allow = vec!["172.31.0.0/16".parse().unwrap()];
+        c.allow_is_default = false;
+        c.master_users = vec!["admin".into()];
+        c.master_users_are_default = false;
+        c.admin_hosts = vec!["172.31.0.10/32".parse().unwrap()];
+        c
+    }
+
+    pub fn kinds(f: &[Finding]) -> Vec<(&str, Option<&str>, Option<&str>)> {
+        f.iter()
+            .map(|f| (f.kind.as_str(), f.user.as_deref(), f.client_ip.as_deref()))
+            .collect()
     }
 }

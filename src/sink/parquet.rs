@@ -27,8 +27,8 @@ use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGro
 use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter, ArrowWriter};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
-use parquet::schema::types::ColumnPath;
 use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::ColumnPath;
 
 use crate::error::{Error, Result};
 
@@ -44,7 +44,9 @@ const MAX_OPEN_PARTS: usize = 8;
 pub fn writer_properties(schema: &SchemaRef) -> Arc<WriterProperties> {
     let mut builder = WriterProperties::builder()
         .set_writer_version(WriterVersion::PARQUET_1_0)
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid zstd level")))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(1).expect("valid zstd level"),
+        ))
         .set_max_row_group_row_count(Some(MAX_ROW_GROUP_ROWS))
         // Min/max per column chunk is what readers prune row groups with; page-level
         // statistics cost work per value for little gain on append-only logs.
@@ -53,8 +55,16 @@ pub fn writer_properties(schema: &SchemaRef) -> Arc<WriterProperties> {
     for field in schema.fields() {
         let col = ColumnPath::from(field.name().as_str());
         // Nearly unique per row: a dictionary only costs hashing before it is abandoned.
-        if ["event_time", "event_time_us", "query_id", "object", "source_line", "detail", "evidence"]
-            .contains(&field.name().as_str())
+        if [
+            "event_time",
+            "event_time_us",
+            "query_id",
+            "object",
+            "source_line",
+            "detail",
+            "evidence",
+        ]
+        .contains(&field.name().as_str())
         {
             builder = builder.set_column_dictionary_enabled(col.clone(), false);
         }

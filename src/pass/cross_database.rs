@@ -1,0 +1,341 @@
+//! `cross_database`: a user touching a database outside the ones that carry its normal
+//! activity (or outside `[users.NAME] databases` when the config lists them).
+//!
+//! A database is "touched" by an event's default database and by schema-qualified names in
+//! query text (`FROM orders.customers`, `JOIN billing.x`, `INTO`, `UPDATE`, `TABLE`). Only names
+//! right after those keywords count, so `o.customer_id` (a table alias and a column) is not
+//! mistaken for a database. System schemas are ignored. State: a counter per (user, database).
+
+use std::collections::HashMap;
+
+use super::{text, AnalysisConfig, FinishContext, Observed, Pass, Seen};
+use crate::event::{Operation, Text};
+use crate::finding::{kind, Finding, Severity};
+
+/// A database below this share of a user's activity is outside its normal set.
+const NORMAL_SHARE: f64 = 0.05;
+/// Users with fewer attributed events than this have no baseline to leave.
+const MIN_EVENTS: u64 = 50;
+
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+pub struct CrossDatabasePass {
+    config: AnalysisConfig,
+    touched: Map<Box<[u8]>, Map<Box<[u8]>, Seen>>,
+}
+
+pub fn is_system_schema(db: &[u8]) -> bool {
+    let lower: Vec<u8> = db.to_ascii_lowercase();
+    matches!(
+        lower.as_slice(),
+        b"mysql"
+            | b"information_schema"
+            | b"performance_schema"
+            | b"sys"
+            | b"pg_catalog"
+            | b"pg_toast"
+            | b"rdsadmin"
+    )
+}
+
+fn is_ident(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
+}
+
+/// Calls `f` with each database named as `db.table` right after FROM, JOIN, INTO, UPDATE or
+/// TABLE (backticks and double quotes around names allowed).
+pub fn qualified_databases<'s>(sql: &'s [u8], mut f: impl FnMut(&'s [u8])) {
+    for dot in memchr::memchr_iter(b'.', sql) {
+        // The identifier before the dot.
+        let mut end = dot;
+        let quoted = end > 0 && matches!(sql[end - 1], b'`' | b'"');
+        if quoted {
+            end -= 1;
+        }
+        let mut start = end;
+        while start > 0 && is_ident(sql[start - 1]) {
+            start -= 1;
+        }
+        if start == end || sql[start].is_ascii_digit() {
+            continue;
+        }
+        let name = &sql[start..end];
+        if quoted {
+            if start == 0 || sql[start - 1] != sql[dot - 1] {
+                continue;
+            }
+            start -= 1;
+        }
+        // Something must follow the dot.
+        match sql.get(dot + 1) {
+            Some(&c) if is_ident(c) || c == b'`' || c == b'"' || c == b'*' => {}
+            _ => continue,
+        }
+        // The keyword before it, skipping whitespace (and escaped whitespace).
+        let mut k = start;
+        loop {
+            if k > 0 && sql[k - 1].is_ascii_whitespace() {
+                k -= 1;
+            } else if k > 1 && sql[k - 2] == b'\\' && matches!(sql[k - 1], b'n' | b'r' | b't') {
+                k -= 2;
+            } else {
+                break;
+            }
+        }
+        if k == start {
+            continue;
+        }
+        let mut w = k;
+        while w > 0 && sql[w - 1].is_ascii_alphabetic() {
+            w -= 1;
+        }
+        let word = &sql[w..k];
+        if ["FROM", "JOIN", "INTO", "UPDATE", "TABLE"]
+            .iter()
+            .any(|kw| word.eq_ignore_ascii_case(kw.as_bytes()))
+        {
+            f(name);
+        }
+    }
+}
+
+impl CrossDatabasePass {
+    fn touch(&mut self, user: &[u8], db: &[u8], o: &Observed<'_, '_>) {
+        if db.is_empty() || is_system_schema(db) {
+            return;
+        }
+        let per_user = match self.touched.get_mut(user) {
+            Some(m) => m,
+            None => self.touched.entry(user.into()).or_default(),
+        };
+        match per_user.get_mut(db) {
+            Some(s) => s.add(o.event.time_us, o.evidence),
+            None => {
+                per_user.insert(db.into(), Seen::new(o.event.time_us, o.evidence));
+            }
+        }
+    }
+}
+
+impl Pass for CrossDatabasePass {
+    fn new(config: &AnalysisConfig) -> Self {
+        CrossDatabasePass {
+            config: config.clone(),
+            touched: Map::default(),
+        }
+    }
+
+    fn observe(&mut self, o: &Observed<'_, '_>) {
+        let e = o.event;
+        if !matches!(
+            e.operation,
+            Operation::Query | Operation::Connect | Operation::ChangeUser
+        ) {
+            return;
+        }
+        if e.operation == Operation::Connect && e.retcode.unwrap_or(0) != 0 {
+            return;
+        }
+        self.touch(e.user, e.database, o);
+        if let Text::Raw(sql) | Text::Escaped(sql) = e.object {
+            if e.operation == Operation::Query && memchr::memchr(b'.', sql).is_some() {
+                let mut dbs: Vec<&[u8]> = Vec::new();
+                qualified_databases(sql, |d| {
+                    if d != e.database && !dbs.contains(&d) {
+                        dbs.push(d);
+                    }
+                });
+                for d in dbs {
+                    self.touch(e.user, d, o);
+                }
+            }
+        }
+    }
+
+    fn merge(&mut self, later: Self) {
+        super::merge_map(&mut self.touched, later.touched, |a, b| {
+            super::merge_map(a, b, |x: &mut Seen, y| x.merge(y))
+        });
+    }
+
+    fn finish(self, ctx: &FinishContext<'_>, out: &mut Vec<Finding>) {
+        let mut users: Vec<_> = self.touched.into_iter().collect();
+        users.sort_by(|a, b| a.0.cmp(&b.0));
+        for (user, dbs) in users {
+            let name = text(&user);
+            let listed = self
+                .config
+                .users
+                .get(&name)
+                .filter(|u| !u.databases.is_empty());
+            let total: u64 = dbs.values().map(|s| s.count).sum();
+            if listed.is_none() && total < MIN_EVENTS {
+                continue;
+            }
+            let mut normal: Vec<String> = match listed {
+                Some(u) => u.databases.clone(),
+                None => dbs
+                    .iter()
+                    .filter(|(_, s)| s.count as f64 >= NORMAL_SHARE * total as f64)
+                    .map(|(d, _)| text(d))
+                    .collect(),
+            };
+            normal.sort();
+            let mut outside: Vec<_> = dbs
+                .iter()
+                .filter(|(d, _)| !normal.contains(&text(d)))
+                .collect();
+            outside.sort_by(|a, b| a.0.cmp(b.0));
+            for (db, s) in outside {
+                let db = text(db);
+                out.push(Finding {
+                    kind: kind::CROSS_DATABASE.into(),
+                    severity: Severity::Medium,
+                    first_seen_us: s.first_us,
+                    last_seen_us: s.last_us,
+                    detail: format!(
+                        "{name} touched database {db} {} time{}, outside its {} database{} ({})",
+                        s.count,
+                        if s.count == 1 { "" } else { "s" },
+                        if listed.is_some() {
+                            "configured"
+                        } else {
+                            "usual"
+                        },
+                        if normal.len() == 1 { "" } else { "s" },
+                        normal.join(", ")
+                    ),
+                    user: Some(name.clone()),
+                    client_ip: None,
+                    database: Some(db),
+                    count: s.count as i64,
+                    evidence: ctx.evidence(s.first),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::qualified_databases;
+    use crate::pass::testing::*;
+
+    fn dbs(sql: &str) -> Vec<String> {
+        let mut v = Vec::new();
+        qualified_databases(sql.as_bytes(), |d| {
+            v.push(String::from_utf8_lossy(d).into_owned())
+        });
+        v
+    }
+
+    #[test]
+    fn only_names_after_table_keywords_are_databases() {
+        assert_eq!(
+            dbs("SELECT * FROM orders.customers WHERE id = 42"),
+            vec!["orders"]
+        );
+        assert_eq!(
+            dbs("SELECT o.id FROM orders o JOIN `billing`.`inv` i ON o.id = i.oid"),
+            vec!["billing"]
+        );
+        assert_eq!(
+            dbs("select o.customer_id, 1.5 from t o"),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            dbs("INSERT INTO\\n  warehouse.facts VALUES (1)"),
+            vec!["warehouse"]
+        );
+        assert_eq!(dbs("UPDATE shop.items SET a = 'x.y'"), vec!["shop"]);
+    }
+
+    #[test]
+    fn a_user_reading_another_database_is_reported() {
+        let c = config();
+        let mut lines = Vec::new();
+        for i in 0..200 {
+            lines.push(line(
+                i,
+                "app_billing",
+                "172.31.1.1",
+                1,
+                "QUERY",
+                "billing",
+                "SELECT * FROM invoices i WHERE i.id = 1",
+                0,
+                "",
+            ));
+        }
+        lines.push(line(
+            300,
+            "app_billing",
+            "172.31.1.1",
+            1,
+            "QUERY",
+            "billing",
+            "SELECT * FROM orders.customers WHERE id = 42",
+            0,
+            "",
+        ));
+        lines.push(line(
+            301,
+            "app_billing",
+            "172.31.1.1",
+            1,
+            "QUERY",
+            "billing",
+            "SELECT * FROM mysql.user",
+            0,
+            "",
+        ));
+        let f = findings(&c, &[&lines]);
+        let x: Vec<_> = f.iter().filter(|f| f.kind == "cross_database").collect();
+        assert_eq!(x.len(), 1, "{x:?}");
+        assert_eq!(x[0].database.as_deref(), Some("orders"));
+        assert_eq!(x[0].user.as_deref(), Some("app_billing"));
+        assert_eq!(x[0].evidence, "f0:201");
+    }
+
+    #[test]
+    fn configured_databases_override_the_learned_ones() {
+        let mut c = config();
+        c.users.insert(
+            "etl".into(),
+            crate::pass::config::UserConfig {
+                databases: vec!["warehouse".into()],
+            },
+        );
+        let lines = vec![
+            line(
+                0,
+                "etl",
+                "172.31.1.1",
+                1,
+                "QUERY",
+                "warehouse",
+                "SELECT 1",
+                0,
+                "",
+            ),
+            line(
+                1,
+                "etl",
+                "172.31.1.1",
+                1,
+                "QUERY",
+                "staging",
+                "SELECT 1",
+                0,
+                "",
+            ),
+        ];
+        let f = findings(&c, &[&lines]);
+        let x: Vec<_> = f
+            .iter()
+            .filter(|f| f.kind == "cross_database")
+            .map(|f| f.database.clone().unwrap())
+            .collect();
+        assert_eq!(x, vec!["staging"]);
+    }
+}

@@ -1,0 +1,99 @@
+//! `non_ssl_session`: sessions whose log says they are not encrypted (RDS for MySQL
+//! `TCP/IP`, MariaDB 12 without a TLS version, PostgreSQL without `SSL enabled`). Sessions
+//! whose log cannot tell are not findings; the summary reports TLS coverage for them.
+//! One finding per (user, source); medium, high for the master user.
+
+use std::collections::HashMap;
+
+use super::{text, AnalysisConfig, FinishContext, Observed, Pass, Seen};
+use crate::finding::{kind, Finding, Severity};
+
+pub struct NonSslPass {
+    config: AnalysisConfig,
+    seen: HashMap<(Box<[u8]>, Box<[u8]>), Seen>,
+}
+
+impl Pass for NonSslPass {
+    fn new(config: &AnalysisConfig) -> Self {
+        NonSslPass {
+            config: config.clone(),
+            seen: HashMap::new(),
+        }
+    }
+
+    fn observe(&mut self, o: &Observed<'_, '_>) {
+        let e = o.event;
+        if e.tls != Some(false) || !o.is_successful_login() {
+            return;
+        }
+        self.seen
+            .entry((e.user.into(), o.source()))
+            .and_modify(|s| s.add(e.time_us, o.evidence))
+            .or_insert_with(|| Seen::new(e.time_us, o.evidence));
+    }
+
+    fn merge(&mut self, later: Self) {
+        super::merge_map(&mut self.seen, later.seen, |a, b| a.merge(b));
+    }
+
+    fn finish(self, ctx: &FinishContext<'_>, out: &mut Vec<Finding>) {
+        for ((user, source), s) in self.seen {
+            let master = self.config.is_master(&user);
+            let (user, source) = (text(&user), text(&source));
+            out.push(Finding {
+                kind: kind::NON_SSL_SESSION.into(),
+                severity: if master { Severity::High } else { Severity::Medium },
+                first_seen_us: s.first_us,
+                last_seen_us: s.last_us,
+                detail: format!(
+                    "{} unencrypted session{} as {user}{} from {source}; credentials and data crossed the network in clear text",
+                    s.count,
+                    if s.count == 1 { "" } else { "s" },
+                    if master { " (master user)" } else { "" }
+                ),
+                user: Some(user),
+                client_ip: Some(source),
+                database: None,
+                count: s.count as i64,
+                evidence: ctx.evidence(s.first),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::pass::testing::*;
+
+    #[test]
+    fn plaintext_sessions_are_reported_and_unknown_tls_is_not() {
+        let c = config();
+        let lines = vec![
+            line(0, "legacy", "172.31.7.7", 1, "CONNECT", "", "", 0, "TCP/IP"),
+            line(1, "legacy", "172.31.7.7", 1, "QUERY", "", "select 1", 0, ""),
+            line(2, "legacy", "172.31.7.7", 2, "CONNECT", "", "", 0, "TCP/IP"),
+            line(3, "app", "172.31.7.8", 3, "CONNECT", "", "", 0, "SSL"),
+            line(
+                4,
+                "rdsadmin",
+                "localhost",
+                4,
+                "CONNECT",
+                "",
+                "",
+                0,
+                "SOCKET",
+            ),
+            line(5, "admin", "172.31.0.10", 5, "CONNECT", "", "", 0, "TCP/IP"),
+        ];
+        let f: Vec<_> = findings(&c, &[&lines])
+            .into_iter()
+            .filter(|f| f.kind == "non_ssl_session")
+            .collect();
+        let got: Vec<_> = f
+            .iter()
+            .map(|f| (f.user.as_deref().unwrap(), f.count, f.severity.as_str()))
+            .collect();
+        assert_eq!(got, vec![("legacy", 2, "medium"), ("admin", 1, "high")]);
+    }
+}

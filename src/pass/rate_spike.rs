@@ -1,0 +1,209 @@
+//! `rate_spike`: a user's activity far above its own baseline.
+//!
+//! Events are counted per (user, window). At the end each user's window counts form a
+//! distribution (hdrhistogram); a window spikes when it exceeds both the floor (so quiet users
+//! do not alarm on a handful of events) and `rate_factor` × the user's 95th percentile. Using
+//! a high percentile of the user's own windows as the baseline absorbs ordinary daily cycles
+//! (a busy hour is a few times the median, never `rate_factor` × the p95). One finding per
+//! contiguous run of spiking windows.
+//!
+//! The hot path keeps a one-entry cache (same user, same window) because consecutive events
+//! of a session almost always share both.
+
+use std::collections::HashMap;
+
+use super::{text, AnalysisConfig, FinishContext, Observed, Pass, Seen};
+use crate::finding::{kind, Finding, Severity};
+
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+pub struct RateSpikePass {
+    config: AnalysisConfig,
+    window_us: i64,
+    windows: Map<Box<[u8]>, Map<i64, Seen>>,
+    /// The cache: (user, window) and what was seen since it was last flushed.
+    pending: Option<(Vec<u8>, i64, Seen)>,
+}
+
+impl RateSpikePass {
+    fn flush(&mut self) {
+        if let Some((user, w, s)) = self.pending.take() {
+            let per_user = match self.windows.get_mut(user.as_slice()) {
+                Some(m) => m,
+                None => self.windows.entry(user.into_boxed_slice()).or_default(),
+            };
+            per_user.entry(w).and_modify(|x| x.merge(s)).or_insert(s);
+        }
+    }
+}
+
+impl Pass for RateSpikePass {
+    fn new(config: &AnalysisConfig) -> Self {
+        RateSpikePass {
+            config: config.clone(),
+            window_us: config.rate_window_secs.max(1) * 1_000_000,
+            windows: Map::default(),
+            pending: None,
+        }
+    }
+
+    #[inline]
+    fn observe(&mut self, o: &Observed<'_, '_>) {
+        let e = o.event;
+        let w = e.time_us.div_euclid(self.window_us);
+        if let Some((user, pw, s)) = &mut self.pending {
+            if *pw == w && user.as_slice() == e.user {
+                s.add(e.time_us, o.evidence);
+                return;
+            }
+        }
+        self.flush();
+        self.pending = Some((e.user.to_vec(), w, Seen::new(e.time_us, o.evidence)));
+    }
+
+    fn merge(&mut self, mut later: Self) {
+        self.flush();
+        later.flush();
+        super::merge_map(&mut self.windows, later.windows, |a, b| {
+            super::merge_map(a, b, |x: &mut Seen, y| x.merge(y));
+        });
+    }
+
+    fn finish(mut self, ctx: &FinishContext<'_>, out: &mut Vec<Finding>) {
+        self.flush();
+        let c = &self.config;
+        let minutes = c.rate_window_secs as f64 / 60.0;
+        let mut users: Vec<_> = self.windows.into_iter().collect();
+        users.sort_by(|a, b| a.0.cmp(&b.0));
+        for (user, windows) in users {
+            let mut windows: Vec<(i64, Seen)> = windows.into_iter().collect();
+            windows.sort_by_key(|w| w.0);
+            let mut hist = hdrhistogram::Histogram::<u64>::new(3).expect("valid precision");
+            for (_, s) in &windows {
+                let _ = hist.record(s.count);
+            }
+            let p95 = hist.value_at_quantile(0.95);
+            let median = hist.value_at_quantile(0.5);
+            let threshold = (c.rate_floor as f64).max(c.rate_factor * p95 as f64);
+            let mut run: Option<(i64, i64, Seen)> = None; // (first window, last window, agg)
+            let emit = |run: (i64, i64, Seen), out: &mut Vec<Finding>| {
+                let (a, b, s) = run;
+                let span = (b - a + 1) as f64 * minutes;
+                let user = text(&user);
+                out.push(Finding {
+                    kind: kind::RATE_SPIKE.into(),
+                    severity: Severity::High,
+                    first_seen_us: s.first_us,
+                    last_seen_us: s.last_us,
+                    detail: format!(
+                        "{} events by {user} in {span:.0} min from {}; its usual {minutes:.0}-minute window has {median} (95th percentile {p95})",
+                        s.count,
+                        crate::time::rfc3339(s.first_us)
+                    ),
+                    user: Some(user),
+                    client_ip: None,
+                    database: None,
+                    count: s.count as i64,
+                    evidence: ctx.evidence(s.first),
+                });
+            };
+            for (w, s) in windows {
+                if (s.count as f64) <= threshold {
+                    if let Some(r) = run.take() {
+                        emit(r, out);
+                    }
+                    continue;
+                }
+                run = match run {
+                    Some((a, b, mut agg)) if b + 1 == w => {
+                        agg.merge(s);
+                        Some((a, w, agg))
+                    }
+                    Some(r) => {
+                        emit(r, out);
+                        Some((w, w, s))
+                    }
+                    None => Some((w, w, s)),
+                };
+            }
+            if let Some(r) = run {
+                emit(r, out);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::pass::testing::*;
+
+    /// `per_window` events per 5-minute window for `hours`, with a daily-cycle-like swing.
+    fn traffic(user: &str, hours: i64, base: i64) -> Vec<String> {
+        let mut v = Vec::new();
+        for w in 0..hours * 12 {
+            let swing = 1 + (w / 12) % 3; // 1x..3x over the day
+            for k in 0..base * swing {
+                let t = w * 300 + (k * 300) / (base * swing);
+                v.push(line(
+                    t,
+                    user,
+                    "172.31.1.1",
+                    1,
+                    "QUERY",
+                    "db",
+                    "select 1",
+                    0,
+                    "",
+                ));
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn daily_cycles_do_not_spike() {
+        let c = config();
+        let f = findings(&c, &[&traffic("app", 48, 60)]);
+        assert!(f.iter().all(|f| f.kind != "rate_spike"), "{f:?}");
+    }
+
+    #[test]
+    fn a_burst_far_above_the_users_baseline_is_one_finding_per_run() {
+        let c = config();
+        let mut lines = traffic("app", 24, 60);
+        // 15 minutes at 2,000 events per window, starting at 10:00.
+        for k in 0..6_000 {
+            lines.push(line(
+                36_000 + k * 900 / 6_000,
+                "app",
+                "172.31.1.1",
+                2,
+                "QUERY",
+                "db",
+                "select 2",
+                0,
+                "",
+            ));
+        }
+        // A quiet user with a small burst stays under the floor.
+        for k in 0..150 {
+            lines.push(line(
+                50_000 + k,
+                "quiet",
+                "172.31.1.2",
+                3,
+                "QUERY",
+                "db",
+                "select 3",
+                0,
+                "",
+            ));
+        }
+        let f = findings(&c, &[&lines]);
+        let s: Vec<_> = f.iter().filter(|f| f.kind == "rate_spike").collect();
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert_eq!(s[0].user.as_deref(), Some("app"));
+        assert!(s[0].count >= 6_000);
+        assert_eq!(s[0].first_seen_us, (1_772_323_200 + 36_000) * 1_000_000);
+    }
+}

@@ -1,0 +1,262 @@
+//! `privilege_change`, `destructive`, `exfiltration`: one finding per distinct statement (by
+//! user and source), from `statement_class`.
+//!
+//! High by default; critical for `GRANT ALL`, `WITH GRANT OPTION` and grants to `'%'`, and for
+//! exfiltration from an unknown source. RDS's internal users doing these things over the
+//! local socket are routine maintenance and stay at info. Only classified statements are kept,
+//! so the state is as small as the number of distinct risky statements.
+
+use std::collections::HashMap;
+
+use super::unknown_source::is_unexpected;
+use super::{text, AnalysisConfig, FinishContext, Observed, Pass, Seen};
+use crate::classify::StatementClass;
+use crate::event::Operation;
+use crate::finding::{kind, Finding, Severity};
+
+/// Statement text kept per finding (the Parquet events hold the full text).
+const TEXT_CHARS: usize = 300;
+
+type Key = (&'static str, Box<[u8]>, Box<[u8]>, String);
+
+pub struct StatementPass {
+    config: AnalysisConfig,
+    seen: HashMap<Key, (Seen, Severity, Box<[u8]>)>,
+}
+
+/// Statement text for a finding: unescaped, whitespace collapsed, shortened.
+fn statement_text(o: &Observed<'_, '_>) -> String {
+    let full = o.event.object.to_cow();
+    let mut s = String::with_capacity(full.len().min(TEXT_CHARS + 4));
+    for (i, word) in full.split_whitespace().enumerate() {
+        if i > 0 {
+            s.push(' ');
+        }
+        s.push_str(word);
+        if s.chars().count() > TEXT_CHARS {
+            let cut: String = s.chars().take(TEXT_CHARS).collect();
+            return cut + "…";
+        }
+    }
+    s
+}
+
+/// `GRANT ALL`, `WITH GRANT OPTION`, or a grant to any host (`'%'`).
+pub fn is_critical_grant(text: &str) -> bool {
+    let up = text.to_ascii_uppercase();
+    let words: Vec<&str> = up.split_whitespace().collect();
+    let grant_all = words
+        .windows(2)
+        .any(|w| w[0] == "GRANT" && w[1].starts_with("ALL"));
+    let grant_option = up.contains("WITH GRANT OPTION");
+    let to_any_host = words.first() == Some(&"GRANT")
+        && ["@'%'", "@`%`", "@\"%\"", "@%"]
+            .iter()
+            .any(|p| up.contains(p));
+    grant_all || grant_option || to_any_host
+}
+
+impl Pass for StatementPass {
+    fn new(config: &AnalysisConfig) -> Self {
+        StatementPass {
+            config: config.clone(),
+            seen: HashMap::new(),
+        }
+    }
+
+    fn observe(&mut self, o: &Observed<'_, '_>) {
+        let e = o.event;
+        let kind = match (e.operation, e.statement_class) {
+            (Operation::Query, Some(StatementClass::Privilege)) => kind::PRIVILEGE_CHANGE,
+            (Operation::Query, Some(StatementClass::Destructive)) => kind::DESTRUCTIVE,
+            (Operation::Query, Some(StatementClass::Exfiltration)) => kind::EXFILTRATION,
+            _ => return,
+        };
+        let text = statement_text(o);
+        let severity = if is_internal_user(e.user) && o.is_local() {
+            Severity::Info
+        } else if kind == kind::PRIVILEGE_CHANGE && is_critical_grant(&text) {
+            Severity::Critical
+        } else if kind == kind::EXFILTRATION && is_unexpected(o, &self.config) {
+            Severity::Critical
+        } else {
+            Severity::High
+        };
+        self.seen
+            .entry((kind, e.user.into(), o.source(), text))
+            .and_modify(|(s, _, _)| s.add(e.time_us, o.evidence))
+            .or_insert_with(|| {
+                (
+                    Seen::new(e.time_us, o.evidence),
+                    severity,
+                    e.database.into(),
+                )
+            });
+    }
+
+    fn merge(&mut self, later: Self) {
+        super::merge_map(&mut self.seen, later.seen, |a, b| {
+            if (b.0.first_us, b.0.first) < (a.0.first_us, a.0.first) {
+                a.2 = b.2;
+            }
+            a.0.merge(b.0);
+            a.1 = a.1.max(b.1);
+        });
+    }
+
+    fn finish(self, ctx: &FinishContext<'_>, out: &mut Vec<Finding>) {
+        for ((kind, user, source, statement), (s, severity, db)) in self.seen {
+            let (user, source) = (text(&user), text(&source));
+            let verb = match kind {
+                kind::PRIVILEGE_CHANGE => "changed privileges",
+                kind::DESTRUCTIVE => "ran a destructive statement",
+                _ => "moved data to or from a server file",
+            };
+            out.push(Finding {
+                kind: kind.into(),
+                severity,
+                first_seen_us: s.first_us,
+                last_seen_us: s.last_us,
+                detail: format!(
+                    "{user} from {source} {verb}{}: {statement}",
+                    if s.count > 1 {
+                        format!(" ({} times)", s.count)
+                    } else {
+                        String::new()
+                    }
+                ),
+                user: Some(user),
+                client_ip: Some(source),
+                database: (!db.is_empty()).then(|| text(&db)),
+                count: s.count as i64,
+                evidence: ctx.evidence(s.first),
+            });
+        }
+    }
+}
+
+use super::is_internal_user;
+
+#[cfg(test)]
+mod tests {
+    use super::is_critical_grant;
+    use crate::pass::testing::*;
+
+    #[test]
+    fn risky_statements_get_their_kind_and_severity() {
+        let c = config();
+        let lines = vec![
+            line(
+                0,
+                "admin",
+                "172.31.0.10",
+                1,
+                "QUERY",
+                "",
+                "CREATE USER \\'bd\\'@\\'%\\' IDENTIFIED BY <secret>",
+                0,
+                "",
+            ),
+            line(
+                1,
+                "admin",
+                "172.31.0.10",
+                1,
+                "QUERY",
+                "",
+                "GRANT ALL PRIVILEGES ON *.* TO \\'bd\\'@\\'%\\' WITH GRANT OPTION",
+                0,
+                "",
+            ),
+            line(
+                2,
+                "admin",
+                "172.31.0.10",
+                1,
+                "QUERY",
+                "shop",
+                "DROP TABLE shop.orders",
+                0,
+                "",
+            ),
+            line(
+                3,
+                "app",
+                "203.0.113.5",
+                2,
+                "QUERY",
+                "shop",
+                "SELECT * FROM t INTO OUTFILE \\'/tmp/x\\'",
+                0,
+                "",
+            ),
+            line(
+                4,
+                "app",
+                "172.31.2.2",
+                3,
+                "QUERY",
+                "shop",
+                "SELECT LOAD_FILE(\\'/etc/passwd\\')",
+                0,
+                "",
+            ),
+            line(
+                5,
+                "rdsadmin",
+                "localhost",
+                4,
+                "QUERY",
+                "",
+                "GRANT SELECT ON mysql.* TO \\'rdsrepladmin\\'@\\'%\\'",
+                0,
+                "",
+            ),
+            line(
+                6,
+                "app",
+                "172.31.2.2",
+                3,
+                "QUERY",
+                "shop",
+                "SELECT 1",
+                0,
+                "",
+            ),
+        ];
+        let f = findings(&c, &[&lines]);
+        let got: Vec<_> = f
+            .iter()
+            .map(|f| (f.kind.as_str(), f.severity.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("privilege_change", "high"),
+                ("privilege_change", "critical"),
+                ("destructive", "high"),
+                ("exfiltration", "critical"),
+                ("exfiltration", "high"),
+                ("privilege_change", "info"),
+            ]
+        );
+        assert_eq!(f[2].database.as_deref(), Some("shop"));
+        assert!(
+            f[1].detail
+                .contains("GRANT ALL PRIVILEGES ON *.* TO 'bd'@'%' WITH GRANT OPTION"),
+            "{}",
+            f[1].detail
+        );
+    }
+
+    #[test]
+    fn critical_grants_are_recognised() {
+        assert!(is_critical_grant("GRANT ALL ON db.* TO u"));
+        assert!(is_critical_grant(
+            "grant select on t to u with grant option"
+        ));
+        assert!(is_critical_grant("GRANT SELECT ON t TO 'u'@'%'"));
+        assert!(!is_critical_grant("GRANT SELECT ON t TO 'u'@'10.0.0.1'"));
+        assert!(!is_critical_grant("REVOKE ALL ON t FROM u"));
+    }
+}
