@@ -55,6 +55,8 @@ pub struct ScanOptions {
     pub progress: bool,
     /// Chunk size override (tests use small chunks to exercise chunk edges).
     pub chunk_bytes: Option<usize>,
+    /// Run the analysis passes (off only to measure parsing alone).
+    pub run_passes: bool,
 }
 
 /// The result of a scan, for the command line to render and pick an exit code from.
@@ -118,6 +120,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         until_us: opts.until_us,
         encoder: encoder.as_ref(),
         config: &opts.analysis,
+        analysis: opts.run_passes,
     };
     let mut run = RunState::new(&files, &opts.analysis);
     let progress = progress_bar(opts.progress, files.iter().map(|f| f.size).sum());

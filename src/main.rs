@@ -22,8 +22,38 @@ struct Cli {
 enum Command {
     /// Parse audit logs into partitioned Parquet, run the security detections, write a summary.
     Scan(ScanArgs),
+    /// Print the lines a CloudWatch Logs filter pattern matches (as a metric filter would count them).
+    Grep(GrepArgs),
     /// Write a deterministic synthetic corpus with planted incidents (for tests and benchmarks).
     Synth(SynthArgs),
+}
+
+#[derive(Args)]
+struct GrepArgs {
+    /// CloudWatch Logs filter pattern, e.g. 'CONNECT -localhost -"10.20."' (quote it for the shell).
+    #[arg(allow_hyphen_values = true)]
+    pattern: String,
+    /// Files or folders (walked recursively); plain, .gz and .zst.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Print only the number of matching lines (path:count per file when file names are shown).
+    #[arg(short, long)]
+    count: bool,
+    /// Only events at or after T (RFC 3339, a date, or a duration back from now: 90m, 24h, 7d).
+    #[arg(long, value_name = "T")]
+    since: Option<String>,
+    /// Only events before T.
+    #[arg(long, value_name = "T")]
+    until: Option<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Always prefix lines with path:line: (default: when several paths or a folder are given).
+    #[arg(short = 'H', long, conflicts_with = "no_filename")]
+    with_filename: bool,
+    /// Never prefix lines with the path.
+    #[arg(long)]
+    no_filename: bool,
 }
 
 #[derive(Args)]
@@ -97,6 +127,9 @@ struct ScanArgs {
     /// Chunk size in bytes (testing aid: small chunks exercise chunk edges).
     #[arg(long, hide = true)]
     chunk_bytes: Option<usize>,
+    /// Skip the analysis passes (measuring aid: parsing alone).
+    #[arg(long, hide = true)]
+    no_analysis: bool,
 }
 
 #[derive(Args)]
@@ -130,6 +163,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scan(a) => run_scan(a),
+        Command::Grep(a) => run_grep(a),
         Command::Synth(a) => run_synth(a),
     };
     match result {
@@ -221,6 +255,7 @@ fn run_scan(a: ScanArgs) -> anyhow::Result<ExitCode> {
         analysis: analysis_config(&a)?,
         progress: !a.quiet,
         chunk_bytes: a.chunk_bytes,
+        run_passes: !a.no_analysis,
     };
     let report = forensics::scan(&opts)?;
     let s = &report.summary;
@@ -250,6 +285,44 @@ fn run_scan(a: ScanArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn run_grep(a: GrepArgs) -> anyhow::Result<ExitCode> {
+    use std::io::Write as _;
+    let now = chrono::Utc::now();
+    let since_us = a.since.as_deref().map(|s| forensics::time::parse_time_arg(s, now)).transpose().map_err(anyhow::Error::msg)?;
+    let until_us = a.until.as_deref().map(|s| forensics::time::parse_time_arg(s, now)).transpose().map_err(anyhow::Error::msg)?;
+    let opts = forensics::grep::GrepOptions {
+        pattern: a.pattern,
+        paths: a.paths,
+        count: a.count,
+        since_us,
+        until_us,
+        threads: a.threads,
+        with_filename: if a.with_filename {
+            Some(true)
+        } else if a.no_filename {
+            Some(false)
+        } else {
+            None
+        },
+        chunk_bytes: None,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let outcome = forensics::grep::run(&opts, &mut out)?;
+    out.flush().ok();
+    for e in &outcome.errors {
+        eprintln!("forensics: error: {e}");
+    }
+    // As grep: an unreadable input is exit 2 even when other files matched.
+    Ok(if !outcome.errors.is_empty() {
+        ExitCode::from(2)
+    } else if outcome.matches > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn run_synth(a: SynthArgs) -> anyhow::Result<ExitCode> {

@@ -22,6 +22,8 @@ pub struct ChunkSettings<'a> {
     /// `None` with `--no-events`.
     pub encoder: Option<&'a RowGroupEncoder>,
     pub config: &'a AnalysisConfig,
+    /// Run the analysis passes (off only to measure parsing alone).
+    pub analysis: bool,
 }
 
 /// What one chunk produced.
@@ -59,14 +61,10 @@ impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
             return;
         }
         self.stats.event(&event);
-        self.passes.observe(
-            &event,
-            Evidence {
-                file: self.file,
-                line: event.line,
-            },
-            message,
-        );
+        if s.analysis {
+            let evidence = Evidence { file: self.file, line: event.line };
+            self.passes.observe(&event, evidence, message);
+        }
         if s.encoder.is_some() {
             self.push(&event);
         }

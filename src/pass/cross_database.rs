@@ -22,7 +22,12 @@ type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 pub struct CrossDatabasePass {
     config: AnalysisConfig,
     touched: Map<Box<[u8]>, Map<Box<[u8]>, Seen>>,
+    /// Recently touched (user, database) pairs not yet added to `touched`: concurrent
+    /// sessions interleave, so a few entries catch nearly every event.
+    recent: Vec<(Vec<u8>, Vec<u8>, Seen)>,
 }
+
+const RECENT: usize = 8;
 
 pub fn is_system_schema(db: &[u8]) -> bool {
     let lower: Vec<u8> = db.to_ascii_lowercase();
@@ -101,17 +106,38 @@ pub fn qualified_databases<'s>(sql: &'s [u8], mut f: impl FnMut(&'s [u8])) {
 
 impl CrossDatabasePass {
     fn touch(&mut self, user: &[u8], db: &[u8], o: &Observed<'_, '_>) {
-        if db.is_empty() || is_system_schema(db) {
+        if db.is_empty() {
             return;
         }
+        if let Some(r) = self.recent.iter_mut().find(|r| r.0 == user && r.1 == db) {
+            r.2.add(o.event.time_us, o.evidence);
+            return;
+        }
+        if is_system_schema(db) {
+            return;
+        }
+        if self.recent.len() >= RECENT {
+            let (u, d, s) = self.recent.remove(0);
+            self.add(&u, &d, s);
+        }
+        self.recent.push((user.to_vec(), db.to_vec(), Seen::new(o.event.time_us, o.evidence)));
+    }
+
+    fn flush(&mut self) {
+        for (u, d, s) in std::mem::take(&mut self.recent) {
+            self.add(&u, &d, s);
+        }
+    }
+
+    fn add(&mut self, user: &[u8], db: &[u8], seen: Seen) {
         let per_user = match self.touched.get_mut(user) {
             Some(m) => m,
             None => self.touched.entry(user.into()).or_default(),
         };
         match per_user.get_mut(db) {
-            Some(s) => s.add(o.event.time_us, o.evidence),
+            Some(s) => s.merge(seen),
             None => {
-                per_user.insert(db.into(), Seen::new(o.event.time_us, o.evidence));
+                per_user.insert(db.into(), seen);
             }
         }
     }
@@ -122,6 +148,7 @@ impl Pass for CrossDatabasePass {
         CrossDatabasePass {
             config: config.clone(),
             touched: Map::default(),
+            recent: Vec::with_capacity(RECENT),
         }
     }
 
@@ -152,13 +179,16 @@ impl Pass for CrossDatabasePass {
         }
     }
 
-    fn merge(&mut self, later: Self) {
+    fn merge(&mut self, mut later: Self) {
+        self.flush();
+        later.flush();
         super::merge_map(&mut self.touched, later.touched, |a, b| {
             super::merge_map(a, b, |x: &mut Seen, y| x.merge(y))
         });
     }
 
-    fn finish(self, ctx: &FinishContext<'_>, out: &mut Vec<Finding>) {
+    fn finish(mut self, ctx: &FinishContext<'_>, out: &mut Vec<Finding>) {
+        self.flush();
         let mut users: Vec<_> = self.touched.into_iter().collect();
         users.sort_by(|a, b| a.0.cmp(&b.0));
         for (user, dbs) in users {

@@ -7,8 +7,8 @@
 //! (a busy hour is a few times the median, never `rate_factor` × the p95). One finding per
 //! contiguous run of spiking windows.
 //!
-//! The hot path keeps a one-entry cache (same user, same window) because consecutive events
-//! of a session almost always share both.
+//! The hot path keeps a few recent (user, window) pairs because consecutive events come from
+//! a handful of concurrent sessions.
 
 use std::collections::HashMap;
 
@@ -21,18 +21,25 @@ pub struct RateSpikePass {
     config: AnalysisConfig,
     window_us: i64,
     windows: Map<Box<[u8]>, Map<i64, Seen>>,
-    /// The cache: (user, window) and what was seen since it was last flushed.
-    pending: Option<(Vec<u8>, i64, Seen)>,
+    /// Recent (user, window) pairs not yet added to `windows`: concurrent sessions
+    /// interleave, so a few entries catch nearly every event.
+    recent: Vec<(Vec<u8>, i64, Seen)>,
 }
 
+const RECENT: usize = 8;
+
 impl RateSpikePass {
+    fn add(&mut self, user: Vec<u8>, w: i64, s: Seen) {
+        let per_user = match self.windows.get_mut(user.as_slice()) {
+            Some(m) => m,
+            None => self.windows.entry(user.into_boxed_slice()).or_default(),
+        };
+        per_user.entry(w).and_modify(|x| x.merge(s)).or_insert(s);
+    }
+
     fn flush(&mut self) {
-        if let Some((user, w, s)) = self.pending.take() {
-            let per_user = match self.windows.get_mut(user.as_slice()) {
-                Some(m) => m,
-                None => self.windows.entry(user.into_boxed_slice()).or_default(),
-            };
-            per_user.entry(w).and_modify(|x| x.merge(s)).or_insert(s);
+        for (u, w, s) in std::mem::take(&mut self.recent) {
+            self.add(u, w, s);
         }
     }
 }
@@ -43,7 +50,7 @@ impl Pass for RateSpikePass {
             config: config.clone(),
             window_us: config.rate_window_secs.max(1) * 1_000_000,
             windows: Map::default(),
-            pending: None,
+            recent: Vec::with_capacity(RECENT),
         }
     }
 
@@ -51,14 +58,15 @@ impl Pass for RateSpikePass {
     fn observe(&mut self, o: &Observed<'_, '_>) {
         let e = o.event;
         let w = e.time_us.div_euclid(self.window_us);
-        if let Some((user, pw, s)) = &mut self.pending {
-            if *pw == w && user.as_slice() == e.user {
-                s.add(e.time_us, o.evidence);
-                return;
-            }
+        if let Some(r) = self.recent.iter_mut().find(|r| r.1 == w && r.0 == e.user) {
+            r.2.add(e.time_us, o.evidence);
+            return;
         }
-        self.flush();
-        self.pending = Some((e.user.to_vec(), w, Seen::new(e.time_us, o.evidence)));
+        if self.recent.len() >= RECENT {
+            let (u, w, s) = self.recent.remove(0);
+            self.add(u, w, s);
+        }
+        self.recent.push((e.user.to_vec(), w, Seen::new(e.time_us, o.evidence)));
     }
 
     fn merge(&mut self, mut later: Self) {
