@@ -121,6 +121,7 @@ fn chunk(c: &mut Criterion) {
             until_us: None,
             encoder: enc,
             config: &config,
+            analysis: true,
         };
         g.bench_function(name, |b| {
             b.iter(|| {

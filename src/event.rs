@@ -347,10 +347,12 @@ pub struct EventBatchBuilder {
     source_path: Arc<str>,
     /// The whole input chunk is valid UTF-8, so fields cut at ASCII delimiters are too.
     utf8_checked: bool,
-    /// The last host field and its canonical address (sessions repeat their host).
-    last_host: Vec<u8>,
-    last_ip: Option<String>,
+    /// Recent host fields and their canonical addresses: concurrent sessions interleave, and
+    /// each repeats its host on every event.
+    hosts: Vec<(Vec<u8>, Option<String>)>,
 }
+
+const HOST_CACHE: usize = 8;
 
 impl EventBatchBuilder {
     pub fn new(source_path: Arc<str>, capacity: usize) -> Self {
@@ -375,8 +377,7 @@ impl EventBatchBuilder {
             source_line: Int64Builder::with_capacity(capacity),
             source_path,
             utf8_checked: false,
-            last_host: Vec::new(),
-            last_ip: None,
+            hosts: Vec::with_capacity(HOST_CACHE),
         }
     }
 
@@ -402,22 +403,32 @@ impl EventBatchBuilder {
         push_str(&mut self.server_host, e.server_host, v);
         push_str(&mut self.user, e.user, v);
         push_str(&mut self.client_host, e.client_host, v);
-        if e.client_host != self.last_host.as_slice() {
-            self.last_host.clear();
-            self.last_host.extend_from_slice(e.client_host);
-            self.last_ip = match client_ip(e.client_host) {
-                // An IPv4 address that is the whole field prints exactly as written (the
-                // parser refuses leading zeros), so no formatting is needed.
-                Some(IpAddr::V4(_))
-                    if e.client_host.len() <= 15 && !e.client_host.contains(&b':') =>
-                {
-                    Some(String::from_utf8_lossy(e.client_host).into_owned())
+        let ip = match self
+            .hosts
+            .iter()
+            .position(|(h, _)| h.as_slice() == e.client_host)
+        {
+            Some(i) => i,
+            None => {
+                let ip = match client_ip(e.client_host) {
+                    // An IPv4 address that is the whole field prints exactly as written (the
+                    // parser refuses leading zeros), so no formatting is needed.
+                    Some(IpAddr::V4(_))
+                        if e.client_host.len() <= 15 && !e.client_host.contains(&b':') =>
+                    {
+                        Some(String::from_utf8_lossy(e.client_host).into_owned())
+                    }
+                    Some(ip) => Some(ip.to_string()),
+                    None => None,
+                };
+                if self.hosts.len() >= HOST_CACHE {
+                    self.hosts.remove(0);
                 }
-                Some(ip) => Some(ip.to_string()),
-                None => None,
-            };
-        }
-        self.client_ip.append_option(self.last_ip.as_deref());
+                self.hosts.push((e.client_host.to_vec(), ip));
+                self.hosts.len() - 1
+            }
+        };
+        self.client_ip.append_option(self.hosts[ip].1.as_deref());
         self.connection_id.append_value(e.connection_id);
         self.query_id.append_value(e.query_id);
         self.operation.append_value(e.operation.as_str());

@@ -121,7 +121,7 @@ struct ScanArgs {
     /// Events a window needs before it can be a spike [default: 200].
     #[arg(long, value_name = "N")]
     rate_floor: Option<u64>,
-    /// A spike exceeds the user's 99th-percentile window by this factor [default: 4].
+    /// A spike exceeds the user's 95th-percentile window by this factor [default: 4].
     #[arg(long, value_name = "X")]
     rate_factor: Option<f64>,
     /// Chunk size in bytes (testing aid: small chunks exercise chunk edges).
@@ -290,8 +290,18 @@ fn run_scan(a: ScanArgs) -> anyhow::Result<ExitCode> {
 fn run_grep(a: GrepArgs) -> anyhow::Result<ExitCode> {
     use std::io::Write as _;
     let now = chrono::Utc::now();
-    let since_us = a.since.as_deref().map(|s| forensics::time::parse_time_arg(s, now)).transpose().map_err(anyhow::Error::msg)?;
-    let until_us = a.until.as_deref().map(|s| forensics::time::parse_time_arg(s, now)).transpose().map_err(anyhow::Error::msg)?;
+    let since_us = a
+        .since
+        .as_deref()
+        .map(|s| forensics::time::parse_time_arg(s, now))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let until_us = a
+        .until
+        .as_deref()
+        .map(|s| forensics::time::parse_time_arg(s, now))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let opts = forensics::grep::GrepOptions {
         pattern: a.pattern,
         paths: a.paths,

@@ -62,7 +62,10 @@ impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
         }
         self.stats.event(&event);
         if s.analysis {
-            let evidence = Evidence { file: self.file, line: event.line };
+            let evidence = Evidence {
+                file: self.file,
+                line: event.line,
+            };
             self.passes.observe(&event, evidence, message);
         }
         if s.encoder.is_some() {

@@ -90,7 +90,7 @@ pub struct AnalysisConfig {
     pub rate_window_secs: i64,
     /// A window needs at least this many events to be a spike (quiet users do not alarm).
     pub rate_floor: u64,
-    /// A window must exceed the user's p99 window by this factor.
+    /// A window must exceed the user's 95th-percentile window by this factor.
     pub rate_factor: f64,
     pub rules: Vec<RuleConfig>,
     /// `rules`, compiled by [`AnalysisConfig::compile_rules`].

@@ -120,7 +120,11 @@ impl CrossDatabasePass {
             let (u, d, s) = self.recent.remove(0);
             self.add(&u, &d, s);
         }
-        self.recent.push((user.to_vec(), db.to_vec(), Seen::new(o.event.time_us, o.evidence)));
+        self.recent.push((
+            user.to_vec(),
+            db.to_vec(),
+            Seen::new(o.event.time_us, o.evidence),
+        ));
     }
 
     fn flush(&mut self) {

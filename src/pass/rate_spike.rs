@@ -66,7 +66,8 @@ impl Pass for RateSpikePass {
             let (u, w, s) = self.recent.remove(0);
             self.add(u, w, s);
         }
-        self.recent.push((e.user.to_vec(), w, Seen::new(e.time_us, o.evidence)));
+        self.recent
+            .push((e.user.to_vec(), w, Seen::new(e.time_us, o.evidence)));
     }
 
     fn merge(&mut self, mut later: Self) {

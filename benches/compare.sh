@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# End-to-end benchmark: forensics against the DuckDB-by-hand baseline on the same corpus, in
+# the same run, page cache warm. Prints medians, ratios and peak memory.
+#
+#   benches/compare.sh [SIZE] [RUNS]      e.g. benches/compare.sh 1GiB 3
+#
+# Generates (or reuses) a synth corpus under ${CORPUS_DIR:-target/bench-corpus-SIZE}. Needs
+# python3 with duckdb (pip install duckdb) and GNU time (/usr/bin/time).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZE=${1:-1GiB}
+RUNS=${2:-3}
+CORPUS=${CORPUS_DIR:-target/bench-corpus-$SIZE}
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+BASELINE=${BASELINE:-../shared/anchors/duckdb_by_hand.py}
+
+cargo build --release --quiet
+BIN=target/release/forensics
+if [ ! -f "$CORPUS/ground_truth.json" ]; then
+  rm -rf "$CORPUS"
+  $BIN synth -o "$CORPUS" --size "$SIZE" --seed 1
+fi
+BYTES=$(du -cb "$CORPUS"/audit/* | tail -1 | cut -f1)
+# The baseline with its COPY (Parquet) line off: the analysis-only comparison.
+sed 's/^con.execute(f"COPY/pass  # con.execute(f"COPY/' "$BASELINE" > "$OUT/duckdb_analysis.py"
+ARGS=(--allow 10.20.0.0/16 --master-user admin --admin-host 10.20.0.10/32 --quiet --force)
+
+# measure NAME CMD...: appends "seconds max_rss_kb" per run to $OUT/NAME
+measure() {
+  local name=$1; shift
+  /usr/bin/time -f "%e %M" -o "$OUT/t" "$@" >/dev/null 2>"$OUT/err" || { cat "$OUT/err"; exit 1; }
+  cat "$OUT/t" >> "$OUT/$name"
+}
+
+cat "$CORPUS"/audit/* > /dev/null   # warm the page cache
+for _ in $(seq "$RUNS"); do
+  measure scan            $BIN scan "$CORPUS/audit" -o "$OUT/o1" "${ARGS[@]}"
+  measure scan_no_events  $BIN scan "$CORPUS/audit" -o "$OUT/o2" --no-events "${ARGS[@]}"
+  measure parse_only      $BIN scan "$CORPUS/audit" -o "$OUT/o3" --no-events --no-analysis "${ARGS[@]}"
+  measure scan_1_thread   $BIN scan "$CORPUS/audit" -o "$OUT/o4" --threads 1 "${ARGS[@]}"
+  measure duckdb_full     python3 "$BASELINE" "$CORPUS/audit/server_audit.log*" "$OUT/d1" admin 10.20.
+  measure duckdb_analysis python3 "$OUT/duckdb_analysis.py" "$CORPUS/audit/server_audit.log*" "$OUT/d2" admin 10.20.
+done
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+col() { cut -d' ' -f"$2" "$OUT/$1" | median; }
+printf '\ncorpus: %s (%s bytes), %s runs each, %s cores\n\n' "$CORPUS" "$BYTES" "$RUNS" "$(nproc)"
+printf '| run | median s | MB/s | peak RSS MiB |\n| --- | ---: | ---: | ---: |\n'
+for n in scan scan_no_events parse_only scan_1_thread duckdb_full duckdb_analysis; do
+  s=$(col $n 1); m=$(col $n 2)
+  awk -v n=$n -v s="$s" -v m="$m" -v b="$BYTES" 'BEGIN {printf "| %s | %.2f | %.0f | %.0f |\n", n, s, b/s/1e6, m/1024}'
+done
+r() { awk -v a="$(col "$1" 1)" -v b="$(col "$2" 1)" 'BEGIN {printf "%.2f", a/b}'; }
+printf '\n| ratio | value |\n| --- | ---: |\n'
+printf '| duckdb_full / scan | %sx |\n' "$(r duckdb_full scan)"
+printf '| duckdb_analysis / scan_no_events | %sx |\n' "$(r duckdb_analysis scan_no_events)"
+printf '| scan_no_events / parse_only (cost of the passes) | %sx |\n' "$(r scan_no_events parse_only)"
+printf '| scan_1_thread / scan (2-thread speed-up) | %sx |\n' "$(r scan_1_thread scan)"
