@@ -422,13 +422,15 @@ impl EventBatchBuilder {
                     None => None,
                 };
                 if self.hosts.len() >= HOST_CACHE {
-                    self.hosts.remove(0);
+                    self.hosts.pop();
                 }
                 self.hosts.push((e.client_host.to_vec(), ip));
                 self.hosts.len() - 1
             }
         };
-        self.client_ip.append_option(self.hosts[ip].1.as_deref());
+        // Most recently used first: the next event most likely comes from the same host.
+        self.hosts.swap(0, ip);
+        self.client_ip.append_option(self.hosts[0].1.as_deref());
         self.connection_id.append_value(e.connection_id);
         self.query_id.append_value(e.query_id);
         self.operation.append_value(e.operation.as_str());

@@ -109,22 +109,20 @@ impl CrossDatabasePass {
         if db.is_empty() {
             return;
         }
-        if let Some(r) = self.recent.iter_mut().find(|r| r.0 == user && r.1 == db) {
-            r.2.add(o.event.time_us, o.evidence);
+        if let Some(i) = self.recent.iter().position(|r| r.0 == user && r.1 == db) {
+            self.recent[i].2.add(o.event.time_us, o.evidence);
+            self.recent.swap(0, i);
             return;
         }
         if is_system_schema(db) {
             return;
         }
         if self.recent.len() >= RECENT {
-            let (u, d, s) = self.recent.remove(0);
+            let (u, d, s) = self.recent.pop().expect("full");
             self.add(&u, &d, s);
         }
-        self.recent.push((
-            user.to_vec(),
-            db.to_vec(),
-            Seen::new(o.event.time_us, o.evidence),
-        ));
+        let seen = Seen::new(o.event.time_us, o.evidence);
+        self.recent.insert(0, (user.to_vec(), db.to_vec(), seen));
     }
 
     fn flush(&mut self) {

@@ -58,16 +58,17 @@ impl Pass for RateSpikePass {
     fn observe(&mut self, o: &Observed<'_, '_>) {
         let e = o.event;
         let w = e.time_us.div_euclid(self.window_us);
-        if let Some(r) = self.recent.iter_mut().find(|r| r.1 == w && r.0 == e.user) {
-            r.2.add(e.time_us, o.evidence);
+        if let Some(i) = self.recent.iter().position(|r| r.1 == w && r.0 == e.user) {
+            self.recent[i].2.add(e.time_us, o.evidence);
+            // Most recently used first: the next event most likely belongs to it again.
+            self.recent.swap(0, i);
             return;
         }
         if self.recent.len() >= RECENT {
-            let (u, w, s) = self.recent.remove(0);
+            let (u, w, s) = self.recent.pop().expect("full");
             self.add(u, w, s);
         }
-        self.recent
-            .push((e.user.to_vec(), w, Seen::new(e.time_us, o.evidence)));
+        self.recent.insert(0, (e.user.to_vec(), w, Seen::new(e.time_us, o.evidence)));
     }
 
     fn merge(&mut self, mut later: Self) {

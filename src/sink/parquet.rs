@@ -59,6 +59,7 @@ pub fn writer_properties(schema: &SchemaRef) -> Arc<WriterProperties> {
             "event_time",
             "event_time_us",
             "query_id",
+            "connection_id",
             "object",
             "source_line",
             "detail",
