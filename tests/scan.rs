@@ -389,3 +389,37 @@ fn terminal_summary_escapes_control_characters_from_the_log() {
     );
     assert!(!stdout.contains('\x07'));
 }
+
+#[test]
+fn compressed_input_with_a_huge_line_rejects_it_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let good = rds_lines(2_000);
+    let mut lines: Vec<Vec<u8>> = good.lines().map(|l| l.as_bytes().to_vec()).collect();
+    lines[999] = vec![b'y'; 6 << 20];
+    let mut bytes = lines.join(&b'\n');
+    bytes.push(b'\n');
+    for (name, data) in [
+        ("server_audit.log.1.gz", {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(&bytes).unwrap();
+            gz.finish().unwrap()
+        }),
+        ("server_audit.log.2.zst", zstd::encode_all(&bytes[..], 1).unwrap()),
+    ] {
+        std::fs::write(input.join(name), data).unwrap();
+    }
+    let out = dir.path().join("out");
+    let o = run_scan(&["scan", input.to_str().unwrap(), "-o", out.to_str().unwrap(), "--quiet", "--chunk-bytes", "200000"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = summary(&out);
+    for i in s["inputs"].as_array().unwrap() {
+        assert_eq!(i["status"], "ok", "{i}");
+        assert_eq!(i["lines"], 2_000, "{i}");
+        assert_eq!(i["records"], 1_999, "{i}");
+        assert_eq!(i["rejected"], 1, "{i}");
+    }
+    let lines: Vec<u64> = s["rejected_samples"].as_array().unwrap().iter().map(|r| r["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, vec![1_000, 1_000]);
+}
