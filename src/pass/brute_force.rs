@@ -84,11 +84,14 @@ pub(super) fn sliding_bursts(
     out
 }
 
+/// The first successful login in a minute: (time, evidence, user).
+type FirstLogin = (i64, Evidence, super::Name);
+
 pub struct BruteForcePass {
     config: AnalysisConfig,
     failures: HashMap<Box<[u8]>, BTreeMap<i64, Failures>>,
     /// source → minute → first successful login in it (time, evidence, user).
-    successes: HashMap<Box<[u8]>, BTreeMap<i64, (i64, Evidence, Box<[u8]>)>>,
+    successes: HashMap<super::Name, BTreeMap<i64, FirstLogin>>,
 }
 
 impl Pass for BruteForcePass {

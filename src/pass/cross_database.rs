@@ -21,13 +21,16 @@ type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 pub struct CrossDatabasePass {
     config: AnalysisConfig,
-    touched: Map<Box<[u8]>, Map<Box<[u8]>, Seen>>,
+    touched: Map<super::Name, Map<super::Name, Seen>>,
     /// Recently touched (user, database) pairs not yet added to `touched`: concurrent
     /// sessions interleave, so a few entries catch nearly every event.
-    recent: Vec<(Vec<u8>, Vec<u8>, Seen)>,
+    recent: Vec<Recent>,
 }
 
 const RECENT: usize = 8;
+
+/// (user, database, what was seen).
+type Recent = (Vec<u8>, Vec<u8>, Seen);
 
 pub fn is_system_schema(db: &[u8]) -> bool {
     let lower: Vec<u8> = db.to_ascii_lowercase();
@@ -220,29 +223,28 @@ impl Pass for CrossDatabasePass {
             outside.sort_by(|a, b| a.0.cmp(b.0));
             for (db, s) in outside {
                 let db = text(db);
-                out.push(Finding {
-                    kind: kind::CROSS_DATABASE.into(),
-                    severity: Severity::Medium,
-                    first_seen_us: s.first_us,
-                    last_seen_us: s.last_us,
-                    detail: format!(
-                        "{name} touched database {db} {} time{}, outside its {} database{} ({})",
-                        s.count,
-                        if s.count == 1 { "" } else { "s" },
-                        if listed.is_some() {
-                            "configured"
-                        } else {
-                            "usual"
-                        },
-                        if normal.len() == 1 { "" } else { "s" },
-                        normal.join(", ")
-                    ),
-                    user: Some(name.clone()),
-                    client_ip: None,
-                    database: Some(db),
-                    count: s.count as i64,
-                    evidence: ctx.evidence(s.first),
-                });
+                let detail = format!(
+                    "{name} touched database {db} {} time{}, outside its {} database{} ({})",
+                    s.count,
+                    if s.count == 1 { "" } else { "s" },
+                    if listed.is_some() {
+                        "configured"
+                    } else {
+                        "usual"
+                    },
+                    if normal.len() == 1 { "" } else { "s" },
+                    normal.join(", ")
+                );
+                let user = Some(name.clone());
+                out.push(s.finding(
+                    ctx,
+                    kind::CROSS_DATABASE,
+                    Severity::Medium,
+                    user,
+                    None,
+                    Some(db),
+                    detail,
+                ));
             }
         }
     }

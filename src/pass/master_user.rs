@@ -1,22 +1,20 @@
 //! `master_user`: every login of the RDS master user, one finding per source; high when the
 //! source is not an `--admin-host`, low when it is (expected, but worth an audit trail).
 
-use std::collections::HashMap;
-
-use super::{text, AnalysisConfig, FinishContext, Observed, Pass, Seen};
+use super::{text, AnalysisConfig, FinishContext, Observed, PairMap, Pass, Seen};
 use crate::finding::{kind, Finding, Severity};
 
 pub struct MasterUserPass {
     config: AnalysisConfig,
     /// (source, user) → logins, and whether the source is an admin host.
-    seen: HashMap<(Box<[u8]>, Box<[u8]>), (Seen, bool)>,
+    seen: PairMap<(Seen, bool)>,
 }
 
 impl Pass for MasterUserPass {
     fn new(config: &AnalysisConfig) -> Self {
         MasterUserPass {
             config: config.clone(),
-            seen: HashMap::new(),
+            seen: PairMap::new(),
         }
     }
 
@@ -46,23 +44,21 @@ impl Pass for MasterUserPass {
             } else {
                 (Severity::High, "a source that is not an admin host")
             };
-            out.push(Finding {
-                kind: kind::MASTER_USER.into(),
+            let detail = format!(
+                "{} login{} as master user {user} from {where_}, {source}; first at {}",
+                s.count,
+                if s.count == 1 { "" } else { "s" },
+                crate::time::rfc3339(s.first_us)
+            );
+            out.push(s.finding(
+                ctx,
+                kind::MASTER_USER,
                 severity,
-                first_seen_us: s.first_us,
-                last_seen_us: s.last_us,
-                detail: format!(
-                    "{} login{} as master user {user} from {where_}, {source}; first at {}",
-                    s.count,
-                    if s.count == 1 { "" } else { "s" },
-                    crate::time::rfc3339(s.first_us)
-                ),
-                user: Some(user),
-                client_ip: Some(source),
-                database: None,
-                count: s.count as i64,
-                evidence: ctx.evidence(s.first),
-            });
+                Some(user),
+                Some(source),
+                None,
+                detail,
+            ));
         }
     }
 }

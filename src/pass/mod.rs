@@ -26,6 +26,11 @@ pub mod unknown_source;
 
 pub use config::AnalysisConfig;
 
+/// An owned user, source or database name (bytes as logged).
+pub type Name = Box<[u8]>;
+/// Aggregates per (user, source) or (source, user).
+pub type PairMap<V> = std::collections::HashMap<(Name, Name), V>;
+
 /// Where an event came from: the input file (index into the run's file list) and line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Evidence {
@@ -126,6 +131,32 @@ impl Seen {
 
     pub fn add(&mut self, time_us: i64, ev: Evidence) {
         self.merge(Seen::new(time_us, ev));
+    }
+
+    /// The finding these occurrences make; evidence is the first event.
+    #[allow(clippy::too_many_arguments)]
+    pub fn finding(
+        &self,
+        ctx: &FinishContext<'_>,
+        kind: &str,
+        severity: crate::finding::Severity,
+        user: Option<String>,
+        client_ip: Option<String>,
+        database: Option<String>,
+        detail: String,
+    ) -> Finding {
+        Finding {
+            kind: kind.to_string(),
+            severity,
+            first_seen_us: self.first_us,
+            last_seen_us: self.last_us,
+            user,
+            client_ip,
+            database,
+            count: self.count as i64,
+            detail,
+            evidence: ctx.evidence(self.first),
+        }
     }
 
     pub fn merge(&mut self, o: Seen) {
@@ -350,11 +381,5 @@ pub(crate) mod testing {
         c.master_users_are_default = false;
         c.admin_hosts = vec!["172.31.0.10/32".parse().unwrap()];
         c
-    }
-
-    pub fn kinds(f: &[Finding]) -> Vec<(&str, Option<&str>, Option<&str>)> {
-        f.iter()
-            .map(|f| (f.kind.as_str(), f.user.as_deref(), f.client_ip.as_deref()))
-            .collect()
     }
 }

@@ -3,21 +3,19 @@
 //! whose log cannot tell are not findings; the summary reports TLS coverage for them.
 //! One finding per (user, source); medium, high for the master user.
 
-use std::collections::HashMap;
-
-use super::{text, AnalysisConfig, FinishContext, Observed, Pass, Seen};
+use super::{text, AnalysisConfig, FinishContext, Observed, PairMap, Pass, Seen};
 use crate::finding::{kind, Finding, Severity};
 
 pub struct NonSslPass {
     config: AnalysisConfig,
-    seen: HashMap<(Box<[u8]>, Box<[u8]>), Seen>,
+    seen: PairMap<Seen>,
 }
 
 impl Pass for NonSslPass {
     fn new(config: &AnalysisConfig) -> Self {
         NonSslPass {
             config: config.clone(),
-            seen: HashMap::new(),
+            seen: PairMap::new(),
         }
     }
 
@@ -40,23 +38,26 @@ impl Pass for NonSslPass {
         for ((user, source), s) in self.seen {
             let master = self.config.is_master(&user);
             let (user, source) = (text(&user), text(&source));
-            out.push(Finding {
-                kind: kind::NON_SSL_SESSION.into(),
-                severity: if master { Severity::High } else { Severity::Medium },
-                first_seen_us: s.first_us,
-                last_seen_us: s.last_us,
-                detail: format!(
-                    "{} unencrypted session{} as {user}{} from {source}; credentials and data crossed the network in clear text",
-                    s.count,
-                    if s.count == 1 { "" } else { "s" },
-                    if master { " (master user)" } else { "" }
-                ),
-                user: Some(user),
-                client_ip: Some(source),
-                database: None,
-                count: s.count as i64,
-                evidence: ctx.evidence(s.first),
-            });
+            let severity = if master {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
+            let detail = format!(
+                "{} unencrypted session{} as {user}{} from {source}; credentials and data crossed the network in clear text",
+                s.count,
+                if s.count == 1 { "" } else { "s" },
+                if master { " (master user)" } else { "" }
+            );
+            out.push(s.finding(
+                ctx,
+                kind::NON_SSL_SESSION,
+                severity,
+                Some(user),
+                Some(source),
+                None,
+                detail,
+            ));
         }
     }
 }

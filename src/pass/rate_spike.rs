@@ -68,7 +68,8 @@ impl Pass for RateSpikePass {
             let (u, w, s) = self.recent.pop().expect("full");
             self.add(u, w, s);
         }
-        self.recent.insert(0, (e.user.to_vec(), w, Seen::new(e.time_us, o.evidence)));
+        self.recent
+            .insert(0, (e.user.to_vec(), w, Seen::new(e.time_us, o.evidence)));
     }
 
     fn merge(&mut self, mut later: Self) {
@@ -100,22 +101,20 @@ impl Pass for RateSpikePass {
                 let (a, b, s) = run;
                 let span = (b - a + 1) as f64 * minutes;
                 let user = text(&user);
-                out.push(Finding {
-                    kind: kind::RATE_SPIKE.into(),
-                    severity: Severity::High,
-                    first_seen_us: s.first_us,
-                    last_seen_us: s.last_us,
-                    detail: format!(
-                        "{} events by {user} in {span:.0} min from {}; its usual {minutes:.0}-minute window has {median} (95th percentile {p95})",
-                        s.count,
-                        crate::time::rfc3339(s.first_us)
-                    ),
-                    user: Some(user),
-                    client_ip: None,
-                    database: None,
-                    count: s.count as i64,
-                    evidence: ctx.evidence(s.first),
-                });
+                let detail = format!(
+                    "{} events by {user} in {span:.0} min from {}; its usual {minutes:.0}-minute window has {median} (95th percentile {p95})",
+                    s.count,
+                    crate::time::rfc3339(s.first_us)
+                );
+                out.push(s.finding(
+                    ctx,
+                    kind::RATE_SPIKE,
+                    Severity::High,
+                    Some(user),
+                    None,
+                    None,
+                    detail,
+                ));
             };
             for (w, s) in windows {
                 if (s.count as f64) <= threshold {

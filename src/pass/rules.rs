@@ -10,10 +10,13 @@ use std::collections::HashMap;
 use super::{text, AnalysisConfig, FinishContext, Observed, Pass, Seen};
 use crate::finding::Finding;
 
+/// (rule index, user, source).
+type RuleKey = (usize, super::Name, super::Name);
+
 pub struct RulePass {
     config: AnalysisConfig,
     /// (rule index, user, source) → matches.
-    seen: HashMap<(usize, Box<[u8]>, Box<[u8]>), Seen>,
+    seen: HashMap<RuleKey, Seen>,
 }
 
 impl Pass for RulePass {
@@ -56,24 +59,23 @@ impl Pass for RulePass {
         for ((i, user, source), s) in self.seen {
             let rule = &self.config.compiled_rules[i];
             let (user, source) = (text(&user), text(&source));
-            out.push(Finding {
-                kind: format!("rule:{}", rule.name),
-                severity: rule.severity,
-                first_seen_us: s.first_us,
-                last_seen_us: s.last_us,
-                detail: format!(
-                    "{} event{} by {user} from {source} matched rule {} ({})",
-                    s.count,
-                    if s.count == 1 { "" } else { "s" },
-                    rule.name,
-                    rule.pattern.as_str()
-                ),
-                user: Some(user),
-                client_ip: Some(source),
-                database: None,
-                count: s.count as i64,
-                evidence: ctx.evidence(s.first),
-            });
+            let detail = format!(
+                "{} event{} by {user} from {source} matched rule {} ({})",
+                s.count,
+                if s.count == 1 { "" } else { "s" },
+                rule.name,
+                rule.pattern.as_str()
+            );
+            let kind = format!("rule:{}", rule.name);
+            out.push(s.finding(
+                ctx,
+                &kind,
+                rule.severity,
+                Some(user),
+                Some(source),
+                None,
+                detail,
+            ));
         }
     }
 }

@@ -75,9 +75,9 @@ impl Pass for StatementPass {
         let text = statement_text(o);
         let severity = if is_internal_user(e.user) && o.is_local() {
             Severity::Info
-        } else if kind == kind::PRIVILEGE_CHANGE && is_critical_grant(&text) {
-            Severity::Critical
-        } else if kind == kind::EXFILTRATION && is_unexpected(o, &self.config) {
+        } else if (kind == kind::PRIVILEGE_CHANGE && is_critical_grant(&text))
+            || (kind == kind::EXFILTRATION && is_unexpected(o, &self.config))
+        {
             Severity::Critical
         } else {
             Severity::High
@@ -112,25 +112,16 @@ impl Pass for StatementPass {
                 kind::DESTRUCTIVE => "ran a destructive statement",
                 _ => "moved data to or from a server file",
             };
-            out.push(Finding {
-                kind: kind.into(),
-                severity,
-                first_seen_us: s.first_us,
-                last_seen_us: s.last_us,
-                detail: format!(
-                    "{user} from {source} {verb}{}: {statement}",
-                    if s.count > 1 {
-                        format!(" ({} times)", s.count)
-                    } else {
-                        String::new()
-                    }
-                ),
-                user: Some(user),
-                client_ip: Some(source),
-                database: (!db.is_empty()).then(|| text(&db)),
-                count: s.count as i64,
-                evidence: ctx.evidence(s.first),
-            });
+            let detail = format!(
+                "{user} from {source} {verb}{}: {statement}",
+                if s.count > 1 {
+                    format!(" ({} times)", s.count)
+                } else {
+                    String::new()
+                }
+            );
+            let db = (!db.is_empty()).then(|| text(&db));
+            out.push(s.finding(ctx, kind, severity, Some(user), Some(source), db, detail));
         }
     }
 }

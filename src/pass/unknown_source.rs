@@ -4,14 +4,12 @@
 //! private ranges when none are given. A host field that is a name rather than an address
 //! cannot be placed in a network, so it is reported by name. One finding per (user, source).
 
-use std::collections::HashMap;
-
-use super::{text, AnalysisConfig, FinishContext, Observed, Pass, Seen};
+use super::{text, AnalysisConfig, FinishContext, Observed, PairMap, Pass, Seen};
 use crate::finding::{kind, Finding, Severity};
 
 pub struct UnknownSourcePass {
     config: AnalysisConfig,
-    seen: HashMap<(Box<[u8]>, Box<[u8]>), Seen>,
+    seen: PairMap<Seen>,
 }
 
 /// Whether a login source is outside the expected networks.
@@ -29,7 +27,7 @@ impl Pass for UnknownSourcePass {
     fn new(config: &AnalysisConfig) -> Self {
         UnknownSourcePass {
             config: config.clone(),
-            seen: HashMap::new(),
+            seen: PairMap::new(),
         }
     }
 
@@ -59,24 +57,22 @@ impl Pass for UnknownSourcePass {
                 None => (Severity::Medium, "a host name"),
             };
             let user = text(&user);
-            out.push(Finding {
-                kind: kind::UNKNOWN_SOURCE_IP.into(),
+            let detail = format!(
+                "{} login{} as {user} from {what} {source}, outside {}, first at {}",
+                s.count,
+                if s.count == 1 { "" } else { "s" },
+                allowed.join(", "),
+                crate::time::rfc3339(s.first_us)
+            );
+            out.push(s.finding(
+                ctx,
+                kind::UNKNOWN_SOURCE_IP,
                 severity,
-                first_seen_us: s.first_us,
-                last_seen_us: s.last_us,
-                detail: format!(
-                    "{} login{} as {user} from {what} {source}, outside {}, first at {}",
-                    s.count,
-                    if s.count == 1 { "" } else { "s" },
-                    allowed.join(", "),
-                    crate::time::rfc3339(s.first_us)
-                ),
-                user: Some(user),
-                client_ip: Some(source),
-                database: None,
-                count: s.count as i64,
-                evidence: ctx.evidence(s.first),
-            });
+                Some(user),
+                Some(source),
+                None,
+                detail,
+            ));
         }
     }
 }
