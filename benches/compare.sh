@@ -16,7 +16,7 @@ trap 'rm -rf "$OUT"' EXIT
 BASELINE=${BASELINE:-../shared/anchors/duckdb_by_hand.py}
 
 cargo build --release --quiet
-BIN=target/release/forensics
+BIN=${CARGO_TARGET_DIR:-target}/release/forensics
 if [ ! -f "$CORPUS/ground_truth.json" ]; then
   rm -rf "$CORPUS"
   $BIN synth -o "$CORPUS" --size "$SIZE" --seed 1

@@ -62,7 +62,14 @@ fn passes(c: &mut Criterion) {
         b.iter(|| {
             let mut p = PassSet::new(&config);
             for (e, m) in &events {
-                p.observe(e, Evidence { file: 0, line: e.line }, m);
+                p.observe(
+                    e,
+                    Evidence {
+                        file: 0,
+                        line: e.line,
+                    },
+                    m,
+                );
             }
             p
         })
@@ -78,7 +85,8 @@ fn parquet(c: &mut Criterion) {
         builder.push(e);
     }
     let batch = builder.finish();
-    let encoder = forensics::sink::parquet::RowGroupEncoder::new(forensics::event::schema()).unwrap();
+    let encoder =
+        forensics::sink::parquet::RowGroupEncoder::new(forensics::event::schema()).unwrap();
     let mut g = c.benchmark_group("parquet");
     g.sample_size(10);
     g.throughput(Throughput::Elements(batch.num_rows() as u64));
@@ -91,7 +99,9 @@ fn parquet(c: &mut Criterion) {
             builder.finish().num_rows()
         })
     });
-    g.bench_function("encode_row_group", |b| b.iter(|| encoder.encode(0, &batch).unwrap().rows));
+    g.bench_function("encode_row_group", |b| {
+        b.iter(|| encoder.encode(0, &batch).unwrap().rows)
+    });
     g.finish();
 }
 
@@ -106,7 +116,9 @@ fn filter(c: &mut Criterion) {
         ("delimited", "[ts, host, user=admin, ...]"),
     ] {
         let p = FilterPattern::parse(pattern).unwrap();
-        g.bench_function(name, |b| b.iter(|| lines.iter().filter(|l| p.matches(l)).count()));
+        g.bench_function(name, |b| {
+            b.iter(|| lines.iter().filter(|l| p.matches(l)).count())
+        });
     }
     g.finish();
 }

@@ -143,11 +143,16 @@ fn is_exfiltration(first: &[u8], body: &[u8]) -> bool {
         }
         let before = &body[..i];
         for prefix in [&b"OUT"[..], b"DUMP"] {
-            if ends_with_ci(before, prefix) && ends_with_ci(trim_end(&before[..before.len() - prefix.len()]), b"INTO") {
+            if ends_with_ci(before, prefix)
+                && ends_with_ci(trim_end(&before[..before.len() - prefix.len()]), b"INTO")
+            {
                 return true;
             }
         }
-        if ends_with_ci(before, b"LOAD_") || ends_with_ci(before, b"PG_READ_") || ends_with_ci(before, b"PG_READ_BINARY_") {
+        if ends_with_ci(before, b"LOAD_")
+            || ends_with_ci(before, b"PG_READ_")
+            || ends_with_ci(before, b"PG_READ_BINARY_")
+        {
             return true;
         }
     }

@@ -128,6 +128,9 @@ pub enum Text<'a> {
     None,
     Raw(&'a [u8]),
     Escaped(&'a [u8]),
+    /// The inside of a CSV field in double quotes where `""` stands for `"` (pgaudit's
+    /// STATEMENT); resolved when copied into Arrow. Text without `""` is [`Text::Raw`].
+    Quoted(&'a [u8]),
 }
 
 impl Text<'_> {
@@ -143,6 +146,11 @@ impl Text<'_> {
             Text::Escaped(b) => {
                 let mut s = String::new();
                 unescape_into(b, &mut s);
+                std::borrow::Cow::Owned(s)
+            }
+            Text::Quoted(b) => {
+                let mut s = String::new();
+                undouble_quotes_into(b, &mut s, false);
                 std::borrow::Cow::Owned(s)
             }
         }
@@ -272,6 +280,29 @@ fn unescape_checked_into<W: std::fmt::Write>(mut b: &[u8], out: &mut W) {
         b = &b[i + 2..];
     }
     let _ = out.write_str(s(b));
+}
+
+/// Resolves CSV `""` to `"` while appending to `out`. `checked`: `b` is known to be valid
+/// UTF-8 (it is cut only next to ASCII quotes, so the pieces are too); otherwise invalid
+/// sequences are replaced.
+fn undouble_quotes_into<W: std::fmt::Write>(mut b: &[u8], out: &mut W, checked: bool) {
+    let piece = |x: &[u8], out: &mut W| {
+        if checked {
+            // SAFETY: see the doc comment; `x` is a valid UTF-8 piece of valid UTF-8 text.
+            let _ = out.write_str(unsafe { std::str::from_utf8_unchecked(x) });
+        } else {
+            push_lossy(x, out);
+        }
+    };
+    while let Some(i) = memchr::memchr(b'"', b) {
+        piece(&b[..=i], out);
+        b = if b.get(i + 1) == Some(&b'"') {
+            &b[i + 2..]
+        } else {
+            &b[i + 1..]
+        };
+    }
+    piece(b, out);
 }
 
 /// Appends bytes as UTF-8, replacing invalid sequences with U+FFFD.
@@ -450,6 +481,10 @@ impl EventBatchBuilder {
                 unescape_into(b, &mut self.object);
                 self.object.append_value("");
             }
+            Text::Quoted(b) => {
+                undouble_quotes_into(b, &mut self.object, v);
+                self.object.append_value("");
+            }
         }
         self.retcode.append_option(e.retcode);
         self.tls.append_option(e.tls);
@@ -537,6 +572,16 @@ mod tests {
             unescape_checked_into(text, &mut b);
             assert_eq!(a, b, "{:?}", String::from_utf8_lossy(text));
         }
+    }
+
+    #[test]
+    fn doubled_csv_quotes_are_resolved_once() {
+        for checked in [false, true] {
+            let mut s = String::new();
+            undouble_quotes_into("a \"\"b\"\" \"\"\"\" é".as_bytes(), &mut s, checked);
+            assert_eq!(s, "a \"b\" \"\" é");
+        }
+        assert_eq!(Text::Quoted(b"x\"\"y").to_cow(), "x\"y");
     }
 
     #[test]

@@ -450,7 +450,7 @@ impl<'a> RunState<'a> {
             admin_hosts: a.admin_hosts.iter().map(|n| n.to_string()).collect(),
             since: opts.since_us.map(time::rfc3339),
             until: opts.until_us.map(time::rfc3339),
-            format: format!("{:?}", opts.format).to_lowercase(),
+            format: opts.format.as_str().to_string(),
             rules: a.rules.iter().map(|r| r.name.clone()).collect(),
             thresholds,
         };

@@ -91,7 +91,7 @@ struct ScanArgs {
     /// Exit 1 when a finding reaches this severity (info, low, medium, high, critical).
     #[arg(long, value_name = "SEVERITY")]
     fail_on: Option<Severity>,
-    /// Force a parser: auto, mariadb-audit, rds-mysql-audit, aurora-mysql-audit.
+    /// Force a parser: auto, mariadb-audit, rds-mysql-audit, aurora-mysql-audit, postgres, cloudwatch-json.
     #[arg(long, default_value = "auto")]
     format: FormatChoice,
     /// Replace the output of a previous scan in a non-empty output folder.
@@ -142,7 +142,7 @@ struct SynthArgs {
     size: String,
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// rds-mysql, mariadb or aurora.
+    /// rds-mysql, mariadb, aurora or postgres.
     #[arg(long, default_value = "rds-mysql")]
     flavor: String,
     /// Days of traffic.
@@ -155,8 +155,12 @@ struct SynthArgs {
     #[arg(long)]
     zstd: bool,
     /// Write CloudWatch S3-export objects (000000.gz, lines prefixed with the event time).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "cloudwatch_json")]
     cloudwatch_export: bool,
+    /// Write CloudWatch subscription-filter deliveries as Firehose stores them (gzip without
+    /// extension, concatenated JSON payloads, one CONTROL_MESSAGE).
+    #[arg(long)]
+    cloudwatch_json: bool,
 }
 
 fn main() -> ExitCode {
@@ -350,6 +354,7 @@ fn run_synth(a: SynthArgs) -> anyhow::Result<ExitCode> {
             Compression::None
         },
         cloudwatch_export: a.cloudwatch_export,
+        cloudwatch_json: a.cloudwatch_json,
         days: a.days,
         ..SynthOptions::new(a.out.clone())
     };

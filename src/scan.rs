@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use crate::event::{Event, EventBatchBuilder};
-use crate::format::{self, FileFormat, Reason, RecordSink};
+use crate::format::{self, cloudwatch_json, Family, FileFormat, Reason, RecordSink};
 use crate::pass::{AnalysisConfig, Evidence, PassSet};
 use crate::sink::parquet::{EncodedRowGroup, RowGroupEncoder, MAX_ROW_GROUP_ROWS};
 use crate::stats::{Stats, StatsBuilder};
@@ -80,6 +80,10 @@ impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
     fn rejected(&mut self, line: u64, reason: Reason, text: &'a [u8]) {
         self.stats.rejected(line, reason, text);
     }
+
+    fn ignored(&mut self, lines: u64) {
+        self.stats.stats.ignored += lines;
+    }
 }
 
 impl ChunkProcessor<'_, '_> {
@@ -126,6 +130,11 @@ pub fn process_chunk(
     first_line: u64,
     at_eof: bool,
 ) -> ChunkOutput {
+    // CloudWatch JSON: the messages are owned once decoded, so decode the delivery into an
+    // arena first; the events below borrow from it as they borrow from a mapped file.
+    let arena =
+        (format.family == Family::CloudwatchJson).then(|| cloudwatch_json::Arena::decode(chunk));
+    let (raw_len, chunk) = (chunk.len(), arena.as_ref().map_or(chunk, |a| a.text()));
     // About 100 bytes per audit line; the builders grow if the guess is short.
     let capacity = (chunk.len() / 100).clamp(1024, MAX_ROW_GROUP_ROWS);
     let mut p = ChunkProcessor {
@@ -141,7 +150,10 @@ pub fn process_chunk(
         // One validation of the whole chunk (SIMD-fast on ASCII) replaces one per field.
         utf8_checked: settings.encoder.is_some() && simdutf8::basic::from_utf8(chunk).is_ok(),
     };
-    let lines = format::parse_chunk(format, chunk, first_line, at_eof, &mut p);
+    let lines = match &arena {
+        Some(a) => a.parse(first_line, &mut p),
+        None => format::parse_chunk(format, chunk, first_line, at_eof, &mut p),
+    };
     let days = std::mem::take(&mut p.days);
     for (day, mut builder) in days {
         if !builder.is_empty() {
@@ -153,7 +165,7 @@ pub fn process_chunk(
     stats.lines = lines;
     ChunkOutput {
         file,
-        bytes: chunk.len() as u64,
+        bytes: raw_len as u64,
         stats,
         row_groups: p.row_groups,
         passes: p.passes,

@@ -1,11 +1,15 @@
-//! Deterministic generator of realistic RDS / Aurora MySQL-family audit-log corpora.
+//! Deterministic generator of realistic RDS / Aurora audit-log corpora.
 //!
-//! `generate` writes a corpus in one of three on-disk formats (RDS for MySQL's
+//! `generate` writes a corpus in one of four on-disk formats (RDS for MySQL's
 //! `server_audit` fork with its trailing `connection_type` field, MariaDB's 10-field
 //! `server_audit`, Aurora MySQL "Advanced Auditing" with epoch-microsecond timestamps and the
-//! old escaping that writes every whitespace byte as a space), optionally gzip/zstd-compressed or wrapped as a
-//! CloudWatch Logs S3 export, plus `ground_truth.json`, the findings a correct analysis must
-//! produce. The period (`days` from `start`, UTC) is cut into one-hour *slices*. A cheap,
+//! old escaping that writes every whitespace byte as a space, and RDS PostgreSQL's hourly
+//! `postgresql.log` with `log_connections`, `log_disconnections` and pgaudit), optionally
+//! gzip/zstd-compressed, wrapped as a CloudWatch Logs S3 export, or wrapped as CloudWatch
+//! subscription-filter deliveries (Firehose objects of concatenated JSON), plus
+//! `ground_truth.json`, the findings a correct analysis must produce. PostgreSQL renders the
+//! same plan of sessions as the MySQL flavors (its own SQL dialect where statements differ),
+//! so every flavor carries the same planted incidents. The period (`days` from `start`, UTC) is cut into one-hour *slices*. A cheap,
 //! sequential *plan* (one seeded RNG) lays out every session of every slice — pooled
 //! application sessions whose query rate follows a smooth diurnal curve, `rdsadmin` health
 //! checks, bastion admin work, and the ten planted incidents at fixed, spread-out times — and
@@ -48,6 +52,8 @@ pub enum Flavor {
     Mariadb,
     /// Aurora MySQL Advanced Auditing: epoch-µs timestamps, old escaping, 4 concurrent files.
     Aurora,
+    /// RDS for PostgreSQL: `%t:%r:%u@%d:[%p]:` lines, multi-line records, pgaudit, hourly files.
+    Postgres,
 }
 
 impl Flavor {
@@ -57,6 +63,7 @@ impl Flavor {
             Flavor::RdsMysql => "rds-mysql",
             Flavor::Mariadb => "mariadb",
             Flavor::Aurora => "aurora",
+            Flavor::Postgres => "postgres",
         }
     }
 
@@ -66,6 +73,8 @@ impl Flavor {
             Flavor::RdsMysql => "ip-10-20-1-51",
             Flavor::Mariadb => "ip-10-20-1-52",
             Flavor::Aurora => "prod-cluster-instance-1",
+            // PostgreSQL lines do not name the server.
+            Flavor::Postgres => "",
         }
     }
 
@@ -75,6 +84,17 @@ impl Flavor {
             Flavor::RdsMysql => "prod-mysql-1",
             Flavor::Mariadb => "prod-mariadb-1",
             Flavor::Aurora => "prod-cluster-instance-1",
+            Flavor::Postgres => "prod-postgres-1",
+        }
+    }
+
+    /// The CloudWatch log group the instance publishes this log to.
+    fn log_group(self) -> &'static str {
+        match self {
+            Flavor::RdsMysql => "/aws/rds/instance/prod-mysql-1/audit",
+            Flavor::Mariadb => "/aws/rds/instance/prod-mariadb-1/audit",
+            Flavor::Aurora => "/aws/rds/cluster/prod-cluster/audit",
+            Flavor::Postgres => "/aws/rds/instance/prod-postgres-1/postgresql",
         }
     }
 }
@@ -92,8 +112,9 @@ impl FromStr for Flavor {
             "rds-mysql" | "mysql" | "rdsmysql" => Ok(Flavor::RdsMysql),
             "mariadb" | "rds-mariadb" => Ok(Flavor::Mariadb),
             "aurora" | "aurora-mysql" => Ok(Flavor::Aurora),
+            "postgres" | "postgresql" | "rds-postgres" => Ok(Flavor::Postgres),
             _ => Err(format!(
-                "unknown flavor `{s}` (expected rds-mysql, mariadb or aurora)"
+                "unknown flavor `{s}` (expected rds-mysql, mariadb, aurora or postgres)"
             )),
         }
     }
@@ -146,6 +167,10 @@ pub struct SynthOptions {
     pub compression: Compression,
     /// Write CloudWatch S3 export objects instead of the `audit/` layout.
     pub cloudwatch_export: bool,
+    /// Write CloudWatch subscription-filter deliveries as Firehose puts them in S3: gzip
+    /// objects without extension, each JSON payloads concatenated without separators, the
+    /// first opening with a `CONTROL_MESSAGE`. The size then applies to the log text inside.
+    pub cloudwatch_json: bool,
     /// Length of the period; shortened (never below 1) when `size_bytes` is too small to
     /// hold the fixed traffic of that many days, see `SynthReport::days`.
     pub days: u32,
@@ -171,6 +196,7 @@ impl Default for SynthOptions {
             flavor: Flavor::RdsMysql,
             compression: Compression::None,
             cloudwatch_export: false,
+            cloudwatch_json: false,
             days: DEFAULT_DAYS,
             start: default_start(),
         }
@@ -184,7 +210,7 @@ pub struct SynthReport {
     pub files: Vec<PathBuf>,
     /// Lines written over all files.
     pub lines: u64,
-    /// Uncompressed bytes written over all files.
+    /// Uncompressed bytes written over all files (JSON included for `cloudwatch_json`).
     pub bytes: u64,
     /// Planted incident scenarios (10, or 9 where the flavor has no TLS field).
     pub incidents: usize,
@@ -255,8 +281,18 @@ pub fn generate(opts: &SynthOptions) -> io::Result<SynthReport> {
         .and_utc()
         .timestamp()
         * US;
+    if opts.cloudwatch_export && opts.cloudwatch_json {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "choose one CloudWatch wrapping: S3 export or JSON deliveries",
+        ));
+    }
     let layout_dir = opts.out.join(if opts.cloudwatch_export {
         "exportedlogs"
+    } else if opts.cloudwatch_json {
+        "firehose"
+    } else if opts.flavor == Flavor::Postgres {
+        "error"
     } else {
         "audit"
     });
@@ -272,6 +308,7 @@ pub fn generate(opts: &SynthOptions) -> io::Result<SynthReport> {
     let base_env = Env {
         flavor: opts.flavor,
         cw: opts.cloudwatch_export,
+        cwj: opts.cloudwatch_json,
         seed: opts.seed,
         days: opts.days,
         start_us,
@@ -289,7 +326,7 @@ pub fn generate(opts: &SynthOptions) -> io::Result<SynthReport> {
             }
         }
     }
-    let compression = if env.cw {
+    let compression = if env.cw || env.cwj {
         Compression::Gzip
     } else {
         opts.compression
@@ -318,6 +355,7 @@ pub fn generate(opts: &SynthOptions) -> io::Result<SynthReport> {
         days: env.days,
         compression: compression.name(),
         cloudwatch_export: env.cw,
+        cloudwatch_json: env.cwj,
         files: rel_files.clone(),
         config: GtConfig {
             allow: vec![ALLOW_CIDR],
@@ -388,6 +426,8 @@ const ALLOW_CIDR: &str = "10.20.0.0/16";
 const MASTER_USER: &str = "admin";
 const ADMIN_HOST_CIDR: &str = "10.20.0.10/32";
 const BASTION: &str = "10.20.0.10";
+/// The SQLSTATE class of a refused privilege (42501), as a PostgreSQL statement's "retcode".
+const PG_PERMISSION_DENIED: u32 = 42501;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum App {
@@ -450,15 +490,26 @@ impl App {
     fn profile(self) -> &'static Profile {
         &PROFILES[self as usize]
     }
-    /// Statements a driver sends right after connecting (Connector/J vs. PyMySQL).
-    fn init_statements(self) -> &'static [&'static str] {
-        match self {
-            App::Orders | App::Billing => &[
+    /// Statements a driver sends right after connecting (Connector/J vs. PyMySQL; pgJDBC vs.
+    /// SQLAlchemy on PostgreSQL).
+    fn init_statements(self, pg: bool) -> &'static [&'static str] {
+        match (self, pg) {
+            (App::Orders | App::Billing, false) => &[
                 JDBC_INIT,
                 "SET character_set_results = NULL",
                 "SET autocommit=1",
             ],
-            App::Reporting | App::Etl => &["SET NAMES utf8mb4", "SET AUTOCOMMIT = 1"],
+            (App::Reporting | App::Etl, false) => &["SET NAMES utf8mb4", "SET AUTOCOMMIT = 1"],
+            (App::Orders | App::Billing, true) => &[
+                "SET extra_float_digits = 3",
+                "SET application_name = 'PostgreSQL JDBC Driver'",
+                "SHOW TRANSACTION ISOLATION LEVEL",
+            ],
+            (App::Reporting | App::Etl, true) => &[
+                "select pg_catalog.version()",
+                "select current_schema()",
+                "show standard_conforming_strings",
+            ],
         }
     }
 }
@@ -479,6 +530,8 @@ fn diurnal(hour_of_day: usize) -> f64 {
 struct Env {
     flavor: Flavor,
     cw: bool,
+    /// CloudWatch JSON deliveries.
+    cwj: bool,
     seed: u64,
     days: u32,
     start_us: i64,
@@ -489,7 +542,7 @@ impl Env {
         self.days as usize * 24
     }
     fn lanes(&self) -> usize {
-        if self.flavor == Flavor::Aurora && !self.cw {
+        if self.flavor == Flavor::Aurora && !self.cw && !self.cwj {
             AURORA_LANES
         } else {
             1
@@ -550,6 +603,18 @@ enum Body {
     Script(Vec<Stmt>),
     /// FAILED_CONNECT with this retcode, immediately followed by DISCONNECT.
     Failed { ret: u32 },
+    /// A PostgreSQL server message with no session (checkpoints, autovacuum).
+    Server(ServerMsg),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ServerMsg {
+    /// `checkpoint starting` at the start, `checkpoint complete` at the end.
+    Checkpoint,
+    /// A multi-line `automatic vacuum of table` report.
+    Vacuum(&'static str),
+    /// `automatic analyze of table` with its usage line.
+    Analyze(&'static str),
 }
 
 struct Session {
@@ -567,7 +632,7 @@ impl Session {
         match &self.body {
             Body::Pooled { n, .. } => *n,
             Body::Script(s) => s.len() as u32,
-            Body::Failed { .. } => 0,
+            Body::Failed { .. } | Body::Server(_) => 0,
         }
     }
 }
@@ -664,26 +729,34 @@ fn build_plan(env: &Env, scale: f64) -> Plan {
     }
 
     // rdsadmin health checks every 5 minutes over the Unix socket.
+    let pg = env.flavor == Flavor::Postgres;
     for sp in slices.iter_mut() {
         for k in 0..12 {
             let s = sp.t0 + k * 5 * MIN_US + 2 * US + range(&mut rng, 0, 900 * MS);
-            let second = if k % 2 == 0 {
-                "SELECT 1"
-            } else {
-                "SELECT @@GLOBAL.read_only"
+            let (first, second) = match (pg, k % 2 == 0) {
+                (false, true) => ("select @@session.transaction_read_only", "SELECT 1"),
+                (false, false) => (
+                    "select @@session.transaction_read_only",
+                    "SELECT @@GLOBAL.read_only",
+                ),
+                (true, true) => ("SELECT pg_is_in_recovery()", "SELECT 1"),
+                (true, false) => (
+                    "SELECT pg_is_in_recovery()",
+                    "SELECT count(*) FROM pg_stat_activity",
+                ),
             };
             sp.sessions.push(Session {
                 start: s,
                 end: s + 4800,
                 user: "rdsadmin",
-                host: "localhost",
-                db: "",
+                host: if pg { "[local]" } else { "localhost" },
+                db: if pg { "rdsadmin" } else { "" },
                 conn: Conn::Socket,
-                body: Body::Script(vec![
-                    stmt(s + 1500, "select @@session.transaction_read_only"),
-                    stmt(s + 3100, second),
-                ]),
+                body: Body::Script(vec![stmt(s + 1500, first), stmt(s + 3100, second)]),
             });
+        }
+        if pg {
+            add_server_messages(sp, &mut rng);
         }
     }
 
@@ -694,7 +767,7 @@ fn build_plan(env: &Env, scale: f64) -> Plan {
         for h in [9i64, 13, 17] {
             let idx = (d * 24 + h) as usize;
             let s = slices[idx].t0 + range(&mut rng, 0, 45 * MIN_US);
-            let sess = admin_benign(s, &mut rng);
+            let sess = admin_benign(s, &mut rng, pg);
             bastion_first = bastion_first.min(s);
             bastion_logins += 1;
             slices[idx].sessions.push(sess);
@@ -708,7 +781,7 @@ fn build_plan(env: &Env, scale: f64) -> Plan {
                 end: s,
                 user: "app_billing",
                 host: "10.20.2.21",
-                db: "",
+                db: if pg { "billing" } else { "" },
                 conn: Conn::Ssl,
                 body: Body::Failed { ret: 1045 },
             });
@@ -820,7 +893,47 @@ fn add_pool(sp: &mut SlicePlan, slice_idx: usize, app: App, q: u64, rng: &mut R)
     }
 }
 
-fn admin_benign(start: i64, rng: &mut R) -> Session {
+/// PostgreSQL's own messages in one hour: a checkpoint every 5 minutes (`checkpoint_timeout`)
+/// and autovacuum / autoanalyze of the busiest tables.
+fn add_server_messages(sp: &mut SlicePlan, rng: &mut R) {
+    for k in 0..12 {
+        let s = sp.t0 + k * 5 * MIN_US + 30 * US;
+        sp.sessions.push(Session {
+            start: s,
+            end: s + range(rng, 5 * US, 50 * US),
+            user: "",
+            host: "",
+            db: "",
+            conn: Conn::Socket,
+            body: Body::Server(ServerMsg::Checkpoint),
+        });
+    }
+    for (table, vacuum) in [
+        ("orders.public.cart_items", true),
+        ("warehouse.public.staging_events", true),
+        ("orders.public.orders", false),
+    ] {
+        let s = sp.t0 + range(rng, 0, 59 * MIN_US);
+        sp.sessions.push(Session {
+            start: s,
+            end: s,
+            user: "",
+            host: "",
+            db: "",
+            conn: Conn::Socket,
+            body: Body::Server(if vacuum {
+                ServerMsg::Vacuum(table)
+            } else {
+                ServerMsg::Analyze(table)
+            }),
+        });
+    }
+}
+
+fn admin_benign(start: i64, rng: &mut R, pg: bool) -> Session {
+    if pg {
+        return admin_benign_pg(start, rng);
+    }
     // Every session touches each application database and mysql, so the master user's
     // normal footprint covers what the incidents touch (no cross_database noise for admin).
     const DB_QUERIES: [&str; 5] = [
@@ -866,6 +979,51 @@ fn admin_benign(start: i64, rng: &mut R) -> Session {
     }
 }
 
+/// [`admin_benign`] in PostgreSQL: psql on the bastion, connected to `postgres`, reading
+/// each application's schema.
+fn admin_benign_pg(start: i64, rng: &mut R) -> Session {
+    const DB_QUERIES: [&str; 5] = [
+        "SELECT count(*) FROM orders.orders WHERE created_at >= current_date",
+        "SELECT status, count(*) FROM billing.invoices GROUP BY status",
+        "SELECT max(order_date) FROM analytics.daily_sales",
+        "SELECT batch_id, status, started_at FROM warehouse.etl_batches ORDER BY batch_id DESC LIMIT 5",
+        "SELECT rolname, rolcanlogin, rolvaliduntil FROM pg_catalog.pg_roles",
+    ];
+    const EXTRA: [&str; 6] = [
+        "SELECT pid, usename, state, query FROM pg_stat_activity",
+        "SELECT * FROM pg_stat_database WHERE datname = 'orders'",
+        "SHOW max_connections",
+        "SELECT datname,\n       pg_size_pretty(pg_database_size(datname)) AS size\nFROM pg_database\nORDER BY pg_database_size(datname) DESC",
+        "SELECT version()",
+        "SELECT relname, n_dead_tup FROM pg_stat_user_tables ORDER BY n_dead_tup DESC LIMIT 10",
+    ];
+    let mut qs: Vec<&'static str> = DB_QUERIES.to_vec();
+    let extra = 1 + below(rng, 3) as usize;
+    for _ in 0..extra {
+        qs.push(pick(rng, &EXTRA));
+    }
+    for i in (1..qs.len()).rev() {
+        let j = below(rng, i as u64 + 1) as usize;
+        qs.swap(i, j);
+    }
+    let mut t = start + range(rng, US, 3 * US);
+    let mut stmts = Vec::with_capacity(qs.len() + 1);
+    stmts.push(stmt(t, "SELECT current_user, current_database()"));
+    for q in qs {
+        t += range(rng, 3 * US, 40 * US);
+        stmts.push(stmt(t, q));
+    }
+    Session {
+        start,
+        end: t + range(rng, 5 * US, 60 * US),
+        user: MASTER_USER,
+        host: BASTION,
+        db: "postgres",
+        conn: Conn::Ssl,
+        body: Body::Script(stmts),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn plant_incidents(
     env: &Env,
@@ -905,6 +1063,9 @@ fn plant_incidents(
         note: note.to_string(),
     };
     let mut incidents = 0;
+    let pg = env.flavor == Flavor::Postgres;
+    // psql connects to `postgres` when the user names no database.
+    let no_db = if pg { "postgres" } else { "" };
     let password_masked = if env.flavor == Flavor::Mariadb {
         "*****"
     } else {
@@ -922,7 +1083,7 @@ fn plant_incidents(
                 end: s,
                 user: MASTER_USER,
                 host: ip,
-                db: "",
+                db: no_db,
                 conn: Conn::Ssl,
                 body: Body::Failed { ret: 1045 },
             });
@@ -933,19 +1094,29 @@ fn plant_incidents(
             end: ok + 75 * US,
             user: MASTER_USER,
             host: ip,
-            db: "",
+            db: no_db,
             conn: Conn::Ssl,
-            body: Body::Script(vec![
-                stmt(ok + 2 * US, "select @@version_comment limit 1"),
-                stmt(ok + 6 * US, "SELECT @@version"),
-                stmt(ok + 15 * US, "SHOW DATABASES"),
-                stmt(ok + 31 * US, "SELECT user, host FROM mysql.user"),
-                stmt_t(
-                    ok + 52 * US,
-                    "SELECT COUNT(*) FROM orders.customers",
-                    &[("READ", "orders", "customers")],
-                ),
-            ]),
+            body: Body::Script(if pg {
+                vec![
+                    stmt(ok + 2 * US, "SELECT version()"),
+                    stmt(ok + 6 * US, "SELECT current_user, inet_server_addr()"),
+                    stmt(ok + 15 * US, "SELECT datname FROM pg_database"),
+                    stmt(ok + 31 * US, "SELECT rolname, rolsuper FROM pg_roles"),
+                    stmt(ok + 52 * US, "SELECT count(*) FROM orders.customers"),
+                ]
+            } else {
+                vec![
+                    stmt(ok + 2 * US, "select @@version_comment limit 1"),
+                    stmt(ok + 6 * US, "SELECT @@version"),
+                    stmt(ok + 15 * US, "SHOW DATABASES"),
+                    stmt(ok + 31 * US, "SELECT user, host FROM mysql.user"),
+                    stmt_t(
+                        ok + 52 * US,
+                        "SELECT COUNT(*) FROM orders.customers",
+                        &[("READ", "orders", "customers")],
+                    ),
+                ]
+            }),
         });
         let mut bf = f(
             "brute_force",
@@ -953,7 +1124,11 @@ fn plant_incidents(
             None,
             Some(ip),
             t,
-            "60 failed logins (1045) for admin in 3 min from a public address",
+            if pg {
+                "60 failed logins (password authentication failed) for admin in 3 min from a public address"
+            } else {
+                "60 failed logins (1045) for admin in 3 min from a public address"
+            },
         );
         bf.count = Some(60);
         out.push(bf);
@@ -992,7 +1167,7 @@ fn plant_incidents(
                 end: s,
                 user: u,
                 host: ip,
-                db: "",
+                db: if pg { u } else { "" },
                 conn: Conn::Ssl,
                 body: Body::Failed { ret: 1045 },
             });
@@ -1022,7 +1197,7 @@ fn plant_incidents(
             db: "analytics",
             conn: Conn::Ssl,
             body: Body::Script(vec![
-                stmt(t + US, "SET NAMES utf8mb4"),
+                stmt(t + US, if pg { "SET application_name = 'DBeaver 24.0.0'" } else { "SET NAMES utf8mb4" }),
                 stmt_t(t + 4 * US, "SELECT region, SUM(revenue_cents) AS revenue FROM daily_sales WHERE order_date = '2026-02-27' GROUP BY region", &[("READ", "analytics", "daily_sales")]),
                 stmt_t(t + 20 * US, "SELECT COUNT(*) FROM kpi_weekly", &[("READ", "analytics", "kpi_weekly")]),
             ]),
@@ -1047,16 +1222,30 @@ fn plant_incidents(
             end: t + 60 * US,
             user: MASTER_USER,
             host: ip,
-            db: "",
+            db: no_db,
             conn: Conn::Ssl,
             body: Body::Script(vec![
-                stmt(t + 2 * US, "SHOW DATABASES"),
+                stmt(
+                    t + 2 * US,
+                    if pg {
+                        "SELECT datname FROM pg_database"
+                    } else {
+                        "SHOW DATABASES"
+                    },
+                ),
                 stmt_t(
                     t + 10 * US,
                     "SELECT COUNT(*) FROM orders.orders",
                     &[("READ", "orders", "orders")],
                 ),
-                stmt(t + 25 * US, "SHOW PROCESSLIST"),
+                stmt(
+                    t + 25 * US,
+                    if pg {
+                        "SELECT pid, usename, client_addr, query FROM pg_stat_activity"
+                    } else {
+                        "SHOW PROCESSLIST"
+                    },
+                ),
             ]),
         });
         out.push(f(
@@ -1070,8 +1259,8 @@ fn plant_incidents(
         incidents += 1;
     }
 
-    // 5. Plaintext session: only the RDS for MySQL format records the transport.
-    if env.flavor == Flavor::RdsMysql {
+    // 5. Plaintext session: only RDS for MySQL and PostgreSQL logs record the transport.
+    if env.flavor == Flavor::RdsMysql || pg {
         let (h, t) = slot(4);
         let ip = "10.20.7.7";
         let ts = fmt_sql_datetime(t + 3 * US);
@@ -1103,7 +1292,11 @@ fn plant_incidents(
             Some("legacy_app"),
             Some(ip),
             t,
-            "legacy_app connected over TCP/IP without TLS",
+            if pg {
+                "legacy_app connected without SSL (no `SSL enabled` in connection authorized)"
+            } else {
+                "legacy_app connected over TCP/IP without TLS"
+            },
         ));
         incidents += 1;
     }
@@ -1151,14 +1344,25 @@ fn plant_incidents(
     // 7. Privilege changes by the master user from the bastion.
     {
         let (h, t) = slot(6);
-        let create = format!("CREATE USER 'backdoor'@'%' IDENTIFIED BY {password_masked}");
-        let grant = "GRANT ALL PRIVILEGES ON *.* TO 'backdoor'@'%' WITH GRANT OPTION";
+        let (create, grant, check) = if pg {
+            (
+                "CREATE USER backdoor WITH PASSWORD <REDACTED>".to_string(),
+                "GRANT ALL PRIVILEGES ON ALL TABLES IN SCHEMA public TO backdoor WITH GRANT OPTION",
+                "SELECT rolname, rolsuper, rolcanlogin FROM pg_roles WHERE rolname = 'backdoor'",
+            )
+        } else {
+            (
+                format!("CREATE USER 'backdoor'@'%' IDENTIFIED BY {password_masked}"),
+                "GRANT ALL PRIVILEGES ON *.* TO 'backdoor'@'%' WITH GRANT OPTION",
+                "SELECT user, host FROM mysql.user WHERE user = 'backdoor'",
+            )
+        };
         slices[h].sessions.push(Session {
             start: t,
             end: t + 30 * US,
             user: MASTER_USER,
             host: BASTION,
-            db: "",
+            db: no_db,
             conn: Conn::Ssl,
             body: Body::Script(vec![
                 stmt_t(t + 3 * US, create.clone(), &[("WRITE", "mysql", "user")]),
@@ -1169,11 +1373,7 @@ fn plant_incidents(
                 ),
                 // Not FLUSH PRIVILEGES: whether that counts as a privilege change is debatable,
                 // and the ground truth must be unambiguous.
-                stmt_t(
-                    t + 14 * US,
-                    "SELECT user, host FROM mysql.user WHERE user = 'backdoor'",
-                    &[("READ", "mysql", "user")],
-                ),
+                stmt_t(t + 14 * US, check, &[("READ", "mysql", "user")]),
             ]),
         });
         *bastion_first = (*bastion_first).min(t);
@@ -1206,7 +1406,7 @@ fn plant_incidents(
             end: t + 60 * US,
             user: MASTER_USER,
             host: BASTION,
-            db: "",
+            db: no_db,
             conn: Conn::Ssl,
             body: Body::Script(vec![
                 stmt_t(t + 2 * US, drop, &[("DROP", "orders", "customers_backup")]),
@@ -1244,7 +1444,23 @@ fn plant_incidents(
     {
         let (h, t) = slot(8);
         let pub_ip = "192.0.2.77";
-        let outfile = "SELECT * FROM orders.customers INTO OUTFILE '/tmp/customers.csv'";
+        // On RDS PostgreSQL both attempts fail for want of privileges, but pgaudit and
+        // log_statement log them before they run: the intent is what matters.
+        let (outfile, load, failed) = if pg {
+            (
+                "COPY (SELECT * FROM customers) TO '/tmp/customers.csv' WITH CSV HEADER",
+                "SELECT pg_read_file('/etc/passwd')",
+                PG_PERMISSION_DENIED,
+            )
+        } else {
+            (
+                "SELECT * FROM orders.customers INTO OUTFILE '/tmp/customers.csv'",
+                "SELECT LOAD_FILE('/etc/passwd')",
+                0,
+            )
+        };
+        let mut dump = stmt_t(t + 12 * US, outfile, &[("READ", "orders", "customers")]);
+        dump.ret = failed;
         slices[h].sessions.push(Session {
             start: t,
             end: t + 30 * US,
@@ -1253,18 +1469,26 @@ fn plant_incidents(
             db: "orders",
             conn: Conn::Ssl,
             body: Body::Script(vec![
-                stmt(t + US, "SET NAMES utf8mb4"),
+                stmt(
+                    t + US,
+                    if pg {
+                        "SET application_name = 'psql'"
+                    } else {
+                        "SET NAMES utf8mb4"
+                    },
+                ),
                 stmt_t(
                     t + 5 * US,
                     "SELECT COUNT(*) FROM customers",
                     &[("READ", "orders", "customers")],
                 ),
-                stmt_t(t + 12 * US, outfile, &[("READ", "orders", "customers")]),
+                dump,
             ]),
         });
         let t2 = t + 20 * MIN_US;
         let priv_ip = "172.16.8.9";
-        let load = "SELECT LOAD_FILE('/etc/passwd')";
+        let mut read = stmt(t2 + 6 * US, load);
+        read.ret = failed;
         slices[h].sessions.push(Session {
             start: t2,
             end: t2 + 20 * US,
@@ -1273,8 +1497,15 @@ fn plant_incidents(
             db: "warehouse",
             conn: Conn::Ssl,
             body: Body::Script(vec![
-                stmt(t2 + 2 * US, "SELECT @@hostname"),
-                stmt(t2 + 6 * US, load),
+                stmt(
+                    t2 + 2 * US,
+                    if pg {
+                        "SELECT inet_server_addr()"
+                    } else {
+                        "SELECT @@hostname"
+                    },
+                ),
+                read,
             ]),
         });
         out.push(f(
@@ -1310,8 +1541,35 @@ fn plant_incidents(
         incidents += 1;
     }
 
-    // 10. Cross-database read by app_billing from its usual host.
-    {
+    // 10. Cross-database read by app_billing from its usual host. PostgreSQL cannot query
+    // across databases: there the session itself connects to `orders`.
+    if pg {
+        let (h, t) = slot(9);
+        let p = App::Billing.profile();
+        slices[h].sessions.push(Session {
+            start: t,
+            end: t + 10 * US,
+            user: p.user,
+            host: p.hosts[0],
+            db: "orders",
+            conn: Conn::Ssl,
+            body: Body::Script(vec![stmt(
+                t + 4 * US,
+                "SELECT * FROM customers WHERE id = 42",
+            )]),
+        });
+        let mut cd = f(
+            "cross_database",
+            "medium",
+            Some(p.user),
+            None,
+            t,
+            "app_billing (normally billing) connected to orders and read customers",
+        );
+        cd.database = Some("orders");
+        out.push(cd);
+        incidents += 1;
+    } else {
         let (h, t) = slot(9);
         let p = App::Billing.profile();
         slices[h].sessions.push(Session {
@@ -1372,6 +1630,8 @@ struct Fmt {
     sec: i64,
     sec_txt: [u8; 17],
     cw_txt: [u8; 19],
+    /// `YYYY-MM-DD HH:MM:SS`, PostgreSQL's `%t` without the zone.
+    pg_txt: [u8; 19],
 }
 
 impl Fmt {
@@ -1383,6 +1643,7 @@ impl Fmt {
             sec: i64::MIN,
             sec_txt: [0; 17],
             cw_txt: [0; 19],
+            pg_txt: [0; 19],
         }
     }
 
@@ -1421,6 +1682,8 @@ impl Fmt {
         put2(&mut c[14..16], mm);
         c[16] = b':';
         put2(&mut c[17..19], ss);
+        self.pg_txt = *c;
+        self.pg_txt[10] = b' ';
     }
 
     /// `[cw prefix]timestamp,serverhost,user,host,connid,queryid,`
@@ -1547,6 +1810,9 @@ impl Emitter {
 
     /// Renders slice `idx` (appending to the lane buffers).
     fn emit(&mut self, idx: usize, sp: &SlicePlan) {
+        if self.env.flavor == Flavor::Postgres {
+            return self.emit_pg(idx, sp);
+        }
         let mut rng = rng_for(self.env.seed, idx as u64);
         let ss = &sp.sessions;
         self.live.clear();
@@ -1583,7 +1849,7 @@ impl Emitter {
                 lv.step = 1;
                 if let Body::Pooled { app, .. } = s.body {
                     if n >= 6 {
-                        lv.init_left = app.init_statements().len() as u8;
+                        lv.init_left = app.init_statements(false).len() as u8;
                     }
                 }
                 let nt = if n == 0 {
@@ -1609,6 +1875,7 @@ impl Emitter {
                         let remaining = n - lv.step + 1;
                         let ret = gen_app(
                             *app,
+                            false,
                             lv,
                             &mut rng,
                             t,
@@ -1624,7 +1891,11 @@ impl Emitter {
                         };
                         (ret, printed, &self.sql[..])
                     }
-                    Body::Failed { .. } => unreachable!("failed logins have no queries"),
+                    Body::Failed { .. } | Body::Server(_) => {
+                        unreachable!(
+                            "only PostgreSQL plans server messages, and they have no queries"
+                        )
+                    }
                 };
                 if table_events {
                     let db = s.db;
@@ -1660,6 +1931,592 @@ impl Emitter {
             }
         }
         debug_assert_eq!(next_conn, sp.conn_base + ss.len() as i64);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL rendering
+// ---------------------------------------------------------------------------------------------
+
+/// How a role's statements reach the log. pgaudit (`pgaudit.log = 'all'`) covers most roles;
+/// the reporting role is excluded from pgaudit as too noisy and logged through
+/// `log_min_duration_statement = 0` instead, the ETL role through `log_statement = 'all'`. So
+/// every statement is logged exactly once, in each of the three forms the parser reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PgLogging {
+    Audit,
+    Duration,
+    Statement,
+}
+
+fn pg_logging(user: &str) -> PgLogging {
+    match user {
+        "reporting" => PgLogging::Duration,
+        "etl" => PgLogging::Statement,
+        _ => PgLogging::Audit,
+    }
+}
+
+fn pg_application(user: &str) -> &'static str {
+    match user {
+        "app_orders" | "app_billing" => "PostgreSQL JDBC Driver",
+        "reporting" => "Metabase v0.49.3",
+        "etl" => "airflow-etl",
+        "legacy_app" => "legacy-batch",
+        "rdsadmin" => "rdsadmin",
+        _ => "psql",
+    }
+}
+
+fn pg_role_exists(user: &str) -> bool {
+    matches!(
+        user,
+        "admin" | "app_orders" | "app_billing" | "reporting" | "etl" | "legacy_app" | "rdsadmin"
+    )
+}
+
+/// The client port of a backend, fixed per PID.
+fn pg_port(pid: i64) -> u32 {
+    32_768 + ((pid.rem_euclid(28_000) as u64 * 7_919) % 28_000) as u32
+}
+
+/// The checkpointer's PID: one process for the server's lifetime.
+const PG_CHECKPOINTER: i64 = 398;
+
+impl Fmt {
+    /// `[export prefix]YYYY-MM-DD HH:MM:SS UTC:host(port):user@db:[pid]:SEV:  `
+    #[allow(clippy::too_many_arguments)]
+    fn pg_head(
+        &mut self,
+        b: &mut Vec<u8>,
+        ts: i64,
+        host: &str,
+        port: Option<u32>,
+        user: &str,
+        db: &str,
+        pid: i64,
+        sev: &str,
+    ) {
+        self.set_sec(ts.div_euclid(US));
+        if self.cw {
+            b.extend_from_slice(&self.cw_txt);
+            b.extend_from_slice(b".000Z ");
+        }
+        b.extend_from_slice(&self.pg_txt);
+        b.extend_from_slice(b" UTC:");
+        push(b, host);
+        if let Some(p) = port {
+            b.push(b'(');
+            push_num(b, p as u64);
+            b.push(b')');
+        }
+        b.push(b':');
+        push(b, user);
+        b.push(b'@');
+        push(b, db);
+        b.extend_from_slice(b":[");
+        push_i64(b, pid);
+        b.extend_from_slice(b"]:");
+        push(b, sev);
+        b.extend_from_slice(b":  ");
+    }
+
+    /// The head of a line logged by session `s`'s backend.
+    fn pg_sess(&mut self, b: &mut Vec<u8>, ts: i64, s: &Session, pid: i64, sev: &str) {
+        let port = pg_tcp(s).then(|| pg_port(pid));
+        self.pg_head(b, ts, s.host, port, s.user, pg_db(s), pid, sev);
+    }
+
+    fn pg_connect(&mut self, b: &mut Vec<u8>, ts: i64, s: &Session, pid: i64) {
+        let tcp = pg_tcp(s);
+        let port = tcp.then(|| pg_port(pid));
+        self.pg_head(b, ts, s.host, port, "[unknown]", "[unknown]", pid, "LOG");
+        push(b, "connection received: host=");
+        push(b, s.host);
+        if let Some(p) = port {
+            push(b, " port=");
+            push_num(b, p as u64);
+        }
+        b.push(b'\n');
+        if tcp {
+            self.pg_sess(b, ts, s, pid, "LOG");
+            push(b, "connection authenticated: identity=\"");
+            push(b, s.user);
+            push(
+                b,
+                "\" method=scram-sha-256 (/rdsdbdata/config/pg_hba.conf:13)\n",
+            );
+        }
+        self.pg_sess(b, ts, s, pid, "LOG");
+        push(b, "connection authorized: user=");
+        push(b, s.user);
+        push(b, " database=");
+        push(b, pg_db(s));
+        push(b, " application_name=");
+        push(b, pg_application(s.user));
+        if s.conn == Conn::Ssl {
+            push(
+                b,
+                " SSL enabled (protocol=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384, bits=256)",
+            );
+        }
+        b.push(b'\n');
+    }
+
+    fn pg_failed(&mut self, b: &mut Vec<u8>, ts: i64, s: &Session, pid: i64) {
+        let port = pg_port(pid);
+        self.pg_head(
+            b,
+            ts,
+            s.host,
+            Some(port),
+            "[unknown]",
+            "[unknown]",
+            pid,
+            "LOG",
+        );
+        push(b, "connection received: host=");
+        push(b, s.host);
+        push(b, " port=");
+        push_num(b, port as u64);
+        b.push(b'\n');
+        self.pg_sess(b, ts, s, pid, "FATAL");
+        push(b, "password authentication failed for user \"");
+        push(b, s.user);
+        push(b, "\"\n");
+        self.pg_sess(b, ts, s, pid, "DETAIL");
+        if pg_role_exists(s.user) {
+            push(b, "Password does not match for user \"");
+            push(b, s.user);
+            push(b, "\".");
+        } else {
+            push(b, "Role \"");
+            push(b, s.user);
+            push(b, "\" does not exist.");
+        }
+        push(
+            b,
+            "\n\tConnection matched pg_hba.conf line 13: \"host\tall\tall\t0.0.0.0/0\tscram-sha-256\"\n",
+        );
+    }
+
+    fn pg_disconnect(&mut self, b: &mut Vec<u8>, ts: i64, s: &Session, pid: i64) {
+        self.pg_sess(b, ts, s, pid, "LOG");
+        let d = (ts - s.start).max(0) / MS;
+        let line = format!(
+            "disconnection: session time: {}:{:02}:{:02}.{:03} user={} database={} host={}",
+            d / 3_600_000,
+            d / 60_000 % 60,
+            d / 1000 % 60,
+            d % 1000,
+            s.user,
+            pg_db(s),
+            s.host
+        );
+        push(b, &line);
+        if pg_tcp(s) {
+            push(b, " port=");
+            push_num(b, pg_port(pid) as u64);
+        }
+        b.push(b'\n');
+    }
+
+    /// One statement as the role's logging settings write it, then the error it raised.
+    #[allow(clippy::too_many_arguments)]
+    fn pg_query(
+        &mut self,
+        b: &mut Vec<u8>,
+        ts: i64,
+        s: &Session,
+        pid: i64,
+        stmt_id: u32,
+        sql: &[u8],
+        ret: u32,
+        table: &str,
+        rng: &mut R,
+    ) {
+        self.pg_sess(b, ts, s, pid, "LOG");
+        match pg_logging(s.user) {
+            PgLogging::Audit => {
+                let (class, command, object) = pg_audit_class(sql);
+                push(b, "AUDIT: SESSION,");
+                push_num(b, stmt_id as u64);
+                push(b, ",1,");
+                push(b, class);
+                b.push(b',');
+                push(b, &command);
+                b.push(b',');
+                if !object.is_empty() {
+                    push(b, "TABLE,");
+                    b.extend_from_slice(object);
+                } else {
+                    b.push(b',');
+                }
+                b.push(b',');
+                push_csv(b, sql);
+                push(b, ",<not logged>\n");
+            }
+            PgLogging::Duration => {
+                let ms = 0.05 + unit(rng) * if sql.len() > 200 { 900.0 } else { 12.0 };
+                push(b, &format!("duration: {ms:.3} ms  statement: "));
+                b.extend_from_slice(sql);
+                b.push(b'\n');
+            }
+            PgLogging::Statement => {
+                push(b, "statement: ");
+                b.extend_from_slice(sql);
+                b.push(b'\n');
+                // log_min_duration_statement = 1000: a slow statement already logged gets a
+                // bare duration line.
+                if rare(rng, 40) {
+                    self.pg_sess(b, ts, s, pid, "LOG");
+                    let ms = 1000.0 + unit(rng) * 4000.0;
+                    push(b, &format!("duration: {ms:.3} ms\n"));
+                }
+            }
+        }
+        if ret != 0 {
+            self.pg_error(b, ts, s, pid, sql, ret, table, rng);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn pg_error(
+        &mut self,
+        b: &mut Vec<u8>,
+        ts: i64,
+        s: &Session,
+        pid: i64,
+        sql: &[u8],
+        ret: u32,
+        table: &str,
+        rng: &mut R,
+    ) {
+        self.pg_sess(b, ts, s, pid, "ERROR");
+        match ret {
+            1062 => {
+                push(
+                    b,
+                    &format!("duplicate key value violates unique constraint \"{table}_pkey\"\n"),
+                );
+                self.pg_sess(b, ts, s, pid, "DETAIL");
+                push(
+                    b,
+                    &format!("Key (id)=({}) already exists.\n", 1 + below(rng, 9_000_000)),
+                );
+            }
+            1213 => {
+                let other = pid + 1 + below(rng, 40) as i64;
+                let (x, y) = (
+                    8_800_000 + below(rng, 90_000),
+                    8_800_000 + below(rng, 90_000),
+                );
+                push(b, "deadlock detected\n");
+                self.pg_sess(b, ts, s, pid, "DETAIL");
+                push(b, &format!("Process {pid} waits for ShareLock on transaction {x}; blocked by process {other}.\n\tProcess {other} waits for ShareLock on transaction {y}; blocked by process {pid}.\n"));
+                self.pg_sess(b, ts, s, pid, "HINT");
+                push(b, "See server log for query details.\n");
+                self.pg_sess(b, ts, s, pid, "CONTEXT");
+                push(
+                    b,
+                    &format!("while updating tuple (12,3) in relation \"{table}\"\n"),
+                );
+            }
+            PG_PERMISSION_DENIED if sql.starts_with(b"COPY") => {
+                push(b, "must be superuser or have privileges of the pg_write_server_files role to COPY to a file\n");
+                self.pg_sess(b, ts, s, pid, "HINT");
+                push(b, "Anyone can COPY to stdout or from stdin. psql's \\copy command also works for anyone.\n");
+            }
+            PG_PERMISSION_DENIED => push(b, "permission denied for function pg_read_file\n"),
+            _ => push(b, "canceling statement due to statement timeout\n"),
+        }
+        self.pg_sess(b, ts, s, pid, "STATEMENT");
+        b.extend_from_slice(sql);
+        b.push(b'\n');
+    }
+
+    /// A server message; `took` (µs) for the second half of a checkpoint.
+    fn pg_server(
+        &mut self,
+        b: &mut Vec<u8>,
+        ts: i64,
+        pid: i64,
+        m: ServerMsg,
+        took: Option<i64>,
+        rng: &mut R,
+    ) {
+        match m {
+            ServerMsg::Checkpoint => {
+                self.pg_head(b, ts, "", None, "", "", PG_CHECKPOINTER, "LOG");
+                let Some(took) = took else {
+                    push(b, "checkpoint starting: time\n");
+                    return;
+                };
+                let bufs = 200 + below(rng, 4000);
+                let write = (took as f64 / US as f64 - 0.07).max(0.001);
+                let line = format!(
+                    "checkpoint complete: wrote {bufs} buffers ({:.1}%); 0 WAL file(s) added, 0 removed, {} recycled; write={write:.3} s, sync={:.3} s, total={:.3} s; sync files={}, longest={:.3} s, average={:.3} s; distance={} kB, estimate={} kB\n",
+                    bufs as f64 / 163.84,
+                    below(rng, 4),
+                    unit(rng) * 0.05,
+                    write + 0.06,
+                    10 + below(rng, 80),
+                    unit(rng) * 0.01,
+                    unit(rng) * 0.002,
+                    bufs * 8 + below(rng, 500),
+                    bufs * 9 + below(rng, 500),
+                );
+                push(b, &line);
+            }
+            ServerMsg::Vacuum(table) => {
+                self.pg_head(b, ts, "", None, "", "", pid, "LOG");
+                let (removed, pages) = (below(rng, 5000), 800 + below(rng, 9000));
+                let index = table.rsplit('.').next().unwrap_or(table);
+                let text = format!(
+                    "automatic vacuum of table \"{table}\": index scans: 1\n\tpages: 0 removed, {pages} remain, {pages} scanned (100.00% of total)\n\ttuples: {removed} removed, {} remain, 0 are dead but not yet removable\n\tremovable cutoff: {}, which was 12 XIDs old when operation ended\n\tindex scan needed: {} pages from table ({:.2}% of total) had {removed} dead item identifiers removed\n\tindex \"{index}_pkey\": pages: {} in total, 0 newly deleted, 0 currently deleted, 0 reusable\n\tavg read rate: 0.000 MB/s, avg write rate: {:.3} MB/s\n\tbuffer usage: {} hits, 0 misses, {} dirtied\n\tWAL usage: {} records, {} full page images, {} bytes\n\tsystem usage: CPU: user: 0.04 s, system: 0.00 s, elapsed: {:.2} s\n",
+                    pages * 40,
+                    8_800_000 + below(rng, 90_000),
+                    removed / 5 + 1,
+                    unit(rng) * 10.0,
+                    pages / 8 + 1,
+                    unit(rng),
+                    pages * 2,
+                    below(rng, 100),
+                    removed * 3,
+                    below(rng, 100),
+                    removed * 780,
+                    unit(rng) * 2.0,
+                );
+                push(b, &text);
+            }
+            ServerMsg::Analyze(table) => {
+                self.pg_head(b, ts, "", None, "", "", pid, "LOG");
+                let text = format!(
+                    "automatic analyze of table \"{table}\"\n\tavg read rate: {:.3} MB/s, avg write rate: 0.000 MB/s\n\tbuffer usage: {} hits, {} misses, 0 dirtied\n\tsystem usage: CPU: user: 0.11 s, system: 0.00 s, elapsed: {:.2} s\n",
+                    unit(rng) * 20.0,
+                    1000 + below(rng, 9000),
+                    below(rng, 300),
+                    unit(rng),
+                );
+                push(b, &text);
+            }
+        }
+    }
+}
+
+/// A TCP session (the log shows `host(port)`), as opposed to the Unix socket.
+fn pg_tcp(s: &Session) -> bool {
+    s.host != "[local]" && !s.host.is_empty()
+}
+
+fn pg_db(s: &Session) -> &'static str {
+    if s.db.is_empty() {
+        "postgres"
+    } else {
+        s.db
+    }
+}
+
+/// A pgaudit CSV field: quoted when it holds `,` `"` CR or LF, with `"` doubled.
+fn push_csv(b: &mut Vec<u8>, s: &[u8]) {
+    if !s.iter().any(|c| matches!(c, b',' | b'"' | b'\r' | b'\n')) {
+        b.extend_from_slice(s);
+        return;
+    }
+    b.push(b'"');
+    for &c in s {
+        if c == b'"' {
+            b.push(b'"');
+        }
+        b.push(c);
+    }
+    b.push(b'"');
+}
+
+/// pgaudit's CLASS and COMMAND of a statement, and the table it names for DDL / TRUNCATE.
+fn pg_audit_class(sql: &[u8]) -> (&'static str, Cow<'static, str>, &[u8]) {
+    fn table<'s>(second: &[u8], third: &'s [u8]) -> &'s [u8] {
+        if second == b"TABLE" {
+            third
+        } else {
+            b""
+        }
+    }
+    let mut s = sql;
+    loop {
+        s = s.trim_ascii_start();
+        if s.starts_with(b"/*") {
+            s = match s.windows(2).position(|w| w == b"*/") {
+                Some(i) => &s[i + 2..],
+                None => &[],
+            };
+        } else {
+            break;
+        }
+    }
+    let mut words = s
+        .split(|c| c.is_ascii_whitespace() || *c == b'(' || *c == b';')
+        .filter(|w| !w.is_empty());
+    let first = words.next().unwrap_or(b"").to_ascii_uppercase();
+    let second = words.next().unwrap_or(b"");
+    let third = words.next().unwrap_or(b"");
+    let up2 = second.to_ascii_uppercase();
+    let (class, command): (&'static str, Cow<'static, str>) = match first.as_slice() {
+        b"SELECT" | b"WITH" | b"VALUES" => ("READ", "SELECT".into()),
+        b"SHOW" => ("MISC", "SHOW".into()),
+        b"INSERT" => ("WRITE", "INSERT".into()),
+        b"UPDATE" => ("WRITE", "UPDATE".into()),
+        b"DELETE" => ("WRITE", "DELETE".into()),
+        b"TRUNCATE" => return ("WRITE", "TRUNCATE TABLE".into(), table(&up2, third)),
+        b"COPY" if s.windows(4).any(|w| w.eq_ignore_ascii_case(b" TO ")) => ("READ", "COPY".into()),
+        b"COPY" => ("WRITE", "COPY".into()),
+        b"BEGIN" | b"START" => ("MISC", "BEGIN".into()),
+        b"COMMIT" => ("MISC", "COMMIT".into()),
+        b"ROLLBACK" => ("MISC", "ROLLBACK".into()),
+        b"SET" => ("MISC", "SET".into()),
+        b"GRANT" => ("ROLE", "GRANT".into()),
+        b"REVOKE" => ("ROLE", "REVOKE".into()),
+        verb @ (b"CREATE" | b"ALTER" | b"DROP") => {
+            let verb = String::from_utf8_lossy(verb).into_owned();
+            if up2 == b"USER" || up2 == b"ROLE" {
+                ("ROLE", format!("{verb} ROLE").into())
+            } else {
+                let obj = String::from_utf8_lossy(&up2).into_owned();
+                return ("DDL", format!("{verb} {obj}").into(), table(&up2, third));
+            }
+        }
+        other => ("MISC", String::from_utf8_lossy(other).into_owned().into()),
+    };
+    (class, command, b"")
+}
+
+/// Background statements are written in MySQL's dialect; PostgreSQL quotes by doubling
+/// (`''`), keeps backslashes literal, and has `lastval()` for `LAST_INSERT_ID()`.
+fn pg_dialect(sql: &mut Vec<u8>) {
+    let mut out = Vec::with_capacity(sql.len() + 8);
+    let mut i = 0;
+    while i < sql.len() {
+        match (sql[i], sql.get(i + 1)) {
+            (b'\\', Some(b'\'')) => {
+                out.extend_from_slice(b"''");
+                i += 2;
+            }
+            (b'\\', Some(b'\\')) => {
+                out.push(b'\\');
+                i += 2;
+            }
+            (b'L', _) if sql[i..].starts_with(b"LAST_INSERT_ID()") => {
+                out.extend_from_slice(b"lastval()");
+                i += 16;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    *sql = out;
+}
+
+impl Emitter {
+    /// [`Emitter::emit`] for PostgreSQL: the same sessions, written as an RDS PostgreSQL log.
+    /// Connection ids are backend PIDs.
+    fn emit_pg(&mut self, idx: usize, sp: &SlicePlan) {
+        let mut rng = rng_for(self.env.seed, idx as u64);
+        let ss = &sp.sessions;
+        self.live.clear();
+        self.live.resize(ss.len(), Live::default());
+        let mut heap: BinaryHeap<Reverse<(i64, u32)>> = ss
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Reverse((s.start, i as u32)))
+            .collect();
+        let mut next_pid = sp.conn_base;
+        let mut b = std::mem::take(&mut self.lanes[0]);
+        let from = b.len();
+        while let Some(Reverse((t, i))) = heap.pop() {
+            let s = &ss[i as usize];
+            let lv = &mut self.live[i as usize];
+            let n = s.queries();
+            if lv.step == 0 {
+                let pid = next_pid;
+                next_pid += 1;
+                lv.conn = pid;
+                match s.body {
+                    Body::Server(m) => {
+                        self.fmt.pg_server(&mut b, t, pid, m, None, &mut rng);
+                        if m == ServerMsg::Checkpoint {
+                            lv.step = 1;
+                            heap.push(Reverse((s.end, i)));
+                        }
+                        continue;
+                    }
+                    Body::Failed { .. } => {
+                        self.fmt.pg_failed(&mut b, t, s, pid);
+                        continue;
+                    }
+                    _ => {}
+                }
+                self.fmt.pg_connect(&mut b, t, s, pid);
+                lv.step = 1;
+                if let Body::Pooled { app, .. } = s.body {
+                    if n >= 6 {
+                        lv.init_left = app.init_statements(true).len() as u8;
+                    }
+                }
+                let nt = if n == 0 {
+                    s.end
+                } else {
+                    next_time(s, lv, t, n, &mut rng)
+                };
+                heap.push(Reverse((nt, i)));
+            } else if let Body::Server(m) = s.body {
+                self.fmt
+                    .pg_server(&mut b, t, lv.conn, m, Some(t - s.start), &mut rng);
+            } else if lv.step <= n {
+                self.sql.clear();
+                self.tabs.clear();
+                let ret = match &s.body {
+                    Body::Script(stmts) => {
+                        let st = &stmts[lv.step as usize - 1];
+                        self.sql.extend_from_slice(st.sql.as_bytes());
+                        st.ret
+                    }
+                    Body::Pooled { app, .. } => {
+                        let remaining = n - lv.step + 1;
+                        let ret = gen_app(
+                            *app,
+                            true,
+                            lv,
+                            &mut rng,
+                            t,
+                            remaining,
+                            &mut self.sql,
+                            &mut self.tabs,
+                        );
+                        pg_dialect(&mut self.sql);
+                        ret
+                    }
+                    Body::Failed { .. } | Body::Server(_) => unreachable!("no statements"),
+                };
+                let table = self.tabs.first().map_or("orders", |t| t.2);
+                self.fmt.pg_query(
+                    &mut b, t, s, lv.conn, lv.step, &self.sql, ret, table, &mut rng,
+                );
+                lv.step += 1;
+                let nt = if lv.step <= n {
+                    next_time(s, lv, t, n, &mut rng)
+                } else {
+                    s.end
+                };
+                heap.push(Reverse((nt, i)));
+            } else {
+                self.fmt.pg_disconnect(&mut b, t, s, lv.conn);
+            }
+        }
+        debug_assert_eq!(next_pid, sp.conn_base + ss.len() as i64);
+        self.lines += memchr::memchr_iter(b'\n', &b[from..]).count() as u64;
+        self.lanes[0] = b;
     }
 }
 
@@ -1828,8 +2685,10 @@ fn rare(rng: &mut R, one_in: u64) -> bool {
 
 /// One background statement for `app` into `sql`; table events into `tabs` (db filled in by
 /// the caller). Returns the retcode.
+#[allow(clippy::too_many_arguments)]
 fn gen_app(
     app: App,
+    pg: bool,
     lv: &mut Live,
     rng: &mut R,
     now: i64,
@@ -1838,7 +2697,7 @@ fn gen_app(
     tabs: &mut Vec<Tab>,
 ) -> u32 {
     if lv.init_left > 0 {
-        let inits = app.init_statements();
+        let inits = app.init_statements(pg);
         push(sql, inits[inits.len() - lv.init_left as usize]);
         lv.init_left -= 1;
         return 0;
@@ -2567,6 +3426,51 @@ fn layout_units(env: &Env, plan: &Plan, est: &[u64], opts: &SynthOptions) -> Vec
     } else {
         opts.compression.suffix()
     };
+    let stamp = |t: i64, sep: &str| {
+        let (y, m, d) = civil_from_days(t.div_euclid(DAY_US));
+        let rem = t.rem_euclid(DAY_US) / US;
+        let (hh, mm, ss) = (rem / 3600, rem / 60 % 60, rem % 60);
+        (format!("{y:04}{sep}{m:02}{sep}{d:02}"), hh, mm, ss)
+    };
+    if env.cwj {
+        // Firehose's S3 keys: `YYYY/MM/DD/HH/<stream>-<version>-YYYY-MM-DD-HH-MM-SS-<uuid>`,
+        // no extension although the objects are gzip.
+        let mut rng = rng_for(env.seed, META_STREAM);
+        return ranges
+            .into_iter()
+            .map(|r| {
+                let t = plan.slices[r.start].t0 + range(&mut rng, 60 * US, 300 * US);
+                let (day, hh, mm, ss) = stamp(t, "-");
+                let mut id = Vec::new();
+                for (k, n) in [8usize, 4, 4, 4, 12].iter().enumerate() {
+                    if k > 0 {
+                        id.push(b'-');
+                    }
+                    push_hex(&mut id, &mut rng, *n);
+                }
+                let id = String::from_utf8(id).expect("hex");
+                let dir = day.replace('-', "/");
+                Unit {
+                    slices: r,
+                    paths: vec![format!(
+                        "firehose/{dir}/{hh:02}/rds-logs-to-s3-1-{day}-{hh:02}-{mm:02}-{ss:02}-{id}"
+                    )],
+                }
+            })
+            .collect();
+    }
+    if env.flavor == Flavor::Postgres && !env.cw {
+        // `log_filename = postgresql.log.%Y-%m-%d-%H`: one file per hour.
+        return (0..plan.slices.len())
+            .map(|i| {
+                let (day, hh, _, _) = stamp(plan.slices[i].t0, "-");
+                Unit {
+                    slices: i..i + 1,
+                    paths: vec![format!("error/postgresql.log.{day}-{hh:02}{sfx}")],
+                }
+            })
+            .collect();
+    }
     if env.cw {
         let mut rng = rng_for(env.seed, META_STREAM);
         let mut task = Vec::new();
@@ -2680,6 +3584,9 @@ fn write_unit(
     out: &Path,
     c: Compression,
 ) -> io::Result<(u64, u64)> {
+    if env.cwj {
+        return write_unit_json(env, plan, unit, out);
+    }
     let mut outs: Vec<Out> = unit
         .paths
         .iter()
@@ -2702,6 +3609,140 @@ fn write_unit(
     Ok((lines, bytes))
 }
 
+/// Log events per subscription payload (Firehose writes the payloads back to back).
+const EVENTS_PER_PAYLOAD: usize = 100;
+const SUBSCRIPTION_FILTER: &str = "rds-logs-to-firehose";
+
+/// Writes one unit as CloudWatch subscription deliveries: each log event (a line, or a
+/// PostgreSQL record with its continuation lines) becomes a `logEvents` entry; payloads are
+/// concatenated without separators; the first object opens with a `CONTROL_MESSAGE`.
+fn write_unit_json(env: &Env, plan: &Plan, unit: &Unit, out: &Path) -> io::Result<(u64, u64)> {
+    let mut o = Out::create(&out.join(&unit.paths[0]), Compression::Gzip)?;
+    let mut em = Emitter::new(env);
+    let (mut lines, mut bytes) = (0, 0);
+    let mut doc = Vec::with_capacity(1 << 20);
+    if unit.slices.start == 0 {
+        doc.extend_from_slice(b"{\"messageType\":\"CONTROL_MESSAGE\",\"owner\":\"CloudwatchLogs\",\"logGroup\":\"\",\"logStream\":\"\",\"subscriptionFilters\":[],\"logEvents\":[{\"id\":\"\",\"timestamp\":");
+        push_i64(&mut doc, env.start_us / MS);
+        doc.extend_from_slice(
+            b",\"message\":\"CWL CONTROL MESSAGE: Checking health of destination Firehose.\"}]}",
+        );
+        o.write_all(&doc)?;
+        bytes += doc.len() as u64;
+    }
+    let mut events: Vec<(usize, usize)> = Vec::new();
+    for i in unit.slices.clone() {
+        em.clear();
+        em.emit(i, &plan.slices[i]);
+        lines += em.lines;
+        let text = &em.lanes[0];
+        events.clear();
+        let mut start = 0;
+        while start < text.len() {
+            let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |k| start + k);
+            let line = &text[start..end];
+            match events.last_mut() {
+                Some(last) if !starts_event(env.flavor, line) => last.1 = end,
+                _ => events.push((start, end)),
+            }
+            start = end + 1;
+        }
+        for (k, batch) in events.chunks(EVENTS_PER_PAYLOAD).enumerate() {
+            doc.clear();
+            push(
+                &mut doc,
+                "{\"messageType\":\"DATA_MESSAGE\",\"owner\":\"123456789012\",\"logGroup\":\"",
+            );
+            push(&mut doc, env.flavor.log_group());
+            push(&mut doc, "\",\"logStream\":\"");
+            push(&mut doc, env.flavor.instance_id());
+            push(&mut doc, "\",\"subscriptionFilters\":[\"");
+            push(&mut doc, SUBSCRIPTION_FILTER);
+            push(&mut doc, "\"],\"logEvents\":[");
+            for (j, &(a, z)) in batch.iter().enumerate() {
+                let msg = &text[a..z];
+                let ms = line_ms(env.flavor, msg);
+                if j > 0 {
+                    doc.push(b',');
+                }
+                // Event ids are 56 digits in CloudWatch; these are unique and ordered.
+                push(
+                    &mut doc,
+                    &format!(
+                        "{{\"id\":\"{ms:026}{i:010}{:020}\",\"timestamp\":",
+                        k * EVENTS_PER_PAYLOAD + j
+                    ),
+                );
+                push_i64(&mut doc, ms);
+                push(&mut doc, ",\"message\":");
+                push_json_str(&mut doc, msg);
+                doc.push(b'}');
+            }
+            push(&mut doc, "]}");
+            o.write_all(&doc)?;
+            bytes += doc.len() as u64;
+        }
+    }
+    o.finish()?;
+    Ok((lines, bytes))
+}
+
+/// Whether a rendered line starts a log event (else it continues a PostgreSQL record).
+fn starts_event(flavor: Flavor, line: &[u8]) -> bool {
+    flavor != Flavor::Postgres
+        || (line.len() > 20 && line[..4].iter().all(u8::is_ascii_digit) && line[4] == b'-')
+}
+
+/// The CloudWatch timestamp (ms) of a rendered line: its own time.
+fn line_ms(flavor: Flavor, line: &[u8]) -> i64 {
+    let d = |r: std::ops::Range<usize>| -> i64 {
+        line[r]
+            .iter()
+            .fold(0i64, |v, &c| v * 10 + (c.wrapping_sub(b'0') as i64 % 10))
+    };
+    let (y, mo, da, h, mi, s) = match flavor {
+        Flavor::Aurora => return d(0..16) / MS,
+        Flavor::Postgres => (d(0..4), d(5..7), d(8..10), d(11..13), d(14..16), d(17..19)),
+        Flavor::RdsMysql | Flavor::Mariadb => {
+            (d(0..4), d(4..6), d(6..8), d(9..11), d(12..14), d(15..17))
+        }
+    };
+    (days_from_civil(y, mo as u32, da as u32) * 86_400 + h * 3600 + mi * 60 + s) * 1000
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// A JSON string literal (UTF-8 kept as is; quotes, backslashes and controls escaped).
+fn push_json_str(b: &mut Vec<u8>, s: &[u8]) {
+    b.push(b'"');
+    for &c in s {
+        match c {
+            b'"' => b.extend_from_slice(b"\\\""),
+            b'\\' => b.extend_from_slice(b"\\\\"),
+            b'\n' => b.extend_from_slice(b"\\n"),
+            b'\r' => b.extend_from_slice(b"\\r"),
+            b'\t' => b.extend_from_slice(b"\\t"),
+            0..=0x1f => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                b.extend_from_slice(b"\\u00");
+                b.push(HEX[(c >> 4) as usize]);
+                b.push(HEX[(c & 15) as usize]);
+            }
+            _ => b.push(c),
+        }
+    }
+    b.push(b'"');
+}
+
 // ---------------------------------------------------------------------------------------------
 // Ground truth
 // ---------------------------------------------------------------------------------------------
@@ -2718,6 +3759,7 @@ struct GroundTruth {
     days: u32,
     compression: &'static str,
     cloudwatch_export: bool,
+    cloudwatch_json: bool,
     files: Vec<String>,
     config: GtConfig,
     incidents: usize,
@@ -2908,10 +3950,214 @@ mod tests {
 
     #[test]
     fn flavor_names_round_trip() {
-        for f in [Flavor::RdsMysql, Flavor::Mariadb, Flavor::Aurora] {
+        for f in [
+            Flavor::RdsMysql,
+            Flavor::Mariadb,
+            Flavor::Aurora,
+            Flavor::Postgres,
+        ] {
             assert_eq!(f.to_string().parse::<Flavor>(), Ok(f));
         }
-        assert!("postgres".parse::<Flavor>().is_err());
+        assert_eq!("postgresql".parse::<Flavor>(), Ok(Flavor::Postgres));
+        assert!("oracle".parse::<Flavor>().is_err());
+    }
+
+    #[test]
+    fn postgres_flavor_writes_hourly_rds_logs_with_every_record_form() {
+        let d = TmpDir::new("pg");
+        let r = generate(&opts(&d.0, 1_500_000, Flavor::Postgres)).unwrap();
+        assert_eq!(r.files.len() as u32, r.days * 24);
+        for (i, f) in r.files.iter().enumerate() {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            let h = i % 24;
+            assert!(
+                name.starts_with("postgresql.log.2026-03-0") && name.ends_with(&format!("-{h:02}")),
+                "{name}"
+            );
+            assert_eq!(f.parent().unwrap().file_name().unwrap(), "error");
+        }
+        let mut text = String::new();
+        for f in &r.files {
+            text.push_str(&String::from_utf8(fs::read(f).unwrap()).unwrap());
+        }
+        assert_eq!(text.matches('\n').count() as u64, r.lines);
+        let (mut prefixed, mut continued) = (0, 0);
+        for l in text.split('\n').filter(|l| !l.is_empty()) {
+            let b = l.as_bytes();
+            if b[0].is_ascii_digit() {
+                // `%t:%r:%u@%d:[%p]:SEVERITY:  `
+                assert!(b.len() > 30 && b[4] == b'-' && &l[19..24] == " UTC:", "{l}");
+                let sev = l
+                    .match_indices(":[")
+                    .find_map(|(i, _)| {
+                        let rest = &l[i + 2..];
+                        let n = rest.bytes().take_while(u8::is_ascii_digit).count();
+                        (n > 0 && rest[n..].starts_with("]:")).then(|| &rest[n + 2..])
+                    })
+                    .unwrap_or_else(|| panic!("{l}"));
+                assert!(
+                    [
+                        "LOG:  ",
+                        "FATAL:  ",
+                        "DETAIL:  ",
+                        "ERROR:  ",
+                        "HINT:  ",
+                        "CONTEXT:  ",
+                        "STATEMENT:  "
+                    ]
+                    .iter()
+                    .any(|s| sev.starts_with(s)),
+                    "{l}"
+                );
+                prefixed += 1;
+            } else {
+                continued += 1;
+            }
+        }
+        assert!(prefixed > 1000 && continued > 100, "{prefixed} {continued}");
+        for needle in [
+            "connection authorized: user=app_orders database=orders application_name=PostgreSQL JDBC Driver SSL enabled (protocol=TLSv1.3",
+            "UTC:[local]:rdsadmin@rdsadmin:[",
+            "connection authorized: user=legacy_app database=legacy application_name=legacy-batch\n",
+            "LOG:  AUDIT: SESSION,",
+            "LOG:  statement: ",
+            " ms  statement: ",
+            "FATAL:  password authentication failed for user \"admin\"",
+            "DETAIL:  Role \"root\" does not exist.\n\tConnection matched",
+            "UTC:2001:db8:abcd::1234(",
+            "UTC::@:[398]:LOG:  checkpoint starting: time",
+            "automatic vacuum of table \"orders.public.cart_items\": index scans: 1\n\tpages:",
+            "ERROR:  must be superuser",
+            "disconnection: session time: ",
+            "\"\"",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?}");
+        }
+        // pgaudit CSV spanning lines: a quoted statement with a newline inside.
+        assert!(
+            text.contains(",READ,SELECT,,,\"SELECT"),
+            "no quoted multi-line statement"
+        );
+        // Plaintext only for the planted session; the socket has no TLS at all.
+        let plain: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("connection authorized") && !l.contains("SSL enabled"))
+            .filter(|l| !l.contains("UTC:[local]:"))
+            .collect();
+        assert_eq!(plain.len(), 1, "{plain:?}");
+        // MySQL-isms do not leak into the PostgreSQL dialect.
+        assert!(!text.contains("\\'") && !text.contains("LAST_INSERT_ID") && !text.contains("@@"));
+    }
+
+    #[test]
+    fn postgres_ground_truth_has_the_same_incidents_and_the_plaintext_session() {
+        let d = TmpDir::new("pggt");
+        let r = generate(&opts(&d.0, 1_500_000, Flavor::Postgres)).unwrap();
+        let gt = ground_truth(&d.0);
+        assert_eq!(gt["flavor"], "postgres");
+        assert_eq!((r.incidents, r.expected_findings), (10, 20));
+        let k = kinds(&gt);
+        assert_eq!(k["non_ssl_session"], 1);
+        assert_eq!(k["unknown_source_ip"], 4);
+        assert_eq!(k["cross_database"], 1);
+        let stmts: Vec<&str> = gt["expected_findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["statement"].as_str())
+            .collect();
+        assert!(
+            stmts.contains(&"SELECT pg_read_file('/etc/passwd')"),
+            "{stmts:?}"
+        );
+        // Every statement finding is in the log as written.
+        let text: String = r
+            .files
+            .iter()
+            .map(|f| String::from_utf8(fs::read(f).unwrap()).unwrap())
+            .collect();
+        for s in stmts {
+            assert!(text.contains(s), "{s}");
+        }
+    }
+
+    /// Decodes every JSON payload of a delivery file.
+    fn payloads(path: &Path) -> Vec<serde_json::Value> {
+        let raw = fs::read(path).unwrap();
+        assert_eq!(&raw[..2], &[0x1f, 0x8b], "{}: not gzip", path.display());
+        let mut text = Vec::new();
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut text)
+            .unwrap();
+        assert!(
+            !text.contains(&b'\n'),
+            "payloads are concatenated without separators"
+        );
+        serde_json::Deserializer::from_slice(&text)
+            .into_iter::<serde_json::Value>()
+            .map(|v| v.unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn cloudwatch_json_wraps_any_flavor_as_firehose_deliveries() {
+        for (flavor, stream) in [
+            (Flavor::RdsMysql, "prod-mysql-1"),
+            (Flavor::Postgres, "prod-postgres-1"),
+        ] {
+            let d = TmpDir::new("cwj");
+            let mut o = opts(&d.0, 1_200_000, flavor);
+            o.cloudwatch_json = true;
+            let r = generate(&o).unwrap();
+            assert!(ground_truth(&d.0)["cloudwatch_json"].as_bool().unwrap());
+            let (mut controls, mut events, mut lines) = (0, 0u64, 0u64);
+            for (i, f) in r.files.iter().enumerate() {
+                let rel = f
+                    .strip_prefix(&d.0)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                assert!(
+                    rel.starts_with("firehose/2026/03/") && !rel.contains(".gz"),
+                    "{rel}"
+                );
+                for p in payloads(f) {
+                    if p["messageType"] == "CONTROL_MESSAGE" {
+                        assert_eq!(i, 0, "the control message opens the first delivery");
+                        controls += 1;
+                        continue;
+                    }
+                    assert_eq!(p["messageType"], "DATA_MESSAGE");
+                    assert_eq!(p["logStream"], stream);
+                    for e in p["logEvents"].as_array().unwrap() {
+                        let m = e["message"].as_str().unwrap();
+                        assert!(!m.ends_with('\n'), "{m}");
+                        assert!(e["timestamp"].as_i64().unwrap() >= 1_772_323_200_000);
+                        assert_eq!(e["id"].as_str().unwrap().len(), 56);
+                        events += 1;
+                        lines += 1 + m.matches('\n').count() as u64;
+                    }
+                }
+            }
+            assert_eq!(controls, 1);
+            assert_eq!(lines, r.lines, "{flavor}: every line is in some event");
+            if flavor == Flavor::RdsMysql {
+                assert_eq!(events, r.lines, "one event per audit line");
+            } else {
+                assert!(
+                    events < r.lines,
+                    "multi-line PostgreSQL records are one event each"
+                );
+            }
+        }
+        let d = TmpDir::new("both");
+        let mut o = opts(&d.0, 400_000, Flavor::RdsMysql);
+        o.cloudwatch_json = true;
+        o.cloudwatch_export = true;
+        assert_eq!(
+            generate(&o).unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
     }
 
     #[test]
@@ -3016,6 +4262,7 @@ mod tests {
                         "table event in RDS MySQL: {l}"
                     );
                 }
+                Flavor::Postgres => unreachable!("MySQL-family checks only"),
                 Flavor::Mariadb | Flavor::Aurora => {
                     assert_eq!(f.len(), 10, "{l}");
                     if flavor == Flavor::Aurora {

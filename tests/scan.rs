@@ -406,13 +406,29 @@ fn compressed_input_with_a_huge_line_rejects_it_and_keeps_the_rest() {
             gz.write_all(&bytes).unwrap();
             gz.finish().unwrap()
         }),
-        ("server_audit.log.2.zst", zstd::encode_all(&bytes[..], 1).unwrap()),
+        (
+            "server_audit.log.2.zst",
+            zstd::encode_all(&bytes[..], 1).unwrap(),
+        ),
     ] {
         std::fs::write(input.join(name), data).unwrap();
     }
     let out = dir.path().join("out");
-    let o = run_scan(&["scan", input.to_str().unwrap(), "-o", out.to_str().unwrap(), "--quiet", "--chunk-bytes", "200000"]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run_scan(&[
+        "scan",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--chunk-bytes",
+        "200000",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let s = summary(&out);
     for i in s["inputs"].as_array().unwrap() {
         assert_eq!(i["status"], "ok", "{i}");
@@ -420,6 +436,11 @@ fn compressed_input_with_a_huge_line_rejects_it_and_keeps_the_rest() {
         assert_eq!(i["records"], 1_999, "{i}");
         assert_eq!(i["rejected"], 1, "{i}");
     }
-    let lines: Vec<u64> = s["rejected_samples"].as_array().unwrap().iter().map(|r| r["line"].as_u64().unwrap()).collect();
+    let lines: Vec<u64> = s["rejected_samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap())
+        .collect();
     assert_eq!(lines, vec![1_000, 1_000]);
 }

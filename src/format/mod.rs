@@ -6,7 +6,9 @@
 //! reason), so that every input line is accounted for exactly once. Adding a format touches
 //! this folder only.
 
+pub mod cloudwatch_json;
 pub mod mysql;
+pub mod postgres;
 
 use crate::event::{Event, SourceFormat};
 
@@ -23,6 +25,11 @@ pub enum Family {
     MysqlAudit,
     /// Aurora MySQL advanced auditing: 16-digit epoch microseconds.
     AuroraAudit,
+    /// RDS / Aurora PostgreSQL logs (`%t:%r:%u@%d:[%p]:`), with pgaudit; multi-line records.
+    Postgres,
+    /// CloudWatch Logs JSON (`filter-log-events` output, subscription / Firehose payloads):
+    /// each event's message is parsed by the parser of its own family.
+    CloudwatchJson,
 }
 
 /// How a file's lines are laid out: its family, and whether each line carries the CloudWatch
@@ -41,6 +48,8 @@ impl FileFormat {
             (Some(f), _) => f.as_str(),
             (None, Family::MysqlAudit) => "mysql_audit",
             (None, Family::AuroraAudit) => "aurora_mysql_audit",
+            (None, Family::Postgres) => "postgres",
+            (None, Family::CloudwatchJson) => "cloudwatch_json",
         };
         if self.cloudwatch_export {
             match base {
@@ -48,6 +57,7 @@ impl FileFormat {
                 "mariadb_audit" => "cloudwatch_export+mariadb_audit",
                 "rds_mysql_audit" => "cloudwatch_export+rds_mysql_audit",
                 "aurora_mysql_audit" => "cloudwatch_export+aurora_mysql_audit",
+                "postgres" => "cloudwatch_export+postgres",
                 other => other,
             }
         } else {
@@ -64,6 +74,22 @@ pub enum FormatChoice {
     Mariadb,
     RdsMysql,
     AuroraMysql,
+    Postgres,
+    CloudwatchJson,
+}
+
+impl FormatChoice {
+    /// The name `--format` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FormatChoice::Auto => "auto",
+            FormatChoice::Mariadb => "mariadb-audit",
+            FormatChoice::RdsMysql => "rds-mysql-audit",
+            FormatChoice::AuroraMysql => "aurora-mysql-audit",
+            FormatChoice::Postgres => "postgres",
+            FormatChoice::CloudwatchJson => "cloudwatch-json",
+        }
+    }
 }
 
 impl std::str::FromStr for FormatChoice {
@@ -74,12 +100,11 @@ impl std::str::FromStr for FormatChoice {
             "mariadb-audit" => FormatChoice::Mariadb,
             "rds-mysql-audit" => FormatChoice::RdsMysql,
             "aurora-mysql-audit" => FormatChoice::AuroraMysql,
-            "postgres" | "cloudwatch-json" => {
-                return Err(format!("--format {s} is not supported yet (MySQL-family audit logs only)"))
-            }
+            "postgres" => FormatChoice::Postgres,
+            "cloudwatch-json" => FormatChoice::CloudwatchJson,
             _ => {
                 return Err(format!(
-                    "unknown format {s:?}: expected auto, mariadb-audit, rds-mysql-audit, aurora-mysql-audit"
+                    "unknown format {s:?}: expected auto, mariadb-audit, rds-mysql-audit, aurora-mysql-audit, postgres, cloudwatch-json"
                 ))
             }
         })
@@ -97,6 +122,12 @@ pub enum Reason {
     TooLong,
     TruncatedLastLine,
     CorruptInput,
+    UnknownTimeZone,
+    BadPrefix,
+    OrphanContinuation,
+    BadJson,
+    NoMessage,
+    NotAnEvent,
 }
 
 impl Reason {
@@ -110,6 +141,12 @@ impl Reason {
             Reason::TooLong => "line longer than the 4 MiB record limit",
             Reason::TruncatedLastLine => "truncated last line (no newline at end of input)",
             Reason::CorruptInput => "input ended in corrupt compressed data",
+            Reason::UnknownTimeZone => "timestamp has a time zone abbreviation that is not known",
+            Reason::BadPrefix => "PostgreSQL line prefix (%t:%r:%u@%d:[%p]:SEVERITY:) is malformed",
+            Reason::OrphanContinuation => "continuation line outside any record",
+            Reason::BadJson => "not valid CloudWatch Logs JSON (corrupt or truncated document)",
+            Reason::NoMessage => "CloudWatch log event without a message",
+            Reason::NotAnEvent => "a server message with no audit meaning (not an event)",
         }
     }
 }
@@ -119,11 +156,23 @@ pub trait RecordSink<'a> {
     fn event(&mut self, event: Event<'a>, message: &'a [u8]);
     fn blank(&mut self, line: u64);
     fn rejected(&mut self, line: u64, reason: Reason, text: &'a [u8]);
+    /// `lines` lines that hold no event of their own: a recognised server message with no
+    /// audit meaning (a PostgreSQL checkpoint, `connection received`, an END OF LOG marker),
+    /// or the lines after the first of a multi-line record (which the record already counts
+    /// once). With this, `lines = records + ignored + blank + rejected` in every format.
+    fn ignored(&mut self, _lines: u64) {}
 }
 
 /// Sniffs the format of a file from its first bytes: the first non-blank lines, with a
 /// CloudWatch export prefix stripped. `None` means "not an audit log we read".
 pub fn sniff(head: &[u8]) -> Option<FileFormat> {
+    if cloudwatch_json::sniff(head) {
+        return Some(FileFormat {
+            family: Family::CloudwatchJson,
+            cloudwatch_export: false,
+            forced: None,
+        });
+    }
     let mut seen = 0;
     for raw in head.split(|&b| b == b'\n') {
         let line = trim_cr(raw);
@@ -131,7 +180,9 @@ pub fn sniff(head: &[u8]) -> Option<FileFormat> {
             continue;
         }
         seen += 1;
-        if seen > 8 {
+        // A PostgreSQL file cut from a longer log may open with a long statement's
+        // continuation lines: look past them.
+        if seen > 64 {
             break;
         }
         let (body, cw) = match crate::time::parse_cloudwatch_prefix(line) {
@@ -141,6 +192,13 @@ pub fn sniff(head: &[u8]) -> Option<FileFormat> {
         if let Some(family) = mysql::sniff_line(body) {
             return Some(FileFormat {
                 family,
+                cloudwatch_export: cw,
+                forced: None,
+            });
+        }
+        if postgres::sniff_line(body) {
+            return Some(FileFormat {
+                family: Family::Postgres,
                 cloudwatch_export: cw,
                 forced: None,
             });
@@ -158,6 +216,15 @@ pub fn forced(choice: FormatChoice, head: &[u8]) -> Option<FileFormat> {
         FormatChoice::Mariadb => (Family::MysqlAudit, SourceFormat::MariadbAudit),
         FormatChoice::RdsMysql => (Family::MysqlAudit, SourceFormat::RdsMysqlAudit),
         FormatChoice::AuroraMysql => (Family::AuroraAudit, SourceFormat::AuroraMysqlAudit),
+        FormatChoice::Postgres => (Family::Postgres, SourceFormat::Postgres),
+        // Each message names its own format: nothing to force below the wrapper.
+        FormatChoice::CloudwatchJson => {
+            return Some(FileFormat {
+                family: Family::CloudwatchJson,
+                cloudwatch_export: false,
+                forced: None,
+            })
+        }
     };
     Some(FileFormat {
         family,
@@ -166,30 +233,71 @@ pub fn forced(choice: FormatChoice, head: &[u8]) -> Option<FileFormat> {
     })
 }
 
-/// The start of the first record at or after `pos` (records are lines in every family read
-/// so far). Chunk boundaries are placed here so that no record spans two chunks.
-pub fn next_record_start(_format: &FileFormat, buf: &[u8], pos: usize) -> usize {
+/// The start of the first record at or after `pos`. Chunk boundaries are placed here so that
+/// no record spans two chunks: a line in the MySQL family; a line that opens a new entry
+/// (see [`postgres::is_boundary`]) in PostgreSQL logs; never inside a JSON delivery, which
+/// is decoded whole.
+pub fn next_record_start(format: &FileFormat, buf: &[u8], pos: usize) -> usize {
     if pos == 0 || pos >= buf.len() {
         return pos.min(buf.len());
     }
-    if buf[pos - 1] == b'\n' {
-        return pos;
-    }
-    match memchr::memchr(b'\n', &buf[pos..]) {
-        Some(i) => pos + i + 1,
-        None => buf.len(),
+    let line_start = if buf[pos - 1] == b'\n' {
+        pos
+    } else {
+        match memchr::memchr(b'\n', &buf[pos..]) {
+            Some(i) => pos + i + 1,
+            None => return buf.len(),
+        }
+    };
+    match format.family {
+        Family::MysqlAudit | Family::AuroraAudit => line_start,
+        Family::CloudwatchJson => buf.len(),
+        Family::Postgres => {
+            let mut at = line_start;
+            while at < buf.len() {
+                let end = memchr::memchr(b'\n', &buf[at..]).map_or(buf.len(), |i| at + i);
+                if postgres::is_boundary(trim_cr(&buf[at..end])) {
+                    return at;
+                }
+                at = end + 1;
+            }
+            buf.len()
+        }
     }
 }
 
 /// The end of the last complete record in `buf` (for streamed input, where the tail is kept
-/// for the next block).
-pub fn last_record_end(_format: &FileFormat, buf: &[u8]) -> Option<usize> {
-    memchr::memrchr(b'\n', buf).map(|i| i + 1)
+/// for the next block). `None` when no record is known to be complete yet.
+pub fn last_record_end(format: &FileFormat, buf: &[u8]) -> Option<usize> {
+    match format.family {
+        Family::MysqlAudit | Family::AuroraAudit => memchr::memrchr(b'\n', buf).map(|i| i + 1),
+        // A record ends where the next one starts; only whole lines can be judged.
+        Family::Postgres => {
+            let whole = memchr::memrchr(b'\n', buf)? + 1;
+            let mut end = whole - 1;
+            while let Some(i) = memchr::memrchr(b'\n', &buf[..end]) {
+                let start = i + 1;
+                if postgres::is_boundary(trim_cr(&buf[start..end])) {
+                    return Some(start);
+                }
+                end = i;
+            }
+            None
+        }
+        // Between whole JSON documents. `Some(0)` (rather than `None`) while the first
+        // document is incomplete asks for more input without the record-length limit: one
+        // `filter-log-events` document may hold a whole export.
+        Family::CloudwatchJson => Some(cloudwatch_json::complete_documents_end(buf)),
+    }
 }
 
 /// Parses a record-aligned chunk. `first_line` is the 1-based number of its first line;
 /// `at_eof` says whether the chunk ends the input (a last line without `\n` is then a
 /// truncated line if it does not parse).
+///
+/// A CloudWatch JSON chunk must be decoded first ([`cloudwatch_json::Arena`]): its messages
+/// are owned, and events borrow from the decoded text. Given here undecoded, it is reported
+/// as one rejected document.
 pub fn parse_chunk<'a, S: RecordSink<'a>>(
     format: &FileFormat,
     chunk: &'a [u8],
@@ -197,13 +305,45 @@ pub fn parse_chunk<'a, S: RecordSink<'a>>(
     at_eof: bool,
     sink: &mut S,
 ) -> u64 {
-    mysql::parse_chunk(format, chunk, first_line, at_eof, sink)
+    match format.family {
+        Family::MysqlAudit | Family::AuroraAudit => {
+            mysql::parse_chunk(format, chunk, first_line, at_eof, sink)
+        }
+        Family::Postgres => postgres::parse_chunk(format, chunk, first_line, at_eof, sink),
+        Family::CloudwatchJson => {
+            if chunk.is_empty() {
+                return 0;
+            }
+            sink.rejected(first_line, Reason::BadJson, &chunk[..chunk.len().min(160)]);
+            1
+        }
+    }
 }
 
 pub(crate) fn trim_cr(line: &[u8]) -> &[u8] {
     match line.last() {
         Some(b'\r') => &line[..line.len() - 1],
         _ => line,
+    }
+}
+
+/// Parses a single line on its own (sniffing its layout): for tests, rules and tools that
+/// look at one line at a time. The hot path uses [`parse_chunk`].
+pub fn parse_line(line: &[u8]) -> Result<Event<'_>, Reason> {
+    let line = trim_cr(line);
+    let format = sniff(line).ok_or(Reason::BadTimestamp)?;
+    let body = match crate::time::parse_cloudwatch_prefix(line) {
+        Some((_, n)) if format.cloudwatch_export => &line[n..],
+        _ => line,
+    };
+    match format.family {
+        Family::Postgres => match postgres::Parser::new(None).record(body, 1) {
+            postgres::Outcome::Event(e) => Ok(e),
+            postgres::Outcome::Ignored => Err(Reason::NotAnEvent),
+            postgres::Outcome::Rejected(r) => Err(r),
+        },
+        Family::CloudwatchJson => Err(Reason::BadJson),
+        _ => mysql::parse_record(&format, body, 1),
     }
 }
 
@@ -233,6 +373,56 @@ mod tests {
     }
 
     #[test]
+    fn sniff_recognises_postgres_logs_exports_and_cloudwatch_json() {
+        let pg = b"  continued statement line\n2025-02-03 08:00:01 UTC:10.0.3.7(50122):app@orders:[901]:LOG:  connection authorized: user=app database=orders\n";
+        let f = sniff(pg).unwrap();
+        assert_eq!(
+            (f.family, f.cloudwatch_export, f.name()),
+            (Family::Postgres, false, "postgres")
+        );
+        let f = sniff(b"2019-08-09T18:00:00.000Z 2019-08-09 18:00:00 UTC:10.50.72.222(33436):lmn@lmn_db:[26802]:LOG:  duration: 13.817 ms\n").unwrap();
+        assert_eq!(f.name(), "cloudwatch_export+postgres");
+        let f = sniff(b"{\"messageType\":\"DATA_MESSAGE\",\"logEvents\":[]}").unwrap();
+        assert_eq!(
+            (f.family, f.name()),
+            (Family::CloudwatchJson, "cloudwatch_json")
+        );
+        assert!(sniff(b"2025-02-03 08:00:01 just a dated note\n").is_none());
+    }
+
+    #[test]
+    fn postgres_and_cloudwatch_json_can_be_forced() {
+        let pg: FormatChoice = "postgres".parse().unwrap();
+        let f = forced(pg, b"whatever").unwrap();
+        assert_eq!(
+            (f.family, f.forced),
+            (Family::Postgres, Some(SourceFormat::Postgres))
+        );
+        let cw: FormatChoice = "cloudwatch-json".parse().unwrap();
+        assert_eq!(forced(cw, b"{}").unwrap().family, Family::CloudwatchJson);
+        assert!("oracle".parse::<FormatChoice>().is_err());
+    }
+
+    #[test]
+    fn json_deliveries_are_never_cut_and_undecoded_json_is_rejected_whole() {
+        let f = sniff(b"{\"events\":[]}").unwrap();
+        let buf = b"{\"events\":[]}\n{\"events\":[]}\n";
+        assert_eq!(next_record_start(&f, buf, 3), buf.len());
+        assert_eq!(last_record_end(&f, &buf[..20]), Some(13));
+        struct Rejects(u64);
+        impl<'a> RecordSink<'a> for Rejects {
+            fn event(&mut self, _e: Event<'a>, _m: &'a [u8]) {}
+            fn blank(&mut self, _l: u64) {}
+            fn rejected(&mut self, _l: u64, _r: Reason, _t: &'a [u8]) {
+                self.0 += 1;
+            }
+        }
+        let mut r = Rejects(0);
+        assert_eq!(parse_chunk(&f, buf, 1, true, &mut r), 1);
+        assert_eq!(r.0, 1);
+    }
+
+    #[test]
     fn record_starts_fall_after_newlines() {
         let f = sniff(b"20230501 10:02:19,db1,root,localhost,12,0,CONNECT,mysql,,0\n").unwrap();
         let buf = b"aaa\nbbb\nccc";
@@ -242,16 +432,4 @@ mod tests {
         assert_eq!(next_record_start(&f, buf, 9), 11);
         assert_eq!(last_record_end(&f, buf), Some(8));
     }
-}
-
-/// Parses a single line on its own (sniffing its layout): for tests, rules and tools that
-/// look at one line at a time. The hot path uses [`parse_chunk`].
-pub fn parse_line(line: &[u8]) -> Result<Event<'_>, Reason> {
-    let line = trim_cr(line);
-    let format = sniff(line).ok_or(Reason::BadTimestamp)?;
-    let body = match crate::time::parse_cloudwatch_prefix(line) {
-        Some((_, n)) if format.cloudwatch_export => &line[n..],
-        _ => line,
-    };
-    mysql::parse_record(&format, body, 1)
 }

@@ -169,7 +169,7 @@ impl Pass for CrossDatabasePass {
             return;
         }
         self.touch(e.user, e.database, o);
-        if let Text::Raw(sql) | Text::Escaped(sql) = e.object {
+        if let Text::Raw(sql) | Text::Escaped(sql) | Text::Quoted(sql) = e.object {
             if e.operation == Operation::Query && memchr::memchr(b'.', sql).is_some() {
                 let mut dbs: Vec<&[u8]> = Vec::new();
                 qualified_databases(sql, |d| {
