@@ -52,8 +52,8 @@ pub struct StatsBuilder<'a> {
     pub stats: Stats,
     users: HashMap<&'a [u8], u64>,
     sources: HashMap<&'a [u8], u64>,
-    last_user: (&'a [u8], u64),
-    last_source: (&'a [u8], u64),
+    recent_users: Recent<'a>,
+    recent_sources: Recent<'a>,
 }
 
 impl<'a> StatsBuilder<'a> {
@@ -71,8 +71,8 @@ impl<'a> StatsBuilder<'a> {
                 s.tls_encrypted += tls as u64;
             }
         }
-        bump(&mut self.users, &mut self.last_user, e.user);
-        bump(&mut self.sources, &mut self.last_source, e.client_host);
+        self.recent_users.bump(&mut self.users, e.user);
+        self.recent_sources.bump(&mut self.sources, e.client_host);
     }
 
     pub fn rejected(&mut self, line: u64, reason: Reason, text: &[u8]) {
@@ -85,8 +85,8 @@ impl<'a> StatsBuilder<'a> {
     }
 
     pub fn finish(mut self) -> Stats {
-        flush(&mut self.users, &mut self.last_user);
-        flush(&mut self.sources, &mut self.last_source);
+        self.recent_users.flush(&mut self.users);
+        self.recent_sources.flush(&mut self.sources);
         self.stats.users = self.users.into_iter().map(|(k, v)| (k.into(), v)).collect();
         self.stats.sources = self
             .sources
@@ -97,20 +97,32 @@ impl<'a> StatsBuilder<'a> {
     }
 }
 
-#[inline]
-fn bump<'a>(map: &mut HashMap<&'a [u8], u64>, last: &mut (&'a [u8], u64), key: &'a [u8]) {
-    if last.1 > 0 && last.0 == key {
-        last.1 += 1;
-        return;
-    }
-    flush(map, last);
-    *last = (key, 1);
-}
+/// A few recently counted keys, most recent first: concurrent sessions interleave, so
+/// nearly every event hits one of them and skips the hash map.
+#[derive(Default)]
+struct Recent<'a>(Vec<(&'a [u8], u64)>);
 
-fn flush<'a>(map: &mut HashMap<&'a [u8], u64>, last: &mut (&'a [u8], u64)) {
-    if last.1 > 0 {
-        *map.entry(last.0).or_default() += last.1;
-        last.1 = 0;
+const RECENT: usize = 8;
+
+impl<'a> Recent<'a> {
+    #[inline]
+    fn bump(&mut self, map: &mut HashMap<&'a [u8], u64>, key: &'a [u8]) {
+        if let Some(i) = self.0.iter().position(|(k, _)| *k == key) {
+            self.0[i].1 += 1;
+            self.0.swap(0, i);
+            return;
+        }
+        if self.0.len() >= RECENT {
+            let (k, n) = self.0.pop().expect("full");
+            *map.entry(k).or_default() += n;
+        }
+        self.0.insert(0, (key, 1));
+    }
+
+    fn flush(&mut self, map: &mut HashMap<&'a [u8], u64>) {
+        for (k, n) in self.0.drain(..) {
+            *map.entry(k).or_default() += n;
+        }
     }
 }
 
