@@ -97,26 +97,27 @@ impl<'a> StatsBuilder<'a> {
     }
 }
 
-/// A few recently counted keys, most recent first: concurrent sessions interleave, so
-/// nearly every event hits one of them and skips the hash map.
+/// The last counted key and its pending count: consecutive events of a session share user
+/// and host, so runs skip the hash map.
 #[derive(Default)]
 struct Recent<'a>(Vec<(&'a [u8], u64)>);
-
-const RECENT: usize = 8;
 
 impl<'a> Recent<'a> {
     #[inline]
     fn bump(&mut self, map: &mut HashMap<&'a [u8], u64>, key: &'a [u8]) {
-        if let Some(i) = self.0.iter().position(|(k, _)| *k == key) {
-            self.0[i].1 += 1;
-            self.0.swap(0, i);
+        // Only the most recent key is checked before the map: comparing against more
+        // entries costs more than the hash lookup it saves.
+        if let Some((k, n)) = self.0.first_mut() {
+            if *k == key {
+                *n += 1;
+                return;
+            }
+            *map.entry(k).or_default() += *n;
+            *k = key;
+            *n = 1;
             return;
         }
-        if self.0.len() >= RECENT {
-            let (k, n) = self.0.pop().expect("full");
-            *map.entry(k).or_default() += n;
-        }
-        self.0.insert(0, (key, 1));
+        self.0.push((key, 1));
     }
 
     fn flush(&mut self, map: &mut HashMap<&'a [u8], u64>) {

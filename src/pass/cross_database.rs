@@ -27,7 +27,7 @@ pub struct CrossDatabasePass {
     recent: Vec<Recent>,
 }
 
-const RECENT: usize = 8;
+const RECENT: usize = 4;
 
 /// (user, database, what was seen).
 type Recent = (Vec<u8>, Vec<u8>, Seen);

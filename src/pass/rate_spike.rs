@@ -26,7 +26,7 @@ pub struct RateSpikePass {
     recent: Vec<(Vec<u8>, i64, Seen)>,
 }
 
-const RECENT: usize = 8;
+const RECENT: usize = 4;
 
 impl RateSpikePass {
     fn add(&mut self, user: Vec<u8>, w: i64, s: Seen) {
