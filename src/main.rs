@@ -233,20 +233,22 @@ fn analysis_config(a: &ScanArgs) -> anyhow::Result<AnalysisConfig> {
     Ok(cfg)
 }
 
-fn run_scan(a: ScanArgs) -> anyhow::Result<ExitCode> {
+/// `--since`/`--until` as epoch microseconds (durations count back from now).
+fn time_window(
+    since: Option<&str>,
+    until: Option<&str>,
+) -> anyhow::Result<(Option<i64>, Option<i64>)> {
     let now = chrono::Utc::now();
-    let since_us = a
-        .since
-        .as_deref()
-        .map(|s| forensics::time::parse_time_arg(s, now))
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
-    let until_us = a
-        .until
-        .as_deref()
-        .map(|s| forensics::time::parse_time_arg(s, now))
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
+    let parse = |t: Option<&str>| {
+        t.map(|s| forensics::time::parse_time_arg(s, now))
+            .transpose()
+            .map_err(anyhow::Error::msg)
+    };
+    Ok((parse(since)?, parse(until)?))
+}
+
+fn run_scan(a: ScanArgs) -> anyhow::Result<ExitCode> {
+    let (since_us, until_us) = time_window(a.since.as_deref(), a.until.as_deref())?;
     let opts = forensics::ScanOptions {
         paths: a.paths.clone(),
         out: a.out.clone(),
@@ -293,19 +295,7 @@ fn run_scan(a: ScanArgs) -> anyhow::Result<ExitCode> {
 
 fn run_grep(a: GrepArgs) -> anyhow::Result<ExitCode> {
     use std::io::Write as _;
-    let now = chrono::Utc::now();
-    let since_us = a
-        .since
-        .as_deref()
-        .map(|s| forensics::time::parse_time_arg(s, now))
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
-    let until_us = a
-        .until
-        .as_deref()
-        .map(|s| forensics::time::parse_time_arg(s, now))
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
+    let (since_us, until_us) = time_window(a.since.as_deref(), a.until.as_deref())?;
     let opts = forensics::grep::GrepOptions {
         pattern: a.pattern,
         paths: a.paths,
