@@ -389,6 +389,17 @@ impl Summary {
                 opt(&t.last_event)
             );
         }
+        if t.sessions > 0 {
+            let _ = writeln!(
+                s,
+                "sessions: {} ({} with TLS known: {} encrypted, {} not; {} the log cannot tell)",
+                t.sessions,
+                t.tls_known,
+                t.tls_encrypted,
+                t.tls_known - t.tls_encrypted,
+                t.tls_unknown
+            );
+        }
         if t.files_skipped + t.files_error > 0 {
             let _ = writeln!(
                 s,
