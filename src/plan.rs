@@ -219,75 +219,112 @@ impl<'f> Plan<'f> {
                 compression,
             },
         });
-        let mut line = 1u64;
-        loop {
-            if more && failure.is_none() {
-                let want = buf.len().max(chunk_bytes / 2) + chunk_bytes.div_ceil(2);
-                match dec.fill(&mut buf, want) {
-                    Ok(m) => more = m,
-                    Err(e) => {
-                        failure = Some(corrupt(compression, &e));
-                        more = false;
+        // Decompression runs on its own thread and hands over blocks that end on a record
+        // boundary, so inflating the next block overlaps parsing this one (a single stream
+        // cannot be split, but its two halves of work can run side by side). The channel
+        // holds one block, which bounds memory at three blocks per stream.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Block>(1);
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                loop {
+                    if more && failure.is_none() {
+                        let want = buf.len().max(chunk_bytes / 2) + chunk_bytes.div_ceil(2);
+                        match dec.fill(&mut buf, want) {
+                            Ok(m) => more = m,
+                            Err(e) => {
+                                failure = Some(corrupt(compression, &e));
+                                more = false;
+                            }
+                        }
+                    }
+                    let at_eof = !more;
+                    let cut = if at_eof {
+                        Some(buf.len())
+                    } else {
+                        format::last_record_end(&format, &buf)
+                    };
+                    match cut {
+                        Some(cut) => {
+                            let mut rest = Vec::with_capacity(chunk_bytes + (1 << 20));
+                            rest.extend_from_slice(&buf[cut..]);
+                            buf.truncate(cut);
+                            let data = std::mem::replace(&mut buf, rest);
+                            if tx.send(Block::Records { data, at_eof }).is_err() {
+                                return;
+                            }
+                        }
+                        None if buf.len() > format::MAX_RECORD_BYTES => {
+                            // One line longer than any record: reject it and skip to its end.
+                            let excerpt = buf[..crate::stats::EXCERPT_BYTES].to_vec();
+                            let (bytes, still_more) = skip_line(&mut dec, &mut buf);
+                            more = still_more;
+                            if tx.send(Block::TooLong { excerpt, bytes }).is_err() {
+                                return;
+                            }
+                            continue;
+                        }
+                        None => continue,
+                    }
+                    if at_eof {
+                        break;
+                    }
+                }
+                let hash = dec.finish();
+                let _ = tx.send(Block::Done { hash, failure });
+            });
+            let mut line = 1u64;
+            for block in rx {
+                match block {
+                    Block::Records { data, at_eof } => {
+                        let out =
+                            process_chunk(settings, file, &f.display, &format, &data, line, at_eof);
+                        line += out.stats.lines;
+                        emit(UnitOutput::Chunk(out));
+                    }
+                    Block::TooLong { excerpt, bytes } => {
+                        let mut stats = StatsBuilder::default();
+                        stats.rejected(line, Reason::TooLong, &excerpt);
+                        let mut stats = stats.finish();
+                        stats.lines = 1;
+                        emit(UnitOutput::Chunk(ChunkOutput {
+                            file,
+                            bytes,
+                            stats,
+                            row_groups: Vec::new(),
+                            passes: crate::pass::PassSet::new(settings.config),
+                            error: None,
+                        }));
+                        line += 1;
+                    }
+                    Block::Done { hash, failure } => {
+                        match hash {
+                            Ok((hex, bytes)) => emit(UnitOutput::File {
+                                file,
+                                note: FileNote::Sha256 { hex, bytes },
+                            }),
+                            Err(e) => emit(error(e.to_string())),
+                        }
+                        if let Some(msg) = failure {
+                            emit(error(msg));
+                        }
                     }
                 }
             }
-            let at_eof = !more;
-            let cut = if at_eof {
-                Some(buf.len())
-            } else {
-                format::last_record_end(&format, &buf)
-            };
-            match cut {
-                Some(cut) => {
-                    let out = process_chunk(
-                        settings,
-                        file,
-                        &f.display,
-                        &format,
-                        &buf[..cut],
-                        line,
-                        at_eof,
-                    );
-                    line += out.stats.lines;
-                    emit(UnitOutput::Chunk(out));
-                    buf.drain(..cut);
-                }
-                None if buf.len() > format::MAX_RECORD_BYTES => {
-                    // One line longer than any record: reject it and skip to its end.
-                    let mut stats = StatsBuilder::default();
-                    stats.rejected(line, Reason::TooLong, &buf[..crate::stats::EXCERPT_BYTES]);
-                    let (skipped, still_more) = skip_line(&mut dec, &mut buf);
-                    let mut stats = stats.finish();
-                    stats.lines = 1;
-                    emit(UnitOutput::Chunk(ChunkOutput {
-                        file,
-                        bytes: skipped,
-                        stats,
-                        row_groups: Vec::new(),
-                        passes: crate::pass::PassSet::new(settings.config),
-                        error: None,
-                    }));
-                    line += 1;
-                    more = still_more;
-                    continue;
-                }
-                None => continue,
-            }
-            if at_eof {
-                break;
-            }
-        }
-        match dec.finish() {
-            Ok((hex, bytes)) => emit(UnitOutput::File {
-                file,
-                note: FileNote::Sha256 { hex, bytes },
-            }),
-            Err(e) => emit(error(e.to_string())),
-        }
-        if let Some(msg) = failure {
-            emit(error(msg));
-        }
+        });
     }
+}
+
+/// What the decompression thread of a stream hands to the parsing side.
+enum Block {
+    /// Complete records (the last block may end in a truncated line).
+    Records { data: Vec<u8>, at_eof: bool },
+    /// A line longer than any record was skipped.
+    TooLong { excerpt: Vec<u8>, bytes: u64 },
+    /// The end: the hash of the compressed file and any decompression failure.
+    Done {
+        hash: std::io::Result<(String, u64)>,
+        failure: Option<String>,
+    },
 }
 
 /// Drops bytes up to and including the next newline; `buf` keeps what follows it. Returns
