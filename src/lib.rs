@@ -301,6 +301,7 @@ impl<'a> RunState<'a> {
                 }
             }
             UnitOutput::Chunk(c) => {
+                let c = *c;
                 if let Some(w) = writer {
                     for rg in c.row_groups {
                         w.append(rg)?;

@@ -41,7 +41,7 @@ pub enum FileNote {
 /// One output of a unit, in order.
 pub enum UnitOutput {
     File { file: usize, note: FileNote },
-    Chunk(ChunkOutput),
+    Chunk(Box<ChunkOutput>),
 }
 
 enum Unit {
@@ -146,7 +146,7 @@ impl<'f> Plan<'f> {
                     *at_eof,
                 );
                 release(map, *start, *end);
-                emit(UnitOutput::Chunk(out));
+                emit(UnitOutput::Chunk(Box::new(out)));
             }
             Unit::Stream { file } => self.run_stream(*file, settings, emit),
         }
@@ -279,21 +279,21 @@ impl<'f> Plan<'f> {
                         let out =
                             process_chunk(settings, file, &f.display, &format, &data, line, at_eof);
                         line += out.stats.lines;
-                        emit(UnitOutput::Chunk(out));
+                        emit(UnitOutput::Chunk(Box::new(out)));
                     }
                     Block::TooLong { excerpt, bytes } => {
                         let mut stats = StatsBuilder::default();
                         stats.rejected(line, Reason::TooLong, &excerpt);
                         let mut stats = stats.finish();
                         stats.lines = 1;
-                        emit(UnitOutput::Chunk(ChunkOutput {
+                        emit(UnitOutput::Chunk(Box::new(ChunkOutput {
                             file,
                             bytes,
                             stats,
                             row_groups: Vec::new(),
                             passes: crate::pass::PassSet::new(settings.config),
                             error: None,
-                        }));
+                        })));
                         line += 1;
                     }
                     Block::Done { hash, failure } => {

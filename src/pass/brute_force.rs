@@ -153,7 +153,8 @@ impl Pass for BruteForcePass {
         let c = &self.config;
         let mut sources: Vec<_> = self.failures.into_iter().collect();
         sources.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut success_found: BTreeMap<(Box<[u8]>, Box<[u8]>), (i64, Evidence, i64)> =
+        // (source, user) → (time, evidence, end of the burst before it)
+        let mut success_found: BTreeMap<(super::Name, super::Name), (i64, Evidence, i64)> =
             BTreeMap::new();
         for (source, buckets) in sources {
             let buckets: Vec<(i64, Failures)> = buckets.into_iter().collect();
