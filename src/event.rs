@@ -210,51 +210,25 @@ pub fn client_ip(host: &[u8]) -> Option<IpAddr> {
 
 /// Resolves the audit plugin's escapes (`\'`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`; an unknown
 /// `\x` stays literal) while appending to `out`. Invalid UTF-8 is replaced, never rejected.
-pub fn unescape_into<W: std::fmt::Write>(mut b: &[u8], out: &mut W) {
-    while let Some(i) = memchr::memchr(b'\\', b) {
-        push_lossy(&b[..i], out);
-        match b.get(i + 1) {
-            Some(&c) => {
-                let r = match c {
-                    b'n' => "\n",
-                    b'r' => "\r",
-                    b't' => "\t",
-                    b'b' => "\u{8}",
-                    b'f' => "\u{c}",
-                    b'\'' => "'",
-                    b'\\' => "\\",
-                    b'"' => "\"",
-                    b'0' => "\0",
-                    _ => {
-                        // Unknown escape: keep the backslash; what follows is copied as text
-                        // (it may be the start of a multi-byte character).
-                        let _ = out.write_str("\\");
-                        b = &b[i + 1..];
-                        continue;
-                    }
-                };
-                let _ = out.write_str(r);
-                b = &b[i + 2..];
-            }
-            None => {
-                let _ = out.write_str("\\");
-                b = &[];
-            }
-        }
-    }
-    push_lossy(b, out);
+pub fn unescape_into<W: std::fmt::Write>(b: &[u8], out: &mut W) {
+    unescape_with(b, out, push_lossy);
 }
 
 /// [`unescape_into`] for text already known to be valid UTF-8 (escapes are ASCII, so the
 /// pieces between them are valid too).
-fn unescape_checked_into<W: std::fmt::Write>(mut b: &[u8], out: &mut W) {
-    // SAFETY (both `from_utf8_unchecked`): `b` is valid UTF-8 and is only cut next to ASCII
-    // backslashes, never inside a multi-byte sequence.
-    fn s(x: &[u8]) -> &str {
-        unsafe { std::str::from_utf8_unchecked(x) }
-    }
+fn unescape_checked_into<W: std::fmt::Write>(b: &[u8], out: &mut W) {
+    unescape_with(b, out, |piece, out| {
+        // SAFETY: `b` is valid UTF-8 and is only cut next to ASCII backslashes, never inside
+        // a multi-byte sequence.
+        let _ = out.write_str(unsafe { std::str::from_utf8_unchecked(piece) });
+    });
+}
+
+/// The escape map, with `piece` appending the text between escapes.
+#[inline]
+fn unescape_with<W: std::fmt::Write>(mut b: &[u8], out: &mut W, piece: impl Fn(&[u8], &mut W)) {
     while let Some(i) = memchr::memchr(b'\\', b) {
-        let _ = out.write_str(s(&b[..i]));
+        piece(&b[..i], out);
         let Some(&c) = b.get(i + 1) else {
             let _ = out.write_str("\\");
             return;
@@ -270,7 +244,8 @@ fn unescape_checked_into<W: std::fmt::Write>(mut b: &[u8], out: &mut W) {
             b'"' => "\"",
             b'0' => "\0",
             _ => {
-                // Unknown escape: keep the backslash; the next character is copied as text.
+                // Unknown escape: keep the backslash; what follows is copied as text (it may
+                // be the start of a multi-byte character).
                 let _ = out.write_str("\\");
                 b = &b[i + 1..];
                 continue;
@@ -279,7 +254,7 @@ fn unescape_checked_into<W: std::fmt::Write>(mut b: &[u8], out: &mut W) {
         let _ = out.write_str(r);
         b = &b[i + 2..];
     }
-    let _ = out.write_str(s(b));
+    piece(b, out);
 }
 
 /// Resolves CSV `""` to `"` while appending to `out`. `checked`: `b` is known to be valid

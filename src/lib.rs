@@ -122,7 +122,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         config: &opts.analysis,
         analysis: opts.run_passes,
     };
-    let mut run = RunState::new(&files, &opts.analysis);
+    let mut run = RunState::new(&files);
     let progress = progress_bar(opts.progress, files.iter().map(|f| f.size).sum());
     let mut write_error: Option<Error> = None;
     exec::run_ordered(
@@ -268,7 +268,7 @@ struct RunState<'a> {
 }
 
 impl<'a> RunState<'a> {
-    fn new(files: &'a [input::InputFile], _config: &AnalysisConfig) -> Self {
+    fn new(files: &'a [input::InputFile]) -> Self {
         RunState {
             files,
             per_file: (0..files.len()).map(|_| FileState::default()).collect(),

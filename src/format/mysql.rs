@@ -65,25 +65,16 @@ fn parse_one<'a, S: RecordSink<'a>>(
         sink.rejected(line_no, Reason::TooLong, line);
         return;
     }
+    // The export prefix is stripped; every MySQL-family record carries its own time.
     let mut body = line;
-    let mut prefix_time = None;
     if format.cloudwatch_export {
-        if let Some((t, n)) = time::parse_cloudwatch_prefix(line) {
-            prefix_time = Some(t);
+        if let Some((_, n)) = time::parse_cloudwatch_prefix(line) {
             body = &line[n..];
         }
     }
     match parse_record(format, body, line_no) {
-        Ok(mut e) => {
-            if e.time_us == i64::MIN {
-                e.time_us = prefix_time.unwrap_or(0);
-            }
-            sink.event(e, body)
-        }
-        Err(reason) if !terminated => {
-            let _ = reason;
-            sink.rejected(line_no, Reason::TruncatedLastLine, line)
-        }
+        Ok(e) => sink.event(e, body),
+        Err(_) if !terminated => sink.rejected(line_no, Reason::TruncatedLastLine, line),
         Err(reason) => sink.rejected(line_no, reason, line),
     }
 }

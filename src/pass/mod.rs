@@ -169,6 +169,18 @@ impl Seen {
     }
 }
 
+/// Counts an event under `key`.
+pub fn tally<K: std::hash::Hash + Eq, S: std::hash::BuildHasher>(
+    map: &mut std::collections::HashMap<K, Seen, S>,
+    key: K,
+    o: &Observed<'_, '_>,
+) {
+    let (t, ev) = (o.event.time_us, o.evidence);
+    map.entry(key)
+        .and_modify(|s| s.add(t, ev))
+        .or_insert_with(|| Seen::new(t, ev));
+}
+
 /// Merges two maps of aggregates.
 pub fn merge_map<K: std::hash::Hash + Eq, V, S: std::hash::BuildHasher>(
     into: &mut std::collections::HashMap<K, V, S>,

@@ -24,10 +24,7 @@ impl Pass for NonSslPass {
         if e.tls != Some(false) || !o.is_successful_login() {
             return;
         }
-        self.seen
-            .entry((e.user.into(), o.source()))
-            .and_modify(|s| s.add(e.time_us, o.evidence))
-            .or_insert_with(|| Seen::new(e.time_us, o.evidence));
+        super::tally(&mut self.seen, (e.user.into(), o.source()), o);
     }
 
     fn merge(&mut self, later: Self) {

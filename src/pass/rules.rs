@@ -44,10 +44,7 @@ impl Pass for RulePass {
                 continue;
             }
             let e = o.event;
-            self.seen
-                .entry((i, e.user.into(), o.source()))
-                .and_modify(|s| s.add(e.time_us, o.evidence))
-                .or_insert_with(|| Seen::new(e.time_us, o.evidence));
+            super::tally(&mut self.seen, (i, e.user.into(), o.source()), o);
         }
     }
 

@@ -36,10 +36,7 @@ impl Pass for UnknownSourcePass {
             return;
         }
         let e = o.event;
-        self.seen
-            .entry((e.user.into(), o.source()))
-            .and_modify(|s| s.add(e.time_us, o.evidence))
-            .or_insert_with(|| Seen::new(e.time_us, o.evidence));
+        super::tally(&mut self.seen, (e.user.into(), o.source()), o);
     }
 
     fn merge(&mut self, later: Self) {

@@ -157,7 +157,6 @@ struct OpenPart {
 /// Appends encoded row groups to per-day part files, in the order given.
 pub struct PartitionedWriter {
     root: PathBuf,
-    schema: SchemaRef,
     props: Arc<WriterProperties>,
     parquet_schema: parquet::schema::types::TypePtr,
     open: BTreeMap<i64, OpenPart>,
@@ -180,7 +179,6 @@ impl PartitionedWriter {
             .root_schema_ptr();
         Ok(PartitionedWriter {
             root: root.to_path_buf(),
-            schema,
             props,
             parquet_schema,
             open: BTreeMap::new(),
@@ -280,7 +278,6 @@ impl PartitionedWriter {
         for day in days {
             self.finish_part(day)?;
         }
-        let _ = &self.schema;
         self.files_written.sort();
         Ok((self.files_written, self.rows_written))
     }
