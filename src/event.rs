@@ -11,10 +11,12 @@
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
+use arrow::array::NullBufferBuilder;
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Int32Builder, Int64Builder, RecordBatch, StringBuilder,
+    ArrayRef, BooleanBuilder, Int32Builder, Int64Builder, RecordBatch, StringArray,
     TimestampMillisecondArray,
 };
+use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use crate::classify::StatementClass;
@@ -335,20 +337,19 @@ pub fn schema() -> SchemaRef {
 /// Column builders for one batch of events. Reused across batches where possible.
 pub struct EventBatchBuilder {
     time_us: Vec<i64>,
-    source_format: StringBuilder,
-    server_host: StringBuilder,
-    user: StringBuilder,
-    client_host: StringBuilder,
-    client_ip: StringBuilder,
+    source_format: StrCol,
+    server_host: StrCol,
+    user: StrCol,
+    client_host: StrCol,
+    client_ip: StrCol,
     connection_id: Int64Builder,
     query_id: Int64Builder,
-    operation: StringBuilder,
-    database: StringBuilder,
-    object: StringBuilder,
+    operation: StrCol,
+    database: StrCol,
+    object: StrCol,
     retcode: Int32Builder,
     tls: BooleanBuilder,
-    statement_class: StringBuilder,
-    source_file: StringBuilder,
+    statement_class: StrCol,
     source_line: Int64Builder,
     source_path: Arc<str>,
     /// The whole input chunk is valid UTF-8, so fields cut at ASCII delimiters are too.
@@ -360,10 +361,13 @@ pub struct EventBatchBuilder {
 
 const HOST_CACHE: usize = 8;
 
+/// A batch is finished once a string column holds this much text, well below the 2 GiB that
+/// 32-bit offsets allow (one more record adds at most `MAX_RECORD_BYTES`).
+pub const MAX_BATCH_BYTES: usize = 1 << 30;
+
 impl EventBatchBuilder {
     pub fn new(source_path: Arc<str>, capacity: usize) -> Self {
-        let s =
-            |bytes_per_row: usize| StringBuilder::with_capacity(capacity, capacity * bytes_per_row);
+        let s = |bytes_per_row: usize| StrCol::with_capacity(capacity, capacity * bytes_per_row);
         EventBatchBuilder {
             time_us: Vec::with_capacity(capacity),
             source_format: s(16),
@@ -379,7 +383,6 @@ impl EventBatchBuilder {
             retcode: Int32Builder::with_capacity(capacity),
             tls: BooleanBuilder::with_capacity(capacity),
             statement_class: s(5),
-            source_file: s(source_path.len()),
             source_line: Int64Builder::with_capacity(capacity),
             source_path,
             utf8_checked: false,
@@ -399,6 +402,26 @@ impl EventBatchBuilder {
 
     pub fn is_empty(&self) -> bool {
         self.time_us.is_empty()
+    }
+
+    /// Bytes of text held by the largest string column: a batch is finished before any
+    /// column reaches [`MAX_BATCH_BYTES`] (Arrow `Utf8` offsets are 32-bit).
+    pub fn text_bytes(&self) -> usize {
+        [
+            &self.source_format,
+            &self.server_host,
+            &self.user,
+            &self.client_host,
+            &self.client_ip,
+            &self.operation,
+            &self.database,
+            &self.object,
+            &self.statement_class,
+        ]
+        .iter()
+        .map(|c| c.len_bytes())
+        .max()
+        .unwrap_or(0)
     }
 
     /// Copies one borrowed event into the columns: the single copy of its strings.
@@ -449,29 +472,30 @@ impl EventBatchBuilder {
             Text::None => self.object.append_null(),
             Text::Raw(b) => push_str(&mut self.object, b, v),
             Text::Escaped(b) if v => {
+                self.object.reserve(b.len());
                 unescape_checked_into(b, &mut self.object);
-                self.object.append_value("");
+                self.object.commit();
             }
             Text::Escaped(b) => {
                 unescape_into(b, &mut self.object);
-                self.object.append_value("");
+                self.object.commit();
             }
             Text::Quoted(b) => {
                 undouble_quotes_into(b, &mut self.object, v);
-                self.object.append_value("");
+                self.object.commit();
             }
         }
         self.retcode.append_option(e.retcode);
         self.tls.append_option(e.tls);
         self.statement_class
             .append_option(e.statement_class.map(|c| c.as_str()));
-        self.source_file.append_value(&*self.source_path);
         self.source_line.append_value(e.line as i64);
     }
 
     /// Takes the rows pushed so far as a `RecordBatch`, leaving the builder empty.
     pub fn finish(&mut self) -> RecordBatch {
         let time_us = std::mem::take(&mut self.time_us);
+        let rows = time_us.len();
         let ms: TimestampMillisecondArray = time_us
             .iter()
             .map(|us| Some(us.div_euclid(1000)))
@@ -494,7 +518,7 @@ impl EventBatchBuilder {
             Arc::new(self.retcode.finish()),
             Arc::new(self.tls.finish()),
             Arc::new(self.statement_class.finish()),
-            Arc::new(self.source_file.finish()),
+            Arc::new(StrCol::repeat(&self.source_path, rows)),
             Arc::new(self.source_line.finish()),
         ];
         RecordBatch::try_new(schema(), columns).expect("event columns match the schema")
@@ -504,20 +528,108 @@ impl EventBatchBuilder {
 /// Appends a field as a string, validating UTF-8 unless the chunk was validated whole
 /// (lossy replacement on invalid bytes).
 #[inline]
-fn push_str(b: &mut StringBuilder, v: &[u8], checked: bool) {
-    if checked {
-        // SAFETY: the caller validated the whole buffer as UTF-8, and `v` was cut from it at
-        // ASCII delimiters (commas, quotes, line ends), which are never inside a multi-byte
-        // sequence.
-        b.append_value(unsafe { std::str::from_utf8_unchecked(v) });
-        return;
+fn push_str(b: &mut StrCol, v: &[u8], checked: bool) {
+    if checked || simdutf8::basic::from_utf8(v).is_ok() {
+        // The caller validated the whole buffer as UTF-8, and `v` was cut from it at ASCII
+        // delimiters (commas, quotes, line ends), which are never inside a multi-byte
+        // sequence; or `v` was just validated.
+        b.values.extend_from_slice(v);
+    } else {
+        push_lossy(v, b);
     }
-    match std::str::from_utf8(v) {
-        Ok(s) => b.append_value(s),
-        Err(_) => {
-            push_lossy(v, b);
-            b.append_value("");
+    b.commit();
+}
+
+/// A UTF-8 string column under construction: the Arrow layout (values, `i32` offsets,
+/// validity) in plain vectors, so a value can be written in pieces (unescaping) and the
+/// vectors become the array's buffers without a copy.
+///
+/// Invariant: `values` holds valid UTF-8 at every [`StrCol::commit`]; writers append only
+/// validated or replaced text.
+struct StrCol {
+    values: Vec<u8>,
+    offsets: Vec<i32>,
+    nulls: NullBufferBuilder,
+}
+
+impl StrCol {
+    fn with_capacity(rows: usize, bytes: usize) -> Self {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        StrCol {
+            values: Vec::with_capacity(bytes),
+            offsets,
+            nulls: NullBufferBuilder::new(rows),
         }
+    }
+
+    /// A column of `rows` copies of `value`.
+    fn repeat(value: &str, rows: usize) -> StringArray {
+        let mut col = StrCol::with_capacity(rows, rows * value.len());
+        for _ in 0..rows {
+            col.append_value(value);
+        }
+        col.finish()
+    }
+
+    #[inline]
+    fn reserve(&mut self, bytes: usize) {
+        self.values.reserve(bytes);
+    }
+
+    /// Ends the value written since the last commit.
+    #[inline]
+    fn commit(&mut self) {
+        // Chunks and batches are far below 2 GiB of text (see `MAX_BATCH_BYTES`).
+        self.offsets.push(self.values.len() as i32);
+        self.nulls.append_non_null();
+    }
+
+    #[inline]
+    fn append_value(&mut self, v: &str) {
+        self.values.extend_from_slice(v.as_bytes());
+        self.commit();
+    }
+
+    #[inline]
+    fn append_option(&mut self, v: Option<&str>) {
+        match v {
+            Some(v) => self.append_value(v),
+            None => self.append_null(),
+        }
+    }
+
+    #[inline]
+    fn append_null(&mut self) {
+        self.offsets.push(self.values.len() as i32);
+        self.nulls.append_null();
+    }
+
+    fn len_bytes(&self) -> usize {
+        self.values.len()
+    }
+
+    fn finish(&mut self) -> StringArray {
+        let values = std::mem::take(&mut self.values);
+        let offsets = std::mem::replace(&mut self.offsets, vec![0]);
+        let nulls = self.nulls.finish();
+        // SAFETY: offsets start at 0, never decrease and end at `values.len()`; every value
+        // between two offsets is valid UTF-8 (the type's invariant).
+        unsafe {
+            StringArray::new_unchecked(
+                OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)),
+                Buffer::from_vec(values),
+                nulls,
+            )
+        }
+    }
+}
+
+impl std::fmt::Write for StrCol {
+    #[inline]
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.values.extend_from_slice(s.as_bytes());
+        Ok(())
     }
 }
 

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use crate::event::{Event, EventBatchBuilder};
+use crate::event::{Event, EventBatchBuilder, MAX_BATCH_BYTES};
 use crate::format::{self, cloudwatch_json, Family, FileFormat, Reason, RecordSink};
 use crate::pass::{AnalysisConfig, Evidence, PassSet};
 use crate::sink::parquet::{EncodedRowGroup, RowGroupEncoder, MAX_ROW_GROUP_ROWS};
@@ -101,7 +101,7 @@ impl ChunkProcessor<'_, '_> {
         };
         let builder = &mut self.days[idx].1;
         builder.push(event);
-        if builder.len() >= MAX_ROW_GROUP_ROWS {
+        if builder.len() >= MAX_ROW_GROUP_ROWS || builder.text_bytes() >= MAX_BATCH_BYTES {
             let batch = builder.finish();
             self.encode(day, batch);
         }
