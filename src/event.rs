@@ -13,13 +13,15 @@ use std::sync::{Arc, OnceLock};
 
 use arrow::array::NullBufferBuilder;
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Int32Builder, Int64Builder, RecordBatch, StringArray,
-    TimestampMillisecondArray,
+    ArrayRef, BooleanBuilder, DictionaryArray, Int32Array, Int32Builder, Int64Builder, RecordBatch,
+    StringArray, TimestampMillisecondArray,
 };
 use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
+use arrow::datatypes::Int32Type;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use crate::classify::StatementClass;
+use crate::sink::dict::DictCol;
 
 /// What happened, in the MySQL-family audit plugin's vocabulary (PostgreSQL maps onto it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -334,32 +336,72 @@ pub fn schema() -> SchemaRef {
         .clone()
 }
 
+/// The columns [`EventBatchBuilder`] builds as `Dictionary(Int32, Utf8)`: few distinct values
+/// on many rows. Parquet sees them as plain `Utf8` (dictionary-encoded in the file).
+pub const DICTIONARY_COLUMNS: [&str; 9] = [
+    "source_format",
+    "server_host",
+    "user",
+    "client_host",
+    "client_ip",
+    "operation",
+    "database",
+    "statement_class",
+    "source_file",
+];
+
+/// The schema of the batches [`EventBatchBuilder`] produces: [`schema`] with the
+/// [`DICTIONARY_COLUMNS`] as dictionaries.
+pub fn batch_schema() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            let fields: Vec<Field> = schema()
+                .fields()
+                .iter()
+                .map(|f| {
+                    if DICTIONARY_COLUMNS.contains(&f.name().as_str()) {
+                        Field::new(
+                            f.name(),
+                            DataType::Dictionary(
+                                Box::new(DataType::Int32),
+                                Box::new(DataType::Utf8),
+                            ),
+                            f.is_nullable(),
+                        )
+                    } else {
+                        f.as_ref().clone()
+                    }
+                })
+                .collect();
+            Arc::new(Schema::new(fields))
+        })
+        .clone()
+}
+
 /// Column builders for one batch of events. Reused across batches where possible.
 pub struct EventBatchBuilder {
     time_us: Vec<i64>,
-    source_format: StrCol,
-    server_host: StrCol,
-    user: StrCol,
-    client_host: StrCol,
-    client_ip: StrCol,
+    source_format: DictCol,
+    server_host: DictCol,
+    user: DictCol,
+    client_host: DictCol,
+    client_ip: DictCol,
     connection_id: Int64Builder,
     query_id: Int64Builder,
-    operation: StrCol,
-    database: StrCol,
+    operation: DictCol,
+    database: DictCol,
     object: StrCol,
     retcode: Int32Builder,
     tls: BooleanBuilder,
-    statement_class: StrCol,
+    statement_class: DictCol,
     source_line: Int64Builder,
     source_path: Arc<str>,
     /// The whole input chunk is valid UTF-8, so fields cut at ASCII delimiters are too.
     utf8_checked: bool,
-    /// Recent host fields and their canonical addresses: concurrent sessions interleave, and
-    /// each repeats its host on every event.
-    hosts: Vec<(Vec<u8>, Option<String>)>,
+    /// The canonical address of each distinct host field, by its `client_host` key.
+    host_ips: Vec<Option<String>>,
 }
-
-const HOST_CACHE: usize = 8;
 
 /// A batch is finished once a string column holds this much text, well below the 2 GiB that
 /// 32-bit offsets allow (one more record adds at most `MAX_RECORD_BYTES`).
@@ -367,26 +409,26 @@ pub const MAX_BATCH_BYTES: usize = 1 << 30;
 
 impl EventBatchBuilder {
     pub fn new(source_path: Arc<str>, capacity: usize) -> Self {
-        let s = |bytes_per_row: usize| StrCol::with_capacity(capacity, capacity * bytes_per_row);
+        let d = || DictCol::with_capacity(capacity);
         EventBatchBuilder {
             time_us: Vec::with_capacity(capacity),
-            source_format: s(16),
-            server_host: s(16),
-            user: s(8),
-            client_host: s(12),
-            client_ip: s(12),
+            source_format: d(),
+            server_host: d(),
+            user: d(),
+            client_host: d(),
+            client_ip: d(),
             connection_id: Int64Builder::with_capacity(capacity),
             query_id: Int64Builder::with_capacity(capacity),
-            operation: s(6),
-            database: s(8),
-            object: s(64),
+            operation: d(),
+            database: d(),
+            object: StrCol::with_capacity(capacity, capacity * 64),
             retcode: Int32Builder::with_capacity(capacity),
             tls: BooleanBuilder::with_capacity(capacity),
-            statement_class: s(5),
+            statement_class: d(),
             source_line: Int64Builder::with_capacity(capacity),
             source_path,
             utf8_checked: false,
-            hosts: Vec::with_capacity(HOST_CACHE),
+            host_ips: Vec::new(),
         }
     }
 
@@ -413,60 +455,47 @@ impl EventBatchBuilder {
             &self.user,
             &self.client_host,
             &self.client_ip,
-            &self.operation,
             &self.database,
-            &self.object,
-            &self.statement_class,
         ]
         .iter()
         .map(|c| c.len_bytes())
         .max()
         .unwrap_or(0)
+        .max(self.object.len_bytes())
     }
 
     /// Copies one borrowed event into the columns: the single copy of its strings.
     pub fn push(&mut self, e: &Event<'_>) {
         self.time_us.push(e.time_us);
-        self.source_format.append_value(e.format.as_str());
+        self.source_format.push_str(e.format.as_str());
         let v = self.utf8_checked;
-        push_str(&mut self.server_host, e.server_host, v);
-        push_str(&mut self.user, e.user, v);
-        push_str(&mut self.client_host, e.client_host, v);
-        let ip = match self
-            .hosts
-            .iter()
-            .position(|(h, _)| h.as_slice() == e.client_host)
-        {
-            Some(i) => i,
-            None => {
-                let ip = match client_ip(e.client_host) {
-                    // An IPv4 address that is the whole field prints exactly as written (the
-                    // parser refuses leading zeros), so no formatting is needed.
-                    Some(IpAddr::V4(_))
-                        if e.client_host.len() <= 15 && !e.client_host.contains(&b':') =>
-                    {
-                        Some(String::from_utf8_lossy(e.client_host).into_owned())
-                    }
-                    Some(ip) => Some(ip.to_string()),
-                    None => None,
-                };
-                if self.hosts.len() >= HOST_CACHE {
-                    self.hosts.pop();
+        self.server_host.push(e.server_host, v);
+        self.user.push(e.user, v);
+        self.client_host.push(e.client_host, v);
+        let host = self.client_host.last_key() as usize;
+        if host >= self.host_ips.len() {
+            // A host field not seen in this batch (keys are handed out in order).
+            let ip = match client_ip(e.client_host) {
+                // An IPv4 address that is the whole field prints exactly as written (the
+                // parser refuses leading zeros), so no formatting is needed.
+                Some(IpAddr::V4(_))
+                    if e.client_host.len() <= 15 && !e.client_host.contains(&b':') =>
+                {
+                    Some(String::from_utf8_lossy(e.client_host).into_owned())
                 }
-                self.hosts.push((e.client_host.to_vec(), ip));
-                self.hosts.len() - 1
-            }
-        };
-        // Most recently used first: the next event most likely comes from the same host.
-        self.hosts.swap(0, ip);
-        self.client_ip.append_option(self.hosts[0].1.as_deref());
+                Some(ip) => Some(ip.to_string()),
+                None => None,
+            };
+            self.host_ips.push(ip);
+        }
+        self.client_ip.push_option(self.host_ips[host].as_deref());
         self.connection_id.append_value(e.connection_id);
         self.query_id.append_value(e.query_id);
-        self.operation.append_value(e.operation.as_str());
+        self.operation.push_str(e.operation.as_str());
         if e.database.is_empty() {
-            self.database.append_null();
+            self.database.push_null();
         } else {
-            push_str(&mut self.database, e.database, v);
+            self.database.push(e.database, v);
         }
         match e.object {
             Text::None => self.object.append_null(),
@@ -488,7 +517,7 @@ impl EventBatchBuilder {
         self.retcode.append_option(e.retcode);
         self.tls.append_option(e.tls);
         self.statement_class
-            .append_option(e.statement_class.map(|c| c.as_str()));
+            .push_option(e.statement_class.map(|c| c.as_str()));
         self.source_line.append_value(e.line as i64);
     }
 
@@ -518,10 +547,14 @@ impl EventBatchBuilder {
             Arc::new(self.retcode.finish()),
             Arc::new(self.tls.finish()),
             Arc::new(self.statement_class.finish()),
-            Arc::new(StrCol::repeat(&self.source_path, rows)),
+            Arc::new(DictionaryArray::<Int32Type>::new(
+                Int32Array::from(vec![0; rows]),
+                Arc::new(StringArray::from(vec![&*self.source_path])),
+            )),
             Arc::new(self.source_line.finish()),
         ];
-        RecordBatch::try_new(schema(), columns).expect("event columns match the schema")
+        self.host_ips.clear();
+        RecordBatch::try_new(batch_schema(), columns).expect("event columns match the schema")
     }
 }
 
@@ -563,15 +596,6 @@ impl StrCol {
         }
     }
 
-    /// A column of `rows` copies of `value`.
-    fn repeat(value: &str, rows: usize) -> StringArray {
-        let mut col = StrCol::with_capacity(rows, rows * value.len());
-        for _ in 0..rows {
-            col.append_value(value);
-        }
-        col.finish()
-    }
-
     #[inline]
     fn reserve(&mut self, bytes: usize) {
         self.values.reserve(bytes);
@@ -583,20 +607,6 @@ impl StrCol {
         // Chunks and batches are far below 2 GiB of text (see `MAX_BATCH_BYTES`).
         self.offsets.push(self.values.len() as i32);
         self.nulls.append_non_null();
-    }
-
-    #[inline]
-    fn append_value(&mut self, v: &str) {
-        self.values.extend_from_slice(v.as_bytes());
-        self.commit();
-    }
-
-    #[inline]
-    fn append_option(&mut self, v: Option<&str>) {
-        match v {
-            Some(v) => self.append_value(v),
-            None => self.append_null(),
-        }
     }
 
     #[inline]

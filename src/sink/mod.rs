@@ -1,4 +1,5 @@
 //! Outputs: the Parquet files (events and findings) and the run summary.
 
+pub mod dict;
 pub mod parquet;
 pub mod summary;

@@ -21,14 +21,15 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::{Int32Type, SchemaRef};
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
 use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter, ArrowWriter};
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::column::writer::ColumnCloseResult;
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::ColumnPath;
+use parquet::schema::types::{ColumnPath, SchemaDescriptor};
 
 use crate::error::{Error, Result};
 
@@ -45,7 +46,7 @@ pub fn writer_properties(schema: &SchemaRef) -> Arc<WriterProperties> {
     let mut builder = WriterProperties::builder()
         .set_writer_version(WriterVersion::PARQUET_1_0)
         .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(1).expect("valid zstd level"),
+            ZstdLevel::try_new(ZSTD_LEVEL).expect("valid zstd level"),
         ))
         .set_max_row_group_row_count(Some(MAX_ROW_GROUP_ROWS))
         // Min/max per column chunk is what readers prune row groups with; page-level
@@ -84,13 +85,23 @@ pub fn writer_properties(schema: &SchemaRef) -> Arc<WriterProperties> {
 pub struct EncodedRowGroup {
     pub day: i64,
     pub rows: usize,
-    pub chunks: Vec<ArrowColumnChunk>,
+    pub chunks: Vec<EncodedColumn>,
 }
+
+/// One encoded column chunk: by the arrow-rs column writer, or by [`super::dict`].
+pub enum EncodedColumn {
+    Arrow(ArrowColumnChunk),
+    Raw(bytes::Bytes, ColumnCloseResult),
+}
+
+/// The events' ZSTD level (fast; the reference advises 1–3).
+const ZSTD_LEVEL: i32 = 1;
 
 /// Encodes record batches into row groups; one per worker (cheap to clone).
 #[derive(Clone)]
 pub struct RowGroupEncoder {
     schema: SchemaRef,
+    descr: Arc<SchemaDescriptor>,
     factory: Arc<ArrowRowGroupWriterFactory>,
 }
 
@@ -114,6 +125,7 @@ impl RowGroupEncoder {
         let factory = ArrowRowGroupWriterFactory::new(&sink, schema.clone());
         Ok(RowGroupEncoder {
             schema,
+            descr: Arc::new(SchemaDescriptor::new(parquet_schema.root_schema_ptr())),
             factory: Arc::new(factory),
         })
     }
@@ -124,21 +136,29 @@ impl RowGroupEncoder {
             path: PathBuf::from("events"),
             message: e.to_string(),
         };
-        let mut writers = self.factory.create_column_writers(0).map_err(err)?;
-        let mut w = writers.iter_mut();
-        for (field, column) in self.schema.fields().iter().zip(batch.columns()) {
-            for leaf in compute_leaves(field, column).map_err(err)? {
-                w.next()
-                    .expect("one writer per leaf")
-                    .write(&leaf)
-                    .map_err(err)?;
+        // The schema is flat: column i is leaf i.
+        let writers = self.factory.create_column_writers(0).map_err(err)?;
+        let mut chunks = Vec::with_capacity(writers.len());
+        for (i, ((field, column), mut writer)) in self
+            .schema
+            .fields()
+            .iter()
+            .zip(batch.columns())
+            .zip(writers)
+            .enumerate()
+        {
+            if let Some(dict) = column.as_dictionary_opt::<Int32Type>() {
+                let (data, close) =
+                    super::dict::encode_column(self.descr.column(i), dict, ZSTD_LEVEL)
+                        .map_err(err)?;
+                chunks.push(EncodedColumn::Raw(data, close));
+                continue;
             }
+            for leaf in compute_leaves(field, column).map_err(err)? {
+                writer.write(&leaf).map_err(err)?;
+            }
+            chunks.push(EncodedColumn::Arrow(writer.close().map_err(err)?));
         }
-        let chunks = writers
-            .into_iter()
-            .map(|w| w.close())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(err)?;
         Ok(EncodedRowGroup {
             day,
             rows: batch.num_rows(),
@@ -212,7 +232,12 @@ impl PartitionedWriter {
         };
         let mut group = part.writer.next_row_group().map_err(err)?;
         for chunk in rg.chunks {
-            chunk.append_to_row_group(&mut group).map_err(err)?;
+            match chunk {
+                EncodedColumn::Arrow(c) => c.append_to_row_group(&mut group).map_err(err)?,
+                EncodedColumn::Raw(data, close) => {
+                    group.append_column(&data, close).map_err(err)?
+                }
+            }
         }
         group.close().map_err(err)?;
         self.rows_written += rg.rows as u64;
