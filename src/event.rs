@@ -399,8 +399,9 @@ pub struct EventBatchBuilder {
     source_path: Arc<str>,
     /// The whole input chunk is valid UTF-8, so fields cut at ASCII delimiters are too.
     utf8_checked: bool,
-    /// The canonical address of each distinct host field, by its `client_host` key.
-    host_ips: Vec<Option<String>>,
+    /// The `client_ip` key (`-1`: no address) of each distinct host field, by its
+    /// `client_host` key.
+    host_ips: Vec<i32>,
 }
 
 /// A batch is finished once a string column holds this much text, well below the 2 GiB that
@@ -467,7 +468,8 @@ impl EventBatchBuilder {
     /// Copies one borrowed event into the columns: the single copy of its strings.
     pub fn push(&mut self, e: &Event<'_>) {
         self.time_us.push(e.time_us);
-        self.source_format.push_str(e.format.as_str());
+        self.source_format
+            .push_slot(e.format as usize, e.format.as_str());
         let v = self.utf8_checked;
         self.server_host.push(e.server_host, v);
         self.user.push(e.user, v);
@@ -486,12 +488,27 @@ impl EventBatchBuilder {
                 Some(ip) => Some(ip.to_string()),
                 None => None,
             };
-            self.host_ips.push(ip);
+            let key = match ip {
+                Some(ip) => {
+                    self.client_ip.push_str(&ip);
+                    self.client_ip.last_key()
+                }
+                None => {
+                    self.client_ip.push_null();
+                    -1
+                }
+            };
+            self.host_ips.push(key);
+        } else {
+            match self.host_ips[host] {
+                -1 => self.client_ip.push_null(),
+                key => self.client_ip.push_key(key),
+            }
         }
-        self.client_ip.push_option(self.host_ips[host].as_deref());
         self.connection_id.append_value(e.connection_id);
         self.query_id.append_value(e.query_id);
-        self.operation.push_str(e.operation.as_str());
+        self.operation
+            .push_slot(e.operation as usize, e.operation.as_str());
         if e.database.is_empty() {
             self.database.push_null();
         } else {
@@ -516,8 +533,10 @@ impl EventBatchBuilder {
         }
         self.retcode.append_option(e.retcode);
         self.tls.append_option(e.tls);
-        self.statement_class
-            .push_option(e.statement_class.map(|c| c.as_str()));
+        match e.statement_class {
+            Some(c) => self.statement_class.push_slot(c as usize, c.as_str()),
+            None => self.statement_class.push_null(),
+        }
         self.source_line.append_value(e.line as i64);
     }
 

@@ -231,31 +231,16 @@ fn parse_query_tail<'a>(tail: &'a [u8], e: &mut Event<'a>) -> Result<bool, Reaso
     };
     e.database = &tail[..comma];
     let q = &tail[comma + 2..];
-    // Find the closing quote: a `'` not escaped by a backslash and followed by `,<retcode>`.
-    let mut i = 0;
-    let mut escaped = false;
-    let close = loop {
-        match memchr::memchr2(b'\'', b'\\', &q[i..]) {
-            None => return Err(Reason::UnterminatedQuery),
-            Some(j) => {
-                let at = i + j;
-                if q[at] == b'\\' {
-                    escaped = true;
-                    i = at + 2;
-                    if i > q.len() {
-                        return Err(Reason::UnterminatedQuery);
-                    }
-                    continue;
-                }
-                // A quote: the closing one is followed by `,` and a retcode.
-                let after = &q[at + 1..];
-                if after.first() == Some(&b',') && looks_like_retcode_then_end(&after[1..]) {
-                    break at;
-                }
-                i = at + 1;
-            }
-        }
-    };
+    // The closing quote: the first `'` that is not escaped by a backslash and is followed by
+    // `,<retcode>`. Only a quote followed by a comma can be it, so the search jumps between
+    // `',` pairs (rare inside escaped text) instead of stopping at every quote and backslash.
+    static QUOTE_COMMA: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"',"));
+    let close = QUOTE_COMMA
+        .find_iter(q)
+        .find(|&at| !escaped_at(q, at) && looks_like_retcode_then_end(&q[at + 2..]))
+        .ok_or(Reason::UnterminatedQuery)?;
+    let escaped = memchr::memchr(b'\\', &q[..close]).is_some();
     let text = &q[..close];
     e.object = if escaped {
         Text::Escaped(text)
@@ -270,6 +255,13 @@ fn parse_query_tail<'a>(tail: &'a [u8], e: &mut Event<'a>) -> Result<bool, Reaso
     };
     e.retcode = Some(parse_i32(ret).ok_or(Reason::BadNumber)?);
     Ok(extra)
+}
+
+/// Whether the byte at `at` is escaped: preceded by an odd run of backslashes (each pair is
+/// one escaped backslash; the run starts fresh after a non-backslash).
+#[inline]
+fn escaped_at(s: &[u8], at: usize) -> bool {
+    s[..at].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 1
 }
 
 /// After a closing quote and comma: a retcode, then the end or another field.

@@ -44,7 +44,14 @@ pub struct DictCol {
     index: HashMap<Box<[u8]>, i32, foldhash::fast::FixedState>,
     /// The key pushed last (`-1` before the first value): consecutive rows often repeat it.
     last: i32,
+    /// Keys of values from a small fixed vocabulary (an enum's variants), by variant index.
+    slots: Vec<i32>,
+    /// Recently pushed keys, most recent first (`-1`: empty): interleaved sessions alternate
+    /// between a few users and hosts.
+    recent: [i32; RECENT],
 }
+
+const RECENT: usize = 4;
 
 impl DictCol {
     pub fn with_capacity(rows: usize) -> Self {
@@ -55,6 +62,8 @@ impl DictCol {
             offsets: vec![0],
             index: HashMap::default(),
             last: -1,
+            slots: Vec::new(),
+            recent: [-1; RECENT],
         }
     }
 
@@ -67,15 +76,29 @@ impl DictCol {
     /// and invalid sequences are replaced.
     #[inline]
     pub fn push(&mut self, v: &[u8], checked: bool) {
-        if self.last >= 0 && self.value(self.last) == v {
+        if self.last >= 0 && bytes_eq(self.value(self.last), v) {
             self.keys.push(self.last);
             self.nulls.append_non_null();
             return;
         }
-        let key = match self.index.get(v) {
+        let key = match self.recent[1..]
+            .iter()
+            .find(|&&k| k >= 0 && bytes_eq(self.value(k), v))
+        {
             Some(&k) => k,
-            None => self.insert(v, checked),
+            None => match self.index.get(v) {
+                Some(&k) => k,
+                None => self.insert(v, checked),
+            },
         };
+        // Move `key` to the front of `recent` (the previous front is `last`).
+        let at = self
+            .recent
+            .iter()
+            .position(|&k| k == key)
+            .unwrap_or(RECENT - 1);
+        self.recent.copy_within(0..at, 1);
+        self.recent[0] = key;
         self.last = key;
         self.keys.push(key);
         self.nulls.append_non_null();
@@ -84,6 +107,32 @@ impl DictCol {
     #[inline]
     pub fn push_str(&mut self, v: &str) {
         self.push(v.as_bytes(), true);
+    }
+
+    /// Appends `v`, the text of variant `slot` of a small vocabulary: after its first row the
+    /// key is a table lookup, with no comparison.
+    #[inline]
+    pub fn push_slot(&mut self, slot: usize, v: &str) {
+        match self.slots.get(slot) {
+            Some(&k) if k >= 0 => self.push_key(k),
+            _ => {
+                self.push(v.as_bytes(), true);
+                if self.slots.len() <= slot {
+                    self.slots.resize(slot + 1, -1);
+                }
+                self.slots[slot] = self.last;
+            }
+        }
+    }
+
+    /// Appends the value of a key this column handed out (see [`DictCol::last_key`]) since
+    /// its last [`DictCol::finish`].
+    #[inline]
+    pub fn push_key(&mut self, key: i32) {
+        debug_assert!(key >= 0 && (key as usize) < self.offsets.len() - 1);
+        self.last = key;
+        self.keys.push(key);
+        self.nulls.append_non_null();
     }
 
     #[inline]
@@ -135,6 +184,8 @@ impl DictCol {
         let offsets = std::mem::replace(&mut self.offsets, vec![0]);
         self.index.clear();
         self.last = -1;
+        self.slots.clear();
+        self.recent = [-1; RECENT];
         // SAFETY: offsets start at 0, never decrease and end at `values.len()`; every value is
         // valid UTF-8 (validated or replaced in `insert`).
         let dict = unsafe {
@@ -269,7 +320,6 @@ pub fn encode_column(
         start = end;
     }
     page_writer.close()?;
-    drop(page_writer);
     let bytes_written = sink.bytes_written() as u64;
     let data = Bytes::from(sink.into_inner()?);
 
@@ -309,6 +359,24 @@ pub fn encode_column(
         }),
     };
     Ok((data, close))
+}
+
+/// Slice equality for the short values of these columns, without a call to `memcmp`.
+#[inline]
+fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let w8 = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
+    let w4 = |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().expect("4 bytes"));
+    match n {
+        0 => true,
+        1..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..=8 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        9..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
+        _ => a == b,
+    }
 }
 
 /// Bits needed to store `max`.
@@ -442,6 +510,27 @@ mod tests {
             let mut out = Vec::new();
             rle_hybrid(&values, w, &mut out);
             assert_eq!(decode(&out, w, values.len()), values, "width {w}");
+        }
+    }
+
+    #[test]
+    fn short_equality_agrees_with_slice_equality() {
+        let words: Vec<Vec<u8>> = (0..40)
+            .flat_map(|n| {
+                let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+                let mut b = a.clone();
+                let mut c = a.clone();
+                if n > 0 {
+                    b[0] ^= 1;
+                    c[n as usize - 1] ^= 1;
+                }
+                [a, b, c]
+            })
+            .collect();
+        for x in &words {
+            for y in &words {
+                assert_eq!(bytes_eq(x, y), x == y, "{x:?} {y:?}");
+            }
         }
     }
 
