@@ -21,7 +21,7 @@ use arrow::datatypes::Int32Type;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use crate::classify::StatementClass;
-use crate::sink::dict::DictCol;
+use crate::sink::columns::DictCol;
 
 /// What happened, in the MySQL-family audit plugin's vocabulary (PostgreSQL maps onto it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,5 +1,5 @@
 //! Outputs: the Parquet files (events and findings) and the run summary.
 
-pub mod dict;
+pub mod columns;
 pub mod parquet;
 pub mod summary;

@@ -61,8 +61,8 @@ pub fn writer_properties(schema: &SchemaRef) -> Arc<WriterProperties> {
             "event_time_us",
             "query_id",
             "connection_id",
-            "object",
             "source_line",
+            PLAIN_TEXT_COLUMN,
             "detail",
             "evidence",
         ]
@@ -88,11 +88,15 @@ pub struct EncodedRowGroup {
     pub chunks: Vec<EncodedColumn>,
 }
 
-/// One encoded column chunk: by the arrow-rs column writer, or by [`super::dict`].
+/// One encoded column chunk: by the arrow-rs column writer, or by [`super::columns`].
 pub enum EncodedColumn {
     Arrow(ArrowColumnChunk),
     Raw(bytes::Bytes, ColumnCloseResult),
 }
+
+/// The event column of mostly distinct text (the query), written as PLAIN pages by
+/// [`super::columns::encode_plain`] rather than through arrow-rs's generic byte-array path.
+const PLAIN_TEXT_COLUMN: &str = "object";
 
 /// The events' ZSTD level (fast; the reference advises 1–3).
 const ZSTD_LEVEL: i32 = 1;
@@ -149,8 +153,18 @@ impl RowGroupEncoder {
         {
             if let Some(dict) = column.as_dictionary_opt::<Int32Type>() {
                 let (data, close) =
-                    super::dict::encode_column(self.descr.column(i), dict, ZSTD_LEVEL)
+                    super::columns::encode_dictionary(self.descr.column(i), dict, ZSTD_LEVEL)
                         .map_err(err)?;
+                chunks.push(EncodedColumn::Raw(data, close));
+                continue;
+            }
+            if field.name() == PLAIN_TEXT_COLUMN {
+                let (data, close) = super::columns::encode_plain(
+                    self.descr.column(i),
+                    column.as_string::<i32>(),
+                    ZSTD_LEVEL,
+                )
+                .map_err(err)?;
                 chunks.push(EncodedColumn::Raw(data, close));
                 continue;
             }

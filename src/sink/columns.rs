@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, DictionaryArray, Int32Array, NullBufferBuilder, StringArray};
+use arrow::buffer::NullBuffer;
 use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::Int32Type;
 use bytes::Bytes;
@@ -221,14 +222,143 @@ fn compress(level: i32, data: &[u8]) -> Result<Vec<u8>> {
     })
 }
 
-/// Encodes a dictionary column as one Parquet column chunk: the bytes (offsets relative to
-/// their start) and the close result to splice them into a row group with
-/// `SerializedRowGroupWriter::append_column`.
-pub fn encode_column(
-    descr: ColumnDescPtr,
-    array: &DictionaryArray<Int32Type>,
+/// The pages of one column chunk, written into memory as they are encoded.
+struct ChunkWriter {
+    sink: TrackedWrite<Vec<u8>>,
     zstd_level: i32,
-) -> Result<(Bytes, ColumnCloseResult)> {
+    uncompressed: u64,
+    compressed: u64,
+    dictionary_len: Option<u64>,
+    locations: Vec<PageLocation>,
+    rows: usize,
+    stats: Vec<PageEncodingStats>,
+}
+
+impl ChunkWriter {
+    fn new(zstd_level: i32, capacity: usize) -> Self {
+        ChunkWriter {
+            sink: TrackedWrite::new(Vec::with_capacity(capacity)),
+            zstd_level,
+            uncompressed: 0,
+            compressed: 0,
+            dictionary_len: None,
+            locations: Vec::new(),
+            rows: 0,
+            stats: Vec::new(),
+        }
+    }
+
+    fn write(&mut self, page: Page, uncompressed: usize) -> Result<u64> {
+        let spec = SerializedPageWriter::new(&mut self.sink)
+            .write_page(CompressedPage::new(page, uncompressed))?;
+        self.uncompressed += spec.uncompressed_size as u64;
+        self.compressed += spec.compressed_size as u64;
+        Ok(spec.compressed_size as u64)
+    }
+
+    /// The dictionary page (first in the chunk): PLAIN-encoded values.
+    fn dictionary_page(&mut self, plain: &[u8], num_values: usize) -> Result<()> {
+        let len = self.write(
+            Page::DictionaryPage {
+                buf: Bytes::from(compress(self.zstd_level, plain)?),
+                num_values: num_values as u32,
+                encoding: Encoding::PLAIN,
+                is_sorted: false,
+            },
+            plain.len(),
+        )?;
+        self.dictionary_len = Some(len);
+        self.stats.push(PageEncodingStats {
+            page_type: PageType::DICTIONARY_PAGE,
+            encoding: Encoding::PLAIN,
+            count: 1,
+        });
+        Ok(())
+    }
+
+    /// A v1 data page of `rows` rows: `body` holds the definition levels (if any) and the
+    /// values, uncompressed.
+    fn data_page(&mut self, body: &[u8], rows: usize, encoding: Encoding) -> Result<()> {
+        let offset = self.sink.bytes_written() as i64;
+        let len = self.write(
+            Page::DataPage {
+                buf: Bytes::from(compress(self.zstd_level, body)?),
+                num_values: rows as u32,
+                encoding,
+                def_level_encoding: Encoding::RLE,
+                rep_level_encoding: Encoding::RLE,
+                statistics: None,
+            },
+            body.len(),
+        )?;
+        self.locations.push(PageLocation {
+            offset,
+            compressed_page_size: len as i32,
+            first_row_index: self.rows as i64,
+        });
+        self.rows += rows;
+        match self
+            .stats
+            .iter_mut()
+            .find(|s| s.page_type == PageType::DATA_PAGE && s.encoding == encoding)
+        {
+            Some(s) => s.count += 1,
+            None => self.stats.push(PageEncodingStats {
+                page_type: PageType::DATA_PAGE,
+                encoding,
+                count: 1,
+            }),
+        }
+        Ok(())
+    }
+
+    /// The chunk's bytes (offsets relative to their start) and the close result that splices
+    /// them into a row group with `SerializedRowGroupWriter::append_column`.
+    fn finish(self, descr: ColumnDescPtr) -> Result<(Bytes, ColumnCloseResult)> {
+        let mut encodings = vec![Encoding::RLE];
+        encodings.extend(self.stats.iter().map(|s| s.encoding));
+        let metadata = ColumnChunkMetaData::builder(descr)
+            .set_compression(Compression::ZSTD(parquet::basic::ZstdLevel::try_new(
+                self.zstd_level,
+            )?))
+            .set_encodings_mask(EncodingMask::new_from_encodings(encodings.iter()))
+            .set_page_encoding_stats(self.stats)
+            .set_total_compressed_size(self.compressed as i64)
+            .set_total_uncompressed_size(self.uncompressed as i64)
+            .set_num_values(self.rows as i64)
+            .set_data_page_offset(self.dictionary_len.unwrap_or(0) as i64)
+            .set_dictionary_page_offset(self.dictionary_len.map(|_| 0))
+            .build()?;
+        let bytes_written = self.sink.bytes_written() as u64;
+        let close = ColumnCloseResult {
+            bytes_written,
+            rows_written: self.rows as u64,
+            metadata,
+            bloom_filter: None,
+            column_index: None,
+            offset_index: Some(OffsetIndexMetaData {
+                page_locations: self.locations,
+                unencoded_byte_array_data_bytes: None,
+            }),
+        };
+        Ok((Bytes::from(self.sink.into_inner()?), close))
+    }
+}
+
+/// Appends the v1 definition levels of rows `start..end` (1 = present): a 4-byte length,
+/// then the levels in the hybrid encoding with bit width 1.
+fn definition_levels(nulls: Option<&NullBuffer>, start: usize, end: usize, body: &mut Vec<u8>) {
+    let levels: Vec<u32> = (start..end)
+        .map(|i| nulls.is_none_or(|n| n.is_valid(i)) as u32)
+        .collect();
+    let at = body.len();
+    body.extend_from_slice(&[0; 4]);
+    rle_hybrid(&levels, 1, body);
+    let len = (body.len() - at - 4) as u32;
+    body[at..at + 4].copy_from_slice(&len.to_le_bytes());
+}
+
+fn check_nulls(descr: &ColumnDescPtr, array: &dyn Array) -> Result<bool> {
     let nullable = descr.max_def_level() > 0;
     if !nullable && array.null_count() > 0 {
         return Err(ParquetError::General(format!(
@@ -236,6 +366,17 @@ pub fn encode_column(
             descr.name()
         )));
     }
+    Ok(nullable)
+}
+
+/// Encodes a dictionary column as one Parquet column chunk (a PLAIN dictionary page, then
+/// `RLE_DICTIONARY` data pages).
+pub fn encode_dictionary(
+    descr: ColumnDescPtr,
+    array: &DictionaryArray<Int32Type>,
+    zstd_level: i32,
+) -> Result<(Bytes, ColumnCloseResult)> {
+    let nullable = check_nulls(&descr, array)?;
     let dict = array
         .values()
         .as_any()
@@ -245,49 +386,25 @@ pub fn encode_column(
     let nulls = array.nulls();
     let rows = array.len();
     let bit_width = bits_for(dict.len().saturating_sub(1) as u32);
+    let mut w = ChunkWriter::new(zstd_level, 1 << 16);
 
-    let mut sink = TrackedWrite::new(Vec::with_capacity(1 << 16));
-    let mut page_writer = SerializedPageWriter::new(&mut sink);
-    let mut uncompressed_total = 0u64;
-    let mut compressed_total = 0u64;
-    let mut locations = Vec::new();
-    let mut data_pages = 0;
-
-    // Dictionary page: PLAIN byte arrays (4-byte little-endian length, then the bytes).
+    // PLAIN byte arrays: a 4-byte little-endian length, then the bytes.
     let mut plain = Vec::with_capacity(dict.values().len() + 4 * dict.len());
     for v in dict.iter().flatten() {
         plain.extend_from_slice(&(v.len() as u32).to_le_bytes());
         plain.extend_from_slice(v.as_bytes());
     }
-    let spec = page_writer.write_page(CompressedPage::new(
-        Page::DictionaryPage {
-            buf: Bytes::from(compress(zstd_level, &plain)?),
-            num_values: dict.len() as u32,
-            encoding: Encoding::PLAIN,
-            is_sorted: false,
-        },
-        plain.len(),
-    ))?;
-    uncompressed_total += spec.uncompressed_size as u64;
-    compressed_total += spec.compressed_size as u64;
-    let data_page_offset = spec.offset + spec.bytes_written;
+    w.dictionary_page(&plain, dict.len())?;
 
     let mut body = Vec::new();
     let mut indices: Vec<u32> = Vec::with_capacity(PAGE_ROWS.min(rows));
-    let mut levels: Vec<u32> = Vec::new();
     let mut start = 0;
     while start < rows {
         let end = (start + PAGE_ROWS).min(rows);
         body.clear();
         indices.clear();
         if nullable {
-            levels.clear();
-            levels.extend((start..end).map(|i| nulls.is_none_or(|n| n.is_valid(i)) as u32));
-            let at = body.len();
-            body.extend_from_slice(&[0; 4]);
-            rle_hybrid(&levels, 1, &mut body);
-            let len = (body.len() - at - 4) as u32;
-            body[at..at + 4].copy_from_slice(&len.to_le_bytes());
+            definition_levels(nulls, start, end, &mut body);
             indices.extend(
                 (start..end)
                     .filter(|&i| nulls.is_none_or(|n| n.is_valid(i)))
@@ -298,67 +415,56 @@ pub fn encode_column(
         }
         body.push(bit_width);
         rle_hybrid(&indices, bit_width, &mut body);
-        let spec = page_writer.write_page(CompressedPage::new(
-            Page::DataPage {
-                buf: Bytes::from(compress(zstd_level, &body)?),
-                num_values: (end - start) as u32,
-                encoding: Encoding::RLE_DICTIONARY,
-                def_level_encoding: Encoding::RLE,
-                rep_level_encoding: Encoding::RLE,
-                statistics: None,
-            },
-            body.len(),
-        ))?;
-        uncompressed_total += spec.uncompressed_size as u64;
-        compressed_total += spec.compressed_size as u64;
-        locations.push(PageLocation {
-            offset: spec.offset as i64,
-            compressed_page_size: spec.compressed_size as i32,
-            first_row_index: start as i64,
-        });
-        data_pages += 1;
+        w.data_page(&body, end - start, Encoding::RLE_DICTIONARY)?;
         start = end;
     }
-    page_writer.close()?;
-    let bytes_written = sink.bytes_written() as u64;
-    let data = Bytes::from(sink.into_inner()?);
+    w.finish(descr)
+}
 
-    let encodings = [Encoding::PLAIN, Encoding::RLE, Encoding::RLE_DICTIONARY];
-    let metadata = ColumnChunkMetaData::builder(descr)
-        .set_compression(Compression::ZSTD(parquet::basic::ZstdLevel::try_new(
-            zstd_level,
-        )?))
-        .set_encodings_mask(EncodingMask::new_from_encodings(encodings.iter()))
-        .set_page_encoding_stats(vec![
-            PageEncodingStats {
-                page_type: PageType::DICTIONARY_PAGE,
-                encoding: Encoding::PLAIN,
-                count: 1,
-            },
-            PageEncodingStats {
-                page_type: PageType::DATA_PAGE,
-                encoding: Encoding::RLE_DICTIONARY,
-                count: data_pages,
-            },
-        ])
-        .set_total_compressed_size(compressed_total as i64)
-        .set_total_uncompressed_size(uncompressed_total as i64)
-        .set_num_values(rows as i64)
-        .set_data_page_offset(data_page_offset as i64)
-        .set_dictionary_page_offset(Some(0))
-        .build()?;
-    let close = ColumnCloseResult {
-        bytes_written,
-        rows_written: rows as u64,
-        metadata,
-        bloom_filter: None,
-        column_index: None,
-        offset_index: Some(OffsetIndexMetaData {
-            page_locations: locations,
-            unencoded_byte_array_data_bytes: None,
-        }),
-    };
-    Ok((data, close))
+/// Uncompressed bytes per data page of a PLAIN string column, and its row limit (the arrow-rs
+/// defaults).
+const PLAIN_PAGE_BYTES: usize = 1 << 20;
+const PLAIN_PAGE_ROWS: usize = 20_000;
+
+/// Encodes a string column of mostly distinct values (query text) as PLAIN data pages.
+pub fn encode_plain(
+    descr: ColumnDescPtr,
+    array: &StringArray,
+    zstd_level: i32,
+) -> Result<(Bytes, ColumnCloseResult)> {
+    let nullable = check_nulls(&descr, array)?;
+    let nulls = array.nulls();
+    let offsets = array.value_offsets();
+    let values = array.value_data();
+    let rows = array.len();
+    let mut w = ChunkWriter::new(zstd_level, values.len() / 4 + (1 << 16));
+    let mut body = Vec::with_capacity(PLAIN_PAGE_BYTES + (1 << 16));
+    let mut start = 0;
+    while start < rows {
+        // Rows up to the byte budget (at least one row).
+        let mut end = start + 1;
+        let limit = (start + PLAIN_PAGE_ROWS).min(rows);
+        let base = offsets[start] as usize;
+        while end < limit
+            && offsets[end + 1] as usize - base + 4 * (end + 1 - start) <= PLAIN_PAGE_BYTES
+        {
+            end += 1;
+        }
+        body.clear();
+        if nullable {
+            definition_levels(nulls, start, end, &mut body);
+        }
+        for i in start..end {
+            if nulls.is_none_or(|n| n.is_valid(i)) {
+                let v = &values[offsets[i] as usize..offsets[i + 1] as usize];
+                body.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                body.extend_from_slice(v);
+            }
+        }
+        w.data_page(&body, end - start, Encoding::PLAIN)?;
+        start = end;
+    }
+    w.finish(descr)
 }
 
 /// Slice equality for the short values of these columns, without a call to `memcmp`.
