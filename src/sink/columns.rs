@@ -619,6 +619,83 @@ mod tests {
         }
     }
 
+    /// Writes the columns with the direct encoders into a Parquet file and reads them back
+    /// with the arrow-rs reader: values, nulls and page boundaries must survive.
+    #[test]
+    fn direct_chunks_read_back_with_arrow_rs() {
+        use arrow::array::{ArrayRef, RecordBatch};
+        use arrow::datatypes::{DataType, Field, Schema};
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        use parquet::arrow::ArrowSchemaConverter;
+        use parquet::file::properties::WriterProperties;
+        use parquet::file::writer::SerializedFileWriter;
+
+        let rows = 300_000; // several dictionary pages and many PLAIN pages
+        let users = ["app", "admin", "rdsadmin", "東京"];
+        let mut nullable = DictCol::with_capacity(rows);
+        let mut required = DictCol::with_capacity(rows);
+        let mut text: Vec<Option<String>> = Vec::with_capacity(rows);
+        for i in 0..rows {
+            if i % 7 == 3 {
+                nullable.push_null();
+            } else {
+                nullable.push(users[(i / 3) % users.len()].as_bytes(), true);
+            }
+            required.push_slot(i % 2, ["QUERY", "CONNECT"][i % 2]);
+            text.push((i % 11 != 0).then(|| format!("select {i}, 'x' from t{}", i % 13)));
+        }
+        let (nullable, required) = (nullable.finish(), required.finish());
+        let text = StringArray::from(text);
+
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("user", DataType::Utf8, true),
+            Field::new("operation", DataType::Utf8, false),
+            Field::new("object", DataType::Utf8, true),
+        ]));
+        let descr = ArrowSchemaConverter::new().convert(&schema).unwrap();
+        let props = Arc::new(WriterProperties::builder().build());
+        let mut out = Vec::new();
+        let mut w = SerializedFileWriter::new(&mut out, descr.root_schema_ptr(), props).unwrap();
+        let mut rg = w.next_row_group().unwrap();
+        for (data, close) in [
+            encode_dictionary(descr.column(0), &nullable, 1).unwrap(),
+            encode_dictionary(descr.column(1), &required, 1).unwrap(),
+            encode_plain(descr.column(2), &text, 1).unwrap(),
+        ] {
+            rg.append_column(&data, close).unwrap();
+        }
+        rg.close().unwrap();
+        w.close().unwrap();
+
+        let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(out))
+            .unwrap()
+            .with_batch_size(rows)
+            .build()
+            .unwrap();
+        let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
+        let got = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
+        assert_eq!(got.num_rows(), rows);
+        let as_strings = |a: &ArrayRef| -> Vec<Option<String>> {
+            let a = arrow::compute::cast(a, &DataType::Utf8).unwrap();
+            a.as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap()
+                .iter()
+                .map(|v| v.map(str::to_string))
+                .collect()
+        };
+        let want_user: Vec<Option<String>> = (0..rows)
+            .map(|i| (i % 7 != 3).then(|| users[(i / 3) % users.len()].to_string()))
+            .collect();
+        assert_eq!(as_strings(got.column(0)), want_user);
+        let want_op: Vec<Option<String>> = (0..rows)
+            .map(|i| Some(["QUERY", "CONNECT"][i % 2].to_string()))
+            .collect();
+        assert_eq!(as_strings(got.column(1)), want_op);
+        let want_text: Vec<Option<String>> = text.iter().map(|v| v.map(str::to_string)).collect();
+        assert_eq!(as_strings(got.column(2)), want_text);
+    }
+
     #[test]
     fn short_equality_agrees_with_slice_equality() {
         let words: Vec<Vec<u8>> = (0..40)
