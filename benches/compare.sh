@@ -33,7 +33,16 @@ measure() {
   cat "$OUT/t" >> "$OUT/$name"
 }
 
-cat "$CORPUS"/audit/* > /dev/null   # warm the page cache
+# One file of the corpus compressed both ways, for the single-stream decompression check.
+ONE=$(ls "$CORPUS"/audit/* | head -1)
+Z="$CORPUS-compressed"
+if [ ! -f "$Z/zst/one.zst" ]; then
+  mkdir -p "$Z/gz" "$Z/zst"
+  gzip -c "$ONE" > "$Z/gz/one.gz"
+  zstd -q -c "$ONE" > "$Z/zst/one.zst"
+fi
+
+cat "$CORPUS"/audit/* "$Z"/gz/* "$Z"/zst/* > /dev/null   # warm the page cache
 for _ in $(seq "$RUNS"); do
   measure scan            $BIN scan "$CORPUS/audit" -o "$OUT/o1" "${ARGS[@]}"
   measure scan_no_events  $BIN scan "$CORPUS/audit" -o "$OUT/o2" --no-events "${ARGS[@]}"
@@ -41,6 +50,10 @@ for _ in $(seq "$RUNS"); do
   measure scan_1_thread   $BIN scan "$CORPUS/audit" -o "$OUT/o4" --threads 1 "${ARGS[@]}"
   measure duckdb_full     python3 "$BASELINE" "$CORPUS/audit/server_audit.log*" "$OUT/d1" admin 10.20.
   measure duckdb_analysis python3 "$OUT/duckdb_analysis.py" "$CORPUS/audit/server_audit.log*" "$OUT/d2" admin 10.20.
+  measure gzip_dc         sh -c "gzip -dc '$Z/gz/one.gz' > /dev/null"
+  measure scan_gz         $BIN scan "$Z/gz" -o "$OUT/o5" --no-events --no-analysis --quiet --force
+  measure zstd_dc         sh -c "zstd -dc '$Z/zst/one.zst' > /dev/null"
+  measure scan_zst        $BIN scan "$Z/zst" -o "$OUT/o6" --no-events --no-analysis --quiet --force
 done
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
@@ -51,9 +64,18 @@ for n in scan scan_no_events parse_only scan_1_thread duckdb_full duckdb_analysi
   s=$(col $n 1); m=$(col $n 2)
   awk -v n=$n -v s="$s" -v m="$m" -v b="$BYTES" 'BEGIN {printf "| %s | %.2f | %.0f | %.0f |\n", n, s, b/s/1e6, m/1024}'
 done
+ONE_BYTES=$(stat -c %s "$ONE")
+printf '\nOne file (%s bytes uncompressed) as a single stream; scan = parsing alone:\n\n' "$ONE_BYTES"
+printf '| run | median s | MB/s (uncompressed) | peak RSS MiB |\n| --- | ---: | ---: | ---: |\n'
+for n in gzip_dc scan_gz zstd_dc scan_zst; do
+  s=$(col $n 1); m=$(col $n 2)
+  awk -v n=$n -v s="$s" -v m="$m" -v b="$ONE_BYTES" 'BEGIN {printf "| %s | %.2f | %.0f | %.0f |\n", n, s, b/s/1e6, m/1024}'
+done
 r() { awk -v a="$(col "$1" 1)" -v b="$(col "$2" 1)" 'BEGIN {printf "%.2f", a/b}'; }
 printf '\n| ratio | value |\n| --- | ---: |\n'
 printf '| duckdb_full / scan | %sx |\n' "$(r duckdb_full scan)"
 printf '| duckdb_analysis / scan_no_events | %sx |\n' "$(r duckdb_analysis scan_no_events)"
 printf '| scan_no_events / parse_only (cost of the passes) | %sx |\n' "$(r scan_no_events parse_only)"
 printf '| scan_1_thread / scan (2-thread speed-up) | %sx |\n' "$(r scan_1_thread scan)"
+printf '| gzip_dc / scan_gz (share of gzip -dc speed) | %sx |\n' "$(r gzip_dc scan_gz)"
+printf '| zstd_dc / scan_zst (share of zstd -dc speed) | %sx |\n' "$(r zstd_dc scan_zst)"

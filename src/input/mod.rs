@@ -265,23 +265,26 @@ impl Decompressed {
 
     /// Fills `buf` from its current length up to `want` bytes; returns false at end of input.
     pub fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
-        while buf.len() < want {
-            let start = buf.len();
-            buf.resize(want, 0);
-            match self.decoder.read(&mut buf[start..]) {
-                Ok(0) => {
-                    buf.truncate(start);
-                    return Ok(false);
-                }
-                Ok(n) => buf.truncate(start + n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.truncate(start),
-                Err(e) => {
-                    buf.truncate(start);
-                    return Err(e);
-                }
-            }
+        // Zero the free space once, then read into it: decoders return a few KiB per call,
+        // and resizing on every call would zero the rest of the block again each time.
+        let mut filled = buf.len();
+        if filled >= want {
+            return Ok(true);
         }
-        Ok(true)
+        buf.resize(want, 0);
+        let result = loop {
+            if filled == want {
+                break Ok(true);
+            }
+            match self.decoder.read(&mut buf[filled..]) {
+                Ok(0) => break Ok(false),
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        buf.truncate(filled);
+        result
     }
 
     /// The SHA-256 and size of the whole compressed file.
