@@ -468,19 +468,9 @@ impl<'a> GrepPlan<'a> {
     fn run_stream(&self, file: usize, emit: &mut dyn FnMut(Piece)) {
         let f = &self.files[file];
         let error = |message: String| Piece::Error { file, message };
-        let (compression, handle) = match input::open(&f.path) {
-            Ok(Opened::Stream(c, h)) => (c, h),
-            Ok(_) => return emit(error("file changed while being read".into())),
-            Err(e) => return emit(error(e.to_string())),
-        };
-        let mut dec = match Decompressed::new(compression, handle) {
-            Ok(d) => d,
-            Err(e) => {
-                return emit(error(format!(
-                    "cannot start {} decoder: {e}",
-                    compression.name()
-                )))
-            }
+        let (compression, mut dec) = match Decompressed::open(&f.path) {
+            Ok(opened) => opened,
+            Err(message) => return emit(error(message)),
         };
         let chunk = self.settings.chunk_bytes;
         let mut buf: Vec<u8> = Vec::with_capacity(chunk.max(BINARY_PROBE_BYTES) + (1 << 16));

@@ -163,19 +163,9 @@ impl<'f> Plan<'f> {
             file,
             note: FileNote::Error(msg),
         };
-        let (compression, handle) = match input::open(&f.path) {
-            Ok(Opened::Stream(c, h)) => (c, h),
-            Ok(_) => return emit(error("file changed while being read".into())),
-            Err(e) => return emit(error(e.to_string())),
-        };
-        let mut dec = match Decompressed::new(compression, handle) {
-            Ok(d) => d,
-            Err(e) => {
-                return emit(error(format!(
-                    "cannot start {} decoder: {e}",
-                    compression.name()
-                )))
-            }
+        let (compression, mut dec) = match Decompressed::open(&f.path) {
+            Ok(opened) => opened,
+            Err(message) => return emit(error(message)),
         };
         let chunk_bytes = self.chunk_bytes;
         let mut buf: Vec<u8> = Vec::with_capacity(chunk_bytes + (1 << 20));

@@ -250,6 +250,19 @@ impl Read for Shared {
 }
 
 impl Decompressed {
+    /// Opens `path`, found compressed when it was planned, as a decoder. The error is the
+    /// message for the user.
+    pub fn open(path: &Path) -> Result<(Compression, Self), String> {
+        let (compression, file) = match open(path) {
+            Ok(Opened::Stream(c, f)) => (c, f),
+            Ok(_) => return Err("file changed while being read".into()),
+            Err(e) => return Err(e.to_string()),
+        };
+        Decompressed::new(compression, file)
+            .map(|d| (compression, d))
+            .map_err(|e| format!("cannot start {} decoder: {e}", compression.name()))
+    }
+
     pub fn new(compression: Compression, file: File) -> io::Result<Self> {
         let hashed = std::sync::Arc::new(std::sync::Mutex::new(Some(HashingReader::new(
             io::BufReader::with_capacity(1 << 20, file),
