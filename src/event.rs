@@ -11,17 +11,15 @@
 use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
-use arrow::array::NullBufferBuilder;
 use arrow::array::{
     ArrayRef, BooleanBuilder, DictionaryArray, Int32Array, Int32Builder, Int64Builder, RecordBatch,
     StringArray, TimestampMillisecondArray,
 };
-use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::Int32Type;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use crate::classify::StatementClass;
-use crate::sink::columns::DictCol;
+use crate::sink::columns::{DictCol, StrCol};
 
 /// What happened, in the MySQL-family audit plugin's vocabulary (PostgreSQL maps onto it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -516,7 +514,10 @@ impl EventBatchBuilder {
         }
         match e.object {
             Text::None => self.object.append_null(),
-            Text::Raw(b) => push_str(&mut self.object, b, v),
+            Text::Raw(b) => {
+                self.object.push_bytes(b, v);
+                self.object.commit();
+            }
             Text::Escaped(b) if v => {
                 self.object.reserve(b.len());
                 unescape_checked_into(b, &mut self.object);
@@ -574,91 +575,6 @@ impl EventBatchBuilder {
         ];
         self.host_ips.clear();
         RecordBatch::try_new(batch_schema(), columns).expect("event columns match the schema")
-    }
-}
-
-/// Appends a field as a string, validating UTF-8 unless the chunk was validated whole
-/// (lossy replacement on invalid bytes).
-#[inline]
-fn push_str(b: &mut StrCol, v: &[u8], checked: bool) {
-    if checked || simdutf8::basic::from_utf8(v).is_ok() {
-        // The caller validated the whole buffer as UTF-8, and `v` was cut from it at ASCII
-        // delimiters (commas, quotes, line ends), which are never inside a multi-byte
-        // sequence; or `v` was just validated.
-        b.values.extend_from_slice(v);
-    } else {
-        push_lossy(v, b);
-    }
-    b.commit();
-}
-
-/// A UTF-8 string column under construction: the Arrow layout (values, `i32` offsets,
-/// validity) in plain vectors, so a value can be written in pieces (unescaping) and the
-/// vectors become the array's buffers without a copy.
-///
-/// Invariant: `values` holds valid UTF-8 at every [`StrCol::commit`]; writers append only
-/// validated or replaced text.
-struct StrCol {
-    values: Vec<u8>,
-    offsets: Vec<i32>,
-    nulls: NullBufferBuilder,
-}
-
-impl StrCol {
-    fn with_capacity(rows: usize, bytes: usize) -> Self {
-        let mut offsets = Vec::with_capacity(rows + 1);
-        offsets.push(0);
-        StrCol {
-            values: Vec::with_capacity(bytes),
-            offsets,
-            nulls: NullBufferBuilder::new(rows),
-        }
-    }
-
-    #[inline]
-    fn reserve(&mut self, bytes: usize) {
-        self.values.reserve(bytes);
-    }
-
-    /// Ends the value written since the last commit.
-    #[inline]
-    fn commit(&mut self) {
-        // Chunks and batches are far below 2 GiB of text (see `MAX_BATCH_BYTES`).
-        self.offsets.push(self.values.len() as i32);
-        self.nulls.append_non_null();
-    }
-
-    #[inline]
-    fn append_null(&mut self) {
-        self.offsets.push(self.values.len() as i32);
-        self.nulls.append_null();
-    }
-
-    fn len_bytes(&self) -> usize {
-        self.values.len()
-    }
-
-    fn finish(&mut self) -> StringArray {
-        let values = std::mem::take(&mut self.values);
-        let offsets = std::mem::replace(&mut self.offsets, vec![0]);
-        let nulls = self.nulls.finish();
-        // SAFETY: offsets start at 0, never decrease and end at `values.len()`; every value
-        // between two offsets is valid UTF-8 (the type's invariant).
-        unsafe {
-            StringArray::new_unchecked(
-                OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)),
-                Buffer::from_vec(values),
-                nulls,
-            )
-        }
-    }
-}
-
-impl std::fmt::Write for StrCol {
-    #[inline]
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.values.extend_from_slice(s.as_bytes());
-        Ok(())
     }
 }
 

@@ -1,16 +1,19 @@
-//! Dictionary-encoded string columns, from the event builder to finished Parquet column chunks.
+//! The event builder's string columns, from the first copy of a value to finished Parquet
+//! column chunks.
 //!
+//! [`StrCol`] holds a string column in Arrow layout (the query text; also each dictionary).
 //! Nine event columns (user, hosts, operation, database, ...) hold a handful of distinct
 //! values repeated on millions of rows. The generic arrow-rs path copies every value into a
 //! `StringArray` and then hashes it again in the Parquet writer's dictionary interner, about
-//! 20 ns per value per column. Here the builder interns once, when the event is pushed (the
-//! previous row's value is compared first, then a small hash map), so the Arrow column is a
-//! `DictionaryArray<Int32, Utf8>` from the start, and [`encode_column`] writes its keys as
-//! the Parquet dictionary page plus RLE/bit-packed index pages directly.
+//! 20 ns per value per column. Here [`DictCol`] interns once, when the event is pushed (the
+//! previous row's value, then a few recent keys, then a hash map; enum-valued columns by
+//! variant), so the Arrow column is a `DictionaryArray<Int32, Utf8>` from the start, and
+//! [`encode_dictionary`] writes its keys as the Parquet dictionary page plus RLE/bit-packed
+//! index pages directly. [`encode_plain`] writes the query text as PLAIN pages with one copy.
 //!
-//! The file is what arrow-rs writes for a dictionary-encoded `Utf8` column at Parquet 1.0:
-//! a PLAIN dictionary page, then v1 data pages with RLE definition levels (nullable columns)
-//! and `RLE_DICTIONARY` indices, each page compressed on its own, plus an offset index. Readers
+//! The file is what arrow-rs writes for the same columns at Parquet 1.0: a PLAIN dictionary
+//! page, then v1 data pages with RLE definition levels (nullable columns) and `RLE_DICTIONARY`
+//! indices (or PLAIN values), each page compressed on its own, plus an offset index. Readers
 //! (DuckDB, Athena, arrow-rs) see `BYTE_ARRAY` + `STRING`, as before.
 
 use std::cell::RefCell;
@@ -39,9 +42,8 @@ const PAGE_ROWS: usize = 128 * 1024;
 pub struct DictCol {
     keys: Vec<i32>,
     nulls: NullBufferBuilder,
-    /// Distinct values in first-seen order, as Arrow `Utf8` layout.
-    values: Vec<u8>,
-    offsets: Vec<i32>,
+    /// Distinct values in first-seen order.
+    dict: StrCol,
     index: HashMap<Box<[u8]>, i32, foldhash::fast::FixedState>,
     /// The key pushed last (`-1` before the first value): consecutive rows often repeat it.
     last: i32,
@@ -59,8 +61,7 @@ impl DictCol {
         DictCol {
             keys: Vec::with_capacity(rows),
             nulls: NullBufferBuilder::new(rows),
-            values: Vec::new(),
-            offsets: vec![0],
+            dict: StrCol::with_capacity(0, 0),
             index: HashMap::default(),
             last: -1,
             slots: Vec::new(),
@@ -69,8 +70,7 @@ impl DictCol {
     }
 
     fn value(&self, key: i32) -> &[u8] {
-        let k = key as usize;
-        &self.values[self.offsets[k] as usize..self.offsets[k + 1] as usize]
+        self.dict.value(key as usize)
     }
 
     /// Appends a value. `checked`: `v` is known to be valid UTF-8; otherwise it is validated
@@ -78,9 +78,7 @@ impl DictCol {
     #[inline]
     pub fn push(&mut self, v: &[u8], checked: bool) {
         if self.last >= 0 && bytes_eq(self.value(self.last), v) {
-            self.keys.push(self.last);
-            self.nulls.append_non_null();
-            return;
+            return self.push_key(self.last);
         }
         let key = match self.recent[1..]
             .iter()
@@ -100,9 +98,7 @@ impl DictCol {
             .unwrap_or(RECENT - 1);
         self.recent.copy_within(0..at, 1);
         self.recent[0] = key;
-        self.last = key;
-        self.keys.push(key);
-        self.nulls.append_non_null();
+        self.push_key(key);
     }
 
     #[inline]
@@ -130,18 +126,10 @@ impl DictCol {
     /// its last [`DictCol::finish`].
     #[inline]
     pub fn push_key(&mut self, key: i32) {
-        debug_assert!(key >= 0 && (key as usize) < self.offsets.len() - 1);
+        debug_assert!(key >= 0 && (key as usize) < self.dict.len());
         self.last = key;
         self.keys.push(key);
         self.nulls.append_non_null();
-    }
-
-    #[inline]
-    pub fn push_option(&mut self, v: Option<&str>) {
-        match v {
-            Some(v) => self.push_str(v),
-            None => self.push_null(),
-        }
     }
 
     #[inline]
@@ -152,15 +140,9 @@ impl DictCol {
 
     #[cold]
     fn insert(&mut self, v: &[u8], checked: bool) -> i32 {
-        let key = (self.offsets.len() - 1) as i32;
-        if checked || simdutf8::basic::from_utf8(v).is_ok() {
-            self.values.extend_from_slice(v);
-        } else {
-            let mut s = String::new();
-            crate::event::push_lossy(v, &mut s);
-            self.values.extend_from_slice(s.as_bytes());
-        }
-        self.offsets.push(self.values.len() as i32);
+        let key = self.dict.len() as i32;
+        self.dict.push_bytes(v, checked);
+        self.dict.commit();
         // Keyed by the input bytes, so a replaced value is still found on its next row.
         self.index.insert(v.into(), key);
         key
@@ -174,31 +156,117 @@ impl DictCol {
 
     /// Bytes of distinct text held.
     pub fn len_bytes(&self) -> usize {
-        self.values.len()
+        self.dict.len_bytes()
     }
 
     /// Takes the rows pushed so far as an Arrow dictionary array, leaving the column empty.
     pub fn finish(&mut self) -> DictionaryArray<Int32Type> {
         let keys = std::mem::take(&mut self.keys);
         let nulls = self.nulls.finish();
-        let values = std::mem::take(&mut self.values);
-        let offsets = std::mem::replace(&mut self.offsets, vec![0]);
+        let dict = self.dict.finish();
         self.index.clear();
         self.last = -1;
         self.slots.clear();
         self.recent = [-1; RECENT];
-        // SAFETY: offsets start at 0, never decrease and end at `values.len()`; every value is
-        // valid UTF-8 (validated or replaced in `insert`).
-        let dict = unsafe {
-            StringArray::new_unchecked(
-                OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)),
-                Buffer::from_vec(values),
-                None,
-            )
-        };
         let keys = Int32Array::new(ScalarBuffer::from(keys), nulls);
         // SAFETY: every non-null key was handed out by `insert`, so it indexes `dict`.
         unsafe { DictionaryArray::new_unchecked(keys, Arc::new(dict)) }
+    }
+}
+
+/// A UTF-8 string column under construction: the Arrow layout (values, `i32` offsets,
+/// validity) in plain vectors, so a value can be written in pieces (unescaping, through
+/// `fmt::Write`) and the vectors become the array's buffers without a copy.
+///
+/// Invariant: `values` holds valid UTF-8 at every [`StrCol::commit`]; writers append only
+/// validated or replaced text.
+pub struct StrCol {
+    values: Vec<u8>,
+    offsets: Vec<i32>,
+    nulls: NullBufferBuilder,
+}
+
+impl StrCol {
+    pub fn with_capacity(rows: usize, bytes: usize) -> Self {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        StrCol {
+            values: Vec::with_capacity(bytes),
+            offsets,
+            nulls: NullBufferBuilder::new(rows),
+        }
+    }
+
+    /// Values committed so far.
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn value(&self, i: usize) -> &[u8] {
+        &self.values[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
+
+    #[inline]
+    pub fn reserve(&mut self, bytes: usize) {
+        self.values.reserve(bytes);
+    }
+
+    /// Appends bytes to the value being written. `checked`: `v` is known to be valid UTF-8
+    /// (cut at ASCII delimiters from a validated buffer); otherwise it is validated, and
+    /// invalid sequences are replaced with U+FFFD.
+    #[inline]
+    pub fn push_bytes(&mut self, v: &[u8], checked: bool) {
+        if checked || simdutf8::basic::from_utf8(v).is_ok() {
+            self.values.extend_from_slice(v);
+        } else {
+            crate::event::push_lossy(v, self);
+        }
+    }
+
+    /// Ends the value written since the last commit.
+    #[inline]
+    pub fn commit(&mut self) {
+        // Batches are finished far below 2 GiB of text (see `event::MAX_BATCH_BYTES`).
+        self.offsets.push(self.values.len() as i32);
+        self.nulls.append_non_null();
+    }
+
+    #[inline]
+    pub fn append_null(&mut self) {
+        self.offsets.push(self.values.len() as i32);
+        self.nulls.append_null();
+    }
+
+    pub fn len_bytes(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Takes the values committed so far as an Arrow array, leaving the column empty.
+    pub fn finish(&mut self) -> StringArray {
+        let values = std::mem::take(&mut self.values);
+        let offsets = std::mem::replace(&mut self.offsets, vec![0]);
+        let nulls = self.nulls.finish();
+        // SAFETY: offsets start at 0, never decrease and end at `values.len()`; every value
+        // between two offsets is valid UTF-8 (the type's invariant).
+        unsafe {
+            StringArray::new_unchecked(
+                OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)),
+                Buffer::from_vec(values),
+                nulls,
+            )
+        }
+    }
+}
+
+impl std::fmt::Write for StrCol {
+    #[inline]
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.values.extend_from_slice(s.as_bytes());
+        Ok(())
     }
 }
 
