@@ -16,9 +16,10 @@ use crate::input::{self, Compression, Decompressed, InputFile, Opened};
 use crate::scan::{process_chunk, ChunkOutput, ChunkSettings};
 use crate::stats::StatsBuilder;
 
-/// Largest chunk. A chunk becomes one Parquet row group per day it covers, so this also
-/// bounds the row-group size: 48 MiB is 200,000 to 350,000 audit lines. Larger chunks make
-/// larger row groups but leave one core idle at the end of a run and hold more memory.
+/// Largest chunk: 48 MiB is 200,000 to 350,000 audit lines. A chunk's events of one day are
+/// a piece of a Parquet row group; the writer joins the pieces of consecutive chunks into
+/// row groups of up to a million rows, so the chunk size only trades parallelism (smaller
+/// chunks keep both cores busy to the end) against per-chunk overhead and memory.
 pub const CHUNK_BYTES: usize = 48 << 20;
 /// How much of a file is looked at to recognise its format.
 const SNIFF_BYTES: usize = 64 << 10;
@@ -116,7 +117,9 @@ impl<'f> Plan<'f> {
             }),
             Unit::Hash { file } => {
                 if let Some(map) = &self.maps[*file] {
-                    let hex = input::sha256_hex_with(map, |s, e| release(map, s, e));
+                    let len = map.len() as u64;
+                    let hex = input::sha256_hex_file(&self.files[*file].path, len)
+                        .unwrap_or_else(|_| input::sha256_hex_with(map, |s, e| release(map, s, e)));
                     emit(UnitOutput::File {
                         file: *file,
                         note: FileNote::Sha256 {
@@ -391,13 +394,22 @@ fn plan_file(
         bounds.push((pos, end));
         pos = end;
     }
+    // Counted from positioned reads of the file rather than through the map (see
+    // `input::read_pieces`); the map is the fallback if the file cannot be read again.
+    let len = map.len() as u64;
     let counts: Vec<u64> = pool.install(|| {
         bounds
             .par_iter()
             .map(|&(s, e)| {
                 let slice = &map[s..e];
-                let n = bytecount::count(slice, b'\n') as u64;
-                release(&map, s, e);
+                let mut n = 0u64;
+                let read = input::read_pieces(&f.path, len, s as u64, e as u64, |piece| {
+                    n += bytecount::count(piece, b'\n') as u64
+                });
+                if read.is_err() {
+                    n = bytecount::count(slice, b'\n') as u64;
+                    release(&map, s, e);
+                }
                 // An unterminated last line is a line too.
                 n + u64::from(e == map.len() && slice.last() != Some(&b'\n'))
             })

@@ -4,7 +4,7 @@
 //! [`ChunkProcessor`] is the [`RecordSink`] the parsers report to. It applies the time window,
 //! counts, feeds the passes and copies each event once into the Arrow builder of its UTC day
 //! (one builder per day, so partitions need no later split). At the end of the chunk the
-//! builders are encoded into row groups right here, on the worker's core.
+//! builders are encoded into row-group pieces right here, on the worker's core.
 
 use std::sync::Arc;
 

@@ -163,6 +163,19 @@ fn thread_count_does_not_change_events_or_summary() {
             std::fs::read(outs[0].join("findings.parquet")).unwrap()
         );
     }
+    // The 64 KiB chunks (about 300 lines each) are encoded in parallel, but their pieces
+    // are joined into one row group per day file: row groups are as large as the data allows.
+    let mut rows = 0;
+    for (name, bytes) in &first {
+        let reader = parquet::file::serialized_reader::SerializedFileReader::new(
+            bytes::Bytes::from(bytes.clone()),
+        )
+        .unwrap();
+        let meta = parquet::file::reader::FileReader::metadata(&reader);
+        assert_eq!(meta.num_row_groups(), 1, "{name}: one row group");
+        rows += meta.file_metadata().num_rows();
+    }
+    assert_eq!(rows, 32_000);
     let s = summary(&outs[0]);
     assert_eq!(s["totals"]["records"], 32_000);
     assert_eq!(s["totals"]["lines"], 32_000);

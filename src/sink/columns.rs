@@ -31,6 +31,7 @@ use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::{ParquetError, Result};
 use parquet::file::metadata::{ColumnChunkMetaData, PageEncodingStats};
 use parquet::file::page_index::offset_index::{OffsetIndexMetaData, PageLocation};
+use parquet::file::statistics::Statistics;
 use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
@@ -291,8 +292,13 @@ fn compress(level: i32, data: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// The pages of one column chunk, written into memory as they are encoded.
-struct ChunkWriter {
-    sink: TrackedWrite<Vec<u8>>,
+///
+/// Chunks without a dictionary page can be joined ([`ColumnPages::append`]): v1 data pages are
+/// self-contained, so the pages of several row groups' worth of one column follow each other
+/// unchanged and only the metadata is recomputed. That is how small row groups encoded in
+/// parallel become one large row group in the file.
+pub struct ColumnPages {
+    data: Vec<u8>,
     zstd_level: i32,
     uncompressed: u64,
     compressed: u64,
@@ -300,12 +306,13 @@ struct ChunkWriter {
     locations: Vec<PageLocation>,
     rows: usize,
     stats: Vec<PageEncodingStats>,
+    statistics: Option<Statistics>,
 }
 
-impl ChunkWriter {
+impl ColumnPages {
     fn new(zstd_level: i32, capacity: usize) -> Self {
-        ChunkWriter {
-            sink: TrackedWrite::new(Vec::with_capacity(capacity)),
+        ColumnPages {
+            data: Vec::with_capacity(capacity),
             zstd_level,
             uncompressed: 0,
             compressed: 0,
@@ -313,12 +320,59 @@ impl ChunkWriter {
             locations: Vec::new(),
             rows: 0,
             stats: Vec::new(),
+            statistics: None,
         }
     }
 
+    /// Rows in these pages.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Gives back the unused part of the buffer (pieces wait in memory to be joined).
+    fn seal(mut self) -> Self {
+        self.data.shrink_to_fit();
+        self
+    }
+
+    /// Puts the pages of `next` (the same column's following rows) after these.
+    pub fn append(&mut self, next: ColumnPages) -> Result<()> {
+        if self.dictionary_len.is_some() || next.dictionary_len.is_some() {
+            return Err(ParquetError::General(
+                "column chunks with a dictionary page cannot be joined".into(),
+            ));
+        }
+        let base = self.data.len() as i64;
+        let first_row = self.rows as i64;
+        self.data.extend_from_slice(&next.data);
+        self.locations
+            .extend(next.locations.into_iter().map(|l| PageLocation {
+                offset: l.offset + base,
+                compressed_page_size: l.compressed_page_size,
+                first_row_index: l.first_row_index + first_row,
+            }));
+        self.uncompressed += next.uncompressed;
+        self.compressed += next.compressed;
+        self.rows += next.rows;
+        for s in next.stats {
+            match self
+                .stats
+                .iter_mut()
+                .find(|t| t.page_type == s.page_type && t.encoding == s.encoding)
+            {
+                Some(t) => t.count += s.count,
+                None => self.stats.push(s),
+            }
+        }
+        self.statistics = merge_statistics(self.statistics.take(), next.statistics);
+        Ok(())
+    }
+
     fn write(&mut self, page: Page, uncompressed: usize) -> Result<u64> {
-        let spec = SerializedPageWriter::new(&mut self.sink)
+        let mut sink = TrackedWrite::new(&mut self.data);
+        let spec = SerializedPageWriter::new(&mut sink)
             .write_page(CompressedPage::new(page, uncompressed))?;
+        sink.into_inner()?;
         self.uncompressed += spec.uncompressed_size as u64;
         self.compressed += spec.compressed_size as u64;
         Ok(spec.compressed_size as u64)
@@ -347,7 +401,7 @@ impl ChunkWriter {
     /// A v1 data page of `rows` rows: `body` holds the definition levels (if any) and the
     /// values, uncompressed.
     fn data_page(&mut self, body: &[u8], rows: usize, encoding: Encoding) -> Result<()> {
-        let offset = self.sink.bytes_written() as i64;
+        let offset = self.data.len() as i64;
         let len = self.write(
             Page::DataPage {
                 buf: Bytes::from(compress(self.zstd_level, body)?),
@@ -382,10 +436,14 @@ impl ChunkWriter {
 
     /// The chunk's bytes (offsets relative to their start) and the close result that splices
     /// them into a row group with `SerializedRowGroupWriter::append_column`.
-    fn finish(self, descr: ColumnDescPtr) -> Result<(Bytes, ColumnCloseResult)> {
+    pub fn finish(self, descr: ColumnDescPtr) -> Result<(Bytes, ColumnCloseResult)> {
         let mut encodings = vec![Encoding::RLE];
         encodings.extend(self.stats.iter().map(|s| s.encoding));
-        let metadata = ColumnChunkMetaData::builder(descr)
+        let mut metadata = ColumnChunkMetaData::builder(descr);
+        if let Some(statistics) = self.statistics {
+            metadata = metadata.set_statistics(statistics);
+        }
+        let metadata = metadata
             .set_compression(Compression::ZSTD(parquet::basic::ZstdLevel::try_new(
                 self.zstd_level,
             )?))
@@ -397,7 +455,7 @@ impl ChunkWriter {
             .set_data_page_offset(self.dictionary_len.unwrap_or(0) as i64)
             .set_dictionary_page_offset(self.dictionary_len.map(|_| 0))
             .build()?;
-        let bytes_written = self.sink.bytes_written() as u64;
+        let bytes_written = self.data.len() as u64;
         let close = ColumnCloseResult {
             bytes_written,
             rows_written: self.rows as u64,
@@ -409,7 +467,7 @@ impl ChunkWriter {
                 unencoded_byte_array_data_bytes: None,
             }),
         };
-        Ok((Bytes::from(self.sink.into_inner()?), close))
+        Ok((Bytes::from(self.data), close))
     }
 }
 
@@ -454,8 +512,7 @@ pub fn encode_dictionary(
     let nulls = array.nulls();
     let rows = array.len();
     let bit_width = bits_for(dict.len().saturating_sub(1) as u32);
-    let mut w = ChunkWriter::new(zstd_level, 1 << 16);
-
+    let mut w = ColumnPages::new(zstd_level, 1 << 16);
     // PLAIN byte arrays: a 4-byte little-endian length, then the bytes.
     let mut plain = Vec::with_capacity(dict.values().len() + 4 * dict.len());
     for v in dict.iter().flatten() {
@@ -489,6 +546,108 @@ pub fn encode_dictionary(
     w.finish(descr)
 }
 
+/// One piece of a dictionary column waiting to be joined with the next pieces: its own
+/// dictionary, and its keys in the narrowest width that holds them (most of these columns
+/// have a few dozen distinct values, so a byte per row rather than four).
+pub struct DictPiece {
+    values: StringArray,
+    keys: Keys,
+    nulls: Option<NullBuffer>,
+}
+
+enum Keys {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    I32(ScalarBuffer<i32>),
+}
+
+impl DictPiece {
+    pub fn new(array: &DictionaryArray<Int32Type>) -> Result<Self> {
+        use arrow::array::AsArray;
+        let values = array
+            .values()
+            .as_string_opt::<i32>()
+            .ok_or_else(|| ParquetError::General("dictionary values must be Utf8".into()))?
+            .clone();
+        let nulls = array.nulls().cloned();
+        let ks = array.keys().values();
+        // Keys under nulls may hold anything; they are never read, so any width will do.
+        let keys = match values.len() {
+            0..=256 => Keys::U8(ks.iter().map(|&k| k as u8).collect()),
+            257..=65536 => Keys::U16(ks.iter().map(|&k| k as u16).collect()),
+            _ => Keys::I32(ks.clone()),
+        };
+        Ok(DictPiece {
+            values,
+            keys,
+            nulls,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.keys {
+            Keys::U8(k) => k.len(),
+            Keys::U16(k) => k.len(),
+            Keys::I32(k) => k.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn key(&self, i: usize) -> usize {
+        match &self.keys {
+            Keys::U8(k) => k[i] as usize,
+            Keys::U16(k) => k[i] as usize,
+            Keys::I32(k) => k[i] as usize,
+        }
+    }
+}
+
+/// The pieces of one dictionary column from consecutive row groups as one array: the
+/// dictionaries are merged (values in order of first appearance, so the result depends only
+/// on the order of the pieces) and the keys renumbered.
+pub fn merge_dictionaries(parts: &[DictPiece]) -> Result<DictionaryArray<Int32Type>> {
+    let rows: usize = parts.iter().map(|p| p.len()).sum();
+    let mut values = StrCol::with_capacity(64, 1024);
+    let mut index: HashMap<&[u8], i32, foldhash::fast::FixedState> = HashMap::default();
+    let mut keys: Vec<i32> = Vec::with_capacity(rows);
+    let mut nulls = NullBufferBuilder::new(rows);
+    for part in parts {
+        let renumber: Vec<i32> = (0..part.values.len())
+            .map(|j| {
+                let v = part.values.value(j).as_bytes();
+                *index.entry(v).or_insert_with(|| {
+                    values.push_bytes(v, true);
+                    values.commit();
+                    (values.len() - 1) as i32
+                })
+            })
+            .collect();
+        match &part.nulls {
+            None => {
+                keys.extend((0..part.len()).map(|i| renumber[part.key(i)]));
+                nulls.append_n_non_nulls(part.len());
+            }
+            Some(valid) => {
+                for i in 0..part.len() {
+                    if valid.is_valid(i) {
+                        keys.push(renumber[part.key(i)]);
+                        nulls.append_non_null();
+                    } else {
+                        keys.push(0);
+                        nulls.append_null();
+                    }
+                }
+            }
+        }
+    }
+    let keys = Int32Array::new(ScalarBuffer::from(keys), nulls.finish());
+    DictionaryArray::try_new(keys, Arc::new(values.finish()))
+        .map_err(|e| ParquetError::General(e.to_string()))
+}
+
 /// Uncompressed bytes per data page of a PLAIN string column, and its row limit (the arrow-rs
 /// defaults).
 const PLAIN_PAGE_BYTES: usize = 1 << 20;
@@ -499,13 +658,13 @@ pub fn encode_plain(
     descr: ColumnDescPtr,
     array: &StringArray,
     zstd_level: i32,
-) -> Result<(Bytes, ColumnCloseResult)> {
+) -> Result<ColumnPages> {
     let nullable = check_nulls(&descr, array)?;
     let nulls = array.nulls();
     let offsets = array.value_offsets();
     let values = array.value_data();
     let rows = array.len();
-    let mut w = ChunkWriter::new(zstd_level, values.len() / 4 + (1 << 16));
+    let mut w = ColumnPages::new(zstd_level, values.len() / 4 + (1 << 16));
     let mut body = Vec::with_capacity(PLAIN_PAGE_BYTES + (1 << 16));
     let mut start = 0;
     while start < rows {
@@ -532,7 +691,202 @@ pub fn encode_plain(
         w.data_page(&body, end - start, Encoding::PLAIN)?;
         start = end;
     }
-    w.finish(descr)
+    Ok(w.seal())
+}
+
+/// Rows per data page of a fixed-width column: 1 MiB of INT64, the arrow-rs page size.
+const FIXED_PAGE_ROWS: usize = 128 * 1024;
+
+/// Encodes a fixed-width column (INT64, a millisecond timestamp, INT32 or BOOLEAN) as PLAIN
+/// data pages, with the chunk's min/max and null count as arrow-rs writes them.
+pub fn encode_fixed(
+    descr: ColumnDescPtr,
+    array: &dyn Array,
+    zstd_level: i32,
+) -> Result<ColumnPages> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{DataType, Int64Type, TimeUnit, TimestampMillisecondType};
+    let nullable = check_nulls(&descr, array)?;
+    let nulls = array.nulls();
+    let rows = array.len();
+    let mut w = ColumnPages::new(zstd_level, rows * 2 + (1 << 12));
+    let mut body = Vec::with_capacity(FIXED_PAGE_ROWS * 8 + (1 << 12));
+    let null_count = Some(array.null_count() as u64);
+    // Each page: the definition levels (nullable columns), then `put` appends the present
+    // values of rows `start..end`.
+    let mut pages = |w: &mut ColumnPages, put: &mut dyn FnMut(usize, usize, &mut Vec<u8>)| {
+        let mut start = 0;
+        while start < rows {
+            let end = (start + FIXED_PAGE_ROWS).min(rows);
+            body.clear();
+            if nullable {
+                definition_levels(nulls, start, end, &mut body);
+            }
+            put(start, end, &mut body);
+            w.data_page(&body, end - start, Encoding::PLAIN)?;
+            start = end;
+        }
+        Ok::<(), ParquetError>(())
+    };
+    let present = |start: usize, end: usize| {
+        (start..end).filter(move |&i| nulls.is_none_or(|n| n.is_valid(i)))
+    };
+    w.statistics = Some(match array.data_type() {
+        DataType::Boolean => {
+            // Bit-packed, least significant bit first.
+            let b = array.as_boolean();
+            let (mut any_false, mut any_true) = (false, false);
+            pages(&mut w, &mut |start, end, body| {
+                let mut acc = 0u8;
+                let mut n = 0;
+                for i in present(start, end) {
+                    let v = b.value(i);
+                    any_false |= !v;
+                    any_true |= v;
+                    acc |= (v as u8) << (n % 8);
+                    n += 1;
+                    if n % 8 == 0 {
+                        body.push(acc);
+                        acc = 0;
+                    }
+                }
+                if n % 8 != 0 {
+                    body.push(acc);
+                }
+            })?;
+            let seen = any_false || any_true;
+            let (lo, hi) = (seen.then_some(!any_false), seen.then_some(any_true));
+            Statistics::boolean(lo, hi, None, null_count, false)
+        }
+        DataType::Int32 => {
+            let values = array.as_primitive::<Int32Type>().values();
+            let mut range = Range::default();
+            pages(&mut w, &mut |start, end, body| {
+                range.put(values, start, end, nulls, body)
+            })?;
+            Statistics::int32(range.lo, range.hi, None, null_count, false)
+        }
+        t @ (DataType::Int64 | DataType::Timestamp(TimeUnit::Millisecond, _)) => {
+            let values = if matches!(t, DataType::Int64) {
+                array.as_primitive::<Int64Type>().values()
+            } else {
+                array.as_primitive::<TimestampMillisecondType>().values()
+            };
+            let mut range = Range::default();
+            pages(&mut w, &mut |start, end, body| {
+                range.put(values, start, end, nulls, body)
+            })?;
+            Statistics::int64(range.lo, range.hi, None, null_count, false)
+        }
+        other => {
+            return Err(ParquetError::General(format!(
+                "column {}: no fixed-width encoder for {other}",
+                descr.name()
+            )))
+        }
+    });
+    Ok(w.seal())
+}
+
+/// The smallest and largest value written so far.
+#[derive(Default)]
+struct Range<T> {
+    lo: Option<T>,
+    hi: Option<T>,
+}
+
+impl<T: Copy + Ord + LittleEndian> Range<T> {
+    /// Appends the present values of rows `start..end` in PLAIN (little-endian) form.
+    fn put(
+        &mut self,
+        values: &[T],
+        start: usize,
+        end: usize,
+        nulls: Option<&NullBuffer>,
+        body: &mut Vec<u8>,
+    ) {
+        let mut see = |v: T| {
+            self.lo = Some(self.lo.map_or(v, |m| m.min(v)));
+            self.hi = Some(self.hi.map_or(v, |m| m.max(v)));
+        };
+        match nulls {
+            None => {
+                let page = &values[start..end];
+                body.reserve(std::mem::size_of_val(page));
+                for &v in page {
+                    v.put_le(body);
+                }
+                if let (Some(&lo), Some(&hi)) = (page.iter().min(), page.iter().max()) {
+                    see(lo);
+                    see(hi);
+                }
+            }
+            Some(n) => {
+                for i in (start..end).filter(|&i| n.is_valid(i)) {
+                    values[i].put_le(body);
+                    see(values[i]);
+                }
+            }
+        }
+    }
+}
+
+/// PLAIN encoding of a fixed-width integer.
+trait LittleEndian {
+    fn put_le(self, out: &mut Vec<u8>);
+}
+
+impl LittleEndian for i64 {
+    fn put_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+impl LittleEndian for i32 {
+    fn put_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+/// The statistics of two consecutive pieces of one column: the smaller minimum, the larger
+/// maximum, the sum of the null counts.
+fn merge_statistics(a: Option<Statistics>, b: Option<Statistics>) -> Option<Statistics> {
+    fn pick<T: Copy + PartialOrd>(x: Option<&T>, y: Option<&T>, min: bool) -> Option<T> {
+        match (x.copied(), y.copied()) {
+            (Some(x), Some(y)) => Some(if (x < y) == min { x } else { y }),
+            (x, y) => x.or(y),
+        }
+    }
+    let (a, b) = match (a, b) {
+        (Some(a), Some(b)) => (a, b),
+        (a, b) => return a.or(b),
+    };
+    let nulls = Some(a.null_count_opt().unwrap_or(0) + b.null_count_opt().unwrap_or(0));
+    Some(match (&a, &b) {
+        (Statistics::Int64(x), Statistics::Int64(y)) => Statistics::int64(
+            pick(x.min_opt(), y.min_opt(), true),
+            pick(x.max_opt(), y.max_opt(), false),
+            None,
+            nulls,
+            false,
+        ),
+        (Statistics::Int32(x), Statistics::Int32(y)) => Statistics::int32(
+            pick(x.min_opt(), y.min_opt(), true),
+            pick(x.max_opt(), y.max_opt(), false),
+            None,
+            nulls,
+            false,
+        ),
+        (Statistics::Boolean(x), Statistics::Boolean(y)) => Statistics::boolean(
+            pick(x.min_opt(), y.min_opt(), true),
+            pick(x.max_opt(), y.max_opt(), false),
+            None,
+            nulls,
+            false,
+        ),
+        // Pieces of one column always have the same kind of statistics.
+        _ => return None,
+    })
 }
 
 /// Slice equality for the short values of these columns, without a call to `memcmp`.
@@ -687,55 +1041,156 @@ mod tests {
         }
     }
 
-    /// Writes the columns with the direct encoders into a Parquet file and reads them back
-    /// with the arrow-rs reader: values, nulls and page boundaries must survive.
+    /// Writes every kind of column with the direct encoders, as pieces joined into one row
+    /// group (each piece with its own dictionary, as chunks of a scan have), into a Parquet
+    /// file, and reads it back with the arrow-rs reader: values, nulls, page boundaries and
+    /// the chunk statistics must survive.
     #[test]
-    fn direct_chunks_read_back_with_arrow_rs() {
-        use arrow::array::{ArrayRef, RecordBatch};
-        use arrow::datatypes::{DataType, Field, Schema};
+    fn joined_pieces_read_back_with_arrow_rs() {
+        use arrow::array::{ArrayRef, BooleanArray, RecordBatch, TimestampMillisecondArray};
+        use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
         use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
         use parquet::arrow::ArrowSchemaConverter;
         use parquet::file::properties::WriterProperties;
         use parquet::file::writer::SerializedFileWriter;
 
-        let rows = 300_000; // several dictionary pages and many PLAIN pages
+        let rows = 300_000; // several pages of every kind
+        let bounds = [0, 70_000, 71_000, 71_001, rows];
         let users = ["app", "admin", "rdsadmin", "東京"];
-        let mut nullable = DictCol::with_capacity(rows);
-        let mut required = DictCol::with_capacity(rows);
-        let mut text: Vec<Option<String>> = Vec::with_capacity(rows);
-        for i in 0..rows {
-            if i % 7 == 3 {
-                nullable.push_null();
-            } else {
-                nullable.push(users[(i / 3) % users.len()].as_bytes(), true);
-            }
-            required.push_slot(i % 2, ["QUERY", "CONNECT"][i % 2]);
-            text.push((i % 11 != 0).then(|| format!("select {i}, 'x' from t{}", i % 13)));
-        }
-        let (nullable, required) = (nullable.finish(), required.finish());
-        let text = StringArray::from(text);
+        let user = |i: usize| (i % 7 != 3).then(|| users[(i / 3 + i / 50_000) % users.len()]);
+        let op = |i: usize| ["QUERY", "CONNECT"][i % 2];
+        let text = |i: usize| (i % 11 != 0).then(|| format!("select {i}, 'x' from t{}", i % 13));
+        let time = |i: usize| 1_770_000_000_000 + (i as i64 * 37) % 1_000_003;
+        let retcode = |i: usize| (i % 5 != 0).then_some((i % 1_064) as i32 - 2);
+        let tls = |i: usize| (i % 3 != 0).then_some(i % 4 == 1);
 
         let schema = Arc::new(Schema::new(vec![
             Field::new("user", DataType::Utf8, true),
             Field::new("operation", DataType::Utf8, false),
             Field::new("object", DataType::Utf8, true),
+            Field::new(
+                "event_time",
+                DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+                false,
+            ),
+            Field::new("source_line", DataType::Int64, false),
+            Field::new("retcode", DataType::Int32, true),
+            Field::new("tls", DataType::Boolean, true),
         ]));
         let descr = ArrowSchemaConverter::new().convert(&schema).unwrap();
+        let mut users_pieces = Vec::new();
+        let mut ops_pieces = Vec::new();
+        let mut fixed: Vec<Option<ColumnPages>> = (0..5).map(|_| None).collect();
+        for w in bounds.windows(2) {
+            let (start, end) = (w[0], w[1]);
+            let mut nullable = DictCol::with_capacity(end - start);
+            let mut required = DictCol::with_capacity(end - start);
+            for i in start..end {
+                match user(i) {
+                    Some(u) => nullable.push(u.as_bytes(), true),
+                    None => nullable.push_null(),
+                }
+                required.push_slot(i % 2, op(i));
+            }
+            users_pieces.push(DictPiece::new(&nullable.finish()).unwrap());
+            ops_pieces.push(DictPiece::new(&required.finish()).unwrap());
+            let arrays: [ArrayRef; 5] = [
+                Arc::new(StringArray::from(
+                    (start..end).map(text).collect::<Vec<_>>(),
+                )),
+                Arc::new(
+                    TimestampMillisecondArray::from((start..end).map(time).collect::<Vec<_>>())
+                        .with_timezone("UTC"),
+                ),
+                Arc::new(arrow::array::Int64Array::from(
+                    (start..end).map(|i| i as i64 + 1).collect::<Vec<_>>(),
+                )),
+                Arc::new(Int32Array::from(
+                    (start..end).map(retcode).collect::<Vec<_>>(),
+                )),
+                Arc::new(BooleanArray::from(
+                    (start..end).map(tls).collect::<Vec<_>>(),
+                )),
+            ];
+            for (k, array) in arrays.iter().enumerate() {
+                let pages = if k == 0 {
+                    encode_plain(descr.column(2), array.as_any().downcast_ref().unwrap(), 1)
+                } else {
+                    encode_fixed(descr.column(2 + k), array.as_ref(), 1)
+                }
+                .unwrap();
+                match fixed[k].as_mut() {
+                    Some(all) => all.append(pages).unwrap(),
+                    None => fixed[k] = Some(pages),
+                }
+            }
+        }
+
         let props = Arc::new(WriterProperties::builder().build());
         let mut out = Vec::new();
         let mut w = SerializedFileWriter::new(&mut out, descr.root_schema_ptr(), props).unwrap();
         let mut rg = w.next_row_group().unwrap();
-        for (data, close) in [
-            encode_dictionary(descr.column(0), &nullable, 1).unwrap(),
-            encode_dictionary(descr.column(1), &required, 1).unwrap(),
-            encode_plain(descr.column(2), &text, 1).unwrap(),
-        ] {
+        let users_all = merge_dictionaries(&users_pieces).unwrap();
+        let ops_all = merge_dictionaries(&ops_pieces).unwrap();
+        assert_eq!(
+            users_all.values().len(),
+            users.len(),
+            "merged dictionary has no repeats"
+        );
+        let mut chunks = vec![
+            encode_dictionary(descr.column(0), &users_all, 1).unwrap(),
+            encode_dictionary(descr.column(1), &ops_all, 1).unwrap(),
+        ];
+        for (k, pages) in fixed.into_iter().enumerate() {
+            let pages = pages.unwrap();
+            assert_eq!(pages.rows(), rows);
+            chunks.push(pages.finish(descr.column(2 + k)).unwrap());
+        }
+        for (data, close) in chunks {
             rg.append_column(&data, close).unwrap();
         }
         rg.close().unwrap();
         w.close().unwrap();
+        let file = Bytes::from(out);
 
-        let reader = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(out))
+        // Statistics of the joined chunks, against the values.
+        let meta =
+            parquet::file::serialized_reader::SerializedFileReader::new(file.clone()).unwrap();
+        let meta = parquet::file::reader::FileReader::metadata(&meta)
+            .row_group(0)
+            .clone();
+        assert_eq!(meta.num_rows(), rows as i64);
+        let stats = |c: usize| meta.column(c).statistics().unwrap().clone();
+        let (tmin, tmax) = ((0..rows).map(time).min(), (0..rows).map(time).max());
+        match stats(3) {
+            Statistics::Int64(s) => {
+                assert_eq!((s.min_opt().copied(), s.max_opt().copied()), (tmin, tmax))
+            }
+            other => panic!("{other:?}"),
+        }
+        match stats(4) {
+            Statistics::Int64(s) => {
+                assert_eq!((s.min_opt(), s.max_opt()), (Some(&1), Some(&(rows as i64))))
+            }
+            other => panic!("{other:?}"),
+        }
+        let rc: Vec<i32> = (0..rows).filter_map(retcode).collect();
+        match stats(5) {
+            Statistics::Int32(s) => {
+                assert_eq!(s.min_opt(), rc.iter().min());
+                assert_eq!(s.max_opt(), rc.iter().max());
+                assert_eq!(s.null_count_opt(), Some((rows - rc.len()) as u64));
+            }
+            other => panic!("{other:?}"),
+        }
+        match stats(6) {
+            Statistics::Boolean(s) => {
+                assert_eq!((s.min_opt(), s.max_opt()), (Some(&false), Some(&true)))
+            }
+            other => panic!("{other:?}"),
+        }
+
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file.clone())
             .unwrap()
             .with_batch_size(rows)
             .build()
@@ -752,16 +1207,80 @@ mod tests {
                 .map(|v| v.map(str::to_string))
                 .collect()
         };
-        let want_user: Vec<Option<String>> = (0..rows)
-            .map(|i| (i % 7 != 3).then(|| users[(i / 3) % users.len()].to_string()))
-            .collect();
-        assert_eq!(as_strings(got.column(0)), want_user);
-        let want_op: Vec<Option<String>> = (0..rows)
-            .map(|i| Some(["QUERY", "CONNECT"][i % 2].to_string()))
-            .collect();
-        assert_eq!(as_strings(got.column(1)), want_op);
-        let want_text: Vec<Option<String>> = text.iter().map(|v| v.map(str::to_string)).collect();
-        assert_eq!(as_strings(got.column(2)), want_text);
+        let want = |f: &dyn Fn(usize) -> Option<String>| (0..rows).map(f).collect::<Vec<_>>();
+        assert_eq!(
+            as_strings(got.column(0)),
+            want(&|i| user(i).map(str::to_string))
+        );
+        assert_eq!(
+            as_strings(got.column(1)),
+            want(&|i| Some(op(i).to_string()))
+        );
+        assert_eq!(as_strings(got.column(2)), want(&text));
+        let t = got
+            .column(3)
+            .as_any()
+            .downcast_ref::<TimestampMillisecondArray>()
+            .unwrap();
+        assert_eq!(t.values().to_vec(), (0..rows).map(time).collect::<Vec<_>>());
+        let l = got
+            .column(4)
+            .as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .unwrap();
+        assert!(l
+            .values()
+            .iter()
+            .enumerate()
+            .all(|(i, &v)| v == i as i64 + 1));
+        let r = got.column(5).as_any().downcast_ref::<Int32Array>().unwrap();
+        assert_eq!(
+            r.iter().collect::<Vec<_>>(),
+            (0..rows).map(retcode).collect::<Vec<_>>()
+        );
+        let b = got
+            .column(6)
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .unwrap();
+        assert_eq!(
+            b.iter().collect::<Vec<_>>(),
+            (0..rows).map(tls).collect::<Vec<_>>()
+        );
+
+        // Skipping to a row through the offset index lands on the right page of every column.
+        use parquet::arrow::arrow_reader::{ArrowReaderOptions, RowSelection, RowSelector};
+        let skip = 200_000;
+        let options = ArrowReaderOptions::new()
+            .with_offset_index_policy(parquet::file::metadata::PageIndexPolicy::Required);
+        let reader = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
+            .unwrap()
+            .with_row_selection(RowSelection::from(vec![
+                RowSelector::skip(skip),
+                RowSelector::select(10),
+            ]))
+            .build()
+            .unwrap();
+        let got = reader.map(|b| b.unwrap()).next().unwrap();
+        let l = got
+            .column(4)
+            .as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .unwrap();
+        assert_eq!(
+            l.values().to_vec(),
+            (skip as i64 + 1..skip as i64 + 11).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            as_strings(got.column(2)),
+            (skip..skip + 10).map(text).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            as_strings(got.column(0)),
+            (skip..skip + 10)
+                .map(|i| user(i).map(str::to_string))
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]

@@ -2,10 +2,13 @@
 //! `findings.parquet`.
 //!
 //! Encoding is the expensive part of writing Parquet, so it is split from file writing:
-//! workers encode each chunk's rows into a complete row group ([`RowGroupEncoder`], the
-//! column-chunk API of arrow-rs), and the single [`PartitionedWriter`] only appends encoded
-//! bytes, in input order, to the file of the row group's day. That keeps the output
-//! deterministic whatever the thread count, and lets encoding use every core.
+//! workers encode each chunk's rows of each day into a row-group piece ([`RowGroupEncoder`]:
+//! compressed PLAIN pages, and the keys of the dictionary columns), and the single
+//! [`PartitionedWriter`] joins the pieces of a day, in input order, into row groups of up to
+//! [`MAX_ROW_GROUP_ROWS`] rows (pages follow each other; only the small dictionary columns
+//! are encoded there, after their pieces' dictionaries are merged). That keeps the output
+//! deterministic whatever the thread count, lets the heavy encoding use every core, and
+//! still gives readers (Athena) row groups of about a million rows, not one per chunk.
 //!
 //! Files appear only complete: each is written as a hidden `.part-NNNNN.parquet.tmp` and
 //! renamed when its footer is written. A crash leaves only hidden temporaries, which no
@@ -23,19 +26,21 @@ use std::sync::Arc;
 
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{Int32Type, SchemaRef};
-use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
 use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter, ArrowWriter};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::{ColumnPath, SchemaDescriptor};
+use parquet::schema::types::{ColumnDescPtr, ColumnPath, SchemaDescriptor};
+
+use super::columns::{self, ColumnPages, DictPiece};
 
 use crate::error::{Error, Result};
 
 /// Roll over to a new part file past this many bytes.
 pub const ROLLOVER_BYTES: usize = 256 << 20;
-/// Row groups hold at most this many rows (about 64–128 MB of audit events).
+/// Row groups hold at most this many rows (about 200 MB of audit log text, 15–30 MB of
+/// Parquet).
 pub const MAX_ROW_GROUP_ROWS: usize = 1 << 20;
 /// At most this many part files are open at once; the least recently used is finished first.
 /// Out-of-order input (rotated files newest first) touches few days at a time.
@@ -81,97 +86,74 @@ pub fn writer_properties(schema: &SchemaRef) -> Arc<WriterProperties> {
     Arc::new(props)
 }
 
-/// One encoded row group, ready to append to a file.
+/// The encoded rows of one day from one chunk: a piece of a row group. The writer joins the
+/// pieces of consecutive chunks into row groups of up to [`MAX_ROW_GROUP_ROWS`] rows.
 pub struct EncodedRowGroup {
     pub day: i64,
     pub rows: usize,
     pub chunks: Vec<EncodedColumn>,
 }
 
-/// One encoded column chunk: by the arrow-rs column writer, or by [`super::columns`].
+/// One column of an [`EncodedRowGroup`].
 pub enum EncodedColumn {
-    Arrow(ArrowColumnChunk),
-    Raw(bytes::Bytes, ColumnCloseResult),
+    /// Compressed data pages (no dictionary page), which join with the next piece's pages.
+    Pages(ColumnPages),
+    /// A dictionary column: pieces have their own dictionaries, so the column is encoded when
+    /// its row group is written, after the pieces' dictionaries are merged. The keys are small
+    /// next to the rest of a row group's data.
+    Dictionary(DictPiece),
 }
 
 /// The event column of mostly distinct text (the query), written as PLAIN pages by
-/// [`super::columns::encode_plain`] rather than through arrow-rs's generic byte-array path.
+/// [`super::columns::encode_plain`].
 const PLAIN_TEXT_COLUMN: &str = "object";
 
 /// The events' ZSTD level (fast; the reference advises 1–3).
 const ZSTD_LEVEL: i32 = 1;
 
-/// Encodes record batches into row groups; one per worker (cheap to clone).
+/// Encodes record batches into row-group pieces; one per worker (cheap to clone).
+///
+/// Every event column is encoded by [`super::columns`]: PLAIN pages for the query text and
+/// the fixed-width columns (compressed here, on the worker's core), dictionary columns as
+/// their keys (encoded by the writer, see [`EncodedColumn::Dictionary`]).
 #[derive(Clone)]
 pub struct RowGroupEncoder {
     schema: SchemaRef,
     descr: Arc<SchemaDescriptor>,
-    factory: Arc<ArrowRowGroupWriterFactory>,
 }
 
 impl RowGroupEncoder {
     pub fn new(schema: SchemaRef) -> Result<Self> {
-        let props = writer_properties(&schema);
-        let parquet_schema = ArrowSchemaConverter::new()
-            .with_coerce_types(props.coerce_types())
-            .convert(&schema)
-            .map_err(|e| Error::Output {
-                path: PathBuf::from("events"),
-                message: e.to_string(),
-            })?;
-        // The factory only needs a file writer for its schema and properties.
-        let sink =
-            SerializedFileWriter::new(std::io::sink(), parquet_schema.root_schema_ptr(), props)
-                .map_err(|e| Error::Output {
-                    path: PathBuf::from("events"),
-                    message: e.to_string(),
-                })?;
-        let factory = ArrowRowGroupWriterFactory::new(&sink, schema.clone());
-        Ok(RowGroupEncoder {
-            schema,
-            descr: Arc::new(SchemaDescriptor::new(parquet_schema.root_schema_ptr())),
-            factory: Arc::new(factory),
-        })
+        let descr = schema_descriptor(&schema).map_err(|e| Error::Output {
+            path: PathBuf::from("events"),
+            message: e.to_string(),
+        })?;
+        Ok(RowGroupEncoder { schema, descr })
     }
 
-    /// Encodes one batch (all rows of one day) into a row group.
+    /// Encodes one batch (rows of one day) into a row-group piece.
     pub fn encode(&self, day: i64, batch: &RecordBatch) -> Result<EncodedRowGroup> {
         let err = |e: parquet::errors::ParquetError| Error::Output {
             path: PathBuf::from("events"),
             message: e.to_string(),
         };
+        let mut chunks = Vec::with_capacity(batch.num_columns());
         // The schema is flat: column i is leaf i.
-        let writers = self.factory.create_column_writers(0).map_err(err)?;
-        let mut chunks = Vec::with_capacity(writers.len());
-        for (i, ((field, column), mut writer)) in self
-            .schema
-            .fields()
-            .iter()
-            .zip(batch.columns())
-            .zip(writers)
-            .enumerate()
-        {
-            if let Some(dict) = column.as_dictionary_opt::<Int32Type>() {
-                let (data, close) =
-                    super::columns::encode_dictionary(self.descr.column(i), dict, ZSTD_LEVEL)
-                        .map_err(err)?;
-                chunks.push(EncodedColumn::Raw(data, close));
-                continue;
-            }
-            if field.name() == PLAIN_TEXT_COLUMN {
-                let (data, close) = super::columns::encode_plain(
-                    self.descr.column(i),
-                    column.as_string::<i32>(),
-                    ZSTD_LEVEL,
+        for (i, (field, column)) in self.schema.fields().iter().zip(batch.columns()).enumerate() {
+            let descr = self.descr.column(i);
+            let chunk = if let Some(dict) = column.as_dictionary_opt::<Int32Type>() {
+                EncodedColumn::Dictionary(DictPiece::new(dict).map_err(err)?)
+            } else if field.name() == PLAIN_TEXT_COLUMN {
+                EncodedColumn::Pages(
+                    columns::encode_plain(descr, column.as_string::<i32>(), ZSTD_LEVEL)
+                        .map_err(err)?,
                 )
-                .map_err(err)?;
-                chunks.push(EncodedColumn::Raw(data, close));
-                continue;
-            }
-            for leaf in compute_leaves(field, column).map_err(err)? {
-                writer.write(&leaf).map_err(err)?;
-            }
-            chunks.push(EncodedColumn::Arrow(writer.close().map_err(err)?));
+            } else {
+                EncodedColumn::Pages(
+                    columns::encode_fixed(descr, column.as_ref(), ZSTD_LEVEL).map_err(err)?,
+                )
+            };
+            chunks.push(chunk);
         }
         Ok(EncodedRowGroup {
             day,
@@ -181,21 +163,75 @@ impl RowGroupEncoder {
     }
 }
 
+/// The Parquet schema of the files written for `schema`, as arrow-rs converts it.
+fn schema_descriptor(schema: &SchemaRef) -> parquet::errors::Result<Arc<SchemaDescriptor>> {
+    let props = writer_properties(schema);
+    let parquet_schema = ArrowSchemaConverter::new()
+        .with_coerce_types(props.coerce_types())
+        .convert(schema)?;
+    Ok(Arc::new(SchemaDescriptor::new(
+        parquet_schema.root_schema_ptr(),
+    )))
+}
+
+/// One column of consecutive pieces as one column chunk: pages joined, or dictionaries merged
+/// and encoded.
+fn join_column(
+    descr: ColumnDescPtr,
+    pieces: Vec<EncodedColumn>,
+) -> parquet::errors::Result<(bytes::Bytes, ColumnCloseResult)> {
+    let mut pages: Option<ColumnPages> = None;
+    let mut dicts = Vec::new();
+    for piece in pieces {
+        match piece {
+            EncodedColumn::Pages(p) => match pages.as_mut() {
+                Some(all) => all.append(p)?,
+                None => pages = Some(p),
+            },
+            EncodedColumn::Dictionary(d) => dicts.push(d),
+        }
+    }
+    match (pages, dicts.is_empty()) {
+        (Some(pages), true) => pages.finish(descr),
+        (None, false) => {
+            let merged = columns::merge_dictionaries(&dicts)?;
+            columns::encode_dictionary(descr, &merged, ZSTD_LEVEL)
+        }
+        _ => Err(parquet::errors::ParquetError::General(format!(
+            "column {}: pieces encoded in different ways",
+            descr.name()
+        ))),
+    }
+}
+
 struct OpenPart {
     tmp: PathBuf,
     dest: PathBuf,
     writer: SerializedFileWriter<BufWriter<File>>,
     last_use: u64,
+    /// Pieces of the next row group, in input order.
+    pending: Vec<EncodedRowGroup>,
+    pending_rows: usize,
 }
+
+/// At most about this many row groups' worth of rows wait in pieces across all open parts; past it the other
+/// parts' waiting rows are written, least recently used first. Input in time order then holds
+/// one day's row group at a time, and input out of order cannot make the writer hold more
+/// than a row group or two.
+const MAX_PENDING_ROW_GROUPS: usize = 1;
 
 /// Appends encoded row groups to per-day part files, in the order given.
 pub struct PartitionedWriter {
     root: PathBuf,
     props: Arc<WriterProperties>,
     parquet_schema: parquet::schema::types::TypePtr,
+    descr: Arc<SchemaDescriptor>,
     open: BTreeMap<i64, OpenPart>,
     next_part: BTreeMap<i64, u32>,
     clock: u64,
+    pending_rows: usize,
+    /// Rows per row group, at most ([`MAX_ROW_GROUP_ROWS`]; smaller in tests).
+    row_group_rows: usize,
     pub files_written: Vec<PathBuf>,
     pub rows_written: u64,
 }
@@ -214,18 +250,30 @@ impl PartitionedWriter {
         Ok(PartitionedWriter {
             root: root.to_path_buf(),
             props,
+            descr: Arc::new(SchemaDescriptor::new(parquet_schema.clone())),
             parquet_schema,
             open: BTreeMap::new(),
             next_part: BTreeMap::new(),
             clock: 0,
+            pending_rows: 0,
+            row_group_rows: MAX_ROW_GROUP_ROWS,
             files_written: Vec::new(),
             rows_written: 0,
         })
     }
 
+    /// Row groups of at most `rows` rows (tests use small ones).
+    pub fn with_row_group_rows(mut self, rows: usize) -> Self {
+        self.row_group_rows = rows.max(1);
+        self
+    }
+
+    /// Adds a piece of a row group for its day. Pieces of one day are joined, in the order
+    /// given, into row groups of up to [`MAX_ROW_GROUP_ROWS`] rows.
     pub fn append(&mut self, rg: EncodedRowGroup) -> Result<()> {
         self.clock += 1;
-        if !self.open.contains_key(&rg.day) {
+        let day = rg.day;
+        if !self.open.contains_key(&day) {
             if self.open.len() >= MAX_OPEN_PARTS {
                 let lru = *self
                     .open
@@ -235,28 +283,73 @@ impl PartitionedWriter {
                     .0;
                 self.finish_part(lru)?;
             }
-            self.open_part(rg.day)?;
+            self.open_part(day)?;
         }
-        let part = self.open.get_mut(&rg.day).expect("just opened");
+        let part = self.open.get_mut(&day).expect("just opened");
         part.last_use = self.clock;
+        if part.pending_rows + rg.rows > self.row_group_rows {
+            self.write_row_group(day)?;
+            if !self.open.contains_key(&day) {
+                // It rolled over.
+                self.open_part(day)?;
+            }
+        }
+        let part = self.open.get_mut(&day).expect("open");
+        part.pending_rows += rg.rows;
+        self.pending_rows += rg.rows;
+        part.pending.push(rg);
+        while self.pending_rows > self.row_group_rows * MAX_PENDING_ROW_GROUPS {
+            // The day that has waited longest for more rows: with input in time order, the
+            // day before this one, whose rows are complete.
+            let Some(lru) = self
+                .open
+                .iter()
+                .filter(|(d, p)| **d != day && p.pending_rows > 0)
+                .min_by_key(|(_, p)| p.last_use)
+                .map(|(d, _)| *d)
+            else {
+                break;
+            };
+            self.write_row_group(lru)?;
+        }
+        Ok(())
+    }
+
+    /// Writes the waiting pieces of `day` as one row group, and rolls the part over if it
+    /// has grown past [`ROLLOVER_BYTES`].
+    fn write_row_group(&mut self, day: i64) -> Result<()> {
+        let Some(part) = self.open.get_mut(&day) else {
+            return Ok(());
+        };
+        if part.pending.is_empty() {
+            return Ok(());
+        }
+        let pieces = std::mem::take(&mut part.pending);
+        let rows = std::mem::take(&mut part.pending_rows);
+        self.pending_rows -= rows;
         let dest = part.dest.clone();
         let err = |e: parquet::errors::ParquetError| Error::Output {
             path: dest.clone(),
             message: e.to_string(),
         };
-        let mut group = part.writer.next_row_group().map_err(err)?;
-        for chunk in rg.chunks {
-            match chunk {
-                EncodedColumn::Arrow(c) => c.append_to_row_group(&mut group).map_err(err)?,
-                EncodedColumn::Raw(data, close) => {
-                    group.append_column(&data, close).map_err(err)?
-                }
+        // Column by column across the pieces.
+        let mut columns: Vec<Vec<EncodedColumn>> = (0..self.descr.num_columns())
+            .map(|_| Vec::with_capacity(pieces.len()))
+            .collect();
+        for piece in pieces {
+            for (i, chunk) in piece.chunks.into_iter().enumerate() {
+                columns[i].push(chunk);
             }
         }
+        let mut group = part.writer.next_row_group().map_err(err)?;
+        for (i, pieces) in columns.into_iter().enumerate() {
+            let (data, close) = join_column(self.descr.column(i), pieces).map_err(err)?;
+            group.append_column(&data, close).map_err(err)?;
+        }
         group.close().map_err(err)?;
-        self.rows_written += rg.rows as u64;
+        self.rows_written += rows as u64;
         if part.writer.bytes_written() >= ROLLOVER_BYTES {
-            self.finish_part(rg.day)?;
+            self.finish_part(day)?;
         }
         Ok(())
     }
@@ -288,12 +381,18 @@ impl PartitionedWriter {
                 dest,
                 writer,
                 last_use: self.clock,
+                pending: Vec::new(),
+                pending_rows: 0,
             },
         );
         Ok(())
     }
 
     fn finish_part(&mut self, day: i64) -> Result<()> {
+        if self.open.get(&day).is_some_and(|p| !p.pending.is_empty()) {
+            // The last row group (a rollover inside finishes the part already).
+            self.write_row_group(day)?;
+        }
         let Some(part) = self.open.remove(&day) else {
             return Ok(());
         };
@@ -355,4 +454,102 @@ fn hidden_tmp(path: &Path) -> PathBuf {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{
+        batch_schema, schema, Event, EventBatchBuilder, Operation, SourceFormat, Text,
+    };
+
+    /// A batch of `rows` events of `day`, their `source_line`s counting from `first_line`.
+    fn batch(day: i64, first_line: u64, rows: usize) -> RecordBatch {
+        let mut b = EventBatchBuilder::new("f.log".into(), rows);
+        for i in 0..rows {
+            let user = format!("u{}", (first_line as usize + i) % 5);
+            b.push(&Event {
+                time_us: day * 86_400_000_000 + i as i64 * 1_000,
+                format: SourceFormat::RdsMysqlAudit,
+                server_host: b"db",
+                user: user.as_bytes(),
+                client_host: b"10.0.0.1",
+                connection_id: 7,
+                query_id: i as i64,
+                operation: Operation::Query,
+                database: b"",
+                object: Text::Raw(b"SELECT 1"),
+                retcode: Some(0),
+                tls: None,
+                statement_class: None,
+                line: first_line + i as u64,
+            });
+        }
+        b.finish()
+    }
+
+    /// Pieces of interleaved days, joined under a small row limit: every day's rows come
+    /// back in input order, no row group exceeds the limit, and the writer never holds more
+    /// than about one row group of rows.
+    #[test]
+    fn pieces_join_into_bounded_row_groups_in_input_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let enc = RowGroupEncoder::new(batch_schema()).unwrap();
+        let mut w = PartitionedWriter::new(dir.path(), schema())
+            .unwrap()
+            .with_row_group_rows(1_000);
+        let mut line = 1;
+        let mut want: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for (k, day) in [20_000i64, 20_000, 20_001, 20_000, 20_001, 20_002, 20_000]
+            .into_iter()
+            .cycle()
+            .take(40)
+            .enumerate()
+        {
+            let rows = 150 + (k * 37) % 300;
+            let piece = enc.encode(day, &batch(day, line, rows)).unwrap();
+            want.entry(day)
+                .or_default()
+                .extend((line..line + rows as u64).map(|l| l as i64));
+            line += rows as u64;
+            w.append(piece).unwrap();
+            assert!(
+                w.pending_rows <= 1_000,
+                "writer holds {} rows",
+                w.pending_rows
+            );
+        }
+        let (files, written) = w.finish().unwrap();
+        assert_eq!(written, line - 1);
+        let mut got: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for f in &files {
+            let day = want
+                .keys()
+                .copied()
+                .find(|d| f.to_string_lossy().contains(&crate::time::date_string(*d)))
+                .unwrap();
+            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                File::open(f).unwrap(),
+            )
+            .unwrap();
+            for rg in reader.metadata().row_groups() {
+                assert!(
+                    rg.num_rows() <= 1_000,
+                    "{f:?}: row group of {}",
+                    rg.num_rows()
+                );
+            }
+            for b in reader.build().unwrap() {
+                let b = b.unwrap();
+                let lines = b.column_by_name("source_line").unwrap();
+                got.entry(day)
+                    .or_default()
+                    .extend(lines.as_primitive::<arrow::datatypes::Int64Type>().values());
+                let users = b.column_by_name("user").unwrap().as_string::<i32>();
+                let first = lines.as_primitive::<arrow::datatypes::Int64Type>().value(0);
+                assert_eq!(users.value(0), format!("u{}", first % 5));
+            }
+        }
+        assert_eq!(got, want);
+    }
 }
