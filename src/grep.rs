@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::exec;
 use crate::filter::FilterPattern;
-use crate::format::trim_cr;
+use crate::format::{self, postgres, trim_cr, Family, FileFormat};
 use crate::input::{self, Decompressed, InputFile, Opened};
 use crate::time;
 
@@ -225,9 +225,32 @@ impl<'p> LineMatcher<'p> {
         }
     }
 
-    /// Calls `on_match(start, end)` for each matching line of `block` (whole lines; the last
+    /// Calls `on_match(start, end)` for each matching event of `block` (whole lines; the last
     /// may lack its `\n`), in order, and returns how many there were.
-    fn search_block(&self, block: &[u8], on_match: &mut impl FnMut(usize, usize)) -> u64 {
+    ///
+    /// An event is one line, except in PostgreSQL logs (`layout`), where a statement written
+    /// over several lines continues on lines without the log prefix: CloudWatch receives the
+    /// entry and its continuation lines as one event, so they are matched, counted and printed
+    /// as one. `block` starts with an event.
+    fn search_block(
+        &self,
+        block: &[u8],
+        layout: Layout,
+        on_match: &mut impl FnMut(usize, usize),
+    ) -> u64 {
+        let line_end =
+            |at: usize| memchr::memchr(b'\n', &block[at..]).map_or(block.len(), |j| at + j);
+        let continues = |at: usize| {
+            layout == Layout::PostgresEntries && !postgres::is_prefixed(&block[at..line_end(at)])
+        };
+        // The end of the event that starts at line start `start`.
+        let event_end = |start: usize| {
+            let mut end = line_end(start);
+            while end + 1 < block.len() && continues(end + 1) {
+                end = line_end(end + 1);
+            }
+            end
+        };
         let mut matches = 0;
         let mut decide = |start: usize, end: usize| {
             if self.is_match(&block[start..end]) {
@@ -237,14 +260,18 @@ impl<'p> LineMatcher<'p> {
         };
         match &self.literal {
             Some(finder) => {
-                // `pos` is always a line start, so the line of a hit begins after the last
-                // `\n` between `pos` and the hit.
+                // `pos` is always an event start, so the event of a hit begins at the last
+                // event start between `pos` and the hit.
                 let mut pos = 0;
                 while let Some(i) = finder.find(&block[pos..]) {
                     let hit = pos + i;
-                    let start =
+                    let mut start =
                         memchr::memrchr(b'\n', &block[pos..hit]).map_or(pos, |j| pos + j + 1);
-                    let end = memchr::memchr(b'\n', &block[hit..]).map_or(block.len(), |j| hit + j);
+                    while start > pos && continues(start) {
+                        start = memchr::memrchr(b'\n', &block[pos..start - 1])
+                            .map_or(pos, |j| pos + j + 1);
+                    }
+                    let end = event_end(start);
                     decide(start, end);
                     pos = end + 1;
                     if pos >= block.len() {
@@ -255,8 +282,7 @@ impl<'p> LineMatcher<'p> {
             None => {
                 let mut start = 0;
                 while start < block.len() {
-                    let end =
-                        memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |j| start + j);
+                    let end = event_end(start);
                     decide(start, end);
                     start = end + 1;
                 }
@@ -276,8 +302,9 @@ fn prefilter_is_exact(literal: &[u8]) -> bool {
         && !literal.windows(3).any(|w| w == "\u{FFFD}".as_bytes())
 }
 
-/// The time an audit line carries itself: `YYYYMMDD HH:MM:SS` (MariaDB, RDS MySQL) or 16-digit
-/// epoch microseconds (Aurora MySQL) at the start of the message.
+/// The time a log line carries itself: `YYYYMMDD HH:MM:SS` (MariaDB, RDS MySQL), 16-digit
+/// epoch microseconds (Aurora MySQL) or PostgreSQL's `YYYY-MM-DD HH:MM:SS TZ` prefix at the
+/// start of the message.
 #[inline]
 fn event_time(message: &[u8]) -> Option<i64> {
     if let Some(t) = message.get(..17).and_then(time::parse_compact) {
@@ -287,7 +314,28 @@ fn event_time(message: &[u8]) -> Option<i64> {
     if message.get(16).is_some_and(u8::is_ascii_digit) {
         return None;
     }
-    message.get(..16).and_then(time::parse_epoch_us)
+    message
+        .get(..16)
+        .and_then(time::parse_epoch_us)
+        .or_else(|| postgres::line_time(message))
+}
+
+/// What one event of a file is, as CloudWatch received it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Layout {
+    /// One line (audit logs, and any other text).
+    Lines,
+    /// A PostgreSQL log entry: its prefixed line and the unprefixed lines that continue it.
+    PostgresEntries,
+}
+
+impl Layout {
+    fn of(head: &[u8]) -> (Layout, Option<FileFormat>) {
+        match format::sniff(head) {
+            Some(f) if f.family == Family::Postgres => (Layout::PostgresEntries, Some(f)),
+            f => (Layout::Lines, f),
+        }
+    }
 }
 
 /// How blocks are searched and printed; the same for every unit of a run.
@@ -305,11 +353,22 @@ impl Settings<'_> {
         self.print_lines && self.with_filename
     }
 
-    /// Searches one block of whole lines whose first line is `first_line` of `file`.
-    fn search(&self, file: usize, name: &str, block: &[u8], first_line: u64) -> Piece {
+    /// Searches one block of whole events whose first line is `first_line` of `file`.
+    ///
+    /// A matching event is printed as it is in the file. With file names, its first line
+    /// is prefixed `path:line:` and the lines that continue it `path-line-` (as `grep`
+    /// marks context lines), so every printed line still starts with its location.
+    fn search(
+        &self,
+        file: usize,
+        name: &str,
+        block: &[u8],
+        first_line: u64,
+        layout: Layout,
+    ) -> Piece {
         let mut printed = Vec::new();
         if !self.print_lines {
-            let matches = self.matcher.search_block(block, &mut |_, _| {});
+            let matches = self.matcher.search_block(block, layout, &mut |_, _| {});
             return Piece::Lines {
                 file,
                 matches,
@@ -318,15 +377,21 @@ impl Settings<'_> {
         }
         let mut line = first_line;
         let mut counted_to = 0;
-        let matches = self.matcher.search_block(block, &mut |start, end| {
-            if self.with_filename {
-                line += bytecount::count(&block[counted_to..start], b'\n') as u64;
-                counted_to = start;
-                printed.extend_from_slice(name.as_bytes());
-                let _ = write!(printed, ":{line}:");
+        let matches = self.matcher.search_block(block, layout, &mut |start, end| {
+            if !self.with_filename {
+                printed.extend_from_slice(&block[start..end]);
+                printed.push(b'\n');
+                return;
             }
-            printed.extend_from_slice(&block[start..end]);
-            printed.push(b'\n');
+            line += bytecount::count(&block[counted_to..start], b'\n') as u64;
+            counted_to = start;
+            for (k, text) in block[start..end].split(|&b| b == b'\n').enumerate() {
+                printed.extend_from_slice(name.as_bytes());
+                let mark = if k == 0 { ':' } else { '-' };
+                let _ = write!(printed, "{mark}{}{mark}", line + k as u64);
+                printed.extend_from_slice(text);
+                printed.push(b'\n');
+            }
         });
         Piece::Lines {
             file,
@@ -352,12 +417,13 @@ enum Piece {
 }
 
 enum Unit {
-    /// A line-aligned byte range of a mapped file.
+    /// An event-aligned byte range of a mapped file.
     Chunk {
         file: usize,
         start: usize,
         end: usize,
         first_line: u64,
+        layout: Layout,
     },
     /// A compressed file, decompressed and searched as a stream by one worker.
     Stream {
@@ -429,6 +495,7 @@ impl<'a> GrepPlan<'a> {
             plan.files_searched += 1;
             plan.units
                 .extend(chunk_units(i, &map, &plan.settings, pool));
+
             plan.maps.push(Some(map));
         }
         plan
@@ -444,6 +511,7 @@ impl<'a> GrepPlan<'a> {
                 start,
                 end,
                 first_line,
+                layout,
             } => {
                 let Some(map) = &self.maps[*file] else { return };
                 let piece = self.settings.search(
@@ -451,6 +519,7 @@ impl<'a> GrepPlan<'a> {
                     &self.files[*file].display,
                     &map[*start..*end],
                     *first_line,
+                    *layout,
                 );
                 release(map, *start, *end);
                 emit(piece);
@@ -486,6 +555,7 @@ impl<'a> GrepPlan<'a> {
             return;
         }
         emit(Piece::Searched);
+        let (layout, format) = Layout::of(&buf);
         let mut line = 1u64;
         loop {
             if self.stop.load(Ordering::Relaxed) {
@@ -505,16 +575,26 @@ impl<'a> GrepPlan<'a> {
                 }
             }
             let at_eof = !more;
+            // Blocks end on an event boundary; an entry that is still continuing waits for
+            // the next block, unless it grows past a few blocks (then it is cut at a line).
+            let entry_end = match (layout, format) {
+                (Layout::PostgresEntries, Some(fmt)) if buf.len() < 4 * chunk => {
+                    format::last_record_end(&fmt, &buf).filter(|&e| e > 0)
+                }
+                _ => memchr::memrchr(b'\n', &buf).map(|i| i + 1),
+            };
             let cut = if at_eof {
                 buf.len()
             } else {
-                match memchr::memrchr(b'\n', &buf) {
-                    Some(i) => i + 1,
-                    // One line longer than the buffer: read on until it ends.
+                match entry_end {
+                    Some(end) => end,
+                    // One line (or entry) longer than the buffer: read on until it ends.
                     None => continue,
                 }
             };
-            let piece = self.settings.search(file, &f.display, &buf[..cut], line);
+            let piece = self
+                .settings
+                .search(file, &f.display, &buf[..cut], line, layout);
             if self.settings.line_numbers() {
                 line += bytecount::count(&buf[..cut], b'\n') as u64;
             }
@@ -538,14 +618,20 @@ fn chunk_units(
     settings: &Settings<'_>,
     pool: &rayon::ThreadPool,
 ) -> Vec<Unit> {
+    let (layout, format) = Layout::of(&map[..map.len().min(BINARY_PROBE_BYTES)]);
     let mut bounds = Vec::new();
     let mut pos = 0;
     while pos < map.len() {
         let target = (pos + settings.chunk_bytes).min(map.len());
-        let end = match memchr::memchr(b'\n', &map[target - 1..]) {
-            Some(i) => target + i,
-            None => map.len(),
+        let end = match (layout, &format) {
+            // Between PostgreSQL entries, so a multi-line statement stays in one chunk.
+            (Layout::PostgresEntries, Some(fmt)) => format::next_record_start(fmt, map, target),
+            _ => match memchr::memchr(b'\n', &map[target - 1..]) {
+                Some(i) => target + i,
+                None => map.len(),
+            },
         };
+        let end = if end <= pos { map.len() } else { end };
         bounds.push((pos, end));
         pos = end;
     }
@@ -569,6 +655,7 @@ fn chunk_units(
                 start,
                 end,
                 first_line,
+                layout,
             };
             first_line += n;
             unit
@@ -600,7 +687,7 @@ mod tests {
         let p = FilterPattern::parse(pattern).unwrap();
         let m = LineMatcher::new(&p, None, None);
         let mut found = Vec::new();
-        m.search_block(block, &mut |s, e| {
+        m.search_block(block, Layout::Lines, &mut |s, e| {
             found.push(String::from_utf8_lossy(&block[s..e]).into_owned())
         });
         found

@@ -380,3 +380,97 @@ fn unreadable_paths_are_reported_with_their_path_and_the_rest_is_searched() {
         .iter()
         .any(|e| e.starts_with(&format!("{}: corrupt gzip", corrupt.display()))));
 }
+
+/// A PostgreSQL log with statements over several lines (continuation lines carry no prefix,
+/// formats.md §4.1) and a DETAIL line (prefixed: an event of its own in CloudWatch).
+fn postgres_log(entries: usize) -> (String, Vec<(usize, Vec<String>)>) {
+    let mut s = String::new();
+    let mut multi = Vec::new();
+    let mut line = 1;
+    for i in 0..entries {
+        let t = format!("2026-03-01 10:{:02}:{:02} UTC", (i / 60) % 60, i % 60);
+        let prefix = format!(
+            "{t}:10.20.3.4(5{:04}):app@orders:[{}]:",
+            i % 10_000,
+            100 + i
+        );
+        if i % 7 == 3 {
+            let lines = vec![
+                format!("{prefix}LOG:  statement: SELECT id,"),
+                "\t       total".to_string(),
+                format!("\tFROM orders.invoices WHERE id = {i}"),
+            ];
+            multi.push((line, lines.clone()));
+            for l in &lines {
+                s += l;
+                s.push('\n');
+            }
+            line += lines.len();
+        } else {
+            s += &format!("{prefix}LOG:  statement: SELECT {i}\n");
+            line += 1;
+        }
+        if i % 11 == 5 {
+            s += &format!("{prefix}DETAIL:  parameters: $1 = 'invoices'\n");
+            line += 1;
+        }
+    }
+    (s, multi)
+}
+
+#[test]
+fn postgres_multi_line_statements_are_one_event_each_as_cloudwatch_received_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (text, multi) = postgres_log(600);
+    let plain = dir.path().join("postgresql.log.2026-03-01-10");
+    std::fs::write(&plain, &text).unwrap();
+    std::fs::write(dir.path().join("postgresql.log.gz"), gzip(text.as_bytes())).unwrap();
+
+    // Terms on the first and the last line of an entry: only the whole entry holds both.
+    let mut o = opts(r#"statement "orders.invoices""#, &[&plain]);
+    o.with_filename = Some(true);
+    let name = plain.display().to_string();
+    let want: String = multi
+        .iter()
+        .map(|(first, lines)| {
+            lines
+                .iter()
+                .enumerate()
+                .map(|(k, l)| {
+                    let mark = if k == 0 { ':' } else { '-' };
+                    format!("{name}{mark}{}{mark}{l}\n", first + k)
+                })
+                .collect::<String>()
+        })
+        .collect();
+    for chunk in [None, Some(700), Some(5000)] {
+        for threads in [1, 2] {
+            let mut o = o.clone();
+            o.chunk_bytes = chunk;
+            o.threads = threads;
+            let (out, outcome) = grep(&o);
+            assert_eq!(out, want, "chunk_bytes {chunk:?}, {threads} threads");
+            assert_eq!(outcome.matches, multi.len() as u64);
+        }
+    }
+
+    // A term on a continuation line counts the entry once, in the stream too; DETAIL lines
+    // are events of their own.
+    for path in [plain.clone(), dir.path().join("postgresql.log.gz")] {
+        let mut o = opts("total", &[&path]);
+        o.count = true;
+        o.chunk_bytes = Some(900);
+        assert_eq!(grep(&o).0, format!("{}\n", multi.len()));
+        let mut o = opts("invoices", &[&path]);
+        o.count = true;
+        o.chunk_bytes = Some(900);
+        let details = text.lines().filter(|l| l.contains("DETAIL")).count();
+        assert_eq!(grep(&o).0, format!("{}\n", multi.len() + details));
+    }
+
+    // The time window reads the PostgreSQL prefix (the first minute holds entries 0..60).
+    let mut o = opts(r#""statement""#, &[&plain]);
+    o.count = true;
+    o.until_us = Some(1_772_359_260_000_000); // 2026-03-01T10:01:00Z
+    assert_eq!(grep(&o).0, "60\n");
+}

@@ -91,6 +91,12 @@ pub fn is_prefixed(line: &[u8]) -> bool {
     timestamp_end(strip_export(line).0).is_some()
 }
 
+/// The time of a prefixed line (export prefix already stripped), epoch microseconds UTC.
+pub fn line_time(body: &[u8]) -> Option<i64> {
+    let end = timestamp_end(body)?;
+    parse_time(&body[..end - 1]).ok()
+}
+
 /// Whether a line opens a new record: prefixed, and not a `DETAIL`/`HINT`/`STATEMENT`/
 /// `CONTEXT`/`QUERY`/`LOCATION` line that belongs to the message before it. Chunk edges are put
 /// only before such lines.
