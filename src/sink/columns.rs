@@ -595,13 +595,27 @@ impl DictPiece {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
 
-    fn key(&self, i: usize) -> usize {
-        match &self.keys {
-            Keys::U8(k) => k[i] as usize,
-            Keys::U16(k) => k[i] as usize,
-            Keys::I32(k) => k[i] as usize,
-        }
+/// Appends one piece's keys, renumbered, to the merged keys.
+fn renumber_keys<K: Copy + TryInto<usize>>(
+    ks: &[K],
+    renumber: &[i32],
+    valid: Option<&NullBuffer>,
+    keys: &mut Vec<i32>,
+    nulls: &mut NullBufferBuilder,
+) {
+    // Keys under nulls may hold anything: they map to 0, and stay null.
+    let new = |k: K| {
+        k.try_into()
+            .ok()
+            .and_then(|k: usize| renumber.get(k).copied())
+            .unwrap_or(0)
+    };
+    keys.extend(ks.iter().map(|&k| new(k)));
+    match valid {
+        None => nulls.append_n_non_nulls(ks.len()),
+        Some(valid) => nulls.append_buffer(valid),
     }
 }
 
@@ -625,22 +639,10 @@ pub fn merge_dictionaries(parts: &[DictPiece]) -> Result<DictionaryArray<Int32Ty
                 })
             })
             .collect();
-        match &part.nulls {
-            None => {
-                keys.extend((0..part.len()).map(|i| renumber[part.key(i)]));
-                nulls.append_n_non_nulls(part.len());
-            }
-            Some(valid) => {
-                for i in 0..part.len() {
-                    if valid.is_valid(i) {
-                        keys.push(renumber[part.key(i)]);
-                        nulls.append_non_null();
-                    } else {
-                        keys.push(0);
-                        nulls.append_null();
-                    }
-                }
-            }
+        match &part.keys {
+            Keys::U8(k) => renumber_keys(k, &renumber, part.nulls.as_ref(), &mut keys, &mut nulls),
+            Keys::U16(k) => renumber_keys(k, &renumber, part.nulls.as_ref(), &mut keys, &mut nulls),
+            Keys::I32(k) => renumber_keys(k, &renumber, part.nulls.as_ref(), &mut keys, &mut nulls),
         }
     }
     let keys = Int32Array::new(ScalarBuffer::from(keys), nulls.finish());
