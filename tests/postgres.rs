@@ -371,3 +371,187 @@ fn one_folder_of_mysql_postgres_and_json_deliveries_scans_in_one_run() {
         );
     }
 }
+
+/// The same log in PostgreSQL's csvlog layout: each entry (its prefixed line and the lines
+/// continuing it) becomes one CSV row of the 26 PostgreSQL 15 columns, and the DETAIL-like
+/// lines attached to it go into its `detail` column, as the server writes them.
+fn to_csvlog(stderr: &str) -> String {
+    struct Row {
+        time: String,
+        from: String,
+        user: String,
+        db: String,
+        pid: String,
+        severity: String,
+        message: String,
+        detail: String,
+    }
+    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut rows: Vec<Row> = Vec::new();
+    let mut in_detail = false;
+    for line in stderr.lines() {
+        let prefixed = line.len() > 24 && &line[19..24] == " UTC:";
+        if !prefixed {
+            let row = rows
+                .last_mut()
+                .expect("a continuation line follows an entry");
+            let field = if in_detail {
+                &mut row.detail
+            } else {
+                &mut row.message
+            };
+            field.push('\n');
+            field.push_str(line);
+            continue;
+        }
+        let (time, rest) = (&line[..19], &line[24..]);
+        let (host, port, rest) = if let Some(r) = rest.strip_prefix("[local]:") {
+            ("[local]", None, r)
+        } else if let Some(r) = rest.strip_prefix(':') {
+            ("", None, r)
+        } else {
+            let open = rest.find('(').unwrap();
+            let close = open + rest[open..].find("):").unwrap();
+            (
+                &rest[..open],
+                Some(&rest[open + 1..close]),
+                &rest[close + 2..],
+            )
+        };
+        let ud_end = rest.find(":[").unwrap();
+        let (user, db) = rest[..ud_end].rsplit_once('@').unwrap();
+        let rest = &rest[ud_end + 2..];
+        let pid_end = rest.find("]:").unwrap();
+        let (pid, rest) = (&rest[..pid_end], &rest[pid_end + 2..]);
+        let sev_end = rest.find(':').unwrap();
+        let (severity, message) = (&rest[..sev_end], rest[sev_end + 1..].trim_start());
+        if [
+            "DETAIL",
+            "HINT",
+            "STATEMENT",
+            "CONTEXT",
+            "QUERY",
+            "LOCATION",
+        ]
+        .contains(&severity)
+        {
+            let row = rows.last_mut().unwrap();
+            row.detail.push_str(message);
+            in_detail = true;
+            continue;
+        }
+        in_detail = false;
+        rows.push(Row {
+            time: time.to_string(),
+            from: match port {
+                Some(p) => format!("{host}:{p}"),
+                None => host.to_string(),
+            },
+            user: user.to_string(),
+            db: db.to_string(),
+            pid: pid.to_string(),
+            severity: severity.to_string(),
+            message: message.to_string(),
+            detail: String::new(),
+        });
+    }
+    let mut out = String::new();
+    for (n, r) in rows.iter().enumerate() {
+        let opt = |s: &str| if s.is_empty() { String::new() } else { q(s) };
+        out += &format!(
+            "{} UTC,{},{},{},{},65e1a2b3.{:x},{},\"\",{} UTC,,0,{},00000,{},{},,,,,,,,,\"\",\"client backend\",,0\n",
+            r.time,
+            opt(&r.user),
+            opt(&r.db),
+            r.pid,
+            opt(&r.from),
+            n,
+            n + 1,
+            r.time,
+            r.severity,
+            q(&r.message),
+            opt(&r.detail),
+        );
+    }
+    out
+}
+
+#[test]
+fn csvlog_files_yield_the_events_and_findings_of_the_same_stderr_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let gt = corpus(
+        dir.path(),
+        options(dir.path().join("corpus"), Flavor::Postgres, 2 << 20),
+    );
+    let config = config_from(&gt);
+    let csv_dir = dir.path().join("csv");
+    let gz_dir = dir.path().join("csv-gz");
+    let mut multi_line_rows = 0;
+    for f in std::fs::read_dir(dir.path().join("corpus").join("error")).unwrap() {
+        let f = f.unwrap().path();
+        let csv = to_csvlog(&std::fs::read_to_string(&f).unwrap());
+        multi_line_rows += csv.matches("\n\t").count();
+        let name = format!("{}.csv", f.file_name().unwrap().to_string_lossy());
+        std::fs::create_dir_all(&csv_dir).unwrap();
+        std::fs::create_dir_all(&gz_dir).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, csv.as_bytes()).unwrap();
+        std::fs::write(gz_dir.join(format!("{name}.gz")), gz.finish().unwrap()).unwrap();
+        std::fs::write(csv_dir.join(name), csv).unwrap();
+    }
+    assert!(multi_line_rows > 10, "the corpus has multi-line statements");
+    let stderr = scan(
+        vec![dir.path().join("corpus")],
+        dir.path().join("o1"),
+        config.clone(),
+        2,
+        48 << 20,
+        true,
+    );
+    let problems = compare(&gt, &stderr.findings);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // Mapped whole, mapped in 3 KiB chunks, and gzip streams in 3 KiB blocks.
+    for (input, chunk) in [
+        (&csv_dir, 48 << 20),
+        (&csv_dir, 3 << 10),
+        (&gz_dir, 3 << 10),
+    ] {
+        let csv = scan(
+            vec![input.clone()],
+            dir.path()
+                .join(format!("o-{chunk}-{}", input.display().to_string().len())),
+            config.clone(),
+            2,
+            chunk,
+            true,
+        );
+        assert_eq!(csv.summary["inputs"][0]["format"], "postgres_csvlog");
+        let t = &csv.summary["totals"];
+        let n = |k: &str| t[k].as_u64().unwrap();
+        assert_eq!(
+            n("lines"),
+            n("records") + n("ignored") + n("blank") + n("rejected")
+        );
+        assert_eq!(n("rejected"), 0, "{}", csv.summary["rejected_samples"]);
+        assert_eq!(
+            t["records"], stderr.summary["totals"]["records"],
+            "chunk {chunk}"
+        );
+        assert_eq!(t["operations"], stderr.summary["totals"]["operations"]);
+        // The same findings; only the evidence differs (another file, other line numbers).
+        let strip = |fs: &[Finding]| -> Vec<Finding> {
+            fs.iter()
+                .cloned()
+                .map(|mut f| {
+                    f.evidence.clear();
+                    f
+                })
+                .collect()
+        };
+        assert_eq!(
+            strip(&csv.findings),
+            strip(&stderr.findings),
+            "chunk {chunk}"
+        );
+    }
+}

@@ -9,6 +9,7 @@
 pub mod cloudwatch_json;
 pub mod mysql;
 pub mod postgres;
+pub mod postgres_csv;
 
 use crate::event::{Event, SourceFormat};
 
@@ -27,6 +28,9 @@ pub enum Family {
     AuroraAudit,
     /// RDS / Aurora PostgreSQL logs (`%t:%r:%u@%d:[%p]:`), with pgaudit; multi-line records.
     Postgres,
+    /// PostgreSQL `csvlog` rows (`postgresql.log.*.csv`): rewritten into the stderr layout and
+    /// read by its parser (see [`postgres_csv`]).
+    PostgresCsv,
     /// CloudWatch Logs JSON (`filter-log-events` output, subscription / Firehose payloads):
     /// each event's message is parsed by the parser of its own family.
     CloudwatchJson,
@@ -49,6 +53,7 @@ impl FileFormat {
             (None, Family::MysqlAudit) => "mysql_audit",
             (None, Family::AuroraAudit) => "aurora_mysql_audit",
             (None, Family::Postgres) => "postgres",
+            (None, Family::PostgresCsv) => "postgres_csvlog",
             (None, Family::CloudwatchJson) => "cloudwatch_json",
         };
         if self.cloudwatch_export {
@@ -203,6 +208,13 @@ pub fn sniff(head: &[u8]) -> Option<FileFormat> {
                 forced: None,
             });
         }
+        if !cw && postgres_csv::is_row_start(body) {
+            return Some(FileFormat {
+                family: Family::PostgresCsv,
+                cloudwatch_export: false,
+                forced: None,
+            });
+        }
     }
     None
 }
@@ -216,7 +228,13 @@ pub fn forced(choice: FormatChoice, head: &[u8]) -> Option<FileFormat> {
         FormatChoice::Mariadb => (Family::MysqlAudit, SourceFormat::MariadbAudit),
         FormatChoice::RdsMysql => (Family::MysqlAudit, SourceFormat::RdsMysqlAudit),
         FormatChoice::AuroraMysql => (Family::AuroraAudit, SourceFormat::AuroraMysqlAudit),
-        FormatChoice::Postgres => (Family::Postgres, SourceFormat::Postgres),
+        // Both PostgreSQL layouts are read by one parser; keep the one the file has.
+        FormatChoice::Postgres => match sniff(head) {
+            Some(f) if f.family == Family::PostgresCsv => {
+                (Family::PostgresCsv, SourceFormat::Postgres)
+            }
+            _ => (Family::Postgres, SourceFormat::Postgres),
+        },
         // Each message names its own format: nothing to force below the wrapper.
         FormatChoice::CloudwatchJson => {
             return Some(FileFormat {
@@ -251,6 +269,7 @@ pub fn next_record_start(format: &FileFormat, buf: &[u8], pos: usize) -> usize {
     };
     match format.family {
         Family::MysqlAudit | Family::AuroraAudit => line_start,
+        Family::PostgresCsv => postgres_csv::next_row_start(buf, line_start),
         Family::CloudwatchJson => buf.len(),
         Family::Postgres => {
             let mut at = line_start;
@@ -287,6 +306,7 @@ pub fn last_record_end(format: &FileFormat, buf: &[u8]) -> Option<usize> {
         // Between whole JSON documents. `Some(0)` (rather than `None`) while the first
         // document is incomplete asks for more input without the record-length limit: one
         // `filter-log-events` document may hold a whole export.
+        Family::PostgresCsv => postgres_csv::last_row_start(buf),
         Family::CloudwatchJson => Some(cloudwatch_json::complete_documents_end(buf)),
     }
 }
@@ -317,6 +337,20 @@ pub fn parse_chunk<'a, S: RecordSink<'a>>(
             sink.rejected(first_line, Reason::BadJson, &chunk[..chunk.len().min(160)]);
             1
         }
+        // Rows must be rewritten first ([`postgres_csv::Arena`]); counted here, unread.
+        Family::PostgresCsv => {
+            let lines = bytecount::count(chunk, b'\n') as u64
+                + u64::from(chunk.last().is_some_and(|&b| b != b'\n'));
+            if lines > 0 {
+                sink.rejected(
+                    first_line,
+                    Reason::CorruptInput,
+                    &chunk[..chunk.len().min(160)],
+                );
+                sink.ignored(lines - 1);
+            }
+            lines
+        }
     }
 }
 
@@ -343,6 +377,9 @@ pub fn parse_line(line: &[u8]) -> Result<Event<'_>, Reason> {
             postgres::Outcome::Rejected(r) => Err(r),
         },
         Family::CloudwatchJson => Err(Reason::BadJson),
+        // A csvlog row is read through an arena that the event would borrow from: use
+        // `postgres_csv::Arena` directly.
+        Family::PostgresCsv => Err(Reason::NotAnEvent),
         _ => mysql::parse_record(&format, body, 1),
     }
 }

@@ -36,6 +36,11 @@ type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// must not depend on whether the time zone is known.
 #[inline]
 fn timestamp_end(b: &[u8]) -> Option<usize> {
+    timestamp_end_then(b, b':')
+}
+
+/// [`timestamp_end`] for a time followed by `sep` (`,` in csvlog rows) rather than `:`.
+pub(crate) fn timestamp_end_then(b: &[u8], sep: u8) -> Option<usize> {
     if b.len() < 23
         || b[4] != b'-'
         || b[7] != b'-'
@@ -67,7 +72,7 @@ fn timestamp_end(b: &[u8]) -> Option<usize> {
     {
         i += 1;
     }
-    if i == tz || b.get(i) != Some(&b':') {
+    if i == tz || b.get(i) != Some(&sep) {
         return None;
     }
     Some(i + 1)
