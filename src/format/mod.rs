@@ -269,19 +269,9 @@ pub fn next_record_start(format: &FileFormat, buf: &[u8], pos: usize) -> usize {
     };
     match format.family {
         Family::MysqlAudit | Family::AuroraAudit => line_start,
-        Family::PostgresCsv => postgres_csv::next_row_start(buf, line_start),
+        Family::Postgres => first_line_where(buf, line_start, postgres::is_boundary),
+        Family::PostgresCsv => first_line_where(buf, line_start, postgres_csv::is_row_start),
         Family::CloudwatchJson => buf.len(),
-        Family::Postgres => {
-            let mut at = line_start;
-            while at < buf.len() {
-                let end = memchr::memchr(b'\n', &buf[at..]).map_or(buf.len(), |i| at + i);
-                if postgres::is_boundary(trim_cr(&buf[at..end])) {
-                    return at;
-                }
-                at = end + 1;
-            }
-            buf.len()
-        }
     }
 }
 
@@ -291,22 +281,11 @@ pub fn last_record_end(format: &FileFormat, buf: &[u8]) -> Option<usize> {
     match format.family {
         Family::MysqlAudit | Family::AuroraAudit => memchr::memrchr(b'\n', buf).map(|i| i + 1),
         // A record ends where the next one starts; only whole lines can be judged.
-        Family::Postgres => {
-            let whole = memchr::memrchr(b'\n', buf)? + 1;
-            let mut end = whole - 1;
-            while let Some(i) = memchr::memrchr(b'\n', &buf[..end]) {
-                let start = i + 1;
-                if postgres::is_boundary(trim_cr(&buf[start..end])) {
-                    return Some(start);
-                }
-                end = i;
-            }
-            None
-        }
+        Family::Postgres => last_line_where(buf, postgres::is_boundary),
+        Family::PostgresCsv => last_line_where(buf, postgres_csv::is_row_start),
         // Between whole JSON documents. `Some(0)` (rather than `None`) while the first
         // document is incomplete asks for more input without the record-length limit: one
         // `filter-log-events` document may hold a whole export.
-        Family::PostgresCsv => postgres_csv::last_row_start(buf),
         Family::CloudwatchJson => Some(cloudwatch_json::complete_documents_end(buf)),
     }
 }
@@ -352,6 +331,32 @@ pub fn parse_chunk<'a, S: RecordSink<'a>>(
             lines
         }
     }
+}
+
+/// The start of the first line at or after line start `at` for which `starts` holds (`\r`
+/// trimmed), or the end of `buf`.
+fn first_line_where(buf: &[u8], mut at: usize, starts: fn(&[u8]) -> bool) -> usize {
+    while at < buf.len() {
+        let end = memchr::memchr(b'\n', &buf[at..]).map_or(buf.len(), |i| at + i);
+        if starts(trim_cr(&buf[at..end])) {
+            return at;
+        }
+        at = end + 1;
+    }
+    buf.len()
+}
+
+/// The start of the last whole line of `buf`, after its first line, for which `starts` holds.
+fn last_line_where(buf: &[u8], starts: fn(&[u8]) -> bool) -> Option<usize> {
+    let mut end = memchr::memrchr(b'\n', buf)?;
+    while let Some(i) = memchr::memrchr(b'\n', &buf[..end]) {
+        let start = i + 1;
+        if starts(trim_cr(&buf[start..end])) {
+            return Some(start);
+        }
+        end = i;
+    }
+    None
 }
 
 pub(crate) fn trim_cr(line: &[u8]) -> &[u8] {

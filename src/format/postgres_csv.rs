@@ -312,35 +312,6 @@ fn excerpt(line: &[u8]) -> &[u8] {
     &line[..line.len().min(crate::stats::EXCERPT_BYTES)]
 }
 
-/// Where the row that holds `pos` or follows it starts: the next line start at or after
-/// `pos` that [`is_row_start`].
-pub fn next_row_start(buf: &[u8], line_start: usize) -> usize {
-    let mut at = line_start;
-    while at < buf.len() {
-        let end = memchr::memchr(b'\n', &buf[at..]).map_or(buf.len(), |i| at + i);
-        if is_row_start(trim_cr(&buf[at..end])) {
-            return at;
-        }
-        at = end + 1;
-    }
-    buf.len()
-}
-
-/// The start of the last row start in `buf` after its first byte (the rows before it are
-/// complete), judged on whole lines only.
-pub fn last_row_start(buf: &[u8]) -> Option<usize> {
-    let whole = memchr::memrchr(b'\n', buf)? + 1;
-    let mut end = whole - 1;
-    while let Some(i) = memchr::memrchr(b'\n', &buf[..end]) {
-        let start = i + 1;
-        if is_row_start(trim_cr(&buf[start..end])) {
-            return Some(start);
-        }
-        end = i;
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
