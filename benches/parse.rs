@@ -1,5 +1,5 @@
 //! Criterion micro-benchmarks: the MySQL-family parser per dialect and the PostgreSQL parser
-//! (MB/s), statement classification, and a whole chunk (parse + passes + Arrow + Parquet
+//! in both layouts, stderr and csvlog (MB/s), statement classification, and a whole chunk (parse + passes + Arrow + Parquet
 //! encoding).
 //! Run: `cargo bench --bench parse`.
 
@@ -110,6 +110,45 @@ fn pg_corpus() -> Vec<u8> {
     s.into_bytes()
 }
 
+/// The same traffic in PostgreSQL's csvlog layout (26 columns, quoted text, statements over
+/// several lines inside the quotes), about 8 MiB.
+fn pg_csv_corpus() -> Vec<u8> {
+    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let queries = [
+        "SELECT id, name, email FROM customers WHERE id = 4711",
+        "/* app=orders */ UPDATE orders SET status = 'shipped', note = 'Zoë, 東京' WHERE id = 99",
+        "INSERT INTO events (a, b, c) VALUES (1, 'x,y', NOW())",
+        "SELECT o.id,\n       o.total\nFROM orders o\nWHERE o.customer_id = 12",
+        "COMMIT",
+    ];
+    let base = 1_772_366_400i64; // 2026-03-01T12:00:00Z
+    let mut s = String::new();
+    let mut i = 0u64;
+    while s.len() < 8 << 20 {
+        let ts = chrono::DateTime::from_timestamp(base + (i / 20) as i64, 0)
+            .unwrap()
+            .format("%Y-%m-%d %H:%M:%S%.3f UTC");
+        let pid = 1000 + i / 12;
+        let from = format!("10.20.3.{}:{}", i % 250, 40000 + pid % 20000);
+        let message = match i % 12 {
+            0 => "connection authorized: user=app_orders database=orders application_name=PostgreSQL JDBC Driver SSL enabled (protocol=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384, bits=256)".to_string(),
+            11 => format!("disconnection: session time: 0:00:11.021 user=app_orders database=orders host=10.20.3.{} port={}", i % 250, 40000 + pid % 20000),
+            6 => format!("duration: 0.412 ms  statement: {}", queries[i as usize % queries.len()]),
+            k => {
+                let sql = queries[k as usize % queries.len()];
+                let field = if sql.contains([',', '"', '\n']) { q(sql) } else { sql.to_string() };
+                format!("AUDIT: SESSION,{k},1,READ,SELECT,,,{field},<not logged>")
+            }
+        };
+        s += &format!(
+            "{ts},\"app_orders\",\"orders\",{pid},\"{from}\",65e1a2b3.{pid:x},{i},\"SELECT\",{ts},3/{i},0,LOG,00000,{},,,,,,,,,\"PostgreSQL JDBC Driver\",\"client backend\",,0\n",
+            q(&message)
+        );
+        i += 1;
+    }
+    s.into_bytes()
+}
+
 struct Count(u64);
 
 impl<'a> RecordSink<'a> for Count {
@@ -146,6 +185,21 @@ fn parsers(c: &mut Criterion) {
             sink.0
         })
     });
+    // csvlog rows are rewritten into an arena, then read by the stderr parser.
+    let data = pg_csv_corpus();
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    g.bench_with_input(
+        BenchmarkId::from_parameter("postgres_csvlog"),
+        &data,
+        |b, data| {
+            b.iter(|| {
+                let arena = format::postgres_csv::Arena::decode(data, true);
+                let mut sink = Count(0);
+                arena.parse(None, 1, &mut sink);
+                sink.0
+            })
+        },
+    );
     g.finish();
 }
 
