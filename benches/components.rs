@@ -102,6 +102,35 @@ fn parquet(c: &mut Criterion) {
     g.bench_function("encode_row_group", |b| {
         b.iter(|| encoder.encode(0, &batch).unwrap().rows)
     });
+    // The writer's share: the batch as four pieces (as four chunks would give it), joined
+    // into one row group (dictionaries merged and encoded) and written to a file.
+    let quarter = batch.num_rows() / 4;
+    let pieces: Vec<_> = (0..4).map(|k| batch.slice(k * quarter, quarter)).collect();
+    let dir = tempfile::tempdir().unwrap();
+    g.bench_function("join_and_write", |b| {
+        b.iter_batched(
+            || {
+                pieces
+                    .iter()
+                    .map(|p| encoder.encode(0, p).unwrap())
+                    .collect::<Vec<_>>()
+            },
+            |encoded| {
+                let out = dir.path().join("events");
+                let _ = std::fs::remove_dir_all(&out);
+                let mut w = forensics::sink::parquet::PartitionedWriter::new(
+                    &out,
+                    forensics::event::schema(),
+                )
+                .unwrap();
+                for piece in encoded {
+                    w.append(piece).unwrap();
+                }
+                w.finish().unwrap().1
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
     g.finish();
 }
 
