@@ -45,11 +45,12 @@ fn parsed(data: &[u8]) -> Vec<(Event<'_>, &[u8])> {
 }
 
 fn config() -> AnalysisConfig {
-    let mut c = AnalysisConfig::default();
-    c.allow = vec!["10.20.0.0/16".parse().unwrap()];
-    c.master_users = vec!["admin".into()];
-    c.admin_hosts = vec!["10.20.0.10/32".parse().unwrap()];
-    c
+    AnalysisConfig {
+        allow: vec!["10.20.0.0/16".parse().unwrap()],
+        master_users: vec!["admin".into()],
+        admin_hosts: vec!["10.20.0.10/32".parse().unwrap()],
+        ..AnalysisConfig::default()
+    }
 }
 
 fn passes(c: &mut Criterion) {

@@ -19,6 +19,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per run
 enum Command {
     /// Parse audit logs into partitioned Parquet, run the security detections, write a summary.
     Scan(ScanArgs),

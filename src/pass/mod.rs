@@ -365,6 +365,7 @@ pub(crate) mod testing {
     }
 
     /// An RDS for MySQL line at `secs` seconds after 2026-03-01T00:00:00Z.
+    #[allow(clippy::too_many_arguments)]
     pub fn line(
         secs: i64,
         user: &str,
@@ -386,12 +387,13 @@ pub(crate) mod testing {
     }
 
     pub fn config() -> AnalysisConfig {
-        let mut c = AnalysisConfig::default();
-        c.allow = vec!["172.31.0.0/16".parse().unwrap()];
-        c.allow_is_default = false;
-        c.master_users = vec!["admin".into()];
-        c.master_users_are_default = false;
-        c.admin_hosts = vec!["172.31.0.10/32".parse().unwrap()];
-        c
+        AnalysisConfig {
+            allow: vec!["172.31.0.0/16".parse().unwrap()],
+            allow_is_default: false,
+            master_users: vec!["admin".into()],
+            master_users_are_default: false,
+            admin_hosts: vec!["172.31.0.10/32".parse().unwrap()],
+            ..AnalysisConfig::default()
+        }
     }
 }

@@ -1061,10 +1061,11 @@ mod tests {
         let users = ["app", "admin", "rdsadmin", "東京"];
         let user = |i: usize| (i % 7 != 3).then(|| users[(i / 3 + i / 50_000) % users.len()]);
         let op = |i: usize| ["QUERY", "CONNECT"][i % 2];
-        let text = |i: usize| (i % 11 != 0).then(|| format!("select {i}, 'x' from t{}", i % 13));
+        let text =
+            |i: usize| (!i.is_multiple_of(11)).then(|| format!("select {i}, 'x' from t{}", i % 13));
         let time = |i: usize| 1_770_000_000_000 + (i as i64 * 37) % 1_000_003;
-        let retcode = |i: usize| (i % 5 != 0).then_some((i % 1_064) as i32 - 2);
-        let tls = |i: usize| (i % 3 != 0).then_some(i % 4 == 1);
+        let retcode = |i: usize| (!i.is_multiple_of(5)).then_some((i % 1_064) as i32 - 2);
+        let tls = |i: usize| (!i.is_multiple_of(3)).then_some(i % 4 == 1);
 
         let schema = Arc::new(Schema::new(vec![
             Field::new("user", DataType::Utf8, true),
