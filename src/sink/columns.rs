@@ -228,6 +228,30 @@ impl StrCol {
         }
     }
 
+    /// Appends audit-plugin text with its backslash escapes resolved (see
+    /// `event::unescape_into`). `v` must be valid UTF-8: escapes are ASCII and stand for one
+    /// ASCII byte, so the result is valid too, and it is written byte by byte, without the
+    /// `fmt::Write` round trip of the general path.
+    #[inline]
+    pub fn push_unescaped(&mut self, mut v: &[u8]) {
+        self.values.reserve(v.len());
+        while let Some(i) = memchr::memchr(b'\\', v) {
+            self.values.extend_from_slice(&v[..i]);
+            match v.get(i + 1).copied().and_then(crate::event::unescaped_byte) {
+                Some(r) => {
+                    self.values.push(r);
+                    v = &v[i + 2..];
+                }
+                // Unknown or final escape: the backslash stays, what follows is text.
+                None => {
+                    self.values.push(b'\\');
+                    v = &v[i + 1..];
+                }
+            }
+        }
+        self.values.extend_from_slice(v);
+    }
+
     /// Ends the value written since the last commit.
     #[inline]
     pub fn commit(&mut self) {
