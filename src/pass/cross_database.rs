@@ -33,17 +33,17 @@ const RECENT: usize = 4;
 type Recent = (Vec<u8>, Vec<u8>, Seen);
 
 pub fn is_system_schema(db: &[u8]) -> bool {
-    let lower: Vec<u8> = db.to_ascii_lowercase();
-    matches!(
-        lower.as_slice(),
-        b"mysql"
-            | b"information_schema"
-            | b"performance_schema"
-            | b"sys"
-            | b"pg_catalog"
-            | b"pg_toast"
-            | b"rdsadmin"
-    )
+    [
+        &b"mysql"[..],
+        b"information_schema",
+        b"performance_schema",
+        b"sys",
+        b"pg_catalog",
+        b"pg_toast",
+        b"rdsadmin",
+    ]
+    .iter()
+    .any(|s| db.eq_ignore_ascii_case(s))
 }
 
 fn is_ident(c: u8) -> bool {
