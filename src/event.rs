@@ -398,7 +398,27 @@ pub struct EventBatchBuilder {
     /// The `client_ip` key (`-1`: no address) of each distinct host field, by its
     /// `client_host` key.
     host_ips: Vec<i32>,
+    /// The user, host and database keys last pushed for a few connection ids (direct-mapped
+    /// by id): a session repeats them, and interleaved sessions defeat the columns' own
+    /// last-value checks. A hint only: each is compared with the value before it is used.
+    sessions: Box<[Session; SESSION_SLOTS]>,
 }
+
+#[derive(Clone, Copy)]
+struct Session {
+    connection_id: i64,
+    user: i32,
+    host: i32,
+    database: i32,
+}
+
+const SESSION_SLOTS: usize = 64;
+const NO_SESSION: Session = Session {
+    connection_id: i64::MIN,
+    user: -1,
+    host: -1,
+    database: -1,
+};
 
 /// A batch is finished once a string column holds this much text, well below the 2 GiB that
 /// 32-bit offsets allow (one more record adds at most `MAX_RECORD_BYTES`).
@@ -426,6 +446,7 @@ impl EventBatchBuilder {
             source_path,
             utf8_checked: false,
             host_ips: Vec::new(),
+            sessions: Box::new([NO_SESSION; SESSION_SLOTS]),
         }
     }
 
@@ -468,8 +489,15 @@ impl EventBatchBuilder {
             .push_slot(e.format as usize, e.format.as_str());
         let v = self.utf8_checked;
         self.server_host.push(e.server_host, v);
-        self.user.push(e.user, v);
-        self.client_host.push(e.client_host, v);
+        let slot = &mut self.sessions[e.connection_id as u64 as usize % SESSION_SLOTS];
+        if slot.connection_id != e.connection_id {
+            *slot = Session {
+                connection_id: e.connection_id,
+                ..NO_SESSION
+            };
+        }
+        slot.user = self.user.push_hinted(e.user, v, slot.user);
+        slot.host = self.client_host.push_hinted(e.client_host, v, slot.host);
         let host = self.client_host.last_key() as usize;
         if host >= self.host_ips.len() {
             // A host field not seen in this batch (keys are handed out in order).
@@ -508,7 +536,8 @@ impl EventBatchBuilder {
         if e.database.is_empty() {
             self.database.push_null();
         } else {
-            self.database.push(e.database, v);
+            let slot = &mut self.sessions[e.connection_id as u64 as usize % SESSION_SLOTS];
+            slot.database = self.database.push_hinted(e.database, v, slot.database);
         }
         match e.object {
             Text::None => self.object.append_null(),
@@ -571,6 +600,8 @@ impl EventBatchBuilder {
             Arc::new(self.source_line.finish()),
         ];
         self.host_ips.clear();
+        // Keys start over in the next batch.
+        self.sessions.fill(NO_SESSION);
         RecordBatch::try_new(batch_schema(), columns).expect("event columns match the schema")
     }
 }
@@ -649,5 +680,61 @@ mod tests {
         assert!(client_ip(b"").is_none());
         assert!(client_ip(b"deadbeef").is_none());
         assert_eq!(client_ip(b"::1").unwrap().to_string(), "::1");
+    }
+
+    /// Interleaved sessions, connection ids sharing a hint slot (1 and 65), a value changing
+    /// within a session, and a second batch after `finish` (keys start over): every row holds
+    /// its own values.
+    #[test]
+    fn session_hints_never_change_a_value() {
+        use arrow::array::AsArray;
+        let mut b = EventBatchBuilder::new("f".into(), 8);
+        let rows: Vec<(i64, &str, &str, &str)> = vec![
+            (1, "app", "10.0.0.1", "orders"),
+            (65, "eve", "10.0.0.9", "billing"),
+            (1, "app", "10.0.0.1", "orders"),
+            (65, "eve", "10.0.0.9", ""),
+            (1, "app", "10.0.0.2", "billing"),
+            (2, "app", "10.0.0.1", "orders"),
+            (1, "root", "10.0.0.2", "billing"),
+        ];
+        let strings = |batch: &RecordBatch, name: &str| -> Vec<Option<String>> {
+            let c =
+                arrow::compute::cast(batch.column_by_name(name).unwrap(), &DataType::Utf8).unwrap();
+            c.as_string::<i32>()
+                .iter()
+                .map(|v| v.map(str::to_string))
+                .collect()
+        };
+        for round in 0..2 {
+            for (i, &(conn, user, host, db)) in rows.iter().enumerate() {
+                b.push(&Event {
+                    time_us: i as i64,
+                    format: SourceFormat::RdsMysqlAudit,
+                    server_host: b"db",
+                    user: user.as_bytes(),
+                    client_host: host.as_bytes(),
+                    connection_id: conn,
+                    query_id: 0,
+                    operation: Operation::Connect,
+                    database: db.as_bytes(),
+                    object: Text::None,
+                    retcode: Some(0),
+                    tls: None,
+                    statement_class: None,
+                    line: i as u64 + 1,
+                });
+            }
+            let batch = b.finish();
+            let want = |k: usize| -> Vec<Option<String>> {
+                rows.iter()
+                    .map(|r| [r.1, r.2, r.3][k].to_string())
+                    .map(|s| Some(s).filter(|s| !s.is_empty()))
+                    .collect()
+            };
+            assert_eq!(strings(&batch, "user"), want(0), "round {round}");
+            assert_eq!(strings(&batch, "client_host"), want(1), "round {round}");
+            assert_eq!(strings(&batch, "database"), want(2), "round {round}");
+        }
     }
 }

@@ -102,6 +102,18 @@ impl DictCol {
         self.push_key(key);
     }
 
+    /// [`DictCol::push`], trying first `hint`, a key this column handed out since its last
+    /// finish (`-1`: none). Returns the key pushed.
+    #[inline]
+    pub fn push_hinted(&mut self, v: &[u8], checked: bool, hint: i32) -> i32 {
+        if hint >= 0 && (hint as usize) < self.dict.len() && bytes_eq(self.value(hint), v) {
+            self.push_key(hint);
+        } else {
+            self.push(v, checked);
+        }
+        self.last
+    }
+
     #[inline]
     pub fn push_str(&mut self, v: &str) {
         self.push(v.as_bytes(), true);
