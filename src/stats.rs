@@ -8,6 +8,7 @@ type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState
 
 use crate::event::{Event, Operation};
 use crate::format::Reason;
+use crate::sink::columns::bytes_eq;
 
 /// How many rejected lines are kept verbatim per file and in total.
 pub const REJECTED_SAMPLES: usize = 20;
@@ -45,15 +46,46 @@ pub struct Stats {
     pub tls_encrypted: u64,
 }
 
-/// Per-chunk counting with a one-entry cache: consecutive events of a session share user and
-/// host, so most events skip the hash map.
-#[derive(Default)]
+/// Per-chunk counting. Users and sources are first counted per session, in a small table
+/// direct-mapped by connection id: a session's events share its user and host, and sessions
+/// interleave, so most events add to a pending count and only a slot taken over by another
+/// session (or the end of the chunk) reaches the hash maps.
 pub struct StatsBuilder<'a> {
     pub stats: Stats,
     users: HashMap<&'a [u8], u64>,
     sources: HashMap<&'a [u8], u64>,
-    recent_users: Recent<'a>,
-    recent_sources: Recent<'a>,
+    sessions: Box<[Pending<'a>; SESSION_SLOTS]>,
+}
+
+const SESSION_SLOTS: usize = 64;
+
+/// A session's pending counts: its user and host, and how many events carried each.
+#[derive(Clone, Copy)]
+struct Pending<'a> {
+    connection_id: i64,
+    user: &'a [u8],
+    users: u64,
+    host: &'a [u8],
+    hosts: u64,
+}
+
+const NO_PENDING: Pending<'static> = Pending {
+    connection_id: i64::MIN,
+    user: b"",
+    users: 0,
+    host: b"",
+    hosts: 0,
+};
+
+impl Default for StatsBuilder<'_> {
+    fn default() -> Self {
+        StatsBuilder {
+            stats: Stats::default(),
+            users: HashMap::default(),
+            sources: HashMap::default(),
+            sessions: Box::new([NO_PENDING; SESSION_SLOTS]),
+        }
+    }
 }
 
 impl<'a> StatsBuilder<'a> {
@@ -71,8 +103,42 @@ impl<'a> StatsBuilder<'a> {
                 s.tls_encrypted += tls as u64;
             }
         }
-        self.recent_users.bump(&mut self.users, e.user);
-        self.recent_sources.bump(&mut self.sources, e.client_host);
+        let slot = &mut self.sessions[e.connection_id as u64 as usize % SESSION_SLOTS];
+        if slot.connection_id != e.connection_id {
+            Self::flush(slot, &mut self.users, &mut self.sources);
+            slot.connection_id = e.connection_id;
+        }
+        if slot.users > 0 && bytes_eq(slot.user, e.user) {
+            slot.users += 1;
+        } else {
+            if slot.users > 0 {
+                *self.users.entry(slot.user).or_default() += slot.users;
+            }
+            (slot.user, slot.users) = (e.user, 1);
+        }
+        if slot.hosts > 0 && bytes_eq(slot.host, e.client_host) {
+            slot.hosts += 1;
+        } else {
+            if slot.hosts > 0 {
+                *self.sources.entry(slot.host).or_default() += slot.hosts;
+            }
+            (slot.host, slot.hosts) = (e.client_host, 1);
+        }
+    }
+
+    /// Moves a slot's pending counts into the maps and empties it.
+    fn flush(
+        slot: &mut Pending<'a>,
+        users: &mut HashMap<&'a [u8], u64>,
+        sources: &mut HashMap<&'a [u8], u64>,
+    ) {
+        if slot.users > 0 {
+            *users.entry(slot.user).or_default() += slot.users;
+        }
+        if slot.hosts > 0 {
+            *sources.entry(slot.host).or_default() += slot.hosts;
+        }
+        *slot = NO_PENDING;
     }
 
     pub fn rejected(&mut self, line: u64, reason: Reason, text: &[u8]) {
@@ -85,8 +151,9 @@ impl<'a> StatsBuilder<'a> {
     }
 
     pub fn finish(mut self) -> Stats {
-        self.recent_users.flush(&mut self.users);
-        self.recent_sources.flush(&mut self.sources);
+        for slot in self.sessions.iter_mut() {
+            Self::flush(slot, &mut self.users, &mut self.sources);
+        }
         self.stats.users = self.users.into_iter().map(|(k, v)| (k.into(), v)).collect();
         self.stats.sources = self
             .sources
@@ -94,36 +161,6 @@ impl<'a> StatsBuilder<'a> {
             .map(|(k, v)| (k.into(), v))
             .collect();
         self.stats
-    }
-}
-
-/// The last counted key and its pending count: consecutive events of a session share user
-/// and host, so runs skip the hash map.
-#[derive(Default)]
-struct Recent<'a>(Vec<(&'a [u8], u64)>);
-
-impl<'a> Recent<'a> {
-    #[inline]
-    fn bump(&mut self, map: &mut HashMap<&'a [u8], u64>, key: &'a [u8]) {
-        // Only the most recent key is checked before the map: comparing against more
-        // entries costs more than the hash lookup it saves.
-        if let Some((k, n)) = self.0.first_mut() {
-            if *k == key {
-                *n += 1;
-                return;
-            }
-            *map.entry(k).or_default() += *n;
-            *k = key;
-            *n = 1;
-            return;
-        }
-        self.0.push((key, 1));
-    }
-
-    fn flush(&mut self, map: &mut HashMap<&'a [u8], u64>) {
-        for (k, n) in self.0.drain(..) {
-            *map.entry(k).or_default() += n;
-        }
     }
 }
 

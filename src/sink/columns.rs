@@ -929,7 +929,7 @@ fn merge_statistics(a: Option<Statistics>, b: Option<Statistics>) -> Option<Stat
 
 /// Slice equality for the short values of these columns, without a call to `memcmp`.
 #[inline]
-fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;
