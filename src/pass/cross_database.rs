@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use super::{text, AnalysisConfig, FinishContext, Observed, Pass, Seen};
 use crate::event::{Operation, Text};
 use crate::finding::{kind, Finding, Severity};
+use crate::sink::columns::bytes_eq;
 
 /// A database below this share of a user's activity is outside its normal set.
 const NORMAL_SHARE: f64 = 0.05;
@@ -112,7 +113,11 @@ impl CrossDatabasePass {
         if db.is_empty() {
             return;
         }
-        if let Some(i) = self.recent.iter().position(|r| r.0 == user && r.1 == db) {
+        if let Some(i) = self
+            .recent
+            .iter()
+            .position(|r| bytes_eq(&r.1, db) && bytes_eq(&r.0, user))
+        {
             self.recent[i].2.add(o.event.time_us, o.evidence);
             self.recent.swap(0, i);
             return;
