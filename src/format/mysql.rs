@@ -13,6 +13,7 @@
 use super::{Family, FileFormat, Reason, RecordSink, MAX_RECORD_BYTES};
 use crate::classify::classify;
 use crate::event::{Event, Operation, SourceFormat, Text};
+use crate::sink::columns::find_byte_near;
 use crate::time;
 
 /// Which family a line belongs to, if any (for sniffing).
@@ -305,7 +306,7 @@ fn header_resync(rest: &[u8]) -> Result<Header<'_>, Reason> {
 /// fields were present.
 fn parse_query_tail<'a>(tail: &'a [u8], e: &mut Event<'a>) -> Result<bool, Reason> {
     // The database ends at the first `,'` (a database name with `,'` in it is not supported).
-    let comma = match memchr::memchr(b',', tail) {
+    let comma = match find_byte_near(b',', tail) {
         Some(i) if tail.get(i + 1) == Some(&b'\'') => i,
         _ => memchr::memmem::find(tail, b",'").ok_or(Reason::MissingFields)?,
     };
@@ -329,7 +330,7 @@ fn parse_query_tail<'a>(tail: &'a [u8], e: &mut Event<'a>) -> Result<bool, Reaso
     };
     e.statement_class = Some(classify(text));
     let after = &q[close + 2..];
-    let (ret, extra) = match memchr::memchr(b',', after) {
+    let (ret, extra) = match find_byte_near(b',', after) {
         Some(k) => (&after[..k], true),
         None => (after, false),
     };
@@ -346,7 +347,7 @@ fn escaped_at(s: &[u8], at: usize) -> bool {
 
 /// After a closing quote and comma: a retcode, then the end or another field.
 fn looks_like_retcode_then_end(s: &[u8]) -> bool {
-    let end = memchr::memchr(b',', s).unwrap_or(s.len());
+    let end = find_byte_near(b',', s).unwrap_or(s.len());
     parse_i32(&s[..end]).is_some()
 }
 
