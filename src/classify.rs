@@ -46,78 +46,69 @@ pub fn classify(sql: &[u8]) -> StatementClass {
     if is_exfiltration(first, body) {
         return StatementClass::Exfiltration;
     }
-    if kw(first, "GRANT") || kw(first, "REVOKE") {
-        return StatementClass::Privilege;
-    }
-    if kw(first, "SET") {
-        let second = words.clone().next().unwrap_or(b"");
-        if kw(second, "PASSWORD")
-            || (kw(second, "DEFAULT") && {
-                let mut w = words.clone();
+    // The first keyword, upper-cased (every keyword below has at most 8 letters), decides.
+    let mut upper = [0u8; 8];
+    let key: &[u8] = if first.len() <= upper.len() {
+        for (u, c) in upper.iter_mut().zip(first) {
+            *u = c.to_ascii_uppercase();
+        }
+        &upper[..first.len()]
+    } else {
+        b""
+    };
+    match key {
+        b"GRANT" | b"REVOKE" => StatementClass::Privilege,
+        b"SET" => {
+            let second = words.clone().next().unwrap_or(b"");
+            if kw(second, "PASSWORD")
+                || (kw(second, "DEFAULT") && {
+                    let mut w = words.clone();
+                    w.next();
+                    kw(w.next().unwrap_or(b""), "ROLE")
+                })
+            {
+                StatementClass::Privilege
+            } else {
+                StatementClass::Other
+            }
+        }
+        b"CREATE" | b"ALTER" | b"DROP" | b"RENAME" => {
+            // Skip `OR REPLACE`, `IF [NOT] EXISTS` noise before the object type.
+            let mut w = words.clone();
+            let mut object = w.next().unwrap_or(b"");
+            if kw(object, "OR") {
                 w.next();
-                kw(w.next().unwrap_or(b""), "ROLE")
-            })
-        {
-            return StatementClass::Privilege;
+                object = w.next().unwrap_or(b"");
+            }
+            let drop = key == b"DROP";
+            if kw(object, "USER") || kw(object, "ROLE") || kw(object, "GROUP") {
+                StatementClass::Privilege
+            } else if drop
+                && (kw(object, "DATABASE")
+                    || kw(object, "SCHEMA")
+                    || kw(object, "TABLE")
+                    || kw(object, "TEMPORARY"))
+            {
+                StatementClass::Destructive
+            } else if key == b"ALTER" && kw(object, "TABLE") && contains_word(body, b"DROP") {
+                StatementClass::Destructive
+            } else {
+                StatementClass::Ddl
+            }
         }
-        return StatementClass::Other;
+        b"TRUNCATE" => StatementClass::Destructive,
+        b"DELETE" | b"UPDATE" => {
+            if contains_word(body, b"WHERE") {
+                StatementClass::Write
+            } else {
+                StatementClass::Destructive
+            }
+        }
+        b"INSERT" | b"REPLACE" | b"LOAD" | b"MERGE" | b"UPSERT" | b"COPY" => StatementClass::Write,
+        b"SELECT" | b"SHOW" | b"DESCRIBE" | b"DESC" | b"EXPLAIN" | b"WITH" | b"TABLE"
+        | b"VALUES" | b"HANDLER" | b"(" => StatementClass::Read,
+        _ => StatementClass::Other,
     }
-    if kw(first, "CREATE") || kw(first, "ALTER") || kw(first, "DROP") || kw(first, "RENAME") {
-        // Skip `OR REPLACE`, `IF [NOT] EXISTS` noise before the object type.
-        let mut w = words.clone();
-        let mut object = w.next().unwrap_or(b"");
-        if kw(object, "OR") {
-            w.next();
-            object = w.next().unwrap_or(b"");
-        }
-        if kw(object, "USER") || kw(object, "ROLE") || kw(object, "GROUP") {
-            return StatementClass::Privilege;
-        }
-        if kw(first, "DROP")
-            && (kw(object, "DATABASE") || kw(object, "SCHEMA") || kw(object, "TABLE"))
-        {
-            return StatementClass::Destructive;
-        }
-        if kw(first, "DROP") && kw(object, "TEMPORARY") {
-            return StatementClass::Destructive;
-        }
-        if kw(first, "ALTER") && kw(object, "TABLE") && contains_word(body, b"DROP") {
-            return StatementClass::Destructive;
-        }
-        return StatementClass::Ddl;
-    }
-    if kw(first, "TRUNCATE") {
-        return StatementClass::Destructive;
-    }
-    if kw(first, "DELETE") || kw(first, "UPDATE") {
-        if !contains_word(body, b"WHERE") {
-            return StatementClass::Destructive;
-        }
-        return StatementClass::Write;
-    }
-    if kw(first, "INSERT")
-        || kw(first, "REPLACE")
-        || kw(first, "LOAD")
-        || kw(first, "MERGE")
-        || kw(first, "UPSERT")
-        || kw(first, "COPY")
-    {
-        return StatementClass::Write;
-    }
-    if kw(first, "SELECT")
-        || kw(first, "SHOW")
-        || kw(first, "DESCRIBE")
-        || kw(first, "DESC")
-        || kw(first, "EXPLAIN")
-        || kw(first, "WITH")
-        || kw(first, "TABLE")
-        || kw(first, "VALUES")
-        || kw(first, "HANDLER")
-        || first.starts_with(b"(")
-    {
-        return StatementClass::Read;
-    }
-    StatementClass::Other
 }
 
 /// `INTO OUTFILE`/`INTO DUMPFILE`/`LOAD_FILE(` anywhere, PostgreSQL's `COPY … TO` a file or
