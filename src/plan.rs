@@ -395,30 +395,35 @@ fn plan_file(
         pos = end;
     }
     // Counted from positioned reads of the file rather than through the map (see
-    // `input::read_pieces`); the map is the fallback if the file cannot be read again.
+    // `input::read_pieces`); the map is the fallback if the file cannot be read again. Only
+    // the chunks before the last: their counts number the lines of the chunks after them.
     let len = map.len() as u64;
+    let counted = &bounds[..bounds.len().saturating_sub(1)];
     let counts: Vec<u64> = pool.install(|| {
-        bounds
+        counted
             .par_iter()
             .map(|&(s, e)| {
-                let slice = &map[s..e];
                 let mut n = 0u64;
                 let read = input::read_pieces(&f.path, len, s as u64, e as u64, |piece| {
                     n += bytecount::count(piece, b'\n') as u64
                 });
                 if read.is_err() {
-                    n = bytecount::count(slice, b'\n') as u64;
+                    n = bytecount::count(&map[s..e], b'\n') as u64;
                     release(&map, s, e);
                 }
-                // An unterminated last line is a line too.
-                n + u64::from(e == map.len() && slice.last() != Some(&b'\n'))
+                // Every chunk but the last ends with a newline (chunks end on records).
+                n
             })
             .collect()
     });
     let mut units = vec![Unit::Hash { file: i }];
     let mut first_line = 1;
     let last = bounds.len().saturating_sub(1);
-    for (k, (&(start, end), n)) in bounds.iter().zip(counts).enumerate() {
+    for (k, (&(start, end), n)) in bounds
+        .iter()
+        .zip(counts.into_iter().chain(std::iter::once(0)))
+        .enumerate()
+    {
         units.push(Unit::Chunk {
             file: i,
             start,
