@@ -80,17 +80,19 @@ pub fn classify(sql: &[u8]) -> StatementClass {
                 w.next();
                 object = w.next().unwrap_or(b"");
             }
-            let drop = key == b"DROP";
+            let drops_data = match key {
+                b"DROP" => {
+                    kw(object, "DATABASE")
+                        || kw(object, "SCHEMA")
+                        || kw(object, "TABLE")
+                        || kw(object, "TEMPORARY")
+                }
+                b"ALTER" => kw(object, "TABLE") && contains_word(body, b"DROP"),
+                _ => false,
+            };
             if kw(object, "USER") || kw(object, "ROLE") || kw(object, "GROUP") {
                 StatementClass::Privilege
-            } else if drop
-                && (kw(object, "DATABASE")
-                    || kw(object, "SCHEMA")
-                    || kw(object, "TABLE")
-                    || kw(object, "TEMPORARY"))
-            {
-                StatementClass::Destructive
-            } else if key == b"ALTER" && kw(object, "TABLE") && contains_word(body, b"DROP") {
+            } else if drops_data {
                 StatementClass::Destructive
             } else {
                 StatementClass::Ddl
