@@ -833,7 +833,7 @@ struct Range<T> {
     hi: Option<T>,
 }
 
-impl<T: Copy + Ord + LittleEndian> Range<T> {
+impl<T: Copy + Ord + LittleEndian + arrow::datatypes::ArrowNativeType> Range<T> {
     /// Appends the present values of rows `start..end` in PLAIN (little-endian) form.
     fn put(
         &mut self,
@@ -850,7 +850,13 @@ impl<T: Copy + Ord + LittleEndian> Range<T> {
         match nulls {
             None => {
                 let page = &values[start..end];
-                body.reserve(std::mem::size_of_val(page));
+                // Arrow's native layout is little-endian, which is PLAIN: one copy.
+                #[cfg(target_endian = "little")]
+                {
+                    use arrow::datatypes::ToByteSlice;
+                    body.extend_from_slice(page.to_byte_slice());
+                }
+                #[cfg(not(target_endian = "little"))]
                 for &v in page {
                     v.put_le(body);
                 }
