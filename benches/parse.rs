@@ -55,19 +55,22 @@ fn corpus(dialect: &str) -> Vec<u8> {
     s.into_bytes()
 }
 
+/// The statements of [`corpus`] as PostgreSQL logs them (quotes not escaped).
+const PG_QUERIES: [&str; 5] = [
+    "SELECT id, name, email FROM customers WHERE id = 4711",
+    "/* app=orders */ UPDATE orders SET status = 'shipped', note = 'Zoë, 東京' WHERE id = 99",
+    "INSERT INTO events (a, b, c) VALUES (1, 'x,y', NOW())",
+    "SELECT o.id,\n       o.total\nFROM orders o\nWHERE o.customer_id = 12",
+    "COMMIT",
+];
+
 /// RDS PostgreSQL with log_connections, log_disconnections and pgaudit, about 8 MiB: the
 /// statements of [`corpus`], so both parsers read the same SQL; a quarter of the audit records
 /// are quoted CSV, some spanning lines; checkpoints and ERROR/DETAIL/STATEMENT groups between.
 fn pg_corpus() -> Vec<u8> {
     let mut s = String::new();
     let base = 1_772_366_400i64; // 2026-03-01T12:00:00Z
-    let queries = [
-        "SELECT id, name, email FROM customers WHERE id = 4711",
-        "/* app=orders */ UPDATE orders SET status = 'shipped', note = 'Zoë, 東京' WHERE id = 99",
-        "INSERT INTO events (a, b, c) VALUES (1, 'x,y', NOW())",
-        "SELECT o.id,\n       o.total\nFROM orders o\nWHERE o.customer_id = 12",
-        "COMMIT",
-    ];
+    let queries = PG_QUERIES;
     let mut i = 0u64;
     while s.len() < 8 << 20 {
         let ts = chrono::DateTime::from_timestamp(base + (i / 20) as i64, 0)
@@ -114,13 +117,7 @@ fn pg_corpus() -> Vec<u8> {
 /// several lines inside the quotes), about 8 MiB.
 fn pg_csv_corpus() -> Vec<u8> {
     let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-    let queries = [
-        "SELECT id, name, email FROM customers WHERE id = 4711",
-        "/* app=orders */ UPDATE orders SET status = 'shipped', note = 'Zoë, 東京' WHERE id = 99",
-        "INSERT INTO events (a, b, c) VALUES (1, 'x,y', NOW())",
-        "SELECT o.id,\n       o.total\nFROM orders o\nWHERE o.customer_id = 12",
-        "COMMIT",
-    ];
+    let queries = PG_QUERIES;
     let base = 1_772_366_400i64; // 2026-03-01T12:00:00Z
     let mut s = String::new();
     let mut i = 0u64;
