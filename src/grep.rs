@@ -683,6 +683,62 @@ fn release(map: &memmap2::Mmap, start: usize, end: usize) {
 mod tests {
     use super::*;
 
+    /// Random PostgreSQL blocks (entries, continuation lines, a continuation at the start):
+    /// with a term every line holds, the events found cover the block exactly, each starting
+    /// at the block start or at a prefixed line, with and without the literal prefilter.
+    #[test]
+    fn postgres_entries_partition_a_block() {
+        let prefixed =
+            "2026-03-01 10:00:00 UTC:10.0.0.1(5432):app@db:[7]:LOG:  statement: SELECT x";
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..300 {
+            let mut lines = Vec::new();
+            for _ in 0..12 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                lines.push(match seed % 4 {
+                    0 | 1 => prefixed.to_string(),
+                    2 => "\tFROM x".to_string(),
+                    _ => "x".to_string(),
+                });
+            }
+            let block = lines.join("\n") + if seed % 2 == 0 { "\n" } else { "" };
+            let block = block.as_bytes();
+            // Where an event must start: the block start and every prefixed line.
+            let mut starts: Vec<usize> = vec![0];
+            let mut at = 0;
+            for l in &lines {
+                if at > 0 && l.starts_with("2026") {
+                    starts.push(at);
+                }
+                at += l.len() + 1;
+            }
+            for pattern in ["x", "?x ?FROM"] {
+                let p = FilterPattern::parse(pattern).unwrap();
+                let m = LineMatcher::new(&p, None, None);
+                // One pattern with a literal to search for, one without.
+                assert_eq!(m.literal.is_some(), pattern == "x");
+                let mut found = Vec::new();
+                m.search_block(block, Layout::PostgresEntries, &mut |s, e| {
+                    found.push((s, e))
+                });
+                let got: Vec<usize> = found.iter().map(|&(s, _)| s).collect();
+                assert_eq!(
+                    got,
+                    starts,
+                    "{pattern} {:?}",
+                    String::from_utf8_lossy(block)
+                );
+                for w in found.windows(2) {
+                    assert_eq!(w[0].1 + 1, w[1].0, "events are adjacent");
+                }
+                let end = block.len() - usize::from(block.ends_with(b"\n"));
+                assert_eq!(found.last().unwrap().1, end);
+            }
+        }
+    }
+
     fn lines_of(pattern: &str, block: &[u8]) -> Vec<String> {
         let p = FilterPattern::parse(pattern).unwrap();
         let m = LineMatcher::new(&p, None, None);
