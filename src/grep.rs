@@ -703,7 +703,7 @@ mod tests {
                     _ => "x".to_string(),
                 });
             }
-            let block = lines.join("\n") + if seed % 2 == 0 { "\n" } else { "" };
+            let block = lines.join("\n") + if seed.is_multiple_of(2) { "\n" } else { "" };
             let block = block.as_bytes();
             // Where an event must start: the block start and every prefixed line.
             let mut starts: Vec<usize> = vec![0];
