@@ -172,35 +172,21 @@ fn lo_export_at(body: &[u8], i: usize) -> bool {
 }
 
 /// Calls `f` with the position of every `F`, `f`, `X` and `x` in `s`, in order, until it
-/// returns true. One SSE2 pass, 16 bytes at a time (ASCII case folded with `| 0x20`, which
-/// maps no other byte to `f` or `x`).
+/// returns true. One pass, 16 bytes at a time.
 #[inline]
 fn for_each_f_or_x(s: &[u8], mut f: impl FnMut(usize) -> bool) {
     let mut base = 0;
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{
-            _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
-        };
-        while base + 16 <= s.len() {
-            // SAFETY: SSE2 is part of x86_64; the load reads s[base..base + 16].
-            let mut hits = unsafe {
-                let v = _mm_or_si128(
-                    _mm_loadu_si128(s.as_ptr().add(base).cast()),
-                    _mm_set1_epi8(0x20),
-                );
-                let fs = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'f' as i8)));
-                let xs = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'x' as i8)));
-                (fs | xs) as u32
-            };
-            while hits != 0 {
-                if f(base + hits.trailing_zeros() as usize) {
-                    return;
-                }
-                hits &= hits - 1;
+    while base + 16 <= s.len() {
+        let mut hits = [b'f', b'F', b'x', b'X']
+            .iter()
+            .fold(0, |m, &c| m | crate::bytes::eq_mask16(s, base, c));
+        while hits != 0 {
+            if f(base + hits.trailing_zeros() as usize) {
+                return;
             }
-            base += 16;
+            hits &= hits - 1;
         }
+        base += 16;
     }
     for (i, &b) in s.iter().enumerate().skip(base) {
         if matches!(b | 0x20, b'f' | b'x') && f(i) {

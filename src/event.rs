@@ -242,7 +242,7 @@ pub(crate) fn unescaped_byte(c: u8) -> Option<u8> {
 /// The escape map, with `piece` appending the text between escapes.
 #[inline]
 fn unescape_with<W: std::fmt::Write>(mut b: &[u8], out: &mut W, piece: impl Fn(&[u8], &mut W)) {
-    while let Some(i) = crate::sink::columns::find_byte_near(b'\\', b) {
+    while let Some(i) = crate::bytes::find_byte_near(b'\\', b) {
         piece(&b[..i], out);
         let Some(&c) = b.get(i + 1) else {
             let _ = out.write_str("\\");

@@ -5,6 +5,7 @@
 //! pass state (in the workers) → Parquet sink and pass merge (in input order) → report.
 //! [`scan`] below is that pipeline, top to bottom; ARCHITECTURE.md is the code map.
 
+pub mod bytes;
 pub mod classify;
 pub mod error;
 pub mod event;

@@ -6,9 +6,9 @@
 
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
+use crate::bytes::bytes_eq;
 use crate::event::{Event, Operation};
 use crate::format::Reason;
-use crate::sink::columns::bytes_eq;
 
 /// How many rejected lines are kept verbatim per file and in total.
 pub const REJECTED_SAMPLES: usize = 20;

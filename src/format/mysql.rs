@@ -11,9 +11,9 @@
 //! Every value is a slice of the input; nothing is copied here.
 
 use super::{Family, FileFormat, Reason, RecordSink, MAX_RECORD_BYTES};
+use crate::bytes::{eq_mask16, find_byte_near};
 use crate::classify::classify;
 use crate::event::{Event, Operation, SourceFormat, Text};
-use crate::sink::columns::find_byte_near;
 use crate::time;
 
 /// Which family a line belongs to, if any (for sniffing).
@@ -210,40 +210,17 @@ fn header_commas(rest: &[u8]) -> Option<(&[u8], Header<'_>)> {
 /// Bit `i` set where `s[i]` is a comma, for `i` below [`HEADER_SCAN`] and `s.len()`.
 #[inline]
 fn comma_mask(s: &[u8]) -> u128 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{
-            _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-        };
-        // Short lines are copied into a zeroed block (no zero byte is a comma).
-        let mut pad = [0u8; HEADER_SCAN];
-        let block: &[u8] = if s.len() >= HEADER_SCAN {
-            &s[..HEADER_SCAN]
-        } else {
-            pad[..s.len()].copy_from_slice(s);
-            &pad
-        };
-        let mut mask = 0u128;
-        // SAFETY: SSE2 is part of x86_64; each unaligned load reads 16 bytes of `block`,
-        // which holds HEADER_SCAN (a multiple of 16) bytes.
-        unsafe {
-            let comma = _mm_set1_epi8(b',' as i8);
-            for k in 0..HEADER_SCAN / 16 {
-                let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast());
-                let m = _mm_movemask_epi8(_mm_cmpeq_epi8(v, comma)) as u16;
-                mask |= (m as u128) << (16 * k);
-            }
-        }
-        mask
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        s.iter()
-            .take(HEADER_SCAN)
-            .enumerate()
-            .filter(|(_, &b)| b == b',')
-            .fold(0u128, |m, (i, _)| m | 1 << i)
-    }
+    // Short lines are copied into a zeroed block (no zero byte is a comma).
+    let mut pad = [0u8; HEADER_SCAN];
+    let block: &[u8] = if s.len() >= HEADER_SCAN {
+        &s[..HEADER_SCAN]
+    } else {
+        pad[..s.len()].copy_from_slice(s);
+        &pad
+    };
+    (0..HEADER_SCAN / 16).fold(0u128, |mask, k| {
+        mask | (eq_mask16(block, 16 * k, b',') as u128) << (16 * k)
+    })
 }
 
 #[inline]
@@ -333,7 +310,7 @@ fn parse_query_tail<'a>(tail: &'a [u8], e: &mut Event<'a>) -> Result<bool, Reaso
 /// is followed by `,<retcode>`; and whether a backslash comes before it (the text then needs
 /// unescaping).
 ///
-/// Only a quote followed by a comma can close the text, so one SSE2 pass, 16 bytes at a time,
+/// Only a quote followed by a comma can close the text, so one pass, 16 bytes at a time,
 /// finds the `',` pairs (rare inside escaped text) and the first backslash together, instead
 /// of stopping at every quote and then scanning the text again for backslashes.
 #[inline]
@@ -341,35 +318,21 @@ fn closing_quote(q: &[u8]) -> Option<(usize, bool)> {
     let closes = |at: usize| !escaped_at(q, at) && looks_like_retcode_then_end(&q[at + 2..]);
     let mut first_backslash = usize::MAX;
     let mut base = 0;
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{
-            _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-        };
-        // Each step reads q[base..base + 17]: the byte after a quote may be in the next block.
-        while base + 17 <= q.len() {
-            // SAFETY: SSE2 is part of x86_64; both loads stay within q[base..base + 17].
-            let (pairs, backslashes) = unsafe {
-                let here = _mm_loadu_si128(q.as_ptr().add(base).cast());
-                let next = _mm_loadu_si128(q.as_ptr().add(base + 1).cast());
-                let quotes = _mm_movemask_epi8(_mm_cmpeq_epi8(here, _mm_set1_epi8(b'\'' as i8)));
-                let commas = _mm_movemask_epi8(_mm_cmpeq_epi8(next, _mm_set1_epi8(b',' as i8)));
-                let bs = _mm_movemask_epi8(_mm_cmpeq_epi8(here, _mm_set1_epi8(b'\\' as i8)));
-                ((quotes & commas) as u32, bs as u32)
-            };
-            if backslashes != 0 && first_backslash == usize::MAX {
-                first_backslash = base + backslashes.trailing_zeros() as usize;
-            }
-            let mut pairs = pairs;
-            while pairs != 0 {
-                let at = base + pairs.trailing_zeros() as usize;
-                if closes(at) {
-                    return Some((at, first_backslash < at));
-                }
-                pairs &= pairs - 1;
-            }
-            base += 16;
+    // Each step reads q[base..base + 17]: the byte after a quote may be in the next block.
+    while base + 17 <= q.len() {
+        let backslashes = eq_mask16(q, base, b'\\');
+        if backslashes != 0 && first_backslash == usize::MAX {
+            first_backslash = base + backslashes.trailing_zeros() as usize;
         }
+        let mut pairs = eq_mask16(q, base, b'\'') & eq_mask16(q, base + 1, b',');
+        while pairs != 0 {
+            let at = base + pairs.trailing_zeros() as usize;
+            if closes(at) {
+                return Some((at, first_backslash < at));
+            }
+            pairs &= pairs - 1;
+        }
+        base += 16;
     }
     for at in base..q.len().saturating_sub(1) {
         if q[at] == b'\\' && first_backslash == usize::MAX {

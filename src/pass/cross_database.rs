@@ -9,9 +9,9 @@
 use std::collections::HashMap;
 
 use super::{text, AnalysisConfig, FinishContext, Observed, Pass, Seen};
+use crate::bytes::bytes_eq;
 use crate::event::{Operation, Text};
 use crate::finding::{kind, Finding, Severity};
-use crate::sink::columns::bytes_eq;
 
 /// A database below this share of a user's activity is outside its normal set.
 const NORMAL_SHARE: f64 = 0.05;

@@ -35,6 +35,8 @@ use parquet::file::statistics::Statistics;
 use parquet::file::writer::{SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
 
+use crate::bytes::{bytes_eq, find_byte_near};
+
 /// Rows per data page. Index pages are small (a byte or two per row before compression), so
 /// few large pages keep the per-page cost (header, compressor call) negligible.
 const PAGE_ROWS: usize = 128 * 1024;
@@ -933,52 +935,6 @@ fn merge_statistics(a: Option<Statistics>, b: Option<Statistics>) -> Option<Stat
     })
 }
 
-/// The first `needle` in `hay`: a plain loop over the first bytes, then `memchr` for the rest.
-/// Escapes in query text are often only a few bytes apart (`\'paid\'`), where setting up a
-/// SIMD search costs more than the bytes it skips.
-#[inline]
-pub(crate) fn find_byte_near(needle: u8, hay: &[u8]) -> Option<usize> {
-    const NEAR: usize = 16;
-    if hay.len() < NEAR {
-        return hay.iter().position(|&b| b == needle);
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{
-            _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-        };
-        // SAFETY: SSE2 is part of x86_64; `hay` holds at least 16 bytes.
-        let hits = unsafe {
-            let v = _mm_loadu_si128(hay.as_ptr().cast());
-            _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(needle as i8)))
-        };
-        if hits != 0 {
-            return Some(hits.trailing_zeros() as usize);
-        }
-        memchr::memchr(needle, &hay[NEAR..]).map(|i| i + NEAR)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    memchr::memchr(needle, hay)
-}
-
-/// Slice equality for the short values of these columns, without a call to `memcmp`.
-#[inline]
-pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    let w8 = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
-    let w4 = |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().expect("4 bytes"));
-    match n {
-        0 => true,
-        1..=3 => a.iter().zip(b).all(|(x, y)| x == y),
-        4..=8 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
-        9..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
-        _ => a == b,
-    }
-}
-
 /// Bits needed to store `max`.
 fn bits_for(max: u32) -> u8 {
     (32 - max.leading_zeros()) as u8
@@ -1354,47 +1310,6 @@ mod tests {
                 .map(|i| user(i).map(str::to_string))
                 .collect::<Vec<_>>()
         );
-    }
-
-    #[test]
-    fn near_byte_search_agrees_with_memchr() {
-        for len in 0..80 {
-            for at in (0..len).chain([usize::MAX]) {
-                let mut hay: Vec<u8> = (0..len).map(|i| b'a' + (i % 20) as u8).collect();
-                if at < len {
-                    hay[at] = b'\\';
-                    if at + 3 < len {
-                        hay[at + 3] = b'\\';
-                    }
-                }
-                assert_eq!(
-                    find_byte_near(b'\\', &hay),
-                    memchr::memchr(b'\\', &hay),
-                    "len {len} at {at}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn short_equality_agrees_with_slice_equality() {
-        let words: Vec<Vec<u8>> = (0..40)
-            .flat_map(|n| {
-                let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
-                let mut b = a.clone();
-                let mut c = a.clone();
-                if n > 0 {
-                    b[0] ^= 1;
-                    c[n as usize - 1] ^= 1;
-                }
-                [a, b, c]
-            })
-            .collect();
-        for x in &words {
-            for y in &words {
-                assert_eq!(bytes_eq(x, y), x == y, "{x:?} {y:?}");
-            }
-        }
     }
 
     #[test]

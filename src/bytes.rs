@@ -1,0 +1,119 @@
+//! Small byte searches and comparisons of the hot path, where a general routine costs more
+//! than the work: the values compared are a few bytes long, the bytes searched for a few
+//! bytes apart.
+//!
+//! The SIMD pieces use SSE2, which every x86_64 processor has, through one primitive
+//! ([`eq_mask16`]); other targets take the plain loop it stands for.
+
+/// Bit `i` set where `s[at + i]` is `byte`, for the 16 bytes at `at` (`at + 16 <= s.len()`).
+#[inline]
+pub(crate) fn eq_mask16(s: &[u8], at: usize, byte: u8) -> u32 {
+    let block = &s[at..at + 16];
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of x86_64; the load reads the 16 bytes of `block`.
+        unsafe {
+            let v = _mm_loadu_si128(block.as_ptr().cast());
+            _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(byte as i8))) as u32
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    block
+        .iter()
+        .enumerate()
+        .fold(0, |m, (i, &b)| m | (u32::from(b == byte) << i))
+}
+
+/// The first `needle` in `hay`: 16 bytes by one compare, then `memchr` for the rest. Escapes
+/// in query text are often only a few bytes apart (`\'paid\'`), where setting up a `memchr`
+/// search costs more than the bytes it skips.
+#[inline]
+pub(crate) fn find_byte_near(needle: u8, hay: &[u8]) -> Option<usize> {
+    const NEAR: usize = 16;
+    if hay.len() < NEAR {
+        return hay.iter().position(|&b| b == needle);
+    }
+    let hits = eq_mask16(hay, 0, needle);
+    if hits != 0 {
+        return Some(hits.trailing_zeros() as usize);
+    }
+    memchr::memchr(needle, &hay[NEAR..]).map(|i| i + NEAR)
+}
+
+/// Slice equality for short values (users, hosts, databases), without a call to `memcmp`.
+#[inline]
+pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let w8 = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
+    let w4 = |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().expect("4 bytes"));
+    match n {
+        0 => true,
+        1..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..=8 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
+        9..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
+        _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sixteen_byte_mask_marks_every_match() {
+        let s: Vec<u8> = (0..40u8)
+            .map(|i| if i % 3 == 0 { b',' } else { b'a' + i % 7 })
+            .collect();
+        for at in 0..=s.len() - 16 {
+            let want = (0..16).fold(0u32, |m, i| m | (u32::from(s[at + i] == b',') << i));
+            assert_eq!(eq_mask16(&s, at, b','), want, "at {at}");
+        }
+    }
+
+    #[test]
+    fn near_byte_search_agrees_with_memchr() {
+        for len in 0..80 {
+            for at in (0..len).chain([usize::MAX]) {
+                let mut hay: Vec<u8> = (0..len).map(|i| b'a' + (i % 20) as u8).collect();
+                if at < len {
+                    hay[at] = b'\\';
+                    if at + 3 < len {
+                        hay[at + 3] = b'\\';
+                    }
+                }
+                assert_eq!(
+                    find_byte_near(b'\\', &hay),
+                    memchr::memchr(b'\\', &hay),
+                    "len {len} at {at}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn short_equality_agrees_with_slice_equality() {
+        let words: Vec<Vec<u8>> = (0..40)
+            .flat_map(|n| {
+                let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+                let mut b = a.clone();
+                let mut c = a.clone();
+                if n > 0 {
+                    b[0] ^= 1;
+                    c[n as usize - 1] ^= 1;
+                }
+                [a, b, c]
+            })
+            .collect();
+        for x in &words {
+            for y in &words {
+                assert_eq!(bytes_eq(x, y), x == y, "{x:?} {y:?}");
+            }
+        }
+    }
+}
