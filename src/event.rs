@@ -417,7 +417,16 @@ struct Session {
     database: i32,
 }
 
-const SESSION_SLOTS: usize = 64;
+/// Per-session tables (the builder's key hints, the statistics' pending counts) are
+/// direct-mapped by connection id into this many slots.
+pub(crate) const SESSION_SLOTS: usize = 64;
+
+/// The slot of `connection_id` in a table of [`SESSION_SLOTS`].
+#[inline]
+pub(crate) fn session_slot(connection_id: i64) -> usize {
+    connection_id as u64 as usize % SESSION_SLOTS
+}
+
 const NO_SESSION: Session = Session {
     connection_id: i64::MIN,
     user: -1,
@@ -494,7 +503,8 @@ impl EventBatchBuilder {
             .push_slot(e.format as usize, e.format.as_str());
         let v = self.utf8_checked;
         self.server_host.push(e.server_host, v);
-        let slot = &mut self.sessions[e.connection_id as u64 as usize % SESSION_SLOTS];
+        let session = session_slot(e.connection_id);
+        let slot = &mut self.sessions[session];
         if slot.connection_id != e.connection_id {
             *slot = Session {
                 connection_id: e.connection_id,
@@ -541,7 +551,7 @@ impl EventBatchBuilder {
         if e.database.is_empty() {
             self.database.push_null();
         } else {
-            let slot = &mut self.sessions[e.connection_id as u64 as usize % SESSION_SLOTS];
+            let slot = &mut self.sessions[session];
             slot.database = self.database.push_hinted(e.database, v, slot.database);
         }
         match e.object {

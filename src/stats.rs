@@ -7,7 +7,7 @@
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use crate::bytes::bytes_eq;
-use crate::event::{Event, Operation};
+use crate::event::{session_slot, Event, Operation, SESSION_SLOTS};
 use crate::format::Reason;
 
 /// How many rejected lines are kept verbatim per file and in total.
@@ -57,8 +57,6 @@ pub struct StatsBuilder<'a> {
     sessions: Box<[Pending<'a>; SESSION_SLOTS]>,
 }
 
-const SESSION_SLOTS: usize = 64;
-
 /// A session's pending counts: its user and host, and how many events carried each.
 #[derive(Clone, Copy)]
 struct Pending<'a> {
@@ -103,7 +101,7 @@ impl<'a> StatsBuilder<'a> {
                 s.tls_encrypted += tls as u64;
             }
         }
-        let slot = &mut self.sessions[e.connection_id as u64 as usize % SESSION_SLOTS];
+        let slot = &mut self.sessions[session_slot(e.connection_id)];
         if slot.connection_id != e.connection_id {
             Self::flush(slot, &mut self.users, &mut self.sources);
             slot.connection_id = e.connection_id;
