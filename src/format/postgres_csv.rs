@@ -226,17 +226,13 @@ impl Arena {
         out.push(b':');
         // connection_from is `host:port` (any IPv6 host unbracketed; the port is the digits
         // after the last colon), `[local]`, or empty; the stderr `%r` is `host(port)`.
-        let (from, quoted) = field(4);
-        let mut host = Vec::new();
-        put(&mut host, (from, quoted));
-        match memchr::memrchr(b':', &host) {
-            Some(i) if i + 1 < host.len() && host[i + 1..].iter().all(u8::is_ascii_digit) => {
-                out.extend_from_slice(&host[..i]);
-                out.push(b'(');
-                out.extend_from_slice(&host[i + 1..]);
+        let host = out.len();
+        put(out, field(4));
+        if let Some(i) = memchr::memrchr(b':', &out[host..]).map(|i| host + i) {
+            if i + 1 < out.len() && out[i + 1..].iter().all(u8::is_ascii_digit) {
+                out[i] = b'(';
                 out.push(b')');
             }
-            _ => out.extend_from_slice(&host),
         }
         out.push(b':');
         put(out, field(1));
