@@ -99,7 +99,6 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         &files,
         opts.format,
         opts.chunk_bytes.unwrap_or(plan::CHUNK_BYTES),
-        &pool,
     );
 
     // 2. Parse, analyse and encode in parallel; merge and write in input order.
@@ -153,7 +152,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         return Err(e);
     }
     let (event_files, event_rows) = match writer {
-        Some(w) => w.finish()?,
+        Some(w) => w.finish(&pool)?,
         None => (Vec::new(), 0),
     };
 

@@ -1,15 +1,17 @@
 //! The work plan of a scan: every input file turned into an ordered list of units.
 //!
-//! A plain file is mapped and cut into record-aligned chunks of [`CHUNK_BYTES`]; the line
-//! number of each chunk's first line is known before parsing (newlines are counted per chunk
-//! in parallel with a SIMD counter, a small fraction of parsing time), so evidence and
-//! `source_line` are exact without any fix-up later. A compressed file is one unit that
+//! A plain file is mapped and cut into record-aligned chunks of [`CHUNK_BYTES`]. The file's
+//! hash unit comes first; as it reads the file for the SHA-256 it also counts newlines and
+//! publishes the line number each chunk starts at ([`LineStarts`]). A chunk unit waits for its
+//! number before parsing, so evidence and `source_line` are exact without any fix-up later.
+//! The wait is almost never felt: hashing runs at several times parsing speed and starts
+//! before the file's first chunk. A compressed file is one unit that
 //! decompresses as a stream and emits one output per block. A file that cannot be opened or is
 //! not a log becomes a unit that only reports that. The order of units is the order of the
 //! files, so the consumer sees the same sequence whatever the thread count.
 
-use rayon::prelude::*;
 use std::io;
+use std::sync::{Condvar, Mutex};
 
 use crate::format::{self, FileFormat, FormatChoice, Reason};
 use crate::input::{self, Compression, Decompressed, InputFile, Opened};
@@ -55,9 +57,10 @@ enum Unit {
     },
     Chunk {
         file: usize,
+        /// The chunk's index within its file, for [`LineStarts::wait`].
+        index: usize,
         start: usize,
         end: usize,
-        first_line: u64,
         at_eof: bool,
     },
     Stream {
@@ -69,6 +72,7 @@ pub struct Plan<'f> {
     files: &'f [InputFile],
     maps: Vec<Option<memmap2::Mmap>>,
     formats: Vec<Option<FileFormat>>,
+    lines: Vec<LineStarts>,
     units: Vec<Unit>,
     choice: FormatChoice,
     chunk_bytes: usize,
@@ -77,25 +81,22 @@ pub struct Plan<'f> {
 impl<'f> Plan<'f> {
     /// Opens and sniffs every file, and chunks the mapped ones.
     /// `chunk_bytes` is [`CHUNK_BYTES`] unless a test wants many small chunks.
-    pub fn new(
-        files: &'f [InputFile],
-        choice: FormatChoice,
-        chunk_bytes: usize,
-        pool: &rayon::ThreadPool,
-    ) -> Plan<'f> {
+    pub fn new(files: &'f [InputFile], choice: FormatChoice, chunk_bytes: usize) -> Plan<'f> {
         let mut plan = Plan {
             files,
             maps: Vec::with_capacity(files.len()),
             formats: Vec::with_capacity(files.len()),
+            lines: Vec::with_capacity(files.len()),
             units: Vec::new(),
             choice,
             chunk_bytes: chunk_bytes.max(1),
         };
         for (i, f) in files.iter().enumerate() {
-            let (map, format, units) = plan_file(i, f, choice, chunk_bytes.max(1), pool);
-            plan.maps.push(map);
-            plan.formats.push(format);
-            plan.units.extend(units);
+            let planned = plan_file(i, f, choice, chunk_bytes.max(1));
+            plan.maps.push(planned.map);
+            plan.formats.push(planned.format);
+            plan.lines.push(LineStarts::new(planned.chunk_starts));
+            plan.units.extend(planned.units);
         }
         plan
     }
@@ -118,7 +119,13 @@ impl<'f> Plan<'f> {
             Unit::Hash { file } => {
                 if let Some(map) = &self.maps[*file] {
                     let len = map.len() as u64;
-                    let hex = input::sha256_hex_file(&self.files[*file].path, len)
+                    let mut lines = self.lines[*file].counter();
+                    let read = input::sha256_hex_file(&self.files[*file].path, len, |piece| {
+                        lines.feed(piece)
+                    });
+                    // Chunks still waiting for their line numbers count them themselves.
+                    drop(lines);
+                    let hex = read
                         .unwrap_or_else(|_| input::sha256_hex_with(map, |s, e| release(map, s, e)));
                     emit(UnitOutput::File {
                         file: *file,
@@ -131,21 +138,26 @@ impl<'f> Plan<'f> {
             }
             Unit::Chunk {
                 file,
+                index,
                 start,
                 end,
-                first_line,
                 at_eof,
             } => {
                 let (Some(map), Some(fmt)) = (&self.maps[*file], &self.formats[*file]) else {
                     return;
                 };
+                let first_line = self.lines[*file].wait(*index).unwrap_or_else(|| {
+                    let n = 1 + bytecount::count(&map[..*start], b'\n') as u64;
+                    release(map, 0, *start);
+                    n
+                });
                 let out = process_chunk(
                     settings,
                     *file,
                     &self.files[*file].display,
                     fmt,
                     &map[*start..*end],
-                    *first_line,
+                    first_line,
                     *at_eof,
                 );
                 release(map, *start, *end);
@@ -350,26 +362,29 @@ fn corrupt(c: Compression, e: &io::Error) -> String {
     )
 }
 
+/// One file's plan.
+struct PlannedFile {
+    map: Option<memmap2::Mmap>,
+    format: Option<FileFormat>,
+    /// Where each chunk after the first starts (see [`LineStarts`]).
+    chunk_starts: Vec<usize>,
+    units: Vec<Unit>,
+}
+
 /// Plans one file: its map (if plain), its format, and its units.
-fn plan_file(
-    i: usize,
-    f: &InputFile,
-    choice: FormatChoice,
-    chunk_bytes: usize,
-    pool: &rayon::ThreadPool,
-) -> (Option<memmap2::Mmap>, Option<FileFormat>, Vec<Unit>) {
+fn plan_file(i: usize, f: &InputFile, choice: FormatChoice, chunk_bytes: usize) -> PlannedFile {
+    let only = |units: Vec<Unit>, map: Option<memmap2::Mmap>| PlannedFile {
+        map,
+        format: None,
+        chunk_starts: Vec::new(),
+        units,
+    };
     let report = |note: FileNote| vec![Unit::Report { file: i, note }];
     let map = match input::open(&f.path) {
         Ok(Opened::Mapped(m)) => m,
-        Ok(Opened::Empty) => return (None, None, report(FileNote::Skipped("empty file".into()))),
-        Ok(Opened::Stream(..)) => return (None, None, vec![Unit::Stream { file: i }]),
-        Err(e) => {
-            return (
-                None,
-                None,
-                report(FileNote::Error(format!("cannot read: {e}"))),
-            )
-        }
+        Ok(Opened::Empty) => return only(report(FileNote::Skipped("empty file".into())), None),
+        Ok(Opened::Stream(..)) => return only(vec![Unit::Stream { file: i }], None),
+        Err(e) => return only(report(FileNote::Error(format!("cannot read: {e}"))), None),
     };
     let head = &map[..map.len().min(SNIFF_BYTES)];
     let format = match choice {
@@ -379,7 +394,7 @@ fn plan_file(
     let Some(format) = format else {
         let mut units = report(FileNote::Skipped("not a recognised audit log".into()));
         units.push(Unit::Hash { file: i });
-        return (Some(map), None, units);
+        return only(units, Some(map));
     };
     // Record-aligned chunk boundaries.
     // Equal-sized chunks (rather than full ones and a short tail) keep the workers evenly
@@ -394,46 +409,130 @@ fn plan_file(
         bounds.push((pos, end));
         pos = end;
     }
-    // Counted from positioned reads of the file rather than through the map (see
-    // `input::read_pieces`); the map is the fallback if the file cannot be read again. Only
-    // the chunks before the last: their counts number the lines of the chunks after them.
-    let len = map.len() as u64;
-    let counted = &bounds[..bounds.len().saturating_sub(1)];
-    let counts: Vec<u64> = pool.install(|| {
-        counted
-            .par_iter()
-            .map(|&(s, e)| {
-                let mut n = 0u64;
-                let read = input::read_pieces(&f.path, len, s as u64, e as u64, |piece| {
-                    n += bytecount::count(piece, b'\n') as u64
-                });
-                if read.is_err() {
-                    n = bytecount::count(&map[s..e], b'\n') as u64;
-                    release(&map, s, e);
-                }
-                // Every chunk but the last ends with a newline (chunks end on records).
-                n
-            })
-            .collect()
-    });
+    // The hash unit first: it publishes the chunks' first line numbers as it reads.
     let mut units = vec![Unit::Hash { file: i }];
-    let mut first_line = 1;
     let last = bounds.len().saturating_sub(1);
-    for (k, (&(start, end), n)) in bounds
-        .iter()
-        .zip(counts.into_iter().chain(std::iter::once(0)))
-        .enumerate()
-    {
+    for (k, &(start, end)) in bounds.iter().enumerate() {
         units.push(Unit::Chunk {
             file: i,
+            index: k,
             start,
             end,
-            first_line,
             at_eof: k == last,
         });
-        first_line += n;
     }
-    (Some(map), Some(format), units)
+    PlannedFile {
+        map: Some(map),
+        format: Some(format),
+        chunk_starts: bounds.iter().skip(1).map(|&(s, _)| s).collect(),
+        units,
+    }
+}
+
+/// The line number each chunk of one mapped file starts at.
+///
+/// The file's hash unit counts newlines as it reads the file ([`LineCounter`]) and publishes
+/// each chunk's number once it has read up to the chunk's start; the chunk units wait for
+/// theirs. No wait can last forever: units are claimed in order, so the hash unit is running
+/// before any chunk of its file is claimed, and it waits for nothing before it has published
+/// every number. Should it stop early (a read error, a panic), its counter gives up on drop
+/// and the waiting chunks count their lines themselves.
+struct LineStarts {
+    /// Byte offset of the start of chunk 1, 2, ...
+    starts: Vec<usize>,
+    state: Mutex<LineState>,
+    ready: Condvar,
+}
+
+struct LineState {
+    /// First line of chunk 1, 2, ... once known.
+    first: Vec<Option<u64>>,
+    gave_up: bool,
+}
+
+impl LineStarts {
+    fn new(starts: Vec<usize>) -> LineStarts {
+        LineStarts {
+            state: Mutex::new(LineState {
+                first: vec![None; starts.len()],
+                gave_up: false,
+            }),
+            starts,
+            ready: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, LineState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The first line of chunk `index`, or `None` if the counter gave up before reaching it.
+    fn wait(&self, index: usize) -> Option<u64> {
+        if index == 0 {
+            return Some(1);
+        }
+        let mut s = self.lock();
+        loop {
+            if let Some(n) = s.first[index - 1] {
+                return Some(n);
+            }
+            if s.gave_up {
+                return None;
+            }
+            s = self.ready.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn counter(&self) -> LineCounter<'_> {
+        LineCounter {
+            starts: self,
+            pos: 0,
+            newlines: 0,
+            next: 0,
+        }
+    }
+}
+
+/// Counts the newlines of a file read in order, publishing each chunk's first line.
+struct LineCounter<'a> {
+    starts: &'a LineStarts,
+    /// Bytes fed so far.
+    pos: usize,
+    /// Newlines in them (up to the last chunk start, past which nothing is counted).
+    newlines: u64,
+    /// The next chunk start to publish.
+    next: usize,
+}
+
+impl LineCounter<'_> {
+    fn feed(&mut self, piece: &[u8]) {
+        let starts = &self.starts.starts;
+        let end = self.pos + piece.len();
+        let mut off = 0;
+        while self.next < starts.len() && starts[self.next] <= end {
+            let cut = starts[self.next] - self.pos;
+            self.newlines += bytecount::count(&piece[off..cut], b'\n') as u64;
+            off = cut;
+            let mut s = self.starts.lock();
+            s.first[self.next] = Some(1 + self.newlines);
+            drop(s);
+            self.starts.ready.notify_all();
+            self.next += 1;
+        }
+        if self.next < starts.len() {
+            self.newlines += bytecount::count(&piece[off..], b'\n') as u64;
+        }
+        self.pos = end;
+    }
+}
+
+impl Drop for LineCounter<'_> {
+    fn drop(&mut self) {
+        if self.next < self.starts.starts.len() {
+            self.starts.lock().gave_up = true;
+            self.starts.ready.notify_all();
+        }
+    }
 }
 
 /// Hands the pages of a parsed chunk back to the page cache: the map stays valid (pages fault
@@ -471,5 +570,69 @@ impl Plan<'_> {
             .copied()
             .flatten()
             .map(|f| f.name().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// A number in `lo..hi`.
+    fn below(rng: &mut rand_chacha::ChaCha8Rng, lo: usize, hi: usize) -> usize {
+        lo + (rng.next_u64() % (hi - lo) as u64) as usize
+    }
+
+    /// The first line of a chunk starting at `start`, by definition.
+    fn first_line(text: &[u8], start: usize) -> u64 {
+        1 + text[..start].iter().filter(|&&b| b == b'\n').count() as u64
+    }
+
+    /// Chunk starts published from pieces of any size, across piece edges and on them, are
+    /// the line numbers a count from the file's start gives.
+    #[test]
+    fn counter_publishes_each_chunk_start_line_from_pieces_of_any_size() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..200 {
+            let len = below(&mut rng, 1, 3_000);
+            let text: Vec<u8> = (0..len)
+                .map(|_| if below(&mut rng, 0, 5) == 0 { b'\n' } else { b'x' })
+                .collect();
+            let mut starts: Vec<usize> = (0..below(&mut rng, 0, 6))
+                .map(|_| below(&mut rng, 1, len + 1))
+                .collect();
+            starts.sort();
+            starts.dedup();
+            let lines = LineStarts::new(starts.clone());
+            let mut counter = lines.counter();
+            let mut pos = 0;
+            while pos < len {
+                let end = (pos + below(&mut rng, 1, 400)).min(len);
+                counter.feed(&text[pos..end]);
+                pos = end;
+            }
+            drop(counter);
+            assert_eq!(lines.wait(0), Some(1));
+            for (k, &s) in starts.iter().enumerate() {
+                assert_eq!(lines.wait(k + 1), Some(first_line(&text, s)), "start {s}");
+            }
+        }
+    }
+
+    /// A chunk waiting on another thread wakes when its number is published; if the counter
+    /// stops early (a read error, a panic), the chunks it did not reach get `None` (and count
+    /// for themselves) instead of waiting forever.
+    #[test]
+    fn waiting_chunks_wake_on_publication_or_when_the_counter_gives_up() {
+        let text = b"a\nb\nc\nd\ne\nf\n";
+        let lines = LineStarts::new(vec![4, 8]);
+        std::thread::scope(|s| {
+            let waiter = s.spawn(|| (lines.wait(1), lines.wait(2)));
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            let mut counter = lines.counter();
+            counter.feed(&text[..6]);
+            drop(counter);
+            assert_eq!(waiter.join().unwrap(), (Some(3), None));
+        });
     }
 }
