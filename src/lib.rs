@@ -51,6 +51,8 @@ pub struct ScanOptions {
     pub force: bool,
     pub no_events: bool,
     pub format: FormatChoice,
+    /// How MySQL-family plugin timestamps are read (`--timestamp-format`, `--utc-offset`).
+    pub clock: time::Clock,
     pub analysis: AnalysisConfig,
     /// Show a progress bar on stderr (only when it is a terminal).
     pub progress: bool,
@@ -98,6 +100,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     let plan = Plan::new(
         &files,
         opts.format,
+        opts.clock,
         opts.chunk_bytes.unwrap_or(plan::CHUNK_BYTES),
     );
 
@@ -452,6 +455,8 @@ impl<'a> RunState<'a> {
             since: opts.since_us.map(time::rfc3339),
             until: opts.until_us.map(time::rfc3339),
             format: opts.format.as_str().to_string(),
+            timestamp_format: opts.clock.layout.map(|l| l.pattern().to_string()),
+            utc_offset: time::offset_string(opts.clock.offset_us),
             rules: a.rules.iter().map(|r| r.name.clone()).collect(),
             thresholds,
         };

@@ -95,6 +95,14 @@ struct ScanArgs {
     /// Force a parser: auto, mariadb-audit, rds-mysql-audit, aurora-mysql-audit, postgres, cloudwatch-json.
     #[arg(long, default_value = "auto")]
     format: FormatChoice,
+    /// strftime layout of MariaDB >= 12 audit timestamps (server_audit_timestamp_format),
+    /// e.g. "%Y-%m-%d %H:%M:%S"; files in the standard layout are still read as usual.
+    #[arg(long, value_name = "FMT")]
+    timestamp_format: Option<String>,
+    /// UTC offset of the zone-less MySQL-family audit timestamps, e.g. +02:00 [default: +00:00,
+    /// as on RDS]. Aurora epoch times, PostgreSQL and CloudWatch times carry their zone.
+    #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
+    utc_offset: Option<String>,
     /// Replace the output of a previous scan in a non-empty output folder.
     #[arg(long)]
     force: bool,
@@ -249,6 +257,31 @@ fn analysis_config(a: &ScanArgs) -> anyhow::Result<AnalysisConfig> {
     Ok(cfg)
 }
 
+/// `--timestamp-format` and `--utc-offset` (or their config file keys).
+fn clock(a: &ScanArgs) -> anyhow::Result<forensics::time::Clock> {
+    let file = a.config.as_deref().map(ConfigFile::load).transpose()?;
+    let pick = |flag: &Option<String>, key: Option<&Option<String>>| {
+        flag.clone().or_else(|| key.cloned().flatten())
+    };
+    let layout = pick(
+        &a.timestamp_format,
+        file.as_ref().map(|f| &f.timestamp_format),
+    )
+    .map(|p| forensics::time::TimeLayout::new(&p))
+    .transpose()
+    .map_err(anyhow::Error::msg)?;
+    let offset_us = pick(&a.utc_offset, file.as_ref().map(|f| &f.utc_offset))
+        .map(|o| forensics::time::parse_utc_offset(&o))
+        .transpose()
+        .map_err(anyhow::Error::msg)?
+        .unwrap_or(0);
+    Ok(forensics::time::Clock {
+        // One layout for the whole run, shared by every worker.
+        layout: layout.map(|l| &*Box::leak(Box::new(l))),
+        offset_us,
+    })
+}
+
 /// `--since`/`--until` as epoch microseconds (durations count back from now).
 fn time_window(
     since: Option<&str>,
@@ -274,6 +307,7 @@ fn run_scan(a: ScanArgs) -> anyhow::Result<ExitCode> {
         force: a.force,
         no_events: a.no_events,
         format: a.format,
+        clock: clock(&a)?,
         analysis: analysis_config(&a)?,
         progress: !a.quiet,
         chunk_bytes: a.chunk_bytes,

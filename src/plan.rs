@@ -17,6 +17,7 @@ use crate::format::{self, FileFormat, FormatChoice, Reason};
 use crate::input::{self, Compression, Decompressed, InputFile, Opened};
 use crate::scan::{process_chunk, ChunkOutput, ChunkSettings};
 use crate::stats::StatsBuilder;
+use crate::time::Clock;
 
 /// Largest chunk: 48 MiB is 200,000 to 350,000 audit lines. A chunk's events of one day are
 /// a piece of a Parquet row group; the writer joins the pieces of consecutive chunks into
@@ -75,13 +76,19 @@ pub struct Plan<'f> {
     lines: Vec<LineStarts>,
     units: Vec<Unit>,
     choice: FormatChoice,
+    clock: Clock,
     chunk_bytes: usize,
 }
 
 impl<'f> Plan<'f> {
     /// Opens and sniffs every file, and chunks the mapped ones.
     /// `chunk_bytes` is [`CHUNK_BYTES`] unless a test wants many small chunks.
-    pub fn new(files: &'f [InputFile], choice: FormatChoice, chunk_bytes: usize) -> Plan<'f> {
+    pub fn new(
+        files: &'f [InputFile],
+        choice: FormatChoice,
+        clock: Clock,
+        chunk_bytes: usize,
+    ) -> Plan<'f> {
         let mut plan = Plan {
             files,
             maps: Vec::with_capacity(files.len()),
@@ -89,10 +96,11 @@ impl<'f> Plan<'f> {
             lines: Vec::with_capacity(files.len()),
             units: Vec::new(),
             choice,
+            clock,
             chunk_bytes: chunk_bytes.max(1),
         };
         for (i, f) in files.iter().enumerate() {
-            let planned = plan_file(i, f, choice, chunk_bytes.max(1));
+            let planned = plan_file(i, f, choice, clock, chunk_bytes.max(1));
             plan.maps.push(planned.map);
             plan.formats.push(planned.format);
             plan.lines.push(LineStarts::new(planned.chunk_starts));
@@ -192,10 +200,7 @@ impl<'f> Plan<'f> {
                 false
             }
         };
-        let format = match self.choice {
-            FormatChoice::Auto => format::sniff(&buf),
-            c => format::forced(c, &buf),
-        };
+        let format = format::detect(self.choice, self.clock, &buf);
         let Some(format) = format else {
             let reason = match &failure {
                 Some(msg) => return emit(error(msg.clone())),
@@ -372,7 +377,13 @@ struct PlannedFile {
 }
 
 /// Plans one file: its map (if plain), its format, and its units.
-fn plan_file(i: usize, f: &InputFile, choice: FormatChoice, chunk_bytes: usize) -> PlannedFile {
+fn plan_file(
+    i: usize,
+    f: &InputFile,
+    choice: FormatChoice,
+    clock: Clock,
+    chunk_bytes: usize,
+) -> PlannedFile {
     let only = |units: Vec<Unit>, map: Option<memmap2::Mmap>| PlannedFile {
         map,
         format: None,
@@ -387,10 +398,7 @@ fn plan_file(i: usize, f: &InputFile, choice: FormatChoice, chunk_bytes: usize) 
         Err(e) => return only(report(FileNote::Error(format!("cannot read: {e}"))), None),
     };
     let head = &map[..map.len().min(SNIFF_BYTES)];
-    let format = match choice {
-        FormatChoice::Auto => format::sniff(head),
-        c => format::forced(c, head),
-    };
+    let format = format::detect(choice, clock, head);
     let Some(format) = format else {
         let mut units = report(FileNote::Skipped("not a recognised audit log".into()));
         units.push(Unit::Hash { file: i });
@@ -596,7 +604,13 @@ mod tests {
         for _ in 0..200 {
             let len = below(&mut rng, 1, 3_000);
             let text: Vec<u8> = (0..len)
-                .map(|_| if below(&mut rng, 0, 5) == 0 { b'\n' } else { b'x' })
+                .map(|_| {
+                    if below(&mut rng, 0, 5) == 0 {
+                        b'\n'
+                    } else {
+                        b'x'
+                    }
+                })
                 .collect();
             let mut starts: Vec<usize> = (0..below(&mut rng, 0, 6))
                 .map(|_| below(&mut rng, 1, len + 1))

@@ -159,7 +159,7 @@ pub fn process_chunk(
         utf8_checked: settings.encoder.is_some() && simdutf8::basic::from_utf8(chunk).is_ok(),
     };
     let lines = match (&json, &csv) {
-        (Some(a), _) => a.parse(first_line, &mut p),
+        (Some(a), _) => a.parse(format.clock, first_line, &mut p),
         (_, Some(a)) => a.parse(format.forced, first_line, &mut p),
         _ => format::parse_chunk(format, chunk, first_line, at_eof, &mut p),
     };

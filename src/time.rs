@@ -104,6 +104,158 @@ pub fn parse_compact(b: &[u8]) -> Option<i64> {
     Some(day_us + (h as i64 * 3600 + mi as i64 * 60 + s as i64) * 1_000_000)
 }
 
+/// How the MySQL-family plugin timestamps of a scan are read (formats.md §7 items 13 and 16).
+///
+/// The plugin writes server-local time with no zone marker: UTC on RDS, so the default reads
+/// it as UTC, and `offset_us` is the user's override for a server kept at another fixed
+/// offset. MariaDB ≥ 12 can also write its own layout (`server_audit_timestamp_format`);
+/// `layout` holds the user's strftime pattern for it. Aurora's epoch microseconds are UTC and
+/// never shifted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Clock {
+    pub layout: Option<&'static TimeLayout>,
+    /// Local time minus UTC, in microseconds (`+02:00` is 7,200,000,000).
+    pub offset_us: i64,
+}
+
+impl Clock {
+    /// A local plugin time as UTC.
+    #[inline]
+    pub fn to_utc(&self, local_us: i64) -> i64 {
+        local_us - self.offset_us
+    }
+}
+
+/// A user-supplied strftime pattern for the timestamp field of MariaDB audit lines.
+#[derive(Debug)]
+pub struct TimeLayout {
+    pattern: String,
+    items: Vec<chrono::format::Item<'static>>,
+    /// Commas the pattern itself writes: the field ends at the comma after them.
+    commas: usize,
+}
+
+impl PartialEq for TimeLayout {
+    fn eq(&self, other: &Self) -> bool {
+        self.pattern == other.pattern
+    }
+}
+
+impl Eq for TimeLayout {}
+
+impl TimeLayout {
+    /// Checks `pattern` (chrono's strftime syntax: `%Y-%m-%d %H:%M:%S`, `%d/%b/%Y:%T`, `%.f`
+    /// for a fraction, ...): it must name a date and a time to the second, which is checked
+    /// by writing a known time with it and reading it back.
+    pub fn new(pattern: &str) -> Result<TimeLayout, String> {
+        use chrono::format::{Item, StrftimeItems};
+        let items = StrftimeItems::new(pattern)
+            .parse_to_owned()
+            .map_err(|_| format!("timestamp format {pattern:?}: not a strftime pattern"))?;
+        if items.iter().any(|i| matches!(i, Item::Error)) {
+            return Err(format!(
+                "timestamp format {pattern:?}: not a strftime pattern"
+            ));
+        }
+        let layout = TimeLayout {
+            pattern: pattern.to_string(),
+            commas: 0,
+            items,
+        };
+        let probe = NaiveDate::from_ymd_opt(2026, 3, 1)
+            .and_then(|d| d.and_hms_opt(21, 34, 56))
+            .expect("valid probe time");
+        let written = probe.format_with_items(layout.items.iter()).to_string();
+        let commas = written.bytes().filter(|&b| b == b',').count();
+        let layout = TimeLayout { commas, ..layout };
+        match layout.parse(written.as_bytes()) {
+            Some(us) if us == probe.and_utc().timestamp_micros() => Ok(layout),
+            _ => Err(format!(
+                "timestamp format {pattern:?} does not give a date and a time to the second \
+                 (it writes 2026-03-01 21:34:56 as {written:?})"
+            )),
+        }
+    }
+
+    /// The pattern as given.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    /// Splits a line into its timestamp field and the rest after the field's comma.
+    #[inline]
+    pub fn split<'a>(&self, line: &'a [u8]) -> Option<(&'a [u8], &'a [u8])> {
+        let mut commas = memchr::memchr_iter(b',', line);
+        let end = commas.nth(self.commas)?;
+        Some((&line[..end], &line[end + 1..]))
+    }
+
+    /// The field as local epoch microseconds.
+    pub fn parse(&self, field: &[u8]) -> Option<i64> {
+        LAST_CUSTOM.with_borrow_mut(|last| {
+            // Lines of one second share the field: read it once.
+            if let Some((pattern, text, us)) = last.as_ref() {
+                if text.as_slice() == field && *pattern == self.pattern {
+                    return Some(*us);
+                }
+            }
+            let text = std::str::from_utf8(field).ok()?;
+            let mut parsed = chrono::format::Parsed::new();
+            chrono::format::parse(&mut parsed, text, self.items.iter()).ok()?;
+            let us = parsed
+                .to_naive_datetime_with_offset(0)
+                .ok()?
+                .and_utc()
+                .timestamp_micros();
+            *last = Some((self.pattern.clone(), field.to_vec(), us));
+            Some(us)
+        })
+    }
+}
+
+thread_local! {
+    /// The last field read by [`TimeLayout::parse`] on this thread (a memo of a pure
+    /// function, keyed by the layout it was read with).
+    static LAST_CUSTOM: std::cell::RefCell<Option<(String, Vec<u8>, i64)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// `+HH:MM` or `-HH:MM` of an offset in microseconds.
+pub fn offset_string(offset_us: i64) -> String {
+    let minutes = offset_us.abs() / 60_000_000;
+    let sign = if offset_us < 0 { '-' } else { '+' };
+    format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// `+HH:MM`, `-HH:MM`, `+HHMM`, `+HH`, `Z` or `UTC`: a fixed offset from UTC, in
+/// microseconds.
+pub fn parse_utc_offset(s: &str) -> Result<i64, String> {
+    let bad = || format!("UTC offset {s:?}: expected +HH:MM, -HH:MM or Z");
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("utc") {
+        return Ok(0);
+    }
+    let (sign, rest) = match t.as_bytes().first() {
+        Some(b'+') => (1, &t[1..]),
+        Some(b'-') => (-1, &t[1..]),
+        _ => return Err(bad()),
+    };
+    let digits_only: String = rest.chars().filter(|&c| c != ':').collect();
+    if !digits_only.bytes().all(|b| b.is_ascii_digit()) || rest.matches(':').count() > 1 {
+        return Err(bad());
+    }
+    let (h, m) = match digits_only.len() {
+        2 => (&digits_only[..2], "00"),
+        4 => (&digits_only[..2], &digits_only[2..]),
+        _ => return Err(bad()),
+    };
+    let (h, m): (i64, i64) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if h > 14 || m > 59 {
+        return Err(bad());
+    }
+    Ok(sign * (h * 3600 + m * 60) * 1_000_000)
+}
+
 /// `YYYY-MM-DD HH:MM:SS` (PostgreSQL `%t` without the zone), exactly 19 bytes.
 #[inline]
 pub fn parse_iso_space(b: &[u8]) -> Option<i64> {
@@ -283,5 +435,79 @@ mod tests {
         );
         assert_eq!(parse_epoch_us(b"165305345968012"), None);
         assert_eq!(parse_epoch_us(b"16530534596801x4"), None);
+    }
+
+    /// Custom MariaDB layouts: each reads what it writes, to the microsecond where it has a
+    /// fraction; the field ends after the commas the layout itself writes; the memo of the
+    /// last field never leaks between layouts.
+    #[test]
+    fn custom_layouts_read_their_own_timestamps() {
+        let t = |s: &str| parse_time_arg(s, chrono::Utc::now()).unwrap();
+        let cases = [
+            (
+                "%Y-%m-%d %H:%M:%S",
+                "2026-03-01 21:34:56",
+                t("2026-03-01T21:34:56Z"),
+            ),
+            (
+                "%d/%b/%Y:%H:%M:%S",
+                "01/Mar/2026:21:34:56",
+                t("2026-03-01T21:34:56Z"),
+            ),
+            (
+                "%Y-%m-%dT%H:%M:%S%.f",
+                "2026-03-01T21:34:56.123456",
+                t("2026-03-01T21:34:56Z") + 123_456,
+            ),
+            (
+                "%Y-%m-%d %H:%M:%S,%3f",
+                "2026-03-01 21:34:56,250",
+                t("2026-03-01T21:34:56Z") + 250_000,
+            ),
+        ];
+        for (pattern, field, want) in cases {
+            let layout = TimeLayout::new(pattern).unwrap();
+            let line = format!("{field},db1,app,10.0.0.5,1,0,CONNECT,,,0");
+            let (got_field, rest) = layout.split(line.as_bytes()).unwrap();
+            assert_eq!(got_field, field.as_bytes(), "{pattern}");
+            assert!(rest.starts_with(b"db1,"), "{pattern}");
+            assert_eq!(layout.parse(got_field), Some(want), "{pattern}");
+            // Twice (the memo), then another layout on the same text.
+            assert_eq!(layout.parse(got_field), Some(want), "{pattern}");
+        }
+        let a = TimeLayout::new("%Y-%m-%d %H:%M:%S").unwrap();
+        let b = TimeLayout::new("%Y-%d-%m %H:%M:%S").unwrap();
+        assert_eq!(a.parse(b"2026-03-01 00:00:00"), Some(t("2026-03-01")));
+        assert_eq!(b.parse(b"2026-03-01 00:00:00"), Some(t("2026-01-03")));
+        assert_eq!(a.parse(b"2026-03-01 00:00:0x"), None);
+        assert_eq!(a.parse(b"\xff\xfe"), None);
+        for bad in ["%Y-%m-%d", "%H:%M:%S", "%Y-%m-%d %H:%M", "%Q", "plain"] {
+            assert!(TimeLayout::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn utc_offsets_parse_and_print() {
+        let h = 3_600_000_000i64;
+        for (s, want) in [
+            ("+02:00", 2 * h),
+            ("-05:30", -(5 * h + h / 2)),
+            ("+0545", 5 * h + 45 * h / 60),
+            ("+09", 9 * h),
+            ("Z", 0),
+            ("utc", 0),
+        ] {
+            assert_eq!(parse_utc_offset(s), Ok(want), "{s}");
+        }
+        for bad in ["2", "+2", "+25:00", "+02:60", "02:00", "+02:00:00", ""] {
+            assert!(parse_utc_offset(bad).is_err(), "{bad}");
+        }
+        assert_eq!(offset_string(-(5 * h + h / 2)), "-05:30");
+        assert_eq!(offset_string(0), "+00:00");
+        let clock = Clock {
+            layout: None,
+            offset_us: 2 * h,
+        };
+        assert_eq!(clock.to_utc(12 * h), 10 * h);
     }
 }

@@ -55,6 +55,7 @@ fn scan(dir: &Path, config: AnalysisConfig, threads: usize) -> Vec<Finding> {
         force: true,
         no_events: true,
         format: Default::default(),
+        clock: Default::default(),
         analysis: config,
         progress: false,
         chunk_bytes: Some(256 << 10),

@@ -86,6 +86,7 @@ fn scan(
         force: true,
         no_events: !events,
         format: Default::default(),
+        clock: Default::default(),
         analysis: config,
         progress: false,
         chunk_bytes: Some(chunk),

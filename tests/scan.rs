@@ -457,3 +457,117 @@ fn compressed_input_with_a_huge_line_rejects_it_and_keeps_the_rest() {
         .collect();
     assert_eq!(lines, vec![1_000, 1_000]);
 }
+
+/// MariaDB ≥ 12 with a custom `server_audit_timestamp_format`, next to a file in the
+/// standard layout: without `--timestamp-format` a file in the custom layout is not
+/// recognised; with it every file is read, including one where the server switched layouts
+/// mid-file, and `--utc-offset` turns the zone-less local times into UTC for all of them. A
+/// line neither layout reads is rejected by file and line.
+#[test]
+fn custom_timestamp_format_and_utc_offset_read_mariadb_12_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::write(
+        input.join("server_audit.log"),
+        "2026-03-01T12:00:01.250,db1,app,10.0.0.5:51234,42,0,CONNECT,shop,TLSv1.3,0\n\
+         2026-03-01T12:00:02.000,db1,app,10.0.0.5:51234,42,7,QUERY,shop,'SELECT 1, 2',0\n\
+         20260301 12:00:02,db1,app,10.0.0.5:51234,42,8,QUERY,shop,'SELECT 3',0\n\
+         2026-03-01T12:00:0x,db1,app,10.0.0.5:51234,42,9,QUERY,shop,'SELECT 4',0\n\
+         2026-03-01T12:00:03.000,db1,app,10.0.0.5:51234,42,0,DISCONNECT,shop,,0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        input.join("server_audit.log.1"),
+        "20260301 11:59:59,db1,ops,10.0.0.6,41,0,CONNECT,shop,,0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        input.join("server_audit.log.2"),
+        "2026-03-01T11:59:58.000,db1,ops,10.0.0.6,40,0,CONNECT,shop,TLSv1.3,0\n",
+    )
+    .unwrap();
+    let scan = |out: &str, extra: &[&str]| {
+        let out = dir.path().join(out);
+        let mut args = vec![
+            "scan",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        let o = run_scan(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        summary(&out)
+    };
+    let input_named = |s: &serde_json::Value, name: &str| {
+        s["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["path"].as_str().unwrap().ends_with(name))
+            .unwrap()
+            .clone()
+    };
+
+    // Standard reading: the mixed file is recognised by its standard line only.
+    let s = scan("plain", &[]);
+    assert_eq!(input_named(&s, "server_audit.log.2")["status"], "skipped");
+    assert_eq!(input_named(&s, "server_audit.log")["records"], 1);
+    assert_eq!(s["totals"]["records"], 2);
+
+    let s = scan(
+        "custom",
+        &[
+            "--timestamp-format",
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "--utc-offset",
+            "+02:00",
+        ],
+    );
+    assert_eq!(s["totals"]["records"], 6);
+    assert_eq!(s["totals"]["rejected"], 1);
+    assert_eq!(s["config"]["timestamp_format"], "%Y-%m-%dT%H:%M:%S%.f");
+    assert_eq!(s["config"]["utc_offset"], "+02:00");
+    assert_eq!(s["totals"]["first_event"], "2026-03-01T09:59:58Z");
+    let sample = &s["rejected_samples"][0];
+    assert_eq!(sample["line"], 4, "{sample}");
+    assert!(sample["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("server_audit.log"));
+    let mixed = input_named(&s, "server_audit.log");
+    assert_eq!(mixed["records"], 4);
+    // Exact to the microsecond, and shifted to UTC.
+    assert_eq!(mixed["first_event"], "2026-03-01T10:00:01.250Z");
+    assert_eq!(mixed["last_event"], "2026-03-01T10:00:03Z");
+
+    // The same from the config file.
+    let config = dir.path().join("forensics.toml");
+    std::fs::write(
+        &config,
+        "timestamp_format = \"%Y-%m-%dT%H:%M:%S%.f\"\nutc_offset = \"+02:00\"\n",
+    )
+    .unwrap();
+    let s = scan("config", &["--config", config.to_str().unwrap()]);
+    assert_eq!(s["totals"]["records"], 6);
+    assert_eq!(s["totals"]["first_event"], "2026-03-01T09:59:58Z");
+
+    // A pattern that does not name a time to the second is refused up front.
+    let o = run_scan(&[
+        "scan",
+        input.to_str().unwrap(),
+        "-o",
+        dir.path().join("bad").to_str().unwrap(),
+        "--timestamp-format",
+        "%Y-%m-%d",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("to the second"));
+}

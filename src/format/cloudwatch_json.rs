@@ -226,8 +226,18 @@ impl Arena {
     }
 
     /// Parses every event's message and reports it. Returns the number of units (the
-    /// "lines" of this format).
-    pub fn parse<'a, S: RecordSink<'a>>(&'a self, first_line: u64, sink: &mut S) -> u64 {
+    /// "lines" of this format). MySQL-family messages are read at `clock`'s UTC offset (each
+    /// message is sniffed for the standard layouts, so a custom layout does not apply).
+    pub fn parse<'a, S: RecordSink<'a>>(
+        &'a self,
+        clock: crate::time::Clock,
+        first_line: u64,
+        sink: &mut S,
+    ) -> u64 {
+        let clock = crate::time::Clock {
+            layout: None,
+            ..clock
+        };
         let mut pg = postgres::Parser::new(None);
         for (i, u) in self.units.iter().enumerate() {
             let line = first_line + i as u64;
@@ -248,6 +258,7 @@ impl Arena {
                             family,
                             cloudwatch_export: false,
                             forced: None,
+                            clock,
                         };
                         mysql::parse_record(&f, msg, line).map_err(Some)
                     } else if postgres::is_prefixed(msg) {
@@ -333,7 +344,7 @@ mod tests {
     fn run(json: &str) -> (Log, u64) {
         let arena = Arena::decode(json.as_bytes());
         let mut log = Log::default();
-        let n = arena.parse(1, &mut log);
+        let n = arena.parse(Default::default(), 1, &mut log);
         (log, n)
     }
 

@@ -12,6 +12,7 @@ pub mod postgres;
 pub mod postgres_csv;
 
 use crate::event::{Event, SourceFormat};
+use crate::time::Clock;
 
 /// The longest record accepted. The audit plugin caps query text at
 /// `server_audit_query_log_limit` (1 KiB by default); anything past this bound is far more
@@ -44,6 +45,9 @@ pub struct FileFormat {
     pub cloudwatch_export: bool,
     /// `--format` names a dialect: label every event with it.
     pub forced: Option<SourceFormat>,
+    /// How plugin timestamps are read: the scan's UTC offset, and its custom layout when the
+    /// file is written in it.
+    pub clock: Clock,
 }
 
 impl FileFormat {
@@ -176,6 +180,7 @@ pub fn sniff(head: &[u8]) -> Option<FileFormat> {
             family: Family::CloudwatchJson,
             cloudwatch_export: false,
             forced: None,
+            clock: Clock::default(),
         });
     }
     let mut seen = 0;
@@ -199,6 +204,7 @@ pub fn sniff(head: &[u8]) -> Option<FileFormat> {
                 family,
                 cloudwatch_export: cw,
                 forced: None,
+                clock: Clock::default(),
             });
         }
         if postgres::sniff_line(body) {
@@ -206,6 +212,7 @@ pub fn sniff(head: &[u8]) -> Option<FileFormat> {
                 family: Family::Postgres,
                 cloudwatch_export: cw,
                 forced: None,
+                clock: Clock::default(),
             });
         }
         if !cw && postgres_csv::is_row_start(body) {
@@ -213,10 +220,46 @@ pub fn sniff(head: &[u8]) -> Option<FileFormat> {
                 family: Family::PostgresCsv,
                 cloudwatch_export: false,
                 forced: None,
+                clock: Clock::default(),
             });
         }
     }
     None
+}
+
+/// Sniffs a file's format, or applies `--format`, under the scan's `clock`: a file that only
+/// the custom layout reads (MariaDB ≥ 12 `server_audit_timestamp_format`) is a MariaDB-family
+/// log too.
+pub fn detect(choice: FormatChoice, clock: Clock, head: &[u8]) -> Option<FileFormat> {
+    let standard = sniff(head);
+    let custom = match (clock.layout, standard) {
+        (Some(layout), None)
+            if matches!(
+                choice,
+                FormatChoice::Auto | FormatChoice::Mariadb | FormatChoice::RdsMysql
+            ) =>
+        {
+            mysql::sniff_custom(head, layout)
+        }
+        _ => None,
+    };
+    let mut format = match (choice, custom) {
+        (_, Some(cloudwatch_export)) => FileFormat {
+            family: Family::MysqlAudit,
+            cloudwatch_export,
+            forced: forced(choice, head).and_then(|f| f.forced),
+            clock,
+        },
+        (FormatChoice::Auto, None) => standard?,
+        (c, None) => forced(c, head)?,
+    };
+    // The layout is tried first on every line of a MariaDB-family file: the server can
+    // change `server_audit_timestamp_format` at run time, so one file may hold both.
+    format.clock = Clock {
+        layout: clock.layout.filter(|_| format.family == Family::MysqlAudit),
+        offset_us: clock.offset_us,
+    };
+    Some(format)
 }
 
 /// Applies `--format`: the family follows the forced dialect; the export prefix is still
@@ -241,6 +284,7 @@ pub fn forced(choice: FormatChoice, head: &[u8]) -> Option<FileFormat> {
                 family: Family::CloudwatchJson,
                 cloudwatch_export: false,
                 forced: None,
+                clock: Clock::default(),
             })
         }
     };
@@ -248,6 +292,7 @@ pub fn forced(choice: FormatChoice, head: &[u8]) -> Option<FileFormat> {
         family,
         cloudwatch_export,
         forced: Some(source),
+        clock: Clock::default(),
     })
 }
 

@@ -27,6 +27,24 @@ pub fn sniff_line(line: &[u8]) -> Option<Family> {
     None
 }
 
+/// Whether `head` opens with MySQL-family audit lines whose timestamps `layout` reads (and
+/// whether they carry the CloudWatch export prefix): a MariaDB ≥ 12 log written with a custom
+/// `server_audit_timestamp_format`.
+pub fn sniff_custom(head: &[u8], layout: &time::TimeLayout) -> Option<bool> {
+    let line = head
+        .split(|&b| b == b'\n')
+        .map(super::trim_cr)
+        .find(|l| !l.iter().all(|b| b.is_ascii_whitespace()))?;
+    let (body, cw) = match time::parse_cloudwatch_prefix(line) {
+        Some((_, n)) => (&line[n..], true),
+        None => (line, false),
+    };
+    let (field, rest) = layout.split(body)?;
+    layout.parse(field)?;
+    let (_, rest) = split_field(rest)?;
+    (header_fast(rest).is_some() || header_resync(rest).is_ok()).then_some(cw)
+}
+
 /// Splits a chunk into lines and parses each. Returns the number of lines seen.
 pub fn parse_chunk<'a, S: RecordSink<'a>>(
     format: &FileFormat,
@@ -86,14 +104,21 @@ pub fn parse_record<'a>(
     line: &'a [u8],
     line_no: u64,
 ) -> Result<Event<'a>, Reason> {
-    // 1. Timestamp: `YYYYMMDD HH:MM:SS` or 16-digit epoch microseconds.
-    let (time_us, rest, aurora) = if line.len() > 17 && line[8] == b' ' {
+    // 1. Timestamp: `YYYYMMDD HH:MM:SS` (or the user's layout for it) in server-local
+    // time, or 16-digit epoch microseconds (UTC).
+    let custom = format.clock.layout.and_then(|layout| {
+        let (field, rest) = layout.split(line)?;
+        Some((layout.parse(field)?, rest))
+    });
+    let (time_us, rest, aurora) = if let Some((t, rest)) = custom {
+        (format.clock.to_utc(t), rest, false)
+    } else if line.len() > 17 && line[8] == b' ' {
         let t = time::parse_compact(line.get(..17).ok_or(Reason::BadTimestamp)?)
             .ok_or(Reason::BadTimestamp)?;
         if line.get(17) != Some(&b',') {
             return Err(Reason::BadTimestamp);
         }
-        (t, &line[18..], false)
+        (format.clock.to_utc(t), &line[18..], false)
     } else {
         let t = line
             .get(..16)

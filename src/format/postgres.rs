@@ -943,6 +943,7 @@ mod tests {
             family: Family::Postgres,
             cloudwatch_export: false,
             forced: None,
+            clock: Default::default(),
         }
     }
 

@@ -57,6 +57,10 @@ pub struct ConfigFile {
     pub rate_window: Option<String>,
     pub rate_floor: Option<u64>,
     pub rate_factor: Option<f64>,
+    /// strftime layout of MariaDB ≥ 12 plugin timestamps (`--timestamp-format`).
+    pub timestamp_format: Option<String>,
+    /// UTC offset of zone-less plugin timestamps (`--utc-offset`).
+    pub utc_offset: Option<String>,
     #[serde(default)]
     pub rule: Vec<RuleConfig>,
     #[serde(default)]

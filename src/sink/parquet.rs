@@ -352,7 +352,10 @@ impl PartitionedWriter {
     /// Appends a row group of joined columns to `day`'s part, and rolls the part over if it
     /// has grown past [`ROLLOVER_BYTES`].
     fn append_joined(&mut self, day: i64, joined: Vec<JoinedColumn>, rows: usize) -> Result<()> {
-        let part = self.open.get_mut(&day).expect("pending pieces belong to an open part");
+        let part = self
+            .open
+            .get_mut(&day)
+            .expect("pending pieces belong to an open part");
         let dest = part.dest.clone();
         let err = |e: parquet::errors::ParquetError| Error::Output {
             path: dest.clone(),
@@ -465,7 +468,8 @@ impl PartitionedWriter {
                 .par_iter()
                 .try_for_each(|(file, tmp, dest)| part_into_place(file, tmp, dest))
         })?;
-        self.files_written.extend(closed.into_iter().map(|(_, _, dest)| dest));
+        self.files_written
+            .extend(closed.into_iter().map(|(_, _, dest)| dest));
         self.files_written.sort();
         Ok((self.files_written, self.rows_written))
     }

@@ -39,6 +39,10 @@ pub struct ConfigSummary {
     pub since: Option<String>,
     pub until: Option<String>,
     pub format: String,
+    /// `--timestamp-format`, if given.
+    pub timestamp_format: Option<String>,
+    /// The UTC offset zone-less plugin timestamps were read at (`+00:00` unless overridden).
+    pub utc_offset: String,
     pub rules: Vec<String>,
     pub thresholds: BTreeMap<String, serde_json::Value>,
 }
@@ -245,6 +249,12 @@ impl Summary {
                 ""
             }
         );
+        if let Some(f) = &c.timestamp_format {
+            let _ = writeln!(s, "- MariaDB timestamp format: `{}`", f.replace('`', "'"));
+        }
+        if c.utc_offset != "+00:00" {
+            let _ = writeln!(s, "- plugin timestamps read at UTC{}", c.utc_offset);
+        }
         let _ = writeln!(
             s,
             "- admin hosts: {}\n",
