@@ -229,6 +229,7 @@ fn chunk(c: &mut Criterion) {
     let encoder =
         forensics::sink::parquet::RowGroupEncoder::new(forensics::event::schema()).unwrap();
     let path: std::sync::Arc<str> = "bench/server_audit.log".into();
+    let none = forensics::dedupe::Duplicates::none();
     let mut g = c.benchmark_group("chunk");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(data.len() as u64));
@@ -239,6 +240,7 @@ fn chunk(c: &mut Criterion) {
             encoder: enc,
             config: &config,
             analysis: true,
+            duplicates: &none,
         };
         g.bench_function(name, |b| {
             b.iter(|| {

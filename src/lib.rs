@@ -7,6 +7,7 @@
 
 pub mod bytes;
 pub mod classify;
+pub mod dedupe;
 pub mod error;
 pub mod event;
 pub mod exec;
@@ -60,6 +61,8 @@ pub struct ScanOptions {
     pub chunk_bytes: Option<usize>,
     /// Run the analysis passes (off only to measure parsing alone).
     pub run_passes: bool,
+    /// Keep events that repeat an earlier CloudWatch export file's (see [`dedupe`]).
+    pub keep_duplicates: bool,
 }
 
 /// The result of a scan, for the command line to render and pick an exit code from.
@@ -104,6 +107,16 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         opts.chunk_bytes.unwrap_or(plan::CHUNK_BYTES),
     );
 
+    // Events repeated across CloudWatch export files (only CloudWatch files are read).
+    let candidates = (0..files.len())
+        .filter(|&f| plan.may_be_cloudwatch(f))
+        .count();
+    let duplicates = if opts.keep_duplicates || candidates < 2 {
+        dedupe::Duplicates::none()
+    } else {
+        dedupe::find(files.len(), &pool, |f| plan.record_keys(f))
+    };
+
     // 2. Parse, analyse and encode in parallel; merge and write in input order.
     let encoder = if opts.no_events {
         None
@@ -124,6 +137,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         encoder: encoder.as_ref(),
         config: &opts.analysis,
         analysis: opts.run_passes,
+        duplicates: &duplicates,
     };
     let mut run = RunState::new(&files);
     let progress = progress_bar(opts.progress, files.iter().map(|f| f.size).sum());
@@ -372,6 +386,7 @@ impl<'a> RunState<'a> {
                 lines: s.lines,
                 records: s.records,
                 rejected: s.rejected,
+                duplicates: s.duplicates,
                 first_event: s.first_us.map(time::rfc3339),
                 last_event: s.last_us.map(time::rfc3339),
                 status: status.to_string(),
@@ -391,6 +406,7 @@ impl<'a> RunState<'a> {
                 lines: 0,
                 records: 0,
                 rejected: 0,
+                duplicates: 0,
                 first_event: None,
                 last_event: None,
                 status: "error".into(),
@@ -406,6 +422,7 @@ impl<'a> RunState<'a> {
         totals.blank = t.blank;
         totals.rejected = t.rejected;
         totals.filtered = t.filtered;
+        totals.duplicates = t.duplicates;
         totals.operations = event::Operation::ALL
             .iter()
             .zip(t.operations)

@@ -133,6 +133,10 @@ struct ScanArgs {
     /// A spike exceeds the user's 95th-percentile window by this factor [default: 4].
     #[arg(long, value_name = "X")]
     rate_factor: Option<f64>,
+    /// Keep events that an earlier CloudWatch export file already holds (by default an
+    /// event exported twice, by overlapping export tasks or a retried delivery, is kept once).
+    #[arg(long)]
+    keep_duplicates: bool,
     /// Chunk size in bytes (testing aid: small chunks exercise chunk edges).
     #[arg(long, hide = true)]
     chunk_bytes: Option<usize>,
@@ -312,6 +316,7 @@ fn run_scan(a: ScanArgs) -> anyhow::Result<ExitCode> {
         progress: !a.quiet,
         chunk_bytes: a.chunk_bytes,
         run_passes: !a.no_analysis,
+        keep_duplicates: a.keep_duplicates,
     };
     let report = forensics::scan(&opts)?;
     let s = &report.summary;

@@ -13,6 +13,7 @@
 use std::io;
 use std::sync::{Condvar, Mutex};
 
+use crate::dedupe;
 use crate::format::{self, FileFormat, FormatChoice, Reason};
 use crate::input::{self, Compression, Decompressed, InputFile, Opened};
 use crate::scan::{process_chunk, ChunkOutput, ChunkSettings};
@@ -74,6 +75,8 @@ pub struct Plan<'f> {
     maps: Vec<Option<memmap2::Mmap>>,
     formats: Vec<Option<FileFormat>>,
     lines: Vec<LineStarts>,
+    /// Files read as compressed streams.
+    streams: Vec<bool>,
     units: Vec<Unit>,
     choice: FormatChoice,
     clock: Clock,
@@ -94,6 +97,7 @@ impl<'f> Plan<'f> {
             maps: Vec::with_capacity(files.len()),
             formats: Vec::with_capacity(files.len()),
             lines: Vec::with_capacity(files.len()),
+            streams: Vec::with_capacity(files.len()),
             units: Vec::new(),
             choice,
             clock,
@@ -104,6 +108,12 @@ impl<'f> Plan<'f> {
             plan.maps.push(planned.map);
             plan.formats.push(planned.format);
             plan.lines.push(LineStarts::new(planned.chunk_starts));
+            plan.streams.push(
+                planned
+                    .units
+                    .iter()
+                    .any(|u| matches!(u, Unit::Stream { .. })),
+            );
             plan.units.extend(planned.units);
         }
         plan
@@ -321,6 +331,79 @@ impl<'f> Plan<'f> {
                 }
             }
         });
+    }
+}
+
+impl Plan<'_> {
+    /// Whether CloudWatch may have written `file`: a mapped file sniffed so, or a compressed
+    /// one (not sniffed until read).
+    pub fn may_be_cloudwatch(&self, file: usize) -> bool {
+        match &self.formats[file] {
+            Some(fmt) => dedupe::is_cloudwatch(fmt),
+            None => self.streams[file],
+        }
+    }
+
+    /// The (line, identity) of every event of `file` if CloudWatch wrote it (see
+    /// [`crate::dedupe`]), read as the scan will read it: the same blocks and line numbers.
+    /// `None` for other files and for files that cannot be read (the scan reports those).
+    pub fn record_keys(&self, file: usize) -> Option<Vec<(u64, dedupe::Key)>> {
+        let mut out = Vec::new();
+        if let (Some(map), Some(fmt)) = (&self.maps[file], &self.formats[file]) {
+            if !dedupe::is_cloudwatch(fmt) {
+                return None;
+            }
+            let (mut pos, mut line) = (0, 1);
+            while pos < map.len() {
+                let end =
+                    format::next_record_start(fmt, map, (pos + self.chunk_bytes).min(map.len()));
+                let end = if end <= pos { map.len() } else { end };
+                line += dedupe::block_keys(fmt, &map[pos..end], line, &mut out);
+                release(map, pos, end);
+                pos = end;
+            }
+            return Some(out);
+        }
+        if !self.streams[file] {
+            return None;
+        }
+        let (_, mut dec) = Decompressed::open(&self.files[file].path).ok()?;
+        let mut buf = Vec::new();
+        let mut more = dec.fill(&mut buf, SNIFF_BYTES).ok()?;
+        let fmt = format::detect(self.choice, self.clock, &buf)?;
+        if !dedupe::is_cloudwatch(&fmt) {
+            return None;
+        }
+        // The blocks of `run_stream`, so the line numbers agree with the scan's.
+        let chunk_bytes = self.chunk_bytes;
+        let mut line = 1;
+        loop {
+            if more {
+                let want = buf.len().max(chunk_bytes / 2) + chunk_bytes.div_ceil(2);
+                more = dec.fill(&mut buf, want).unwrap_or(false);
+            }
+            let at_eof = !more;
+            let cut = if at_eof {
+                Some(buf.len())
+            } else {
+                format::last_record_end(&fmt, &buf)
+            };
+            match cut {
+                Some(cut) => {
+                    line += dedupe::block_keys(&fmt, &buf[..cut], line, &mut out);
+                    buf.drain(..cut);
+                }
+                None if buf.len() > format::MAX_RECORD_BYTES => {
+                    more = skip_line(&mut dec, &mut buf).1;
+                    line += 1;
+                    continue;
+                }
+                None => continue,
+            }
+            if at_eof {
+                return Some(out);
+            }
+        }
     }
 }
 

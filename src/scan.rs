@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use crate::dedupe::Duplicates;
 use crate::event::{Event, EventBatchBuilder, MAX_BATCH_BYTES};
 use crate::format::{self, cloudwatch_json, postgres_csv, Family, FileFormat, Reason, RecordSink};
 use crate::pass::{AnalysisConfig, Evidence, PassSet};
@@ -24,6 +25,9 @@ pub struct ChunkSettings<'a> {
     pub config: &'a AnalysisConfig,
     /// Run the analysis passes (off only to measure parsing alone).
     pub analysis: bool,
+    /// Events an earlier CloudWatch export already delivered, left out like events outside
+    /// the time window.
+    pub duplicates: &'a Duplicates,
 }
 
 /// What one chunk produced.
@@ -48,12 +52,18 @@ struct ChunkProcessor<'a, 's> {
     error: Option<String>,
     capacity: usize,
     utf8_checked: bool,
+    /// This file's duplicate lines (sorted; nearly always empty).
+    duplicates: &'s [u64],
 }
 
 impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
     #[inline]
     fn event(&mut self, event: Event<'a>, message: &'a [u8]) {
         let s = self.settings;
+        if !self.duplicates.is_empty() && self.duplicates.binary_search(&event.line).is_ok() {
+            self.stats.stats.duplicates += 1;
+            return;
+        }
         if s.since_us.is_some_and(|t| event.time_us < t)
             || s.until_us.is_some_and(|t| event.time_us >= t)
         {
@@ -155,6 +165,7 @@ pub fn process_chunk(
         row_groups: Vec::new(),
         error: None,
         capacity,
+        duplicates: settings.duplicates.of(file),
         // One validation of the whole chunk (SIMD-fast on ASCII) replaces one per field.
         utf8_checked: settings.encoder.is_some() && simdutf8::basic::from_utf8(chunk).is_ok(),
     };

@@ -32,6 +32,8 @@ pub struct Stats {
     pub rejected: u64,
     /// Events outside `--since`/`--until` (parsed, then left out of every output).
     pub filtered: u64,
+    /// Events an earlier CloudWatch export file already delivered (left out likewise).
+    pub duplicates: u64,
     pub operations: [u64; Operation::ALL.len()],
     pub first_us: Option<i64>,
     pub last_us: Option<i64>,
@@ -171,6 +173,7 @@ impl Stats {
         self.blank += o.blank;
         self.rejected += o.rejected;
         self.filtered += o.filtered;
+        self.duplicates += o.duplicates;
         for (a, b) in self.operations.iter_mut().zip(o.operations) {
             *a += b;
         }

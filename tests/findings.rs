@@ -60,6 +60,7 @@ fn scan(dir: &Path, config: AnalysisConfig, threads: usize) -> Vec<Finding> {
         progress: false,
         chunk_bytes: Some(256 << 10),
         run_passes: true,
+        keep_duplicates: false,
     };
     forensics::scan(&opts).expect("scan runs").findings
 }

@@ -91,6 +91,7 @@ fn scan(
         progress: false,
         chunk_bytes: Some(chunk),
         run_passes: true,
+        keep_duplicates: false,
     };
     let findings = forensics::scan(&opts).expect("scan runs").findings;
     let summary =

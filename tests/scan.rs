@@ -571,3 +571,148 @@ fn custom_timestamp_format_and_utc_offset_read_mariadb_12_logs() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("to the second"));
 }
+
+fn synth_cloudwatch_export(dir: &Path) {
+    let o = bin()
+        .args([
+            "synth",
+            "-o",
+            dir.to_str().unwrap(),
+            "--size",
+            "2MB",
+            "--seed",
+            "3",
+        ])
+        .args(["--cloudwatch-export", "--gzip"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn gunzip(path: &Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap()),
+        &mut out,
+    )
+    .unwrap();
+    out
+}
+
+/// Overlapping CloudWatch exports: a second export task holding the same objects, and a
+/// plain file repeating the second half of one object. Every repeated event is recognised
+/// and left out, so the scan equals the scan of the first export alone: same records, same
+/// findings and evidence; `--keep-duplicates` keeps them. JSON deliveries are recognised by
+/// event id; equal lines within one file are all kept.
+#[test]
+fn events_repeated_by_overlapping_exports_are_kept_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    synth_cloudwatch_export(&a);
+    std::fs::remove_file(a.join("ground_truth.json")).unwrap();
+    // b: the same export again, under another task id.
+    let objects: Vec<PathBuf> = walk(&a)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "gz"))
+        .collect();
+    assert!(objects.len() >= 2);
+    let b = dir.path().join("b/exportedlogs/other-task/prod-mysql-1");
+    std::fs::create_dir_all(&b).unwrap();
+    let mut repeated = 0u64;
+    for o in &objects {
+        std::fs::copy(o, b.join(o.file_name().unwrap())).unwrap();
+        repeated += bytecount_lines(&gunzip(o));
+    }
+    // c: the second half of one object, uncompressed (a mapped file).
+    let text = gunzip(&objects[1]);
+    let lines: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
+    let half: Vec<u8> = lines[lines.len() / 2..].concat();
+    repeated += (lines.len() - lines.len() / 2) as u64;
+    std::fs::create_dir_all(dir.path().join("c")).unwrap();
+    std::fs::write(dir.path().join("c/000009"), &half).unwrap();
+
+    let scan = |name: &str, paths: &[&Path], extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args: Vec<&str> = vec!["scan"];
+        args.extend(paths.iter().map(|p| p.to_str().unwrap()));
+        args.extend(["-o", out.to_str().unwrap(), "--quiet"]);
+        args.extend_from_slice(extra);
+        let o = run_scan(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        (
+            summary(&out),
+            std::fs::read(out.join("findings.parquet")).unwrap(),
+        )
+    };
+    let (alone, alone_findings) = scan("alone", &[&a], &[]);
+    let all = [a.as_path(), &dir.path().join("b"), &dir.path().join("c")];
+    let (s, findings) = scan("all", &all, &[]);
+    let t = &s["totals"];
+    let n = |k: &str| t[k].as_u64().unwrap();
+    assert_eq!(n("records"), alone["totals"]["records"].as_u64().unwrap());
+    assert_eq!(n("duplicates"), repeated);
+    assert_eq!(
+        n("lines"),
+        n("records") + n("ignored") + n("blank") + n("rejected") + n("filtered") + n("duplicates")
+    );
+    assert_eq!(s["findings_by_kind"], alone["findings_by_kind"]);
+    assert_eq!(
+        findings, alone_findings,
+        "findings and their evidence are the first export's"
+    );
+    let (kept, _) = scan("kept", &all, &["--keep-duplicates"]);
+    assert_eq!(kept["totals"]["duplicates"], 0);
+    assert_eq!(
+        kept["totals"]["records"].as_u64().unwrap(),
+        n("records") + repeated
+    );
+
+    // JSON deliveries: event ids decide; a message repeated inside one delivery stays.
+    let j = dir.path().join("json");
+    std::fs::create_dir_all(&j).unwrap();
+    let ev = |id: &str, msg: &str| {
+        format!(r#"{{"id":"{id}","timestamp":1772431202000,"message":"{msg}"}}"#)
+    };
+    let line = |q: &str| format!("20260302 06:00:02,db1,app,10.0.0.5,7,1,QUERY,shop,'{q}',0,,");
+    let doc = |events: &[String]| {
+        format!(
+            r#"{{"messageType":"DATA_MESSAGE","logStream":"db1","logEvents":[{}]}}"#,
+            events.join(",")
+        )
+    };
+    std::fs::write(
+        j.join("delivery-1"),
+        doc(&[
+            ev("1", &line("SELECT 1")),
+            ev("2", &line("SELECT 2")),
+            ev("3", &line("SELECT 2")),
+        ]),
+    )
+    .unwrap();
+    std::fs::write(
+        j.join("delivery-2"),
+        doc(&[ev("2", &line("SELECT 2")), ev("4", &line("SELECT 4"))]),
+    )
+    .unwrap();
+    let (s, _) = scan("json-out", &[&j], &[]);
+    assert_eq!(s["totals"]["records"], 4, "{}", s["totals"]);
+    assert_eq!(s["totals"]["duplicates"], 1);
+    let second = s["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["path"].as_str().unwrap().ends_with("delivery-2"))
+        .unwrap()
+        .clone();
+    assert_eq!(second["duplicates"], 1);
+    assert_eq!(second["records"], 1);
+}
+
+fn bytecount_lines(text: &[u8]) -> u64 {
+    text.split_inclusive(|&b| b == b'\n').count() as u64
+}

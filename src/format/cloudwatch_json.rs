@@ -50,6 +50,10 @@ pub fn complete_documents_end(buf: &[u8]) -> usize {
 /// One log event as the JSON shapes carry it. Strings are borrowed when they hold no escape.
 #[derive(serde::Deserialize)]
 struct LogEvent<'a> {
+    /// `id` (subscription payloads) or `eventId` (`filter-log-events`): unique per event, so
+    /// the same event delivered twice is recognised (see `dedupe`).
+    #[serde(alias = "eventId", borrow)]
+    id: Option<Cow<'a, str>>,
     timestamp: Option<i64>,
     #[serde(borrow)]
     message: Option<Cow<'a, str>>,
@@ -70,6 +74,8 @@ struct Doc<'a> {
     log_events: Option<Vec<LogEvent<'a>>>,
     #[serde(borrow)]
     events: Option<Vec<LogEvent<'a>>>,
+    #[serde(alias = "eventId", borrow)]
+    id: Option<Cow<'a, str>>,
     timestamp: Option<i64>,
     #[serde(borrow)]
     message: Option<Cow<'a, str>>,
@@ -121,6 +127,8 @@ struct Unit {
     /// The log stream (instance) it came from, as a range of the arena text.
     stream: (usize, usize),
     timestamp_ms: Option<i64>,
+    /// The event's id, as a range of the arena text, if it has one.
+    id: Option<(usize, usize)>,
 }
 
 /// A decoded delivery: the messages in one buffer, and the events in file order.
@@ -155,12 +163,32 @@ impl Arena {
                         text,
                         stream: (0, 0),
                         timestamp_ms: None,
+                        id: None,
                     });
                     break;
                 }
             }
         }
         arena
+    }
+
+    /// Calls `f(index, identity)` for every event with a message, `index` counting from 0 in
+    /// file order: the event's id where the delivery gives one, else its stream, timestamp
+    /// and message (what makes one CloudWatch event the same as another).
+    pub fn identities(&self, mut f: impl FnMut(usize, &[&[u8]])) {
+        for (i, u) in self.units.iter().enumerate() {
+            if u.kind != Kind::Message {
+                continue;
+            }
+            let t = |r: (usize, usize)| &self.text[r.0..r.1];
+            match u.id {
+                Some(id) => f(i, &[b"id", t(id)]),
+                None => {
+                    let ts = u.timestamp_ms.unwrap_or(i64::MIN).to_le_bytes();
+                    f(i, &[b"ev", t(u.stream), &ts, t(u.text)])
+                }
+            }
+        }
     }
 
     /// The decoded text every event borrows from.
@@ -202,6 +230,7 @@ impl Arena {
         // of events), not a page.
         let is_event = d.message.is_some() || d.timestamp.is_some();
         let bare = is_event.then_some(LogEvent {
+            id: d.id,
             timestamp: d.timestamp,
             message: d.message,
             log_stream_name: d.log_stream_name,
@@ -216,11 +245,13 @@ impl Arena {
                 Some(m) => (Kind::Message, self.push(m.as_bytes())),
                 None => (Kind::NoMessage, (0, 0)),
             };
+            let id = ev.id.as_deref().map(|i| self.push(i.as_bytes()));
             self.units.push(Unit {
                 kind,
                 text,
                 stream,
                 timestamp_ms: ev.timestamp,
+                id,
             });
         }
     }

@@ -57,6 +57,8 @@ pub struct InputSummary {
     pub lines: u64,
     pub records: u64,
     pub rejected: u64,
+    /// Events left out as repeats of an earlier export file's.
+    pub duplicates: u64,
     pub first_event: Option<String>,
     pub last_event: Option<String>,
     /// `ok`, `skipped` (not a log; see `reason`) or `error` (see `message`).
@@ -81,6 +83,9 @@ pub struct Totals {
     pub rejected: u64,
     /// Parsed events outside `--since`/`--until`, left out of every output.
     pub filtered: u64,
+    /// Events an earlier CloudWatch export file already delivered, left out likewise:
+    /// `lines = records + ignored + blank + rejected + filtered + duplicates`.
+    pub duplicates: u64,
     pub operations: BTreeMap<String, u64>,
     pub sessions: u64,
     pub tls_known: u64,
@@ -309,8 +314,8 @@ impl Summary {
         let _ = writeln!(s, "## Lines\n");
         let _ = writeln!(
             s,
-            "| lines | records | ignored | blank | rejected | outside time window |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n| {} | {} | {} | {} | {} | {} |\n",
-            t.lines, t.records, t.ignored, t.blank, t.rejected, t.filtered
+            "| lines | records | ignored | blank | rejected | outside time window | duplicates of earlier exports |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n| {} | {} | {} | {} | {} | {} | {} |\n",
+            t.lines, t.records, t.ignored, t.blank, t.rejected, t.filtered, t.duplicates
         );
         let _ = writeln!(s, "| operation | events |\n| --- | ---: |");
         for (op, n) in &t.operations {
