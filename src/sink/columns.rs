@@ -512,6 +512,20 @@ impl ColumnPages {
 /// Appends the v1 definition levels of rows `start..end` (1 = present): a 4-byte length,
 /// then the levels in the hybrid encoding with bit width 1.
 fn definition_levels(nulls: Option<&NullBuffer>, start: usize, end: usize, body: &mut Vec<u8>) {
+    let all_valid = match nulls {
+        None => true,
+        Some(n) => n.slice(start, end - start).null_count() == 0,
+    };
+    if all_valid && end > start {
+        // One RLE run of 1s.
+        let at = body.len();
+        body.extend_from_slice(&[0; 4]);
+        varint(((end - start) as u64) << 1, body);
+        body.push(1);
+        let len = (body.len() - at - 4) as u32;
+        body[at..at + 4].copy_from_slice(&len.to_le_bytes());
+        return;
+    }
     let levels: Vec<u32> = (start..end)
         .map(|i| nulls.is_none_or(|n| n.is_valid(i)) as u32)
         .collect();
@@ -684,8 +698,14 @@ pub fn merge_dictionaries(parts: &[DictPiece]) -> Result<DictionaryArray<Int32Ty
         }
     }
     let keys = Int32Array::new(ScalarBuffer::from(keys), nulls.finish());
-    DictionaryArray::try_new(keys, Arc::new(values.finish()))
-        .map_err(|e| ParquetError::General(e.to_string()))
+    let values = values.finish();
+    if keys.null_count() < keys.len() && values.is_empty() {
+        return Err(ParquetError::General("dictionary pieces without values".into()));
+    }
+    // SAFETY: every key is an entry of `renumber`, an index into `values`, or 0 (under a
+    // null, or where a piece's key is out of its own dictionary, which `DictPiece` never
+    // builds); `values` is not empty when any key is valid (checked above).
+    Ok(unsafe { DictionaryArray::new_unchecked(keys, Arc::new(values)) })
 }
 
 /// Uncompressed bytes per data page of a PLAIN string column, and its row limit (the arrow-rs
@@ -972,19 +992,28 @@ pub fn rle_hybrid(values: &[u32], bit_width: u8, out: &mut Vec<u8>) {
             }
         }
         varint(((groups as u64) << 1) | 1, out);
-        let mut acc: u64 = 0;
-        let mut bits = 0;
-        for k in 0..groups * 8 {
-            let v = values.get(start + k).copied().unwrap_or(0) as u64;
-            acc |= v << bits;
-            bits += w;
-            while bits >= 8 {
-                out.push(acc as u8);
-                acc >>= 8;
-                bits -= 8;
+        // Eight values of `w` bits make exactly `w` bytes; they are gathered in a small
+        // buffer and appended at once.
+        let mut group = [0u8; 32];
+        for g in 0..groups {
+            let base = start + g * 8;
+            let (mut acc, mut bits, mut len) = (0u128, 0, 0);
+            for k in 0..8 {
+                let v = values.get(base + k).copied().unwrap_or(0) as u128;
+                acc |= v << bits;
+                bits += w;
+                if bits >= 64 {
+                    group[len..len + 8].copy_from_slice(&(acc as u64).to_le_bytes());
+                    len += 8;
+                    acc >>= 64;
+                    bits -= 64;
+                }
             }
+            debug_assert_eq!(bits % 8, 0, "8 values of w bits fill whole bytes");
+            let rest = bits / 8;
+            group[len..len + rest].copy_from_slice(&acc.to_le_bytes()[..rest]);
+            out.extend_from_slice(&group[..len + rest]);
         }
-        debug_assert_eq!(bits, 0, "8 values of w bits fill whole bytes");
     }
 }
 
