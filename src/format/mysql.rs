@@ -310,7 +310,10 @@ fn parse_query_tail<'a>(tail: &'a [u8], e: &mut Event<'a>) -> Result<bool, Reaso
     // The database ends at the first `,'` (a database name with `,'` in it is not supported).
     let comma = match find_byte_near(b',', tail) {
         Some(i) if tail.get(i + 1) == Some(&b'\'') => i,
-        _ => memchr::memmem::find(tail, b",'").ok_or(Reason::MissingFields)?,
+        // A long database name (or one with commas): the first `,` followed by `'`.
+        _ => memchr::memchr_iter(b',', tail)
+            .find(|&i| tail.get(i + 1) == Some(&b'\''))
+            .ok_or(Reason::MissingFields)?,
     };
     e.database = &tail[..comma];
     let q = &tail[comma + 2..];
