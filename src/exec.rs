@@ -3,7 +3,8 @@
 //!
 //! This is what makes the output independent of the thread count (the consumer sees the
 //! same sequence whatever the scheduling) while memory stays bounded (a worker whose output is
-//! not the next one needed waits once `max_pending` outputs are buffered). A unit may emit
+//! not the next one needed waits once the buffered outputs reach a bound: a count, or a total
+//! weight). A unit may emit
 //! several outputs (a compressed file streams one output per decompressed block); they keep
 //! their order within the unit.
 //!
@@ -24,23 +25,26 @@ enum Item<T> {
 struct State<T> {
     /// The (unit, index-within-unit) the consumer needs next.
     next: (usize, usize),
-    pending: BTreeMap<(usize, usize), Item<T>>,
+    pending: BTreeMap<(usize, usize), (Item<T>, usize)>,
+    /// The weight of the pending items.
+    weight: usize,
 }
 
 /// The shared buffer between workers and the consumer.
 struct Ordered<T> {
     state: Mutex<State<T>>,
     changed: Condvar,
-    max_pending: usize,
+    max_weight: usize,
 }
 
 impl<T> Ordered<T> {
-    fn submit(&self, key: (usize, usize), item: Item<T>) {
+    fn submit(&self, key: (usize, usize), item: Item<T>, weight: usize) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        while s.pending.len() >= self.max_pending && key != s.next {
+        while s.weight > 0 && s.weight + weight > self.max_weight && key != s.next {
             s = self.changed.wait(s).unwrap_or_else(|e| e.into_inner());
         }
-        s.pending.insert(key, item);
+        s.weight += weight;
+        s.pending.insert(key, (item, weight));
         self.changed.notify_all();
     }
 
@@ -53,12 +57,14 @@ impl<T> Ordered<T> {
             }
             let key = s.next;
             match s.pending.remove(&key) {
-                Some(Item::Data(t)) => {
+                Some((Item::Data(t), w)) => {
+                    s.weight -= w;
                     s.next.1 += 1;
                     self.changed.notify_all();
                     return Some(t);
                 }
-                Some(Item::End) => {
+                Some((Item::End, w)) => {
+                    s.weight -= w;
                     s.next = (key.0 + 1, 0);
                     self.changed.notify_all();
                 }
@@ -77,9 +83,32 @@ pub fn run_ordered<T, W, C, P>(
     max_pending: usize,
     work: W,
     on_panic: P,
+    consume: C,
+) where
+    T: Send,
+    W: Fn(usize, &mut dyn FnMut(T)) + Sync,
+    P: Fn(usize, String) -> T + Sync,
+    C: FnMut(T),
+{
+    run_ordered_weighted(pool, units, max_pending, |_| 1, work, on_panic, consume)
+}
+
+/// [`run_ordered`] with a bound on the total `weight` of the buffered outputs rather than
+/// their number (the scan weighs an output by the input bytes it stands for, so small blocks
+/// of a compressed stream may run as far ahead as large chunks of a mapped file). An output
+/// heavier than the bound is admitted when nothing else waits, or when it is the one needed
+/// next.
+pub fn run_ordered_weighted<T, G, W, C, P>(
+    pool: &rayon::ThreadPool,
+    units: usize,
+    max_weight: usize,
+    weight: G,
+    work: W,
+    on_panic: P,
     mut consume: C,
 ) where
     T: Send,
+    G: Fn(&T) -> usize + Sync,
     W: Fn(usize, &mut dyn FnMut(T)) + Sync,
     P: Fn(usize, String) -> T + Sync,
     C: FnMut(T),
@@ -88,9 +117,10 @@ pub fn run_ordered<T, W, C, P>(
         state: Mutex::new(State {
             next: (0, 0),
             pending: BTreeMap::new(),
+            weight: 0,
         }),
         changed: Condvar::new(),
-        max_pending: max_pending.max(1),
+        max_weight: max_weight.max(1),
     };
     let next_unit = AtomicUsize::new(0);
     let workers = pool.current_num_threads().min(units.max(1));
@@ -104,7 +134,8 @@ pub fn run_ordered<T, W, C, P>(
                 let mut seq = 0;
                 let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     work(unit, &mut |t| {
-                        ordered.submit((unit, seq), Item::Data(t));
+                        let w = weight(&t);
+                        ordered.submit((unit, seq), Item::Data(t), w);
                         seq += 1;
                     })
                 }));
@@ -114,10 +145,12 @@ pub fn run_ordered<T, W, C, P>(
                         .map(|s| s.to_string())
                         .or_else(|| panic.downcast_ref::<String>().cloned())
                         .unwrap_or_else(|| "unknown panic".into());
-                    ordered.submit((unit, seq), Item::Data(on_panic(unit, msg)));
+                    let t = on_panic(unit, msg);
+                    let w = weight(&t);
+                    ordered.submit((unit, seq), Item::Data(t), w);
                     seq += 1;
                 }
-                ordered.submit((unit, seq), Item::End);
+                ordered.submit((unit, seq), Item::End, 0);
             });
         }
         while let Some(t) = ordered.pop(units) {
@@ -155,6 +188,36 @@ mod tests {
             let want: Vec<_> = (0..50)
                 .flat_map(|u| (0..u % 4).map(move |k| (u, k)))
                 .collect();
+            assert_eq!(seen, want, "threads={threads}");
+        }
+    }
+
+    /// A weight bound smaller than some outputs: every output still arrives, in order,
+    /// whatever the threads (a heavy output waits until nothing else is buffered, or goes
+    /// through when it is the one needed next).
+    #[test]
+    fn weighted_bound_admits_heavy_outputs_and_keeps_the_order() {
+        for threads in [1, 2, 4] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut seen = Vec::new();
+            run_ordered_weighted(
+                &pool,
+                30,
+                25,
+                |&(_, _, w): &(usize, usize, usize)| w,
+                |unit, emit| {
+                    std::thread::sleep(std::time::Duration::from_micros((30 - unit as u64) * 20));
+                    for k in 0..3 {
+                        emit((unit, k, (unit * 7 + k) % 11 * 10));
+                    }
+                },
+                |_, _| (usize::MAX, 0, 0),
+                |(u, k, _)| seen.push((u, k)),
+            );
+            let want: Vec<_> = (0..30).flat_map(|u| (0..3).map(move |k| (u, k))).collect();
             assert_eq!(seen, want, "threads={threads}");
         }
     }

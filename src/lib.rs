@@ -142,10 +142,16 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     let mut run = RunState::new(&files);
     let progress = progress_bar(opts.progress, files.iter().map(|f| f.size).sum());
     let mut write_error: Option<Error> = None;
-    exec::run_ordered(
+    // Workers may run ahead of the consumer by a few chunks' worth of input: weighed in
+    // input bytes, so a compressed stream's small blocks go as far ahead as mapped chunks.
+    exec::run_ordered_weighted(
         &pool,
         plan.len(),
-        threads * 2 + 2,
+        (threads * 2 + 2) * plan::CHUNK_BYTES,
+        |o: &UnitOutput| match o {
+            UnitOutput::Chunk(c) => (c.bytes as usize).max(1),
+            UnitOutput::File { .. } => 1,
+        },
         |u, emit| plan.run(u, &settings, &mut |o| emit(o)),
         |unit, msg| UnitOutput::File {
             file: plan.file_of(unit),

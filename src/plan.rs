@@ -25,6 +25,10 @@ use crate::time::Clock;
 /// row groups of up to a million rows, so the chunk size only trades parallelism (smaller
 /// chunks keep both cores busy to the end) against per-chunk overhead and memory.
 pub const CHUNK_BYTES: usize = 48 << 20;
+/// Largest block of a compressed stream. Smaller than a mapped file's chunk: one thread
+/// inflates while another parses, and small blocks let the two overlap from the first
+/// megabytes and keep the tail short (and the buffers in reuse).
+pub const STREAM_BLOCK_BYTES: usize = 4 << 20;
 /// How much of a file is looked at to recognise its format.
 const SNIFF_BYTES: usize = 64 << 10;
 
@@ -200,7 +204,7 @@ impl<'f> Plan<'f> {
             Ok(opened) => opened,
             Err(message) => return emit(error(message)),
         };
-        let chunk_bytes = self.chunk_bytes;
+        let chunk_bytes = self.chunk_bytes.min(STREAM_BLOCK_BYTES);
         let mut buf: Vec<u8> = Vec::with_capacity(chunk_bytes + (1 << 20));
         let mut failure: Option<String> = None;
         let mut more = match dec.fill(&mut buf, SNIFF_BYTES) {
@@ -375,7 +379,7 @@ impl Plan<'_> {
             return None;
         }
         // The blocks of `run_stream`, so the line numbers agree with the scan's.
-        let chunk_bytes = self.chunk_bytes;
+        let chunk_bytes = self.chunk_bytes.min(STREAM_BLOCK_BYTES);
         let mut line = 1;
         loop {
             if more {
