@@ -83,6 +83,11 @@ impl ScanReport {
     }
 }
 
+/// How far (in input bytes, per slot of the reorder buffer) workers may run ahead of the
+/// consumer: what one unit output stands for at most is far less in memory (encoded pieces
+/// are about a tenth of their input).
+const RUN_AHEAD_BYTES: usize = 48 << 20;
+
 /// Scans the inputs and writes `events/`, `findings.parquet`, `summary.json`, `summary.md`.
 pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     let started = Instant::now();
@@ -147,7 +152,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     exec::run_ordered_weighted(
         &pool,
         plan.len(),
-        (threads * 2 + 2) * plan::CHUNK_BYTES,
+        (threads * 2 + 2) * RUN_AHEAD_BYTES,
         |o: &UnitOutput| match o {
             UnitOutput::Chunk(c) => (c.bytes as usize).max(1),
             UnitOutput::File { .. } => 1,
