@@ -700,7 +700,9 @@ pub fn merge_dictionaries(parts: &[DictPiece]) -> Result<DictionaryArray<Int32Ty
     let keys = Int32Array::new(ScalarBuffer::from(keys), nulls.finish());
     let values = values.finish();
     if keys.null_count() < keys.len() && values.is_empty() {
-        return Err(ParquetError::General("dictionary pieces without values".into()));
+        return Err(ParquetError::General(
+            "dictionary pieces without values".into(),
+        ));
     }
     // SAFETY: every key is an entry of `renumber`, an index into `values`, or 0 (under a
     // null, or where a piece's key is out of its own dictionary, which `DictPiece` never

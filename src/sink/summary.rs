@@ -396,6 +396,13 @@ impl Summary {
             t.rejected,
             t.blank
         );
+        if t.duplicates > 0 {
+            let _ = writeln!(
+                s,
+                "{} events left out as repeats of an earlier CloudWatch export file (--keep-duplicates keeps them)",
+                t.duplicates
+            );
+        }
         if t.first_event.is_some() {
             let _ = writeln!(
                 s,
