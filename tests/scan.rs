@@ -47,6 +47,22 @@ fn run_scan(args: &[&str]) -> std::process::Output {
     out
 }
 
+/// Runs `scan PATHS -o OUT --quiet EXTRA...`, which must exit 0; returns its summary.
+fn scan_ok(paths: &[&Path], out: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args: Vec<&str> = vec!["scan"];
+    args.extend(paths.iter().map(|p| p.to_str().unwrap()));
+    args.extend(["-o", out.to_str().unwrap(), "--quiet"]);
+    args.extend_from_slice(extra);
+    let o = run_scan(&args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    summary(out)
+}
+
 #[test]
 fn sample_archive_scan_writes_all_outputs_that_duckdb_reads_back() {
     let dir = tempfile::tempdir().unwrap();
@@ -487,25 +503,7 @@ fn custom_timestamp_format_and_utc_offset_read_mariadb_12_logs() {
         "2026-03-01T11:59:58.000,db1,ops,10.0.0.6,40,0,CONNECT,shop,TLSv1.3,0\n",
     )
     .unwrap();
-    let scan = |out: &str, extra: &[&str]| {
-        let out = dir.path().join(out);
-        let mut args = vec![
-            "scan",
-            input.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "--quiet",
-        ];
-        args.extend_from_slice(extra);
-        let o = run_scan(&args);
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        summary(&out)
-    };
+    let scan = |out: &str, extra: &[&str]| scan_ok(&[&input], &dir.path().join(out), extra);
     let input_named = |s: &serde_json::Value, name: &str| {
         s["inputs"]
             .as_array()
@@ -633,21 +631,8 @@ fn events_repeated_by_overlapping_exports_are_kept_once() {
 
     let scan = |name: &str, paths: &[&Path], extra: &[&str]| {
         let out = dir.path().join(name);
-        let mut args: Vec<&str> = vec!["scan"];
-        args.extend(paths.iter().map(|p| p.to_str().unwrap()));
-        args.extend(["-o", out.to_str().unwrap(), "--quiet"]);
-        args.extend_from_slice(extra);
-        let o = run_scan(&args);
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        (
-            summary(&out),
-            std::fs::read(out.join("findings.parquet")).unwrap(),
-        )
+        let s = scan_ok(paths, &out, extra);
+        (s, std::fs::read(out.join("findings.parquet")).unwrap())
     };
     let (alone, alone_findings) = scan("alone", &[&a], &[]);
     let all = [a.as_path(), &dir.path().join("b"), &dir.path().join("c")];
