@@ -56,35 +56,41 @@ impl Duplicates {
         if keys.iter().flatten().count() < 2 {
             return Duplicates { lines };
         }
-        // How many events of each identity the earlier files kept.
-        let mut kept: HashMap<Key, u32> = HashMap::new();
+        // How many events of each identity the earlier files kept. Identities are SHA-256
+        // output, so a fast hash of them spreads as well as any.
+        let total: usize = keys.iter().flatten().map(Vec::len).sum();
+        let mut kept: Map<u32> = Map::with_capacity_and_hasher(total, Default::default());
+        let mut budget: Map<u32> = Map::default();
+        let mut fresh: Vec<Key> = Vec::new();
         for (file, keys) in keys.into_iter().enumerate() {
             let Some(keys) = keys else { continue };
-            let mut here: HashMap<Key, u32> = HashMap::new();
-            for (_, k) in &keys {
-                *here.entry(*k).or_default() += 1;
-            }
-            let mut left: HashMap<Key, u32> = here
-                .iter()
-                .filter_map(|(k, &n)| {
-                    let before = kept.get(k).copied().unwrap_or(0);
-                    (before > 0).then_some((*k, before.min(n)))
-                })
-                .collect();
+            // The first `k` events of an identity that earlier files kept `k` times are
+            // duplicates; the rest are this file's own, added to `kept` after the file.
+            budget.clear();
+            fresh.clear();
             for (line, k) in &keys {
-                if let Some(n) = left.get_mut(k).filter(|n| **n > 0) {
-                    *n -= 1;
-                    lines[file].push(*line);
+                match kept.get(k) {
+                    Some(&before) => {
+                        let left = budget.entry(*k).or_insert(before);
+                        if *left > 0 {
+                            *left -= 1;
+                            lines[file].push(*line);
+                        } else {
+                            fresh.push(*k);
+                        }
+                    }
+                    None => fresh.push(*k),
                 }
             }
-            for (k, n) in here {
-                let before = kept.get(&k).copied().unwrap_or(0);
-                *kept.entry(k).or_default() += n - before.min(n);
+            for k in fresh.drain(..) {
+                *kept.entry(k).or_default() += 1;
             }
         }
         Duplicates { lines }
     }
 }
+
+type Map<V> = HashMap<Key, V, foldhash::fast::FixedState>;
 
 /// Whether CloudWatch wrote a file of this format (its events may repeat across files).
 pub fn is_cloudwatch(format: &FileFormat) -> bool {
