@@ -157,17 +157,15 @@ impl TimeLayout {
                 "timestamp format {pattern:?}: not a strftime pattern"
             ));
         }
-        let layout = TimeLayout {
-            pattern: pattern.to_string(),
-            commas: 0,
-            items,
-        };
         let probe = NaiveDate::from_ymd_opt(2026, 3, 1)
             .and_then(|d| d.and_hms_opt(21, 34, 56))
             .expect("valid probe time");
-        let written = probe.format_with_items(layout.items.iter()).to_string();
-        let commas = written.bytes().filter(|&b| b == b',').count();
-        let layout = TimeLayout { commas, ..layout };
+        let written = probe.format_with_items(items.iter()).to_string();
+        let layout = TimeLayout {
+            pattern: pattern.to_string(),
+            commas: written.bytes().filter(|&b| b == b',').count(),
+            items,
+        };
         match layout.parse(written.as_bytes()) {
             Some(us) if us == probe.and_utc().timestamp_micros() => Ok(layout),
             _ => Err(format!(
