@@ -248,14 +248,14 @@ pub fn skip_leading_comments(mut s: &[u8]) -> &[u8] {
         let before = s.len();
         s = skip_space(s);
         if s.starts_with(b"/*") {
-            s = match memchr::memmem::find(&s[2..], b"*/") {
+            s = match find_pair(&s[2..], b'*', b'/') {
                 Some(end) => &s[2 + end + 2..],
                 None => &[],
             };
         } else if s.starts_with(b"--") || s.starts_with(b"#") {
             // A line comment ends at a newline, or at an escaped `\n` in the audit text.
             let nl = memchr::memchr(b'\n', s);
-            let esc = memchr::memmem::find(s, b"\\n");
+            let esc = find_pair(s, b'\\', b'n');
             s = match (nl, esc) {
                 (Some(a), Some(b)) if b < a => &s[b + 2..],
                 (Some(a), _) => &s[a + 1..],
@@ -267,6 +267,12 @@ pub fn skip_leading_comments(mut s: &[u8]) -> &[u8] {
             return s;
         }
     }
+}
+
+/// The first `a` followed by `b`. Comments are short: a plain byte search beats building a
+/// substring searcher on every call.
+fn find_pair(s: &[u8], a: u8, b: u8) -> Option<usize> {
+    memchr::memchr_iter(a, s).find(|&i| s.get(i + 1) == Some(&b))
 }
 
 fn skip_space(mut s: &[u8]) -> &[u8] {

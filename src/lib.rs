@@ -173,6 +173,12 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
             }
         },
     );
+    // A hash left behind by a unit that panicked (never after a normal run).
+    for out in plan.unfinished_hashes() {
+        if let Err(e) = run.consume(out, writer.as_mut()) {
+            write_error.get_or_insert(e);
+        }
+    }
     if let Some(p) = &progress {
         p.finish_and_clear();
     }

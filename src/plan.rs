@@ -1,17 +1,19 @@
 //! The work plan of a scan: every input file turned into an ordered list of units.
 //!
-//! A plain file is mapped and cut into record-aligned chunks of [`CHUNK_BYTES`]. The file's
-//! hash unit comes first; as it reads the file for the SHA-256 it also counts newlines and
-//! publishes the line number each chunk starts at ([`LineStarts`]). A chunk unit waits for its
-//! number before parsing, so evidence and `source_line` are exact without any fix-up later.
-//! The wait is almost never felt: hashing runs at several times parsing speed and starts
-//! before the file's first chunk. A compressed file is one unit that
+//! A plain file is mapped and cut into record-aligned chunks of [`CHUNK_BYTES`], one unit
+//! each. A chunk unit counts its own newlines first and learns the line it starts at from the
+//! counts of the chunks before it ([`Ledger`]), so evidence and `source_line` are exact
+//! without any fix-up later; after parsing, the file's SHA-256 is carried forward over the
+//! chunks parsed so far, in file order, by whichever unit finds the next one ready. The map
+//! is read once, from pages the parse has just faulted in. A compressed file is one unit that
 //! decompresses as a stream and emits one output per block. A file that cannot be opened or is
 //! not a log becomes a unit that only reports that. The order of units is the order of the
 //! files, so the consumer sees the same sequence whatever the thread count.
 
 use std::io;
 use std::sync::{Condvar, Mutex};
+
+use sha2::{Digest, Sha256};
 
 use crate::dedupe;
 use crate::format::{self, FileFormat, FormatChoice, Reason};
@@ -20,13 +22,14 @@ use crate::scan::{process_chunk, ChunkOutput, ChunkSettings};
 use crate::stats::StatsBuilder;
 use crate::time::Clock;
 
-/// Largest chunk: 16 MiB is 70,000 to 120,000 audit lines. A chunk's events of one day are
-/// a piece of a Parquet row group; the writer joins the pieces of consecutive chunks into
-/// row groups of up to a million rows, so the chunk size only trades parallelism (smaller
-/// chunks keep both cores busy to the end) and memory (each chunk in flight holds its
-/// column builders) against per-chunk overhead. On the 1 GiB corpus 16 MiB runs as fast as
-/// 48 MiB at half the peak memory.
-pub const CHUNK_BYTES: usize = 16 << 20;
+/// Largest chunk: 4 MiB is 17,000 to 30,000 audit lines. A chunk's events of one day are a
+/// piece of a Parquet row group; the writer joins the pieces of consecutive chunks into row
+/// groups of up to a million rows, so the chunk size trades cache reuse (a chunk is read once
+/// to hash and count it, then again to parse it; at 4 MiB a chunk per core still sits in the
+/// shared cache for the second read) and memory (each chunk in flight holds its column
+/// builders) against per-chunk overhead. On the 1 GiB corpus 4 MiB runs about 3 % faster
+/// than 16 MiB and 8 MiB, at 120 MiB peak instead of 200 and 140.
+pub const CHUNK_BYTES: usize = 4 << 20;
 /// Largest block of a compressed stream. Smaller than a mapped file's chunk: one thread
 /// inflates while another parses, and small blocks let the two overlap from the first
 /// megabytes and keep the tail short (and the buffers in reuse).
@@ -60,12 +63,13 @@ enum Unit {
         file: usize,
         note: FileNote,
     },
+    /// The SHA-256 of a mapped file that is not a log (a log's chunks hash it).
     Hash {
         file: usize,
     },
     Chunk {
         file: usize,
-        /// The chunk's index within its file, for [`LineStarts::wait`].
+        /// The chunk's index within its file, in its [`Ledger`].
         index: usize,
         start: usize,
         end: usize,
@@ -80,7 +84,7 @@ pub struct Plan<'f> {
     files: &'f [InputFile],
     maps: Vec<Option<memmap2::Mmap>>,
     formats: Vec<Option<FileFormat>>,
-    lines: Vec<LineStarts>,
+    ledgers: Vec<Ledger>,
     /// Files read as compressed streams.
     streams: Vec<bool>,
     units: Vec<Unit>,
@@ -102,7 +106,7 @@ impl<'f> Plan<'f> {
             files,
             maps: Vec::with_capacity(files.len()),
             formats: Vec::with_capacity(files.len()),
-            lines: Vec::with_capacity(files.len()),
+            ledgers: Vec::with_capacity(files.len()),
             streams: Vec::with_capacity(files.len()),
             units: Vec::new(),
             choice,
@@ -113,7 +117,7 @@ impl<'f> Plan<'f> {
             let planned = plan_file(i, f, choice, clock, chunk_bytes.max(1));
             plan.maps.push(planned.map);
             plan.formats.push(planned.format);
-            plan.lines.push(LineStarts::new(planned.chunk_starts));
+            plan.ledgers.push(Ledger::new(planned.bounds));
             plan.streams.push(
                 planned
                     .units
@@ -127,6 +131,27 @@ impl<'f> Plan<'f> {
 
     pub fn len(&self) -> usize {
         self.units.len()
+    }
+
+    /// The SHA-256 notes of mapped files whose hash no unit finished (a chunk unit panicked
+    /// before marking its chunk and no later chunk of the file came after it). Call once the
+    /// run is over; empty after a normal run.
+    pub fn unfinished_hashes(&self) -> Vec<UnitOutput> {
+        let mut out = Vec::new();
+        for (file, (ledger, map)) in self.ledgers.iter().zip(&self.maps).enumerate() {
+            if let (Some(map), false) = (map, ledger.bounds.is_empty()) {
+                if let Some(hex) = ledger.finish(map) {
+                    out.push(UnitOutput::File {
+                        file,
+                        note: FileNote::Sha256 {
+                            hex,
+                            bytes: map.len() as u64,
+                        },
+                    });
+                }
+            }
+        }
+        out
     }
 
     pub fn is_empty(&self) -> bool {
@@ -143,13 +168,7 @@ impl<'f> Plan<'f> {
             Unit::Hash { file } => {
                 if let Some(map) = &self.maps[*file] {
                     let len = map.len() as u64;
-                    let mut lines = self.lines[*file].counter();
-                    let read = input::sha256_hex_file(&self.files[*file].path, len, |piece| {
-                        lines.feed(piece)
-                    });
-                    // Chunks still waiting for their line numbers count them themselves.
-                    drop(lines);
-                    let hex = read
+                    let hex = input::sha256_hex_file(&self.files[*file].path, len, |_| {})
                         .unwrap_or_else(|_| input::sha256_hex_with(map, |s, e| release(map, s, e)));
                     emit(UnitOutput::File {
                         file: *file,
@@ -170,7 +189,20 @@ impl<'f> Plan<'f> {
                 let (Some(map), Some(fmt)) = (&self.maps[*file], &self.formats[*file]) else {
                     return;
                 };
-                let first_line = self.lines[*file].wait(*index).unwrap_or_else(|| {
+                let chunk = &map[*start..*end];
+                let note = |hex| UnitOutput::File {
+                    file: *file,
+                    note: FileNote::Sha256 {
+                        hex,
+                        bytes: map.len() as u64,
+                    },
+                };
+                let (ticket, hex) =
+                    self.ledgers[*file].begin(*index, map, |s, e| release(map, s, e));
+                if let Some(hex) = hex {
+                    emit(note(hex));
+                }
+                let first_line = ticket.first_line().unwrap_or_else(|| {
                     let n = 1 + bytecount::count(&map[..*start], b'\n') as u64;
                     release(map, 0, *start);
                     n
@@ -180,12 +212,14 @@ impl<'f> Plan<'f> {
                     *file,
                     &self.files[*file].display,
                     fmt,
-                    &map[*start..*end],
+                    chunk,
                     first_line,
                     *at_eof,
                 );
-                release(map, *start, *end);
                 emit(UnitOutput::Chunk(Box::new(out)));
+                if let Some(hex) = ticket.parsed(map, |s, e| release(map, s, e)) {
+                    emit(note(hex));
+                }
             }
             Unit::Stream { file } => self.run_stream(*file, settings, emit),
         }
@@ -460,8 +494,8 @@ fn corrupt(c: Compression, e: &io::Error) -> String {
 struct PlannedFile {
     map: Option<memmap2::Mmap>,
     format: Option<FileFormat>,
-    /// Where each chunk after the first starts (see [`LineStarts`]).
-    chunk_starts: Vec<usize>,
+    /// The byte range of each chunk (see [`Ledger`]).
+    bounds: Vec<(usize, usize)>,
     units: Vec<Unit>,
 }
 
@@ -476,7 +510,7 @@ fn plan_file(
     let only = |units: Vec<Unit>, map: Option<memmap2::Mmap>| PlannedFile {
         map,
         format: None,
-        chunk_starts: Vec::new(),
+        bounds: Vec::new(),
         units,
     };
     let report = |note: FileNote| vec![Unit::Report { file: i, note }];
@@ -506,8 +540,7 @@ fn plan_file(
         bounds.push((pos, end));
         pos = end;
     }
-    // The hash unit first: it publishes the chunks' first line numbers as it reads.
-    let mut units = vec![Unit::Hash { file: i }];
+    let mut units = Vec::with_capacity(bounds.len());
     let last = bounds.len().saturating_sub(1);
     for (k, &(start, end)) in bounds.iter().enumerate() {
         units.push(Unit::Chunk {
@@ -521,113 +554,218 @@ fn plan_file(
     PlannedFile {
         map: Some(map),
         format: Some(format),
-        chunk_starts: bounds.iter().skip(1).map(|&(s, _)| s).collect(),
+        bounds,
         units,
     }
 }
 
-/// The line number each chunk of one mapped file starts at.
+/// The chunks of one mapped file as its chunk units work through them: each chunk's newline
+/// count, from which the later chunks learn the line they start at, and the file's SHA-256,
+/// carried forward chunk by chunk in file order.
 ///
-/// The file's hash unit counts newlines as it reads the file ([`LineCounter`]) and publishes
-/// each chunk's number once it has read up to the chunk's start; the chunk units wait for
-/// theirs. No wait can last forever: units are claimed in order, so the hash unit is running
-/// before any chunk of its file is claimed, and it waits for nothing before it has published
-/// every number. Should it stop early (a read error, a panic), its counter gives up on drop
-/// and the waiting chunks count their lines themselves.
-struct LineStarts {
-    /// Byte offset of the start of chunk 1, 2, ...
-    starts: Vec<usize>,
-    state: Mutex<LineState>,
+/// A chunk unit begins with [`Ledger::begin`]: it reads its chunk once, counting newlines and,
+/// when every earlier chunk is hashed, feeding the hash in the same pass (the pages are then
+/// in the core's cache, and the parse finds them mapped). It then waits until every earlier
+/// chunk has published its count: units are claimed in order, so each of those is already
+/// running, and counting is the first thing it does, so no wait lasts long or forever. A
+/// chunk begun while an earlier one is still being hashed is hashed by the unit holding the
+/// hash, right after. A chunk's pages go back to the page cache once it is both hashed and
+/// parsed, so only the chunks in flight stay resident and the file is read once.
+///
+/// A unit that panics gives up its count through its [`Ticket`]'s drop (later chunks then
+/// count their lines themselves) and still lets the hash pass its chunk;
+/// [`Plan::unfinished_hashes`] completes a hash no unit finished.
+struct Ledger {
+    bounds: Vec<(usize, usize)>,
+    state: Mutex<LedgerState>,
     ready: Condvar,
 }
 
-struct LineState {
-    /// First line of chunk 1, 2, ... once known.
-    first: Vec<Option<u64>>,
+struct LedgerState {
+    /// Newlines in chunk 0, 1, ... once counted.
+    newlines: Vec<Option<u64>>,
     gave_up: bool,
+    /// Chunks whose unit has begun (the hash may read them).
+    begun: Vec<bool>,
+    parsed: Vec<bool>,
+    /// The next chunk to hash; all before it are hashed.
+    next_hash: usize,
+    /// `None` while a unit is hashing, or once the hash is finished.
+    hasher: Option<Sha256>,
+    finished: bool,
 }
 
-impl LineStarts {
-    fn new(starts: Vec<usize>) -> LineStarts {
-        LineStarts {
-            state: Mutex::new(LineState {
-                first: vec![None; starts.len()],
+/// Bytes hashed and counted at a time: small enough to stay in the core's cache between the
+/// two.
+const PIECE_BYTES: usize = 256 << 10;
+
+impl Ledger {
+    fn new(bounds: Vec<(usize, usize)>) -> Ledger {
+        let n = bounds.len();
+        Ledger {
+            bounds,
+            state: Mutex::new(LedgerState {
+                newlines: vec![None; n],
                 gave_up: false,
+                begun: vec![false; n],
+                parsed: vec![false; n],
+                next_hash: 0,
+                hasher: Some(Sha256::new()),
+                finished: false,
             }),
-            starts,
             ready: Condvar::new(),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, LineState> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LedgerState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The first line of chunk `index`, or `None` if the counter gave up before reaching it.
-    fn wait(&self, index: usize) -> Option<u64> {
-        if index == 0 {
-            return Some(1);
-        }
+    /// Begins chunk `index` of `map`: counts its newlines (hashing it in the same pass when
+    /// its turn has come) and publishes the count. `done(start, end)` is called for each
+    /// chunk that is now both hashed and parsed. Returns the ticket, and the hex SHA-256 of
+    /// the file if this call finished it.
+    fn begin(
+        &self,
+        index: usize,
+        map: &[u8],
+        mut done: impl FnMut(usize, usize),
+    ) -> (Ticket<'_>, Option<String>) {
+        let (start, end) = self.bounds[index];
+        let chunk = &map[start..end];
+        let mut ticket = Ticket {
+            ledger: self,
+            index,
+            counted: false,
+            parsed: false,
+        };
         let mut s = self.lock();
+        s.begun[index] = true;
+        let mut newlines = 0u64;
+        if s.next_hash == index && s.hasher.is_some() {
+            let mut hasher = s.hasher.take().expect("checked");
+            drop(s);
+            for piece in chunk.chunks(PIECE_BYTES) {
+                hasher.update(piece);
+                newlines += bytecount::count(piece, b'\n') as u64;
+            }
+            s = self.lock();
+            s.next_hash += 1;
+            s.hasher = Some(hasher);
+        } else {
+            drop(s);
+            newlines = bytecount::count(chunk, b'\n') as u64;
+            s = self.lock();
+        }
+        s.newlines[index] = Some(newlines);
+        ticket.counted = true;
+        self.ready.notify_all();
+        let hex = self.carry_hash(s, map, &mut done);
+        (ticket, hex)
+    }
+
+    /// Hashes every begun chunk next in file order, unless another unit holds the hash (it
+    /// will see them). The hex digest when this finished the file.
+    fn carry_hash<'s>(
+        &'s self,
+        mut s: std::sync::MutexGuard<'s, LedgerState>,
+        map: &[u8],
+        done: &mut impl FnMut(usize, usize),
+    ) -> Option<String> {
+        let n = self.bounds.len();
+        if s.next_hash == n && !s.finished && s.hasher.is_some() {
+            s.finished = true;
+            return s.hasher.take().map(|h| input::hex(&h.finalize()));
+        }
+        if s.next_hash >= n || !s.begun[s.next_hash] {
+            return None;
+        }
+        let mut hasher = s.hasher.take()?;
+        while s.next_hash < n && s.begun[s.next_hash] {
+            let k = s.next_hash;
+            let (start, end) = self.bounds[k];
+            drop(s);
+            hasher.update(&map[start..end]);
+            s = self.lock();
+            s.next_hash += 1;
+            if s.parsed[k] {
+                done(start, end);
+            }
+        }
+        if s.next_hash == n {
+            s.finished = true;
+            return Some(input::hex(&hasher.finalize()));
+        }
+        s.hasher = Some(hasher);
+        None
+    }
+
+    /// Hashes whatever is left (chunks a panicking unit never let through), once every unit
+    /// has run. `None` if the units finished the hash.
+    fn finish(&self, map: &[u8]) -> Option<String> {
+        let mut s = self.lock();
+        if s.finished {
+            return None;
+        }
+        let mut hasher = s.hasher.take()?;
+        let from = self.bounds.get(s.next_hash).map_or(map.len(), |b| b.0);
+        hasher.update(&map[from..]);
+        s.finished = true;
+        Some(input::hex(&hasher.finalize()))
+    }
+}
+
+/// One chunk unit's part in its file's [`Ledger`].
+struct Ticket<'a> {
+    ledger: &'a Ledger,
+    index: usize,
+    counted: bool,
+    parsed: bool,
+}
+
+impl Ticket<'_> {
+    /// The line the chunk starts at, once every earlier chunk has published its count; `None`
+    /// if one of them gave up (the caller counts from the file's start).
+    fn first_line(&self) -> Option<u64> {
+        let mut s = self.ledger.lock();
         loop {
-            if let Some(n) = s.first[index - 1] {
+            let before = &s.newlines[..self.index];
+            if let Some(n) = before.iter().try_fold(1u64, |acc, c| c.map(|c| acc + c)) {
                 return Some(n);
             }
             if s.gave_up {
                 return None;
             }
-            s = self.ready.wait(s).unwrap_or_else(|e| e.into_inner());
+            s = self.ledger.ready.wait(s).unwrap_or_else(|e| e.into_inner());
         }
     }
 
-    fn counter(&self) -> LineCounter<'_> {
-        LineCounter {
-            starts: self,
-            pos: 0,
-            newlines: 0,
-            next: 0,
+    /// Marks the chunk parsed and carries the hash forward over begun chunks. `done` as for
+    /// [`Ledger::begin`]. The hex SHA-256 of the file when this call finished it.
+    fn parsed(mut self, map: &[u8], mut done: impl FnMut(usize, usize)) -> Option<String> {
+        self.parsed = true;
+        let mut s = self.ledger.lock();
+        s.parsed[self.index] = true;
+        if s.next_hash > self.index {
+            let (start, end) = self.ledger.bounds[self.index];
+            done(start, end);
         }
+        self.ledger.carry_hash(s, map, &mut done)
     }
 }
 
-/// Counts the newlines of a file read in order, publishing each chunk's first line.
-struct LineCounter<'a> {
-    starts: &'a LineStarts,
-    /// Bytes fed so far.
-    pos: usize,
-    /// Newlines in them (up to the last chunk start, past which nothing is counted).
-    newlines: u64,
-    /// The next chunk start to publish.
-    next: usize,
-}
-
-impl LineCounter<'_> {
-    fn feed(&mut self, piece: &[u8]) {
-        let starts = &self.starts.starts;
-        let end = self.pos + piece.len();
-        let mut off = 0;
-        while self.next < starts.len() && starts[self.next] <= end {
-            let cut = starts[self.next] - self.pos;
-            self.newlines += bytecount::count(&piece[off..cut], b'\n') as u64;
-            off = cut;
-            let mut s = self.starts.lock();
-            s.first[self.next] = Some(1 + self.newlines);
-            drop(s);
-            self.starts.ready.notify_all();
-            self.next += 1;
-        }
-        if self.next < starts.len() {
-            self.newlines += bytecount::count(&piece[off..], b'\n') as u64;
-        }
-        self.pos = end;
-    }
-}
-
-impl Drop for LineCounter<'_> {
+impl Drop for Ticket<'_> {
     fn drop(&mut self) {
-        if self.next < self.starts.starts.len() {
-            self.starts.lock().gave_up = true;
-            self.starts.ready.notify_all();
+        let mut s = self.ledger.lock();
+        // A panicking unit: later chunks count for themselves, and the hash may pass this
+        // chunk (the unit that takes it next reports it).
+        s.begun[self.index] = true;
+        if !self.counted {
+            s.gave_up = true;
+            self.ledger.ready.notify_all();
+        }
+        if !self.parsed {
+            s.parsed[self.index] = true;
         }
     }
 }
@@ -685,57 +823,94 @@ mod tests {
         1 + text[..start].iter().filter(|&&b| b == b'\n').count() as u64
     }
 
-    /// Chunk starts published from pieces of any size, across piece edges and on them, are
-    /// the line numbers a count from the file's start gives.
+    /// Random text cut into random chunks.
+    fn random_chunks(rng: &mut rand_chacha::ChaCha8Rng) -> (Vec<u8>, Vec<(usize, usize)>) {
+        let len = below(rng, 1, 3_000);
+        let text: Vec<u8> = (0..len)
+            .map(|_| if below(rng, 0, 5) == 0 { b'\n' } else { b'x' })
+            .collect();
+        let mut cuts: Vec<usize> = (0..below(rng, 0, 8)).map(|_| below(rng, 1, len)).collect();
+        cuts.push(0);
+        cuts.push(len);
+        cuts.sort();
+        cuts.dedup();
+        let bounds = cuts.windows(2).map(|w| (w[0], w[1])).collect();
+        (text, bounds)
+    }
+
+    /// Chunks claimed in order by several threads, each begun, then parsed after a random
+    /// delay: every chunk learns the line a count from the file's start gives, the hash is
+    /// the SHA-256 of the whole file and is reported exactly once, and each chunk's pages
+    /// are handed back exactly once, after it is both hashed and parsed.
     #[test]
-    fn counter_publishes_each_chunk_start_line_from_pieces_of_any_size() {
+    fn chunks_in_any_interleaving_get_exact_lines_and_the_file_hash() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        for _ in 0..200 {
-            let len = below(&mut rng, 1, 3_000);
-            let text: Vec<u8> = (0..len)
-                .map(|_| {
-                    if below(&mut rng, 0, 5) == 0 {
-                        b'\n'
-                    } else {
-                        b'x'
-                    }
-                })
-                .collect();
-            let mut starts: Vec<usize> = (0..below(&mut rng, 0, 6))
-                .map(|_| below(&mut rng, 1, len + 1))
-                .collect();
-            starts.sort();
-            starts.dedup();
-            let lines = LineStarts::new(starts.clone());
-            let mut counter = lines.counter();
-            let mut pos = 0;
-            while pos < len {
-                let end = (pos + below(&mut rng, 1, 400)).min(len);
-                counter.feed(&text[pos..end]);
-                pos = end;
-            }
-            drop(counter);
-            assert_eq!(lines.wait(0), Some(1));
-            for (k, &s) in starts.iter().enumerate() {
-                assert_eq!(lines.wait(k + 1), Some(first_line(&text, s)), "start {s}");
-            }
+        for round in 0..100 {
+            let (text, bounds) = random_chunks(&mut rng);
+            let ledger = Ledger::new(bounds.clone());
+            let next = AtomicUsize::new(0);
+            let hexes = Mutex::new(Vec::new());
+            let released = Mutex::new(Vec::new());
+            std::thread::scope(|scope| {
+                for t in 0..1 + round % 3 {
+                    let (ledger, next, hexes, released, text, bounds) =
+                        (&ledger, &next, &hexes, &released, &text, &bounds);
+                    scope.spawn(move || {
+                        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(round as u64 * 7 + t);
+                        loop {
+                            let k = next.fetch_add(1, Ordering::SeqCst);
+                            if k >= bounds.len() {
+                                return;
+                            }
+                            let done = |s, e| released.lock().unwrap().push((s, e));
+                            let (ticket, hex) = ledger.begin(k, text, done);
+                            hexes.lock().unwrap().extend(hex);
+                            assert_eq!(ticket.first_line(), Some(first_line(text, bounds[k].0)));
+                            std::thread::sleep(std::time::Duration::from_micros(
+                                below(&mut rng, 0, 300) as u64,
+                            ));
+                            hexes.lock().unwrap().extend(ticket.parsed(text, done));
+                        }
+                    });
+                }
+            });
+            assert_eq!(*hexes.lock().unwrap(), vec![input::sha256_hex(&text)]);
+            let mut released = released.into_inner().unwrap();
+            released.sort();
+            assert_eq!(released, bounds);
+            assert!(ledger.finish(&text).is_none(), "the units finished the hash");
         }
     }
 
-    /// A chunk waiting on another thread wakes when its number is published; if the counter
-    /// stops early (a read error, a panic), the chunks it did not reach get `None` (and count
-    /// for themselves) instead of waiting forever.
+    /// A unit that panics while parsing (its ticket dropped unparsed) does not stop the
+    /// hash: a later chunk carries it past, or, when no later chunk comes, `finish` does.
     #[test]
-    fn waiting_chunks_wake_on_publication_or_when_the_counter_gives_up() {
-        let text = b"a\nb\nc\nd\ne\nf\n";
-        let lines = LineStarts::new(vec![4, 8]);
-        std::thread::scope(|s| {
-            let waiter = s.spawn(|| (lines.wait(1), lines.wait(2)));
-            std::thread::sleep(std::time::Duration::from_millis(20));
-            let mut counter = lines.counter();
-            counter.feed(&text[..6]);
-            drop(counter);
-            assert_eq!(waiter.join().unwrap(), (Some(3), None));
-        });
+    fn a_chunk_dropped_while_parsing_does_not_stop_the_hash() {
+        let text = b"a\nb\nc\nd\ne\nf\n".to_vec();
+        let bounds = vec![(0, 4), (4, 8), (8, 12)];
+        let whole = input::sha256_hex(&text);
+
+        // Chunk 1 dropped after chunk 0 parsed; chunk 2 finishes the hash.
+        let ledger = Ledger::new(bounds.clone());
+        let (t0, _) = ledger.begin(0, &text, |_, _| {});
+        assert_eq!(t0.parsed(&text, |_, _| {}), None);
+        let (t1, _) = ledger.begin(1, &text, |_, _| {});
+        assert_eq!(t1.first_line(), Some(3));
+        drop(t1);
+        let (t2, hex) = ledger.begin(2, &text, |_, _| {});
+        assert_eq!(hex, Some(whole.clone()));
+        assert_eq!(t2.first_line(), Some(5));
+        assert_eq!(t2.parsed(&text, |_, _| {}), None);
+        assert_eq!(ledger.finish(&text), None);
+
+        // The last chunk never begun (its unit failed before): `finish` hashes the rest.
+        let ledger = Ledger::new(bounds);
+        let (t0, _) = ledger.begin(0, &text, |_, _| {});
+        let (t1, _) = ledger.begin(1, &text, |_, _| {});
+        drop(t0);
+        drop(t1);
+        assert_eq!(ledger.finish(&text), Some(whole));
+        assert_eq!(ledger.finish(&text), None);
     }
 }

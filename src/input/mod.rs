@@ -235,7 +235,8 @@ fn read_exact_at(file: &mut File, buf: &mut [u8], pos: u64) -> io::Result<()> {
     file.read_exact(buf)
 }
 
-fn hex(d: &[u8]) -> String {
+/// Lower-case hex of a digest.
+pub fn hex(d: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
