@@ -20,7 +20,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, DictionaryArray, Int32Array, NullBufferBuilder, StringArray};
+use arrow::array::{
+    Array, ArrayRef, DictionaryArray, Int32Array, Int64Array, NullBufferBuilder, StringArray,
+};
 use arrow::buffer::NullBuffer;
 use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::Int32Type;
@@ -555,23 +557,40 @@ pub fn encode_dictionary(
     zstd_level: i32,
 ) -> Result<(Bytes, ColumnCloseResult)> {
     let nullable = check_nulls(&descr, array)?;
-    let dict = array
-        .values()
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .ok_or_else(|| ParquetError::General("dictionary values must be Utf8".into()))?;
     let keys = array.keys().values();
     let nulls = array.nulls();
     let rows = array.len();
-    let bit_width = bits_for(dict.len().saturating_sub(1) as u32);
+    let values = array.values();
     let mut w = ColumnPages::new(zstd_level, 1 << 16);
-    // PLAIN byte arrays: a 4-byte little-endian length, then the bytes.
-    let mut plain = Vec::with_capacity(dict.values().len() + 4 * dict.len());
-    for v in dict.iter().flatten() {
-        plain.extend_from_slice(&(v.len() as u32).to_le_bytes());
-        plain.extend_from_slice(v.as_bytes());
-    }
-    w.dictionary_page(&plain, dict.len())?;
+    let plain = if let Some(dict) = values.as_any().downcast_ref::<StringArray>() {
+        // PLAIN byte arrays: a 4-byte little-endian length, then the bytes. No statistics
+        // (see the writer's properties).
+        let mut plain = Vec::with_capacity(dict.values().len() + 4 * dict.len());
+        for v in dict.iter().flatten() {
+            plain.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            plain.extend_from_slice(v.as_bytes());
+        }
+        plain
+    } else if let Some(dict) = values.as_any().downcast_ref::<Int64Array>() {
+        // PLAIN INT64: 8 little-endian bytes each; min/max as for a PLAIN INT64 column (every
+        // dictionary value is used by a present row).
+        let v = dict.values();
+        w.statistics = Some(Statistics::int64(
+            v.iter().min().copied(),
+            v.iter().max().copied(),
+            None,
+            Some(array.null_count() as u64),
+            false,
+        ));
+        v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    } else {
+        return Err(ParquetError::General(format!(
+            "column {}: dictionary values must be Utf8 or Int64",
+            descr.name()
+        )));
+    };
+    w.dictionary_page(&plain, values.len())?;
+    let bit_width = bits_for(values.len().saturating_sub(1) as u32);
 
     let mut body = Vec::new();
     let mut indices: Vec<u32> = Vec::with_capacity(PAGE_ROWS.min(rows));
@@ -602,9 +621,29 @@ pub fn encode_dictionary(
 /// dictionary, and its keys in the narrowest width that holds them (most of these columns
 /// have a few dozen distinct values, so a byte per row rather than four).
 pub struct DictPiece {
-    values: StringArray,
+    values: DictValues,
     keys: Keys,
     nulls: Option<NullBuffer>,
+}
+
+/// A piece's own dictionary.
+enum DictValues {
+    Utf8(StringArray),
+    /// Integer ids with few distinct values per row group (connection ids): as a dictionary
+    /// they take a couple of bytes per row before compression instead of eight, and ZSTD
+    /// compresses 8-byte integers at only about 300 MB/s.
+    Int64(Vec<i64>),
+}
+
+impl Keys {
+    /// Keys in the narrowest width that holds `distinct` values.
+    fn narrow(keys: &[i32], distinct: usize) -> Keys {
+        match distinct {
+            0..=256 => Keys::U8(keys.iter().map(|&k| k as u8).collect()),
+            257..=65536 => Keys::U16(keys.iter().map(|&k| k as u16).collect()),
+            _ => Keys::I32(ScalarBuffer::from(keys.to_vec())),
+        }
+    }
 }
 
 enum Keys {
@@ -625,15 +664,47 @@ impl DictPiece {
         let ks = array.keys().values();
         // Keys under nulls may hold anything; they are never read, so any width will do.
         let keys = match values.len() {
-            0..=256 => Keys::U8(ks.iter().map(|&k| k as u8).collect()),
-            257..=65536 => Keys::U16(ks.iter().map(|&k| k as u16).collect()),
+            0..=65536 => Keys::narrow(ks, values.len()),
             _ => Keys::I32(ks.clone()),
         };
         Ok(DictPiece {
-            values,
+            values: DictValues::Utf8(values),
             keys,
             nulls,
         })
+    }
+
+    /// A piece of an INT64 column written with a dictionary: its distinct values in order of
+    /// first appearance, and a key per row.
+    pub fn from_int64(array: &Int64Array) -> Self {
+        let nulls = array.nulls().cloned();
+        let mut index: HashMap<i64, i32, foldhash::fast::FixedState> = HashMap::default();
+        let mut values = Vec::new();
+        let mut last: Option<(i64, i32)> = None;
+        let keys: Vec<i32> = (0..array.len())
+            .map(|i| {
+                if !array.is_valid(i) {
+                    return 0;
+                }
+                let v = array.value(i);
+                match last {
+                    Some((lv, k)) if lv == v => k,
+                    _ => {
+                        let k = *index.entry(v).or_insert_with(|| {
+                            values.push(v);
+                            (values.len() - 1) as i32
+                        });
+                        last = Some((v, k));
+                        k
+                    }
+                }
+            })
+            .collect();
+        DictPiece {
+            keys: Keys::narrow(&keys, values.len()),
+            values: DictValues::Int64(values),
+            nulls,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -676,21 +747,40 @@ fn renumber_keys<K: Copy + TryInto<usize>>(
 /// on the order of the pieces) and the keys renumbered.
 pub fn merge_dictionaries(parts: &[DictPiece]) -> Result<DictionaryArray<Int32Type>> {
     let rows: usize = parts.iter().map(|p| p.len()).sum();
-    let mut values = StrCol::with_capacity(64, 1024);
-    let mut index: HashMap<&[u8], i32, foldhash::fast::FixedState> = HashMap::default();
+    let mut strings = StrCol::with_capacity(64, 1024);
+    let mut string_index: HashMap<&[u8], i32, foldhash::fast::FixedState> = HashMap::default();
+    let mut ints: Vec<i64> = Vec::new();
+    let mut int_index: HashMap<i64, i32, foldhash::fast::FixedState> = HashMap::default();
+    let int64 = matches!(parts.first().map(|p| &p.values), Some(DictValues::Int64(_)));
     let mut keys: Vec<i32> = Vec::with_capacity(rows);
     let mut nulls = NullBufferBuilder::new(rows);
     for part in parts {
-        let renumber: Vec<i32> = (0..part.values.len())
-            .map(|j| {
-                let v = part.values.value(j).as_bytes();
-                *index.entry(v).or_insert_with(|| {
-                    values.push_bytes(v, true);
-                    values.commit();
-                    (values.len() - 1) as i32
+        let renumber: Vec<i32> = match (&part.values, int64) {
+            (DictValues::Utf8(vs), false) => (0..vs.len())
+                .map(|j| {
+                    let v = vs.value(j).as_bytes();
+                    *string_index.entry(v).or_insert_with(|| {
+                        strings.push_bytes(v, true);
+                        strings.commit();
+                        (strings.len() - 1) as i32
+                    })
                 })
-            })
-            .collect();
+                .collect(),
+            (DictValues::Int64(vs), true) => vs
+                .iter()
+                .map(|&v| {
+                    *int_index.entry(v).or_insert_with(|| {
+                        ints.push(v);
+                        (ints.len() - 1) as i32
+                    })
+                })
+                .collect(),
+            _ => {
+                return Err(ParquetError::General(
+                    "dictionary pieces of different types".into(),
+                ))
+            }
+        };
         match &part.keys {
             Keys::U8(k) => renumber_keys(k, &renumber, part.nulls.as_ref(), &mut keys, &mut nulls),
             Keys::U16(k) => renumber_keys(k, &renumber, part.nulls.as_ref(), &mut keys, &mut nulls),
@@ -698,7 +788,11 @@ pub fn merge_dictionaries(parts: &[DictPiece]) -> Result<DictionaryArray<Int32Ty
         }
     }
     let keys = Int32Array::new(ScalarBuffer::from(keys), nulls.finish());
-    let values = values.finish();
+    let values: ArrayRef = if int64 {
+        Arc::new(Int64Array::from(ints))
+    } else {
+        Arc::new(strings.finish())
+    };
     if keys.null_count() < keys.len() && values.is_empty() {
         return Err(ParquetError::General(
             "dictionary pieces without values".into(),
@@ -707,7 +801,7 @@ pub fn merge_dictionaries(parts: &[DictPiece]) -> Result<DictionaryArray<Int32Ty
     // SAFETY: every key is an entry of `renumber`, an index into `values`, or 0 (under a
     // null, or where a piece's key is out of its own dictionary, which `DictPiece` never
     // builds); `values` is not empty when any key is valid (checked above).
-    Ok(unsafe { DictionaryArray::new_unchecked(keys, Arc::new(values)) })
+    Ok(unsafe { DictionaryArray::new_unchecked(keys, values) })
 }
 
 /// Uncompressed bytes per data page of a PLAIN string column, and its row limit (the arrow-rs
@@ -1104,6 +1198,77 @@ mod tests {
     /// group (each piece with its own dictionary, as chunks of a scan have), into a Parquet
     /// file, and reads it back with the arrow-rs reader: values, nulls, page boundaries and
     /// the chunk statistics must survive.
+    /// An INT64 column written with a dictionary from pieces of few and many distinct values
+    /// (one-byte, two-byte and four-byte keys) reads back as the same integers, with the
+    /// chunk's min/max and a dictionary page.
+    #[test]
+    fn int64_dictionary_pieces_read_back_with_arrow_rs() {
+        use arrow::array::{Int64Array, RecordBatch};
+        use arrow::datatypes::{DataType, Field, Schema};
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        use parquet::arrow::ArrowSchemaConverter;
+        use parquet::file::properties::WriterProperties;
+        use parquet::file::writer::SerializedFileWriter;
+
+        // Distinct values per piece: 3, 300 and 70,000, shared in part between pieces.
+        let pieces: Vec<Vec<i64>> = vec![
+            (0..5_000).map(|i| [7, -3, i64::MAX][i % 3]).collect(),
+            (0..20_000).map(|i| 1_000 + (i as i64 * 7) % 300).collect(),
+            (0..140_000).map(|i| 1_100 + (i as i64 * 13) % 70_000).collect(),
+        ];
+        let all: Vec<i64> = pieces.concat();
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "connection_id",
+            DataType::Int64,
+            false,
+        )]));
+        let descr = ArrowSchemaConverter::new().convert(&schema).unwrap();
+        let dicts: Vec<DictPiece> = pieces
+            .iter()
+            .map(|p| DictPiece::from_int64(&Int64Array::from(p.clone())))
+            .collect();
+        assert!(matches!(dicts[0].keys, Keys::U8(_)));
+        assert!(matches!(dicts[1].keys, Keys::U16(_)));
+        assert!(matches!(dicts[2].keys, Keys::I32(_)));
+        let merged = merge_dictionaries(&dicts).unwrap();
+        let distinct: std::collections::BTreeSet<i64> = all.iter().copied().collect();
+        assert_eq!(merged.values().len(), distinct.len(), "no repeats");
+        let (data, close) = encode_dictionary(descr.column(0), &merged, 1).unwrap();
+
+        let props = Arc::new(WriterProperties::builder().build());
+        let mut out = Vec::new();
+        let mut w = SerializedFileWriter::new(&mut out, descr.root_schema_ptr(), props).unwrap();
+        let mut rg = w.next_row_group().unwrap();
+        rg.append_column(&data, close).unwrap();
+        rg.close().unwrap();
+        w.close().unwrap();
+        let file = Bytes::from(out);
+
+        let meta =
+            parquet::file::serialized_reader::SerializedFileReader::new(file.clone()).unwrap();
+        let column = parquet::file::reader::FileReader::metadata(&meta)
+            .row_group(0)
+            .column(0)
+            .clone();
+        assert!(column.dictionary_page_offset().is_some());
+        match column.statistics().unwrap() {
+            Statistics::Int64(s) => assert_eq!(
+                (s.min_opt(), s.max_opt(), s.null_count_opt()),
+                (distinct.first(), distinct.last(), Some(0))
+            ),
+            other => panic!("{other:?}"),
+        }
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .with_batch_size(all.len())
+            .build()
+            .unwrap();
+        let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
+        let got = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
+        let got = got.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+        assert_eq!(got.values().to_vec(), all);
+    }
+
     #[test]
     fn joined_pieces_read_back_with_arrow_rs() {
         use arrow::array::{ArrayRef, BooleanArray, RecordBatch, TimestampMillisecondArray};
