@@ -540,6 +540,10 @@ fn plan_file(
         bounds.push((pos, end));
         pos = end;
     }
+    // Sniffing and finding the boundaries touched a page per chunk, and the kernel may map a
+    // whole large folio of the page cache (up to megabytes) per touch: hand them all back, so
+    // that only the chunks in flight stay resident.
+    release(&map, 0, map.len());
     let mut units = Vec::with_capacity(bounds.len());
     let last = bounds.len().saturating_sub(1);
     for (k, &(start, end)) in bounds.iter().enumerate() {
