@@ -861,7 +861,7 @@ mod tests {
                     let (ledger, next, hexes, released, text, bounds) =
                         (&ledger, &next, &hexes, &released, &text, &bounds);
                     scope.spawn(move || {
-                        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(round as u64 * 7 + t);
+                        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(round * 7 + t);
                         loop {
                             let k = next.fetch_add(1, Ordering::SeqCst);
                             if k >= bounds.len() {
@@ -871,9 +871,10 @@ mod tests {
                             let (ticket, hex) = ledger.begin(k, text, done);
                             hexes.lock().unwrap().extend(hex);
                             assert_eq!(ticket.first_line(), Some(first_line(text, bounds[k].0)));
-                            std::thread::sleep(std::time::Duration::from_micros(
-                                below(&mut rng, 0, 300) as u64,
-                            ));
+                            std::thread::sleep(std::time::Duration::from_micros(below(
+                                &mut rng, 0, 300,
+                            )
+                                as u64));
                             hexes.lock().unwrap().extend(ticket.parsed(text, done));
                         }
                     });
@@ -883,7 +884,10 @@ mod tests {
             let mut released = released.into_inner().unwrap();
             released.sort();
             assert_eq!(released, bounds);
-            assert!(ledger.finish(&text).is_none(), "the units finished the hash");
+            assert!(
+                ledger.finish(&text).is_none(),
+                "the units finished the hash"
+            );
         }
     }
 

@@ -1214,7 +1214,9 @@ mod tests {
         let pieces: Vec<Vec<i64>> = vec![
             (0..5_000).map(|i| [7, -3, i64::MAX][i % 3]).collect(),
             (0..20_000).map(|i| 1_000 + (i as i64 * 7) % 300).collect(),
-            (0..140_000).map(|i| 1_100 + (i as i64 * 13) % 70_000).collect(),
+            (0..140_000)
+                .map(|i| 1_100 + (i as i64 * 13) % 70_000)
+                .collect(),
         ];
         let all: Vec<i64> = pieces.concat();
         let schema = Arc::new(Schema::new(vec![Field::new(
