@@ -1,11 +1,11 @@
 //! The work plan of a scan: every input file turned into an ordered list of units.
 //!
 //! A plain file is mapped and cut into record-aligned chunks of [`CHUNK_BYTES`], one unit
-//! each. A chunk unit counts its own newlines first and learns the line it starts at from the
-//! counts of the chunks before it ([`Ledger`]), so evidence and `source_line` are exact
-//! without any fix-up later; after parsing, the file's SHA-256 is carried forward over the
-//! chunks parsed so far, in file order, by whichever unit finds the next one ready. The map
-//! is read once, from pages the parse has just faulted in. A compressed file is one unit that
+//! each. A chunk unit first reads its chunk to count its newlines, feeding the file's SHA-256
+//! in the same pass when every earlier chunk is hashed ([`Ledger`]); it learns the line it
+//! starts at from the counts of the chunks before it, so evidence and `source_line` are exact
+//! without any fix-up later, and then parses the pages it has just faulted in. So the map is
+//! read from the page cache once, by the chunks themselves. A compressed file is one unit that
 //! decompresses as a stream and emits one output per block. A file that cannot be opened or is
 //! not a log becomes a unit that only reports that. The order of units is the order of the
 //! files, so the consumer sees the same sequence whatever the thread count.
@@ -168,7 +168,7 @@ impl<'f> Plan<'f> {
             Unit::Hash { file } => {
                 if let Some(map) = &self.maps[*file] {
                     let len = map.len() as u64;
-                    let hex = input::sha256_hex_file(&self.files[*file].path, len, |_| {})
+                    let hex = input::sha256_hex_file(&self.files[*file].path, len)
                         .unwrap_or_else(|_| input::sha256_hex_with(map, |s, e| release(map, s, e)));
                     emit(UnitOutput::File {
                         file: *file,

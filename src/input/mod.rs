@@ -182,14 +182,11 @@ pub fn sha256_hex_with(bytes: &[u8], mut done: impl FnMut(usize, usize)) -> Stri
     hex(&h.finalize())
 }
 
-/// Hex SHA-256 of bytes read by [`read_pieces`], handing each piece to `also` as well (the
-/// scan counts lines in the same pass).
-pub fn sha256_hex_file(path: &Path, len: u64, mut also: impl FnMut(&[u8])) -> io::Result<String> {
+/// Hex SHA-256 of the file at `path`, read by [`read_pieces`] (a mapped file that is not a
+/// log: only its hash is needed, and positioned reads cost less than faulting the map in).
+pub fn sha256_hex_file(path: &Path, len: u64) -> io::Result<String> {
     let mut h = Sha256::new();
-    read_pieces(path, len, 0, len, |piece| {
-        h.update(piece);
-        also(piece);
-    })?;
+    read_pieces(path, len, 0, len, |piece| h.update(piece))?;
     Ok(hex(&h.finalize()))
 }
 
