@@ -47,6 +47,9 @@ pub struct GrepOptions {
     pub since_us: Option<i64>,
     /// Only events before this time (epoch µs).
     pub until_us: Option<i64>,
+    /// How MySQL-family plugin times are read for `since_us`/`until_us` (a custom MariaDB
+    /// layout, a UTC offset), as `scan --timestamp-format/--utc-offset` read them.
+    pub clock: time::Clock,
     /// Worker threads (0 = one per core).
     pub threads: usize,
     /// Prefix lines with `path:line:` (counts with `path:`). `None` = as grep: when more than
@@ -83,7 +86,7 @@ pub struct GrepOutcome {
 /// here: they are listed in [`GrepOutcome::errors`] and the other files are still searched.
 pub fn run(opts: &GrepOptions, out: &mut dyn Write) -> Result<GrepOutcome> {
     let pattern = FilterPattern::parse(&opts.pattern).map_err(|e| Error::Usage(e.to_string()))?;
-    let matcher = LineMatcher::new(&pattern, opts.since_us, opts.until_us);
+    let matcher = LineMatcher::new(&pattern, opts.since_us, opts.until_us).with_clock(opts.clock);
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -186,9 +189,15 @@ struct LineMatcher<'p> {
     literal: Option<Finder<'p>>,
     since_us: Option<i64>,
     until_us: Option<i64>,
+    clock: time::Clock,
 }
 
 impl<'p> LineMatcher<'p> {
+    fn with_clock(mut self, clock: time::Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     fn new(pattern: &'p FilterPattern, since_us: Option<i64>, until_us: Option<i64>) -> Self {
         let literal = pattern
             .required_literal()
@@ -199,6 +208,7 @@ impl<'p> LineMatcher<'p> {
             literal,
             since_us,
             until_us,
+            clock: time::Clock::default(),
         }
     }
 
@@ -212,7 +222,7 @@ impl<'p> LineMatcher<'p> {
             None => (line, None),
         };
         if self.since_us.is_some() || self.until_us.is_some() {
-            let Some(t) = event_time(message).or(export_time) else {
+            let Some(t) = event_time(message, self.clock).or(export_time) else {
                 return false;
             };
             if self.since_us.is_some_and(|s| t < s) || self.until_us.is_some_and(|u| t >= u) {
@@ -302,13 +312,22 @@ fn prefilter_is_exact(literal: &[u8]) -> bool {
         && !literal.windows(3).any(|w| w == "\u{FFFD}".as_bytes())
 }
 
-/// The time a log line carries itself: `YYYYMMDD HH:MM:SS` (MariaDB, RDS MySQL), 16-digit
-/// epoch microseconds (Aurora MySQL) or PostgreSQL's `YYYY-MM-DD HH:MM:SS TZ` prefix at the
-/// start of the message.
+/// The time a log line carries itself, in UTC: the user's MariaDB layout or `YYYYMMDD
+/// HH:MM:SS` (MariaDB, RDS MySQL; server-local, shifted by the clock's offset), 16-digit epoch
+/// microseconds (Aurora MySQL) or PostgreSQL's `YYYY-MM-DD HH:MM:SS TZ` prefix at the start of
+/// the message.
 #[inline]
-fn event_time(message: &[u8]) -> Option<i64> {
+fn event_time(message: &[u8], clock: time::Clock) -> Option<i64> {
+    if let Some(layout) = clock.layout {
+        if let Some(t) = layout
+            .split(message)
+            .and_then(|(field, _)| layout.parse(field))
+        {
+            return Some(clock.to_utc(t));
+        }
+    }
     if let Some(t) = message.get(..17).and_then(time::parse_compact) {
-        return Some(t);
+        return Some(clock.to_utc(t));
     }
     // A longer run of digits is some other number, not an Aurora timestamp.
     if message.get(16).is_some_and(u8::is_ascii_digit) {
@@ -798,15 +817,18 @@ mod tests {
     #[test]
     fn event_time_reads_both_audit_timestamps_only() {
         assert_eq!(
-            event_time(b"20230501 10:02:19,db"),
+            event_time(b"20230501 10:02:19,db", time::Clock::default()),
             Some(1_682_935_339_000_000)
         );
         assert_eq!(
-            event_time(b"1653053459680124,c731"),
+            event_time(b"1653053459680124,c731", time::Clock::default()),
             Some(1_653_053_459_680_124)
         );
-        assert_eq!(event_time(b"16530534596801245,c731"), None);
-        assert_eq!(event_time(b"hello"), None);
+        assert_eq!(
+            event_time(b"16530534596801245,c731", time::Clock::default()),
+            None
+        );
+        assert_eq!(event_time(b"hello", time::Clock::default()), None);
     }
 
     #[test]

@@ -55,6 +55,13 @@ struct GrepArgs {
     /// Never prefix lines with the path.
     #[arg(long)]
     no_filename: bool,
+    /// strftime layout of MariaDB >= 12 audit timestamps, for --since/--until (as for scan).
+    #[arg(long, value_name = "FMT")]
+    timestamp_format: Option<String>,
+    /// UTC offset of the zone-less MySQL-family audit timestamps, for --since/--until (as for
+    /// scan) [default: +00:00].
+    #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
+    utc_offset: Option<String>,
 }
 
 #[derive(Args)]
@@ -267,14 +274,25 @@ fn clock(a: &ScanArgs) -> anyhow::Result<forensics::time::Clock> {
     let pick = |flag: &Option<String>, key: Option<&Option<String>>| {
         flag.clone().or_else(|| key.cloned().flatten())
     };
-    let layout = pick(
-        &a.timestamp_format,
-        file.as_ref().map(|f| &f.timestamp_format),
+    make_clock(
+        pick(
+            &a.timestamp_format,
+            file.as_ref().map(|f| &f.timestamp_format),
+        ),
+        pick(&a.utc_offset, file.as_ref().map(|f| &f.utc_offset)),
     )
-    .map(|p| forensics::time::TimeLayout::new(&p))
-    .transpose()
-    .map_err(anyhow::Error::msg)?;
-    let offset_us = pick(&a.utc_offset, file.as_ref().map(|f| &f.utc_offset))
+}
+
+/// A clock from a strftime layout and a `±HH:MM` offset, both checked.
+fn make_clock(
+    layout: Option<String>,
+    offset: Option<String>,
+) -> anyhow::Result<forensics::time::Clock> {
+    let layout = layout
+        .map(|p| forensics::time::TimeLayout::new(&p))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let offset_us = offset
         .map(|o| forensics::time::parse_utc_offset(&o))
         .transpose()
         .map_err(anyhow::Error::msg)?
@@ -357,6 +375,7 @@ fn run_grep(a: GrepArgs) -> anyhow::Result<ExitCode> {
         count: a.count,
         since_us,
         until_us,
+        clock: make_clock(a.timestamp_format, a.utc_offset)?,
         threads: a.threads,
         with_filename: if a.with_filename {
             Some(true)

@@ -474,3 +474,42 @@ fn postgres_multi_line_statements_are_one_event_each_as_cloudwatch_received_them
     o.until_us = Some(1_772_359_260_000_000); // 2026-03-01T10:01:00Z
     assert_eq!(grep(&o).0, "60\n");
 }
+
+/// `--timestamp-format` and `--utc-offset` read the window as `scan` does: a MariaDB ≥ 12
+/// line in the user's layout and a standard line, both server-local at +02:00; Aurora's
+/// epoch microseconds are UTC and not shifted.
+#[test]
+fn the_time_window_reads_custom_layouts_and_utc_offsets_like_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("server_audit.log");
+    std::fs::write(
+        &f,
+        "2023-05-01T12:00:00.250,db1,app,h,1,0,CONNECT,d,,0\n\
+         20230501 12:00:01,db1,app,h,1,0,CONNECT,d,,0\n\
+         2023-05-01T12:00:05.000,db1,app,h,1,0,CONNECT,d,,0\n\
+         1682935201000000,db1,app,h,1,0,CONNECT,d,,0\n",
+    )
+    .unwrap();
+    let t = |s: &str| forensics::time::parse_time_arg(s, chrono::Utc::now()).unwrap();
+    let layout = forensics::time::TimeLayout::new("%Y-%m-%dT%H:%M:%S%.f").unwrap();
+    let mut o = opts("CONNECT", &[&f]);
+    o.since_us = Some(t("2023-05-01T10:00:00Z"));
+    o.until_us = Some(t("2023-05-01T10:00:02Z"));
+    o.clock = forensics::time::Clock {
+        layout: Some(Box::leak(Box::new(layout))),
+        offset_us: forensics::time::parse_utc_offset("+02:00").unwrap(),
+    };
+    let (text, outcome) = grep(&o);
+    assert_eq!(
+        text,
+        "2023-05-01T12:00:00.250,db1,app,h,1,0,CONNECT,d,,0\n\
+         20230501 12:00:01,db1,app,h,1,0,CONNECT,d,,0\n\
+         1682935201000000,db1,app,h,1,0,CONNECT,d,,0\n"
+    );
+    assert_eq!(outcome.matches, 3);
+
+    // Without the clock the custom lines have no time (dropped) and the standard one is read
+    // as UTC, outside the window.
+    o.clock = forensics::time::Clock::default();
+    assert_eq!(grep(&o).0, "1682935201000000,db1,app,h,1,0,CONNECT,d,,0\n");
+}
