@@ -514,6 +514,10 @@ impl<'a> GrepPlan<'a> {
             plan.files_searched += 1;
             plan.units
                 .extend(chunk_units(i, &map, &plan.settings, pool));
+            // Finding the chunk boundaries (and counting lines) touched the file; the kernel
+            // may have mapped whole large folios of the page cache. Only chunks being
+            // searched should stay resident.
+            input::release_pages(&map, 0, map.len());
 
             plan.maps.push(Some(map));
         }
@@ -540,7 +544,7 @@ impl<'a> GrepPlan<'a> {
                     *first_line,
                     *layout,
                 );
-                release(map, *start, *end);
+                input::release_pages(map, *start, *end);
                 emit(piece);
             }
             Unit::Stream { file } => self.run_stream(*file, emit),
@@ -680,22 +684,6 @@ fn chunk_units(
             unit
         })
         .collect()
-}
-
-/// Hands the pages of a searched chunk back to the page cache, so resident memory does not
-/// grow with the input (as `plan` does for `scan`).
-fn release(map: &memmap2::Mmap, start: usize, end: usize) {
-    const PAGE: usize = 4096;
-    let s = start.div_ceil(PAGE) * PAGE;
-    let e = end / PAGE * PAGE;
-    if e > s {
-        // SAFETY: the map is a read-only file mapping; after MADV_DONTNEED the pages are read
-        // again from the file on the next access, so no borrowed data changes.
-        #[cfg(unix)]
-        unsafe {
-            let _ = map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, s, e - s);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -168,8 +168,10 @@ impl<'f> Plan<'f> {
             Unit::Hash { file } => {
                 if let Some(map) = &self.maps[*file] {
                     let len = map.len() as u64;
-                    let hex = input::sha256_hex_file(&self.files[*file].path, len)
-                        .unwrap_or_else(|_| input::sha256_hex_with(map, |s, e| release(map, s, e)));
+                    let hex =
+                        input::sha256_hex_file(&self.files[*file].path, len).unwrap_or_else(|_| {
+                            input::sha256_hex_with(map, |s, e| input::release_pages(map, s, e))
+                        });
                     emit(UnitOutput::File {
                         file: *file,
                         note: FileNote::Sha256 {
@@ -198,13 +200,13 @@ impl<'f> Plan<'f> {
                     },
                 };
                 let (ticket, hex) =
-                    self.ledgers[*file].begin(*index, map, |s, e| release(map, s, e));
+                    self.ledgers[*file].begin(*index, map, |s, e| input::release_pages(map, s, e));
                 if let Some(hex) = hex {
                     emit(note(hex));
                 }
                 let first_line = ticket.first_line().unwrap_or_else(|| {
                     let n = 1 + bytecount::count(&map[..*start], b'\n') as u64;
-                    release(map, 0, *start);
+                    input::release_pages(map, 0, *start);
                     n
                 });
                 let out = process_chunk(
@@ -217,7 +219,7 @@ impl<'f> Plan<'f> {
                     *at_eof,
                 );
                 emit(UnitOutput::Chunk(Box::new(out)));
-                if let Some(hex) = ticket.parsed(map, |s, e| release(map, s, e)) {
+                if let Some(hex) = ticket.parsed(map, |s, e| input::release_pages(map, s, e)) {
                     emit(note(hex));
                 }
             }
@@ -399,7 +401,7 @@ impl Plan<'_> {
                     format::next_record_start(fmt, map, (pos + self.chunk_bytes).min(map.len()));
                 let end = if end <= pos { map.len() } else { end };
                 line += dedupe::block_keys(fmt, &map[pos..end], line, &mut out);
-                release(map, pos, end);
+                input::release_pages(map, pos, end);
                 pos = end;
             }
             return Some(out);
@@ -543,7 +545,7 @@ fn plan_file(
     // Sniffing and finding the boundaries touched a page per chunk, and the kernel may map a
     // whole large folio of the page cache (up to megabytes) per touch: hand them all back, so
     // that only the chunks in flight stay resident.
-    release(&map, 0, map.len());
+    input::release_pages(&map, 0, map.len());
     let mut units = Vec::with_capacity(bounds.len());
     let last = bounds.len().saturating_sub(1);
     for (k, &(start, end)) in bounds.iter().enumerate() {
@@ -770,23 +772,6 @@ impl Drop for Ticket<'_> {
         }
         if !self.parsed {
             s.parsed[self.index] = true;
-        }
-    }
-}
-
-/// Hands the pages of a parsed chunk back to the page cache: the map stays valid (pages fault
-/// in again from the file if touched), but they stop counting towards this process's resident
-/// memory, so memory does not grow with the size of the input.
-fn release(map: &memmap2::Mmap, start: usize, end: usize) {
-    const PAGE: usize = 4096;
-    let s = start.div_ceil(PAGE) * PAGE;
-    let e = end / PAGE * PAGE;
-    if e > s {
-        // SAFETY: the map is a read-only file mapping; after MADV_DONTNEED the pages are read
-        // again from the file on the next access, so no borrowed data changes.
-        #[cfg(unix)]
-        unsafe {
-            let _ = map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, s, e - s);
         }
     }
 }

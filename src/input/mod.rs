@@ -162,6 +162,24 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
+/// Hands pages `start..end` of a map back to the page cache: the map stays valid (pages fault
+/// in again from the file if touched), but they stop counting towards this process's resident
+/// memory, so memory does not grow with the size of the input. Only whole pages inside the
+/// range are released.
+pub fn release_pages(map: &memmap2::Mmap, start: usize, end: usize) {
+    const PAGE: usize = 4096;
+    let s = start.div_ceil(PAGE) * PAGE;
+    let e = end / PAGE * PAGE;
+    if e > s {
+        // SAFETY: the map is a read-only file mapping; after MADV_DONTNEED the pages are read
+        // again from the file on the next access, so no borrowed data changes.
+        #[cfg(unix)]
+        unsafe {
+            let _ = map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, s, e - s);
+        }
+    }
+}
+
 /// Hex SHA-256 of a byte slice (mapped files).
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
