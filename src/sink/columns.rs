@@ -1198,6 +1198,26 @@ mod tests {
     /// group (each piece with its own dictionary, as chunks of a scan have), into a Parquet
     /// file, and reads it back with the arrow-rs reader: values, nulls, page boundaries and
     /// the chunk statistics must survive.
+    /// A Parquet file of one row group made of encoded column chunks, as the writer splices
+    /// them.
+    fn one_row_group_file(
+        descr: &parquet::schema::types::SchemaDescriptor,
+        chunks: Vec<(Bytes, ColumnCloseResult)>,
+    ) -> Bytes {
+        use parquet::file::properties::WriterProperties;
+        use parquet::file::writer::SerializedFileWriter;
+        let props = Arc::new(WriterProperties::builder().build());
+        let mut out = Vec::new();
+        let mut w = SerializedFileWriter::new(&mut out, descr.root_schema_ptr(), props).unwrap();
+        let mut rg = w.next_row_group().unwrap();
+        for (data, close) in chunks {
+            rg.append_column(&data, close).unwrap();
+        }
+        rg.close().unwrap();
+        w.close().unwrap();
+        Bytes::from(out)
+    }
+
     /// An INT64 column written with a dictionary from pieces of few and many distinct values
     /// (one-byte, two-byte and four-byte keys) reads back as the same integers, with the
     /// chunk's min/max and a dictionary page.
@@ -1207,8 +1227,6 @@ mod tests {
         use arrow::datatypes::{DataType, Field, Schema};
         use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
         use parquet::arrow::ArrowSchemaConverter;
-        use parquet::file::properties::WriterProperties;
-        use parquet::file::writer::SerializedFileWriter;
 
         // Distinct values per piece: 3, 300 and 70,000, shared in part between pieces.
         let pieces: Vec<Vec<i64>> = vec![
@@ -1235,16 +1253,8 @@ mod tests {
         let merged = merge_dictionaries(&dicts).unwrap();
         let distinct: std::collections::BTreeSet<i64> = all.iter().copied().collect();
         assert_eq!(merged.values().len(), distinct.len(), "no repeats");
-        let (data, close) = encode_dictionary(descr.column(0), &merged, 1).unwrap();
-
-        let props = Arc::new(WriterProperties::builder().build());
-        let mut out = Vec::new();
-        let mut w = SerializedFileWriter::new(&mut out, descr.root_schema_ptr(), props).unwrap();
-        let mut rg = w.next_row_group().unwrap();
-        rg.append_column(&data, close).unwrap();
-        rg.close().unwrap();
-        w.close().unwrap();
-        let file = Bytes::from(out);
+        let chunk = encode_dictionary(descr.column(0), &merged, 1).unwrap();
+        let file = one_row_group_file(&descr, vec![chunk]);
 
         let meta =
             parquet::file::serialized_reader::SerializedFileReader::new(file.clone()).unwrap();
@@ -1277,8 +1287,6 @@ mod tests {
         use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
         use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
         use parquet::arrow::ArrowSchemaConverter;
-        use parquet::file::properties::WriterProperties;
-        use parquet::file::writer::SerializedFileWriter;
 
         let rows = 300_000; // several pages of every kind
         let bounds = [0, 70_000, 71_000, 71_001, rows];
@@ -1353,10 +1361,6 @@ mod tests {
             }
         }
 
-        let props = Arc::new(WriterProperties::builder().build());
-        let mut out = Vec::new();
-        let mut w = SerializedFileWriter::new(&mut out, descr.root_schema_ptr(), props).unwrap();
-        let mut rg = w.next_row_group().unwrap();
         let users_all = merge_dictionaries(&users_pieces).unwrap();
         let ops_all = merge_dictionaries(&ops_pieces).unwrap();
         assert_eq!(
@@ -1373,12 +1377,7 @@ mod tests {
             assert_eq!(pages.rows(), rows);
             chunks.push(pages.finish(descr.column(2 + k)).unwrap());
         }
-        for (data, close) in chunks {
-            rg.append_column(&data, close).unwrap();
-        }
-        rg.close().unwrap();
-        w.close().unwrap();
-        let file = Bytes::from(out);
+        let file = one_row_group_file(&descr, chunks);
 
         // Statistics of the joined chunks, against the values.
         let meta =
