@@ -67,13 +67,11 @@ enum Unit {
     Hash {
         file: usize,
     },
+    /// A record-aligned slice of a mapped file: its byte range is `bounds[index]` of the
+    /// file's [`Ledger`].
     Chunk {
         file: usize,
-        /// The chunk's index within its file, in its [`Ledger`].
         index: usize,
-        start: usize,
-        end: usize,
-        at_eof: bool,
     },
     Stream {
         file: usize,
@@ -181,17 +179,14 @@ impl<'f> Plan<'f> {
                     });
                 }
             }
-            Unit::Chunk {
-                file,
-                index,
-                start,
-                end,
-                at_eof,
-            } => {
+            Unit::Chunk { file, index } => {
                 let (Some(map), Some(fmt)) = (&self.maps[*file], &self.formats[*file]) else {
                     return;
                 };
-                let chunk = &map[*start..*end];
+                let ledger = &self.ledgers[*file];
+                let (start, end) = ledger.bounds[*index];
+                let at_eof = *index + 1 == ledger.bounds.len();
+                let chunk = &map[start..end];
                 let note = |hex| UnitOutput::File {
                     file: *file,
                     note: FileNote::Sha256 {
@@ -200,13 +195,13 @@ impl<'f> Plan<'f> {
                     },
                 };
                 let (ticket, hex) =
-                    self.ledgers[*file].begin(*index, map, |s, e| input::release_pages(map, s, e));
+                    ledger.begin(*index, map, |s, e| input::release_pages(map, s, e));
                 if let Some(hex) = hex {
                     emit(note(hex));
                 }
                 let first_line = ticket.first_line().unwrap_or_else(|| {
-                    let n = 1 + bytecount::count(&map[..*start], b'\n') as u64;
-                    input::release_pages(map, 0, *start);
+                    let n = 1 + bytecount::count(&map[..start], b'\n') as u64;
+                    input::release_pages(map, 0, start);
                     n
                 });
                 let out = process_chunk(
@@ -216,7 +211,7 @@ impl<'f> Plan<'f> {
                     fmt,
                     chunk,
                     first_line,
-                    *at_eof,
+                    at_eof,
                 );
                 emit(UnitOutput::Chunk(Box::new(out)));
                 if let Some(hex) = ticket.parsed(map, |s, e| input::release_pages(map, s, e)) {
@@ -395,14 +390,11 @@ impl Plan<'_> {
             if !dedupe::is_cloudwatch(fmt) {
                 return None;
             }
-            let (mut pos, mut line) = (0, 1);
-            while pos < map.len() {
-                let end =
-                    format::next_record_start(fmt, map, (pos + self.chunk_bytes).min(map.len()));
-                let end = if end <= pos { map.len() } else { end };
-                line += dedupe::block_keys(fmt, &map[pos..end], line, &mut out);
-                input::release_pages(map, pos, end);
-                pos = end;
+            // The scan's own chunks.
+            let mut line = 1;
+            for &(start, end) in &self.ledgers[file].bounds {
+                line += dedupe::block_keys(fmt, &map[start..end], line, &mut out);
+                input::release_pages(map, start, end);
             }
             return Some(out);
         }
@@ -546,17 +538,9 @@ fn plan_file(
     // whole large folio of the page cache (up to megabytes) per touch: hand them all back, so
     // that only the chunks in flight stay resident.
     input::release_pages(&map, 0, map.len());
-    let mut units = Vec::with_capacity(bounds.len());
-    let last = bounds.len().saturating_sub(1);
-    for (k, &(start, end)) in bounds.iter().enumerate() {
-        units.push(Unit::Chunk {
-            file: i,
-            index: k,
-            start,
-            end,
-            at_eof: k == last,
-        });
-    }
+    let units = (0..bounds.len())
+        .map(|index| Unit::Chunk { file: i, index })
+        .collect();
     PlannedFile {
         map: Some(map),
         format: Some(format),
