@@ -319,10 +319,7 @@ fn prefilter_is_exact(literal: &[u8]) -> bool {
 #[inline]
 fn event_time(message: &[u8], clock: time::Clock) -> Option<i64> {
     if let Some(layout) = clock.layout {
-        if let Some(t) = layout
-            .split(message)
-            .and_then(|(field, _)| layout.parse(field))
-        {
+        if let Some((t, _)) = layout.read(message) {
             return Some(clock.to_utc(t));
         }
     }

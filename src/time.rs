@@ -188,6 +188,14 @@ impl TimeLayout {
         Some((&line[..end], &line[end + 1..]))
     }
 
+    /// The local time at the start of `line` in this layout (epoch microseconds), and the
+    /// rest of the line after the field's comma.
+    #[inline]
+    pub fn read<'a>(&self, line: &'a [u8]) -> Option<(i64, &'a [u8])> {
+        let (field, rest) = self.split(line)?;
+        Some((self.parse(field)?, rest))
+    }
+
     /// The field as local epoch microseconds.
     pub fn parse(&self, field: &[u8]) -> Option<i64> {
         LAST_CUSTOM.with_borrow_mut(|last| {

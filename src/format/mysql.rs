@@ -39,8 +39,7 @@ pub fn sniff_custom(head: &[u8], layout: &time::TimeLayout) -> Option<bool> {
         Some((_, n)) => (&line[n..], true),
         None => (line, false),
     };
-    let (field, rest) = layout.split(body)?;
-    layout.parse(field)?;
+    let (_, rest) = layout.read(body)?;
     let (_, rest) = split_field(rest)?;
     (header_fast(rest).is_some() || header_resync(rest).is_ok()).then_some(cw)
 }
@@ -106,10 +105,7 @@ pub fn parse_record<'a>(
 ) -> Result<Event<'a>, Reason> {
     // 1. Timestamp: `YYYYMMDD HH:MM:SS` (or the user's layout for it) in server-local
     // time, or 16-digit epoch microseconds (UTC).
-    let custom = format.clock.layout.and_then(|layout| {
-        let (field, rest) = layout.split(line)?;
-        Some((layout.parse(field)?, rest))
-    });
+    let custom = format.clock.layout.and_then(|layout| layout.read(line));
     let (time_us, rest, aurora) = if let Some((t, rest)) = custom {
         (format.clock.to_utc(t), rest, false)
     } else if line.len() > 17 && line[8] == b' ' {
