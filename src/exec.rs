@@ -163,13 +163,17 @@ pub fn run_ordered_weighted<T, G, W, C, P>(
 mod tests {
     use super::*;
 
+    fn pool(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+    }
+
     #[test]
     fn outputs_arrive_in_unit_order_whatever_the_threads() {
         for threads in [1, 2, 4] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
+            let pool = pool(threads);
             let mut seen = Vec::new();
             run_ordered(
                 &pool,
@@ -198,10 +202,7 @@ mod tests {
     #[test]
     fn weighted_bound_admits_heavy_outputs_and_keeps_the_order() {
         for threads in [1, 2, 4] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
+            let pool = pool(threads);
             let mut seen = Vec::new();
             run_ordered_weighted(
                 &pool,
@@ -224,10 +225,7 @@ mod tests {
 
     #[test]
     fn a_panicking_unit_is_reported_and_the_rest_complete() {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
+        let pool = pool(2);
         let mut seen = Vec::new();
         run_ordered(
             &pool,
