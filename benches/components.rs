@@ -1,5 +1,6 @@
 //! Criterion benchmarks of the pieces after parsing, each in isolation: the analysis passes,
-//! the Parquet row-group encoder, and the CloudWatch filter engine.
+//! the Parquet row-group encoder, the CloudWatch filter engine, and the inputs' SHA-256 (one
+//! stream against two interleaved).
 //! Run: `cargo bench --bench components`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -158,5 +159,27 @@ fn filter(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, passes, parquet, filter);
+/// The chain-of-custody hash: `sha2` on one stream against two streams hashed in lockstep
+/// (the same bytes in total), as a scan hashes two files at once.
+fn hash(c: &mut Criterion) {
+    use forensics::input::sha256x2::{update_pair, Sha256State};
+    use sha2::Digest;
+    let data: Vec<u8> = (0..16u32 << 20).map(|i| (i % 251) as u8).collect();
+    let (a, b) = data.split_at(data.len() / 2);
+    let mut g = c.benchmark_group("sha256");
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    g.bench_function("sha2_one_stream", |bch| {
+        bch.iter(|| sha2::Sha256::digest(&data))
+    });
+    g.bench_function("two_streams", |bch| {
+        bch.iter(|| {
+            let (mut ha, mut hb) = (Sha256State::new(), Sha256State::new());
+            update_pair(&mut ha, a, &mut hb, b);
+            (ha.finalize(), hb.finalize())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, passes, parquet, filter, hash);
 criterion_main!(benches);

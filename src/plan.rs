@@ -13,10 +13,9 @@
 use std::io;
 use std::sync::{Condvar, Mutex};
 
-use sha2::{Digest, Sha256};
-
 use crate::dedupe;
 use crate::format::{self, FileFormat, FormatChoice, Reason};
+use crate::input::sha256x2::{self, Sha256State};
 use crate::input::{self, Compression, Decompressed, InputFile, Opened};
 use crate::scan::{process_chunk, ChunkOutput, ChunkSettings};
 use crate::stats::StatsBuilder;
@@ -73,6 +72,12 @@ enum Unit {
         file: usize,
         index: usize,
     },
+    /// Two chunks of two files, `(file, index)` each, whose hashes are fed together (see
+    /// [`pair_chunks`]).
+    Pair {
+        a: (usize, usize),
+        b: (usize, usize),
+    },
     Stream {
         file: usize,
     },
@@ -124,6 +129,7 @@ impl<'f> Plan<'f> {
             );
             plan.units.extend(planned.units);
         }
+        plan.units = pair_chunks(std::mem::take(&mut plan.units), &plan.ledgers);
         plan
     }
 
@@ -180,46 +186,86 @@ impl<'f> Plan<'f> {
                 }
             }
             Unit::Chunk { file, index } => {
-                let (Some(map), Some(fmt)) = (&self.maps[*file], &self.formats[*file]) else {
+                let Some(map) = self.chunked_map(*file) else {
                     return;
                 };
-                let ledger = &self.ledgers[*file];
-                let (start, end) = ledger.bounds[*index];
-                let at_eof = *index + 1 == ledger.bounds.len();
-                let chunk = &map[start..end];
-                let note = |hex| UnitOutput::File {
-                    file: *file,
-                    note: FileNote::Sha256 {
-                        hex,
-                        bytes: map.len() as u64,
-                    },
+                let release = |s, e| input::release_pages(map, s, e);
+                let (ticket, hex) = self.ledgers[*file].begin(*index, map, release);
+                self.hashed(*file, hex, emit);
+                self.parse(*file, ticket, settings, emit);
+            }
+            Unit::Pair { a, b } => {
+                let (Some(map_a), Some(map_b)) = (self.chunked_map(a.0), self.chunked_map(b.0))
+                else {
+                    return;
                 };
-                let (ticket, hex) =
-                    ledger.begin(*index, map, |s, e| input::release_pages(map, s, e));
-                if let Some(hex) = hex {
-                    emit(note(hex));
-                }
-                let first_line = ticket.first_line().unwrap_or_else(|| {
-                    let n = 1 + bytecount::count(&map[..start], b'\n') as u64;
-                    input::release_pages(map, 0, start);
-                    n
-                });
-                let out = process_chunk(
-                    settings,
-                    *file,
-                    &self.files[*file].display,
-                    fmt,
-                    chunk,
-                    first_line,
-                    at_eof,
+                let ((ta, hex_a), (tb, hex_b)) = Ledger::begin_pair(
+                    (&self.ledgers[a.0], a.1, map_a),
+                    (&self.ledgers[b.0], b.1, map_b),
+                    |s, e| input::release_pages(map_a, s, e),
+                    |s, e| input::release_pages(map_b, s, e),
                 );
-                emit(UnitOutput::Chunk(Box::new(out)));
-                if let Some(hex) = ticket.parsed(map, |s, e| input::release_pages(map, s, e)) {
-                    emit(note(hex));
-                }
+                self.hashed(a.0, hex_a, emit);
+                self.hashed(b.0, hex_b, emit);
+                self.parse(a.0, ta, settings, emit);
+                self.parse(b.0, tb, settings, emit);
             }
             Unit::Stream { file } => self.run_stream(*file, settings, emit),
         }
+    }
+
+    /// The map of a file cut into chunks (a mapped log).
+    fn chunked_map(&self, file: usize) -> Option<&memmap2::Mmap> {
+        self.maps[file]
+            .as_ref()
+            .filter(|_| self.formats[file].is_some())
+    }
+
+    /// Emits the SHA-256 note of `file` if a unit just finished its hash.
+    fn hashed(&self, file: usize, hex: Option<String>, emit: &mut dyn FnMut(UnitOutput)) {
+        if let (Some(hex), Some(map)) = (hex, &self.maps[file]) {
+            emit(UnitOutput::File {
+                file,
+                note: FileNote::Sha256 {
+                    hex,
+                    bytes: map.len() as u64,
+                },
+            });
+        }
+    }
+
+    /// Parses a begun chunk of a mapped log (once every earlier chunk has counted its lines),
+    /// emits its output, and marks it parsed.
+    fn parse(
+        &self,
+        file: usize,
+        ticket: Ticket<'_>,
+        settings: &ChunkSettings<'_>,
+        emit: &mut dyn FnMut(UnitOutput),
+    ) {
+        let (Some(map), Some(fmt)) = (&self.maps[file], &self.formats[file]) else {
+            return;
+        };
+        let ledger = &self.ledgers[file];
+        let index = ticket.index;
+        let (start, end) = ledger.bounds[index];
+        let first_line = ticket.first_line().unwrap_or_else(|| {
+            let n = 1 + bytecount::count(&map[..start], b'\n') as u64;
+            input::release_pages(map, 0, start);
+            n
+        });
+        let out = process_chunk(
+            settings,
+            file,
+            &self.files[file].display,
+            fmt,
+            &map[start..end],
+            first_line,
+            index + 1 == ledger.bounds.len(),
+        );
+        emit(UnitOutput::Chunk(Box::new(out)));
+        let hex = ticket.parsed(map, |s, e| input::release_pages(map, s, e));
+        self.hashed(file, hex, emit);
     }
 
     fn run_stream(
@@ -484,6 +530,53 @@ fn corrupt(c: Compression, e: &io::Error) -> String {
     )
 }
 
+/// Turns each run of consecutive chunk units into units of two chunks of two different files,
+/// so that one unit feeds both files' SHA-256 at once ([`Ledger::begin_pair`]).
+///
+/// The run's files are dealt into two lanes in file order, each file to the lane with fewer
+/// bytes so far, and the lanes are zipped: unit k holds the k-th chunk of each lane. Each
+/// file's chunks stay in order within its lane, so a chunk's earlier chunks are in earlier
+/// units (their line counts and hash come first). What is left of the longer lane stays
+/// single chunks. The pairing depends only on the files, not on the thread count, so the
+/// outputs' order (chunks of two files interleaved) is the same in every run.
+fn pair_chunks(units: Vec<Unit>, ledgers: &[Ledger]) -> Vec<Unit> {
+    let mut out = Vec::with_capacity(units.len());
+    let mut run: Vec<(usize, usize)> = Vec::new();
+    let flush = |run: &mut Vec<(usize, usize)>, out: &mut Vec<Unit>| {
+        let mut lanes: [Vec<(usize, usize)>; 2] = [Vec::new(), Vec::new()];
+        let mut bytes = [0usize; 2];
+        let mut k = 0;
+        while k < run.len() {
+            let file = run[k].0;
+            let n = run[k..].iter().take_while(|c| c.0 == file).count();
+            let lane = usize::from(bytes[1] < bytes[0]);
+            bytes[lane] += ledgers[file].bounds.last().map_or(0, |b| b.1);
+            lanes[lane].extend_from_slice(&run[k..k + n]);
+            k += n;
+        }
+        let [l0, l1] = lanes;
+        let paired = l0.len().min(l1.len());
+        for (&a, &b) in l0.iter().zip(&l1) {
+            out.push(Unit::Pair { a, b });
+        }
+        for &(file, index) in l0[paired..].iter().chain(&l1[paired..]) {
+            out.push(Unit::Chunk { file, index });
+        }
+        run.clear();
+    };
+    for u in units {
+        match u {
+            Unit::Chunk { file, index } => run.push((file, index)),
+            other => {
+                flush(&mut run, &mut out);
+                out.push(other);
+            }
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 /// One file's plan.
 struct PlannedFile {
     map: Option<memmap2::Mmap>,
@@ -581,7 +674,7 @@ struct LedgerState {
     /// The next chunk to hash; all before it are hashed.
     next_hash: usize,
     /// `None` while a unit is hashing, or once the hash is finished.
-    hasher: Option<Sha256>,
+    hasher: Option<Sha256State>,
     finished: bool,
 }
 
@@ -600,7 +693,7 @@ impl Ledger {
                 begun: vec![false; n],
                 parsed: vec![false; n],
                 next_hash: 0,
-                hasher: Some(Sha256::new()),
+                hasher: Some(Sha256State::new()),
                 finished: false,
             }),
             ready: Condvar::new(),
@@ -621,9 +714,85 @@ impl Ledger {
         map: &[u8],
         mut done: impl FnMut(usize, usize),
     ) -> (Ticket<'_>, Option<String>) {
+        let (ticket, mut hasher) = self.start(index);
+        let chunk = self.chunk(index, map);
+        let mut newlines = 0u64;
+        match &mut hasher {
+            Some(h) => {
+                for piece in chunk.chunks(PIECE_BYTES) {
+                    h.update(piece);
+                    newlines += bytecount::count(piece, b'\n') as u64;
+                }
+            }
+            None => newlines = bytecount::count(chunk, b'\n') as u64,
+        }
+        self.publish(ticket, newlines, hasher, map, &mut done)
+    }
+
+    /// Begins two chunks of two files at once, as [`Ledger::begin`] does each, but when both
+    /// hashes are due they are fed together ([`sha256x2::update_pair`], nearly twice the
+    /// rate of one after the other).
+    #[allow(clippy::type_complexity)]
+    fn begin_pair<'l>(
+        (la, ia, map_a): (&'l Ledger, usize, &[u8]),
+        (lb, ib, map_b): (&'l Ledger, usize, &[u8]),
+        mut done_a: impl FnMut(usize, usize),
+        mut done_b: impl FnMut(usize, usize),
+    ) -> ((Ticket<'l>, Option<String>), (Ticket<'l>, Option<String>)) {
+        let (ta, mut ha) = la.start(ia);
+        let (tb, mut hb) = lb.start(ib);
+        let (ca, cb) = (la.chunk(ia, map_a), lb.chunk(ib, map_b));
+        let (mut na, mut nb) = (0u64, 0u64);
+        if let (Some(ha), Some(hb)) = (&mut ha, &mut hb) {
+            let mut pa = ca.chunks(PIECE_BYTES);
+            let mut pb = cb.chunks(PIECE_BYTES);
+            loop {
+                match (pa.next(), pb.next()) {
+                    (Some(a), Some(b)) => {
+                        sha256x2::update_pair(ha, a, hb, b);
+                        na += bytecount::count(a, b'\n') as u64;
+                        nb += bytecount::count(b, b'\n') as u64;
+                    }
+                    (Some(a), None) => {
+                        ha.update(a);
+                        na += bytecount::count(a, b'\n') as u64;
+                    }
+                    (None, Some(b)) => {
+                        hb.update(b);
+                        nb += bytecount::count(b, b'\n') as u64;
+                    }
+                    (None, None) => break,
+                }
+            }
+        } else {
+            for (h, c, n) in [(&mut ha, ca, &mut na), (&mut hb, cb, &mut nb)] {
+                match h {
+                    Some(h) => {
+                        for piece in c.chunks(PIECE_BYTES) {
+                            h.update(piece);
+                            *n += bytecount::count(piece, b'\n') as u64;
+                        }
+                    }
+                    None => *n = bytecount::count(c, b'\n') as u64,
+                }
+            }
+        }
+        (
+            la.publish(ta, na, ha, map_a, &mut done_a),
+            lb.publish(tb, nb, hb, map_b, &mut done_b),
+        )
+    }
+
+    /// Chunk `index` of `map`.
+    fn chunk<'m>(&self, index: usize, map: &'m [u8]) -> &'m [u8] {
         let (start, end) = self.bounds[index];
-        let chunk = &map[start..end];
-        let mut ticket = Ticket {
+        &map[start..end]
+    }
+
+    /// Marks chunk `index` begun; the hasher too if its turn has come (the caller feeds the
+    /// chunk to it and hands it back to [`Ledger::publish`]).
+    fn start(&self, index: usize) -> (Ticket<'_>, Option<Sha256State>) {
+        let ticket = Ticket {
             ledger: self,
             index,
             counted: false,
@@ -631,26 +800,33 @@ impl Ledger {
         };
         let mut s = self.lock();
         s.begun[index] = true;
-        let mut newlines = 0u64;
-        if s.next_hash == index && s.hasher.is_some() {
-            let mut hasher = s.hasher.take().expect("checked");
-            drop(s);
-            for piece in chunk.chunks(PIECE_BYTES) {
-                hasher.update(piece);
-                newlines += bytecount::count(piece, b'\n') as u64;
-            }
-            s = self.lock();
-            s.next_hash += 1;
-            s.hasher = Some(hasher);
+        let hasher = if s.next_hash == index {
+            s.hasher.take()
         } else {
-            drop(s);
-            newlines = bytecount::count(chunk, b'\n') as u64;
-            s = self.lock();
+            None
+        };
+        (ticket, hasher)
+    }
+
+    /// Publishes a begun chunk's newline count and hands back the hasher (which has read the
+    /// chunk), then carries the hash on.
+    fn publish<'l>(
+        &'l self,
+        mut ticket: Ticket<'l>,
+        newlines: u64,
+        hasher: Option<Sha256State>,
+        map: &[u8],
+        done: &mut impl FnMut(usize, usize),
+    ) -> (Ticket<'l>, Option<String>) {
+        let mut s = self.lock();
+        if let Some(h) = hasher {
+            s.next_hash += 1;
+            s.hasher = Some(h);
         }
-        s.newlines[index] = Some(newlines);
+        s.newlines[ticket.index] = Some(newlines);
         ticket.counted = true;
         self.ready.notify_all();
-        let hex = self.carry_hash(s, map, &mut done);
+        let hex = self.carry_hash(s, map, done);
         (ticket, hex)
     }
 
@@ -769,6 +945,7 @@ impl Plan<'_> {
             | Unit::Hash { file }
             | Unit::Chunk { file, .. }
             | Unit::Stream { file } => *file,
+            Unit::Pair { a, .. } => a.0,
         }
     }
 
@@ -857,6 +1034,122 @@ mod tests {
                 ledger.finish(&text).is_none(),
                 "the units finished the hash"
             );
+        }
+    }
+
+    /// Several files' chunks, paired by [`pair_chunks`] and run by 1–3 threads as the plan
+    /// runs them (a pair begun together, then parsed one after the other after random
+    /// delays): every chunk appears once, each file's chunks stay in order, the two chunks of
+    /// a pair are of different files, and every chunk gets its exact first line, every file
+    /// its SHA-256 once, every chunk's pages handed back once.
+    #[test]
+    fn paired_chunks_of_several_files_get_exact_lines_and_hashes() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        for round in 0..100 {
+            let files: Vec<_> = (0..below(&mut rng, 1, 5))
+                .map(|_| random_chunks(&mut rng))
+                .collect();
+            let ledgers: Vec<Ledger> = files.iter().map(|f| Ledger::new(f.1.clone())).collect();
+            let units = pair_chunks(
+                files
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(file, f)| {
+                        (0..f.1.len()).map(move |index| Unit::Chunk { file, index })
+                    })
+                    .collect(),
+                &ledgers,
+            );
+            // Every chunk once, in file order within its file, a pair never within one file.
+            let mut seen: Vec<Vec<usize>> = vec![Vec::new(); files.len()];
+            for u in &units {
+                match u {
+                    Unit::Chunk { file, index } => seen[*file].push(*index),
+                    Unit::Pair { a, b } => {
+                        assert_ne!(a.0, b.0, "round {round}");
+                        seen[a.0].push(a.1);
+                        seen[b.0].push(b.1);
+                    }
+                    _ => unreachable!(),
+                }
+            }
+            for (f, s) in files.iter().zip(&seen) {
+                assert_eq!(*s, (0..f.1.len()).collect::<Vec<_>>(), "round {round}");
+            }
+            if files.len() > 1 {
+                assert!(units.iter().any(|u| matches!(u, Unit::Pair { .. })));
+            }
+            let next = AtomicUsize::new(0);
+            let hexes = Mutex::new(Vec::new());
+            let released = Mutex::new(vec![Vec::new(); files.len()]);
+            std::thread::scope(|scope| {
+                for t in 0..1 + round % 3 {
+                    let (ledgers, next, hexes, released, files, units) =
+                        (&ledgers, &next, &hexes, &released, &files, &units);
+                    scope.spawn(move || {
+                        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(round * 5 + t);
+                        let mut parse = |file: usize, ticket: Ticket<'_>| {
+                            let (text, bounds) = &files[file];
+                            let start = bounds[ticket.index].0;
+                            assert_eq!(ticket.first_line(), Some(first_line(text, start)));
+                            let pause = below(&mut rng, 0, 300) as u64;
+                            std::thread::sleep(std::time::Duration::from_micros(pause));
+                            let done = |s, e| released.lock().unwrap()[file].push((s, e));
+                            let hex = ticket.parsed(text, done);
+                            hexes.lock().unwrap().extend(hex.map(|h| (file, h)));
+                        };
+                        loop {
+                            let k = next.fetch_add(1, Ordering::SeqCst);
+                            let Some(unit) = units.get(k) else {
+                                return;
+                            };
+                            let (a, b) = match *unit {
+                                Unit::Pair { a, b } => (a, Some(b)),
+                                Unit::Chunk { file, index } => ((file, index), None),
+                                _ => unreachable!(),
+                            };
+                            let done = |file: usize| {
+                                move |s, e| released.lock().unwrap()[file].push((s, e))
+                            };
+                            match b {
+                                Some(b) => {
+                                    let ((ta, ha), (tb, hb)) = Ledger::begin_pair(
+                                        (&ledgers[a.0], a.1, &files[a.0].0),
+                                        (&ledgers[b.0], b.1, &files[b.0].0),
+                                        done(a.0),
+                                        done(b.0),
+                                    );
+                                    let mut h = hexes.lock().unwrap();
+                                    h.extend(ha.map(|x| (a.0, x)));
+                                    h.extend(hb.map(|x| (b.0, x)));
+                                    drop(h);
+                                    parse(a.0, ta);
+                                    parse(b.0, tb);
+                                }
+                                None => {
+                                    let (ta, ha) =
+                                        ledgers[a.0].begin(a.1, &files[a.0].0, done(a.0));
+                                    hexes.lock().unwrap().extend(ha.map(|x| (a.0, x)));
+                                    parse(a.0, ta);
+                                }
+                            }
+                        }
+                    });
+                }
+            });
+            let mut hexes = hexes.into_inner().unwrap();
+            hexes.sort();
+            let want: Vec<(usize, String)> = files
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (i, input::sha256_hex(&f.0)))
+                .collect();
+            assert_eq!(hexes, want, "round {round}");
+            for (mut r, f) in released.into_inner().unwrap().into_iter().zip(&files) {
+                r.sort();
+                assert_eq!(r, f.1, "round {round}");
+            }
         }
     }
 

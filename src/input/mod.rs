@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
+pub mod sha256x2;
 use sha2::{Digest, Sha256};
 
 /// One input file, in the order the run will report it.
