@@ -528,9 +528,10 @@ fn definition_levels(nulls: Option<&NullBuffer>, start: usize, end: usize, body:
         body[at..at + 4].copy_from_slice(&len.to_le_bytes());
         return;
     }
-    let levels: Vec<u32> = (start..end)
-        .map(|i| nulls.is_none_or(|n| n.is_valid(i)) as u32)
-        .collect();
+    let levels: Vec<u32> = match nulls {
+        Some(n) => n.slice(start, end - start).iter().map(u32::from).collect(),
+        None => vec![1; end - start],
+    };
     let at = body.len();
     body.extend_from_slice(&[0; 4]);
     rle_hybrid(&levels, 1, body);
@@ -601,11 +602,14 @@ pub fn encode_dictionary(
         indices.clear();
         if nullable {
             definition_levels(nulls, start, end, &mut body);
-            indices.extend(
-                (start..end)
-                    .filter(|&i| nulls.is_none_or(|n| n.is_valid(i)))
-                    .map(|i| keys[i] as u32),
-            );
+            match nulls {
+                Some(n) => indices.extend(
+                    n.slice(start, end - start)
+                        .valid_indices()
+                        .map(|i| keys[start + i] as u32),
+                ),
+                None => indices.extend(keys[start..end].iter().map(|&k| k as u32)),
+            }
         } else {
             indices.extend(keys[start..end].iter().map(|&k| k as u32));
         }
@@ -1064,14 +1068,10 @@ pub fn rle_hybrid(values: &[u32], bit_width: u8, out: &mut Vec<u8>) {
     let w = bit_width as usize;
     let value_bytes = w.div_ceil(8);
     let n = values.len();
-    let run_at = |i: usize| -> usize {
-        let v = values[i];
-        values[i..].iter().take_while(|&&x| x == v).count()
-    };
     let mut i = 0;
     while i < n {
-        let run = run_at(i);
-        if run >= 8 {
+        if starts_run(values, i) {
+            let run = run_length(values, i);
             varint((run as u64) << 1, out);
             out.extend_from_slice(&values[i].to_le_bytes()[..value_bytes]);
             i += run;
@@ -1083,23 +1083,34 @@ pub fn rle_hybrid(values: &[u32], bit_width: u8, out: &mut Vec<u8>) {
         while i < n {
             groups += 1;
             i = (i + 8).min(n);
-            if i < n && run_at(i) >= 8 {
+            if starts_run(values, i) {
                 break;
             }
         }
         varint(((groups as u64) << 1) | 1, out);
-        // Eight values of `w` bits make exactly `w` bytes; they are gathered in a small
+        let section = &values[start..(start + groups * 8).min(n)];
+        if w <= 8 {
+            // Eight values of at most 8 bits: `w` bytes of one u64.
+            for group in section.chunks(8) {
+                let mut acc = 0u64;
+                for (k, &v) in group.iter().enumerate() {
+                    acc |= (v as u64) << (k * w);
+                }
+                out.extend_from_slice(&acc.to_le_bytes()[..w]);
+            }
+            continue;
+        }
+        // Wider values: eight of `w` bits make exactly `w` bytes, gathered in a small
         // buffer and appended at once.
-        let mut group = [0u8; 32];
-        for g in 0..groups {
-            let base = start + g * 8;
+        let mut bytes = [0u8; 32];
+        for group in section.chunks(8) {
             let (mut acc, mut bits, mut len) = (0u128, 0, 0);
             for k in 0..8 {
-                let v = values.get(base + k).copied().unwrap_or(0) as u128;
+                let v = group.get(k).copied().unwrap_or(0) as u128;
                 acc |= v << bits;
                 bits += w;
                 if bits >= 64 {
-                    group[len..len + 8].copy_from_slice(&(acc as u64).to_le_bytes());
+                    bytes[len..len + 8].copy_from_slice(&(acc as u64).to_le_bytes());
                     len += 8;
                     acc >>= 64;
                     bits -= 64;
@@ -1107,10 +1118,31 @@ pub fn rle_hybrid(values: &[u32], bit_width: u8, out: &mut Vec<u8>) {
             }
             debug_assert_eq!(bits % 8, 0, "8 values of w bits fill whole bytes");
             let rest = bits / 8;
-            group[len..len + rest].copy_from_slice(&acc.to_le_bytes()[..rest]);
-            out.extend_from_slice(&group[..len + rest]);
+            bytes[len..len + rest].copy_from_slice(&acc.to_le_bytes()[..rest]);
+            out.extend_from_slice(&bytes[..len + rest]);
         }
     }
+}
+
+/// Whether a run of at least 8 equal values starts at `i` (an RLE run is worth it).
+#[inline]
+fn starts_run(values: &[u32], i: usize) -> bool {
+    values
+        .get(i..i + 8)
+        .is_some_and(|g| g.iter().all(|&x| x == g[0]))
+}
+
+/// The number of values equal to `values[i]` from `i` on, compared eight at a time.
+#[inline]
+fn run_length(values: &[u32], i: usize) -> usize {
+    let v = values[i];
+    let rest = &values[i..];
+    let whole = rest
+        .chunks_exact(8)
+        .take_while(|g| g.iter().all(|&x| x == v))
+        .count()
+        * 8;
+    whole + rest[whole..].iter().take_while(|&&x| x == v).count()
 }
 
 fn varint(mut v: u64, out: &mut Vec<u8>) {
@@ -1187,6 +1219,25 @@ mod tests {
             ((0..300).map(|i| (i * 7919) % 1000).collect(), 10),
         ];
         cases.push(((0..64).map(|i| if i < 3 { 1 } else { 2 }).collect(), 2));
+        // Every width up to 20 bits: random values broken by runs of random lengths, so
+        // runs start and end inside and on the edges of groups of eight.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for w in 1..=20u8 {
+            let max = (1u64 << w) - 1;
+            let mut values = Vec::new();
+            while values.len() < 2000 {
+                let v = (next() & max) as u32;
+                let len = if next() % 3 == 0 { next() % 40 } else { 1 };
+                values.extend(std::iter::repeat_n(v, len as usize));
+            }
+            cases.push((values, w));
+        }
         for (values, w) in cases {
             let mut out = Vec::new();
             rle_hybrid(&values, w, &mut out);
