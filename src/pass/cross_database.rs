@@ -119,7 +119,9 @@ impl CrossDatabasePass {
             .position(|r| bytes_eq(&r.1, db) && bytes_eq(&r.0, user))
         {
             self.recent[i].2.add(o.event.time_us, o.evidence);
-            self.recent.swap(0, i);
+            if i != 0 {
+                self.recent.swap(0, i);
+            }
             return;
         }
         if is_system_schema(db) {

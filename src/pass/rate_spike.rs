@@ -61,7 +61,9 @@ impl Pass for RateSpikePass {
         if let Some(i) = self.recent.iter().position(|r| r.1 == w && r.0 == e.user) {
             self.recent[i].2.add(e.time_us, o.evidence);
             // Most recently used first: the next event most likely belongs to it again.
-            self.recent.swap(0, i);
+            if i != 0 {
+                self.recent.swap(0, i);
+            }
             return;
         }
         if self.recent.len() >= RECENT {
