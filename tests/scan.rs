@@ -353,6 +353,44 @@ fn non_empty_output_folder_is_refused_without_force() {
     assert!(walk(&out)
         .iter()
         .all(|p| !p.to_string_lossy().ends_with(".tmp")));
+    // Again over a previous output with a stale partition and the hidden folder of replaced
+    // outputs an interrupted run would leave: both are gone afterwards (they are deleted in
+    // the background while the scan runs, and the run waits for that before it returns).
+    let stale = out.join("events/dt=1999-01-01");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("part-00000.parquet"), b"old").unwrap();
+    let left = out.join(".forensics-replaced-1-2/events");
+    std::fs::create_dir_all(&left).unwrap();
+    std::fs::write(left.join("x"), b"old").unwrap();
+    let o = run_scan(&[
+        "scan",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--force",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        !stale.exists(),
+        "the previous scan's partitions are replaced"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "events",
+            "findings.parquet",
+            "keep.txt",
+            "summary.json",
+            "summary.md"
+        ]
+    );
+    assert!(out.join("events").read_dir().unwrap().count() > 0);
 }
 
 #[test]
