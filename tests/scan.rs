@@ -327,23 +327,16 @@ fn non_empty_output_folder_is_refused_without_force() {
     let out = dir.path().join("out");
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("keep.txt"), b"x").unwrap();
-    let o = run_scan(&[
-        "scan",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let scan = |force: bool| {
+        let (input, out) = (input.to_str().unwrap(), out.to_str().unwrap());
+        let mut args = vec!["scan", input, "-o", out, "--quiet"];
+        args.extend(force.then_some("--force"));
+        run_scan(&args)
+    };
+    let o = scan(false);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
-    let o = run_scan(&[
-        "scan",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--quiet",
-        "--force",
-    ]);
+    let o = scan(true);
     assert_eq!(o.status.code(), Some(0));
     assert!(
         out.join("keep.txt").exists(),
@@ -362,14 +355,7 @@ fn non_empty_output_folder_is_refused_without_force() {
     let left = out.join(".forensics-replaced-1-2/events");
     std::fs::create_dir_all(&left).unwrap();
     std::fs::write(left.join("x"), b"old").unwrap();
-    let o = run_scan(&[
-        "scan",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--quiet",
-        "--force",
-    ]);
+    let o = scan(true);
     assert_eq!(o.status.code(), Some(0));
     assert!(
         !stale.exists(),
