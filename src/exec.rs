@@ -140,12 +140,7 @@ pub fn run_ordered_weighted<T, G, W, C, P>(
                     })
                 }));
                 if let Err(panic) = result {
-                    let msg = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "unknown panic".into());
-                    let t = on_panic(unit, msg);
+                    let t = on_panic(unit, panic_message(&*panic));
                     let w = weight(&t);
                     ordered.submit((unit, seq), Item::Data(t), w);
                     seq += 1;
@@ -157,6 +152,15 @@ pub fn run_ordered_weighted<T, G, W, C, P>(
             consume(t);
         }
     });
+}
+
+/// The message a panic carried (`"unknown panic"` when it was not text).
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 #[cfg(test)]

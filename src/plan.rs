@@ -215,8 +215,20 @@ impl<'f> Plan<'f> {
                 );
                 self.hashed(a.0, hex_a, emit);
                 self.hashed(b.0, hex_b, emit);
-                self.parse(a.0, ta, settings, emit);
-                self.parse(b.0, tb, settings, emit);
+                // Each chunk on its own: a panic in one file's chunk (a bug) is reported for
+                // that file and does not cost the other file its chunk.
+                for (file, ticket) in [(a.0, ta), (b.0, tb)] {
+                    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        self.parse(file, ticket, settings, emit)
+                    }));
+                    if let Err(panic) = parsed {
+                        let msg = crate::exec::panic_message(&*panic);
+                        emit(UnitOutput::File {
+                            file,
+                            note: FileNote::Error(format!("internal error: {msg}")),
+                        });
+                    }
+                }
             }
             Unit::Stream { file } => self.run_stream(*file, settings, emit),
         }
@@ -254,6 +266,10 @@ impl<'f> Plan<'f> {
         let (Some(map), Some(fmt)) = (&self.maps[file], &self.formats[file]) else {
             return;
         };
+        #[cfg(test)]
+        if tests::PANIC_IN_FILE.with(|f| f.get()) == Some(file) {
+            panic!("a test panic while parsing file {file}");
+        }
         let ledger = &self.ledgers[file];
         let index = ticket.index;
         let (start, end) = ledger.bounds[index];
@@ -970,6 +986,61 @@ impl Plan<'_> {
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
+
+    thread_local! {
+        /// Makes [`Plan::parse`] panic on this file (on this thread).
+        pub static PANIC_IN_FILE: std::cell::Cell<Option<usize>> =
+            const { std::cell::Cell::new(None) };
+    }
+
+    /// A pair unit whose first chunk panics while parsing reports the panic for that file
+    /// only: the other file's chunk is still parsed, and both files' hashes are reported.
+    #[test]
+    fn a_panic_in_one_chunk_of_a_pair_does_not_cost_the_other_file_its_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = "20260301 12:00:00,ip-10-0-0-1,admin,10.0.0.5,7,9,QUERY,db,'SELECT 1',0\n";
+        for name in ["a.log", "b.log"] {
+            std::fs::write(dir.path().join(name), line.repeat(3)).unwrap();
+        }
+        let (files, _) = input::discover(&[dir.path().to_path_buf()]);
+        let plan = Plan::new(&files, FormatChoice::Auto, Clock::default(), CHUNK_BYTES);
+        let pair = (0..plan.len())
+            .find(|&u| matches!(plan.units[u], Unit::Pair { .. }))
+            .expect("two small logs make one pair");
+        let config = crate::pass::AnalysisConfig::default();
+        let duplicates = dedupe::Duplicates::none();
+        let settings = ChunkSettings {
+            since_us: None,
+            until_us: None,
+            encoder: None,
+            config: &config,
+            analysis: false,
+            duplicates: &duplicates,
+        };
+        let mut errors = Vec::new();
+        let mut records = vec![0; 2];
+        let mut hashes = Vec::new();
+        PANIC_IN_FILE.with(|f| f.set(Some(0)));
+        plan.run(pair, &settings, &mut |out| match out {
+            UnitOutput::Chunk(c) => records[c.file] += c.stats.records,
+            UnitOutput::File { file, note } => match note {
+                FileNote::Error(m) => errors.push((file, m)),
+                FileNote::Sha256 { hex, .. } => hashes.push((file, hex)),
+                _ => {}
+            },
+        });
+        PANIC_IN_FILE.with(|f| f.set(None));
+        assert_eq!(records, vec![0, 3]);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].0, 0);
+        assert!(
+            errors[0].1.contains("internal error: a test panic"),
+            "{errors:?}"
+        );
+        hashes.sort();
+        let sum = input::sha256_hex(line.repeat(3).as_bytes());
+        assert_eq!(hashes, vec![(0, sum.clone()), (1, sum)]);
+    }
 
     /// A number in `lo..hi`.
     fn below(rng: &mut rand_chacha::ChaCha8Rng, lo: usize, hi: usize) -> usize {
