@@ -739,23 +739,24 @@ impl Ledger {
         mut done: impl FnMut(usize, usize),
     ) -> (Ticket<'_>, Option<String>) {
         let (ticket, mut hasher) = self.start(index);
-        let chunk = self.chunk(index, map);
         let mut newlines = 0u64;
-        match &mut hasher {
-            Some(h) => {
-                for piece in chunk.chunks(PIECE_BYTES) {
-                    h.update(piece);
-                    newlines += bytecount::count(piece, b'\n') as u64;
-                }
-            }
-            None => newlines = bytecount::count(chunk, b'\n') as u64,
-        }
-        self.publish(ticket, newlines, hasher, map, &mut done)
+        feed_pair(
+            hasher.as_mut(),
+            self.chunk(index, map),
+            None,
+            &[],
+            |piece, _| {
+                newlines += bytecount::count(piece, b'\n') as u64;
+            },
+        );
+        let ticket = self.publish(ticket, newlines, hasher);
+        let hex = self.carry_hash(map, &mut done);
+        (ticket, hex)
     }
 
     /// Begins two chunks of two files at once, as [`Ledger::begin`] does each, but when both
     /// hashes are due they are fed together ([`sha256x2::update_pair`], nearly twice the
-    /// rate of one after the other).
+    /// rate of one after the other), and so are the two files' carries.
     #[allow(clippy::type_complexity)]
     fn begin_pair<'l>(
         (la, ia, map_a): (&'l Ledger, usize, &[u8]),
@@ -767,44 +768,45 @@ impl Ledger {
         let (tb, mut hb) = lb.start(ib);
         let (ca, cb) = (la.chunk(ia, map_a), lb.chunk(ib, map_b));
         let (mut na, mut nb) = (0u64, 0u64);
-        if let (Some(ha), Some(hb)) = (&mut ha, &mut hb) {
-            let mut pa = ca.chunks(PIECE_BYTES);
-            let mut pb = cb.chunks(PIECE_BYTES);
-            loop {
-                match (pa.next(), pb.next()) {
-                    (Some(a), Some(b)) => {
-                        sha256x2::update_pair(ha, a, hb, b);
-                        na += bytecount::count(a, b'\n') as u64;
-                        nb += bytecount::count(b, b'\n') as u64;
-                    }
-                    (Some(a), None) => {
-                        ha.update(a);
-                        na += bytecount::count(a, b'\n') as u64;
-                    }
-                    (None, Some(b)) => {
-                        hb.update(b);
-                        nb += bytecount::count(b, b'\n') as u64;
-                    }
-                    (None, None) => break,
-                }
+        feed_pair(ha.as_mut(), ca, hb.as_mut(), cb, |a, b| {
+            na += bytecount::count(a, b'\n') as u64;
+            nb += bytecount::count(b, b'\n') as u64;
+        });
+        let ta = la.publish(ta, na, ha);
+        let tb = lb.publish(tb, nb, hb);
+        let (hex_a, hex_b) = Ledger::carry_pair((la, map_a, &mut done_a), (lb, map_b, &mut done_b));
+        ((ta, hex_a), (tb, hex_b))
+    }
+
+    /// [`Ledger::carry_hash`] for two files at once: while both have a begun chunk next in
+    /// line (and no other unit holds their hash), the two are hashed together.
+    fn carry_pair(
+        (la, map_a, done_a): (&Ledger, &[u8], &mut impl FnMut(usize, usize)),
+        (lb, map_b, done_b): (&Ledger, &[u8], &mut impl FnMut(usize, usize)),
+    ) -> (Option<String>, Option<String>) {
+        let mut hex_a = la.finish_if_done();
+        let mut hex_b = lb.finish_if_done();
+        loop {
+            let (mut ta, mut tb) = (la.take_next(), lb.take_next());
+            if ta.is_none() && tb.is_none() {
+                return (hex_a, hex_b);
             }
-        } else {
-            for (h, c, n) in [(&mut ha, ca, &mut na), (&mut hb, cb, &mut nb)] {
-                match h {
-                    Some(h) => {
-                        for piece in c.chunks(PIECE_BYTES) {
-                            h.update(piece);
-                            *n += bytecount::count(piece, b'\n') as u64;
-                        }
-                    }
-                    None => *n = bytecount::count(c, b'\n') as u64,
-                }
+            let ca = ta.as_ref().map_or(&[][..], |t| la.chunk(t.1, map_a));
+            let cb = tb.as_ref().map_or(&[][..], |t| lb.chunk(t.1, map_b));
+            feed_pair(
+                ta.as_mut().map(|t| &mut t.0),
+                ca,
+                tb.as_mut().map(|t| &mut t.0),
+                cb,
+                |_, _| {},
+            );
+            if let Some((h, k)) = ta {
+                hex_a = hex_a.or(la.put_back(h, k, done_a));
+            }
+            if let Some((h, k)) = tb {
+                hex_b = hex_b.or(lb.put_back(h, k, done_b));
             }
         }
-        (
-            la.publish(ta, na, ha, map_a, &mut done_a),
-            lb.publish(tb, nb, hb, map_b, &mut done_b),
-        )
     }
 
     /// Chunk `index` of `map`.
@@ -833,15 +835,13 @@ impl Ledger {
     }
 
     /// Publishes a begun chunk's newline count and hands back the hasher (which has read the
-    /// chunk), then carries the hash on.
+    /// chunk); the caller then carries the hash on.
     fn publish<'l>(
         &'l self,
         mut ticket: Ticket<'l>,
         newlines: u64,
         hasher: Option<Sha256State>,
-        map: &[u8],
-        done: &mut impl FnMut(usize, usize),
-    ) -> (Ticket<'l>, Option<String>) {
+    ) -> Ticket<'l> {
         let mut s = self.lock();
         if let Some(h) = hasher {
             s.next_hash += 1;
@@ -850,43 +850,65 @@ impl Ledger {
         s.newlines[ticket.index] = Some(newlines);
         ticket.counted = true;
         self.ready.notify_all();
-        let hex = self.carry_hash(s, map, done);
-        (ticket, hex)
+        ticket
     }
 
     /// Hashes every begun chunk next in file order, unless another unit holds the hash (it
     /// will see them). The hex digest when this finished the file.
-    fn carry_hash<'s>(
-        &'s self,
-        mut s: std::sync::MutexGuard<'s, LedgerState>,
-        map: &[u8],
-        done: &mut impl FnMut(usize, usize),
-    ) -> Option<String> {
-        let n = self.bounds.len();
-        if s.next_hash == n && !s.finished && s.hasher.is_some() {
-            s.finished = true;
-            return s.hasher.take().map(|h| input::hex(&h.finalize()));
+    fn carry_hash(&self, map: &[u8], done: &mut impl FnMut(usize, usize)) -> Option<String> {
+        if let Some(hex) = self.finish_if_done() {
+            return Some(hex);
         }
-        if s.next_hash >= n || !s.begun[s.next_hash] {
-            return None;
-        }
-        let mut hasher = s.hasher.take()?;
-        while s.next_hash < n && s.begun[s.next_hash] {
-            let k = s.next_hash;
-            let (start, end) = self.bounds[k];
-            drop(s);
-            hasher.update(&map[start..end]);
-            s = self.lock();
-            s.next_hash += 1;
-            if s.parsed[k] {
-                done(start, end);
+        while let Some((mut h, k)) = self.take_next() {
+            h.update(self.chunk(k, map));
+            if let Some(hex) = self.put_back(h, k, done) {
+                return Some(hex);
             }
         }
-        if s.next_hash == n {
+        None
+    }
+
+    /// The digest, if every chunk is hashed and no unit has reported it yet.
+    fn finish_if_done(&self) -> Option<String> {
+        let mut s = self.lock();
+        if s.next_hash == self.bounds.len() && !s.finished {
+            let h = s.hasher.take()?;
             s.finished = true;
-            return Some(input::hex(&hasher.finalize()));
+            return Some(input::hex(&h.finalize()));
         }
-        s.hasher = Some(hasher);
+        None
+    }
+
+    /// Takes the hasher and the index of the next chunk to hash, if that chunk is begun and
+    /// no other unit holds the hasher.
+    fn take_next(&self) -> Option<(Sha256State, usize)> {
+        let mut s = self.lock();
+        let k = s.next_hash;
+        if k < self.bounds.len() && s.begun[k] {
+            return s.hasher.take().map(|h| (h, k));
+        }
+        None
+    }
+
+    /// Hands back the hasher after it read chunk `k` (from [`Ledger::take_next`]); `done` as
+    /// for [`Ledger::begin`]. The hex digest when that was the last chunk.
+    fn put_back(
+        &self,
+        h: Sha256State,
+        k: usize,
+        done: &mut impl FnMut(usize, usize),
+    ) -> Option<String> {
+        let mut s = self.lock();
+        s.next_hash = k + 1;
+        if s.parsed[k] {
+            let (start, end) = self.bounds[k];
+            done(start, end);
+        }
+        if s.next_hash == self.bounds.len() {
+            s.finished = true;
+            return Some(input::hex(&h.finalize()));
+        }
+        s.hasher = Some(h);
         None
     }
 
@@ -902,6 +924,33 @@ impl Ledger {
         hasher.update(&map[from..]);
         s.finished = true;
         Some(input::hex(&hasher.finalize()))
+    }
+}
+
+/// Feeds `ca` to `ha` and `cb` to `hb` (a side without a hasher is only walked) in pieces of
+/// [`PIECE_BYTES`], the two hashes together while both sides have pieces; `each(a, b)` then
+/// sees the same pieces (an empty one once a side has run out), while they are in the cache.
+fn feed_pair(
+    mut ha: Option<&mut Sha256State>,
+    ca: &[u8],
+    mut hb: Option<&mut Sha256State>,
+    cb: &[u8],
+    mut each: impl FnMut(&[u8], &[u8]),
+) {
+    let mut pa = ca.chunks(PIECE_BYTES);
+    let mut pb = cb.chunks(PIECE_BYTES);
+    loop {
+        let (a, b) = match (pa.next(), pb.next()) {
+            (None, None) => return,
+            (a, b) => (a.unwrap_or(&[]), b.unwrap_or(&[])),
+        };
+        match (ha.as_deref_mut(), hb.as_deref_mut()) {
+            (Some(x), Some(y)) => sha256x2::update_pair(x, a, y, b),
+            (Some(x), None) => x.update(a),
+            (None, Some(y)) => y.update(b),
+            (None, None) => {}
+        }
+        each(a, b);
     }
 }
 
@@ -940,7 +989,8 @@ impl Ticket<'_> {
             let (start, end) = self.ledger.bounds[self.index];
             done(start, end);
         }
-        self.ledger.carry_hash(s, map, &mut done)
+        drop(s);
+        self.ledger.carry_hash(map, &mut done)
     }
 }
 
