@@ -27,6 +27,35 @@ pub(crate) fn eq_mask16(s: &[u8], at: usize, byte: u8) -> u32 {
         .fold(0, |m, (i, &b)| m | (u32::from(b == byte) << i))
 }
 
+/// Bit `i` set where `s[at + i]` is `a` or `b` in either case (`a`, `b`: lower-case ASCII
+/// letters), for the 16 bytes at `at` (`at + 16 <= s.len()`): one load for both letters.
+#[inline]
+pub(crate) fn either_ci_mask16(s: &[u8], at: usize, a: u8, b: u8) -> u32 {
+    debug_assert!(a.is_ascii_lowercase() && b.is_ascii_lowercase());
+    let block = &s[at..at + 16];
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of x86_64; the load reads the 16 bytes of `block`. Setting
+        // bit 5 maps an upper-case letter to its lower case (and no other byte onto a
+        // lower-case letter but its own upper case).
+        unsafe {
+            let v = _mm_or_si128(_mm_loadu_si128(block.as_ptr().cast()), _mm_set1_epi8(0x20));
+            let hits = _mm_or_si128(
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(a as i8)),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8)),
+            );
+            _mm_movemask_epi8(hits) as u32
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    block.iter().enumerate().fold(0, |m, (i, &c)| {
+        m | (u32::from(c | 0x20 == a || c | 0x20 == b) << i)
+    })
+}
+
 /// The first `needle` in `hay`: 16 bytes by one compare, then `memchr` for the rest. Escapes
 /// in query text are often only a few bytes apart (`\'paid\'`), where setting up a `memchr`
 /// search costs more than the bytes it skips.
@@ -64,6 +93,17 @@ pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn case_blind_mask_of_two_letters_marks_exactly_them() {
+        let s: Vec<u8> = (0..=255u8).chain(b"fFxXfile FILE lo_eXport".iter().copied()).collect();
+        for at in 0..=s.len() - 16 {
+            let want = (0..16).fold(0u32, |m, i| {
+                m | (u32::from(matches!(s[at + i], b'f' | b'F' | b'x' | b'X')) << i)
+            });
+            assert_eq!(either_ci_mask16(&s, at, b'f', b'x'), want, "at {at}");
+        }
+    }
 
     #[test]
     fn sixteen_byte_mask_marks_every_match() {

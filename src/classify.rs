@@ -177,9 +177,7 @@ fn lo_export_at(body: &[u8], i: usize) -> bool {
 fn for_each_f_or_x(s: &[u8], mut f: impl FnMut(usize) -> bool) {
     let mut base = 0;
     while base + 16 <= s.len() {
-        let mut hits = [b'f', b'F', b'x', b'X']
-            .iter()
-            .fold(0, |m, &c| m | crate::bytes::eq_mask16(s, base, c));
+        let mut hits = crate::bytes::either_ci_mask16(s, base, b'f', b'x');
         while hits != 0 {
             if f(base + hits.trailing_zeros() as usize) {
                 return;
