@@ -660,6 +660,34 @@ mod tests {
     }
 
     #[test]
+    fn block_unescape_agrees_with_lossy_unescape_at_every_offset() {
+        // Escapes at every position of the 16-byte blocks, runs of backslashes, escapes
+        // split across blocks and at the very end, several values in one column.
+        let pieces: [&[u8]; 9] = [b"\\", b"\\'", b"\\\\", b"\\q", b"x", b"\\n", "é".as_bytes(), b"abcdefg", b" "];
+        let mut col = crate::sink::columns::StrCol::with_capacity(4, 16);
+        let mut want = Vec::new();
+        let mut state = 0x9e37_79b9_u32;
+        for n in 0..2000 {
+            let mut text = Vec::new();
+            for _ in 0..n % 60 {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                text.extend_from_slice(pieces[state as usize % pieces.len()]);
+            }
+            let mut a = String::new();
+            unescape_into(&text, &mut a);
+            want.push(a);
+            col.push_unescaped(&text);
+            col.commit();
+        }
+        let got = col.finish();
+        for (i, w) in want.iter().enumerate() {
+            assert_eq!(got.value(i), w, "value {i}");
+        }
+    }
+
+    #[test]
     fn doubled_csv_quotes_are_resolved_once() {
         for checked in [false, true] {
             let mut s = String::new();
