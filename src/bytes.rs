@@ -96,7 +96,9 @@ mod tests {
 
     #[test]
     fn case_blind_mask_of_two_letters_marks_exactly_them() {
-        let s: Vec<u8> = (0..=255u8).chain(b"fFxXfile FILE lo_eXport".iter().copied()).collect();
+        let s: Vec<u8> = (0..=255u8)
+            .chain(b"fFxXfile FILE lo_eXport".iter().copied())
+            .collect();
         for at in 0..=s.len() - 16 {
             let want = (0..16).fold(0u32, |m, i| {
                 m | (u32::from(matches!(s[at + i], b'f' | b'F' | b'x' | b'X')) << i)

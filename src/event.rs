@@ -663,7 +663,17 @@ mod tests {
     fn block_unescape_agrees_with_lossy_unescape_at_every_offset() {
         // Escapes at every position of the 16-byte blocks, runs of backslashes, escapes
         // split across blocks and at the very end, several values in one column.
-        let pieces: [&[u8]; 9] = [b"\\", b"\\'", b"\\\\", b"\\q", b"x", b"\\n", "é".as_bytes(), b"abcdefg", b" "];
+        let pieces: [&[u8]; 9] = [
+            b"\\",
+            b"\\'",
+            b"\\\\",
+            b"\\q",
+            b"x",
+            b"\\n",
+            "é".as_bytes(),
+            b"abcdefg",
+            b" ",
+        ];
         let mut col = crate::sink::columns::StrCol::with_capacity(4, 16);
         let mut want = Vec::new();
         let mut state = 0x9e37_79b9_u32;

@@ -260,7 +260,11 @@ impl StrCol {
         let (mut r, mut w) = (0, 0);
         let escape = |r: &mut usize, w: &mut usize, out: &mut [std::mem::MaybeUninit<u8>]| {
             // v[*r] is a backslash.
-            match v.get(*r + 1).copied().and_then(crate::event::unescaped_byte) {
+            match v
+                .get(*r + 1)
+                .copied()
+                .and_then(crate::event::unescaped_byte)
+            {
                 Some(c) => {
                     out[*w].write(c);
                     *r += 2;
