@@ -518,6 +518,29 @@ mod tests {
     /// The one-pass closing-quote search gives what the plain definition gives: the first
     /// unescaped `',` followed by a retcode, and whether a backslash precedes it.
     #[test]
+    fn numbers_parse_to_the_edge_of_i64_and_no_further() {
+        let cases: [(&str, Option<i64>); 12] = [
+            ("0", Some(0)),
+            ("-5", Some(-5)),
+            ("8428815", Some(8428815)),
+            ("123456789012345678", Some(123_456_789_012_345_678)),
+            ("-999999999999999999", Some(-999_999_999_999_999_999)),
+            ("9223372036854775807", Some(i64::MAX)),
+            ("9223372036854775808", None),
+            ("99999999999999999999", None),
+            ("", None),
+            ("-", None),
+            ("12a", None),
+            ("1 2", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_i64(text.as_bytes()), want, "{text:?}");
+        }
+        assert_eq!(parse_i32(b"2147483647"), Some(i32::MAX));
+        assert_eq!(parse_i32(b"2147483648"), None);
+    }
+
+    #[test]
     fn closing_quote_agrees_with_its_definition() {
         let reference = |q: &[u8]| -> Option<(usize, bool)> {
             let at = (0..q.len().saturating_sub(1)).find(|&at| {
