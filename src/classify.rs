@@ -186,7 +186,23 @@ fn for_each_f_or_x(s: &[u8], mut f: impl FnMut(usize) -> bool) {
         }
         base += 16;
     }
-    for (i, &b) in s.iter().enumerate().skip(base) {
+    if base == s.len() {
+        return;
+    }
+    if s.len() >= 16 {
+        // The last partial block: the 16 bytes ending at the end, without the ones already
+        // seen.
+        let last = s.len() - 16;
+        let mut hits = crate::bytes::either_ci_mask16(s, last, b'f', b'x') >> (base - last);
+        while hits != 0 {
+            if f(base + hits.trailing_zeros() as usize) {
+                return;
+            }
+            hits &= hits - 1;
+        }
+        return;
+    }
+    for (i, &b) in s.iter().enumerate() {
         if matches!(b | 0x20, b'f' | b'x') && f(i) {
             return;
         }

@@ -358,6 +358,25 @@ fn closing_quote(q: &[u8]) -> Option<(usize, bool)> {
         }
         base += 16;
     }
+    if q.len() >= 17 && base + 1 < q.len() {
+        // The last partial block: the 17 bytes ending at the end, without the positions the
+        // loop has seen (the closing quote is usually here, a few bytes before the end).
+        let last = q.len() - 17;
+        let skip = base - last;
+        let backslashes = eq_mask16(q, last, b'\\') >> skip;
+        if backslashes != 0 && first_backslash == usize::MAX {
+            first_backslash = base + backslashes.trailing_zeros() as usize;
+        }
+        let mut pairs = (eq_mask16(q, last, b'\'') & eq_mask16(q, last + 1, b',')) >> skip;
+        while pairs != 0 {
+            let at = base + pairs.trailing_zeros() as usize;
+            if closes(at) {
+                return Some((at, first_backslash < at));
+            }
+            pairs &= pairs - 1;
+        }
+        return None;
+    }
     for at in base..q.len().saturating_sub(1) {
         if q[at] == b'\\' && first_backslash == usize::MAX {
             first_backslash = at;
