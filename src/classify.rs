@@ -175,37 +175,36 @@ fn lo_export_at(body: &[u8], i: usize) -> bool {
 /// returns true. One pass, 16 bytes at a time.
 #[inline]
 fn for_each_f_or_x(s: &[u8], mut f: impl FnMut(usize) -> bool) {
-    let mut base = 0;
-    while base + 16 <= s.len() {
-        let mut hits = crate::bytes::either_ci_mask16(s, base, b'f', b'x');
-        while hits != 0 {
-            if f(base + hits.trailing_zeros() as usize) {
+    if s.len() < 16 {
+        for (i, &b) in s.iter().enumerate() {
+            if matches!(b | 0x20, b'f' | b'x') && f(i) {
                 return;
             }
+        }
+        return;
+    }
+    // Visits the positions from `base` in the block at `at` (`at <= base`); true once `f`
+    // says stop.
+    let mut block = |at: usize, base: usize| {
+        let mut hits = crate::bytes::either_ci_mask16(s, at, b'f', b'x') >> (base - at);
+        while hits != 0 {
+            if f(base + hits.trailing_zeros() as usize) {
+                return true;
+            }
             hits &= hits - 1;
+        }
+        false
+    };
+    let mut base = 0;
+    while base + 16 <= s.len() {
+        if block(base, base) {
+            return;
         }
         base += 16;
     }
-    if base == s.len() {
-        return;
-    }
-    if s.len() >= 16 {
-        // The last partial block: the 16 bytes ending at the end, without the ones already
-        // seen.
-        let last = s.len() - 16;
-        let mut hits = crate::bytes::either_ci_mask16(s, last, b'f', b'x') >> (base - last);
-        while hits != 0 {
-            if f(base + hits.trailing_zeros() as usize) {
-                return;
-            }
-            hits &= hits - 1;
-        }
-        return;
-    }
-    for (i, &b) in s.iter().enumerate() {
-        if matches!(b | 0x20, b'f' | b'x') && f(i) {
-            return;
-        }
+    // The last partial block: the 16 bytes ending at the end, without the ones seen.
+    if base < s.len() {
+        block(s.len() - 16, base);
     }
 }
 

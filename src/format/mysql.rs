@@ -341,49 +341,55 @@ fn parse_query_tail<'a>(tail: &'a [u8], e: &mut Event<'a>) -> Result<bool, Reaso
 fn closing_quote(q: &[u8]) -> Option<(usize, bool)> {
     let closes = |at: usize| !escaped_at(q, at) && looks_like_retcode_then_end(&q[at + 2..]);
     let mut first_backslash = usize::MAX;
-    let mut base = 0;
-    // Each step reads q[base..base + 17]: the byte after a quote may be in the next block.
-    while base + 17 <= q.len() {
-        let backslashes = eq_mask16(q, base, b'\\');
-        if backslashes != 0 && first_backslash == usize::MAX {
-            first_backslash = base + backslashes.trailing_zeros() as usize;
-        }
-        let mut pairs = eq_mask16(q, base, b'\'') & eq_mask16(q, base + 1, b',');
-        while pairs != 0 {
-            let at = base + pairs.trailing_zeros() as usize;
-            if closes(at) {
+    if q.len() < 17 {
+        for at in 0..q.len().saturating_sub(1) {
+            if q[at] == b'\\' && first_backslash == usize::MAX {
+                first_backslash = at;
+            }
+            if q[at] == b'\'' && q[at + 1] == b',' && closes(at) {
                 return Some((at, first_backslash < at));
             }
-            pairs &= pairs - 1;
-        }
-        base += 16;
-    }
-    if q.len() >= 17 && base + 1 < q.len() {
-        // The last partial block: the 17 bytes ending at the end, without the positions the
-        // loop has seen (the closing quote is usually here, a few bytes before the end).
-        let last = q.len() - 17;
-        let skip = base - last;
-        let backslashes = eq_mask16(q, last, b'\\') >> skip;
-        if backslashes != 0 && first_backslash == usize::MAX {
-            first_backslash = base + backslashes.trailing_zeros() as usize;
-        }
-        let mut pairs = (eq_mask16(q, last, b'\'') & eq_mask16(q, last + 1, b',')) >> skip;
-        while pairs != 0 {
-            let at = base + pairs.trailing_zeros() as usize;
-            if closes(at) {
-                return Some((at, first_backslash < at));
-            }
-            pairs &= pairs - 1;
         }
         return None;
     }
-    for at in base..q.len().saturating_sub(1) {
-        if q[at] == b'\\' && first_backslash == usize::MAX {
-            first_backslash = at;
+    let mut base = 0;
+    while base + 17 <= q.len() {
+        if let Some(found) = quote_block(q, base, base, &mut first_backslash, closes) {
+            return Some(found);
         }
-        if q[at] == b'\'' && q[at + 1] == b',' && closes(at) {
-            return Some((at, first_backslash < at));
+        base += 16;
+    }
+    // The last partial block: the 17 bytes ending at the end, without the positions seen
+    // (the closing quote is usually here, a few bytes before the end).
+    if base + 1 < q.len() {
+        return quote_block(q, q.len() - 17, base, &mut first_backslash, closes);
+    }
+    None
+}
+
+/// One step of [`closing_quote`]: the 16 positions from `base` in the block at `at`
+/// (`at <= base`), reading q[at..at + 17] (the byte after a quote may be in the next block).
+/// Notes the first backslash; returns the closing quote if one is there.
+#[inline(always)]
+fn quote_block(
+    q: &[u8],
+    at: usize,
+    base: usize,
+    first_backslash: &mut usize,
+    closes: impl Fn(usize) -> bool,
+) -> Option<(usize, bool)> {
+    let skip = base - at;
+    let backslashes = eq_mask16(q, at, b'\\') >> skip;
+    if backslashes != 0 && *first_backslash == usize::MAX {
+        *first_backslash = base + backslashes.trailing_zeros() as usize;
+    }
+    let mut pairs = (eq_mask16(q, at, b'\'') & eq_mask16(q, at + 1, b',')) >> skip;
+    while pairs != 0 {
+        let at = base + pairs.trailing_zeros() as usize;
+        if closes(at) {
+            return Some((at, *first_backslash < at));
         }
+        pairs &= pairs - 1;
     }
     None
 }
@@ -534,8 +540,6 @@ mod tests {
         parse_record(&fmt, body, 1)
     }
 
-    /// The one-pass closing-quote search gives what the plain definition gives: the first
-    /// unescaped `',` followed by a retcode, and whether a backslash precedes it.
     #[test]
     fn numbers_parse_to_the_edge_of_i64_and_no_further() {
         let cases: [(&str, Option<i64>); 12] = [
@@ -559,6 +563,8 @@ mod tests {
         assert_eq!(parse_i32(b"2147483648"), None);
     }
 
+    /// The one-pass closing-quote search gives what the plain definition gives: the first
+    /// unescaped `',` followed by a retcode, and whether a backslash precedes it.
     #[test]
     fn closing_quote_agrees_with_its_definition() {
         let reference = |q: &[u8]| -> Option<(usize, bool)> {
