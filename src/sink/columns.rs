@@ -571,13 +571,23 @@ fn definition_levels(nulls: Option<&NullBuffer>, start: usize, end: usize, body:
         body[at..at + 4].copy_from_slice(&len.to_le_bytes());
         return;
     }
-    let levels: Vec<u32> = match nulls {
-        Some(n) => n.slice(start, end - start).iter().map(u32::from).collect(),
-        None => vec![1; end - start],
-    };
     let at = body.len();
     body.extend_from_slice(&[0; 4]);
-    rle_hybrid(&levels, 1, body);
+    if let Some(n) = nulls.filter(|_| end > start) {
+        // One bit-packed run: levels of width 1, eight to a byte, least significant bit
+        // first, are exactly the bytes of the validity bitmap (the last group zero-padded).
+        let rows = end - start;
+        varint(((rows.div_ceil(8) as u64) << 1) | 1, body);
+        let valid = n.inner();
+        let bits = valid.inner().bit_chunks(valid.offset() + start, rows);
+        for word in bits.iter() {
+            body.extend_from_slice(&word.to_le_bytes());
+        }
+        let tail = bits.remainder_len();
+        if tail > 0 {
+            body.extend_from_slice(&bits.remainder_bits().to_le_bytes()[..tail.div_ceil(8)]);
+        }
+    }
     let len = (body.len() - at - 4) as u32;
     body[at..at + 4].copy_from_slice(&len.to_le_bytes());
 }
@@ -1310,6 +1320,56 @@ mod tests {
         rg.close().unwrap();
         w.close().unwrap();
         Bytes::from(out)
+    }
+
+    /// Definition levels are the validity bitmap's bytes: a nullable column read back has its
+    /// nulls where they were, also for an array sliced at an odd offset, across several pages
+    /// (the last one partial) and with no nulls in some pages.
+    #[test]
+    fn nullable_columns_keep_their_nulls_at_any_offset_and_page() {
+        use arrow::array::{Array, Int32Array, RecordBatch};
+        use arrow::datatypes::{DataType, Field, Schema};
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        use parquet::arrow::ArrowSchemaConverter;
+
+        let rows = 2 * FIXED_PAGE_ROWS + 1_003;
+        // Nulls in the first page only (and never in the second and third), in a pattern
+        // that is not periodic in 8 or 64.
+        let values: Vec<Option<i32>> = (0..rows + 5)
+            .map(|i| (i >= FIXED_PAGE_ROWS || (i * 7919) % 13 > 3).then_some(i as i32))
+            .collect();
+        let whole = Int32Array::from(values.clone());
+        for offset in [0, 3] {
+            let array = whole.slice(offset, rows);
+            let schema = Arc::new(Schema::new(vec![Field::new(
+                "retcode",
+                DataType::Int32,
+                true,
+            )]));
+            let descr = ArrowSchemaConverter::new().convert(&schema).unwrap();
+            let chunk = encode_fixed(descr.column(0), &array, 1)
+                .unwrap()
+                .finish(descr.column(0))
+                .unwrap();
+            let file = one_row_group_file(&descr, vec![chunk]);
+            let back: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(file)
+                .unwrap()
+                .build()
+                .unwrap()
+                .collect::<std::result::Result<_, _>>()
+                .unwrap();
+            let got: Vec<Option<i32>> = back
+                .iter()
+                .flat_map(|b| {
+                    let c = b.column(0).as_any().downcast_ref::<Int32Array>().unwrap();
+                    (0..c.len())
+                        .map(|i| c.is_valid(i).then(|| c.value(i)))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            assert_eq!(got, values[offset..offset + rows], "offset {offset}");
+            assert!(got.iter().any(Option::is_none));
+        }
     }
 
     /// An INT64 column written with a dictionary from pieces of few and many distinct values
