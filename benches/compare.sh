@@ -3,6 +3,8 @@
 # the same run, page cache warm. Prints medians, ratios and peak memory.
 #
 #   benches/compare.sh [SIZE] [RUNS]      e.g. benches/compare.sh 1GiB 3
+#   PGO=1 benches/compare.sh 1GiB 5       the same with the profile-guided build
+#                                         (scripts/pgo-build.sh), plain release alongside
 #
 # Generates (or reuses) a synth corpus under ${CORPUS_DIR:-target/bench-corpus-SIZE}. Needs
 # python3 with duckdb (pip install duckdb) and GNU time (/usr/bin/time).
@@ -16,7 +18,11 @@ trap 'rm -rf "$OUT"' EXIT
 BASELINE=${BASELINE:-../shared/anchors/duckdb_by_hand.py}
 
 cargo build --release --quiet
-BIN=${CARGO_TARGET_DIR:-target}/release/forensics
+PLAIN=${CARGO_TARGET_DIR:-target}/release/forensics
+BIN=$PLAIN
+if [ "${PGO:-0}" = 1 ]; then
+  BIN=$(scripts/pgo-build.sh | tail -1)
+fi
 if [ ! -f "$CORPUS/ground_truth.json" ]; then
   rm -rf "$CORPUS"
   $BIN synth -o "$CORPUS" --size "$SIZE" --seed 1
@@ -45,6 +51,9 @@ fi
 cat "$CORPUS"/audit/* "$Z"/gz/* "$Z"/zst/* > /dev/null   # warm the page cache
 for _ in $(seq "$RUNS"); do
   measure scan            $BIN scan "$CORPUS/audit" -o "$OUT/o1" "${ARGS[@]}"
+  if [ "$BIN" != "$PLAIN" ]; then
+    measure scan_plain    $PLAIN scan "$CORPUS/audit" -o "$OUT/o7" "${ARGS[@]}"
+  fi
   measure scan_no_events  $BIN scan "$CORPUS/audit" -o "$OUT/o2" --no-events "${ARGS[@]}"
   measure parse_only      $BIN scan "$CORPUS/audit" -o "$OUT/o3" --no-events --no-analysis "${ARGS[@]}"
   measure scan_1_thread   $BIN scan "$CORPUS/audit" -o "$OUT/o4" --threads 1 "${ARGS[@]}"
@@ -60,7 +69,8 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 col() { cut -d' ' -f"$2" "$OUT/$1" | median; }
 printf '\ncorpus: %s (%s bytes), %s runs each, %s cores\n\n' "$CORPUS" "$BYTES" "$RUNS" "$(nproc)"
 printf '| run | median s | MB/s | peak RSS MiB |\n| --- | ---: | ---: | ---: |\n'
-for n in scan scan_no_events parse_only scan_1_thread duckdb_full duckdb_analysis; do
+for n in scan scan_plain scan_no_events parse_only scan_1_thread duckdb_full duckdb_analysis; do
+  [ -f "$OUT/$n" ] || continue
   s=$(col $n 1); m=$(col $n 2)
   awk -v n=$n -v s="$s" -v m="$m" -v b="$BYTES" 'BEGIN {printf "| %s | %.2f | %.0f | %.0f |\n", n, s, b/s/1e6, m/1024}'
 done
@@ -74,6 +84,9 @@ done
 r() { awk -v a="$(col "$1" 1)" -v b="$(col "$2" 1)" 'BEGIN {printf "%.2f", a/b}'; }
 printf '\n| ratio | value |\n| --- | ---: |\n'
 printf '| duckdb_full / scan | %sx |\n' "$(r duckdb_full scan)"
+if [ -f "$OUT/scan_plain" ]; then
+  printf '| duckdb_full / scan_plain (release build without PGO) | %sx |\n' "$(r duckdb_full scan_plain)"
+fi
 printf '| duckdb_analysis / scan_no_events | %sx |\n' "$(r duckdb_analysis scan_no_events)"
 printf '| scan_no_events / parse_only (cost of the passes) | %sx |\n' "$(r scan_no_events parse_only)"
 printf '| scan_1_thread / scan (2-thread speed-up) | %sx |\n' "$(r scan_1_thread scan)"
