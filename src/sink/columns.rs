@@ -557,35 +557,30 @@ impl ColumnPages {
 /// Appends the v1 definition levels of rows `start..end` (1 = present): a 4-byte length,
 /// then the levels in the hybrid encoding with bit width 1.
 fn definition_levels(nulls: Option<&NullBuffer>, start: usize, end: usize, body: &mut Vec<u8>) {
-    let all_valid = match nulls {
-        None => true,
-        Some(n) => n.slice(start, end - start).null_count() == 0,
-    };
-    if all_valid && end > start {
-        // One RLE run of 1s.
-        let at = body.len();
-        body.extend_from_slice(&[0; 4]);
-        varint(((end - start) as u64) << 1, body);
-        body.push(1);
-        let len = (body.len() - at - 4) as u32;
-        body[at..at + 4].copy_from_slice(&len.to_le_bytes());
-        return;
-    }
+    let rows = end - start;
     let at = body.len();
     body.extend_from_slice(&[0; 4]);
-    if let Some(n) = nulls.filter(|_| end > start) {
+    match nulls.filter(|n| n.slice(start, rows).null_count() > 0) {
+        // No rows: no levels.
+        _ if rows == 0 => {}
+        // Every row present: one RLE run of 1s.
+        None => {
+            varint((rows as u64) << 1, body);
+            body.push(1);
+        }
         // One bit-packed run: levels of width 1, eight to a byte, least significant bit
         // first, are exactly the bytes of the validity bitmap (the last group zero-padded).
-        let rows = end - start;
-        varint(((rows.div_ceil(8) as u64) << 1) | 1, body);
-        let valid = n.inner();
-        let bits = valid.inner().bit_chunks(valid.offset() + start, rows);
-        for word in bits.iter() {
-            body.extend_from_slice(&word.to_le_bytes());
-        }
-        let tail = bits.remainder_len();
-        if tail > 0 {
-            body.extend_from_slice(&bits.remainder_bits().to_le_bytes()[..tail.div_ceil(8)]);
+        Some(n) => {
+            varint(((rows.div_ceil(8) as u64) << 1) | 1, body);
+            let valid = n.inner();
+            let bits = valid.inner().bit_chunks(valid.offset() + start, rows);
+            for word in bits.iter() {
+                body.extend_from_slice(&word.to_le_bytes());
+            }
+            let tail = bits.remainder_len();
+            if tail > 0 {
+                body.extend_from_slice(&bits.remainder_bits().to_le_bytes()[..tail.div_ceil(8)]);
+            }
         }
     }
     let len = (body.len() - at - 4) as u32;
@@ -1327,7 +1322,8 @@ mod tests {
     /// (the last one partial) and with no nulls in some pages.
     #[test]
     fn nullable_columns_keep_their_nulls_at_any_offset_and_page() {
-        use arrow::array::{Array, Int32Array, RecordBatch};
+        use arrow::array::{AsArray, Int32Array, RecordBatch};
+        use arrow::datatypes::Int32Type;
         use arrow::datatypes::{DataType, Field, Schema};
         use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
         use parquet::arrow::ArrowSchemaConverter;
@@ -1361,9 +1357,9 @@ mod tests {
             let got: Vec<Option<i32>> = back
                 .iter()
                 .flat_map(|b| {
-                    let c = b.column(0).as_any().downcast_ref::<Int32Array>().unwrap();
-                    (0..c.len())
-                        .map(|i| c.is_valid(i).then(|| c.value(i)))
+                    b.column(0)
+                        .as_primitive::<Int32Type>()
+                        .iter()
                         .collect::<Vec<_>>()
                 })
                 .collect();
