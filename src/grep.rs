@@ -24,6 +24,7 @@ use crate::error::{Error, Result};
 use crate::exec;
 use crate::filter::FilterPattern;
 use crate::format::{self, postgres, trim_cr, Family, FileFormat};
+use crate::input::blocks::{Block, RecordBlocks};
 use crate::input::{self, Decompressed, InputFile, Opened};
 use crate::time;
 
@@ -557,73 +558,46 @@ impl<'a> GrepPlan<'a> {
     fn run_stream(&self, file: usize, emit: &mut dyn FnMut(Piece)) {
         let f = &self.files[file];
         let error = |message: String| Piece::Error { file, message };
-        let (compression, mut dec) = match Decompressed::open(&f.path) {
+        let (compression, dec) = match Decompressed::open(&f.path) {
             Ok(opened) => opened,
             Err(message) => return emit(error(message)),
         };
         let chunk = self.settings.chunk_bytes;
-        let mut buf: Vec<u8> = Vec::with_capacity(chunk.max(BINARY_PROBE_BYTES) + (1 << 16));
-        let mut failure = None;
-        let mut more = match dec.fill(&mut buf, BINARY_PROBE_BYTES) {
-            Ok(m) => m,
-            Err(e) => {
-                failure = Some(format!("corrupt {} data: {e}", compression.name()));
-                false
-            }
-        };
-        if memchr::memchr(0, &buf).is_some() {
+        // No record limit: a line is printed whole, however long.
+        let mut blocks = RecordBlocks::start(dec, BINARY_PROBE_BYTES, chunk, usize::MAX);
+        if memchr::memchr(0, blocks.head()).is_some() {
             return;
         }
         emit(Piece::Searched);
-        let (layout, format) = Layout::of(&buf);
+        let (layout, format) = Layout::of(blocks.head());
         let mut line = 1u64;
-        loop {
+        // Blocks end on an event boundary; an entry that is still continuing waits for the
+        // next block, unless it grows past a few blocks (then it is cut at a line).
+        let entry_end = |buf: &[u8]| match (layout, format) {
+            (Layout::PostgresEntries, Some(fmt)) if buf.len() < 4 * chunk => {
+                format::last_record_end(&fmt, buf).filter(|&e| e > 0)
+            }
+            _ => memchr::memrchr(b'\n', buf).map(|i| i + 1),
+        };
+        while let Some(block) = blocks.next_block(entry_end) {
             if self.stop.load(Ordering::Relaxed) {
                 return;
             }
-            if more && failure.is_none() {
-                let want = buf.len().max(chunk / 2) + chunk / 2 + 1;
-                match dec.fill(&mut buf, want) {
-                    Ok(m) => more = m,
-                    Err(e) => {
-                        failure = Some(format!(
-                            "corrupt {} data: {e}; lines before the damage were searched",
-                            compression.name()
-                        ));
-                        more = false;
-                    }
-                }
-            }
-            let at_eof = !more;
-            // Blocks end on an event boundary; an entry that is still continuing waits for
-            // the next block, unless it grows past a few blocks (then it is cut at a line).
-            let entry_end = match (layout, format) {
-                (Layout::PostgresEntries, Some(fmt)) if buf.len() < 4 * chunk => {
-                    format::last_record_end(&fmt, &buf).filter(|&e| e > 0)
-                }
-                _ => memchr::memrchr(b'\n', &buf).map(|i| i + 1),
+            let Block::Records { data, .. } = block else {
+                continue;
             };
-            let cut = if at_eof {
-                buf.len()
-            } else {
-                match entry_end {
-                    Some(end) => end,
-                    // One line (or entry) longer than the buffer: read on until it ends.
-                    None => continue,
-                }
-            };
-            let piece = self
-                .settings
-                .search(file, &f.display, &buf[..cut], line, layout);
+            let piece = self.settings.search(file, &f.display, &data, line, layout);
             if self.settings.line_numbers() {
-                line += bytecount::count(&buf[..cut], b'\n') as u64;
+                line += bytecount::count(&data, b'\n') as u64;
             }
             emit(piece);
-            buf.drain(..cut);
-            if at_eof {
-                break;
-            }
         }
+        let failure = blocks.into_source().1.map(|e| {
+            format!(
+                "corrupt {} data: {e}; lines before the damage were searched",
+                compression.name()
+            )
+        });
         if let Some(message) = failure {
             emit(error(message));
         }

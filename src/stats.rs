@@ -12,8 +12,7 @@ use crate::format::Reason;
 
 /// How many rejected lines are kept verbatim per file and in total.
 pub const REJECTED_SAMPLES: usize = 20;
-/// Longest excerpt of a rejected line kept in the summary.
-pub const EXCERPT_BYTES: usize = 160;
+use crate::format::EXCERPT_BYTES;
 
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct RejectedSample {

@@ -156,7 +156,7 @@ impl Arena {
                 Some(Err(_)) => {
                     let rest = &chunk[done..];
                     let rest = rest.trim_ascii_start();
-                    let excerpt = &rest[..rest.len().min(crate::stats::EXCERPT_BYTES)];
+                    let excerpt = &rest[..rest.len().min(super::EXCERPT_BYTES)];
                     let text = arena.push(excerpt);
                     arena.units.push(Unit {
                         kind: Kind::Bad,

@@ -19,6 +19,9 @@ use crate::time::Clock;
 /// likely to be corrupt input than a statement, and bounding it bounds memory.
 pub const MAX_RECORD_BYTES: usize = 4 << 20;
 
+/// Longest excerpt of a rejected line kept in the summary.
+pub const EXCERPT_BYTES: usize = 160;
+
 /// The log family of a file, as sniffed (or forced with `--format`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Family {

@@ -310,7 +310,7 @@ fn unquote_into(v: &[u8], out: &mut Vec<u8>) {
 }
 
 fn excerpt(line: &[u8]) -> &[u8] {
-    &line[..line.len().min(crate::stats::EXCERPT_BYTES)]
+    &line[..line.len().min(super::EXCERPT_BYTES)]
 }
 
 #[cfg(test)]

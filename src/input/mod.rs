@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
+pub(crate) mod blocks;
 pub mod sha256x2;
 use sha2::{Digest, Sha256};
 

@@ -1,5 +1,8 @@
-//! Outputs: the Parquet files (events and findings) and the run summary.
+//! Outputs: the Parquet files (events and findings), the output folder, and the run summary
+//! (its assembly and its renderings).
 
+pub(crate) mod assemble;
 pub mod columns;
+pub(crate) mod output;
 pub mod parquet;
 pub mod summary;

@@ -6,11 +6,14 @@
 //! (one builder per day, so partitions need no later split). At the end of the chunk the
 //! builders are encoded into row-group pieces right here, on the worker's core.
 
+pub(crate) mod consume;
+
 use std::sync::Arc;
 
 use crate::dedupe::Duplicates;
 use crate::event::{Event, EventBatchBuilder, MAX_BATCH_BYTES};
 use crate::format::{self, cloudwatch_json, postgres_csv, Family, FileFormat, Reason, RecordSink};
+use crate::input::Compression;
 use crate::pass::{AnalysisConfig, Evidence, PassSet};
 use crate::sink::parquet::{EncodedRowGroup, RowGroupEncoder, MAX_ROW_GROUP_ROWS};
 use crate::stats::{Stats, StatsBuilder};
@@ -28,6 +31,27 @@ pub struct ChunkSettings<'a> {
     /// Events an earlier CloudWatch export already delivered, left out like events outside
     /// the time window.
     pub duplicates: &'a Duplicates,
+}
+
+/// What a unit reports about its file (besides chunk outputs).
+#[derive(Clone, Debug)]
+pub enum FileNote {
+    Format {
+        format: String,
+        compression: Compression,
+    },
+    Sha256 {
+        hex: String,
+        bytes: u64,
+    },
+    Skipped(String),
+    Error(String),
+}
+
+/// One output of a unit, in order.
+pub enum UnitOutput {
+    File { file: usize, note: FileNote },
+    Chunk(Box<ChunkOutput>),
 }
 
 /// What one chunk produced.

@@ -1,0 +1,61 @@
+//! The de-duplication pre-read: the identity of every event of a CloudWatch file, read in the
+//! scan's own chunks and blocks so line numbers agree (see [`crate::dedupe`]).
+
+use crate::dedupe;
+use crate::format;
+use crate::input::blocks::Block;
+use crate::input::{self, Decompressed};
+
+use super::Plan;
+
+impl Plan<'_> {
+    /// Whether CloudWatch may have written `file`: a mapped file sniffed so, or a compressed
+    /// one (not sniffed until read).
+    pub fn may_be_cloudwatch(&self, file: usize) -> bool {
+        match &self.formats[file] {
+            Some(fmt) => dedupe::is_cloudwatch(fmt),
+            None => self.streams[file],
+        }
+    }
+
+    /// The (line, identity) of every event of `file` if CloudWatch wrote it, read as the scan
+    /// will read it: the same blocks and line numbers. `None` for other files and for files
+    /// that cannot be read (the scan reports those).
+    pub fn record_keys(&self, file: usize) -> Option<Vec<(u64, dedupe::Key)>> {
+        let mut out = Vec::new();
+        if let (Some(map), Some(fmt)) = (&self.maps[file], &self.formats[file]) {
+            if !dedupe::is_cloudwatch(fmt) {
+                return None;
+            }
+            // The scan's own chunks.
+            let mut line = 1;
+            for &(start, end) in &self.ledgers[file].bounds {
+                line += dedupe::block_keys(fmt, &map[start..end], line, &mut out);
+                input::release_pages(map, start, end);
+            }
+            return Some(out);
+        }
+        if !self.streams[file] {
+            return None;
+        }
+        let (_, dec) = Decompressed::open(&self.files[file].path).ok()?;
+        let mut blocks = self.stream_blocks(dec);
+        if blocks.failure().is_some() {
+            return None;
+        }
+        let fmt = format::detect(self.choice, self.clock, blocks.head())?;
+        if !dedupe::is_cloudwatch(&fmt) {
+            return None;
+        }
+        let mut line = 1;
+        while let Some(block) = blocks.next_block(|buf| format::last_record_end(&fmt, buf)) {
+            match block {
+                Block::Records { data, .. } => {
+                    line += dedupe::block_keys(&fmt, &data, line, &mut out);
+                }
+                Block::TooLong { .. } => line += 1,
+            }
+        }
+        Some(out)
+    }
+}

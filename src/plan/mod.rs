@@ -1,0 +1,369 @@
+//! The work plan of a scan: every input file turned into an ordered list of units.
+//!
+//! A plain file is mapped and cut into record-aligned chunks of [`CHUNK_BYTES`], one unit
+//! each. A chunk unit first reads its chunk to count its newlines, feeding the file's SHA-256
+//! in the same pass when every earlier chunk is hashed ([`Ledger`]); it learns the line it
+//! starts at from the counts of the chunks before it, so evidence and `source_line` are exact
+//! without any fix-up later, and then parses the pages it has just faulted in. So the map is
+//! read from the page cache once, by the chunks themselves. A compressed file is one unit that
+//! decompresses as a stream and emits one output per block. A file that cannot be opened or is
+//! not a log becomes a unit that only reports that. The order of units is the order of the
+//! files, so the consumer sees the same sequence whatever the thread count.
+
+//!
+//! The parts: [`ledger`] (line counts and the SHA-256 of a mapped file's chunks), [`pair`]
+//! (two files' chunks in one unit, hashed together), [`stream`] (compressed files),
+//! [`dedupe_read`] (the de-duplication pre-read); this file dispatches units and plans files.
+
+mod dedupe_read;
+mod ledger;
+mod pair;
+mod stream;
+#[cfg(test)]
+mod tests;
+
+use rayon::prelude::*;
+
+use crate::format::{self, FileFormat, FormatChoice};
+use crate::input::{self, InputFile, Opened};
+use crate::scan::{process_chunk, ChunkSettings, FileNote, UnitOutput};
+use crate::time::Clock;
+
+use ledger::{Ledger, Ticket};
+use pair::pair_chunks;
+
+/// Largest chunk: 4 MiB is 17,000 to 30,000 audit lines. A chunk's events of one day are a
+/// piece of a Parquet row group; the writer joins the pieces of consecutive chunks into row
+/// groups of up to a million rows, so the chunk size trades cache reuse (a chunk is read once
+/// to hash and count it, then again to parse it; at 4 MiB a chunk per core still sits in the
+/// shared cache for the second read) and memory (each chunk in flight holds its column
+/// builders) against per-chunk overhead. On the 1 GiB corpus 4 MiB runs about 3 % faster
+/// than 16 MiB and 8 MiB, at 120 MiB peak instead of 200 and 140.
+pub const CHUNK_BYTES: usize = 4 << 20;
+/// Largest block of a compressed stream. Smaller than a mapped file's chunk: one thread
+/// inflates while another parses, and small blocks let the two overlap from the first
+/// megabytes and keep the tail short (and the buffers in reuse).
+pub const STREAM_BLOCK_BYTES: usize = 4 << 20;
+/// How much of a file is looked at to recognise its format.
+const SNIFF_BYTES: usize = 64 << 10;
+
+enum Unit {
+    Report {
+        file: usize,
+        note: FileNote,
+    },
+    /// The SHA-256 of a mapped file that is not a log (a log's chunks hash it).
+    Hash {
+        file: usize,
+    },
+    /// A record-aligned slice of a mapped file: its byte range is `bounds[index]` of the
+    /// file's [`Ledger`].
+    Chunk {
+        file: usize,
+        index: usize,
+    },
+    /// Two chunks of two files, `(file, index)` each, whose hashes are fed together (see
+    /// [`pair_chunks`]).
+    Pair {
+        a: (usize, usize),
+        b: (usize, usize),
+    },
+    Stream {
+        file: usize,
+    },
+}
+
+pub struct Plan<'f> {
+    files: &'f [InputFile],
+    maps: Vec<Option<memmap2::Mmap>>,
+    formats: Vec<Option<FileFormat>>,
+    ledgers: Vec<Ledger>,
+    /// Files read as compressed streams.
+    streams: Vec<bool>,
+    units: Vec<Unit>,
+    choice: FormatChoice,
+    clock: Clock,
+    chunk_bytes: usize,
+}
+
+impl<'f> Plan<'f> {
+    /// Opens and sniffs every file, and chunks the mapped ones.
+    /// `chunk_bytes` is [`CHUNK_BYTES`] unless a test wants many small chunks.
+    pub fn new(
+        files: &'f [InputFile],
+        choice: FormatChoice,
+        clock: Clock,
+        chunk_bytes: usize,
+    ) -> Plan<'f> {
+        let mut plan = Plan {
+            files,
+            maps: Vec::with_capacity(files.len()),
+            formats: Vec::with_capacity(files.len()),
+            ledgers: Vec::with_capacity(files.len()),
+            streams: Vec::with_capacity(files.len()),
+            units: Vec::new(),
+            choice,
+            clock,
+            chunk_bytes: chunk_bytes.max(1),
+        };
+        // Files are planned in parallel (on the caller's pool, if any): opening, sniffing and
+        // finding chunk boundaries is a millisecond or so per file, before any unit runs.
+        let planned: Vec<PlannedFile> = files
+            .par_iter()
+            .enumerate()
+            .map(|(i, f)| plan_file(i, f, choice, clock, chunk_bytes.max(1)))
+            .collect();
+        for planned in planned {
+            plan.maps.push(planned.map);
+            plan.formats.push(planned.format);
+            plan.ledgers.push(Ledger::new(planned.bounds));
+            plan.streams.push(
+                planned
+                    .units
+                    .iter()
+                    .any(|u| matches!(u, Unit::Stream { .. })),
+            );
+            plan.units.extend(planned.units);
+        }
+        plan.units = pair_chunks(std::mem::take(&mut plan.units), &plan.ledgers);
+        plan
+    }
+
+    pub fn len(&self) -> usize {
+        self.units.len()
+    }
+
+    /// The SHA-256 notes of mapped files whose hash no unit finished (a chunk unit panicked
+    /// before marking its chunk and no later chunk of the file came after it). Call once the
+    /// run is over; empty after a normal run.
+    pub fn unfinished_hashes(&self) -> Vec<UnitOutput> {
+        let mut out = Vec::new();
+        for (file, (ledger, map)) in self.ledgers.iter().zip(&self.maps).enumerate() {
+            if let (Some(map), false) = (map, ledger.bounds.is_empty()) {
+                if let Some(hex) = ledger.finish(map) {
+                    out.push(UnitOutput::File {
+                        file,
+                        note: FileNote::Sha256 {
+                            hex,
+                            bytes: map.len() as u64,
+                        },
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.units.is_empty()
+    }
+
+    /// Runs unit `u`, emitting its outputs in order.
+    pub fn run(&self, u: usize, settings: &ChunkSettings<'_>, emit: &mut dyn FnMut(UnitOutput)) {
+        match &self.units[u] {
+            Unit::Report { file, note } => emit(UnitOutput::File {
+                file: *file,
+                note: note.clone(),
+            }),
+            Unit::Hash { file } => {
+                if let Some(map) = &self.maps[*file] {
+                    let len = map.len() as u64;
+                    let hex =
+                        input::sha256_hex_file(&self.files[*file].path, len).unwrap_or_else(|_| {
+                            input::sha256_hex_with(map, |s, e| input::release_pages(map, s, e))
+                        });
+                    emit(UnitOutput::File {
+                        file: *file,
+                        note: FileNote::Sha256 {
+                            hex,
+                            bytes: map.len() as u64,
+                        },
+                    });
+                }
+            }
+            Unit::Chunk { file, index } => {
+                let Some(map) = self.chunked_map(*file) else {
+                    return;
+                };
+                let release = |s, e| input::release_pages(map, s, e);
+                let (ticket, hex) = self.ledgers[*file].begin(*index, map, release);
+                self.hashed(*file, hex, emit);
+                self.parse(*file, ticket, settings, emit);
+            }
+            Unit::Pair { a, b } => {
+                let (Some(map_a), Some(map_b)) = (self.chunked_map(a.0), self.chunked_map(b.0))
+                else {
+                    return;
+                };
+                let ((ta, hex_a), (tb, hex_b)) = Ledger::begin_pair(
+                    (&self.ledgers[a.0], a.1, map_a),
+                    (&self.ledgers[b.0], b.1, map_b),
+                    |s, e| input::release_pages(map_a, s, e),
+                    |s, e| input::release_pages(map_b, s, e),
+                );
+                self.hashed(a.0, hex_a, emit);
+                self.hashed(b.0, hex_b, emit);
+                // Each chunk on its own: a panic in one file's chunk (a bug) is reported for
+                // that file and does not cost the other file its chunk.
+                for (file, ticket) in [(a.0, ta), (b.0, tb)] {
+                    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        self.parse(file, ticket, settings, emit)
+                    }));
+                    if let Err(panic) = parsed {
+                        let msg = crate::exec::panic_message(&*panic);
+                        emit(UnitOutput::File {
+                            file,
+                            note: FileNote::Error(format!("internal error: {msg}")),
+                        });
+                    }
+                }
+            }
+            Unit::Stream { file } => self.run_stream(*file, settings, emit),
+        }
+    }
+
+    /// The map of a file cut into chunks (a mapped log).
+    fn chunked_map(&self, file: usize) -> Option<&memmap2::Mmap> {
+        self.maps[file]
+            .as_ref()
+            .filter(|_| self.formats[file].is_some())
+    }
+
+    /// Emits the SHA-256 note of `file` if a unit just finished its hash.
+    fn hashed(&self, file: usize, hex: Option<String>, emit: &mut dyn FnMut(UnitOutput)) {
+        if let (Some(hex), Some(map)) = (hex, &self.maps[file]) {
+            emit(UnitOutput::File {
+                file,
+                note: FileNote::Sha256 {
+                    hex,
+                    bytes: map.len() as u64,
+                },
+            });
+        }
+    }
+
+    /// Parses a begun chunk of a mapped log (once every earlier chunk has counted its lines),
+    /// emits its output, and marks it parsed.
+    fn parse(
+        &self,
+        file: usize,
+        ticket: Ticket<'_>,
+        settings: &ChunkSettings<'_>,
+        emit: &mut dyn FnMut(UnitOutput),
+    ) {
+        let (Some(map), Some(fmt)) = (&self.maps[file], &self.formats[file]) else {
+            return;
+        };
+        #[cfg(test)]
+        if tests::PANIC_IN_FILE.with(|f| f.get()) == Some(file) {
+            panic!("a test panic while parsing file {file}");
+        }
+        let ledger = &self.ledgers[file];
+        let index = ticket.index;
+        let (start, end) = ledger.bounds[index];
+        let first_line = ticket.first_line().unwrap_or_else(|| {
+            let n = 1 + bytecount::count(&map[..start], b'\n') as u64;
+            input::release_pages(map, 0, start);
+            n
+        });
+        let out = process_chunk(
+            settings,
+            file,
+            &self.files[file].display,
+            fmt,
+            &map[start..end],
+            first_line,
+            index + 1 == ledger.bounds.len(),
+        );
+        emit(UnitOutput::Chunk(Box::new(out)));
+        let hex = ticket.parsed(map, |s, e| input::release_pages(map, s, e));
+        self.hashed(file, hex, emit);
+    }
+}
+
+/// One file's plan.
+struct PlannedFile {
+    map: Option<memmap2::Mmap>,
+    format: Option<FileFormat>,
+    /// The byte range of each chunk (see [`Ledger`]).
+    bounds: Vec<(usize, usize)>,
+    units: Vec<Unit>,
+}
+
+/// Plans one file: its map (if plain), its format, and its units.
+fn plan_file(
+    i: usize,
+    f: &InputFile,
+    choice: FormatChoice,
+    clock: Clock,
+    chunk_bytes: usize,
+) -> PlannedFile {
+    let only = |units: Vec<Unit>, map: Option<memmap2::Mmap>| PlannedFile {
+        map,
+        format: None,
+        bounds: Vec::new(),
+        units,
+    };
+    let report = |note: FileNote| vec![Unit::Report { file: i, note }];
+    let map = match input::open(&f.path) {
+        Ok(Opened::Mapped(m)) => m,
+        Ok(Opened::Empty) => return only(report(FileNote::Skipped("empty file".into())), None),
+        Ok(Opened::Stream(..)) => return only(vec![Unit::Stream { file: i }], None),
+        Err(e) => return only(report(FileNote::Error(format!("cannot read: {e}"))), None),
+    };
+    let head = &map[..map.len().min(SNIFF_BYTES)];
+    let format = format::detect(choice, clock, head);
+    let Some(format) = format else {
+        let mut units = report(FileNote::Skipped("not a recognised audit log".into()));
+        units.push(Unit::Hash { file: i });
+        return only(units, Some(map));
+    };
+    // Record-aligned chunk boundaries.
+    // Equal-sized chunks (rather than full ones and a short tail) keep the workers evenly
+    // loaded to the end of the run.
+    let pieces = map.len().div_ceil(chunk_bytes).max(1);
+    let chunk_bytes = map.len().div_ceil(pieces).max(1);
+    let mut bounds = Vec::new();
+    let mut pos = 0;
+    while pos < map.len() {
+        let end = format::next_record_start(&format, &map, (pos + chunk_bytes).min(map.len()));
+        let end = if end <= pos { map.len() } else { end };
+        bounds.push((pos, end));
+        pos = end;
+    }
+    // Sniffing and finding the boundaries touched a page per chunk, and the kernel may map a
+    // whole large folio of the page cache (up to megabytes) per touch: hand them all back, so
+    // that only the chunks in flight stay resident.
+    input::release_pages(&map, 0, map.len());
+    let units = (0..bounds.len())
+        .map(|index| Unit::Chunk { file: i, index })
+        .collect();
+    PlannedFile {
+        map: Some(map),
+        format: Some(format),
+        bounds,
+        units,
+    }
+}
+
+/// The formats of the planned files, for the summary.
+impl Plan<'_> {
+    /// The file a unit belongs to.
+    pub fn file_of(&self, u: usize) -> usize {
+        match &self.units[u] {
+            Unit::Report { file, .. }
+            | Unit::Hash { file }
+            | Unit::Chunk { file, .. }
+            | Unit::Stream { file } => *file,
+            Unit::Pair { a, .. } => a.0,
+        }
+    }
+
+    pub fn format_of(&self, file: usize) -> Option<String> {
+        self.formats
+            .get(file)
+            .copied()
+            .flatten()
+            .map(|f| f.name().to_string())
+    }
+}
