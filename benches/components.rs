@@ -88,7 +88,7 @@ fn parquet(c: &mut Criterion) {
     }
     let batch = builder.finish();
     let encoder =
-        forensics::sink::parquet::RowGroupEncoder::new(forensics::event::schema()).unwrap();
+        forensics::sink::parquet::RowGroupEncoder::new(&forensics::event::COLUMNS).unwrap();
     let mut g = c.benchmark_group("parquet");
     g.sample_size(10);
     g.throughput(Throughput::Elements(batch.num_rows() as u64));
@@ -127,7 +127,7 @@ fn parquet(c: &mut Criterion) {
                 let _ = std::fs::remove_dir_all(&out);
                 let mut w = forensics::sink::parquet::PartitionedWriter::new(
                     &out,
-                    forensics::event::schema(),
+                    &forensics::event::COLUMNS,
                 )
                 .unwrap();
                 for piece in encoded {

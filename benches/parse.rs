@@ -227,7 +227,7 @@ fn chunk(c: &mut Criterion) {
     let fmt = format::sniff(&data).unwrap();
     let config = forensics::pass::AnalysisConfig::default();
     let encoder =
-        forensics::sink::parquet::RowGroupEncoder::new(forensics::event::schema()).unwrap();
+        forensics::sink::parquet::RowGroupEncoder::new(&forensics::event::COLUMNS).unwrap();
     let path: std::sync::Arc<str> = "bench/server_audit.log".into();
     let none = forensics::dedupe::Duplicates::none();
     let mut g = c.benchmark_group("chunk");

@@ -6,7 +6,9 @@ use std::sync::{Arc, OnceLock};
 use arrow::array::{
     ArrayRef, Int64Builder, RecordBatch, StringBuilder, TimestampMillisecondBuilder,
 };
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::datatypes::SchemaRef;
+
+use crate::table::{self, Column, ColumnType::*, Storage::*};
 
 /// The severity scale, ordered so that `>=` means "at least as severe".
 #[derive(
@@ -83,26 +85,24 @@ pub struct Finding {
     pub evidence: String,
 }
 
+/// The columns of `findings.parquet`, in file order.
+pub const COLUMNS: [Column; 10] = [
+    Column::new("kind", Utf8, false, DictionaryText),
+    Column::new("severity", Utf8, false, DictionaryText),
+    Column::new("first_seen", TimestampMsUtc, false, DictionaryFixed),
+    Column::new("last_seen", TimestampMsUtc, false, DictionaryFixed),
+    Column::new("user", Utf8, true, DictionaryText),
+    Column::new("client_ip", Utf8, true, DictionaryText),
+    Column::new("database", Utf8, true, DictionaryText),
+    Column::new("count", Int64, false, DictionaryFixed),
+    Column::new("detail", Utf8, false, PlainText),
+    Column::new("evidence", Utf8, false, PlainText),
+];
+
 /// The Arrow schema of `findings.parquet`.
 pub fn schema() -> SchemaRef {
     static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
-    SCHEMA
-        .get_or_init(|| {
-            let ts = DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()));
-            Arc::new(Schema::new(vec![
-                Field::new("kind", DataType::Utf8, false),
-                Field::new("severity", DataType::Utf8, false),
-                Field::new("first_seen", ts.clone(), false),
-                Field::new("last_seen", ts, false),
-                Field::new("user", DataType::Utf8, true),
-                Field::new("client_ip", DataType::Utf8, true),
-                Field::new("database", DataType::Utf8, true),
-                Field::new("count", DataType::Int64, false),
-                Field::new("detail", DataType::Utf8, false),
-                Field::new("evidence", DataType::Utf8, false),
-            ]))
-        })
-        .clone()
+    SCHEMA.get_or_init(|| table::arrow_schema(&COLUMNS)).clone()
 }
 
 /// Findings as one record batch (possibly empty: the file and its schema always exist).

@@ -22,6 +22,7 @@ pub mod scan;
 pub mod sink;
 pub mod stats;
 pub mod synth;
+pub mod table;
 pub mod time;
 
 use std::path::PathBuf;
@@ -130,14 +131,14 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     let encoder = if opts.no_events {
         None
     } else {
-        Some(RowGroupEncoder::new(event::schema())?)
+        Some(RowGroupEncoder::new(&event::COLUMNS)?)
     };
     let mut writer = if opts.no_events {
         None
     } else {
         Some(PartitionedWriter::new(
             &opts.out.join("events"),
-            event::schema(),
+            &event::COLUMNS,
         )?)
     };
     let settings = ChunkSettings {
@@ -209,6 +210,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     sink::parquet::write_file_atomic(
         &opts.out.join("findings.parquet"),
         &finding::to_batch(&findings),
+        &finding::COLUMNS,
     )?;
 
     // 4. Summary.

@@ -4,8 +4,8 @@ use super::ledger::Ledger;
 use super::pair::pair_chunks;
 use super::*;
 use crate::dedupe;
-use std::sync::Mutex;
 use rand::{Rng, SeedableRng};
+use std::sync::Mutex;
 
 thread_local! {
     /// Makes [`Plan::parse`] panic on this file (on this thread).

@@ -2,7 +2,7 @@
 //! (its assembly and its renderings).
 
 pub(crate) mod assemble;
-pub mod columns;
 pub(crate) mod output;
+pub mod pages;
 pub mod parquet;
 pub mod summary;

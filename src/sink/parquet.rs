@@ -33,9 +33,10 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersi
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{ColumnDescPtr, ColumnPath, SchemaDescriptor};
 
-use super::columns::{self, ColumnPages, DictPiece};
+use super::pages::{self, ColumnPages, DictPiece};
 
 use crate::error::{Error, Result};
+use crate::table::{self, Column, Storage};
 
 /// Roll over to a new part file past this many bytes.
 pub const ROLLOVER_BYTES: usize = 256 << 20;
@@ -46,8 +47,8 @@ pub const MAX_ROW_GROUP_ROWS: usize = 1 << 20;
 /// Out-of-order input (rotated files newest first) touches few days at a time.
 const MAX_OPEN_PARTS: usize = 8;
 
-/// Writer properties shared by every Parquet file this tool writes.
-pub fn writer_properties(schema: &SchemaRef) -> Arc<WriterProperties> {
+/// Writer properties of a Parquet file of the table `columns` (with Arrow schema `schema`).
+pub fn writer_properties(schema: &SchemaRef, columns: &[Column]) -> Arc<WriterProperties> {
     let mut builder = WriterProperties::builder()
         .set_writer_version(WriterVersion::PARQUET_1_0)
         .set_compression(Compression::ZSTD(
@@ -58,26 +59,13 @@ pub fn writer_properties(schema: &SchemaRef) -> Arc<WriterProperties> {
         // statistics cost work per value for little gain on append-only logs.
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_created_by(format!("forensics {}", env!("CARGO_PKG_VERSION")));
-    for field in schema.fields() {
-        let col = ColumnPath::from(field.name().as_str());
-        // Nearly unique per row: a dictionary only costs hashing before it is abandoned.
-        if [
-            "event_time",
-            "event_time_us",
-            "query_id",
-            "source_line",
-            PLAIN_TEXT_COLUMN,
-            "detail",
-            "evidence",
-        ]
-        .contains(&field.name().as_str())
-        {
-            builder = builder.set_column_dictionary_enabled(col.clone(), false);
+    for column in columns {
+        let path = ColumnPath::from(column.name);
+        if !column.storage.dictionary() {
+            builder = builder.set_column_dictionary_enabled(path.clone(), false);
         }
-        // String min/max costs a comparison per value and prunes little in an audit log
-        // (every row group holds most users and hosts); time and id columns keep theirs.
-        if field.data_type() == &arrow::datatypes::DataType::Utf8 {
-            builder = builder.set_column_statistics_enabled(col, EnabledStatistics::None);
+        if !column.storage.statistics() {
+            builder = builder.set_column_statistics_enabled(path, EnabledStatistics::None);
         }
     }
     let mut props = builder.build();
@@ -103,35 +91,28 @@ pub enum EncodedColumn {
     Dictionary(DictPiece),
 }
 
-/// The event column of mostly distinct text (the query), written as PLAIN pages by
-/// [`super::columns::encode_plain`].
-const PLAIN_TEXT_COLUMN: &str = "object";
-
-/// INT64 event columns written with a dictionary: a few thousand distinct connection ids per
-/// row group of a million rows.
-const DICTIONARY_INT_COLUMNS: [&str; 1] = ["connection_id"];
-
 /// The events' ZSTD level (fast; the reference advises 1–3).
 const ZSTD_LEVEL: i32 = 1;
 
 /// Encodes record batches into row-group pieces; one per worker (cheap to clone).
 ///
-/// Every event column is encoded by [`super::columns`]: PLAIN pages for the query text and
+/// Every event column is encoded by [`super::pages`]: PLAIN pages for the query text and
 /// the fixed-width columns (compressed here, on the worker's core), dictionary columns as
 /// their keys (encoded by the writer, see [`EncodedColumn::Dictionary`]).
 #[derive(Clone)]
 pub struct RowGroupEncoder {
-    schema: SchemaRef,
+    columns: &'static [Column],
     descr: Arc<SchemaDescriptor>,
 }
 
 impl RowGroupEncoder {
-    pub fn new(schema: SchemaRef) -> Result<Self> {
-        let descr = schema_descriptor(&schema).map_err(|e| Error::Output {
+    /// An encoder of the table `columns` (each column's [`Storage`] says how it is encoded).
+    pub fn new(columns: &'static [Column]) -> Result<Self> {
+        let descr = schema_descriptor(columns).map_err(|e| Error::Output {
             path: PathBuf::from("events"),
             message: e.to_string(),
         })?;
-        Ok(RowGroupEncoder { schema, descr })
+        Ok(RowGroupEncoder { columns, descr })
     }
 
     /// Encodes one batch (rows of one day) into a row-group piece.
@@ -140,29 +121,36 @@ impl RowGroupEncoder {
             path: PathBuf::from("events"),
             message: e.to_string(),
         };
+        let mismatch = |c: &Column| {
+            err(parquet::errors::ParquetError::General(format!(
+                "column {} does not have the type its storage needs",
+                c.name
+            )))
+        };
         let mut chunks = Vec::with_capacity(batch.num_columns());
         // The schema is flat: column i is leaf i.
-        for (i, (field, column)) in self.schema.fields().iter().zip(batch.columns()).enumerate() {
+        for (i, (c, column)) in self.columns.iter().zip(batch.columns()).enumerate() {
             let descr = self.descr.column(i);
-            let chunk = if let Some(dict) = column.as_dictionary_opt::<Int32Type>() {
-                EncodedColumn::Dictionary(DictPiece::new(dict).map_err(err)?)
-            } else if DICTIONARY_INT_COLUMNS.contains(&field.name().as_str()) {
-                let ints = column.as_primitive_opt::<Int64Type>().ok_or_else(|| {
-                    err(parquet::errors::ParquetError::General(format!(
-                        "column {} must be Int64",
-                        field.name()
-                    )))
-                })?;
-                EncodedColumn::Dictionary(DictPiece::from_int64(ints))
-            } else if field.name() == PLAIN_TEXT_COLUMN {
-                EncodedColumn::Pages(
-                    columns::encode_plain(descr, column.as_string::<i32>(), ZSTD_LEVEL)
+            let chunk = match c.storage {
+                Storage::DictionaryText => {
+                    let dict = column
+                        .as_dictionary_opt::<Int32Type>()
+                        .ok_or_else(|| mismatch(c))?;
+                    EncodedColumn::Dictionary(DictPiece::new(dict).map_err(err)?)
+                }
+                Storage::DictionaryFixed => {
+                    let ints = column
+                        .as_primitive_opt::<Int64Type>()
+                        .ok_or_else(|| mismatch(c))?;
+                    EncodedColumn::Dictionary(DictPiece::from_int64(ints))
+                }
+                Storage::PlainText => EncodedColumn::Pages(
+                    pages::encode_plain(descr, column.as_string::<i32>(), ZSTD_LEVEL)
                         .map_err(err)?,
-                )
-            } else {
-                EncodedColumn::Pages(
-                    columns::encode_fixed(descr, column.as_ref(), ZSTD_LEVEL).map_err(err)?,
-                )
+                ),
+                Storage::PlainFixed => EncodedColumn::Pages(
+                    pages::encode_fixed(descr, column.as_ref(), ZSTD_LEVEL).map_err(err)?,
+                ),
             };
             chunks.push(chunk);
         }
@@ -174,12 +162,13 @@ impl RowGroupEncoder {
     }
 }
 
-/// The Parquet schema of the files written for `schema`, as arrow-rs converts it.
-fn schema_descriptor(schema: &SchemaRef) -> parquet::errors::Result<Arc<SchemaDescriptor>> {
-    let props = writer_properties(schema);
+/// The Parquet schema of the files written for the table `columns`, as arrow-rs converts it.
+fn schema_descriptor(columns: &[Column]) -> parquet::errors::Result<Arc<SchemaDescriptor>> {
+    let schema = table::arrow_schema(columns);
+    let props = writer_properties(&schema, columns);
     let parquet_schema = ArrowSchemaConverter::new()
         .with_coerce_types(props.coerce_types())
-        .convert(schema)?;
+        .convert(&schema)?;
     Ok(Arc::new(SchemaDescriptor::new(
         parquet_schema.root_schema_ptr(),
     )))
@@ -205,8 +194,8 @@ fn join_column(
     match (pages, dicts.is_empty()) {
         (Some(pages), true) => pages.finish(descr),
         (None, false) => {
-            let merged = columns::merge_dictionaries(&dicts)?;
-            columns::encode_dictionary(descr, &merged, ZSTD_LEVEL)
+            let merged = pages::merge_dictionaries(&dicts)?;
+            pages::encode_dictionary(descr, &merged, ZSTD_LEVEL)
         }
         _ => Err(parquet::errors::ParquetError::General(format!(
             "column {}: pieces encoded in different ways",
@@ -248,8 +237,10 @@ pub struct PartitionedWriter {
 }
 
 impl PartitionedWriter {
-    pub fn new(root: &Path, schema: SchemaRef) -> Result<Self> {
-        let props = writer_properties(&schema);
+    /// A writer of the table `columns` under `root`.
+    pub fn new(root: &Path, columns: &[Column]) -> Result<Self> {
+        let schema = table::arrow_schema(columns);
+        let props = writer_properties(&schema, columns);
         let parquet_schema = ArrowSchemaConverter::new()
             .with_coerce_types(props.coerce_types())
             .convert(&schema)
@@ -527,12 +518,12 @@ fn part_into_place(file: &File, tmp: &Path, dest: &Path) -> Result<()> {
     std::fs::rename(tmp, dest).map_err(|e| Error::io(dest, e))
 }
 
-/// Writes one batch to `path` atomically (temp name, then rename).
-pub fn write_file_atomic(path: &Path, batch: &RecordBatch) -> Result<()> {
+/// Writes one batch of the table `columns` to `path` atomically (temp name, then rename).
+pub fn write_file_atomic(path: &Path, batch: &RecordBatch, columns: &[Column]) -> Result<()> {
     let tmp = hidden_tmp(path);
     let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
     let schema = batch.schema();
-    let props = (*writer_properties(&schema)).clone();
+    let props = (*writer_properties(&schema, columns)).clone();
     let err = |e: parquet::errors::ParquetError| Error::Output {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -565,9 +556,7 @@ fn hidden_tmp(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{
-        batch_schema, schema, Event, EventBatchBuilder, Operation, SourceFormat, Text,
-    };
+    use crate::event::{Event, EventBatchBuilder, Operation, SourceFormat, Text, COLUMNS};
 
     /// A batch of `rows` events of `day`, their `source_line`s counting from `first_line`.
     fn batch(day: i64, first_line: u64, rows: usize) -> RecordBatch {
@@ -600,8 +589,8 @@ mod tests {
     #[test]
     fn pieces_join_into_bounded_row_groups_in_input_order() {
         let dir = tempfile::tempdir().unwrap();
-        let enc = RowGroupEncoder::new(batch_schema()).unwrap();
-        let mut w = PartitionedWriter::new(dir.path(), schema())
+        let enc = RowGroupEncoder::new(&COLUMNS).unwrap();
+        let mut w = PartitionedWriter::new(dir.path(), &COLUMNS)
             .unwrap()
             .with_row_group_rows(1_000);
         let mut line = 1;
