@@ -138,21 +138,12 @@ pub fn parse_net(s: &str) -> std::result::Result<IpNet, String> {
         .map_err(|_| format!("not a CIDR or address: {s:?}"))
 }
 
-/// `30s`, `5m`, `1h`, `2d`, or plain seconds.
+/// A window setting (`--brute-force-window`, ...): a duration longer than nothing, in the one
+/// grammar of [`crate::time::parse_duration_secs`] that `--since` also reads.
 pub fn parse_duration_secs(s: &str) -> std::result::Result<i64, String> {
-    let s = s.trim();
-    let (num, mult) = match s.chars().last() {
-        Some('s') => (&s[..s.len() - 1], 1),
-        Some('m') => (&s[..s.len() - 1], 60),
-        Some('h') => (&s[..s.len() - 1], 3600),
-        Some('d') => (&s[..s.len() - 1], 86_400),
-        _ => (s, 1),
-    };
-    num.parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .map(|n| n * mult)
-        .ok_or_else(|| format!("not a duration: {s:?} (use 30s, 5m, 1h, 2d)"))
+    crate::time::parse_duration_secs(s)
+        .filter(|&secs| secs > 0)
+        .ok_or_else(|| format!("not a duration: {:?} (use 30s, 5m, 1h, 2d)", s.trim()))
 }
 
 impl AnalysisConfig {
