@@ -120,6 +120,15 @@ pub struct Clock {
 }
 
 impl Clock {
+    /// The clock of a run: one layout for the whole run, shared by every worker, so it is
+    /// leaked once here rather than reference-counted on the hot path.
+    pub(crate) fn new(layout: Option<TimeLayout>, offset: UtcOffset) -> Clock {
+        Clock {
+            layout: layout.map(|l| &*Box::leak(Box::new(l))),
+            offset_us: offset.0,
+        }
+    }
+
     /// A local plugin time as UTC.
     #[inline]
     pub fn to_utc(&self, local_us: i64) -> i64 {
@@ -128,7 +137,7 @@ impl Clock {
 }
 
 /// A user-supplied strftime pattern for the timestamp field of MariaDB audit lines.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct TimeLayout {
     pattern: String,
     items: Vec<chrono::format::Item<'static>>,
@@ -143,6 +152,14 @@ impl PartialEq for TimeLayout {
 }
 
 impl Eq for TimeLayout {}
+
+/// `--timestamp-format` and the `timestamp_format` key: checked as [`TimeLayout::new`] does.
+impl std::str::FromStr for TimeLayout {
+    type Err = String;
+    fn from_str(s: &str) -> Result<TimeLayout, String> {
+        TimeLayout::new(s)
+    }
+}
 
 impl TimeLayout {
     /// Checks `pattern` (chrono's strftime syntax: `%Y-%m-%d %H:%M:%S`, `%d/%b/%Y:%T`, `%.f`
@@ -232,6 +249,18 @@ pub fn offset_string(offset_us: i64) -> String {
     let minutes = offset_us.abs() / 60_000_000;
     let sign = if offset_us < 0 { '-' } else { '+' };
     format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// `--utc-offset` and the `utc_offset` key: local time minus UTC, read by
+/// [`parse_utc_offset`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct UtcOffset(pub(crate) i64);
+
+impl std::str::FromStr for UtcOffset {
+    type Err = String;
+    fn from_str(s: &str) -> Result<UtcOffset, String> {
+        parse_utc_offset(s).map(UtcOffset)
+    }
 }
 
 /// `+HH:MM`, `-HH:MM`, `+HHMM`, `+HH`, `Z` or `UTC`: a fixed offset from UTC, in
@@ -404,6 +433,19 @@ impl TimeArg {
             TimeArg::Ago(secs) => now_us.saturating_sub(secs * 1_000_000),
         }
     }
+}
+
+/// `--since`/`--until` of one run as epoch microseconds: durations count back from one
+/// shared `now`, so `--since 2h --until 1h` is exactly an hour.
+pub(crate) fn time_window(
+    since: Option<TimeArg>,
+    until: Option<TimeArg>,
+) -> (Option<i64>, Option<i64>) {
+    let now_us = Utc::now().timestamp_micros();
+    (
+        since.map(|t| t.resolve(now_us)),
+        until.map(|t| t.resolve(now_us)),
+    )
 }
 
 /// A `--since`/`--until` argument as epoch microseconds: RFC 3339, a date (00:00 UTC), or a
