@@ -7,6 +7,7 @@
 
 pub mod bytes;
 pub mod classify;
+pub mod cli;
 pub mod dedupe;
 pub mod error;
 pub mod event;
@@ -19,6 +20,7 @@ pub mod input;
 pub mod pass;
 pub mod plan;
 pub mod scan;
+mod settings;
 pub mod sink;
 pub mod stats;
 pub mod synth;

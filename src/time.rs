@@ -1,5 +1,6 @@
 //! Time, UTC everywhere: fixed-format timestamp parsing for the hot path and the `--since`/
-//! `--until` forms of the command line.
+//! `--until` forms of the command line, with the one duration grammar that those and every
+//! window setting (`--brute-force-window`, ...) share.
 //!
 //! Log timestamps have fixed layouts (`YYYYMMDD HH:MM:SS`, 16-digit epoch microseconds, ISO
 //! 8601 with `Z`), so they are parsed digit by digit with a days-from-civil formula instead of a
@@ -119,6 +120,15 @@ pub struct Clock {
 }
 
 impl Clock {
+    /// The clock of a run: one layout for the whole run, shared by every worker, so it is
+    /// leaked once here rather than reference-counted on the hot path.
+    pub(crate) fn new(layout: Option<TimeLayout>, offset: UtcOffset) -> Clock {
+        Clock {
+            layout: layout.map(|l| &*Box::leak(Box::new(l))),
+            offset_us: offset.0,
+        }
+    }
+
     /// A local plugin time as UTC.
     #[inline]
     pub fn to_utc(&self, local_us: i64) -> i64 {
@@ -127,7 +137,7 @@ impl Clock {
 }
 
 /// A user-supplied strftime pattern for the timestamp field of MariaDB audit lines.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct TimeLayout {
     pattern: String,
     items: Vec<chrono::format::Item<'static>>,
@@ -142,6 +152,14 @@ impl PartialEq for TimeLayout {
 }
 
 impl Eq for TimeLayout {}
+
+/// `--timestamp-format` and the `timestamp_format` key: checked as [`TimeLayout::new`] does.
+impl std::str::FromStr for TimeLayout {
+    type Err = String;
+    fn from_str(s: &str) -> Result<TimeLayout, String> {
+        TimeLayout::new(s)
+    }
+}
 
 impl TimeLayout {
     /// Checks `pattern` (chrono's strftime syntax: `%Y-%m-%d %H:%M:%S`, `%d/%b/%Y:%T`, `%.f`
@@ -231,6 +249,18 @@ pub fn offset_string(offset_us: i64) -> String {
     let minutes = offset_us.abs() / 60_000_000;
     let sign = if offset_us < 0 { '-' } else { '+' };
     format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// `--utc-offset` and the `utc_offset` key: local time minus UTC, read by
+/// [`parse_utc_offset`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct UtcOffset(pub(crate) i64);
+
+impl std::str::FromStr for UtcOffset {
+    type Err = String;
+    fn from_str(s: &str) -> Result<UtcOffset, String> {
+        parse_utc_offset(s).map(UtcOffset)
+    }
 }
 
 /// `+HH:MM`, `-HH:MM`, `+HHMM`, `+HH`, `Z` or `UTC`: a fixed offset from UTC, in
@@ -338,39 +368,90 @@ pub fn parse_epoch_us(b: &[u8]) -> Option<i64> {
     digits(&b[..8]).and_then(|hi| digits(&b[8..]).map(|lo| hi as i64 * 100_000_000 + lo as i64))
 }
 
-/// `--since`/`--until`: RFC 3339, a date (00:00 UTC), or a duration back from `now`
-/// (`90m`, `24h`, `7d`, `30s`, `2w`).
-pub fn parse_time_arg(s: &str, now: DateTime<Utc>) -> Result<i64, String> {
+/// The one duration grammar of the command line and the config file: a whole number and a
+/// unit, `s`, `m`, `h`, `d` or `w` (`30s`, `90m`, `24h`, `7d`, `2w`), or a bare number of
+/// seconds (`300`); blanks around it are ignored. `--since 24h` and `--brute-force-window 5m`
+/// are both read here, so a span means the same everywhere. `None` when `s` is not one, or
+/// when it does not fit in epoch microseconds (about 292,000 years), the unit every duration
+/// ends up in.
+pub(crate) fn parse_duration_secs(s: &str) -> Option<i64> {
     let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc).timestamp_micros());
+    let (num, unit_secs) = match s.as_bytes().last()? {
+        b's' => (&s[..s.len() - 1], 1),
+        b'm' => (&s[..s.len() - 1], 60),
+        b'h' => (&s[..s.len() - 1], 3600),
+        b'd' => (&s[..s.len() - 1], 86_400),
+        b'w' => (&s[..s.len() - 1], 7 * 86_400),
+        _ => (s, 1),
+    };
+    let secs = num.parse::<u64>().ok()?.checked_mul(unit_secs)?;
+    i64::try_from(secs)
+        .ok()
+        .filter(|&secs| secs <= i64::MAX / 1_000_000)
+}
+
+/// `--since`/`--until` as written: an instant, or a duration back from the start of the run
+/// (resolved by [`TimeArg::resolve`] with one `now` for both).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TimeArg {
+    /// Epoch microseconds.
+    At(i64),
+    /// Seconds before now.
+    Ago(i64),
+}
+
+/// RFC 3339, a date (00:00 UTC), or a duration ([`parse_duration_secs`]) back from now.
+impl std::str::FromStr for TimeArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<TimeArg, String> {
+        let s = s.trim();
+        if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+            return Ok(TimeArg::At(t.with_timezone(&Utc).timestamp_micros()));
+        }
+        if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            return Ok(TimeArg::At(
+                days_from_civil(
+                    chrono::Datelike::year(&d) as i64,
+                    chrono::Datelike::month(&d),
+                    chrono::Datelike::day(&d),
+                ) * US_PER_DAY,
+            ));
+        }
+        parse_duration_secs(s).map(TimeArg::Ago).ok_or_else(|| {
+            format!(
+                "cannot read time {s:?}: use RFC 3339 (2026-03-01T12:00:00Z), a date (2026-03-01) or a duration back from now (90m, 24h, 7d)"
+            )
+        })
     }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(days_from_civil(
-            chrono::Datelike::year(&d) as i64,
-            chrono::Datelike::month(&d),
-            chrono::Datelike::day(&d),
-        ) * US_PER_DAY);
-    }
-    if let Some(unit) = s.chars().last() {
-        let num = &s[..s.len() - unit.len_utf8()];
-        if let Ok(n) = num.parse::<u64>() {
-            let secs = match unit {
-                's' => Some(n),
-                'm' => Some(n * 60),
-                'h' => Some(n * 3600),
-                'd' => Some(n * 86_400),
-                'w' => Some(n * 7 * 86_400),
-                _ => None,
-            };
-            if let Some(secs) = secs {
-                return Ok(now.timestamp_micros() - secs as i64 * 1_000_000);
-            }
+}
+
+impl TimeArg {
+    /// Epoch microseconds, durations counted back from `now_us`.
+    pub(crate) fn resolve(self, now_us: i64) -> i64 {
+        match self {
+            TimeArg::At(us) => us,
+            TimeArg::Ago(secs) => now_us.saturating_sub(secs * 1_000_000),
         }
     }
-    Err(format!(
-        "cannot read time {s:?}: use RFC 3339 (2026-03-01T12:00:00Z), a date (2026-03-01) or a duration back from now (90m, 24h, 7d)"
-    ))
+}
+
+/// `--since`/`--until` of one run as epoch microseconds: durations count back from one
+/// shared `now`, so `--since 2h --until 1h` is exactly an hour.
+pub(crate) fn time_window(
+    since: Option<TimeArg>,
+    until: Option<TimeArg>,
+) -> (Option<i64>, Option<i64>) {
+    let now_us = Utc::now().timestamp_micros();
+    (
+        since.map(|t| t.resolve(now_us)),
+        until.map(|t| t.resolve(now_us)),
+    )
+}
+
+/// A `--since`/`--until` argument as epoch microseconds: RFC 3339, a date (00:00 UTC), or a
+/// duration back from `now` (`90m`, `24h`, `7d`, `30s`, `2w`).
+pub fn parse_time_arg(s: &str, now: DateTime<Utc>) -> Result<i64, String> {
+    Ok(s.parse::<TimeArg>()?.resolve(now.timestamp_micros()))
 }
 
 /// RFC 3339 with microseconds, for the summary.
@@ -431,6 +512,55 @@ mod tests {
         assert_eq!(parse_time_arg("24h", now).unwrap(), day);
         assert_eq!(parse_time_arg("1d", now).unwrap(), day);
         assert!(parse_time_arg("yesterday", now).is_err());
+    }
+
+    /// The grammar `--since 24h` and `--brute-force-window 5m` share: every unit, bare
+    /// seconds, blanks around it; nothing else, and nothing that overflows microseconds.
+    #[test]
+    fn one_duration_grammar_reads_units_and_bare_seconds() {
+        for (s, secs) in [
+            ("30s", 30),
+            ("5m", 300),
+            ("1h", 3600),
+            ("2d", 172_800),
+            ("2w", 1_209_600),
+            ("300", 300),
+            (" 90m ", 5400),
+            ("+5m", 300),
+            ("0s", 0),
+            ("15250284w", 15_250_284 * 604_800),
+        ] {
+            assert_eq!(parse_duration_secs(s), Some(secs), "{s}");
+        }
+        for bad in [
+            "",
+            "m",
+            "5x",
+            "5M",
+            "-5m",
+            "5 m",
+            "1.5h",
+            "5mm",
+            "15250285w",
+            "99999999999999999999d",
+        ] {
+            assert_eq!(parse_duration_secs(bad), None, "{bad}");
+        }
+        // As a time argument, the same spans count back from now.
+        let now = DateTime::parse_from_rfc3339("2026-03-02T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let day = parse_time_arg("2026-03-01", now).unwrap();
+        for s in ["86400", "86400s", "1440m", "24h", "1d"] {
+            assert_eq!(parse_time_arg(s, now), Ok(day), "{s}");
+        }
+        assert_eq!(
+            parse_time_arg("1w", now).unwrap(),
+            parse_time_arg("2026-02-23", now).unwrap()
+        );
+        assert!(parse_time_arg("5x", now)
+            .unwrap_err()
+            .starts_with("cannot read time \"5x\""));
     }
 
     #[test]

@@ -1,0 +1,465 @@
+//! The settings of a scan: command-line flags over config file keys over defaults, resolved
+//! once into one [`Settings`] value.
+//!
+//! Every setting that a flag or a config key can give is one entry of the table in the
+//! `settings!` invocation below: its help text, its flag (`#[arg]`), its key (the field
+//! name, or `#[serde(rename)]`), its type and its default. From that one entry come the clap
+//! flag, the TOML key, the merge and the default, so the three can never drift apart. A
+//! setting with no flag is marked `#[arg(skip)]` (the rules, the per-user table); one with no
+//! key would be `#[serde(skip)]`.
+//!
+//! A flag and its key are read by the same parser, the value type's `FromStr` (a TOML string
+//! goes through it too, see `from_str_deserialize!`): `--brute-force-window 5m` and
+//! `brute_force_window = "5m"` accept the same grammar and fail with the same message. All
+//! durations, window settings and `--since 24h` alike, use the one grammar of
+//! [`time::parse_duration_secs`](crate::time::parse_duration_secs).
+//!
+//! The config file is read exactly once per run, by [`Settings::resolve`]; a flag replaces its
+//! key's value whole (a repeated flag such as `--allow` does not add to the file's list).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::str::FromStr;
+
+use ipnet::IpNet;
+
+use crate::error::{Error, Result};
+use crate::pass::config::{parse_net, RuleConfig, UserConfig};
+use crate::pass::AnalysisConfig;
+use crate::time::{TimeLayout, UtcOffset};
+
+/// Where a resolved setting came from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Origin {
+    #[default]
+    Default,
+    ConfigFile,
+    Flag,
+}
+
+/// Generates, from one table of settings:
+/// - `SettingsLayer`, what one source gives (every field an `Option`, `None` where the
+///   source is silent), which is both the clap flags (flattened into `scan`'s arguments) and
+///   the TOML config file (unknown keys refused);
+/// - `Settings`, the resolved values (a setting with a default is its type, one without is
+///   an `Option` of it), and `Origins`, where each came from.
+///
+/// An entry is `doc and attributes, name: Type = default;`, or `name: Type;` for a setting
+/// that is absent unless given.
+macro_rules! settings {
+    (@resolved $ty:ty) => { Option<$ty> };
+    (@resolved $ty:ty, $default:expr) => { $ty };
+    (@or_default $value:ident) => { $value };
+    (@or_default $value:ident, $default:expr) => { $value.unwrap_or_else(|| $default) };
+    ($(
+        $(#[$attr:meta])*
+        $name:ident: $ty:ty $(= $default:expr)?;
+    )*) => {
+        /// The settings one source gives, flags or config file; `None` where it is silent.
+        #[derive(Clone, Debug, Default, clap::Args, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub(crate) struct SettingsLayer {
+            $(
+                $(#[$attr])*
+                pub(crate) $name: Option<$ty>,
+            )*
+        }
+
+        /// The settings of a run, resolved: see the module documentation.
+        #[derive(Clone, Debug)]
+        pub(crate) struct Settings {
+            $(pub(crate) $name: settings!(@resolved $ty $(, $default)?),)*
+            pub(crate) origin: Origins,
+        }
+
+        /// Where each of [`Settings`] came from.
+        // One field per setting; only the summary's "was this a default" questions read
+        // some of them today.
+        #[allow(dead_code)]
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub(crate) struct Origins {
+            $(pub(crate) $name: Origin,)*
+        }
+
+        impl Settings {
+            /// Flags over the config file over the defaults, setting by setting.
+            fn merge(flags: SettingsLayer, file: SettingsLayer) -> Settings {
+                let mut origin = Origins::default();
+                $(let $name = pick(flags.$name, file.$name, &mut origin.$name);)*
+                Settings {
+                    $($name: settings!(@or_default $name $(, $default)?),)*
+                    origin,
+                }
+            }
+        }
+    };
+}
+
+settings! {
+    /// Expected source network (repeatable). Default: the private ranges.
+    #[arg(long = "allow", value_name = "CIDR")]
+    allow: Vec<Net> = nets(&["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]);
+    /// The RDS master user (repeatable). Default: admin, postgres.
+    #[arg(long = "master-user", value_name = "NAME")]
+    master_users: Vec<String> = vec!["admin".into(), "postgres".into()];
+    /// Where a human administrator may use the master user, e.g. a bastion (repeatable).
+    #[arg(long = "admin-host", value_name = "CIDR")]
+    admin_hosts: Vec<Net> = Vec::new();
+    /// Failed logins from one source within the window that make a brute force [default: 20].
+    #[arg(long, value_name = "N")]
+    brute_force_threshold: u32 = 20;
+    /// Sliding window for brute force and password spray [default: 5m].
+    #[arg(long, value_name = "DURATION")]
+    brute_force_window: Seconds = Seconds(300);
+    /// How long after a burst a successful login is reported [default: 1h].
+    #[arg(long, value_name = "DURATION")]
+    brute_force_success_delay: Seconds = Seconds(3600);
+    /// Distinct users failed from one source within the window that make a spray [default: 5].
+    #[arg(long, value_name = "N")]
+    spray_users: u32 = 5;
+    /// Rate-spike window [default: 5m].
+    #[arg(long, value_name = "DURATION")]
+    rate_window: Seconds = Seconds(300);
+    /// Events a window needs before it can be a spike [default: 200].
+    #[arg(long, value_name = "N")]
+    rate_floor: u64 = 200;
+    /// A spike exceeds the user's 95th-percentile window by this factor [default: 4].
+    #[arg(long, value_name = "X")]
+    rate_factor: f64 = 4.0;
+    /// strftime layout of MariaDB >= 12 audit timestamps (server_audit_timestamp_format),
+    /// e.g. "%Y-%m-%d %H:%M:%S"; files in the standard layout are still read as usual.
+    #[arg(long, value_name = "FMT")]
+    timestamp_format: TimeLayout;
+    /// UTC offset of the zone-less MySQL-family audit timestamps, e.g. +02:00 [default: +00:00,
+    /// as on RDS]. Aurora epoch times, PostgreSQL and CloudWatch times carry their zone.
+    #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
+    utc_offset: UtcOffset = UtcOffset(0);
+    /// Custom rules, `[[rule]]` tables of the config file.
+    #[arg(skip)]
+    rule: Vec<RuleConfig> = Vec::new();
+    /// `[users.NAME] databases = [...]`.
+    #[arg(skip)]
+    users: BTreeMap<String, UserConfig> = BTreeMap::new();
+}
+
+/// Takes the first source that gives a value and records which one it was.
+fn pick<T>(flag: Option<T>, file: Option<T>, origin: &mut Origin) -> Option<T> {
+    match (flag, file) {
+        (Some(v), _) => {
+            *origin = Origin::Flag;
+            Some(v)
+        }
+        (None, Some(v)) => {
+            *origin = Origin::ConfigFile;
+            Some(v)
+        }
+        (None, None) => None,
+    }
+}
+
+fn nets(cidrs: &[&str]) -> Vec<Net> {
+    cidrs
+        .iter()
+        .map(|s| s.parse().expect("valid default CIDR"))
+        .collect()
+}
+
+impl Default for Settings {
+    /// Every setting at its default, as with no flag and no config file.
+    fn default() -> Self {
+        Settings::merge(SettingsLayer::default(), SettingsLayer::default())
+    }
+}
+
+impl Settings {
+    /// Resolves `flags` over the config file at `config` (read here, once) over the
+    /// defaults.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read; [`Error::Config`] naming the file, the line
+    /// and the key for TOML it cannot take: an unknown key, a value of the wrong type, or one
+    /// its setting refuses (a bad duration, CIDR, offset or layout).
+    pub(crate) fn resolve(flags: SettingsLayer, config: Option<&Path>) -> Result<Settings> {
+        Settings::resolve_with(flags, config, |path| std::fs::read_to_string(path))
+    }
+
+    /// [`Settings::resolve`] with the file read by `read` (called at most once: it is
+    /// `FnOnce`), so tests can supply and count reads.
+    pub(crate) fn resolve_with(
+        flags: SettingsLayer,
+        config: Option<&Path>,
+        read: impl FnOnce(&Path) -> std::io::Result<String>,
+    ) -> Result<Settings> {
+        let file = match config {
+            Some(path) => {
+                let text = read(path).map_err(|e| Error::io(path, e))?;
+                toml::from_str(&text).map_err(|e| Error::Config {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })?
+            }
+            None => SettingsLayer::default(),
+        };
+        Ok(Settings::merge(flags, file))
+    }
+
+    /// What the analysis passes read, with the custom rules compiled.
+    ///
+    /// # Errors
+    /// An invalid or duplicate rule, by name.
+    pub(crate) fn analysis(&self) -> std::result::Result<AnalysisConfig, String> {
+        let nets = |v: &[Net]| v.iter().map(|n| n.0).collect();
+        let mut config = AnalysisConfig {
+            allow: nets(&self.allow),
+            allow_is_default: self.origin.allow == Origin::Default,
+            master_users: self.master_users.clone(),
+            master_users_are_default: self.origin.master_users == Origin::Default,
+            admin_hosts: nets(&self.admin_hosts),
+            // Floors that keep a careless value from reporting every failed login.
+            brute_force_threshold: self.brute_force_threshold.max(1),
+            brute_force_window_secs: self.brute_force_window.0,
+            brute_force_success_delay_secs: self.brute_force_success_delay.0,
+            spray_users: self.spray_users.max(2),
+            rate_window_secs: self.rate_window.0,
+            rate_floor: self.rate_floor,
+            rate_factor: self.rate_factor,
+            rules: self.rule.clone(),
+            compiled_rules: Default::default(),
+            users: self.users.clone(),
+        };
+        config.compile_rules()?;
+        Ok(config)
+    }
+}
+
+/// The defaults live in the settings table above; this is them, as the passes see them.
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        Settings::default()
+            .analysis()
+            .expect("the defaults have no rules to fail")
+    }
+}
+
+/// A network: a CIDR, or a bare address as a single-host network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Net(pub(crate) IpNet);
+
+impl FromStr for Net {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Net, String> {
+        parse_net(s).map(Net)
+    }
+}
+
+/// A span of time in whole seconds, more than zero, in the one duration grammar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Seconds(pub(crate) i64);
+
+impl FromStr for Seconds {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Seconds, String> {
+        crate::time::parse_duration_secs(s)
+            .filter(|&secs| secs > 0)
+            .map(Seconds)
+            .ok_or_else(|| format!("not a duration: {:?} (use 30s, 5m, 1h, 2d)", s.trim()))
+    }
+}
+
+/// A config value written as a TOML string is read by its type's `FromStr`, the parser its
+/// flag uses, so a key and its flag take the same text and fail with the same message.
+macro_rules! from_str_deserialize {
+    ($($ty:ty),*) => {$(
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+
+from_str_deserialize!(Net, Seconds, UtcOffset, TimeLayout);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// `forensics scan` flags alone, as clap reads them.
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        layer: SettingsLayer,
+    }
+
+    fn flags(args: &[&str]) -> SettingsLayer {
+        Flags::try_parse_from(std::iter::once("scan").chain(args.iter().copied()))
+            .expect("flags parse")
+            .layer
+    }
+
+    fn resolve(args: &[&str], file: Option<&str>) -> Result<Settings> {
+        let path = file.map(|_| Path::new("forensics.toml"));
+        Settings::resolve_with(flags(args), path, |_| Ok(file.unwrap().to_string()))
+    }
+
+    #[test]
+    fn a_flag_overrides_its_config_key_which_overrides_the_default() {
+        let file = "brute_force_window = \"10m\"\nrate_window = \"1h\"\nspray_users = 7\n\
+                    allow = [\"172.31.0.0/16\"]\n";
+        let s = resolve(
+            &["--brute-force-window", "2m", "--allow", "10.1.0.0/16"],
+            Some(file),
+        )
+        .unwrap();
+        // Flag over key.
+        assert_eq!(s.brute_force_window, Seconds(120));
+        assert_eq!(s.origin.brute_force_window, Origin::Flag);
+        assert_eq!(s.allow, vec![Net("10.1.0.0/16".parse().unwrap())]);
+        assert_eq!(s.origin.allow, Origin::Flag);
+        // Key over default.
+        assert_eq!(s.rate_window, Seconds(3600));
+        assert_eq!(s.origin.rate_window, Origin::ConfigFile);
+        assert_eq!(s.spray_users, 7);
+        // Neither: the default.
+        assert_eq!(s.brute_force_success_delay, Seconds(3600));
+        assert_eq!(s.origin.brute_force_success_delay, Origin::Default);
+        assert_eq!(s.master_users, ["admin", "postgres"]);
+        assert_eq!(s.origin.master_users, Origin::Default);
+
+        let a = s.analysis().unwrap();
+        assert_eq!(a.brute_force_window_secs, 120);
+        assert_eq!(a.rate_window_secs, 3600);
+        assert!(!a.allow_is_default);
+        assert!(a.master_users_are_default);
+    }
+
+    #[test]
+    fn without_flags_or_file_every_setting_is_its_default() {
+        let s = resolve(&[], None).unwrap();
+        assert_eq!(s.origin, Origins::default());
+        let a = s.analysis().unwrap();
+        let allow: Vec<String> = a.allow.iter().map(|n| n.to_string()).collect();
+        assert_eq!(
+            allow,
+            ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
+        );
+        assert!(a.allow_is_default && a.master_users_are_default);
+        assert_eq!(
+            (a.brute_force_threshold, a.brute_force_window_secs),
+            (20, 300)
+        );
+        assert_eq!((a.spray_users, a.rate_floor, a.rate_factor), (5, 200, 4.0));
+        assert_eq!(s.timestamp_format, None);
+        assert_eq!(s.utc_offset, UtcOffset(0));
+        // AnalysisConfig's Default is the same table.
+        assert_eq!(format!("{:?}", AnalysisConfig::default()), format!("{a:?}"));
+    }
+
+    #[test]
+    fn an_empty_list_in_the_file_still_overrides_the_default() {
+        let s = resolve(&[], Some("allow = []\n")).unwrap();
+        assert!(s.allow.is_empty());
+        assert!(!s.analysis().unwrap().allow_is_default);
+    }
+
+    #[test]
+    fn the_config_file_is_read_once_and_only_when_named() {
+        let reads = std::cell::Cell::new(0);
+        let read = |_: &Path| {
+            reads.set(reads.get() + 1);
+            Ok("utc_offset = \"+02:00\"\n[[rule]]\nname = \"r\"\npattern = \"CONNECT\"\n".into())
+        };
+        let s = Settings::resolve_with(
+            flags(&["--rate-floor", "9"]),
+            Some(Path::new("f.toml")),
+            read,
+        )
+        .unwrap();
+        assert_eq!(reads.get(), 1);
+        assert_eq!(s.utc_offset, UtcOffset(7_200_000_000));
+        assert_eq!(s.rule.len(), 1);
+        assert_eq!(s.rate_floor, 9);
+
+        Settings::resolve_with(flags(&[]), None, |_| {
+            reads.set(reads.get() + 1);
+            Ok(String::new())
+        })
+        .unwrap();
+        assert_eq!(reads.get(), 1, "no config file, no read");
+    }
+
+    /// A window flag, its key and `--since` read a span the same way.
+    #[test]
+    fn windows_and_since_share_one_duration_grammar() {
+        use crate::time::TimeArg;
+        for (text, secs) in [("90s", 90), ("90m", 5400), ("24h", 86_400), ("7d", 604_800)] {
+            assert_eq!(text.parse::<Seconds>(), Ok(Seconds(secs)), "{text}");
+            let file = format!("rate_window = \"{text}\"\n");
+            assert_eq!(
+                resolve(&[], Some(&file)).unwrap().rate_window,
+                Seconds(secs)
+            );
+            assert_eq!(text.parse::<TimeArg>(), Ok(TimeArg::Ago(secs)), "{text}");
+        }
+        assert_eq!("2w".parse::<Seconds>(), Ok(Seconds(1_209_600)));
+        assert_eq!("300".parse::<TimeArg>(), Ok(TimeArg::Ago(300)));
+        // A window must be longer than nothing; "0s" back from now is now.
+        assert!("0m".parse::<Seconds>().is_err());
+        assert_eq!("0s".parse::<TimeArg>(), Ok(TimeArg::Ago(0)));
+    }
+
+    #[test]
+    fn bad_values_in_the_file_name_the_file_and_the_problem() {
+        let message = |file: &str| match resolve(&[], Some(file)) {
+            Err(Error::Config { path, message }) => {
+                assert_eq!(path, Path::new("forensics.toml"));
+                message
+            }
+            other => panic!("{file}: {other:?}"),
+        };
+        assert!(message("bogus = 1\n").contains("unknown field `bogus`"));
+        assert!(message("rate_window = \"5x\"\n").contains("not a duration: \"5x\""));
+        assert!(message("rate_window = 300\n").contains("invalid type"));
+        assert!(message("allow = [\"10.0.0.300/8\"]\n")
+            .contains("not a CIDR or address: \"10.0.0.300/8\""));
+        assert!(message("utc_offset = \"2\"\n").contains("UTC offset \"2\""));
+        assert!(message("timestamp_format = \"%Y\"\n").contains("to the second"));
+        // An unreadable file is an I/O error naming it.
+        let err = Settings::resolve_with(flags(&[]), Some(Path::new("gone.toml")), |_| {
+            Err(std::io::ErrorKind::NotFound.into())
+        })
+        .unwrap_err();
+        assert!(err.to_string().starts_with("gone.toml: "), "{err}");
+    }
+
+    #[test]
+    fn bad_flag_values_are_usage_errors_with_the_same_message() {
+        for (args, want) in [
+            (["--brute-force-window", "5x"], "not a duration: \"5x\""),
+            (["--rate-window", "0m"], "not a duration: \"0m\""),
+            (["--allow", "10.0.0.300/8"], "not a CIDR or address"),
+            (["--admin-host", "nope"], "not a CIDR or address: \"nope\""),
+            (["--utc-offset", "2"], "UTC offset \"2\""),
+            (["--timestamp-format", "%Y"], "to the second"),
+        ] {
+            let err = Flags::try_parse_from(std::iter::once("scan").chain(args))
+                .err()
+                .unwrap_or_else(|| panic!("{args:?} parsed"));
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+            assert!(err.to_string().contains(want), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn repeated_flags_replace_the_file_list_whole() {
+        let s = resolve(
+            &["--master-user", "root", "--master-user", "dba"],
+            Some("master_users = [\"admin\"]\nadmin_hosts = [\"10.0.0.10\"]\n"),
+        )
+        .unwrap();
+        assert_eq!(s.master_users, ["root", "dba"]);
+        assert_eq!(s.admin_hosts, vec![Net("10.0.0.10/32".parse().unwrap())]);
+    }
+}
