@@ -97,12 +97,60 @@ impl Sha256State {
 /// Feeds `da` to `a` and `db` to `b`, hashing the two in lockstep where both have whole
 /// blocks. Same result as `a.update(da); b.update(db)`.
 pub fn update_pair(a: &mut Sha256State, da: &[u8], b: &mut Sha256State, db: &[u8]) {
+    update_pair_on(Lanes::detect(), a, da, b, db);
+}
+
+/// How [`update_pair`] compresses the blocks of its two inputs: with the SHA extensions
+/// (SHA-NI, x86-64) in one interleaved pass, or with `sha2`'s portable code one input after
+/// the other. Chosen once per call by [`Lanes::detect`]; tests force either one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Lanes(LanesKind);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LanesKind {
+    Portable,
+    /// Only built by [`Lanes::sha_ni`], after checking the CPU has the features.
+    #[cfg(target_arch = "x86_64")]
+    ShaNi,
+}
+
+impl Lanes {
+    /// The fastest path this CPU has.
+    #[inline]
+    pub(crate) fn detect() -> Lanes {
+        Lanes::sha_ni().unwrap_or(Lanes::portable())
+    }
+
+    /// `sha2`'s portable compression, one input after the other.
+    pub(crate) fn portable() -> Lanes {
+        Lanes(LanesKind::Portable)
+    }
+
+    /// The interleaved SHA-NI path, if this CPU has the SHA extensions.
+    #[inline]
+    pub(crate) fn sha_ni() -> Option<Lanes> {
+        #[cfg(target_arch = "x86_64")]
+        if shani::available() {
+            return Some(Lanes(LanesKind::ShaNi));
+        }
+        None
+    }
+}
+
+/// [`update_pair`] on the given path.
+pub(crate) fn update_pair_on(
+    lanes: Lanes,
+    a: &mut Sha256State,
+    da: &[u8],
+    b: &mut Sha256State,
+    db: &[u8],
+) {
     let da = a.top_up(da);
     let db = b.top_up(db);
     let (ba, ta) = da.as_chunks::<64>();
     let (bb, tb) = db.as_chunks::<64>();
     let n = ba.len().min(bb.len());
-    compress_pair(&mut a.state, &ba[..n], &mut b.state, &bb[..n]);
+    compress_pair(lanes, &mut a.state, &ba[..n], &mut b.state, &bb[..n]);
     compress256(&mut a.state, &ba[n..]);
     compress256(&mut b.state, &bb[n..]);
     a.keep(ta);
@@ -110,18 +158,24 @@ pub fn update_pair(a: &mut Sha256State, da: &[u8], b: &mut Sha256State, db: &[u8
 }
 
 /// Compresses `ba` into `sa` and `bb` into `sb` (the same number of blocks).
-fn compress_pair(sa: &mut [u32; 8], ba: &[[u8; 64]], sb: &mut [u32; 8], bb: &[[u8; 64]]) {
+fn compress_pair(
+    lanes: Lanes,
+    sa: &mut [u32; 8],
+    ba: &[[u8; 64]],
+    sb: &mut [u32; 8],
+    bb: &[[u8; 64]],
+) {
     debug_assert_eq!(ba.len(), bb.len());
-    #[cfg(target_arch = "x86_64")]
-    {
-        if shani::available() {
-            // SAFETY: the CPU has the features the function is compiled for (checked above).
-            unsafe { shani::compress_pair(sa, ba, sb, bb) };
-            return;
+    match lanes.0 {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `LanesKind::ShaNi` is only built by `Lanes::sha_ni`, which checked that the
+        // CPU has the features the function is compiled for.
+        LanesKind::ShaNi => unsafe { shani::compress_pair(sa, ba, sb, bb) },
+        LanesKind::Portable => {
+            compress256(sa, ba);
+            compress256(sb, bb);
         }
     }
-    compress256(sa, ba);
-    compress256(sb, bb);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -314,6 +368,85 @@ mod tests {
             }
             assert_eq!(ha.finalize(), reference(&a), "round {round} a");
             assert_eq!(hb.finalize(), reference(&b), "round {round} b");
+        }
+    }
+
+    /// The paths [`update_pair`] can take on this CPU, by name. Without the SHA extensions only
+    /// the portable one, and the test output says so (shown with `--nocapture`).
+    fn every_path() -> Vec<(&'static str, Lanes)> {
+        let mut paths = vec![("portable", Lanes::portable())];
+        match Lanes::sha_ni() {
+            Some(lanes) => {
+                assert_eq!(Lanes::detect(), lanes, "SHA-NI is preferred when present");
+                paths.push(("sha-ni", lanes));
+            }
+            None => {
+                assert_eq!(Lanes::detect(), Lanes::portable());
+                println!("sha256x2: this CPU has no SHA extensions; SHA-NI path NOT tested");
+            }
+        }
+        paths
+    }
+
+    /// Both inputs fed through `update_pair_on(lanes, ..)`, cut at `cuts` (offsets into the
+    /// longer input, clipped to each one's length), then compared with `sha2`.
+    fn check_split(name: &str, lanes: Lanes, a: &[u8], b: &[u8], cuts: &[usize]) {
+        let (mut ha, mut hb) = (Sha256State::new(), Sha256State::new());
+        let (mut ia, mut ib) = (0, 0);
+        for &cut in cuts.iter().chain([usize::MAX].iter()) {
+            let (ea, eb) = (cut.clamp(ia, a.len()), cut.clamp(ib, b.len()));
+            update_pair_on(lanes, &mut ha, &a[ia..ea], &mut hb, &b[ib..eb]);
+            (ia, ib) = (ea, eb);
+        }
+        let what = || format!("{name}: lengths {} and {}, cuts {cuts:?}", a.len(), b.len());
+        assert_eq!(ha.finalize(), reference(a), "{} (a)", what());
+        assert_eq!(hb.finalize(), reference(b), "{} (b)", what());
+    }
+
+    /// Each path, forced, against `sha2`: every length up to 300 bytes and lengths around
+    /// block multiples up to 5000, each paired with another length, fed whole, at block
+    /// edges, off block edges, one byte at a time at the start, and in random pieces.
+    #[test]
+    fn every_path_matches_sha2_for_many_lengths_and_splits() {
+        let a: Vec<u8> = (0..5_000u32).map(|i| ((i * 31) ^ (i >> 3)) as u8).collect();
+        let b: Vec<u8> = (0..5_000u32).map(|i| (i * 17 + 5) as u8).collect();
+        let mut lengths: Vec<usize> = (0..=300).collect();
+        for blocks in [5, 6, 7, 8, 15, 16, 17, 31, 32, 33, 64, 77] {
+            lengths.extend([
+                blocks * 64 - 1,
+                blocks * 64,
+                blocks * 64 + 1,
+                blocks * 64 + 55,
+            ]);
+        }
+        lengths.push(5_000);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        for (name, lanes) in every_path() {
+            for (k, &la) in lengths.iter().enumerate() {
+                // Pair with a length that is sometimes shorter, sometimes longer.
+                let lb = lengths[(k * 7 + 3) % lengths.len()];
+                let (a, b) = (&a[..la], &b[..lb]);
+                let long = la.max(lb);
+                check_split(name, lanes, a, b, &[]);
+                check_split(name, lanes, a, b, &[64, 128, 192, 1024]);
+                check_split(name, lanes, a, b, &[1, 2, 3, 63, 65, 127, 129, 200]);
+                check_split(name, lanes, a, b, &[long / 3, long / 2, long - 1]);
+                let mut cuts: Vec<usize> = (0..4).map(|_| upto(&mut rng, long)).collect();
+                cuts.sort_unstable();
+                check_split(name, lanes, a, b, &cuts);
+            }
+        }
+    }
+
+    /// Each path, forced, on inputs of many blocks fed in large unequal pieces.
+    #[test]
+    fn every_path_matches_sha2_on_long_pairs() {
+        let a: Vec<u8> = (0..300_007u32).map(|i| (i % 251) as u8).collect();
+        let b: Vec<u8> = (0..200_003u32).map(|i| (i % 253) as u8 ^ 0x5a).collect();
+        for (name, lanes) in every_path() {
+            let cuts: Vec<usize> = (1..40).map(|i| i * 7_777 + i % 3).collect();
+            check_split(name, lanes, &a, &b, &cuts);
+            check_split(name, lanes, &a, &b, &[]);
         }
     }
 

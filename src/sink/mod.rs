@@ -2,6 +2,8 @@
 //! (its assembly and its renderings).
 
 pub(crate) mod assemble;
+#[cfg(test)]
+mod differential_tests;
 pub(crate) mod output;
 pub mod pages;
 pub mod parquet;
