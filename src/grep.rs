@@ -218,7 +218,7 @@ impl<'p> LineMatcher<'p> {
         let line = trim_cr(line);
         // CloudWatch matched the message it received; the export adds its time in front.
         let (message, export_time) = match time::parse_cloudwatch_prefix(line) {
-            Some((t, n)) => (&line[n..], Some(t)),
+            Some((t, n)) => (&line[n..], t.ok()),
             None => (line, None),
         };
         if self.since_us.is_some() || self.until_us.is_some() {
@@ -319,11 +319,11 @@ fn prefilter_is_exact(literal: &[u8]) -> bool {
 #[inline]
 fn event_time(message: &[u8], clock: time::Clock) -> Option<i64> {
     if let Some(layout) = clock.layout {
-        if let Some((t, _)) = layout.read(message) {
+        if let Ok((t, _)) = layout.read(message) {
             return Some(clock.to_utc(t));
         }
     }
-    if let Some(t) = message.get(..17).and_then(time::parse_compact) {
+    if let Some(t) = message.get(..17).and_then(|b| time::parse_compact(b).ok()) {
         return Some(clock.to_utc(t));
     }
     // A longer run of digits is some other number, not an Aurora timestamp.
