@@ -725,3 +725,114 @@ fn events_repeated_by_overlapping_exports_are_kept_once() {
 fn bytecount_lines(text: &[u8]) -> u64 {
     text.split_inclusive(|&b| b == b'\n').count() as u64
 }
+
+/// Issue #16: `20260231 10:00:00` used to roll over into March 3. A line naming a date or time
+/// that does not exist is rejected with its line number and a reason naming the field; the
+/// lines around it are read; `--since` refuses such a date with the field named.
+#[test]
+fn impossible_dates_are_rejected_by_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::write(
+        input.join("server_audit.log"),
+        "20260228 10:00:00,ip-10-20-1-5,app,10.20.3.4,7,0,CONNECT,orders,,0,SSL\n\
+         20260231 10:00:00,ip-10-20-1-5,app,10.20.3.4,7,1,QUERY,orders,'select 1',0,,\n\
+         20260301 10:00:01,ip-10-20-1-5,app,10.20.3.4,7,2,QUERY,orders,'select 2',0,,\n\
+         20260301 24:00:02,ip-10-20-1-5,app,10.20.3.4,7,3,QUERY,orders,'select 3',0,,\n\
+         20240229 10:00:03,ip-10-20-1-5,app,10.20.3.4,7,0,DISCONNECT,orders,,0,SSL\n",
+    )
+    .unwrap();
+    std::fs::write(
+        input.join("postgresql.log"),
+        "2026-02-28 10:00:00 UTC:10.0.0.1(5000):app@orders:[42]:LOG:  statement: SELECT 1\n\
+         2026-02-30 10:00:00 UTC:10.0.0.1(5000):app@orders:[42]:LOG:  statement: SELECT 2\n\
+         2026-03-01 10:00:00 UTC:10.0.0.1(5000):app@orders:[42]:LOG:  statement: SELECT 3\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let s = scan_ok(&[&input], &out, &[]);
+    let input_of = |name: &str| {
+        s["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["path"].as_str().unwrap().ends_with(name))
+            .unwrap()
+            .clone()
+    };
+    let mysql = input_of("server_audit.log");
+    assert_eq!(
+        (&mysql["status"], &mysql["records"], &mysql["rejected"]),
+        (&"ok".into(), &3.into(), &2.into()),
+        "{mysql}"
+    );
+    let pg = input_of("postgresql.log");
+    assert_eq!(
+        (&pg["records"], &pg["rejected"]),
+        (&2.into(), &1.into()),
+        "{pg}"
+    );
+    let mut rejected: Vec<(String, u64, String)> = s["rejected_samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let file = r["file"].as_str().unwrap();
+            (
+                file.rsplit('/').next().unwrap().to_string(),
+                r["line"].as_u64().unwrap(),
+                r["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    rejected.sort();
+    assert_eq!(rejected.len(), 3, "{rejected:?}");
+    assert_eq!(
+        (rejected[0].0.as_str(), rejected[0].1),
+        ("postgresql.log", 2)
+    );
+    assert_eq!(
+        (rejected[1].0.as_str(), rejected[1].1),
+        ("server_audit.log", 2)
+    );
+    assert_eq!(
+        (rejected[2].0.as_str(), rejected[2].1),
+        ("server_audit.log", 4)
+    );
+    assert!(rejected[0].2.contains("day"), "{rejected:?}");
+    assert!(rejected[1].2.contains("day"), "{rejected:?}");
+    assert!(rejected[2].2.contains("hour"), "{rejected:?}");
+    // Nothing became March 3 (or March 2, for February 30).
+    let days: Vec<String> = walk(&out.join("events"))
+        .iter()
+        .filter_map(|p| {
+            p.to_str()?
+                .split('/')
+                .find(|c| c.starts_with("dt="))
+                .map(str::to_string)
+        })
+        .collect();
+    assert!(!days.is_empty());
+    assert!(
+        days.iter()
+            .all(|d| ["dt=2026-02-28", "dt=2026-03-01", "dt=2024-02-29"].contains(&d.as_str())),
+        "{days:?}"
+    );
+
+    let o = run_scan(&[
+        "scan",
+        input.to_str().unwrap(),
+        "-o",
+        dir.path().join("out2").to_str().unwrap(),
+        "--quiet",
+        "--since",
+        "2026-02-31",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("day 31 does not exist in February 2026"),
+        "{stderr}"
+    );
+}
