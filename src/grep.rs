@@ -105,9 +105,15 @@ pub fn run(opts: &GrepOptions, out: &mut dyn Write) -> Result<GrepOutcome> {
 
     let (files, discover_errors) = input::discover(&opts.paths);
     let mut outcome = GrepOutcome {
+        // What cannot be read is an error; what discovery skips (FIFOs, sockets, devices,
+        // symlink loops, second paths to a file) is passed over quietly here.
         errors: discover_errors
             .iter()
-            .map(|e| format!("{}: {}", e.path.display(), e.message))
+            .filter(|e| e.status == input::Unread::Error)
+            .map(|e| {
+                let why = e.message.as_deref().unwrap_or(&e.reason);
+                format!("{}: {}: {why}", e.path.display(), e.reason)
+            })
             .collect(),
         ..GrepOutcome::default()
     };
