@@ -836,3 +836,159 @@ fn impossible_dates_are_rejected_by_line_and_field() {
         "{stderr}"
     );
 }
+
+/// Issue #16: nothing in the input folder is passed over silently. A symlink to a log in the
+/// tree, a symlink loop, a dangling symlink, a FIFO, a socket and a non-UTF-8 name each appear
+/// in `inputs` with their status and reason; the logs are read, each once; the scan does not
+/// hang on the FIFO (it is never opened).
+#[cfg(unix)]
+#[test]
+fn every_path_in_the_input_tree_is_listed_with_its_status() {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(input.join("sub")).unwrap();
+    std::fs::write(input.join("a.log"), rds_lines(20)).unwrap();
+    symlink(input.join("a.log"), input.join("b-link.log")).unwrap();
+    symlink(input.join("nowhere.log"), input.join("c-dangling.log")).unwrap();
+    symlink(input.join("d-loop-2"), input.join("d-loop-1")).unwrap();
+    symlink(input.join("d-loop-1"), input.join("d-loop-2")).unwrap();
+    symlink("..", input.join("sub/up")).unwrap();
+    let fifo = input.join("e-fifo");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    let _socket = std::os::unix::net::UnixListener::bind(input.join("f-socket")).unwrap();
+    let raw_name = std::ffi::OsStr::from_bytes(b"g-caf\xe9.log");
+    std::fs::write(input.join(raw_name), rds_lines(10)).unwrap();
+    // Unreadable: root reads it anyway, so this part only runs as another user.
+    let locked = input.join("h-locked.log");
+    std::fs::write(&locked, rds_lines(5)).unwrap();
+    std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+    let root_reads = std::fs::File::open(&locked).is_ok();
+    if root_reads {
+        eprintln!(
+            "note: running as root, which reads a mode-000 file: permission denied is not tested"
+        );
+        std::fs::remove_file(&locked).unwrap();
+    }
+
+    let out = dir.path().join("out");
+    let mut child = bin()
+        .args([
+            "scan",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--quiet",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(120) {
+            child.kill().unwrap();
+            panic!("the scan hangs (on the FIFO?)");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+
+    let s = summary(&out);
+    let inputs = s["inputs"].as_array().unwrap();
+    let get = |name: &str| {
+        inputs
+            .iter()
+            .find(|i| {
+                let p = i["path"].as_str().unwrap();
+                p.strip_prefix(input.to_str().unwrap()).unwrap_or(p) == format!("/{name}")
+            })
+            .unwrap_or_else(|| panic!("{name} not in inputs: {inputs:#?}"))
+    };
+    let status_reason = |name: &str| {
+        let i = get(name);
+        (
+            i["status"].as_str().unwrap().to_string(),
+            i["reason"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    assert_eq!(get("a.log")["status"], "ok");
+    assert_eq!(get("a.log")["records"], 20);
+    let (st, why) = status_reason("b-link.log");
+    assert_eq!(st, "skipped");
+    assert!(
+        why.starts_with("same file as ") && why.ends_with("read once, under that name"),
+        "{why}"
+    );
+    let (st, why) = status_reason("c-dangling.log");
+    assert_eq!(st, "error");
+    assert!(why.starts_with("dangling symlink"), "{why}");
+    assert!(get("c-dangling.log")["message"].as_str().is_some());
+    for l in ["d-loop-1", "d-loop-2", "sub/up"] {
+        let (st, why) = status_reason(l);
+        assert_eq!(st, "skipped", "{l}");
+        assert!(why.starts_with("symlink loop"), "{l}: {why}");
+    }
+    let (st, why) = status_reason("e-fifo");
+    assert_eq!(
+        (st.as_str(), why.contains("FIFO")),
+        ("skipped", true),
+        "{why}"
+    );
+    let (st, why) = status_reason("f-socket");
+    assert_eq!(
+        (st.as_str(), why.contains("socket")),
+        ("skipped", true),
+        "{why}"
+    );
+    // The non-UTF-8 name: read, `path` lossy as before, `path_bytes` exact.
+    let g = get("g-caf\u{fffd}.log");
+    assert_eq!(
+        (&g["status"], &g["records"]),
+        (&"ok".into(), &10.into()),
+        "{g}"
+    );
+    let mut want = input.as_os_str().as_bytes().to_vec();
+    want.extend_from_slice(b"/g-caf\xe9.log");
+    assert_eq!(g["path_bytes"].as_str().unwrap(), base64(&want));
+    assert!(get("a.log").get("path_bytes").is_none());
+    if !root_reads {
+        let h = get("h-locked.log");
+        assert_eq!(h["status"], "error", "{h}");
+        assert!(
+            h["message"].as_str().unwrap().contains("ermission denied"),
+            "{h}"
+        );
+    }
+    let t = &s["totals"];
+    assert_eq!(t["records"], 30, "each log read once");
+    assert_eq!(t["files"].as_u64().unwrap(), inputs.len() as u64);
+    assert_eq!(t["files_skipped"], 6, "{t}");
+    assert_eq!(t["files_error"], if root_reads { 1 } else { 2 }, "{t}");
+}
+
+/// Standard base64, padded (what `summary.json` `path_bytes` holds).
+#[cfg(unix)]
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for g in bytes.chunks(3) {
+        let b = [g[0], *g.get(1).unwrap_or(&0), *g.get(2).unwrap_or(&0)];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            out.push(if i <= g.len() {
+                A[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
