@@ -44,7 +44,13 @@ pub fn sniff_custom(head: &[u8], layout: &time::TimeLayout) -> Option<bool> {
         Some((_, n)) => (&line[n..], true),
         None => (line, false),
     };
-    let (_, rest) = layout.read(body).ok()?;
+    // As in `sniff_line`, the shape decides: a first line naming a day that does not exist
+    // is still in the layout (and is rejected when parsed).
+    let rest = match layout.read(body) {
+        Ok((_, rest)) => rest,
+        Err(time::TimeError::Layout) => return None,
+        Err(_) => layout.split(body)?.1,
+    };
     let (_, rest) = split_field(rest)?;
     (header_fast(rest).is_some() || header_resync(rest).is_ok()).then_some(cw)
 }
@@ -846,5 +852,14 @@ mod tests {
             rec("20240229 10:00:00,db1,root,localhost,12,0,CONNECT,mysql,,0"),
             Ok(1_709_200_800_000_000)
         );
+        // A file that opens with such a line is still in the layout.
+        assert_eq!(
+            sniff_custom(
+                b"2026-02-31 10:00:00,db1,root,localhost,12,0,CONNECT,mysql,,0\n",
+                layout
+            ),
+            Some(false)
+        );
+        assert_eq!(sniff_custom(b"31/02/2026,db1,root\n", layout), None);
     }
 }
