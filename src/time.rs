@@ -3,7 +3,9 @@
 //!
 //! Log timestamps have fixed layouts (`YYYYMMDD HH:MM:SS`, 16-digit epoch microseconds, ISO
 //! 8601 with `Z`), so they are parsed digit by digit with a days-from-civil formula instead of a
-//! general date parser: this runs once per line.
+//! general date parser: this runs once per line. A date is checked against the calendar when
+//! it differs from the last one read on the thread (then remembered), the time of day by three
+//! compares; what does not exist is refused with the field at fault ([`TimeError`]).
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -829,5 +831,15 @@ mod tests {
         for ok in ["2024-02-29", "2000-02-29T12:00:00Z", "2026-12-31T23:59:60Z"] {
             assert!(parse_time_arg(ok, now).is_ok(), "{ok}");
         }
+        // A leap second is the next minute's first, here as in the log layouts.
+        assert_eq!(
+            parse_time_arg("2026-12-31T23:59:60Z", now),
+            parse_time_arg("2027-01-01", now)
+        );
+        let layout = TimeLayout::new("%Y-%m-%d %H:%M:%S").unwrap();
+        assert_eq!(
+            layout.parse(b"2026-12-31 23:59:60").ok(),
+            parse_time_arg("2027-01-01", now).ok()
+        );
     }
 }
