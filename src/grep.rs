@@ -106,9 +106,15 @@ pub fn run(opts: &GrepOptions, out: &mut dyn Write) -> Result<GrepOutcome> {
 
     let (files, discover_errors) = input::discover(&opts.paths);
     let mut outcome = GrepOutcome {
+        // What cannot be read is an error; what discovery skips (FIFOs, sockets, devices,
+        // symlink loops, second paths to a file) is passed over quietly here.
         errors: discover_errors
             .iter()
-            .map(|e| format!("{}: {}", e.path.display(), e.message))
+            .filter(|e| e.status == input::Unread::Error)
+            .map(|e| {
+                let why = e.message.as_deref().unwrap_or(&e.reason);
+                format!("{}: {}: {why}", e.path.display(), e.reason)
+            })
             .collect(),
         ..GrepOutcome::default()
     };
@@ -219,7 +225,7 @@ impl<'p> LineMatcher<'p> {
         let line = trim_cr(line);
         // CloudWatch matched the message it received; the export adds its time in front.
         let (message, export_time) = match time::parse_cloudwatch_prefix(line) {
-            Some((t, n)) => (&line[n..], Some(t)),
+            Some((t, n)) => (&line[n..], t.ok()),
             None => (line, None),
         };
         if self.since_us.is_some() || self.until_us.is_some() {
@@ -320,11 +326,11 @@ fn prefilter_is_exact(literal: &[u8]) -> bool {
 #[inline]
 fn event_time(message: &[u8], clock: time::Clock) -> Option<i64> {
     if let Some(layout) = clock.layout {
-        if let Some((t, _)) = layout.read(message) {
+        if let Ok((t, _)) = layout.read(message) {
             return Some(clock.to_utc(t));
         }
     }
-    if let Some(t) = message.get(..17).and_then(time::parse_compact) {
+    if let Some(t) = message.get(..17).and_then(|b| time::parse_compact(b).ok()) {
         return Some(clock.to_utc(t));
     }
     // A longer run of digits is some other number, not an Aurora timestamp.

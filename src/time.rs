@@ -4,7 +4,9 @@
 //!
 //! Log timestamps have fixed layouts (`YYYYMMDD HH:MM:SS`, 16-digit epoch microseconds, ISO
 //! 8601 with `Z`), so they are parsed digit by digit with a days-from-civil formula instead of a
-//! general date parser: this runs once per line.
+//! general date parser: this runs once per line. A date is checked against the calendar when
+//! it differs from the last one read on the thread (then remembered), the time of day by three
+//! compares; what does not exist is refused with the field at fault ([`TimeError`]).
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -59,50 +61,129 @@ fn digits(b: &[u8]) -> Option<u32> {
     Some(v)
 }
 
-fn epoch_us(y: u32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Option<i64> {
-    if !(1..=12).contains(&mo) || d == 0 || d > 31 || h > 23 || mi > 59 || s > 60 {
-        return None;
+/// Why a timestamp was not read: it is not in the layout at all, or one of its fields names
+/// a date or a time that does not exist (`20260231`, `24:00:00`, month 13).
+///
+/// Second 60 is accepted, as a leap second: ISO 8601 and RFC 3339 allow it, and a server
+/// whose zone is one of the `right/` (leap-second-aware) zones writes it from `localtime()`.
+/// POSIX time has no leap seconds, so it is read as the first second of the next minute, as
+/// `mktime()` and chrono (used for `--since`/`--until` and custom layouts) read it. Rejecting
+/// it would drop a real event over a second; second 61 and above are rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TimeError {
+    /// Not this timestamp layout (wrong length, separators or non-digits).
+    Layout,
+    /// Month 00 or over 12.
+    Month,
+    /// Day 00, or past the end of its month (February 30, February 29 outside a leap year).
+    Day,
+    /// Hour over 23.
+    Hour,
+    /// Minute over 59.
+    Minute,
+    /// Second over 60.
+    Second,
+}
+
+/// Whether `y` is a leap year in the proleptic Gregorian calendar (2000 and 2024 are, 1900
+/// and 2026 are not).
+pub fn is_leap_year(y: i64) -> bool {
+    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+}
+
+/// The number of days of month `m` (1 to 12) of year `y`.
+pub fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        2 if is_leap_year(y) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
     }
-    let days = days_from_civil(y as i64, mo, d);
-    Some((days * 86_400 + h as i64 * 3600 + mi as i64 * 60 + s as i64) * 1_000_000)
+}
+
+/// Checks that `y-m-d` is a day of the calendar.
+pub fn check_date(y: i64, m: u32, d: u32) -> Result<(), TimeError> {
+    if !(1..=12).contains(&m) {
+        Err(TimeError::Month)
+    } else if d == 0 || d > days_in_month(y, m) {
+        Err(TimeError::Day)
+    } else {
+        Ok(())
+    }
+}
+
+/// `h:mi:s` as microseconds since midnight, checked with three compares (see [`TimeError`]
+/// for second 60).
+#[inline(always)]
+fn time_of_day(h: u32, mi: u32, s: u32) -> Result<i64, TimeError> {
+    if h > 23 {
+        return Err(TimeError::Hour);
+    }
+    if mi > 59 {
+        return Err(TimeError::Minute);
+    }
+    if s > 60 {
+        return Err(TimeError::Second);
+    }
+    Ok((h as i64 * 3600 + mi as i64 * 60 + s as i64) * 1_000_000)
+}
+
+#[inline(always)]
+fn two(b: &[u8]) -> Result<u32, TimeError> {
+    digits(b).ok_or(TimeError::Layout)
 }
 
 thread_local! {
-    /// The last `YYYYMMDD` read by [`parse_compact`] on this thread and its day's start
-    /// (epoch µs): consecutive audit lines nearly always share the date, and the calendar
-    /// arithmetic is most of the cost of a timestamp. A memo of a pure function, so results
-    /// do not depend on which thread parses what.
+    /// The last date read on this thread (its eight `YYYYMMDD` digits as one key, whatever the
+    /// layout wrote between them) and its day's start (epoch µs): consecutive log lines nearly
+    /// always share the date, and the calendar arithmetic and checks are most of the cost of a
+    /// timestamp. Only a valid date is ever remembered, so the calendar is checked exactly
+    /// when the day changes. A memo of a pure function, so results do not depend on which
+    /// thread parses what.
     static LAST_DAY: std::cell::Cell<Option<(u64, i64)>> = const { std::cell::Cell::new(None) };
+}
+
+/// The start (epoch µs) of the day whose `YYYYMMDD` digits are `key`'s bytes in order.
+#[inline(always)]
+fn day_start(key: u64) -> Result<i64, TimeError> {
+    match LAST_DAY.get() {
+        Some((last, day_us)) if last == key => Ok(day_us),
+        _ => {
+            let day_us = civil_day_start(key)?;
+            LAST_DAY.set(Some((key, day_us)));
+            Ok(day_us)
+        }
+    }
+}
+
+/// [`day_start`] when the day changed: digits, then the calendar.
+#[inline(never)]
+fn civil_day_start(key: u64) -> Result<i64, TimeError> {
+    let b = key.to_le_bytes();
+    let (y, m, d) = (two(&b[0..4])? as i64, two(&b[4..6])?, two(&b[6..8])?);
+    check_date(y, m, d)?;
+    Ok(days_from_civil(y, m, d) * US_PER_DAY)
+}
+
+/// The `YYYYMMDD` key of an ISO `YYYY-MM-DD` date.
+#[inline(always)]
+fn iso_key(b: &[u8]) -> u64 {
+    let mut k = [0u8; 8];
+    k[..4].copy_from_slice(&b[0..4]);
+    k[4..6].copy_from_slice(&b[5..7]);
+    k[6..8].copy_from_slice(&b[8..10]);
+    u64::from_le_bytes(k)
 }
 
 /// `YYYYMMDD HH:MM:SS` (MariaDB/RDS MySQL audit), exactly 17 bytes.
 #[inline]
-pub fn parse_compact(b: &[u8]) -> Option<i64> {
+pub fn parse_compact(b: &[u8]) -> Result<i64, TimeError> {
     if b.len() != 17 || b[8] != b' ' || b[11] != b':' || b[14] != b':' {
-        return None;
+        return Err(TimeError::Layout);
     }
-    let (h, mi, s) = (digits(&b[9..11])?, digits(&b[12..14])?, digits(&b[15..17])?);
-    if h > 23 || mi > 59 || s > 60 {
-        return None;
-    }
-    // The eight date bytes as one key; only a valid date is ever remembered.
-    let key = u64::from_le_bytes(b[..8].try_into().expect("8 bytes"));
-    let day_us = match LAST_DAY.get() {
-        Some((last, day_us)) if last == key => day_us,
-        _ => {
-            let day_us = epoch_us(
-                digits(&b[0..4])?,
-                digits(&b[4..6])?,
-                digits(&b[6..8])?,
-                0,
-                0,
-                0,
-            )?;
-            LAST_DAY.set(Some((key, day_us)));
-            day_us
-        }
-    };
-    Some(day_us + (h as i64 * 3600 + mi as i64 * 60 + s as i64) * 1_000_000)
+    let (h, mi, s) = (two(&b[9..11])?, two(&b[12..14])?, two(&b[15..17])?);
+    let day_us = day_start(u64::from_le_bytes(b[..8].try_into().expect("8 bytes")))?;
+    Ok(day_us + time_of_day(h, mi, s)?)
 }
 
 /// How the MySQL-family plugin timestamps of a scan are read (formats.md §7 items 13 and 16).
@@ -185,7 +266,7 @@ impl TimeLayout {
             items,
         };
         match layout.parse(written.as_bytes()) {
-            Some(us) if us == probe.and_utc().timestamp_micros() => Ok(layout),
+            Ok(us) if us == probe.and_utc().timestamp_micros() => Ok(layout),
             _ => Err(format!(
                 "timestamp format {pattern:?} does not give a date and a time to the second \
                  (it writes 2026-03-01 21:34:56 as {written:?})"
@@ -209,31 +290,71 @@ impl TimeLayout {
     /// The local time at the start of `line` in this layout (epoch microseconds), and the
     /// rest of the line after the field's comma.
     #[inline]
-    pub fn read<'a>(&self, line: &'a [u8]) -> Option<(i64, &'a [u8])> {
-        let (field, rest) = self.split(line)?;
-        Some((self.parse(field)?, rest))
+    pub fn read<'a>(&self, line: &'a [u8]) -> Result<(i64, &'a [u8]), TimeError> {
+        let (field, rest) = self.split(line).ok_or(TimeError::Layout)?;
+        Ok((self.parse(field)?, rest))
     }
 
-    /// The field as local epoch microseconds.
-    pub fn parse(&self, field: &[u8]) -> Option<i64> {
+    /// The field as local epoch microseconds. A field in the layout that names a date or time
+    /// that does not exist (chrono refuses it) is reported by the field at fault.
+    pub fn parse(&self, field: &[u8]) -> Result<i64, TimeError> {
         LAST_CUSTOM.with_borrow_mut(|last| {
             // Lines of one second share the field: read it once.
             if let Some((pattern, text, us)) = last.as_ref() {
                 if text.as_slice() == field && *pattern == self.pattern {
-                    return Some(*us);
+                    return Ok(*us);
                 }
             }
-            let text = std::str::from_utf8(field).ok()?;
+            let text = std::str::from_utf8(field).map_err(|_| TimeError::Layout)?;
             let mut parsed = chrono::format::Parsed::new();
-            chrono::format::parse(&mut parsed, text, self.items.iter()).ok()?;
-            let us = parsed
-                .to_naive_datetime_with_offset(0)
-                .ok()?
-                .and_utc()
-                .timestamp_micros();
+            let us = match chrono::format::parse(&mut parsed, text, self.items.iter()) {
+                Ok(()) => match parsed.to_naive_datetime_with_offset(0) {
+                    Ok(t) => t.and_utc().timestamp_micros(),
+                    Err(_) => return Err(self.field_at_fault(text)),
+                },
+                Err(e) if e.kind() == chrono::format::ParseErrorKind::OutOfRange => {
+                    return Err(self.field_at_fault(text))
+                }
+                Err(_) => return Err(TimeError::Layout),
+            };
             *last = Some((self.pattern.clone(), field.to_vec(), us));
-            Some(us)
+            Ok(us)
         })
+    }
+
+    /// Why chrono refused `text` though it may be in the layout: the items are read again one
+    /// by one, and the first out of range names the field; when all are in range, the day of
+    /// the month is checked against the month. Anything else is [`TimeError::Layout`]. Runs
+    /// only for a refused field.
+    #[cold]
+    fn field_at_fault(&self, text: &str) -> TimeError {
+        use chrono::format::{Fixed, Item, Numeric, ParseErrorKind};
+        let mut parsed = chrono::format::Parsed::new();
+        let mut rest = text;
+        for item in &self.items {
+            match chrono::format::parse_and_remainder(&mut parsed, rest, std::iter::once(item)) {
+                Ok(r) => rest = r,
+                Err(e) if e.kind() == ParseErrorKind::OutOfRange => {
+                    return match item {
+                        Item::Numeric(Numeric::Month, _)
+                        | Item::Fixed(Fixed::ShortMonthName | Fixed::LongMonthName) => {
+                            TimeError::Month
+                        }
+                        Item::Numeric(Numeric::Day | Numeric::Ordinal, _) => TimeError::Day,
+                        Item::Numeric(Numeric::Hour | Numeric::Hour12, _) => TimeError::Hour,
+                        Item::Numeric(Numeric::Minute, _) => TimeError::Minute,
+                        Item::Numeric(Numeric::Second, _) => TimeError::Second,
+                        _ => TimeError::Layout,
+                    }
+                }
+                Err(_) => return TimeError::Layout,
+            }
+        }
+        match (parsed.year(), parsed.month(), parsed.day()) {
+            (Some(y), Some(m), Some(d)) => check_date(y as i64, m, d).err(),
+            _ => None,
+        }
+        .unwrap_or(TimeError::Layout)
     }
 }
 
@@ -294,7 +415,7 @@ pub fn parse_utc_offset(s: &str) -> Result<i64, String> {
 
 /// `YYYY-MM-DD HH:MM:SS` (PostgreSQL `%t` without the zone), exactly 19 bytes.
 #[inline]
-pub fn parse_iso_space(b: &[u8]) -> Option<i64> {
+pub fn parse_iso_space(b: &[u8]) -> Result<i64, TimeError> {
     if b.len() != 19
         || b[4] != b'-'
         || b[7] != b'-'
@@ -302,22 +423,25 @@ pub fn parse_iso_space(b: &[u8]) -> Option<i64> {
         || b[13] != b':'
         || b[16] != b':'
     {
-        return None;
+        return Err(TimeError::Layout);
     }
-    epoch_us(
-        digits(&b[0..4])?,
-        digits(&b[5..7])?,
-        digits(&b[8..10])?,
-        digits(&b[11..13])?,
-        digits(&b[14..16])?,
-        digits(&b[17..19])?,
-    )
+    iso_date_time(b)
 }
 
-/// The CloudWatch S3-export prefix `YYYY-MM-DDTHH:MM:SS[.fff]Z ` at the start of a line.
-/// Returns the time and the length of the prefix including the space.
+/// The date and time of `YYYY-MM-DD?HH:MM:SS` whose separators are already checked.
+#[inline(always)]
+fn iso_date_time(b: &[u8]) -> Result<i64, TimeError> {
+    let (h, mi, s) = (two(&b[11..13])?, two(&b[14..16])?, two(&b[17..19])?);
+    Ok(day_start(iso_key(b))? + time_of_day(h, mi, s)?)
+}
+
+/// The CloudWatch S3-export prefix `YYYY-MM-DDTHH:MM:SS[.fff]Z ` at the start of a line: its
+/// time, and the length of the prefix including the space. `None` when the line does not
+/// start with the prefix's shape; a prefix of that shape naming a date or time that does not
+/// exist still has its length (it is still the prefix, to strip or to reject the line by),
+/// with the field at fault as the time.
 #[inline]
-pub fn parse_cloudwatch_prefix(b: &[u8]) -> Option<(i64, usize)> {
+pub fn parse_cloudwatch_prefix(b: &[u8]) -> Option<(Result<i64, TimeError>, usize)> {
     if b.len() < 21
         || b[10] != b'T'
         || b[4] != b'-'
@@ -327,14 +451,10 @@ pub fn parse_cloudwatch_prefix(b: &[u8]) -> Option<(i64, usize)> {
     {
         return None;
     }
-    let base = epoch_us(
-        digits(&b[0..4])?,
-        digits(&b[5..7])?,
-        digits(&b[8..10])?,
-        digits(&b[11..13])?,
-        digits(&b[14..16])?,
-        digits(&b[17..19])?,
-    )?;
+    const DIGITS: [usize; 14] = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+    if !DIGITS.iter().all(|&i| b[i].is_ascii_digit()) {
+        return None;
+    }
     let mut i = 19;
     let mut frac_us = 0i64;
     if b[i] == b'.' {
@@ -356,7 +476,7 @@ pub fn parse_cloudwatch_prefix(b: &[u8]) -> Option<(i64, usize)> {
     if b.get(i) != Some(&b'Z') || b.get(i + 1) != Some(&b' ') {
         return None;
     }
-    Some((base + frac_us, i + 2))
+    Some((iso_date_time(b).map(|t| t + frac_us), i + 2))
 }
 
 /// 16-digit epoch microseconds (Aurora MySQL).
@@ -417,6 +537,9 @@ impl std::str::FromStr for TimeArg {
                 ) * US_PER_DAY,
             ));
         }
+        if let Some(why) = calendar_problem(s) {
+            return Err(format!("cannot read time {s:?}: {why}"));
+        }
         parse_duration_secs(s).map(TimeArg::Ago).ok_or_else(|| {
             format!(
                 "cannot read time {s:?}: use RFC 3339 (2026-03-01T12:00:00Z), a date (2026-03-01) or a duration back from now (90m, 24h, 7d)"
@@ -454,6 +577,59 @@ pub fn parse_time_arg(s: &str, now: DateTime<Utc>) -> Result<i64, String> {
     Ok(s.parse::<TimeArg>()?.resolve(now.timestamp_micros()))
 }
 
+/// For a time argument chrono refused: when it has the shape of a date (and time) whose
+/// field names a day or time that does not exist, which field and why.
+fn calendar_problem(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| b.get(r).and_then(digits);
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    match check_date(y as i64, m, d) {
+        Err(TimeError::Month) => return Some(format!("month {m:02} does not exist (01 to 12)")),
+        Err(_) => {
+            const NAMES: [&str; 12] = [
+                "January",
+                "February",
+                "March",
+                "April",
+                "May",
+                "June",
+                "July",
+                "August",
+                "September",
+                "October",
+                "November",
+                "December",
+            ];
+            return Some(format!(
+                "day {d:02} does not exist in {} {y:04} (it has {} days)",
+                NAMES[m as usize - 1],
+                days_in_month(y as i64, m)
+            ));
+        }
+        Ok(()) => {}
+    }
+    if !matches!(b.get(10), Some(b'T' | b't' | b' ')) || b.get(13) != Some(&b':') {
+        return None;
+    }
+    let (h, mi) = (num(11..13)?, num(14..16)?);
+    let sec = if b.get(16) == Some(&b':') {
+        num(17..19)?
+    } else {
+        0
+    };
+    match time_of_day(h, mi, sec) {
+        Err(TimeError::Hour) => Some(format!("hour {h:02} does not exist (00 to 23)")),
+        Err(TimeError::Minute) => Some(format!("minute {mi:02} does not exist (00 to 59)")),
+        Err(_) => Some(format!(
+            "second {sec:02} does not exist (00 to 59, or 60 for a leap second)"
+        )),
+        Ok(_) => None,
+    }
+}
+
 /// RFC 3339 with microseconds, for the summary.
 pub fn rfc3339(time_us: i64) -> String {
     match DateTime::<Utc>::from_timestamp_micros(time_us) {
@@ -470,18 +646,18 @@ mod tests {
     fn compact_audit_timestamp_is_utc_epoch() {
         assert_eq!(
             parse_compact(b"20230501 10:02:19"),
-            Some(1_682_935_339_000_000)
+            Ok(1_682_935_339_000_000)
         );
-        assert_eq!(parse_compact(b"20231301 10:02:19"), None);
+        assert_eq!(parse_compact(b"20231301 10:02:19"), Err(TimeError::Month));
         // The remembered day: the same date again, another date, back, and bad times on it.
-        let at = |s: &[u8]| parse_compact(s).map(|t| t / 1_000_000);
+        let at = |s: &[u8]| parse_compact(s).ok().map(|t| t / 1_000_000);
         assert_eq!(at(b"20230501 10:02:20"), Some(1_682_935_340));
         assert_eq!(at(b"20230502 00:00:00"), Some(1_682_985_600));
         assert_eq!(at(b"20230501 23:59:59"), Some(1_682_985_599));
         assert_eq!(at(b"20230501 24:00:00"), None);
         assert_eq!(at(b"20230501 10:6x:00"), None);
         assert_eq!(at(b"\0\0\0\0\0\0\0\0 10:00:00"), None);
-        assert_eq!(parse_compact(b"2023050110:02:19x"), None);
+        assert_eq!(parse_compact(b"2023050110:02:19x"), Err(TimeError::Layout));
     }
 
     #[test]
@@ -497,7 +673,7 @@ mod tests {
     #[test]
     fn cloudwatch_prefix_keeps_milliseconds() {
         let (t, n) = parse_cloudwatch_prefix(b"2023-05-01T10:02:19.123Z 20230501 ...").unwrap();
-        assert_eq!(t, 1_682_935_339_123_000);
+        assert_eq!(t, Ok(1_682_935_339_123_000));
         assert_eq!(n, 25);
         assert!(parse_cloudwatch_prefix(b"2023-05-01T10:02:19.123 x").is_none());
     }
@@ -607,16 +783,16 @@ mod tests {
             let (got_field, rest) = layout.split(line.as_bytes()).unwrap();
             assert_eq!(got_field, field.as_bytes(), "{pattern}");
             assert!(rest.starts_with(b"db1,"), "{pattern}");
-            assert_eq!(layout.parse(got_field), Some(want), "{pattern}");
+            assert_eq!(layout.parse(got_field), Ok(want), "{pattern}");
             // Twice (the memo), then another layout on the same text.
-            assert_eq!(layout.parse(got_field), Some(want), "{pattern}");
+            assert_eq!(layout.parse(got_field), Ok(want), "{pattern}");
         }
         let a = TimeLayout::new("%Y-%m-%d %H:%M:%S").unwrap();
         let b = TimeLayout::new("%Y-%d-%m %H:%M:%S").unwrap();
-        assert_eq!(a.parse(b"2026-03-01 00:00:00"), Some(t("2026-03-01")));
-        assert_eq!(b.parse(b"2026-03-01 00:00:00"), Some(t("2026-01-03")));
-        assert_eq!(a.parse(b"2026-03-01 00:00:0x"), None);
-        assert_eq!(a.parse(b"\xff\xfe"), None);
+        assert_eq!(a.parse(b"2026-03-01 00:00:00"), Ok(t("2026-03-01")));
+        assert_eq!(b.parse(b"2026-03-01 00:00:00"), Ok(t("2026-01-03")));
+        assert_eq!(a.parse(b"2026-03-01 00:00:0x"), Err(TimeError::Layout));
+        assert_eq!(a.parse(b"\xff\xfe"), Err(TimeError::Layout));
         for bad in ["%Y-%m-%d", "%H:%M:%S", "%Y-%m-%d %H:%M", "%Q", "plain"] {
             assert!(TimeLayout::new(bad).is_err(), "{bad}");
         }
@@ -645,5 +821,155 @@ mod tests {
             offset_us: 2 * h,
         };
         assert_eq!(clock.to_utc(12 * h), 10 * h);
+    }
+
+    /// The calendar in every fixed layout: leap years (2024 and 2000 have February 29, 2026
+    /// and 1900 do not), month and day bounds, and each time field, with the field at fault.
+    #[test]
+    fn impossible_dates_and_times_are_refused_by_field() {
+        use TimeError::*;
+        let cases: [(&str, Result<(), TimeError>); 21] = [
+            ("2024-02-29 10:00:00", Ok(())),
+            ("2000-02-29 10:00:00", Ok(())),
+            ("2026-02-28 10:00:00", Ok(())),
+            ("2026-02-29 10:00:00", Err(Day)),
+            ("1900-02-29 10:00:00", Err(Day)),
+            ("2026-02-31 10:00:00", Err(Day)),
+            ("2026-04-31 10:00:00", Err(Day)),
+            ("2026-04-30 10:00:00", Ok(())),
+            ("2026-12-31 23:59:59", Ok(())),
+            ("2026-01-32 10:00:00", Err(Day)),
+            ("2026-01-00 10:00:00", Err(Day)),
+            ("2026-13-01 10:00:00", Err(Month)),
+            ("2026-00-01 10:00:00", Err(Month)),
+            ("2026-03-01 24:00:00", Err(Hour)),
+            ("2026-03-01 24:61:00", Err(Hour)),
+            ("2026-03-01 23:60:00", Err(Minute)),
+            ("2026-03-01 23:61:00", Err(Minute)),
+            ("2026-03-01 23:59:61", Err(Second)),
+            ("2026-03-01 23:59:99", Err(Second)),
+            // A leap second: the first second of the next minute (here, of the next day).
+            ("2026-12-31 23:59:60", Ok(())),
+            ("2026-03-01 12:34:60", Ok(())),
+        ];
+        for (iso, want) in cases {
+            let compact = format!("{}{}{} {}", &iso[0..4], &iso[5..7], &iso[8..10], &iso[11..]);
+            let export = format!("{}T{}.250Z message", &iso[..10], &iso[11..]);
+            // Twice each: once as a new day, once with the day remembered.
+            for _ in 0..2 {
+                let c = parse_compact(compact.as_bytes());
+                let i = parse_iso_space(iso.as_bytes());
+                let (e, n) = parse_cloudwatch_prefix(export.as_bytes()).expect("prefix shape");
+                assert_eq!(n, 25, "{iso}");
+                assert_eq!(c.map(|_| ()), want, "{compact}");
+                assert_eq!(i.map(|_| ()), want, "{iso}");
+                assert_eq!(e.map(|_| ()), want, "{export}");
+                if want.is_ok() {
+                    assert_eq!(c, i, "{iso}");
+                    assert_eq!(e, i.map(|t| t + 250_000), "{iso}");
+                }
+            }
+        }
+        let at = |s: &[u8]| parse_iso_space(s).unwrap();
+        assert_eq!(
+            at(b"2026-12-31 23:59:60"),
+            at(b"2027-01-01 00:00:00"),
+            "a leap second is read as the next minute's first"
+        );
+        // The remembered day never lets a bad date through, and a bad date is never
+        // remembered: a valid day, an impossible one, then the valid one again.
+        assert!(parse_compact(b"20260228 10:00:00").is_ok());
+        assert_eq!(parse_compact(b"20260229 10:00:00"), Err(Day));
+        assert_eq!(parse_compact(b"20260229 10:00:00"), Err(Day));
+        assert!(parse_compact(b"20260228 10:00:01").is_ok());
+        // Shapes that are not the layout stay `Layout`, and are not a prefix at all.
+        assert_eq!(parse_compact(b"2026022x 10:00:00"), Err(Layout));
+        assert_eq!(parse_iso_space(b"2026-02-2x 10:00:00"), Err(Layout));
+        assert!(parse_cloudwatch_prefix(b"2026-02-2xT10:00:00Z x").is_none());
+        assert!(parse_cloudwatch_prefix(b"2026-02-31T10:00:00.Z x").is_none());
+    }
+
+    #[test]
+    fn leap_years_and_month_lengths() {
+        for (y, leap) in [
+            (2024, true),
+            (2000, true),
+            (2400, true),
+            (2026, false),
+            (1900, false),
+            (2100, false),
+        ] {
+            assert_eq!(is_leap_year(y), leap, "{y}");
+            assert_eq!(days_in_month(y, 2), if leap { 29 } else { 28 }, "{y}");
+        }
+        let lengths = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+        for (m, len) in (1..=12).zip(lengths) {
+            assert_eq!(days_in_month(2026, m), len, "{m}");
+            assert_eq!(check_date(2026, m, len), Ok(()));
+            assert_eq!(check_date(2026, m, len + 1), Err(TimeError::Day));
+        }
+    }
+
+    /// Custom layouts: chrono refuses what does not exist; the field at fault is named.
+    #[test]
+    fn custom_layouts_name_the_field_of_an_impossible_time() {
+        use TimeError::*;
+        let a = TimeLayout::new("%Y-%m-%d %H:%M:%S").unwrap();
+        let b = TimeLayout::new("%d/%b/%Y:%H:%M:%S").unwrap();
+        for (layout, field, want) in [
+            (&a, "2026-02-31 10:00:00", Err(Day)),
+            (&a, "2026-02-29 10:00:00", Err(Day)),
+            (&a, "2024-02-29 10:00:00", Ok(())),
+            (&a, "2026-13-01 10:00:00", Err(Month)),
+            (&a, "2026-00-01 10:00:00", Err(Month)),
+            (&a, "2026-01-32 10:00:00", Err(Day)),
+            (&a, "2026-03-01 24:00:00", Err(Hour)),
+            (&a, "2026-03-01 23:61:00", Err(Minute)),
+            (&a, "2026-03-01 23:59:61", Err(Second)),
+            (&a, "2026-03-01 23:59:60", Ok(())),
+            (&a, "2026-03-01 23:59", Err(Layout)),
+            (&b, "31/Feb/2026:10:00:00", Err(Day)),
+            (&b, "29/Feb/2024:10:00:00", Ok(())),
+            (&b, "01/Mar/2026:25:00:00", Err(Hour)),
+        ] {
+            assert_eq!(layout.parse(field.as_bytes()).map(|_| ()), want, "{field}");
+        }
+    }
+
+    /// `--since`/`--until`: an impossible date or time is refused with the field named.
+    #[test]
+    fn time_arguments_name_the_field_of_an_impossible_time() {
+        let now = chrono::Utc::now();
+        for (arg, says) in [
+            (
+                "2026-02-31",
+                "day 31 does not exist in February 2026 (it has 28 days)",
+            ),
+            ("2026-02-29", "day 29 does not exist in February 2026"),
+            (
+                "1900-02-29T00:00:00Z",
+                "day 29 does not exist in February 1900",
+            ),
+            ("2026-13-01", "month 13 does not exist"),
+            ("2026-03-01T24:00:00Z", "hour 24 does not exist"),
+            ("2026-03-01T23:61:00Z", "minute 61 does not exist"),
+            ("2026-03-01T23:59:61Z", "second 61 does not exist"),
+        ] {
+            let err = parse_time_arg(arg, now).unwrap_err();
+            assert!(err.contains(says), "{arg}: {err}");
+        }
+        for ok in ["2024-02-29", "2000-02-29T12:00:00Z", "2026-12-31T23:59:60Z"] {
+            assert!(parse_time_arg(ok, now).is_ok(), "{ok}");
+        }
+        // A leap second is the next minute's first, here as in the log layouts.
+        assert_eq!(
+            parse_time_arg("2026-12-31T23:59:60Z", now),
+            parse_time_arg("2027-01-01", now)
+        );
+        let layout = TimeLayout::new("%Y-%m-%d %H:%M:%S").unwrap();
+        assert_eq!(
+            layout.parse(b"2026-12-31 23:59:60").ok(),
+            parse_time_arg("2027-01-01", now).ok()
+        );
     }
 }

@@ -725,3 +725,321 @@ fn events_repeated_by_overlapping_exports_are_kept_once() {
 fn bytecount_lines(text: &[u8]) -> u64 {
     text.split_inclusive(|&b| b == b'\n').count() as u64
 }
+
+/// Issue #16: `20260231 10:00:00` used to roll over into March 3. A line naming a date or time
+/// that does not exist is rejected with its line number and a reason naming the field; the
+/// lines around it are read; `--since` refuses such a date with the field named.
+#[test]
+fn impossible_dates_are_rejected_by_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::write(
+        input.join("server_audit.log"),
+        "20260228 10:00:00,ip-10-20-1-5,app,10.20.3.4,7,0,CONNECT,orders,,0,SSL\n\
+         20260231 10:00:00,ip-10-20-1-5,app,10.20.3.4,7,1,QUERY,orders,'select 1',0,,\n\
+         20260301 10:00:01,ip-10-20-1-5,app,10.20.3.4,7,2,QUERY,orders,'select 2',0,,\n\
+         20260301 24:00:02,ip-10-20-1-5,app,10.20.3.4,7,3,QUERY,orders,'select 3',0,,\n\
+         20240229 10:00:03,ip-10-20-1-5,app,10.20.3.4,7,0,DISCONNECT,orders,,0,SSL\n",
+    )
+    .unwrap();
+    std::fs::write(
+        input.join("postgresql.log"),
+        "2026-02-28 10:00:00 UTC:10.0.0.1(5000):app@orders:[42]:LOG:  statement: SELECT 1\n\
+         2026-02-30 10:00:00 UTC:10.0.0.1(5000):app@orders:[42]:LOG:  statement: SELECT 2\n\
+         2026-03-01 10:00:00 UTC:10.0.0.1(5000):app@orders:[42]:LOG:  statement: SELECT 3\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let s = scan_ok(&[&input], &out, &[]);
+    let input_of = |name: &str| {
+        s["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["path"].as_str().unwrap().ends_with(name))
+            .unwrap()
+            .clone()
+    };
+    let mysql = input_of("server_audit.log");
+    assert_eq!(
+        (&mysql["status"], &mysql["records"], &mysql["rejected"]),
+        (&"ok".into(), &3.into(), &2.into()),
+        "{mysql}"
+    );
+    let pg = input_of("postgresql.log");
+    assert_eq!(
+        (&pg["records"], &pg["rejected"]),
+        (&2.into(), &1.into()),
+        "{pg}"
+    );
+    let mut rejected: Vec<(String, u64, String)> = s["rejected_samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let file = r["file"].as_str().unwrap();
+            (
+                file.rsplit('/').next().unwrap().to_string(),
+                r["line"].as_u64().unwrap(),
+                r["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    rejected.sort();
+    assert_eq!(rejected.len(), 3, "{rejected:?}");
+    assert_eq!(
+        (rejected[0].0.as_str(), rejected[0].1),
+        ("postgresql.log", 2)
+    );
+    assert_eq!(
+        (rejected[1].0.as_str(), rejected[1].1),
+        ("server_audit.log", 2)
+    );
+    assert_eq!(
+        (rejected[2].0.as_str(), rejected[2].1),
+        ("server_audit.log", 4)
+    );
+    assert!(rejected[0].2.contains("day"), "{rejected:?}");
+    assert!(rejected[1].2.contains("day"), "{rejected:?}");
+    assert!(rejected[2].2.contains("hour"), "{rejected:?}");
+    // Nothing became March 3 (or March 2, for February 30).
+    let days: Vec<String> = walk(&out.join("events"))
+        .iter()
+        .filter_map(|p| {
+            p.to_str()?
+                .split('/')
+                .find(|c| c.starts_with("dt="))
+                .map(str::to_string)
+        })
+        .collect();
+    assert!(!days.is_empty());
+    assert!(
+        days.iter()
+            .all(|d| ["dt=2026-02-28", "dt=2026-03-01", "dt=2024-02-29"].contains(&d.as_str())),
+        "{days:?}"
+    );
+
+    let o = run_scan(&[
+        "scan",
+        input.to_str().unwrap(),
+        "-o",
+        dir.path().join("out2").to_str().unwrap(),
+        "--quiet",
+        "--since",
+        "2026-02-31",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("day 31 does not exist in February 2026"),
+        "{stderr}"
+    );
+}
+
+/// Issue #16: nothing in the input folder is passed over silently. A symlink to a log in the
+/// tree, a symlink loop, a dangling symlink, a FIFO, a socket and a non-UTF-8 name each appear
+/// in `inputs` with their status and reason; the logs are read, each once; the scan does not
+/// hang on the FIFO (it is never opened). Unreadable files: see the next test.
+#[cfg(unix)]
+#[test]
+fn every_path_in_the_input_tree_is_listed_with_its_status() {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(input.join("sub")).unwrap();
+    std::fs::write(input.join("a.log"), rds_lines(20)).unwrap();
+    symlink(input.join("a.log"), input.join("b-link.log")).unwrap();
+    symlink(input.join("nowhere.log"), input.join("c-dangling.log")).unwrap();
+    symlink(input.join("d-loop-2"), input.join("d-loop-1")).unwrap();
+    symlink(input.join("d-loop-1"), input.join("d-loop-2")).unwrap();
+    symlink("..", input.join("sub/up")).unwrap();
+    let fifo = input.join("e-fifo");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    let _socket = std::os::unix::net::UnixListener::bind(input.join("f-socket")).unwrap();
+    let raw_name = std::ffi::OsStr::from_bytes(b"g-caf\xe9.log");
+    std::fs::write(input.join(raw_name), rds_lines(10)).unwrap();
+    let out = dir.path().join("out");
+    let mut child = bin()
+        .args([
+            "scan",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--quiet",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(120) {
+            child.kill().unwrap();
+            panic!("the scan hangs (on the FIFO?)");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+
+    let s = summary(&out);
+    let inputs = s["inputs"].as_array().unwrap();
+    let get = |name: &str| {
+        inputs
+            .iter()
+            .find(|i| {
+                let p = i["path"].as_str().unwrap();
+                p.strip_prefix(input.to_str().unwrap()).unwrap_or(p) == format!("/{name}")
+            })
+            .unwrap_or_else(|| panic!("{name} not in inputs: {inputs:#?}"))
+    };
+    let status_reason = |name: &str| {
+        let i = get(name);
+        (
+            i["status"].as_str().unwrap().to_string(),
+            i["reason"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    assert_eq!(get("a.log")["status"], "ok");
+    assert_eq!(get("a.log")["records"], 20);
+    let (st, why) = status_reason("b-link.log");
+    assert_eq!(st, "skipped");
+    assert!(
+        why.starts_with("same file as ") && why.ends_with("read once, under that name"),
+        "{why}"
+    );
+    let (st, why) = status_reason("c-dangling.log");
+    assert_eq!(st, "error");
+    assert!(why.starts_with("dangling symlink"), "{why}");
+    assert!(get("c-dangling.log")["message"].as_str().is_some());
+    for l in ["d-loop-1", "d-loop-2", "sub/up"] {
+        let (st, why) = status_reason(l);
+        assert_eq!(st, "skipped", "{l}");
+        assert!(why.starts_with("symlink loop"), "{l}: {why}");
+    }
+    let (st, why) = status_reason("e-fifo");
+    assert_eq!(
+        (st.as_str(), why.contains("FIFO")),
+        ("skipped", true),
+        "{why}"
+    );
+    let (st, why) = status_reason("f-socket");
+    assert_eq!(
+        (st.as_str(), why.contains("socket")),
+        ("skipped", true),
+        "{why}"
+    );
+    // The non-UTF-8 name: read, `path` lossy as before, `path_bytes` exact.
+    let g = get("g-caf\u{fffd}.log");
+    assert_eq!(
+        (&g["status"], &g["records"]),
+        (&"ok".into(), &10.into()),
+        "{g}"
+    );
+    let mut want = input.as_os_str().as_bytes().to_vec();
+    want.extend_from_slice(b"/g-caf\xe9.log");
+    assert_eq!(g["path_bytes"].as_str().unwrap(), base64(&want));
+    assert!(get("a.log").get("path_bytes").is_none());
+    let t = &s["totals"];
+    assert_eq!(t["records"], 30, "each log read once");
+    assert_eq!(t["files"].as_u64().unwrap(), inputs.len() as u64);
+    assert_eq!(t["files_skipped"], 6, "{t}");
+    assert_eq!(t["files_error"], 1, "{t}");
+}
+
+/// Standard base64, padded (what `summary.json` `path_bytes` holds).
+#[cfg(unix)]
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for g in bytes.chunks(3) {
+        let b = [g[0], *g.get(1).unwrap_or(&0), *g.get(2).unwrap_or(&0)];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            out.push(if i <= g.len() {
+                A[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+/// Unreadable inputs are `error` with the reason and the rest is read: a mode-000 file (found
+/// at open) and a mode-000 folder (found while walking). Root reads both anyway, so as root
+/// the scan runs as `nobody` (uid 65534); where that is not allowed, the test says so and
+/// stops.
+#[cfg(unix)]
+#[test]
+fn unreadable_inputs_are_errors_with_the_reason() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let mode =
+        |p: &Path, m: u32| std::fs::set_permissions(p, PermissionsExt::from_mode(m)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    mode(dir.path(), 0o777);
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(input.join("locked-dir")).unwrap();
+    std::fs::write(input.join("a.log"), rds_lines(20)).unwrap();
+    std::fs::write(input.join("b-locked.log"), rds_lines(5)).unwrap();
+    std::fs::write(input.join("locked-dir/c.log"), rds_lines(5)).unwrap();
+    mode(&input.join("a.log"), 0o644);
+    mode(&input.join("b-locked.log"), 0o000);
+    mode(&input.join("locked-dir"), 0o000);
+    let out = dir.path().join("out");
+    let mut cmd = bin();
+    cmd.args([
+        "scan",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    if unsafe { libc::geteuid() } == 0 {
+        cmd.uid(65534).gid(65534);
+    }
+    let o = match cmd.output() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("note: cannot run the scan as an unprivileged user ({e}): not tested");
+            return;
+        }
+    };
+    mode(&input.join("locked-dir"), 0o755);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let s = summary(&out);
+    let inputs = s["inputs"].as_array().unwrap();
+    let get = |name: &str| {
+        inputs
+            .iter()
+            .find(|i| i["path"].as_str().unwrap().ends_with(name))
+            .unwrap_or_else(|| panic!("{name} not in inputs: {inputs:#?}"))
+    };
+    assert_eq!(
+        (&get("a.log")["status"], &get("a.log")["records"]),
+        (&"ok".into(), &20.into())
+    );
+    for name in ["b-locked.log", "locked-dir"] {
+        let i = get(name);
+        assert_eq!(i["status"], "error", "{i}");
+        assert!(
+            i["message"].as_str().unwrap().contains("ermission denied"),
+            "{i}"
+        );
+    }
+    assert_eq!(get("locked-dir")["reason"], "permission denied");
+    assert_eq!(s["totals"]["files_error"], 2);
+}

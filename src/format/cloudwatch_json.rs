@@ -479,4 +479,29 @@ mod tests {
         assert!(!sniff(b"20230501 10:02:19,db1,root"));
         assert_eq!(message_family(PG.as_bytes()), Some(Family::Postgres));
     }
+
+    /// A message whose own timestamp does not exist is rejected by field, whatever the
+    /// delivery's `timestamp` says; the other messages are read.
+    #[test]
+    fn messages_with_impossible_times_are_rejected_by_field() {
+        let ev = |msg: &str| format!(r#"{{"id":"1","timestamp":1768305590000,"message":"{msg}"}}"#);
+        let json = format!(
+            r#"{{"logEvents":[{},{},{},{}]}}"#,
+            ev("20260228 10:02:19,db1,root,localhost,12,0,CONNECT,mysql,,0"),
+            ev("20260231 10:02:19,db1,root,localhost,12,0,CONNECT,mysql,,0"),
+            ev("20260301 10:02:61,db1,root,localhost,12,0,CONNECT,mysql,,0"),
+            ev("2026-02-30 11:59:50 UTC:172.20.193.106(59548):app@shop:[13846]:LOG:  statement: SELECT 1"),
+        );
+        let (log, n) = run(&json);
+        assert_eq!(n, 4);
+        assert_eq!(
+            log.rejected,
+            vec![
+                (2, Reason::BadDay),
+                (3, Reason::BadSecond),
+                (4, Reason::BadDay)
+            ]
+        );
+        assert_eq!(log.events.len(), 1);
+    }
 }

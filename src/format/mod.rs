@@ -12,7 +12,7 @@ pub mod postgres;
 pub mod postgres_csv;
 
 use crate::event::{Event, SourceFormat};
-use crate::time::Clock;
+use crate::time::{Clock, TimeError};
 
 /// The longest record accepted. The audit plugin caps query text at
 /// `server_audit_query_log_limit` (1 KiB by default); anything past this bound is far more
@@ -140,6 +140,29 @@ pub enum Reason {
     BadJson,
     NoMessage,
     NotAnEvent,
+    /// The timestamp's month is 00 or over 12.
+    BadMonth,
+    /// The timestamp's day does not exist in its month (`20260231`).
+    BadDay,
+    /// The timestamp's hour is over 23.
+    BadHour,
+    /// The timestamp's minute is over 59.
+    BadMinute,
+    /// The timestamp's second is over 60 (60 is a leap second, see [`TimeError`]).
+    BadSecond,
+}
+
+impl From<TimeError> for Reason {
+    fn from(e: TimeError) -> Reason {
+        match e {
+            TimeError::Layout => Reason::BadTimestamp,
+            TimeError::Month => Reason::BadMonth,
+            TimeError::Day => Reason::BadDay,
+            TimeError::Hour => Reason::BadHour,
+            TimeError::Minute => Reason::BadMinute,
+            TimeError::Second => Reason::BadSecond,
+        }
+    }
 }
 
 impl Reason {
@@ -159,6 +182,13 @@ impl Reason {
             Reason::BadJson => "not valid CloudWatch Logs JSON (corrupt or truncated document)",
             Reason::NoMessage => "CloudWatch log event without a message",
             Reason::NotAnEvent => "a server message with no audit meaning (not an event)",
+            Reason::BadMonth => "timestamp month does not exist (not 01 to 12)",
+            Reason::BadDay => {
+                "timestamp day does not exist in its month (such as February 31, or February 29 outside a leap year)"
+            }
+            Reason::BadHour => "timestamp hour does not exist (over 23)",
+            Reason::BadMinute => "timestamp minute does not exist (over 59)",
+            Reason::BadSecond => "timestamp second does not exist (over 60)",
         }
     }
 }
@@ -420,6 +450,7 @@ pub fn parse_line(line: &[u8]) -> Result<Event<'_>, Reason> {
     let line = trim_cr(line);
     let format = sniff(line).ok_or(Reason::BadTimestamp)?;
     let body = match crate::time::parse_cloudwatch_prefix(line) {
+        Some((Err(e), _)) if format.cloudwatch_export => return Err(e.into()),
         Some((_, n)) if format.cloudwatch_export => &line[n..],
         _ => line,
     };

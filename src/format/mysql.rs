@@ -18,7 +18,12 @@ use crate::time;
 
 /// Which family a line belongs to, if any (for sniffing).
 pub fn sniff_line(line: &[u8]) -> Option<Family> {
-    if line.len() > 18 && line[17] == b',' && time::parse_compact(&line[..17]).is_some() {
+    // The shape decides, not the calendar: a log whose first line names February 31 is
+    // still this log, and that line is rejected with its reason.
+    if line.len() > 18
+        && line[17] == b','
+        && time::parse_compact(&line[..17]) != Err(time::TimeError::Layout)
+    {
         return Some(Family::MysqlAudit);
     }
     if line.len() > 17 && line[16] == b',' && time::parse_epoch_us(&line[..16]).is_some() {
@@ -39,7 +44,13 @@ pub fn sniff_custom(head: &[u8], layout: &time::TimeLayout) -> Option<bool> {
         Some((_, n)) => (&line[n..], true),
         None => (line, false),
     };
-    let (_, rest) = layout.read(body)?;
+    // As in `sniff_line`, the shape decides: a first line naming a day that does not exist
+    // is still in the layout (and is rejected when parsed).
+    let rest = match layout.read(body) {
+        Ok((_, rest)) => rest,
+        Err(time::TimeError::Layout) => return None,
+        Err(_) => layout.split(body)?.1,
+    };
     let (_, rest) = split_field(rest)?;
     (header_fast(rest).is_some() || header_resync(rest).is_ok()).then_some(cw)
 }
@@ -86,8 +97,11 @@ fn parse_one<'a, S: RecordSink<'a>>(
     // The export prefix is stripped; every MySQL-family record carries its own time.
     let mut body = line;
     if format.cloudwatch_export {
-        if let Some((_, n)) = time::parse_cloudwatch_prefix(line) {
-            body = &line[n..];
+        match time::parse_cloudwatch_prefix(line) {
+            Some((Ok(_), n)) => body = &line[n..],
+            // A prefix naming a time that does not exist: the line is corrupt.
+            Some((Err(e), _)) => return sink.rejected(line_no, e.into(), line),
+            None => {}
         }
     }
     match parse_record(format, body, line_no) {
@@ -105,16 +119,24 @@ pub fn parse_record<'a>(
 ) -> Result<Event<'a>, Reason> {
     // 1. Timestamp: `YYYYMMDD HH:MM:SS` (or the user's layout for it) in server-local
     // time, or 16-digit epoch microseconds (UTC).
-    let custom = format.clock.layout.and_then(|layout| layout.read(line));
+    // A layout field naming a time that does not exist is the reason, unless the line is in
+    // one of the standard forms after all.
+    let (custom, custom_err) = match format.clock.layout.map(|layout| layout.read(line)) {
+        Some(Ok(read)) => (Some(read), None),
+        Some(Err(e)) if e != time::TimeError::Layout => (None, Some(Reason::from(e))),
+        _ => (None, None),
+    };
     let (time_us, rest, aurora) = if let Some((t, rest)) = custom {
         (format.clock.to_utc(t), rest, false)
     } else if line.len() > 17 && line[8] == b' ' {
-        let t = time::parse_compact(line.get(..17).ok_or(Reason::BadTimestamp)?)
-            .ok_or(Reason::BadTimestamp)?;
+        let t =
+            time::parse_compact(&line[..17]).map_err(|e| custom_err.unwrap_or(Reason::from(e)))?;
         if line.get(17) != Some(&b',') {
-            return Err(Reason::BadTimestamp);
+            return Err(custom_err.unwrap_or(Reason::BadTimestamp));
         }
         (format.clock.to_utc(t), &line[18..], false)
+    } else if let Some(reason) = custom_err {
+        return Err(reason);
     } else {
         let t = line
             .get(..16)
@@ -716,5 +738,128 @@ mod tests {
             parse_record(&fmt, b"20230501 10:02:19,db1,a,b,1,2,CONNECT,,,x", 1).unwrap_err(),
             Reason::BadNumber
         );
+    }
+
+    /// `YYYYMMDD HH:MM:SS` naming a date or time that does not exist is rejected by field
+    /// (it used to roll over: `20260231` became March 3); leap days and a leap second are read.
+    #[test]
+    fn impossible_timestamps_are_rejected_by_field() {
+        let line = |ts: &str| format!("{ts},db1,root,localhost,12,0,CONNECT,mysql,,0");
+        for (ts, want) in [
+            ("20260231 10:00:00", Err(Reason::BadDay)),
+            ("20260229 10:00:00", Err(Reason::BadDay)),
+            ("19000229 10:00:00", Err(Reason::BadDay)),
+            ("20260100 10:00:00", Err(Reason::BadDay)),
+            ("20261301 10:00:00", Err(Reason::BadMonth)),
+            ("20260001 10:00:00", Err(Reason::BadMonth)),
+            ("20260301 24:61:00", Err(Reason::BadHour)),
+            ("20260301 23:60:00", Err(Reason::BadMinute)),
+            ("20260301 23:59:61", Err(Reason::BadSecond)),
+            ("20240229 10:00:00", Ok(1_709_200_800_000_000)),
+            ("20000229 10:00:00", Ok(951_818_400_000_000)),
+            ("20261231 23:59:60", Ok(1_798_761_600_000_000)),
+        ] {
+            let l = line(ts);
+            assert_eq!(parse(&l).map(|e| e.time_us), want, "{ts}");
+        }
+        // A file that opens with such a line is still this format (the line is rejected).
+        assert_eq!(
+            sniff_line(line("20260231 10:00:00").as_bytes()),
+            Some(Family::MysqlAudit)
+        );
+    }
+
+    /// The same in a chunk: the line is rejected by number, with and without the export
+    /// prefix (whose own impossible time rejects the line too), and the rest parse.
+    #[test]
+    fn impossible_timestamps_are_rejected_in_chunks_and_exports() {
+        #[derive(Default)]
+        struct Log {
+            events: Vec<u64>,
+            rejected: Vec<(u64, Reason)>,
+        }
+        impl<'a> RecordSink<'a> for Log {
+            fn event(&mut self, e: Event<'a>, _m: &'a [u8]) {
+                self.events.push(e.line);
+            }
+            fn blank(&mut self, _l: u64) {}
+            fn rejected(&mut self, line: u64, reason: Reason, _t: &'a [u8]) {
+                self.rejected.push((line, reason));
+            }
+        }
+        let text = "20260228 10:00:00,db1,root,localhost,12,0,CONNECT,mysql,,0\n\
+                    20260231 10:00:00,db1,root,localhost,12,0,CONNECT,mysql,,0\n\
+                    20260301 10:00:00,db1,root,localhost,12,0,CONNECT,mysql,,0\n";
+        let f = crate::format::sniff(text.as_bytes()).unwrap();
+        let mut log = Log::default();
+        assert_eq!(parse_chunk(&f, text.as_bytes(), 10, true, &mut log), 3);
+        assert_eq!(
+            (log.events, log.rejected),
+            (vec![10, 12], vec![(11, Reason::BadDay)])
+        );
+
+        let text = "2026-02-28T10:00:00.000Z 20260228 10:00:00,db1,root,localhost,12,0,CONNECT,mysql,,0\n\
+                    2026-02-31T10:00:00.000Z 20260228 10:00:00,db1,root,localhost,12,0,CONNECT,mysql,,0\n\
+                    2026-02-28T10:00:00.000Z 20260228 10:00:61,db1,root,localhost,12,0,CONNECT,mysql,,0\n\
+                    2026-02-28T10:00:00.000Z 20260228 10:00:01,db1,root,localhost,12,0,CONNECT,mysql,,0\n";
+        let f = crate::format::sniff(text.as_bytes()).unwrap();
+        assert!(f.cloudwatch_export);
+        let mut log = Log::default();
+        assert_eq!(parse_chunk(&f, text.as_bytes(), 1, true, &mut log), 4);
+        assert_eq!(
+            (log.events, log.rejected),
+            (
+                vec![1, 4],
+                vec![(2, Reason::BadDay), (3, Reason::BadSecond)]
+            )
+        );
+    }
+
+    /// A custom layout (MariaDB >= 12) names the field too; the standard layout is still
+    /// tried on a line the custom one refuses.
+    #[test]
+    fn custom_layout_timestamps_are_rejected_by_field() {
+        let layout: &'static time::TimeLayout = Box::leak(Box::new(
+            time::TimeLayout::new("%Y-%m-%d %H:%M:%S").unwrap(),
+        ));
+        let f = FileFormat {
+            family: Family::MysqlAudit,
+            cloudwatch_export: false,
+            forced: None,
+            clock: time::Clock {
+                layout: Some(layout),
+                offset_us: 0,
+            },
+        };
+        let rec = |l: &'static str| parse_record(&f, l.as_bytes(), 1).map(|e| e.time_us);
+        assert_eq!(
+            rec("2026-02-31 10:00:00,db1,root,localhost,12,0,CONNECT,mysql,,0"),
+            Err(Reason::BadDay)
+        );
+        assert_eq!(
+            rec("2026-02-28 24:00:00,db1,root,localhost,12,0,CONNECT,mysql,,0"),
+            Err(Reason::BadHour)
+        );
+        assert_eq!(
+            rec("20260231 10:00:00,db1,root,localhost,12,0,CONNECT,mysql,,0"),
+            Err(Reason::BadDay)
+        );
+        assert_eq!(
+            rec("2024-02-29 10:00:00,db1,root,localhost,12,0,CONNECT,mysql,,0"),
+            Ok(1_709_200_800_000_000)
+        );
+        assert_eq!(
+            rec("20240229 10:00:00,db1,root,localhost,12,0,CONNECT,mysql,,0"),
+            Ok(1_709_200_800_000_000)
+        );
+        // A file that opens with such a line is still in the layout.
+        assert_eq!(
+            sniff_custom(
+                b"2026-02-31 10:00:00,db1,root,localhost,12,0,CONNECT,mysql,,0\n",
+                layout
+            ),
+            Some(false)
+        );
+        assert_eq!(sniff_custom(b"31/02/2026,db1,root\n", layout), None);
     }
 }

@@ -79,15 +79,32 @@ pub(crate) fn timestamp_end_then(b: &[u8], sep: u8) -> Option<usize> {
 }
 
 /// A line with the CloudWatch S3-export prefix (`2026-03-01T12:00:00.000Z `) stripped, and
-/// the prefix's time.
+/// the prefix's time. The prefix is stripped by its shape, so that a prefix naming a time
+/// that does not exist still starts a record (which is then rejected, see [`with_export`]).
 #[inline]
-fn strip_export(line: &[u8]) -> (&[u8], Option<i64>) {
+fn strip_export(line: &[u8]) -> (&[u8], Option<Result<i64, time::TimeError>>) {
     if line.get(10) == Some(&b'T') {
         if let Some((t, n)) = time::parse_cloudwatch_prefix(line) {
             return (&line[n..], Some(t));
         }
     }
     (line, None)
+}
+
+/// A record's prefix, rejected by the export prefix's field when that names a time that
+/// does not exist.
+#[inline]
+fn with_export<'a>(
+    prefix: Result<Prefix<'a>, Reason>,
+    export: Option<Result<i64, time::TimeError>>,
+) -> Result<Prefix<'a>, Reason> {
+    match (prefix, export) {
+        (Ok(mut p), Some(Err(e))) => {
+            p.time_us = Err(e.into());
+            Ok(p)
+        }
+        (p, _) => p,
+    }
 }
 
 /// Whether a line (export prefix allowed) starts a PostgreSQL log entry: a record of its own
@@ -238,7 +255,7 @@ fn host_with_port(rest: &[u8]) -> Option<(&[u8], usize)> {
 
 /// `YYYY-MM-DD HH:MM:SS[.fff] TZ` to epoch microseconds (UTC).
 fn parse_time(t: &[u8]) -> Result<i64, Reason> {
-    let base = time::parse_iso_space(&t[..19]).ok_or(Reason::BadTimestamp)?;
+    let base = time::parse_iso_space(&t[..19])?;
     let mut i = 19;
     let mut frac = 0i64;
     if t[i] == b'.' {
@@ -334,8 +351,8 @@ impl<'a> Parser<'a> {
     /// One record given as its text (export prefix allowed): for deliveries where each
     /// CloudWatch event is a record.
     pub(crate) fn record(&mut self, text: &'a [u8], line: u64) -> Outcome<'a> {
-        let body = strip_export(text).0;
-        match parse_prefix(body) {
+        let (body, export) = strip_export(text);
+        match with_export(parse_prefix(body), export) {
             Ok(p) => self.decide(body, p, line),
             Err(r) => Outcome::Rejected(r),
         }
@@ -784,13 +801,13 @@ pub fn parse_chunk<'a, S: RecordSink<'a>>(
             continue;
         }
         // Continuation lines never start with a digit in practice; test that first.
-        let (body, _) = if line[0].is_ascii_digit() {
+        let (body, export) = if line[0].is_ascii_digit() {
             strip_export(line)
         } else {
             (&line[..0], None)
         };
         if !body.is_empty() && timestamp_end(body).is_some() {
-            let prefix = parse_prefix(body);
+            let prefix = with_export(parse_prefix(body), export);
             if let (Some(o), Ok(p)) = (open.as_mut(), &prefix) {
                 if is_attached(p.severity) && o.prefix.as_ref().is_ok_and(|q| q.pid == p.pid) {
                     o.lines += blanks.1 + 1;
@@ -1404,5 +1421,62 @@ mod tests {
             let _ = format::next_record_start(&f, s, cut / 2);
             let _ = format::last_record_end(&f, s);
         }
+    }
+
+    /// A `%t` or export-prefix time that does not exist rejects its record, by field and
+    /// line, and still opens a record: its continuation lines go with it, not with the record
+    /// before, and the records around it parse.
+    #[test]
+    fn impossible_timestamps_reject_their_record_by_field() {
+        let text = "2026-02-28 10:00:00 UTC:h(1):u@d:[1]:LOG:  statement: SELECT 1\n\
+                    2026-02-31 10:00:01 UTC:h(1):u@d:[1]:LOG:  statement: SELECT\n\
+                    \t2\n\
+                    2026-03-01 24:00:00 UTC:h(1):u@d:[1]:LOG:  statement: SELECT 3\n\
+                    2026-13-01 10:00:00 UTC:h(1):u@d:[1]:LOG:  statement: SELECT 4\n\
+                    2026-03-01 10:61:00 UTC:h(1):u@d:[1]:LOG:  statement: SELECT 5\n\
+                    2026-03-01 10:00:61 UTC:h(1):u@d:[1]:LOG:  statement: SELECT 6\n\
+                    2024-02-29 10:00:00 UTC:h(1):u@d:[1]:LOG:  statement: SELECT 7\n";
+        let (log, n) = parse(text);
+        assert_eq!(n, 8);
+        assert_eq!(
+            log.rejected,
+            vec![
+                (2, Reason::BadDay),
+                (3, Reason::BadDay),
+                (4, Reason::BadHour),
+                (5, Reason::BadMonth),
+                (6, Reason::BadMinute),
+                (7, Reason::BadSecond),
+            ]
+        );
+        assert_eq!(log.events.len(), 2);
+        assert!(log.events[0]
+            .ends_with("msg=\"2026-02-28 10:00:00 UTC:h(1):u@d:[1]:LOG:  statement: SELECT 1\""));
+        assert!(
+            log.events[1].starts_with("8 1709200800000000 "),
+            "{}",
+            log.events[1]
+        );
+
+        // The CloudWatch export prefix: stripped by its shape, checked by its calendar.
+        let text = "2026-02-28T10:00:00.000Z 2026-02-28 10:00:00 UTC:h(1):u@d:[1]:LOG:  statement: SELECT 1\n\
+                    2026-02-29T10:00:01.000Z 2026-02-28 10:00:01 UTC:h(1):u@d:[1]:LOG:  statement: SELECT\n\
+                    \t2\n\
+                    2026-02-28T10:00:02.000Z 2026-02-28 10:00:02 UTC:h(1):u@d:[1]:LOG:  statement: SELECT 3\n";
+        let mut log = Log::default();
+        let f = FileFormat {
+            cloudwatch_export: true,
+            ..pg()
+        };
+        assert_eq!(parse_chunk(&f, text.as_bytes(), 1, true, &mut log), 4);
+        assert_eq!(log.rejected, vec![(2, Reason::BadDay), (3, Reason::BadDay)]);
+        assert_eq!(log.events.len(), 2);
+        assert!(matches!(
+            Parser::new(None).record(
+                b"2026-02-28T25:00:00Z 2026-02-28 10:00:00 UTC:h(1):u@d:[1]:LOG:  statement: x",
+                1
+            ),
+            Outcome::Rejected(Reason::BadHour)
+        ));
     }
 }

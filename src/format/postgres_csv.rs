@@ -567,4 +567,35 @@ mod tests {
             }
         }
     }
+
+    /// A csvlog row whose `log_time` does not exist is rejected by field; the rows around it
+    /// are read.
+    #[test]
+    fn rows_with_impossible_times_are_rejected_by_field() {
+        let row = |t: &str| {
+            format!("{t} UTC,\"app\",\"orders\",12345,\"10.20.3.4:51234\",65e1a2b3.3039,5,\"idle\",2026-03-01 10:00:00 UTC,,0,LOG,00000,\"statement: SELECT 1\",,,,,,,,,\"psql\",\"client backend\",,0\n")
+        };
+        let text = [
+            row("2026-02-28 10:00:00.000"),
+            row("2026-02-29 10:00:00.000"),
+            row("2026-04-31 10:00:00.000"),
+            row("2026-03-01 23:60:00.000"),
+            row("2024-02-29 10:00:00.000"),
+        ]
+        .concat();
+        let (log, lines) = parse(&text, 1);
+        assert_eq!(lines, 5);
+        assert_eq!(
+            log.rejected,
+            vec![
+                (2, Reason::BadDay),
+                (3, Reason::BadDay),
+                (4, Reason::BadMinute)
+            ]
+        );
+        assert_eq!(
+            log.events.iter().map(|e| e.0).collect::<Vec<_>>(),
+            vec![1, 5]
+        );
+    }
 }

@@ -54,57 +54,260 @@ impl Compression {
     }
 }
 
-/// A path that could not be listed: reported, and the run goes on.
+/// A path found among the inputs that is not read: listed in the summary's `inputs` with its
+/// status and why, so that nothing in the input tree is passed over silently. The run goes on.
 #[derive(Debug)]
 pub struct DiscoverError {
     pub path: PathBuf,
-    pub message: String,
+    pub status: Unread,
+    /// Why, in a few words (`a FIFO (named pipe), ...`, `dangling symlink: ...`).
+    pub reason: String,
+    /// The system's message, for an error.
+    pub message: Option<String>,
+}
+
+/// The summary status of a path that is not read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unread {
+    /// Not a file to read: a FIFO, socket or device, a symlink loop, or a second path to a
+    /// file that is read under another.
+    Skipped,
+    /// A file that cannot be read: missing, a dangling symlink, permission denied.
+    Error,
+}
+
+impl Unread {
+    /// `skipped` or `error`, as in `summary.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unread::Skipped => "skipped",
+            Unread::Error => "error",
+        }
+    }
 }
 
 /// Expands files and folders (recursively, sorted by path so the order never depends on the
-/// file system) into the list of input files. Hidden files and folders under a given folder
-/// are skipped; a file named explicitly is always read.
+/// file system) into the list of input files, and the paths found that are not read. Hidden
+/// files and folders under a given folder are skipped; a file named explicitly is always read.
+///
+/// Symbolic links are followed as ripgrep's `-L` follows them: a link named on the command
+/// line always, and links met in a folder too, to files and folders, inside the tree or
+/// leaving it. A link back to a folder being walked (a loop) is not followed again, and a link
+/// that leads back to itself (`a -> b -> a`) is not read: both are listed as `skipped`, naming
+/// the loop. One thing differs from ripgrep: a file reached through a symlink that is also
+/// found under a path without one (or through several links) is read once, under that path,
+/// and the other paths are listed as `skipped` ("same file as ..."), so that the same
+/// evidence is not counted twice. Hard links and a path named twice are read as given.
+///
+/// The type of each entry is taken from its metadata (through the link) before anything is
+/// opened: FIFOs, sockets and devices are never opened (a FIFO opened for reading waits for
+/// a writer) and are listed as `skipped`; a dangling link or a path that cannot be examined
+/// is an `error`.
 pub fn discover(paths: &[PathBuf]) -> (Vec<InputFile>, Vec<DiscoverError>) {
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
+    let mut found = Vec::new();
+    let mut unread = Vec::new();
     for root in paths {
         let meta = match std::fs::metadata(root) {
             Ok(m) => m,
             Err(e) => {
-                errors.push(DiscoverError {
-                    path: root.clone(),
-                    message: e.to_string(),
-                });
+                unread.push(not_examined(root.clone(), &e));
                 continue;
             }
         };
-        if meta.is_file() {
-            files.push(input_file(root.clone(), meta.len()));
+        if !meta.is_dir() {
+            take(root.clone(), &meta, &mut found, &mut unread);
             continue;
         }
         let walker = walkdir::WalkDir::new(root)
             .follow_links(true)
             .sort_by_file_name()
             .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+            .filter_entry(|e| e.depth() == 0 || !is_hidden(e.path()));
         for entry in walker {
             match entry {
-                Ok(e) if e.file_type().is_file() => {
-                    let size = e.metadata().map(|m| m.len()).unwrap_or(0);
-                    files.push(input_file(e.into_path(), size));
-                }
-                Ok(_) => {}
-                Err(e) => errors.push(DiscoverError {
-                    path: e
-                        .path()
-                        .map(Path::to_path_buf)
-                        .unwrap_or_else(|| root.clone()),
-                    message: e.to_string(),
-                }),
+                Ok(e) if e.file_type().is_dir() => {}
+                Ok(e) => match e.metadata() {
+                    Ok(m) => take(e.into_path(), &m, &mut found, &mut unread),
+                    Err(err) => unread.push(walk_error(root, err)),
+                },
+                // Hidden entries are skipped even when they cannot be examined (an editor's
+                // `.#name` lock is a dangling symlink).
+                Err(err) if err.depth() > 0 && err.path().is_some_and(is_hidden) => {}
+                Err(err) => unread.push(walk_error(root, err)),
             }
         }
     }
-    (files, errors)
+    let files = read_once(found, &mut unread);
+    (files, unread)
+}
+
+fn is_hidden(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."))
+}
+
+/// A file to read, or a special file listed as skipped.
+fn take(
+    path: PathBuf,
+    meta: &std::fs::Metadata,
+    found: &mut Vec<(PathBuf, std::fs::Metadata)>,
+    unread: &mut Vec<DiscoverError>,
+) {
+    if meta.is_file() {
+        found.push((path, meta.clone()));
+        return;
+    }
+    unread.push(DiscoverError {
+        path,
+        status: Unread::Skipped,
+        reason: special_file(meta.file_type()).to_string(),
+        message: None,
+    });
+}
+
+/// What a file that is neither a regular file nor a folder is.
+fn special_file(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe), not a regular file: not opened (reading it would wait for a writer)";
+        }
+        if t.is_socket() {
+            return "a socket, not a regular file: not opened";
+        }
+        if t.is_char_device() {
+            return "a character device, not a regular file: not opened";
+        }
+        if t.is_block_device() {
+            return "a block device, not a regular file: not opened";
+        }
+    }
+    let _ = t;
+    "not a regular file: not opened"
+}
+
+/// A path whose metadata could not be read: a dangling symlink, a symlink loop, a missing
+/// path, a permission problem.
+fn not_examined(path: PathBuf, e: &io::Error) -> DiscoverError {
+    let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+    let error = |reason: String| DiscoverError {
+        path: path.clone(),
+        status: Unread::Error,
+        reason,
+        message: Some(e.to_string()),
+    };
+    #[cfg(unix)]
+    if is_link && e.raw_os_error() == Some(libc::ELOOP) {
+        return DiscoverError {
+            path: path.clone(),
+            status: Unread::Skipped,
+            reason: "symlink loop: its links lead back to themselves; not followed".into(),
+            message: None,
+        };
+    }
+    match e.kind() {
+        io::ErrorKind::NotFound if is_link => error(match std::fs::read_link(&path) {
+            Ok(target) => format!(
+                "dangling symlink: its target {} does not exist",
+                target.display()
+            ),
+            Err(_) => "dangling symlink: its target does not exist".into(),
+        }),
+        io::ErrorKind::NotFound => error("not found".into()),
+        io::ErrorKind::PermissionDenied => error("permission denied".into()),
+        _ => error("cannot be examined".into()),
+    }
+}
+
+/// An entry of a folder walk that failed: a link back to a folder being walked, or an entry
+/// (or a folder) that could not be examined.
+fn walk_error(root: &Path, e: walkdir::Error) -> DiscoverError {
+    let path = e
+        .path()
+        .map_or_else(|| root.to_path_buf(), Path::to_path_buf);
+    if let Some(ancestor) = e.loop_ancestor() {
+        return DiscoverError {
+            reason: format!(
+                "symlink loop: leads back to {}, which is already being read; not followed again",
+                ancestor.display()
+            ),
+            path,
+            status: Unread::Skipped,
+            message: None,
+        };
+    }
+    match e.io_error() {
+        Some(io) => not_examined(path, io),
+        None => DiscoverError {
+            path,
+            status: Unread::Error,
+            reason: "cannot be examined".into(),
+            message: Some(e.to_string()),
+        },
+    }
+}
+
+/// The files to read, in order: each file once (see [`discover`] on symlinks). The other paths
+/// to a file read through a symlink are listed as skipped.
+fn read_once(
+    found: Vec<(PathBuf, std::fs::Metadata)>,
+    unread: &mut Vec<DiscoverError>,
+) -> Vec<InputFile> {
+    let mut same_as: Vec<Option<usize>> = vec![None; found.len()];
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let mut by_id: std::collections::HashMap<(u64, u64), Vec<usize>> = Default::default();
+        for (i, (_, m)) in found.iter().enumerate() {
+            by_id.entry((m.dev(), m.ino())).or_default().push(i);
+        }
+        let mut groups: Vec<Vec<usize>> = by_id.into_values().filter(|g| g.len() > 1).collect();
+        groups.sort();
+        for group in groups {
+            let linked: Vec<bool> = group
+                .iter()
+                .map(|&i| through_symlink(&found[i].0))
+                .collect();
+            if !linked.iter().any(|&l| l) {
+                continue;
+            }
+            let keep = group
+                .iter()
+                .zip(&linked)
+                .find(|(_, &l)| !l)
+                .map_or(group[0], |(&i, _)| i);
+            for (&i, &l) in group.iter().zip(&linked) {
+                if i != keep && l {
+                    same_as[i] = Some(keep);
+                }
+            }
+        }
+    }
+    let mut files = Vec::with_capacity(found.len());
+    for (i, (path, meta)) in found.iter().enumerate() {
+        match same_as[i] {
+            None => files.push(input_file(path.clone(), meta.len())),
+            Some(keep) => unread.push(DiscoverError {
+                path: path.clone(),
+                status: Unread::Skipped,
+                reason: format!(
+                    "same file as {} (reached through a symlink): read once, under that name",
+                    found[keep].0.display()
+                ),
+                message: None,
+            }),
+        }
+    }
+    files
+}
+
+/// Whether `path` or one of its folders is a symbolic link.
+#[cfg(unix)]
+fn through_symlink(path: &Path) -> bool {
+    path.ancestors()
+        .filter(|a| !a.as_os_str().is_empty())
+        .any(|a| std::fs::symlink_metadata(a).is_ok_and(|m| m.file_type().is_symlink()))
 }
 
 fn input_file(path: PathBuf, size: u64) -> InputFile {
@@ -124,9 +327,26 @@ pub enum Opened {
     Stream(Compression, File),
 }
 
+/// Opens a regular file for reading. Discovery has already left out FIFOs and devices by
+/// their metadata; should a path have been replaced by one since, it is opened without
+/// blocking (`O_NONBLOCK`: a FIFO with no writer would otherwise block the open) and refused.
+pub fn open_file(path: &Path) -> io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other(
+            "not a regular file (it changed since the inputs were listed)",
+        ));
+    }
+    Ok(file)
+}
+
 /// Opens a file and decides how to read it from its first bytes.
 pub fn open(path: &Path) -> io::Result<Opened> {
-    let mut file = File::open(path)?;
+    let mut file = open_file(path)?;
     let len = file.metadata()?.len();
     if len == 0 {
         return Ok(Opened::Empty);
@@ -225,7 +445,7 @@ pub fn read_pieces(
     mut each: impl FnMut(&[u8]),
 ) -> io::Result<()> {
     const PIECE: usize = 256 << 10;
-    let mut file = File::open(path)?;
+    let mut file = open_file(path)?;
     if file.metadata()?.len() != len {
         return Err(io::Error::other("file changed size while being read"));
     }
@@ -442,5 +662,88 @@ mod tests {
             .collect();
         assert_eq!(names, vec!["a", "b/2"]);
         assert_eq!(errors.len(), 1);
+    }
+
+    /// Issue #16: nothing in the input tree is passed over silently. Symlinks are followed
+    /// (inside the tree, leaving it, named on the command line); loops, FIFOs, sockets and
+    /// devices are skipped with the reason; a dangling symlink is an error; a non-UTF-8 name
+    /// is read. Nothing here is opened, so a FIFO cannot block.
+    #[cfg(unix)]
+    #[test]
+    fn discover_lists_links_loops_and_special_files_with_reasons() {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let t = dir.path().join("tree");
+        std::fs::create_dir_all(t.join("sub")).unwrap();
+        std::fs::write(t.join("a.log"), b"x").unwrap();
+        std::fs::write(outside.path().join("far.log"), b"xy").unwrap();
+        symlink(t.join("a.log"), t.join("b-link-in.log")).unwrap();
+        symlink(outside.path().join("far.log"), t.join("c-link-out.log")).unwrap();
+        symlink(t.join("missing.log"), t.join("d-dangling.log")).unwrap();
+        symlink(t.join("e-loop-2"), t.join("e-loop-1")).unwrap();
+        symlink(t.join("e-loop-1"), t.join("e-loop-2")).unwrap();
+        symlink("..", t.join("sub/up")).unwrap();
+        let fifo = t.join("f-fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let _socket = std::os::unix::net::UnixListener::bind(t.join("g-socket")).unwrap();
+        let raw = t.join(std::ffi::OsStr::from_bytes(b"h-caf\xe9.log"));
+        std::fs::write(&raw, b"z").unwrap();
+        // A hidden dangling link (an editor's lock) stays hidden.
+        symlink("nowhere", t.join(".#lock")).unwrap();
+        symlink(t.join("a.log"), dir.path().join("named-link.log")).unwrap();
+
+        let (files, unread) = discover(&[
+            t.clone(),
+            dir.path().join("named-link.log"),
+            PathBuf::from("/dev/null"),
+        ]);
+        let name = |p: &Path| {
+            p.strip_prefix(&t)
+                .or_else(|_| p.strip_prefix(dir.path()))
+                .unwrap_or(p)
+                .to_string_lossy()
+                .into_owned()
+        };
+        let read: Vec<String> = files.iter().map(|f| name(&f.path)).collect();
+        assert_eq!(read, vec!["a.log", "c-link-out.log", "h-caf\u{fffd}.log",]);
+        assert_eq!(files[1].size, 2, "the size is the target's");
+        assert_eq!(files[2].path, raw, "the path is kept exactly");
+        let listed: Vec<(String, Unread, String)> = unread
+            .iter()
+            .map(|e| (name(&e.path), e.status, e.reason.clone()))
+            .collect();
+        let find = |n: &str| {
+            listed
+                .iter()
+                .find(|(p, ..)| p == n)
+                .unwrap_or_else(|| panic!("{n} not listed: {listed:#?}"))
+        };
+        assert_eq!(listed.len(), 9, "{listed:#?}");
+        let d = find("d-dangling.log");
+        assert_eq!(d.1, Unread::Error);
+        assert!(d.2.starts_with("dangling symlink"), "{d:?}");
+        for l in ["e-loop-1", "e-loop-2", "sub/up"] {
+            let e = find(l);
+            assert_eq!(e.1, Unread::Skipped);
+            assert!(e.2.starts_with("symlink loop"), "{e:?}");
+        }
+        assert!(find("f-fifo").2.contains("FIFO"));
+        assert!(find("g-socket").2.contains("socket"));
+        assert!(find("/dev/null").2.contains("character device"));
+        let b = find("b-link-in.log");
+        assert_eq!(b.1, Unread::Skipped);
+        assert!(
+            b.2.starts_with("same file as ") && b.2.contains("a.log"),
+            "{b:?}"
+        );
+        // Named on the command line, a link is followed too, and its target, also found in
+        // the tree, is still read once; named alone, it is read.
+        assert!(find("named-link.log").2.starts_with("same file as "));
+        let (files, unread) = discover(&[dir.path().join("named-link.log")]);
+        assert_eq!((files.len(), unread.len()), (1, 0));
+        assert_eq!(files[0].path, dir.path().join("named-link.log"));
     }
 }

@@ -89,6 +89,7 @@ pub(crate) fn assemble(run: Run<'_>) -> Summary {
         totals.bytes += bytes;
         inputs.push(summary::InputSummary {
             path: f.display.to_string(),
+            path_bytes: summary::path_bytes(&f.path),
             format: st.format.clone().or_else(|| format_of(i)),
             compression: st.compression.clone(),
             bytes,
@@ -106,23 +107,11 @@ pub(crate) fn assemble(run: Run<'_>) -> Summary {
         all.merge(s);
     }
     for e in discover_errors {
-        totals.files_error += 1;
-        inputs.push(summary::InputSummary {
-            path: e.path.to_string_lossy().into_owned(),
-            format: None,
-            compression: None,
-            bytes: 0,
-            sha256: None,
-            lines: 0,
-            records: 0,
-            rejected: 0,
-            duplicates: 0,
-            first_event: None,
-            last_event: None,
-            status: "error".into(),
-            reason: None,
-            message: Some(e.message.clone()),
-        });
+        match e.status {
+            crate::input::Unread::Skipped => totals.files_skipped += 1,
+            crate::input::Unread::Error => totals.files_error += 1,
+        }
+        inputs.push(summary::InputSummary::unread(e));
     }
     let t = &all;
     totals.files = inputs.len() as u64;

@@ -65,9 +65,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::classify::StatementClass;
-use crate::event::{
-    schema, Event, EventBatchBuilder, Operation, SourceFormat, Text, COLUMNS,
-};
+use crate::event::{schema, Event, EventBatchBuilder, Operation, SourceFormat, Text, COLUMNS};
 use crate::sink::parquet::{writer_properties, PartitionedWriter, RowGroupEncoder};
 
 /// Rows per row group in this test (the writer's limit is a million; this keeps it quick

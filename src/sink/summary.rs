@@ -49,7 +49,13 @@ pub struct ConfigSummary {
 
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct InputSummary {
+    /// The path as given or found; a name that is not valid UTF-8 is shown with U+FFFD in
+    /// place of its bad bytes (as `events.source_file` and `findings.evidence` have it).
     pub path: String,
+    /// Only for a path that is not valid UTF-8: its exact bytes, base64 (standard alphabet,
+    /// padded), as ripgrep's `--json` gives such a path (`{"bytes": ...}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_bytes: Option<String>,
     pub format: Option<String>,
     pub compression: Option<String>,
     pub bytes: u64,
@@ -61,12 +67,63 @@ pub struct InputSummary {
     pub duplicates: u64,
     pub first_event: Option<String>,
     pub last_event: Option<String>,
-    /// `ok`, `skipped` (not a log; see `reason`) or `error` (see `message`).
+    /// `ok`, `skipped` (not a log, not a regular file, a symlink loop, or a second path to a
+    /// file read under another; see `reason`) or `error` (see `message`, and `reason` for a
+    /// path that could not be examined: dangling symlink, permission denied).
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+impl InputSummary {
+    /// A path found among the inputs that is not read (see [`crate::input::discover`]).
+    pub fn unread(e: &crate::input::DiscoverError) -> InputSummary {
+        InputSummary {
+            path: e.path.to_string_lossy().into_owned(),
+            path_bytes: path_bytes(&e.path),
+            format: None,
+            compression: None,
+            bytes: 0,
+            sha256: None,
+            lines: 0,
+            records: 0,
+            rejected: 0,
+            duplicates: 0,
+            first_event: None,
+            last_event: None,
+            status: e.status.as_str().to_string(),
+            reason: Some(e.reason.clone()),
+            message: e.message.clone(),
+        }
+    }
+}
+
+/// `path`'s bytes in base64 when it is not valid UTF-8 (its string form then loses them).
+pub fn path_bytes(path: &std::path::Path) -> Option<String> {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    std::str::from_utf8(bytes).is_err().then(|| base64(bytes))
+}
+
+/// Standard base64 with padding (RFC 4648 §4).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for group in bytes.chunks(3) {
+        let n = group
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | (b as u32) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= group.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -502,5 +559,26 @@ mod tests {
         assert!(out.contains("\\x1b[2J"));
         assert!(out.contains("\\u{202e}"));
         assert_eq!(escape_terminal("héllo 東京"), "héllo 東京");
+    }
+
+    #[test]
+    fn path_bytes_are_base64_only_for_names_that_are_not_utf8() {
+        for (input, want) in [
+            (&b""[..], ""),
+            (b"f", "Zg=="),
+            (b"fo", "Zm8="),
+            (b"foo", "Zm9v"),
+            (b"foob", "Zm9vYg=="),
+            (b"\xff\xfe\x00?>", "//4APz4="),
+        ] {
+            assert_eq!(base64(input), want);
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let p = std::path::Path::new(std::ffi::OsStr::from_bytes(b"in/caf\xe9.log"));
+            assert_eq!(path_bytes(p).as_deref(), Some("aW4vY2Fm6S5sb2c="));
+            assert_eq!(path_bytes(std::path::Path::new("in/café.log")), None);
+        }
     }
 }
