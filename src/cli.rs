@@ -213,6 +213,19 @@ fn run_scan(mut a: ScanArgs) -> Result<ExitCode> {
             a.out.display()
         );
     }
+    // An output that could not be written (a full disk) was left out; the rest was
+    // published, and the summary says what is missing.
+    for e in &s.outputs.errors {
+        eprintln!(
+            "forensics: error: cannot write {}: {} ({} not written)",
+            a.out.join(&e.path).display(),
+            e.error,
+            e.output
+        );
+    }
+    if !s.outputs.errors.is_empty() {
+        return Ok(ExitCode::from(2));
+    }
     if report.readable_files() == 0 {
         eprintln!(
             "forensics: error: nothing readable: no input file is an audit log that could be read"

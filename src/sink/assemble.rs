@@ -37,7 +37,11 @@ pub(crate) struct Run<'a> {
     pub(crate) findings: &'a [Finding],
     pub(crate) config: ConfigSummary,
     pub(crate) out: &'a Path,
+    /// Where the outputs were written (the run's staging folder inside `out`).
+    pub(crate) written_in: &'a Path,
     pub(crate) event_files: Vec<PathBuf>,
+    /// Outputs that could not be written.
+    pub(crate) output_errors: Vec<summary::OutputError>,
     pub(crate) event_rows: u64,
     pub(crate) seconds: f64,
     pub(crate) threads: usize,
@@ -54,7 +58,9 @@ pub(crate) fn assemble(run: Run<'_>) -> Summary {
         findings,
         config,
         out,
+        written_in,
         event_files,
+        output_errors,
         event_rows,
         seconds,
         threads,
@@ -172,7 +178,7 @@ pub(crate) fn assemble(run: Run<'_>) -> Summary {
             event_files: event_files
                 .iter()
                 .map(|p| {
-                    p.strip_prefix(&out)
+                    p.strip_prefix(written_in)
                         .unwrap_or(p)
                         .to_string_lossy()
                         .into_owned()
@@ -180,6 +186,7 @@ pub(crate) fn assemble(run: Run<'_>) -> Summary {
                 .collect(),
             event_rows,
             findings: findings.len() as u64,
+            errors: output_errors,
         },
         throughput: summary::Throughput {
             seconds,

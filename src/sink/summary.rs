@@ -191,6 +191,20 @@ pub struct Outputs {
     pub event_files: Vec<String>,
     pub event_rows: u64,
     pub findings: u64,
+    /// Outputs that could not be written (a full disk, an I/O error), each left out whole;
+    /// empty after a normal run.
+    pub errors: Vec<OutputError>,
+}
+
+/// An output that could not be written, and why.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct OutputError {
+    /// The output left out: `events`, `findings.parquet`, `summary.md`.
+    pub output: String,
+    /// The file whose write failed, relative to the output folder.
+    pub path: String,
+    /// The error, as the operating system gave it (`No space left on device (os error 28)`).
+    pub error: String,
 }
 
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -425,6 +439,21 @@ impl Summary {
                 );
             }
         }
+        if !self.outputs.errors.is_empty() {
+            let _ = writeln!(
+                s,
+                "\n## Outputs not written\n\n| output | file | error |\n| --- | --- | --- |"
+            );
+            for e in &self.outputs.errors {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} |",
+                    md(&e.output),
+                    md(&e.path),
+                    md(&e.error)
+                );
+            }
+        }
         let th = &self.throughput;
         let _ = writeln!(
             s,
@@ -543,6 +572,15 @@ impl Summary {
             );
         }
         let _ = writeln!(s, "output: {}", escape_terminal(&self.outputs.dir));
+        for e in &self.outputs.errors {
+            let _ = writeln!(
+                s,
+                "  not written: {} ({}: {})",
+                escape_terminal(&e.output),
+                escape_terminal(&e.path),
+                escape_terminal(&e.error)
+            );
+        }
         s
     }
 }
