@@ -80,32 +80,9 @@ impl Staging {
     /// run's staging folder.
     pub(crate) fn create(out: &Path, force: bool, pause: Pause) -> Result<Staging> {
         std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-        let mut live = false;
-        let mut visible = false;
-        for entry in std::fs::read_dir(out).map_err(|e| Error::io(out, e))? {
-            let entry = entry.map_err(|e| Error::io(out, e))?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            let path = entry.path();
-            if name.starts_with(STAGING_PREFIX) {
-                match remove_if_dead(&path) {
-                    Ok(Stale::Removed | Stale::Unknown) => {}
-                    Ok(Stale::Live) => live = true,
-                    Err(e) => return Err(Error::io(&path, e)),
-                }
-            } else if name.starts_with(LEGACY_REPLACED_PREFIX) && force {
-                // Left by an earlier version's interrupted run.
-                let _ = std::fs::remove_dir_all(&path);
-            } else {
-                visible = true;
-            }
-        }
+        let (live, visible) = scan_folder(out, None, force)?;
         if live {
-            return Err(Error::Usage(format!(
-                "another forensics scan is writing to {} (it holds a {STAGING_PREFIX}* folder \
-                 there); wait for it or choose another -o",
-                out.display()
-            )));
+            return Err(another_run(out));
         }
         if visible && !force {
             return Err(Error::Usage(format!(
@@ -133,6 +110,12 @@ impl Staging {
                 published: false,
                 _lock: locked.then_some(lock),
             };
+            // Two runs started together both found no live run above: whichever sees the
+            // other's staging folder now gives up (both may), so no two runs publish into
+            // one folder at once.
+            if scan_folder(out, Some(&staging.dir), force)?.0 {
+                return Err(another_run(out));
+            }
             staging.pause.at("staged");
             return Ok(staging);
         }
@@ -221,6 +204,44 @@ impl Drop for Staging {
     }
 }
 
+/// Deletes the dead runs' staging folders in `out` (all but `own`), and the replaced outputs
+/// an earlier version left when `force`; says whether a live run's staging folder is there,
+/// and whether anything else is.
+fn scan_folder(out: &Path, own: Option<&Path>, force: bool) -> Result<(bool, bool)> {
+    let mut live = false;
+    let mut visible = false;
+    for entry in std::fs::read_dir(out).map_err(|e| Error::io(out, e))? {
+        let entry = entry.map_err(|e| Error::io(out, e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let path = entry.path();
+        if Some(path.as_path()) == own {
+            continue;
+        }
+        if name.starts_with(STAGING_PREFIX) {
+            match remove_if_dead(&path) {
+                Ok(Stale::Removed | Stale::Unknown) => {}
+                Ok(Stale::Live) => live = true,
+                Err(e) => return Err(Error::io(&path, e)),
+            }
+        } else if name.starts_with(LEGACY_REPLACED_PREFIX) && force {
+            // Left by an earlier version's interrupted run.
+            let _ = std::fs::remove_dir_all(&path);
+        } else {
+            visible = true;
+        }
+    }
+    Ok((live, visible))
+}
+
+fn another_run(out: &Path) -> Error {
+    Error::Usage(format!(
+        "another forensics scan is writing to {} (it holds a {STAGING_PREFIX}* folder there); \
+         wait for it or choose another -o",
+        out.display()
+    ))
+}
+
 fn rename(from: &Path, to: &Path) -> Result<()> {
     std::fs::rename(from, to).map_err(|e| Error::io(from, e))
 }
@@ -260,5 +281,70 @@ fn still_there(path: &Path, file: &File) -> bool {
     match (std::fs::metadata(path), file.metadata()) {
         (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino() && b.nlink() > 0,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// A dead run's staging folder (nobody holds its lock) is deleted by the next run; a
+    /// locked one is a live run's: left alone, and the folder refused.
+    #[test]
+    fn dead_staging_folders_are_removed_and_live_ones_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let dead = out.join(format!("{STAGING_PREFIX}1-2"));
+        std::fs::create_dir_all(dead.join("events")).unwrap();
+        std::fs::write(dead.join("findings.parquet"), b"x").unwrap();
+        let live = out.join(format!("{STAGING_PREFIX}3-4"));
+        std::fs::create_dir_all(&live).unwrap();
+        let held = File::open(&live).unwrap();
+        held.lock().unwrap();
+        let err = Staging::create(&out, false, Pause::default())
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("another forensics scan"), "{err}");
+        assert_eq!(names(&out), [format!("{STAGING_PREFIX}3-4")]);
+        drop(held);
+        let staging = Staging::create(&out, false, Pause::default()).unwrap();
+        assert_eq!(names(&out).len(), 1);
+        assert!(staging.dir().starts_with(&out));
+        drop(staging);
+        assert!(
+            names(&out).is_empty(),
+            "an unpublished staging folder deletes itself"
+        );
+    }
+
+    /// Publication swaps the earlier outputs out (all of them, also those the new run does
+    /// not write) and the new ones in, and leaves no staging folder.
+    #[test]
+    fn publish_replaces_every_earlier_output() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().to_path_buf();
+        for name in OUTPUTS {
+            std::fs::write(out.join(name), b"old").unwrap();
+        }
+        std::fs::write(out.join("keep.txt"), b"mine").unwrap();
+        let staging = Staging::create(&out, true, Pause::default()).unwrap();
+        std::fs::write(staging.dir().join("findings.parquet"), b"new").unwrap();
+        std::fs::write(staging.dir().join("summary.json"), b"new").unwrap();
+        staging.publish().unwrap();
+        assert_eq!(
+            names(&out),
+            ["findings.parquet", "keep.txt", "summary.json"]
+        );
+        assert_eq!(std::fs::read(out.join("summary.json")).unwrap(), b"new");
+        assert_eq!(std::fs::read(out.join("keep.txt")).unwrap(), b"mine");
     }
 }
