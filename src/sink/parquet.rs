@@ -636,6 +636,82 @@ mod tests {
         b.finish()
     }
 
+    /// A writer that fails as a full disk does once `room` bytes are written.
+    struct FullDisk {
+        room: usize,
+    }
+
+    impl std::io::Write for FullDisk {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.room == 0 {
+                return Err(std::io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A full disk at any byte of a Parquet file is an error naming the file and the OS
+    /// error, never a panic or a short file taken for a whole one.
+    #[test]
+    fn a_full_disk_at_any_byte_is_an_error_with_the_os_message() {
+        let rows = batch(20_000, 1, 50);
+        let whole = write_parquet(
+            BufWriter::new(FullDisk { room: usize::MAX }),
+            Path::new("x"),
+            &rows,
+            &COLUMNS,
+        )
+        .unwrap();
+        let size = usize::MAX - whole.room;
+        for room in (0..size).step_by(97).chain([size - 1]) {
+            let err = write_parquet(
+                BufWriter::with_capacity(64, FullDisk { room }),
+                Path::new("out/findings.parquet"),
+                &rows,
+                &COLUMNS,
+            )
+            .err()
+            .unwrap_or_else(|| panic!("{room} bytes of {size} taken for the whole file"));
+            let msg = err.to_string();
+            assert!(
+                msg.starts_with("out/findings.parquet: ")
+                    && msg.contains("No space left on device (os error 28)"),
+                "{msg}"
+            );
+        }
+    }
+
+    /// A writer dropped before `finish` (a write failed) leaves no temporary behind.
+    #[test]
+    fn a_dropped_writer_removes_its_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let enc = RowGroupEncoder::new(&COLUMNS).unwrap();
+        let mut w = PartitionedWriter::new(dir.path(), &COLUMNS)
+            .unwrap()
+            .with_row_group_rows(100);
+        for (i, day) in [20_000i64, 20_001, 20_000, 20_002].into_iter().enumerate() {
+            w.append(
+                enc.encode(day, &batch(day, 1 + 300 * i as u64, 300))
+                    .unwrap(),
+            )
+            .unwrap();
+        }
+        let files = |d: &Path| -> usize {
+            std::fs::read_dir(d)
+                .unwrap()
+                .map(|e| std::fs::read_dir(e.unwrap().path()).unwrap().count())
+                .sum()
+        };
+        assert_eq!(files(dir.path()), 3, "one temporary per day");
+        drop(w);
+        assert_eq!(files(dir.path()), 0);
+    }
+
     /// Pieces of interleaved days, joined under a small row limit: every day's rows come
     /// back in input order, no row group exceeds the limit, and the writer never holds more
     /// than about one row group of rows.
