@@ -347,8 +347,8 @@ fn non_empty_output_folder_is_refused_without_force() {
         .iter()
         .all(|p| !p.to_string_lossy().ends_with(".tmp")));
     // Again over a previous output with a stale partition and the hidden folder of replaced
-    // outputs an interrupted run would leave: both are gone afterwards (they are deleted in
-    // the background while the scan runs, and the run waits for that before it returns).
+    // outputs an interrupted run of an earlier version would leave: both are gone afterwards
+    // (the partition replaced at publication, the folder removed by --force).
     let stale = out.join("events/dt=1999-01-01");
     std::fs::create_dir_all(&stale).unwrap();
     std::fs::write(stale.join("part-00000.parquet"), b"old").unwrap();
