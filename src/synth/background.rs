@@ -1,0 +1,208 @@
+//! Background traffic in the plan: what every corpus holds besides the incidents.
+//!
+//! Pooled application sessions whose query rate follows the diurnal curve ([`add_pool`]),
+//! `rdsadmin` health checks every five minutes, PostgreSQL's own checkpoints and autovacuum,
+//! the DBA's benign work from the bastion and a rare mistyped application password. None of
+//! it may raise a login-based finding. The statements of pooled sessions are generated while
+//! rendering, by [`app_sql`](super::app_sql).
+
+use super::estate::{App, BASTION, MASTER_USER};
+use super::plan::{stmt, Body, Conn, ServerMsg, Session, SlicePlan};
+use super::rng::{below, pick, range, unit, R};
+use super::time::{MIN_US, MS, US};
+
+/// Lays out one user's pooled sessions for one hour: `k` pool slots, each a chain of
+/// back-to-back sessions spanning the hour, queries allotted in proportion to duration so
+/// that the user's query rate is flat within the hour (no accidental spikes).
+pub(crate) fn add_pool(sp: &mut SlicePlan, slice_idx: usize, app: App, q: u64, rng: &mut R) {
+    let p = app.profile();
+    let n_s = ((q as f64 / p.q_target).round() as usize).max(1);
+    let k = n_s.min(p.max_slots);
+    let mut spans: Vec<(i64, i64, &'static str)> = Vec::with_capacity(n_s);
+    for j in 0..k {
+        let m = n_s / k + usize::from(j < n_s % k);
+        let host = p.hosts[(j + slice_idx) % p.hosts.len()];
+        let a = sp.t0 + range(rng, 0, 90 * US);
+        let b = sp.t1 - range(rng, US, 45 * US);
+        let mut prev = a;
+        for s in 0..m {
+            let cut = if s + 1 == m {
+                b
+            } else {
+                // Stratified cut points: no session shorter than 40% of the mean.
+                a + ((b - a) as f64 * ((s as f64 + 1.0) + (unit(rng) - 0.5) * 0.6) / m as f64)
+                    as i64
+            };
+            let start = if s == 0 {
+                prev
+            } else {
+                (prev + range(rng, 50 * MS, 2 * US)).min(cut - MS)
+            };
+            spans.push((start, cut, host));
+            prev = cut;
+        }
+    }
+    let total: f64 = spans.iter().map(|(s, e, _)| (e - s) as f64).sum();
+    let mut cum = 0.0;
+    let mut given = 0u64;
+    for (start, end, host) in spans {
+        cum += (end - start) as f64;
+        let upto = ((q as f64 * cum / total).round() as u64).min(q);
+        let nq = upto - given;
+        given = upto;
+        sp.sessions.push(Session {
+            start,
+            end,
+            user: p.user,
+            host,
+            db: p.db,
+            conn: Conn::Ssl,
+            body: Body::Pooled {
+                app,
+                n: nq as u32,
+                regular: false,
+            },
+        });
+    }
+    if given < q {
+        // Float rounding left a remainder: give it to the last session.
+        if let Some(Session {
+            body: Body::Pooled { n, .. },
+            ..
+        }) = sp.sessions.last_mut()
+        {
+            *n += (q - given) as u32;
+        }
+    }
+}
+
+/// PostgreSQL's own messages in one hour: a checkpoint every 5 minutes (`checkpoint_timeout`)
+/// and autovacuum / autoanalyze of the busiest tables.
+pub(crate) fn add_server_messages(sp: &mut SlicePlan, rng: &mut R) {
+    for k in 0..12 {
+        let s = sp.t0 + k * 5 * MIN_US + 30 * US;
+        sp.sessions.push(Session {
+            start: s,
+            end: s + range(rng, 5 * US, 50 * US),
+            user: "",
+            host: "",
+            db: "",
+            conn: Conn::Socket,
+            body: Body::Server(ServerMsg::Checkpoint),
+        });
+    }
+    for (table, vacuum) in [
+        ("orders.public.cart_items", true),
+        ("warehouse.public.staging_events", true),
+        ("orders.public.orders", false),
+    ] {
+        let s = sp.t0 + range(rng, 0, 59 * MIN_US);
+        sp.sessions.push(Session {
+            start: s,
+            end: s,
+            user: "",
+            host: "",
+            db: "",
+            conn: Conn::Socket,
+            body: Body::Server(if vacuum {
+                ServerMsg::Vacuum(table)
+            } else {
+                ServerMsg::Analyze(table)
+            }),
+        });
+    }
+}
+
+pub(crate) fn admin_benign(start: i64, rng: &mut R, pg: bool) -> Session {
+    if pg {
+        return admin_benign_pg(start, rng);
+    }
+    // Every session touches each application database and mysql, so the master user's
+    // normal footprint covers what the incidents touch (no cross_database noise for admin).
+    const DB_QUERIES: [&str; 5] = [
+        "SELECT COUNT(*) FROM orders.orders WHERE created_at >= CURDATE()",
+        "SELECT status, COUNT(*) FROM billing.invoices GROUP BY status",
+        "SELECT MAX(order_date) FROM analytics.daily_sales",
+        "SELECT batch_id, status, started_at FROM warehouse.etl_batches ORDER BY batch_id DESC LIMIT 5",
+        "SELECT user, host, account_locked FROM mysql.user",
+    ];
+    const EXTRA: [&str; 6] = [
+        "SHOW PROCESSLIST",
+        "SHOW ENGINE INNODB STATUS",
+        "SHOW GLOBAL STATUS LIKE 'Threads_connected'",
+        "SELECT table_schema,\n       ROUND(SUM(data_length + index_length) / 1024 / 1024) AS size_mb\nFROM information_schema.tables\nGROUP BY table_schema\nORDER BY size_mb DESC",
+        "SELECT @@version, @@version_comment",
+        "SELECT trx_id, trx_state, trx_started FROM information_schema.innodb_trx",
+    ];
+    let mut qs: Vec<&'static str> = DB_QUERIES.to_vec();
+    let extra = 1 + below(rng, 3) as usize;
+    for _ in 0..extra {
+        qs.push(pick(rng, &EXTRA));
+    }
+    // Fisher-Yates shuffle with our own RNG helpers.
+    for i in (1..qs.len()).rev() {
+        let j = below(rng, i as u64 + 1) as usize;
+        qs.swap(i, j);
+    }
+    let mut t = start + range(rng, US, 3 * US);
+    let mut stmts = Vec::with_capacity(qs.len() + 1);
+    stmts.push(stmt(t, "select @@version_comment limit 1"));
+    for q in qs {
+        t += range(rng, 3 * US, 40 * US);
+        stmts.push(stmt(t, q));
+    }
+    Session {
+        start,
+        end: t + range(rng, 5 * US, 60 * US),
+        user: MASTER_USER,
+        host: BASTION,
+        db: "",
+        conn: Conn::Ssl,
+        body: Body::Script(stmts),
+    }
+}
+
+/// [`admin_benign`] in PostgreSQL: psql on the bastion, connected to `postgres`, reading
+/// each application's schema.
+fn admin_benign_pg(start: i64, rng: &mut R) -> Session {
+    const DB_QUERIES: [&str; 5] = [
+        "SELECT count(*) FROM orders.orders WHERE created_at >= current_date",
+        "SELECT status, count(*) FROM billing.invoices GROUP BY status",
+        "SELECT max(order_date) FROM analytics.daily_sales",
+        "SELECT batch_id, status, started_at FROM warehouse.etl_batches ORDER BY batch_id DESC LIMIT 5",
+        "SELECT rolname, rolcanlogin, rolvaliduntil FROM pg_catalog.pg_roles",
+    ];
+    const EXTRA: [&str; 6] = [
+        "SELECT pid, usename, state, query FROM pg_stat_activity",
+        "SELECT * FROM pg_stat_database WHERE datname = 'orders'",
+        "SHOW max_connections",
+        "SELECT datname,\n       pg_size_pretty(pg_database_size(datname)) AS size\nFROM pg_database\nORDER BY pg_database_size(datname) DESC",
+        "SELECT version()",
+        "SELECT relname, n_dead_tup FROM pg_stat_user_tables ORDER BY n_dead_tup DESC LIMIT 10",
+    ];
+    let mut qs: Vec<&'static str> = DB_QUERIES.to_vec();
+    let extra = 1 + below(rng, 3) as usize;
+    for _ in 0..extra {
+        qs.push(pick(rng, &EXTRA));
+    }
+    for i in (1..qs.len()).rev() {
+        let j = below(rng, i as u64 + 1) as usize;
+        qs.swap(i, j);
+    }
+    let mut t = start + range(rng, US, 3 * US);
+    let mut stmts = Vec::with_capacity(qs.len() + 1);
+    stmts.push(stmt(t, "SELECT current_user, current_database()"));
+    for q in qs {
+        t += range(rng, 3 * US, 40 * US);
+        stmts.push(stmt(t, q));
+    }
+    Session {
+        start,
+        end: t + range(rng, 5 * US, 60 * US),
+        user: MASTER_USER,
+        host: BASTION,
+        db: "postgres",
+        conn: Conn::Ssl,
+        body: Body::Script(stmts),
+    }
+}
