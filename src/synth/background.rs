@@ -1,20 +1,102 @@
 //! Background traffic in the plan: what every corpus holds besides the incidents.
 //!
-//! Pooled application sessions whose query rate follows the diurnal curve ([`add_pool`]),
+//! Pooled application sessions whose query rate follows the diurnal curve ([`add_pools`]),
 //! `rdsadmin` health checks every five minutes, PostgreSQL's own checkpoints and autovacuum,
 //! the DBA's benign work from the bastion and a rare mistyped application password. None of
 //! it may raise a login-based finding. The statements of pooled sessions are generated while
 //! rendering, by [`app_sql`](super::app_sql).
 
-use super::estate::{App, BASTION, MASTER_USER};
+use super::estate::{diurnal, App, APPS, BASTION, MASTER_USER};
 use super::plan::{stmt, Body, Conn, ServerMsg, Session, SlicePlan};
 use super::rng::{below, pick, range, unit, R};
 use super::time::{MIN_US, MS, US};
 
+/// The application pools: each application's share of `scale` queries, spread over the
+/// slices by the diurnal curve (`w_sum` is the sum of its weights over the period).
+pub(crate) fn add_pools(slices: &mut [SlicePlan], scale: f64, w_sum: f64, rng: &mut R) {
+    for app in APPS {
+        let p = app.profile();
+        for (i, sp) in slices.iter_mut().enumerate() {
+            let expect = scale * p.share * diurnal(i % 24) / w_sum;
+            // Random dithering keeps the total unbiased when a slice expects < 1 query.
+            let q = (expect + unit(rng)).floor() as u64;
+            if q > 0 {
+                add_pool(sp, i, app, q, rng);
+            }
+        }
+    }
+}
+
+/// `rdsadmin` health checks every 5 minutes over the Unix socket.
+pub(crate) fn add_health_checks(sp: &mut SlicePlan, pg: bool, rng: &mut R) {
+    for k in 0..12 {
+        let s = sp.t0 + k * 5 * MIN_US + 2 * US + range(rng, 0, 900 * MS);
+        let (first, second) = match (pg, k % 2 == 0) {
+            (false, true) => ("select @@session.transaction_read_only", "SELECT 1"),
+            (false, false) => (
+                "select @@session.transaction_read_only",
+                "SELECT @@GLOBAL.read_only",
+            ),
+            (true, true) => ("SELECT pg_is_in_recovery()", "SELECT 1"),
+            (true, false) => (
+                "SELECT pg_is_in_recovery()",
+                "SELECT count(*) FROM pg_stat_activity",
+            ),
+        };
+        sp.sessions.push(Session {
+            start: s,
+            end: s + 4800,
+            user: "rdsadmin",
+            host: if pg { "[local]" } else { "localhost" },
+            db: if pg { "rdsadmin" } else { "" },
+            conn: Conn::Socket,
+            body: Body::Script(vec![stmt(s + 1500, first), stmt(s + 3100, second)]),
+        });
+    }
+}
+
+/// The DBA's benign work from the bastion, three times a day, and every third day a single
+/// mistyped password from an application host (which must not alert). Returns the first
+/// bastion login and the number of them, for the master user's expected `low` finding.
+pub(crate) fn add_admin_days(
+    slices: &mut [SlicePlan],
+    days: u32,
+    pg: bool,
+    rng: &mut R,
+) -> (i64, u64) {
+    let mut bastion_first = i64::MAX;
+    let mut bastion_logins = 0u64;
+    for d in 0..days as i64 {
+        for h in [9i64, 13, 17] {
+            let idx = (d * 24 + h) as usize;
+            let s = slices[idx].t0 + range(rng, 0, 45 * MIN_US);
+            let sess = admin_benign(s, rng, pg);
+            bastion_first = bastion_first.min(s);
+            bastion_logins += 1;
+            slices[idx].sessions.push(sess);
+        }
+        // A rare, single mistyped password from an application host: must not alert.
+        if d % 3 == 1 {
+            let idx = (d * 24 + 11) as usize;
+            let s = slices[idx].t0 + range(rng, 0, 50 * MIN_US);
+            slices[idx].sessions.push(Session {
+                start: s,
+                end: s,
+                user: "app_billing",
+                host: "10.20.2.21",
+                db: if pg { "billing" } else { "" },
+                conn: Conn::Ssl,
+                body: Body::Failed { ret: 1045 },
+            });
+        }
+    }
+    (bastion_first, bastion_logins)
+}
+
 /// Lays out one user's pooled sessions for one hour: `k` pool slots, each a chain of
 /// back-to-back sessions spanning the hour, queries allotted in proportion to duration so
 /// that the user's query rate is flat within the hour (no accidental spikes).
-pub(crate) fn add_pool(sp: &mut SlicePlan, slice_idx: usize, app: App, q: u64, rng: &mut R) {
+fn add_pool(sp: &mut SlicePlan, slice_idx: usize, app: App, q: u64, rng: &mut R) {
     let p = app.profile();
     let n_s = ((q as f64 / p.q_target).round() as usize).max(1);
     let k = n_s.min(p.max_slots);
@@ -113,7 +195,7 @@ pub(crate) fn add_server_messages(sp: &mut SlicePlan, rng: &mut R) {
     }
 }
 
-pub(crate) fn admin_benign(start: i64, rng: &mut R, pg: bool) -> Session {
+fn admin_benign(start: i64, rng: &mut R, pg: bool) -> Session {
     if pg {
         return admin_benign_pg(start, rng);
     }

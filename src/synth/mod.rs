@@ -20,7 +20,7 @@
 //!    query-id ranges of each slice, so ids increase globally although slices render
 //!    independently. What goes in: `background.rs` (application pools following a diurnal
 //!    curve, `rdsadmin` health checks, the DBA on the bastion, PostgreSQL's own messages) and
-//!    `incidents.rs` (the planted attacks), over the estate of `estate.rs`
+//!    `incidents.rs` (the planted attacks, one function each), over the estate of `estate.rs`
 //!    (users, hosts, databases, the master user and the expected networks).
 //! 3. `layout.rs`: which slices go into which file, and the file names of each layout
 //!    (rotated `server_audit.log`, Aurora's four concurrent files, hourly PostgreSQL logs,
@@ -35,8 +35,11 @@
 //! Shared helpers: `rng.rs` (the seeded streams and draws), `time.rs` (µs units, civil dates,
 //! date texts), `text.rs` (digits into byte buffers).
 //!
-//! A new log format is a renderer under `render/`, a new wrapping a writer beside `output.rs`
-//! with its names in `layout.rs`.
+//! **Adding a planted incident**: write one function in `incidents.rs` that adds its
+//! sessions and the findings it must raise, and append it to `INCIDENTS` there (its doc says
+//! how); statements the background must never send belong in the checks of `tests.rs`
+//! (`background_alone_is_clean`). A new log format is a renderer under `render/`, a new
+//! wrapping a writer beside `output.rs` with its names in `layout.rs`.
 //!
 //! The tree uses only std, external crates and its own modules, so the generator stays
 //! independent of the analysis it is there to test.

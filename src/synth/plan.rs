@@ -8,12 +8,12 @@
 
 use std::borrow::Cow;
 
-use super::background::{add_pool, add_server_messages, admin_benign};
-use super::estate::{diurnal, App, APPS, AURORA_LANES, BASTION};
+use super::background;
+use super::estate::{diurnal, App, AURORA_LANES, BASTION};
 use super::ground_truth::Expected;
-use super::incidents::plant_incidents;
-use super::rng::{range, rng_for, unit};
-use super::time::{MIN_US, MS, SLICE_US, US};
+use super::incidents;
+use super::rng::rng_for;
+use super::time::SLICE_US;
 use super::Flavor;
 
 /// First connection / query id of the period: the server has been up for a while.
@@ -164,81 +164,19 @@ pub(crate) fn build_plan(env: &Env, scale: f64) -> Plan {
         .collect();
     let w_sum: f64 = (0..n).map(|i| diurnal(i % 24)).sum();
 
-    // Background application pools.
-    for app in APPS {
-        let p = app.profile();
-        for (i, sp) in slices.iter_mut().enumerate() {
-            let expect = scale * p.share * diurnal(i % 24) / w_sum;
-            // Random dithering keeps the total unbiased when a slice expects < 1 query.
-            let q = (expect + unit(&mut rng)).floor() as u64;
-            if q > 0 {
-                add_pool(sp, i, app, q, &mut rng);
-            }
-        }
-    }
-
-    // rdsadmin health checks every 5 minutes over the Unix socket.
+    background::add_pools(&mut slices, scale, w_sum, &mut rng);
     let pg = env.flavor == Flavor::Postgres;
     for sp in slices.iter_mut() {
-        for k in 0..12 {
-            let s = sp.t0 + k * 5 * MIN_US + 2 * US + range(&mut rng, 0, 900 * MS);
-            let (first, second) = match (pg, k % 2 == 0) {
-                (false, true) => ("select @@session.transaction_read_only", "SELECT 1"),
-                (false, false) => (
-                    "select @@session.transaction_read_only",
-                    "SELECT @@GLOBAL.read_only",
-                ),
-                (true, true) => ("SELECT pg_is_in_recovery()", "SELECT 1"),
-                (true, false) => (
-                    "SELECT pg_is_in_recovery()",
-                    "SELECT count(*) FROM pg_stat_activity",
-                ),
-            };
-            sp.sessions.push(Session {
-                start: s,
-                end: s + 4800,
-                user: "rdsadmin",
-                host: if pg { "[local]" } else { "localhost" },
-                db: if pg { "rdsadmin" } else { "" },
-                conn: Conn::Socket,
-                body: Body::Script(vec![stmt(s + 1500, first), stmt(s + 3100, second)]),
-            });
-        }
+        background::add_health_checks(sp, pg, &mut rng);
         if pg {
-            add_server_messages(sp, &mut rng);
+            background::add_server_messages(sp, &mut rng);
         }
     }
-
-    // The DBA on the bastion, a few times a day, benign.
-    let mut bastion_first = i64::MAX;
-    let mut bastion_logins = 0u64;
-    for d in 0..env.days as i64 {
-        for h in [9i64, 13, 17] {
-            let idx = (d * 24 + h) as usize;
-            let s = slices[idx].t0 + range(&mut rng, 0, 45 * MIN_US);
-            let sess = admin_benign(s, &mut rng, pg);
-            bastion_first = bastion_first.min(s);
-            bastion_logins += 1;
-            slices[idx].sessions.push(sess);
-        }
-        // A rare, single mistyped password from an application host: must not alert.
-        if d % 3 == 1 {
-            let idx = (d * 24 + 11) as usize;
-            let s = slices[idx].t0 + range(&mut rng, 0, 50 * MIN_US);
-            slices[idx].sessions.push(Session {
-                start: s,
-                end: s,
-                user: "app_billing",
-                host: "10.20.2.21",
-                db: if pg { "billing" } else { "" },
-                conn: Conn::Ssl,
-                body: Body::Failed { ret: 1045 },
-            });
-        }
-    }
+    let (mut bastion_first, mut bastion_logins) =
+        background::add_admin_days(&mut slices, env.days, pg, &mut rng);
 
     let mut plan_findings = Vec::new();
-    let incidents = plant_incidents(
+    let incidents = incidents::plant(
         env,
         &mut slices,
         &mut plan_findings,
