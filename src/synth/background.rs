@@ -195,31 +195,69 @@ pub(crate) fn add_server_messages(sp: &mut SlicePlan, rng: &mut R) {
     }
 }
 
-fn admin_benign(start: i64, rng: &mut R, pg: bool) -> Session {
-    if pg {
-        return admin_benign_pg(start, rng);
-    }
-    // Every session touches each application database and mysql, so the master user's
-    // normal footprint covers what the incidents touch (no cross_database noise for admin).
-    const DB_QUERIES: [&str; 5] = [
+/// What the DBA runs from the bastion, in one SQL dialect.
+struct AdminWork {
+    /// The client's first statement.
+    hello: &'static str,
+    /// The database the client connects to.
+    db: &'static str,
+    /// Read by every session: each application database and the user table, so the master
+    /// user's normal footprint covers what the incidents touch (no cross_database noise for
+    /// admin).
+    every_time: [&'static str; 5],
+    /// One to three of these, drawn with repetition.
+    sometimes: [&'static str; 6],
+}
+
+/// The mysql client on the bastion, connected to no database.
+const ADMIN_MYSQL: AdminWork = AdminWork {
+    hello: "select @@version_comment limit 1",
+    db: "",
+    every_time: [
         "SELECT COUNT(*) FROM orders.orders WHERE created_at >= CURDATE()",
         "SELECT status, COUNT(*) FROM billing.invoices GROUP BY status",
         "SELECT MAX(order_date) FROM analytics.daily_sales",
         "SELECT batch_id, status, started_at FROM warehouse.etl_batches ORDER BY batch_id DESC LIMIT 5",
         "SELECT user, host, account_locked FROM mysql.user",
-    ];
-    const EXTRA: [&str; 6] = [
+    ],
+    sometimes: [
         "SHOW PROCESSLIST",
         "SHOW ENGINE INNODB STATUS",
         "SHOW GLOBAL STATUS LIKE 'Threads_connected'",
         "SELECT table_schema,\n       ROUND(SUM(data_length + index_length) / 1024 / 1024) AS size_mb\nFROM information_schema.tables\nGROUP BY table_schema\nORDER BY size_mb DESC",
         "SELECT @@version, @@version_comment",
         "SELECT trx_id, trx_state, trx_started FROM information_schema.innodb_trx",
-    ];
-    let mut qs: Vec<&'static str> = DB_QUERIES.to_vec();
+    ],
+};
+
+/// psql on the bastion, connected to `postgres`, reading each application's schema.
+const ADMIN_PG: AdminWork = AdminWork {
+    hello: "SELECT current_user, current_database()",
+    db: "postgres",
+    every_time: [
+        "SELECT count(*) FROM orders.orders WHERE created_at >= current_date",
+        "SELECT status, count(*) FROM billing.invoices GROUP BY status",
+        "SELECT max(order_date) FROM analytics.daily_sales",
+        "SELECT batch_id, status, started_at FROM warehouse.etl_batches ORDER BY batch_id DESC LIMIT 5",
+        "SELECT rolname, rolcanlogin, rolvaliduntil FROM pg_catalog.pg_roles",
+    ],
+    sometimes: [
+        "SELECT pid, usename, state, query FROM pg_stat_activity",
+        "SELECT * FROM pg_stat_database WHERE datname = 'orders'",
+        "SHOW max_connections",
+        "SELECT datname,\n       pg_size_pretty(pg_database_size(datname)) AS size\nFROM pg_database\nORDER BY pg_database_size(datname) DESC",
+        "SELECT version()",
+        "SELECT relname, n_dead_tup FROM pg_stat_user_tables ORDER BY n_dead_tup DESC LIMIT 10",
+    ],
+};
+
+/// One benign session of the master user from the bastion, starting at `start`.
+fn admin_benign(start: i64, rng: &mut R, pg: bool) -> Session {
+    let work = if pg { &ADMIN_PG } else { &ADMIN_MYSQL };
+    let mut qs: Vec<&'static str> = work.every_time.to_vec();
     let extra = 1 + below(rng, 3) as usize;
     for _ in 0..extra {
-        qs.push(pick(rng, &EXTRA));
+        qs.push(pick(rng, &work.sometimes));
     }
     // Fisher-Yates shuffle with our own RNG helpers.
     for i in (1..qs.len()).rev() {
@@ -228,7 +266,7 @@ fn admin_benign(start: i64, rng: &mut R, pg: bool) -> Session {
     }
     let mut t = start + range(rng, US, 3 * US);
     let mut stmts = Vec::with_capacity(qs.len() + 1);
-    stmts.push(stmt(t, "select @@version_comment limit 1"));
+    stmts.push(stmt(t, work.hello));
     for q in qs {
         t += range(rng, 3 * US, 40 * US);
         stmts.push(stmt(t, q));
@@ -238,52 +276,7 @@ fn admin_benign(start: i64, rng: &mut R, pg: bool) -> Session {
         end: t + range(rng, 5 * US, 60 * US),
         user: MASTER_USER,
         host: BASTION,
-        db: "",
-        conn: Conn::Ssl,
-        body: Body::Script(stmts),
-    }
-}
-
-/// [`admin_benign`] in PostgreSQL: psql on the bastion, connected to `postgres`, reading
-/// each application's schema.
-fn admin_benign_pg(start: i64, rng: &mut R) -> Session {
-    const DB_QUERIES: [&str; 5] = [
-        "SELECT count(*) FROM orders.orders WHERE created_at >= current_date",
-        "SELECT status, count(*) FROM billing.invoices GROUP BY status",
-        "SELECT max(order_date) FROM analytics.daily_sales",
-        "SELECT batch_id, status, started_at FROM warehouse.etl_batches ORDER BY batch_id DESC LIMIT 5",
-        "SELECT rolname, rolcanlogin, rolvaliduntil FROM pg_catalog.pg_roles",
-    ];
-    const EXTRA: [&str; 6] = [
-        "SELECT pid, usename, state, query FROM pg_stat_activity",
-        "SELECT * FROM pg_stat_database WHERE datname = 'orders'",
-        "SHOW max_connections",
-        "SELECT datname,\n       pg_size_pretty(pg_database_size(datname)) AS size\nFROM pg_database\nORDER BY pg_database_size(datname) DESC",
-        "SELECT version()",
-        "SELECT relname, n_dead_tup FROM pg_stat_user_tables ORDER BY n_dead_tup DESC LIMIT 10",
-    ];
-    let mut qs: Vec<&'static str> = DB_QUERIES.to_vec();
-    let extra = 1 + below(rng, 3) as usize;
-    for _ in 0..extra {
-        qs.push(pick(rng, &EXTRA));
-    }
-    for i in (1..qs.len()).rev() {
-        let j = below(rng, i as u64 + 1) as usize;
-        qs.swap(i, j);
-    }
-    let mut t = start + range(rng, US, 3 * US);
-    let mut stmts = Vec::with_capacity(qs.len() + 1);
-    stmts.push(stmt(t, "SELECT current_user, current_database()"));
-    for q in qs {
-        t += range(rng, 3 * US, 40 * US);
-        stmts.push(stmt(t, q));
-    }
-    Session {
-        start,
-        end: t + range(rng, 5 * US, 60 * US),
-        user: MASTER_USER,
-        host: BASTION,
-        db: "postgres",
+        db: work.db,
         conn: Conn::Ssl,
         body: Body::Script(stmts),
     }

@@ -8,7 +8,7 @@
 
 use super::estate::AURORA_LANES;
 use super::plan::{Env, Plan};
-use super::rng::{range, rng_for};
+use super::rng::{range, rng_for, R};
 use super::text::push_hex;
 use super::time::{civil_from_days, DAY_US, US};
 use super::{Flavor, SynthOptions};
@@ -85,14 +85,7 @@ pub(crate) fn layout_units(env: &Env, plan: &Plan, est: &[u64], opts: &SynthOpti
             .map(|r| {
                 let t = plan.slices[r.start].t0 + range(&mut rng, 60 * US, 300 * US);
                 let (day, hh, mm, ss) = stamp(t, "-");
-                let mut id = Vec::new();
-                for (k, n) in [8usize, 4, 4, 4, 12].iter().enumerate() {
-                    if k > 0 {
-                        id.push(b'-');
-                    }
-                    push_hex(&mut id, &mut rng, *n);
-                }
-                let id = String::from_utf8(id).expect("hex");
+                let id = uuid(&mut rng);
                 let dir = day.replace('-', "/");
                 Unit {
                     slices: r,
@@ -117,14 +110,7 @@ pub(crate) fn layout_units(env: &Env, plan: &Plan, est: &[u64], opts: &SynthOpti
     }
     if env.cw {
         let mut rng = rng_for(env.seed, META_STREAM);
-        let mut task = Vec::new();
-        for (k, n) in [8usize, 4, 4, 4, 12].iter().enumerate() {
-            if k > 0 {
-                task.push(b'-');
-            }
-            push_hex(&mut task, &mut rng, *n);
-        }
-        let task = String::from_utf8(task).expect("hex");
+        let task = uuid(&mut rng);
         let inst = env.flavor.instance_id();
         return ranges
             .into_iter()
@@ -183,4 +169,16 @@ pub(crate) fn layout_units(env: &Env, plan: &Plan, est: &[u64], opts: &SynthOpti
                 .collect()
         }
     }
+}
+
+/// A random UUID-shaped id (`8-4-4-4-12` hex digits), as export tasks and deliveries have.
+fn uuid(rng: &mut R) -> String {
+    let mut id = Vec::new();
+    for (k, n) in [8usize, 4, 4, 4, 12].iter().enumerate() {
+        if k > 0 {
+            id.push(b'-');
+        }
+        push_hex(&mut id, rng, *n);
+    }
+    String::from_utf8(id).expect("hex")
 }

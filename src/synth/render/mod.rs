@@ -11,8 +11,11 @@
 mod mysql;
 mod postgres;
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use super::plan::{Body, Env, Session, SlicePlan, Tab};
-use super::rng::{range, unit, R};
+use super::rng::{range, rng_for, unit, R};
 use super::text::{put2, put4};
 use super::time::{civil_from_days, MS, US};
 use super::Flavor;
@@ -98,6 +101,10 @@ impl Fmt {
     }
 }
 
+/// The sessions of a slice by the time of their next event, earliest first (ties in plan
+/// order): `(time, session index)`.
+type Queue = BinaryHeap<Reverse<(i64, u32)>>;
+
 /// Renders slices into per-lane byte buffers, reusing its buffers from slice to slice.
 pub(crate) struct Emitter {
     env: Env,
@@ -135,6 +142,20 @@ impl Emitter {
         self.lanes.iter().map(|l| l.len() as u64).sum()
     }
 
+    /// Starts rendering slice `idx`: its RNG, every session fresh, each queued at its start.
+    fn start_slice(&mut self, idx: usize, sp: &SlicePlan) -> (R, Queue) {
+        let rng = rng_for(self.env.seed, idx as u64);
+        self.live.clear();
+        self.live.resize(sp.sessions.len(), Live::default());
+        let queue = sp
+            .sessions
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Reverse((s.start, i as u32)))
+            .collect();
+        (rng, queue)
+    }
+
     /// Renders slice `idx` (appending to the lane buffers).
     pub(crate) fn emit(&mut self, idx: usize, sp: &SlicePlan) {
         if self.env.flavor == Flavor::Postgres {
@@ -142,6 +163,33 @@ impl Emitter {
         } else {
             self.emit_mysql(idx, sp)
         }
+    }
+}
+
+/// Session `s` (with `n` queries) has connected at `t`: its driver's handshake statements come
+/// first. Returns the time of its next event.
+fn connected(s: &Session, lv: &mut Live, t: i64, n: u32, pg: bool, rng: &mut R) -> i64 {
+    lv.step = 1;
+    if let Body::Pooled { app, .. } = s.body {
+        if n >= 6 {
+            lv.init_left = app.init_statements(pg).len() as u8;
+        }
+    }
+    if n == 0 {
+        s.end
+    } else {
+        next_time(s, lv, t, n, rng)
+    }
+}
+
+/// Session `s` (with `n` queries) has sent query number `lv.step` at `t`. Returns the time of
+/// its next event: the next query, or its end.
+fn queried(s: &Session, lv: &mut Live, t: i64, n: u32, rng: &mut R) -> i64 {
+    lv.step += 1;
+    if lv.step <= n {
+        next_time(s, lv, t, n, rng)
+    } else {
+        s.end
     }
 }
 

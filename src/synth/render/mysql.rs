@@ -7,12 +7,11 @@
 //! written at once (the lanes), so concatenated files are out of time order, as on the server.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
-use super::{next_time, Emitter, Fmt, Live};
+use super::{connected, queried, Emitter, Fmt};
 use crate::synth::app_sql::gen_app;
 use crate::synth::plan::{Body, Session, SlicePlan, Tab};
-use crate::synth::rng::{range, rng_for};
+use crate::synth::rng::range;
 use crate::synth::text::{push_i64, put3_push};
 use crate::synth::time::{MS, US};
 use crate::synth::Flavor;
@@ -161,15 +160,8 @@ impl Emitter {
     /// [`Emitter::emit`] for the MySQL-family flavors: a k-way merge of the slice's sessions
     /// into `server_audit` lines, spread over the lanes by connection id.
     pub(super) fn emit_mysql(&mut self, idx: usize, sp: &SlicePlan) {
-        let mut rng = rng_for(self.env.seed, idx as u64);
+        let (mut rng, mut heap) = self.start_slice(idx, sp);
         let ss = &sp.sessions;
-        self.live.clear();
-        self.live.resize(ss.len(), Live::default());
-        let mut heap: BinaryHeap<Reverse<(i64, u32)>> = ss
-            .iter()
-            .enumerate()
-            .map(|(i, s)| Reverse((s.start, i as u32)))
-            .collect();
         let nlanes = self.lanes.len() as i64;
         let table_events = self.env.flavor != Flavor::RdsMysql;
         let aurora = self.env.flavor == Flavor::Aurora;
@@ -194,17 +186,7 @@ impl Emitter {
                 }
                 self.fmt.conn_line(buf, t, s, cid, "CONNECT", 0);
                 self.lines += 1;
-                lv.step = 1;
-                if let Body::Pooled { app, .. } = s.body {
-                    if n >= 6 {
-                        lv.init_left = app.init_statements(false).len() as u8;
-                    }
-                }
-                let nt = if n == 0 {
-                    s.end
-                } else {
-                    next_time(s, lv, t, n, &mut rng)
-                };
+                let nt = connected(s, lv, t, n, false, &mut rng);
                 heap.push(Reverse((nt, i)));
             } else if lv.step <= n {
                 let qid = next_q;
@@ -264,12 +246,7 @@ impl Emitter {
                 }
                 self.fmt.query_line(buf, printed, s, cid, qid, sql, ret);
                 self.lines += 1;
-                lv.step += 1;
-                let nt = if lv.step <= n {
-                    next_time(s, lv, t, n, &mut rng)
-                } else {
-                    s.end
-                };
+                let nt = queried(s, lv, t, n, &mut rng);
                 heap.push(Reverse((nt, i)));
             } else {
                 let cid = lv.conn;

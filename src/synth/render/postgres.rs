@@ -8,13 +8,12 @@
 
 use std::borrow::Cow;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
-use super::{next_time, Emitter, Fmt, Live};
+use super::{connected, queried, Emitter, Fmt};
 use crate::synth::app_sql::gen_app;
 use crate::synth::estate::PG_PERMISSION_DENIED;
 use crate::synth::plan::{Body, Conn, ServerMsg, Session, SlicePlan};
-use crate::synth::rng::{below, rare, rng_for, unit, R};
+use crate::synth::rng::{below, rare, unit, R};
 use crate::synth::text::{push, push_i64, push_num};
 use crate::synth::time::{MS, US};
 
@@ -502,15 +501,8 @@ impl Emitter {
     /// [`Emitter::emit`] for PostgreSQL: the same sessions, written as an RDS PostgreSQL log.
     /// Connection ids are backend PIDs.
     pub(super) fn emit_pg(&mut self, idx: usize, sp: &SlicePlan) {
-        let mut rng = rng_for(self.env.seed, idx as u64);
+        let (mut rng, mut heap) = self.start_slice(idx, sp);
         let ss = &sp.sessions;
-        self.live.clear();
-        self.live.resize(ss.len(), Live::default());
-        let mut heap: BinaryHeap<Reverse<(i64, u32)>> = ss
-            .iter()
-            .enumerate()
-            .map(|(i, s)| Reverse((s.start, i as u32)))
-            .collect();
         let mut next_pid = sp.conn_base;
         let mut b = std::mem::take(&mut self.lanes[0]);
         let from = b.len();
@@ -538,17 +530,7 @@ impl Emitter {
                     _ => {}
                 }
                 self.fmt.pg_connect(&mut b, t, s, pid);
-                lv.step = 1;
-                if let Body::Pooled { app, .. } = s.body {
-                    if n >= 6 {
-                        lv.init_left = app.init_statements(true).len() as u8;
-                    }
-                }
-                let nt = if n == 0 {
-                    s.end
-                } else {
-                    next_time(s, lv, t, n, &mut rng)
-                };
+                let nt = connected(s, lv, t, n, true, &mut rng);
                 heap.push(Reverse((nt, i)));
             } else if let Body::Server(m) = s.body {
                 self.fmt
@@ -583,12 +565,7 @@ impl Emitter {
                 self.fmt.pg_query(
                     &mut b, t, s, lv.conn, lv.step, &self.sql, ret, table, &mut rng,
                 );
-                lv.step += 1;
-                let nt = if lv.step <= n {
-                    next_time(s, lv, t, n, &mut rng)
-                } else {
-                    s.end
-                };
+                let nt = queried(s, lv, t, n, &mut rng);
                 heap.push(Reverse((nt, i)));
             } else {
                 self.fmt.pg_disconnect(&mut b, t, s, lv.conn);
