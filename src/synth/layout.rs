@@ -20,7 +20,6 @@ const META_STREAM: u64 = u64::MAX - 1;
 const FILE_TARGET: u64 = 100_000_000;
 /// Below this, one file is enough; above it at least 3 so that rotation is exercised.
 const MIN_ROTATED_SIZE: u64 = 300_000;
-/// `server_audit_query_log_limit` default: escaped query text is cut at this many bytes.
 
 /// A group of consecutive slices written to `paths` (one per lane), relative to `out`.
 pub(crate) struct Unit {
