@@ -12,6 +12,7 @@ use super::plan::{Env, Plan};
 use super::time::{fmt_rfc3339, DAY_US, MS, US};
 use super::{Compression, Flavor, SynthOptions};
 
+/// A finding a correct analysis must produce, with the time of its first event (µs).
 pub(crate) struct Expected {
     pub(crate) kind: &'static str,
     pub(crate) severity: &'static str,
@@ -24,6 +25,7 @@ pub(crate) struct Expected {
     pub(crate) note: String,
 }
 
+/// The layout of `ground_truth.json`.
 #[derive(Serialize)]
 struct GroundTruth {
     flavor: &'static str,

@@ -22,9 +22,11 @@ const QUERY_ID0: i64 = 4_096_117;
 /// The RNG stream of the plan (slices render with the stream of their index).
 pub(crate) const PLAN_STREAM: u64 = u64::MAX;
 
+/// The settings every stage reads: flavor, wrapping, seed and period.
 #[derive(Clone, Copy)]
 pub(crate) struct Env {
     pub(crate) flavor: Flavor,
+    /// CloudWatch S3 export objects.
     pub(crate) cw: bool,
     /// CloudWatch JSON deliveries.
     pub(crate) cwj: bool,
@@ -46,6 +48,7 @@ impl Env {
     }
 }
 
+/// How a session reached the server, as RDS for MySQL logs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Conn {
     Ssl,
@@ -66,6 +69,7 @@ impl Conn {
 /// Table event attached to a statement: (operation, database, table).
 pub(crate) type Tab = (&'static str, &'static str, &'static str);
 
+/// One scripted statement: when, what, the retcode it gets, its table events.
 pub(crate) struct Stmt {
     pub(crate) at: i64,
     pub(crate) sql: Cow<'static, str>,
@@ -91,6 +95,7 @@ pub(crate) fn stmt_t(at: i64, sql: impl Into<Cow<'static, str>>, tables: &[Tab])
     }
 }
 
+/// What a session does between its connect and its disconnect.
 pub(crate) enum Body {
     /// Application traffic generated while rendering; `regular` spaces queries evenly
     /// (a scripted burst) instead of jittering them.
@@ -103,6 +108,7 @@ pub(crate) enum Body {
     Server(ServerMsg),
 }
 
+/// A PostgreSQL server message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ServerMsg {
     /// `checkpoint starting` at the start, `checkpoint complete` at the end.
@@ -113,6 +119,7 @@ pub(crate) enum ServerMsg {
     Analyze(&'static str),
 }
 
+/// One connection (or one server message) from `start` to `end`.
 pub(crate) struct Session {
     pub(crate) start: i64,
     pub(crate) end: i64,
@@ -133,6 +140,8 @@ impl Session {
     }
 }
 
+/// One hour `[t0, t1)`: its sessions by start, and the first connection id and query id it
+/// uses.
 pub(crate) struct SlicePlan {
     pub(crate) t0: i64,
     pub(crate) t1: i64,
@@ -141,12 +150,14 @@ pub(crate) struct SlicePlan {
     pub(crate) query_base: i64,
 }
 
+/// Every slice of the period, and what `ground_truth.json` must list.
 pub(crate) struct Plan {
     pub(crate) slices: Vec<SlicePlan>,
     pub(crate) findings: Vec<Expected>,
     pub(crate) incidents: usize,
 }
 
+/// Lays out the period at background volume `scale` (queries over the whole period).
 pub(crate) fn build_plan(env: &Env, scale: f64) -> Plan {
     let n = env.slices();
     let mut rng = rng_for(env.seed, PLAN_STREAM);
