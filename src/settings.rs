@@ -404,7 +404,10 @@ mod tests {
             assert_eq!(text.parse::<TimeArg>(), Ok(TimeArg::Ago(secs)), "{text}");
         }
         assert_eq!("2w".parse::<Seconds>(), Ok(Seconds(1_209_600)));
-        assert_eq!("300".parse::<TimeArg>(), Ok(TimeArg::Ago(300)));
+        // Bare seconds are a window, but not a time: `--since 2026` would silently mean the
+        // last half hour.
+        assert_eq!("300".parse::<Seconds>(), Ok(Seconds(300)));
+        assert!("2026".parse::<TimeArg>().is_err());
         // A window must be longer than nothing; "0s" back from now is now.
         assert!("0m".parse::<Seconds>().is_err());
         assert_eq!("0s".parse::<TimeArg>(), Ok(TimeArg::Ago(0)));

@@ -540,6 +540,12 @@ impl std::str::FromStr for TimeArg {
         if let Some(why) = calendar_problem(s) {
             return Err(format!("cannot read time {s:?}: {why}"));
         }
+        // A bare number is more likely a year or an epoch time than seconds back from now.
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "cannot read time {s:?}: give a unit for a duration back from now (e.g. {s}s), or a date (2026-03-01)"
+            ));
+        }
         parse_duration_secs(s).map(TimeArg::Ago).ok_or_else(|| {
             format!(
                 "cannot read time {s:?}: use RFC 3339 (2026-03-01T12:00:00Z), a date (2026-03-01) or a duration back from now (90m, 24h, 7d)"
@@ -727,9 +733,13 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         let day = parse_time_arg("2026-03-01", now).unwrap();
-        for s in ["86400", "86400s", "1440m", "24h", "1d"] {
+        for s in ["86400s", "1440m", "24h", "1d"] {
             assert_eq!(parse_time_arg(s, now), Ok(day), "{s}");
         }
+        // A bare number is a window's seconds, never a time: `--since 2026` is refused.
+        assert!(parse_time_arg("2026", now)
+            .unwrap_err()
+            .contains("give a unit"));
         assert_eq!(
             parse_time_arg("1w", now).unwrap(),
             parse_time_arg("2026-02-23", now).unwrap()

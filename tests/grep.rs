@@ -8,10 +8,12 @@
 //! re-implementation of `CONNECT -localhost -"10.20."` written independently of the filter
 //! engine.
 
-use std::io::Write;
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use forensics::grep::{run, GrepOptions, GrepOutcome};
+use support::gzip;
 
 fn grep(opts: &GrepOptions) -> (String, GrepOutcome) {
     let mut out = Vec::new();
@@ -26,12 +28,6 @@ fn opts(pattern: &str, paths: &[&Path]) -> GrepOptions {
         threads: 2,
         ..GrepOptions::default()
     }
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(bytes).unwrap();
-    gz.finish().unwrap()
 }
 
 /// A plain file, a gzip file without extension, and a CloudWatch-export file, in the order

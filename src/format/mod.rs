@@ -368,6 +368,51 @@ pub fn last_record_end(format: &FileFormat, buf: &[u8]) -> Option<usize> {
     }
 }
 
+/// A chunk as its parser reads it: the mapped or decompressed bytes themselves, or, for the
+/// layouts whose records are rewritten first (CloudWatch JSON deliveries, csvlog rows), the
+/// arena they are rewritten into. The caller keeps it for as long as the chunk's events are
+/// in use (events borrow from it as they borrow from a mapped file).
+pub enum Decoded<'c> {
+    Raw(&'c [u8]),
+    Json(cloudwatch_json::Arena),
+    Csv(postgres_csv::Arena),
+}
+
+impl<'c> Decoded<'c> {
+    /// Decodes `chunk` as `format` needs (a copy only for the rewritten layouts).
+    pub fn new(format: &FileFormat, chunk: &'c [u8], at_eof: bool) -> Self {
+        match format.family {
+            Family::CloudwatchJson => Decoded::Json(cloudwatch_json::Arena::decode(chunk)),
+            Family::PostgresCsv => Decoded::Csv(postgres_csv::Arena::decode(chunk, at_eof)),
+            _ => Decoded::Raw(chunk),
+        }
+    }
+
+    /// The text the events borrow from (for UTF-8 validation and sizing).
+    pub fn text(&self) -> &[u8] {
+        match self {
+            Decoded::Raw(b) => b,
+            Decoded::Json(a) => a.text(),
+            Decoded::Csv(a) => a.text(),
+        }
+    }
+
+    /// Parses the chunk into `sink`; returns the lines (units) it covered.
+    pub fn parse<'a, S: RecordSink<'a>>(
+        &'a self,
+        format: &FileFormat,
+        first_line: u64,
+        at_eof: bool,
+        sink: &mut S,
+    ) -> u64 {
+        match self {
+            Decoded::Raw(b) => parse_chunk(format, b, first_line, at_eof, sink),
+            Decoded::Json(a) => a.parse(format.clock, first_line, sink),
+            Decoded::Csv(a) => a.parse(format.forced, first_line, sink),
+        }
+    }
+}
+
 /// Parses a record-aligned chunk. `first_line` is the 1-based number of its first line;
 /// `at_eof` says whether the chunk ends the input (a last line without `\n` is then a
 /// truncated line if it does not parse).

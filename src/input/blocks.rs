@@ -82,8 +82,10 @@ impl<F: Fill> RecordBlocks<F> {
         self.failure.as_ref()
     }
 
-    /// The next block. `cut` gives the end of the last whole record in a buffer (`None`: no
-    /// record ends in it yet). `None` once the input is exhausted.
+    /// The next block. `cut` gives the end of the last whole record in a buffer: `None` when
+    /// no record ends in it yet (a line past the record limit is then stepped over), `Some(0)`
+    /// when none does but the record is exempt from the limit (a JSON document). `None` once
+    /// the input is exhausted.
     pub(crate) fn next_block(
         &mut self,
         mut cut: impl FnMut(&[u8]) -> Option<usize>,
@@ -100,9 +102,11 @@ impl<F: Fill> RecordBlocks<F> {
             let end = if at_eof {
                 Some(self.buf.len())
             } else {
-                cut(&self.buf).filter(|&e| e > 0)
+                cut(&self.buf)
             };
             match end {
+                // A record still open that is exempt from the limit: read on.
+                Some(0) if !at_eof => {}
                 Some(end) => {
                     self.done = at_eof;
                     return Some(Block::Records {
@@ -238,6 +242,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A cut of `Some(0)` reads on past the record limit (one large JSON document).
+    #[test]
+    fn a_record_exempt_from_the_limit_is_read_whole() {
+        let text = [b"{".as_slice(), &[b'x'; 100], b"}\n{}\n"].concat();
+        let mut r = RecordBlocks::start(
+            Trickle {
+                text: &text,
+                step: 7,
+            },
+            2,
+            4,
+            8,
+        );
+        let doc_end = |b: &[u8]| Some(memchr::memrchr(b'}', b).map_or(0, |i| i + 1));
+        let mut got = Vec::new();
+        while let Some(b) = r.next_block(doc_end) {
+            match b {
+                Block::Records { data, .. } => got.extend_from_slice(&data),
+                Block::TooLong { .. } => panic!("a document is never stepped over"),
+            }
+        }
+        assert_eq!(got, text);
     }
 
     /// The last line, with no newline, is handed out at the end; a long last line without a

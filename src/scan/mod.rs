@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::dedupe::Duplicates;
 use crate::event::{Event, EventBatchBuilder, MAX_BATCH_BYTES};
-use crate::format::{self, cloudwatch_json, postgres_csv, Family, FileFormat, Reason, RecordSink};
+use crate::format::{self, FileFormat, Reason, RecordSink};
 use crate::input::Compression;
 use crate::pass::{AnalysisConfig, Evidence, PassSet};
 use crate::sink::parquet::{EncodedRowGroup, RowGroupEncoder, MAX_ROW_GROUP_ROWS};
@@ -164,19 +164,11 @@ pub fn process_chunk(
     first_line: u64,
     at_eof: bool,
 ) -> ChunkOutput {
-    // CloudWatch JSON and PostgreSQL csvlog: the messages are owned once decoded, so decode
-    // the chunk into an arena first; the events below borrow from it as they borrow from a
-    // mapped file.
-    let json =
-        (format.family == Family::CloudwatchJson).then(|| cloudwatch_json::Arena::decode(chunk));
-    let csv =
-        (format.family == Family::PostgresCsv).then(|| postgres_csv::Arena::decode(chunk, at_eof));
+    // CloudWatch JSON and PostgreSQL csvlog are rewritten into an arena first; the events
+    // below borrow from it as they borrow from a mapped file.
+    let decoded = format::Decoded::new(format, chunk, at_eof);
     let raw_len = chunk.len();
-    let chunk = match (&json, &csv) {
-        (Some(a), _) => a.text(),
-        (_, Some(a)) => a.text(),
-        _ => chunk,
-    };
+    let chunk = decoded.text();
     // About 100 bytes per audit line; the builders grow if the guess is short.
     let capacity = (chunk.len() / 100).clamp(1024, MAX_ROW_GROUP_ROWS);
     let mut p = ChunkProcessor {
@@ -193,11 +185,7 @@ pub fn process_chunk(
         // One validation of the whole chunk (SIMD-fast on ASCII) replaces one per field.
         utf8_checked: settings.encoder.is_some() && simdutf8::basic::from_utf8(chunk).is_ok(),
     };
-    let lines = match (&json, &csv) {
-        (Some(a), _) => a.parse(format.clock, first_line, &mut p),
-        (_, Some(a)) => a.parse(format.forced, first_line, &mut p),
-        _ => format::parse_chunk(format, chunk, first_line, at_eof, &mut p),
-    };
+    let lines = decoded.parse(format, first_line, at_eof, &mut p);
     let days = std::mem::take(&mut p.days);
     for (day, mut builder) in days {
         if !builder.is_empty() {
