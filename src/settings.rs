@@ -134,6 +134,10 @@ settings! {
     /// as on RDS]. Aurora epoch times, PostgreSQL and CloudWatch times carry their zone.
     #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
     utc_offset: UtcOffset = UtcOffset(0);
+    /// Longest record kept whole, e.g. 16MiB: a longer record stays an event with its fields,
+    /// its text cut here and counted as truncated [default: 16MiB].
+    #[arg(long, value_name = "SIZE")]
+    max_record_bytes: RecordBytes = RecordBytes(crate::format::DEFAULT_MAX_RECORD_BYTES);
     /// Custom rules, `[[rule]]` tables of the config file.
     #[arg(skip)]
     rule: Vec<RuleConfig> = Vec::new();
@@ -263,6 +267,42 @@ impl FromStr for Seconds {
             .filter(|&secs| secs > 0)
             .map(Seconds)
             .ok_or_else(|| format!("not a duration: {:?} (use 30s, 5m, 1h, 2d)", s.trim()))
+    }
+}
+
+/// `--max-record-bytes`: a size (`16MiB`, `4096`, the grammar of `synth --size`), kept
+/// within [`MAX_RECORD_BYTES_FLOOR`](crate::format::MAX_RECORD_BYTES_FLOOR) and
+/// [`MAX_RECORD_BYTES_CEILING`](crate::format::MAX_RECORD_BYTES_CEILING).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RecordBytes(pub(crate) usize);
+
+impl FromStr for RecordBytes {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<RecordBytes, String> {
+        let n = crate::synth::parse_size(s)?;
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        Ok(RecordBytes(n.clamp(
+            crate::format::MAX_RECORD_BYTES_FLOOR,
+            crate::format::MAX_RECORD_BYTES_CEILING,
+        )))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RecordBytes {
+    /// A TOML integer (bytes) or a string in the flag's grammar.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bytes(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bytes(n) => n.to_string(),
+            Raw::Text(t) => t,
+        }
+        .parse()
+        .map_err(serde::de::Error::custom)
     }
 }
 

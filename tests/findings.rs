@@ -61,6 +61,7 @@ fn scan(dir: &Path, config: AnalysisConfig, threads: usize) -> Vec<Finding> {
         chunk_bytes: Some(256 << 10),
         run_passes: true,
         keep_duplicates: false,
+        max_record_bytes: forensics::format::DEFAULT_MAX_RECORD_BYTES,
     };
     forensics::scan(&opts).expect("scan runs").findings
 }

@@ -92,6 +92,7 @@ fn scan(
         chunk_bytes: Some(chunk),
         run_passes: true,
         keep_duplicates: false,
+        max_record_bytes: forensics::format::DEFAULT_MAX_RECORD_BYTES,
     };
     let findings = forensics::scan(&opts).expect("scan runs").findings;
     let summary =

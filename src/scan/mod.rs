@@ -31,6 +31,8 @@ pub struct ChunkSettings<'a> {
     /// Events an earlier CloudWatch export already delivered, left out like events outside
     /// the time window.
     pub duplicates: &'a Duplicates,
+    /// The record limit (`--max-record-bytes`, see [`RecordSink::max_record`]).
+    pub max_record_bytes: usize,
 }
 
 /// What a unit reports about its file (besides chunk outputs).
@@ -78,12 +80,15 @@ struct ChunkProcessor<'a, 's> {
     utf8_checked: bool,
     /// This file's duplicate lines (sorted; nearly always empty).
     duplicates: &'s [u64],
+    /// The next event is a record cut at the limit ([`RecordSink::truncated`]).
+    cut: bool,
 }
 
 impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
     #[inline]
     fn event(&mut self, event: Event<'a>, message: &'a [u8]) {
         let s = self.settings;
+        let cut = std::mem::take(&mut self.cut);
         if !self.duplicates.is_empty() && self.duplicates.binary_search(&event.line).is_ok() {
             self.stats.stats.duplicates += 1;
             return;
@@ -95,6 +100,7 @@ impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
             return;
         }
         self.stats.event(&event);
+        self.stats.stats.truncated += u64::from(cut);
         if s.analysis {
             let evidence = Evidence {
                 file: self.file,
@@ -117,6 +123,14 @@ impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
 
     fn ignored(&mut self, lines: u64) {
         self.stats.stats.ignored += lines;
+    }
+
+    fn max_record(&self) -> usize {
+        self.settings.max_record_bytes
+    }
+
+    fn truncated(&mut self) {
+        self.cut = true;
     }
 }
 
@@ -190,6 +204,7 @@ pub fn process_chunk(
         error: None,
         capacity,
         duplicates: settings.duplicates.of(file),
+        cut: false,
         // One validation of the whole chunk (SIMD-fast on ASCII) replaces one per field.
         utf8_checked: settings.encoder.is_some() && simdutf8::basic::from_utf8(chunk).is_ok(),
     };
