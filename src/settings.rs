@@ -397,6 +397,34 @@ mod tests {
         assert_eq!(format!("{:?}", AnalysisConfig::default()), format!("{a:?}"));
     }
 
+    /// `--max-record-bytes` and `max_record_bytes` take a size (or, in the file, a number of
+    /// bytes); values out of range are brought within it; the default is 16 MiB.
+    #[test]
+    fn the_record_limit_is_a_size_from_flag_or_key() {
+        let d = crate::format::DEFAULT_MAX_RECORD_BYTES;
+        assert_eq!(resolve(&[], None).unwrap().max_record_bytes, RecordBytes(d));
+        assert_eq!(d, 16 << 20);
+        let s = resolve(
+            &["--max-record-bytes", "4096"],
+            Some("max_record_bytes = \"1MiB\"\n"),
+        );
+        assert_eq!(s.unwrap().max_record_bytes, RecordBytes(4096));
+        let s = resolve(&[], Some("max_record_bytes = \"64MiB\"\n")).unwrap();
+        assert_eq!(s.max_record_bytes, RecordBytes(64 << 20));
+        let s = resolve(&[], Some("max_record_bytes = 100000\n")).unwrap();
+        assert_eq!(s.max_record_bytes, RecordBytes(100_000));
+        assert_eq!(
+            "1".parse(),
+            Ok(RecordBytes(crate::format::MAX_RECORD_BYTES_FLOOR))
+        );
+        assert_eq!(
+            "1TiB".parse(),
+            Ok(RecordBytes(crate::format::MAX_RECORD_BYTES_CEILING))
+        );
+        assert!("lots".parse::<RecordBytes>().is_err());
+        assert!(resolve(&[], Some("max_record_bytes = \"lots\"\n")).is_err());
+    }
+
     #[test]
     fn an_empty_list_in_the_file_still_overrides_the_default() {
         let s = resolve(&[], Some("allow = []\n")).unwrap();
