@@ -391,3 +391,58 @@ fn a_postgres_statement_over_the_limit_counts_all_its_lines() {
         "{findings:?}"
     );
 }
+
+/// The same in the csvlog layout: a row over the limit (a statement over many lines inside
+/// its quoted message) is one truncated event in the mapped, gzip and zstd copies, with its
+/// user and database, and every line is accounted for.
+#[test]
+fn a_csvlog_row_over_the_limit_is_a_truncated_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let row = |s: u32, msg: &str| {
+        format!(
+            "2026-03-01 10:00:{s:02}.000 UTC,\"app\",\"orders\",12345,\"10.20.3.4:51234\",65e1a2b3.3039,{s},\"SELECT\",2026-03-01 10:00:00 UTC,3/2,0,LOG,00000,\"{msg}\",,,,,,,,,\"psql\",\"client backend\",,0\n"
+        )
+    };
+    let mut text = String::new();
+    for s in 0..20 {
+        text += &row(s, &format!("statement: select {s}"));
+    }
+    let list: String = (0..2000).map(|k| format!("  , {k:08}\n")).collect();
+    text += &row(
+        20,
+        &format!("statement: GRANT ALL ON customers TO intruder /*\n{list}*/"),
+    );
+    for s in 21..40 {
+        text += &row(s, &format!("statement: select\n  {s}"));
+    }
+    let input = dir.path().join("in");
+    write_three(&input, "postgresql.log.2026-03-01-10.csv", text.as_bytes());
+    let out = dir.path().join("out");
+    let s = scan_ok(
+        &input,
+        &out,
+        &["--max-record-bytes", "4096", "--chunk-bytes", "1000"],
+    );
+    let lines = 20 + 2002 + 2 * 19;
+    for i in s["inputs"].as_array().unwrap() {
+        assert_eq!(i["status"], "ok", "{i}");
+        assert_eq!(
+            (u(&i["lines"]), u(&i["records"]), u(&i["rejected"])),
+            (lines, 40, 0),
+            "{i}"
+        );
+        assert_eq!(u(&i["truncated"]), 1, "{i}");
+    }
+    let events = rows(&out.join("events"));
+    let cut: Vec<_> = events.iter().filter(|r| r["source_line"] == "21").collect();
+    assert_eq!(cut.len(), 3);
+    for r in cut {
+        assert_eq!(
+            (r["user"].as_str(), r["database"].as_str()),
+            ("app", "orders")
+        );
+        assert_eq!(r["statement_class"], "privilege");
+        assert!(r["object"].starts_with("GRANT ALL ON customers TO intruder /*\n  , 00000000"));
+        assert!(r["object"].len() < 4096);
+    }
+}

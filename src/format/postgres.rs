@@ -362,6 +362,15 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// [`Parser::record`] for the head of a record cut at the record limit (its last field
+    /// may have lost its closing quote).
+    pub(crate) fn record_cut(&mut self, text: &'a [u8], line: u64) -> Outcome<'a> {
+        self.cut = true;
+        let outcome = self.record(text, line);
+        self.cut = false;
+        outcome
+    }
+
     /// Decides what a record is. `body` runs from the timestamp to the end of the message's
     /// last continuation line (attached `DETAIL` lines excluded).
     fn decide(&mut self, body: &'a [u8], p: Prefix<'a>, line: u64) -> Outcome<'a> {

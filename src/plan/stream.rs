@@ -5,7 +5,7 @@
 use crate::format::{self, Reason};
 use crate::input::blocks::{Block, RecordBlocks};
 use crate::input::{Compression, Decompressed};
-use crate::scan::{process_chunk, ChunkOutput, ChunkSettings, FileNote, UnitOutput};
+use crate::scan::{process_chunk, process_head, ChunkOutput, ChunkSettings, FileNote, UnitOutput};
 use crate::stats::StatsBuilder;
 
 use super::{Plan, SNIFF_BYTES, STREAM_BLOCK_BYTES};
@@ -166,7 +166,7 @@ fn long_record(
             error: None,
         };
     }
-    let mut out = process_chunk(settings, file, &f.display, format, head, line, false);
+    let mut out = process_head(settings, file, &f.display, format, head, line);
     let rest = lines.saturating_sub(out.stats.lines);
     out.stats.ignored += rest;
     out.stats.lines += rest;

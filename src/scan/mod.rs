@@ -178,13 +178,44 @@ pub fn process_chunk(
     first_line: u64,
     at_eof: bool,
 ) -> ChunkOutput {
+    process(
+        settings, file, path, format, chunk, first_line, at_eof, false,
+    )
+}
+
+/// [`process_chunk`] of the head of one record over the record limit, of which a stream kept
+/// no more (see [`crate::input::blocks::Block::Long`]).
+pub(crate) fn process_head(
+    settings: &ChunkSettings<'_>,
+    file: usize,
+    path: &Arc<str>,
+    format: &FileFormat,
+    head: &[u8],
+    first_line: u64,
+) -> ChunkOutput {
+    process(settings, file, path, format, head, first_line, false, true)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn process(
+    settings: &ChunkSettings<'_>,
+    file: usize,
+    path: &Arc<str>,
+    format: &FileFormat,
+    chunk: &[u8],
+    first_line: u64,
+    at_eof: bool,
+    head: bool,
+) -> ChunkOutput {
     // CloudWatch JSON and PostgreSQL csvlog: the messages are owned once decoded, so decode
     // the chunk into an arena first; the events below borrow from it as they borrow from a
     // mapped file.
     let json =
         (format.family == Family::CloudwatchJson).then(|| cloudwatch_json::Arena::decode(chunk));
-    let csv =
-        (format.family == Family::PostgresCsv).then(|| postgres_csv::Arena::decode(chunk, at_eof));
+    let csv = (format.family == Family::PostgresCsv).then(|| match head {
+        true => postgres_csv::Arena::decode_head(chunk),
+        false => postgres_csv::Arena::decode(chunk, at_eof),
+    });
     let raw_len = chunk.len();
     let chunk = match (&json, &csv) {
         (Some(a), _) => a.text(),
