@@ -192,6 +192,7 @@ impl ScanArgs {
             chunk_bytes: self.chunk_bytes,
             run_passes: !self.no_analysis,
             keep_duplicates: self.keep_duplicates,
+            max_record_bytes: settings.max_record_bytes.0,
         })
     }
 }

@@ -68,6 +68,9 @@ pub struct ScanOptions {
     pub run_passes: bool,
     /// Keep events that repeat an earlier CloudWatch export file's (see [`dedupe`]).
     pub keep_duplicates: bool,
+    /// The record limit (`--max-record-bytes`): longer records keep their fields, their
+    /// text is cut here and they are counted as `truncated`.
+    pub max_record_bytes: usize,
 }
 
 /// The result of a scan, for the command line to render and pick an exit code from.
@@ -133,7 +136,9 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     let duplicates = if opts.keep_duplicates || candidates < 2 {
         dedupe::Duplicates::none()
     } else {
-        dedupe::find(files.len(), &pool, |f| plan.record_keys(f))
+        dedupe::find(files.len(), &pool, |f| {
+            plan.record_keys(f, opts.max_record_bytes)
+        })
     };
 
     // 2. Parse, analyse and encode in parallel; merge and write in input order.
@@ -163,6 +168,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         config: &opts.analysis,
         analysis: opts.run_passes,
         duplicates: &duplicates,
+        max_record_bytes: opts.max_record_bytes,
     };
     let mut run = RunState::new(&files);
     let progress = progress_bar(opts.progress, files.iter().map(|f| f.size).sum());

@@ -134,6 +134,10 @@ settings! {
     /// as on RDS]. Aurora epoch times, PostgreSQL and CloudWatch times carry their zone.
     #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
     utc_offset: UtcOffset = UtcOffset(0);
+    /// Longest record kept whole, e.g. 16MiB: a longer record stays an event with its fields,
+    /// its text cut here and counted as truncated [default: 16MiB].
+    #[arg(long, value_name = "SIZE")]
+    max_record_bytes: RecordBytes = RecordBytes(crate::format::DEFAULT_MAX_RECORD_BYTES);
     /// Custom rules, `[[rule]]` tables of the config file.
     #[arg(skip)]
     rule: Vec<RuleConfig> = Vec::new();
@@ -266,6 +270,42 @@ impl FromStr for Seconds {
     }
 }
 
+/// `--max-record-bytes`: a size (`16MiB`, `4096`, the grammar of `synth --size`), kept
+/// within [`MAX_RECORD_BYTES_FLOOR`](crate::format::MAX_RECORD_BYTES_FLOOR) and
+/// [`MAX_RECORD_BYTES_CEILING`](crate::format::MAX_RECORD_BYTES_CEILING).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RecordBytes(pub(crate) usize);
+
+impl FromStr for RecordBytes {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<RecordBytes, String> {
+        let n = crate::synth::parse_size(s)?;
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        Ok(RecordBytes(n.clamp(
+            crate::format::MAX_RECORD_BYTES_FLOOR,
+            crate::format::MAX_RECORD_BYTES_CEILING,
+        )))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RecordBytes {
+    /// A TOML integer (bytes) or a string in the flag's grammar.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bytes(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bytes(n) => n.to_string(),
+            Raw::Text(t) => t,
+        }
+        .parse()
+        .map_err(serde::de::Error::custom)
+    }
+}
+
 /// A config value written as a TOML string is read by its type's `FromStr`, the parser its
 /// flag uses, so a key and its flag take the same text and fail with the same message.
 macro_rules! from_str_deserialize {
@@ -355,6 +395,34 @@ mod tests {
         assert_eq!(s.utc_offset, UtcOffset(0));
         // AnalysisConfig's Default is the same table.
         assert_eq!(format!("{:?}", AnalysisConfig::default()), format!("{a:?}"));
+    }
+
+    /// `--max-record-bytes` and `max_record_bytes` take a size (or, in the file, a number of
+    /// bytes); values out of range are brought within it; the default is 16 MiB.
+    #[test]
+    fn the_record_limit_is_a_size_from_flag_or_key() {
+        let d = crate::format::DEFAULT_MAX_RECORD_BYTES;
+        assert_eq!(resolve(&[], None).unwrap().max_record_bytes, RecordBytes(d));
+        assert_eq!(d, 16 << 20);
+        let s = resolve(
+            &["--max-record-bytes", "4096"],
+            Some("max_record_bytes = \"1MiB\"\n"),
+        );
+        assert_eq!(s.unwrap().max_record_bytes, RecordBytes(4096));
+        let s = resolve(&[], Some("max_record_bytes = \"64MiB\"\n")).unwrap();
+        assert_eq!(s.max_record_bytes, RecordBytes(64 << 20));
+        let s = resolve(&[], Some("max_record_bytes = 100000\n")).unwrap();
+        assert_eq!(s.max_record_bytes, RecordBytes(100_000));
+        assert_eq!(
+            "1".parse(),
+            Ok(RecordBytes(crate::format::MAX_RECORD_BYTES_FLOOR))
+        );
+        assert_eq!(
+            "1TiB".parse(),
+            Ok(RecordBytes(crate::format::MAX_RECORD_BYTES_CEILING))
+        );
+        assert!("lots".parse::<RecordBytes>().is_err());
+        assert!(resolve(&[], Some("max_record_bytes = \"lots\"\n")).is_err());
     }
 
     #[test]

@@ -144,7 +144,8 @@ fn bad_lines_are_rejected_by_file_and_line_and_the_rest_completes() {
     std::fs::create_dir(&input).unwrap();
     let good = rds_lines(3_000);
     let mut lines: Vec<Vec<u8>> = good.lines().map(|l| l.as_bytes().to_vec()).collect();
-    // Garbage, invalid UTF-8, a 5 MB line, a blank line, and a truncated last line.
+    // Garbage, invalid UTF-8, a 5 MB line (over the 4 MiB limit given, and no record), a
+    // blank line, and a truncated last line.
     lines[99] = b"this is not an audit record".to_vec();
     lines[199] = b"\xff\xfe\x00garbage \xc3\x28 bytes".to_vec();
     lines[299] = vec![b'x'; 5 << 20];
@@ -174,6 +175,8 @@ fn bad_lines_are_rejected_by_file_and_line_and_the_rest_completes() {
         "--quiet",
         "--chunk-bytes",
         "100000",
+        "--max-record-bytes",
+        "4MiB",
     ]);
     assert_exit(&o, 0);
     let stderr = String::from_utf8_lossy(&o.stderr);
@@ -205,7 +208,7 @@ fn bad_lines_are_rejected_by_file_and_line_and_the_rest_completes() {
         .collect();
     let lines_rejected: Vec<u64> = rejected.iter().map(|r| r.1).collect();
     assert_eq!(lines_rejected, vec![100, 200, 300, 3_001]);
-    assert!(rejected[2].0.contains("4 MiB"));
+    assert!(rejected[2].0.contains("record limit"), "{rejected:?}");
     assert!(rejected[3].0.contains("truncated"));
     let gz = s["inputs"]
         .as_array()

@@ -14,10 +14,35 @@ pub mod postgres_csv;
 use crate::event::{Event, SourceFormat};
 use crate::time::{Clock, TimeError};
 
-/// The longest record accepted. The audit plugin caps query text at
-/// `server_audit_query_log_limit` (1 KiB by default); anything past this bound is far more
-/// likely to be corrupt input than a statement, and bounding it bounds memory.
-pub const MAX_RECORD_BYTES: usize = 4 << 20;
+/// The default record limit (`--max-record-bytes`): a record longer than this stays an event
+/// with its fields, but its text is cut here and it is counted as `truncated` (see
+/// [`cut_record`]). The audit plugin caps query text at `server_audit_query_log_limit`
+/// (1 KiB by default), PostgreSQL does not cap statements; the limit bounds the memory a
+/// stream holds for one record and the text one row carries.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 << 20;
+
+/// The largest `--max-record-bytes` taken (larger values are lowered to it): one record's text
+/// must fit an Arrow batch with room to spare (see `event::MAX_BATCH_BYTES`).
+pub const MAX_RECORD_BYTES_CEILING: usize = 1 << 30;
+
+/// The smallest `--max-record-bytes` taken (smaller values are raised to it): every header
+/// fits well within it.
+pub const MAX_RECORD_BYTES_FLOOR: usize = 256;
+
+/// Where a record longer than `max` bytes is cut: at `max`, moved back to the start of a
+/// UTF-8 character so the kept text stays valid where the record was. `None` when the record
+/// is not over the limit.
+pub fn cut_record(record: &[u8], max: usize) -> Option<usize> {
+    if record.len() <= max {
+        return None;
+    }
+    let mut at = max;
+    // At most three continuation bytes (0b10xx_xxxx) precede a character's end.
+    while at > 0 && max - at < 3 && record[at] & 0xC0 == 0x80 {
+        at -= 1;
+    }
+    Some(at)
+}
 
 /// Longest excerpt of a rejected line kept in the summary.
 pub const EXCERPT_BYTES: usize = 160;
@@ -173,7 +198,7 @@ impl Reason {
             Reason::NoOperation => "no known operation (CONNECT, QUERY, ...) after the id fields",
             Reason::BadNumber => "a numeric field (retcode) is not a number",
             Reason::UnterminatedQuery => "query text has no closing quote",
-            Reason::TooLong => "line longer than the 4 MiB record limit",
+            Reason::TooLong => "record longer than the record limit that cannot be read as a record",
             Reason::TruncatedLastLine => "truncated last line (no newline at end of input)",
             Reason::CorruptInput => "input ended in corrupt compressed data",
             Reason::UnknownTimeZone => "timestamp has a time zone abbreviation that is not known",
@@ -203,6 +228,14 @@ pub trait RecordSink<'a> {
     /// or the lines after the first of a multi-line record (which the record already counts
     /// once). With this, `lines = records + ignored + blank + rejected` in every format.
     fn ignored(&mut self, _lines: u64) {}
+    /// The record limit (`--max-record-bytes`): a record longer than this is reported by
+    /// [`RecordSink::truncated`] then [`RecordSink::event`], with its text cut at the limit.
+    fn max_record(&self) -> usize {
+        DEFAULT_MAX_RECORD_BYTES
+    }
+    /// The next event reported is a record cut at [`RecordSink::max_record`]: its header
+    /// fields are whole, its text (and what followed it, such as a retcode) is cut.
+    fn truncated(&mut self) {}
 }
 
 /// Sniffs the format of a file from its first bytes: the first non-blank lines, with a
@@ -388,6 +421,15 @@ impl<'c> Decoded<'c> {
         }
     }
 
+    /// Decodes the head of one record over the record limit, of which a stream kept no more
+    /// (an open csvlog field is closed at the cut).
+    pub fn head(format: &FileFormat, head: &'c [u8]) -> Self {
+        match format.family {
+            Family::PostgresCsv => Decoded::Csv(postgres_csv::Arena::decode_head(head)),
+            _ => Decoded::new(format, head, false),
+        }
+    }
+
     /// The text the events borrow from (for UTF-8 validation and sizing).
     pub fn text(&self) -> &[u8] {
         match self {
@@ -411,6 +453,24 @@ impl<'c> Decoded<'c> {
             Decoded::Csv(a) => a.parse(format.forced, first_line, sink),
         }
     }
+}
+
+/// Where the next record starts in `buf`, which starts inside a record (on its last byte
+/// read, at worst; for a stream reading past a record over the limit): the start of the first
+/// line after `buf`'s first line that starts a record. Only whole lines are judged, and a line
+/// still continuing once [`RECORD_START_PEEK`](crate::input::blocks::RECORD_START_PEEK) bytes
+/// of it are read; at the end of input (`at_eof`) every line. `None`: not known yet.
+pub(crate) fn rest_of_record_end(format: &FileFormat, buf: &[u8], at_eof: bool) -> Option<usize> {
+    let starts: fn(&[u8]) -> bool = match format.family {
+        Family::Postgres => postgres::is_boundary,
+        Family::PostgresCsv => postgres_csv::is_row_start,
+        Family::MysqlAudit | Family::AuroraAudit => {
+            return crate::input::blocks::rest_of_line(buf, at_eof);
+        }
+        // Documents are not found by lines: one over the limit runs to the end of input.
+        Family::CloudwatchJson => return at_eof.then_some(buf.len()),
+    };
+    crate::input::blocks::rest_of_record(buf, at_eof, |line| starts(trim_cr(line)))
 }
 
 /// Parses a record-aligned chunk. `first_line` is the 1-based number of its first line;

@@ -24,7 +24,7 @@
 
 use std::collections::HashMap;
 
-use super::{FileFormat, Reason, RecordSink, MAX_RECORD_BYTES};
+use super::{FileFormat, Reason, RecordSink};
 use crate::classify::{classify, StatementClass};
 use crate::event::{Event, Operation, SourceFormat, Text};
 use crate::time;
@@ -334,6 +334,9 @@ struct Session<'a> {
 pub(crate) struct Parser<'a> {
     forced: Option<SourceFormat>,
     sessions: Map<i64, Session<'a>>,
+    /// The record being decided was cut at the record limit: its last field (a pgaudit
+    /// STATEMENT) may have lost its closing quote.
+    cut: bool,
 }
 
 fn known(v: &[u8]) -> bool {
@@ -345,6 +348,7 @@ impl<'a> Parser<'a> {
         Parser {
             forced,
             sessions: Map::default(),
+            cut: false,
         }
     }
 
@@ -356,6 +360,15 @@ impl<'a> Parser<'a> {
             Ok(p) => self.decide(body, p, line),
             Err(r) => Outcome::Rejected(r),
         }
+    }
+
+    /// [`Parser::record`] for the head of a record cut at the record limit (its last field
+    /// may have lost its closing quote).
+    pub(crate) fn record_cut(&mut self, text: &'a [u8], line: u64) -> Outcome<'a> {
+        self.cut = true;
+        let outcome = self.record(text, line);
+        self.cut = false;
+        outcome
     }
 
     /// Decides what a record is. `body` runs from the timestamp to the end of the message's
@@ -422,7 +435,7 @@ impl<'a> Parser<'a> {
     fn message(&mut self, msg: &'a [u8], e: &mut Event<'a>) -> Result<bool, Reason> {
         match msg.first() {
             Some(b'A') if msg.starts_with(b"AUDIT:") => {
-                audit(&msg[6..], e)?;
+                audit(&msg[6..], e, self.cut)?;
                 Ok(true)
             }
             Some(b'c') if msg.starts_with(b"connection authorized: ") => {
@@ -646,7 +659,10 @@ fn after_quote<'a>(s: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
 /// OBJECT_NAME,STATEMENT,PARAMETER[,ROWS]` (formats.md §4.4). The statement becomes the
 /// object; the class comes from pgaudit's CLASS and COMMAND where they decide it, otherwise
 /// from the text.
-fn audit<'a>(csv: &'a [u8], e: &mut Event<'a>) -> Result<(), Reason> {
+///
+/// `cut`: the record was cut at the record limit, so a quoted STATEMENT may not close; its
+/// text then runs to the cut.
+fn audit<'a>(csv: &'a [u8], e: &mut Event<'a>, cut: bool) -> Result<(), Reason> {
     // The Aurora documentation shows the CSV on the line after `AUDIT:`.
     let mut rest = csv.trim_ascii_start();
     let field = |rest: &mut &'a [u8]| csv_field(rest).ok_or(Reason::MissingFields);
@@ -657,7 +673,14 @@ fn audit<'a>(csv: &'a [u8], e: &mut Event<'a>) -> Result<(), Reason> {
     let (command, _) = field(&mut rest)?;
     let _object_type = field(&mut rest)?;
     let _object_name = field(&mut rest)?;
-    let (sql, doubled) = field(&mut rest)?;
+    let (sql, doubled) = match csv_field(&mut rest) {
+        Some(f) => f,
+        None if cut => {
+            let sql = rest.strip_prefix(b"\"").unwrap_or(rest);
+            (sql, memchr::memmem::find(sql, b"\"\"").is_some())
+        }
+        None => return Err(Reason::MissingFields),
+    };
     e.operation = Operation::Query;
     e.query_id = statement_id
         .iter()
@@ -877,17 +900,22 @@ fn finish<'a, S: RecordSink<'a>>(
     let Some(o) = open else {
         return;
     };
-    let outcome = if o.end - o.start > MAX_RECORD_BYTES {
-        Outcome::Rejected(Reason::TooLong)
-    } else {
-        match o.prefix {
-            Ok(p) => parser.decide(&chunk[o.body..o.main_end], p, o.first_line),
-            Err(r) => Outcome::Rejected(r),
-        }
+    // A record over the limit keeps its text up to the limit (its attached lines too, if
+    // the limit falls after them; they are not read anyway).
+    let cut = super::cut_record(&chunk[o.start..o.end], sink.max_record()).map(|n| o.start + n);
+    let main_end = cut.map_or(o.main_end, |c| c.min(o.main_end).max(o.body));
+    parser.cut = cut.is_some();
+    let outcome = match o.prefix {
+        Ok(p) => parser.decide(&chunk[o.body..main_end], p, o.first_line),
+        Err(r) => Outcome::Rejected(r),
     };
+    parser.cut = false;
     match outcome {
         Outcome::Event(e) => {
-            sink.event(e, &chunk[o.body..o.main_end]);
+            if cut.is_some() {
+                sink.truncated();
+            }
+            sink.event(e, &chunk[o.body..main_end]);
             if o.lines > 1 {
                 sink.ignored(o.lines - 1);
             }
@@ -924,10 +952,18 @@ mod tests {
         ignored: u64,
         blank: Vec<u64>,
         rejected: Vec<(u64, Reason)>,
+        /// The record limit (0: the default).
+        max: usize,
+        /// Lines of the events reported as truncated.
+        truncated: Vec<u64>,
+        next_cut: bool,
     }
 
     impl<'a> RecordSink<'a> for Log {
         fn event(&mut self, e: Event<'a>, m: &'a [u8]) {
+            if std::mem::take(&mut self.next_cut) {
+                self.truncated.push(e.line);
+            }
             self.events.push(format!(
                 "{} {} u={} h={} db={} pid={} q={} {:?} tls={:?} class={:?} obj={:?} msg={:?}",
                 e.line,
@@ -952,6 +988,63 @@ mod tests {
         }
         fn rejected(&mut self, line: u64, reason: Reason, _t: &'a [u8]) {
             self.rejected.push((line, reason));
+        }
+        fn max_record(&self) -> usize {
+            match self.max {
+                0 => format::DEFAULT_MAX_RECORD_BYTES,
+                n => n,
+            }
+        }
+        fn truncated(&mut self) {
+            self.next_cut = true;
+        }
+    }
+
+    /// A statement over the record limit, on many lines (a huge `IN` list, say), stays one
+    /// event with its user, host, database and class, its text cut at the limit, and every
+    /// one of its lines accounted for; so does a pgaudit record whose quoted STATEMENT loses
+    /// its closing quote to the cut. The records around them are read as usual.
+    #[test]
+    fn records_over_the_limit_keep_their_fields_and_count_every_line() {
+        let list: String = (0..200).map(|i| format!("  ,{i:06}\n")).collect();
+        let text = format!(
+            "{SESSION}2025-02-03 08:00:05 UTC:10.0.3.7(50122):app@orders:[901]:LOG:  statement: GRANT ALL ON customers TO intruder /* in\n{list}  */\n\
+2025-02-03 08:00:06 UTC:10.0.3.7(50122):app@orders:[901]:LOG:  AUDIT: SESSION,2,1,ROLE,GRANT,,,\"GRANT admin TO intruder /*\n{list} */\",<not logged>\n\
+2025-02-03 08:00:07 UTC:10.0.3.7(50122):app@orders:[901]:LOG:  statement: select 1\n"
+        );
+        let (whole, lines) = parse(&text);
+        assert!(whole.truncated.is_empty() && whole.rejected.is_empty());
+        let mut log = Log {
+            max: 512,
+            ..Log::default()
+        };
+        assert_eq!(
+            parse_chunk(&pg(), text.as_bytes(), 1, true, &mut log),
+            lines
+        );
+        assert!(log.rejected.is_empty(), "{:?}", log.rejected);
+        assert_eq!(log.events.len(), whole.events.len());
+        assert_eq!(log.ignored, whole.ignored);
+        assert_eq!(log.blank, whole.blank);
+        let grant = SESSION.lines().count() as u64 + 1;
+        assert_eq!(log.truncated, [grant, grant + 202]);
+        for (cut, full) in log.events.iter().zip(&whole.events) {
+            let head = |e: &str| e[..e.find(" obj=").unwrap()].to_string();
+            assert_eq!(head(cut), head(full));
+        }
+        let n = log.events.len();
+        for e in &log.events[n - 3..n - 1] {
+            assert!(e.contains(" u=app h=10.0.3.7 db=orders pid=901 "), "{e}");
+            assert!(e.contains("class=Some(Privilege)"), "{e}");
+            let obj = &e[e.find(" obj=").unwrap()..e.find(" msg=").unwrap()];
+            assert!(obj.len() < 512 && obj.contains(",000"), "{obj}");
+        }
+        assert_eq!(log.events[n - 1], whole.events[n - 1]);
+        // Read in small chunks and streamed blocks, the same.
+        for size in [64, 1000] {
+            let mut chunked = parse_in_chunks_with(&text, size, 512);
+            chunked.max = 512;
+            assert_eq!(chunked, log, "chunks of {size}");
         }
     }
 
@@ -981,9 +1074,17 @@ mod tests {
     /// Parses `text` cut into chunks the way the planner cuts a mapped file, with chunks of
     /// about `size` bytes, and returns the merged log.
     fn parse_in_chunks(text: &str, size: usize) -> Log {
+        parse_in_chunks_with(text, size, 0)
+    }
+
+    /// [`parse_in_chunks`] with the record limit `max` (0: the default).
+    fn parse_in_chunks_with(text: &str, size: usize, max: usize) -> Log {
         let buf = text.as_bytes();
         let f = format::sniff(buf).unwrap();
-        let mut log = Log::default();
+        let mut log = Log {
+            max,
+            ..Log::default()
+        };
         let (mut pos, mut line) = (0, 1u64);
         while pos < buf.len() {
             let end = format::next_record_start(&f, buf, (pos + size).min(buf.len()));

@@ -21,7 +21,8 @@ impl Plan<'_> {
     /// The (line, identity) of every event of `file` if CloudWatch wrote it, read as the scan
     /// will read it: the same blocks and line numbers. `None` for other files and for files
     /// that cannot be read (the scan reports those).
-    pub fn record_keys(&self, file: usize) -> Option<Vec<(u64, dedupe::Key)>> {
+    /// `max_record` is the scan's record limit (`--max-record-bytes`).
+    pub fn record_keys(&self, file: usize, max_record: usize) -> Option<Vec<(u64, dedupe::Key)>> {
         let mut out = Vec::new();
         if let (Some(map), Some(fmt)) = (&self.maps[file], &self.formats[file]) {
             if !dedupe::is_cloudwatch(fmt) {
@@ -39,7 +40,7 @@ impl Plan<'_> {
             return None;
         }
         let (_, dec) = Decompressed::open(&self.files[file].path).ok()?;
-        let mut blocks = self.stream_blocks(dec);
+        let mut blocks = self.stream_blocks(dec, max_record);
         if blocks.failure().is_some() {
             return None;
         }
@@ -47,13 +48,25 @@ impl Plan<'_> {
         if !dedupe::is_cloudwatch(&fmt) {
             return None;
         }
+        if fmt.family == format::Family::CloudwatchJson {
+            blocks.without_record_limit();
+        }
         let mut line = 1;
-        while let Some(block) = blocks.next_block(|buf| format::last_record_end(&fmt, buf)) {
+        while let Some(block) = blocks.next_block_with(
+            |buf| format::last_record_end(&fmt, buf),
+            |buf, at_eof| format::rest_of_record_end(&fmt, buf, at_eof),
+        ) {
             match block {
                 Block::Records { data, .. } => {
                     line += dedupe::block_keys(&fmt, &data, line, &mut out);
                 }
-                Block::TooLong { .. } => line += 1,
+                // Keyed by its head, as the scan reads it.
+                Block::Long { head, lines, .. } => {
+                    if fmt.family != format::Family::CloudwatchJson {
+                        dedupe::block_keys(&fmt, &head, line, &mut out);
+                    }
+                    line += lines;
+                }
             }
         }
         Some(out)

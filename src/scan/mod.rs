@@ -31,6 +31,8 @@ pub struct ChunkSettings<'a> {
     /// Events an earlier CloudWatch export already delivered, left out like events outside
     /// the time window.
     pub duplicates: &'a Duplicates,
+    /// The record limit (`--max-record-bytes`, see [`RecordSink::max_record`]).
+    pub max_record_bytes: usize,
 }
 
 /// What a unit reports about its file (besides chunk outputs).
@@ -78,12 +80,15 @@ struct ChunkProcessor<'a, 's> {
     utf8_checked: bool,
     /// This file's duplicate lines (sorted; nearly always empty).
     duplicates: &'s [u64],
+    /// The next event is a record cut at the limit ([`RecordSink::truncated`]).
+    cut: bool,
 }
 
 impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
     #[inline]
     fn event(&mut self, event: Event<'a>, message: &'a [u8]) {
         let s = self.settings;
+        let cut = std::mem::take(&mut self.cut);
         if !self.duplicates.is_empty() && self.duplicates.binary_search(&event.line).is_ok() {
             self.stats.stats.duplicates += 1;
             return;
@@ -95,6 +100,7 @@ impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
             return;
         }
         self.stats.event(&event);
+        self.stats.stats.truncated += u64::from(cut);
         if s.analysis {
             let evidence = Evidence {
                 file: self.file,
@@ -117,6 +123,14 @@ impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
 
     fn ignored(&mut self, lines: u64) {
         self.stats.stats.ignored += lines;
+    }
+
+    fn max_record(&self) -> usize {
+        self.settings.max_record_bytes
+    }
+
+    fn truncated(&mut self) {
+        self.cut = true;
     }
 }
 
@@ -164,9 +178,41 @@ pub fn process_chunk(
     first_line: u64,
     at_eof: bool,
 ) -> ChunkOutput {
+    process(
+        settings, file, path, format, chunk, first_line, at_eof, false,
+    )
+}
+
+/// [`process_chunk`] of the head of one record over the record limit, of which a stream kept
+/// no more (see [`crate::input::blocks::Block::Long`]).
+pub(crate) fn process_head(
+    settings: &ChunkSettings<'_>,
+    file: usize,
+    path: &Arc<str>,
+    format: &FileFormat,
+    head: &[u8],
+    first_line: u64,
+) -> ChunkOutput {
+    process(settings, file, path, format, head, first_line, false, true)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn process(
+    settings: &ChunkSettings<'_>,
+    file: usize,
+    path: &Arc<str>,
+    format: &FileFormat,
+    chunk: &[u8],
+    first_line: u64,
+    at_eof: bool,
+    head: bool,
+) -> ChunkOutput {
     // CloudWatch JSON and PostgreSQL csvlog are rewritten into an arena first; the events
     // below borrow from it as they borrow from a mapped file.
-    let decoded = format::Decoded::new(format, chunk, at_eof);
+    let decoded = match head {
+        true => format::Decoded::head(format, chunk),
+        false => format::Decoded::new(format, chunk, at_eof),
+    };
     let raw_len = chunk.len();
     let chunk = decoded.text();
     // About 100 bytes per audit line; the builders grow if the guess is short.
@@ -182,6 +228,7 @@ pub fn process_chunk(
         error: None,
         capacity,
         duplicates: settings.duplicates.of(file),
+        cut: false,
         // One validation of the whole chunk (SIMD-fast on ASCII) replaces one per field.
         utf8_checked: settings.encoder.is_some() && simdutf8::basic::from_utf8(chunk).is_ok(),
     };

@@ -104,6 +104,7 @@ pub(crate) fn assemble(run: Run<'_>) -> Summary {
             records: s.records,
             rejected: s.rejected,
             duplicates: s.duplicates,
+            truncated: s.truncated,
             first_event: s.first_us.map(time::rfc3339),
             last_event: s.last_us.map(time::rfc3339),
             status: status.to_string(),
@@ -128,6 +129,7 @@ pub(crate) fn assemble(run: Run<'_>) -> Summary {
     totals.rejected = t.rejected;
     totals.filtered = t.filtered;
     totals.duplicates = t.duplicates;
+    totals.truncated = t.truncated;
     totals.operations = event::Operation::ALL
         .iter()
         .zip(t.operations)

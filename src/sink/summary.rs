@@ -65,6 +65,8 @@ pub struct InputSummary {
     pub rejected: u64,
     /// Events left out as repeats of an earlier export file's.
     pub duplicates: u64,
+    /// Records over the record limit, kept as events with their text cut (among `records`).
+    pub truncated: u64,
     pub first_event: Option<String>,
     pub last_event: Option<String>,
     /// `ok`, `skipped` (not a log, not a regular file, a symlink loop, or a second path to a
@@ -91,6 +93,7 @@ impl InputSummary {
             records: 0,
             rejected: 0,
             duplicates: 0,
+            truncated: 0,
             first_event: None,
             last_event: None,
             status: e.status.as_str().to_string(),
@@ -143,6 +146,9 @@ pub struct Totals {
     /// Events an earlier CloudWatch export file already delivered, left out likewise:
     /// `lines = records + ignored + blank + rejected + filtered + duplicates`.
     pub duplicates: u64,
+    /// Records over the record limit (`--max-record-bytes`), kept as events with their text
+    /// cut at the limit: a part of `records`.
+    pub truncated: u64,
     pub operations: BTreeMap<String, u64>,
     pub sessions: u64,
     pub tls_known: u64,
@@ -388,6 +394,13 @@ impl Summary {
             "| lines | records | ignored | blank | rejected | outside time window | duplicates of earlier exports |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n| {} | {} | {} | {} | {} | {} | {} |\n",
             t.lines, t.records, t.ignored, t.blank, t.rejected, t.filtered, t.duplicates
         );
+        if t.truncated > 0 {
+            let _ = writeln!(
+                s,
+                "{} records were longer than the record limit: they are kept as events with their text cut at the limit (`--max-record-bytes`).\n",
+                t.truncated
+            );
+        }
         let _ = writeln!(s, "| operation | events |\n| --- | ---: |");
         for (op, n) in &t.operations {
             let _ = writeln!(s, "| {op} | {n} |");
@@ -487,6 +500,13 @@ impl Summary {
                 s,
                 "{} events left out as repeats of an earlier CloudWatch export file (--keep-duplicates keeps them)",
                 t.duplicates
+            );
+        }
+        if t.truncated > 0 {
+            let _ = writeln!(
+                s,
+                "{} records over the record limit kept with their text cut (--max-record-bytes)",
+                t.truncated
             );
         }
         if t.first_event.is_some() {

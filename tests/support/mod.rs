@@ -189,6 +189,7 @@ pub fn scan_lib(
         chunk_bytes: Some(chunk),
         run_passes: true,
         keep_duplicates: false,
+        max_record_bytes: forensics::format::DEFAULT_MAX_RECORD_BYTES,
     };
     let findings = forensics::scan(&opts).expect("scan runs").findings;
     Scanned {
