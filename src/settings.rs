@@ -279,7 +279,7 @@ pub(crate) struct RecordBytes(pub(crate) usize);
 impl FromStr for RecordBytes {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<RecordBytes, String> {
-        let n = crate::synth::parse_size(s)?;
+        let n = crate::bytes::parse_size(s)?;
         let n = usize::try_from(n).unwrap_or(usize::MAX);
         Ok(RecordBytes(n.clamp(
             crate::format::MAX_RECORD_BYTES_FLOOR,

@@ -256,49 +256,7 @@ pub struct SynthReport {
     pub ground_truth: PathBuf,
 }
 
-/// Parses a size such as `1GiB`, `1G`, `512M`, `500MB`, `64k`, `1.5G` or `12345`.
-/// `K/M/G/T` with or without `iB` are binary (1024-based); `KB/MB/GB/TB` are decimal.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let num: String = num.chars().filter(|&c| c != '_').collect();
-    if num.is_empty() {
-        return Err(format!(
-            "invalid size `{s}`: expected a number such as 512M or 1GiB"
-        ));
-    }
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "ki" | "kib" => 1 << 10,
-        "m" | "mi" | "mib" => 1 << 20,
-        "g" | "gi" | "gib" => 1 << 30,
-        "t" | "ti" | "tib" => 1 << 40,
-        "kb" => 1_000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        "tb" => 1_000_000_000_000,
-        u => {
-            return Err(format!(
-                "invalid size unit `{u}` in `{s}` (use K, M, G, T, KiB.., KB..)"
-            ))
-        }
-    };
-    if num.contains('.') {
-        let v: f64 = num.parse().map_err(|_| format!("invalid size `{s}`"))?;
-        let bytes = (v * mult as f64).round();
-        if !bytes.is_finite() || bytes > u64::MAX as f64 {
-            return Err(format!("size `{s}` is too large"));
-        }
-        Ok(bytes as u64)
-    } else {
-        let v: u64 = num.parse().map_err(|_| format!("invalid size `{s}`"))?;
-        v.checked_mul(mult)
-            .ok_or_else(|| format!("size `{s}` is too large"))
-    }
-}
+pub use crate::bytes::parse_size;
 
 /// Writes the corpus and `ground_truth.json` under `opts.out`.
 pub fn generate(opts: &SynthOptions) -> io::Result<SynthReport> {
