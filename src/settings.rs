@@ -24,6 +24,7 @@ use std::str::FromStr;
 use ipnet::IpNet;
 
 use crate::error::{Error, Result};
+use crate::format::pg_prefix::PrefixArg;
 use crate::pass::config::{parse_net, RuleConfig, UserConfig};
 use crate::pass::AnalysisConfig;
 use crate::time::{TimeLayout, UtcOffset};
@@ -134,6 +135,11 @@ settings! {
     /// as on RDS]. Aurora epoch times, PostgreSQL and CloudWatch times carry their zone.
     #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
     utc_offset: UtcOffset = UtcOffset(0);
+    /// PostgreSQL `log_line_prefix` of self-managed servers' stderr logs, e.g. '%m [%p] %q%u@%d '
+    /// (as pgBadger's --prefix) [default: RDS's '%t:%r:%u@%d:[%p]:' and the common ones,
+    /// recognised per file].
+    #[arg(long, value_name = "PREFIX", allow_hyphen_values = true)]
+    pg_log_line_prefix: PrefixArg;
     /// Custom rules, `[[rule]]` tables of the config file.
     #[arg(skip)]
     rule: Vec<RuleConfig> = Vec::new();
@@ -279,7 +285,7 @@ macro_rules! from_str_deserialize {
     )*};
 }
 
-from_str_deserialize!(Net, Seconds, UtcOffset, TimeLayout);
+from_str_deserialize!(Net, Seconds, UtcOffset, TimeLayout, PrefixArg);
 
 #[cfg(test)]
 mod tests {

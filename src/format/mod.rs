@@ -8,6 +8,7 @@
 
 pub mod cloudwatch_json;
 pub mod mysql;
+pub mod pg_prefix;
 pub mod postgres;
 pub mod postgres_csv;
 
@@ -248,6 +249,18 @@ pub fn sniff(head: &[u8]) -> Option<FileFormat> {
                 clock: Clock::default(),
             });
         }
+        // Another common `log_line_prefix`: the one that reads most of the head.
+        if pg_prefix::sniff_line(body) {
+            return Some(FileFormat {
+                family: Family::Postgres,
+                cloudwatch_export: cw,
+                forced: None,
+                clock: Clock {
+                    pg_prefix: pg_prefix::sniff_head(head),
+                    ..Clock::default()
+                },
+            });
+        }
         if !cw && postgres_csv::is_row_start(body) {
             return Some(FileFormat {
                 family: Family::PostgresCsv,
@@ -263,7 +276,24 @@ pub fn sniff(head: &[u8]) -> Option<FileFormat> {
 /// Sniffs a file's format, or applies `--format`, under the scan's `clock`: a file that only
 /// the custom layout reads (MariaDB ≥ 12 `server_audit_timestamp_format`) is a MariaDB-family
 /// log too.
+///
+/// A `log_line_prefix` the user gave (`clock.pg_prefix`) reads a file when it reads a line of
+/// its head (or when `--format postgres` forces it); other files keep their sniffed layout.
 pub fn detect(choice: FormatChoice, clock: Clock, head: &[u8]) -> Option<FileFormat> {
+    if let Some(p) = clock.pg_prefix {
+        let forced = choice == FormatChoice::Postgres;
+        if forced || (choice == FormatChoice::Auto && pg_prefix::lines_read(p, head) > 0) {
+            return Some(FileFormat {
+                family: Family::Postgres,
+                cloudwatch_export: pg_prefix::head_is_exported(head),
+                forced: forced.then_some(SourceFormat::Postgres),
+                clock: Clock {
+                    layout: None,
+                    ..clock
+                },
+            });
+        }
+    }
     let standard = sniff(head);
     let custom = match (clock.layout, standard) {
         (Some(layout), None)
@@ -288,9 +318,14 @@ pub fn detect(choice: FormatChoice, clock: Clock, head: &[u8]) -> Option<FileFor
     };
     // The layout is tried first on every line of a MariaDB-family file: the server can
     // change `server_audit_timestamp_format` at run time, so one file may hold both.
+    // A PostgreSQL file keeps the prefix it was sniffed with.
     format.clock = Clock {
         layout: clock.layout.filter(|_| format.family == Family::MysqlAudit),
         offset_us: clock.offset_us,
+        pg_prefix: format
+            .clock
+            .pg_prefix
+            .filter(|_| format.family == Family::Postgres),
     };
     Some(format)
 }
@@ -298,7 +333,8 @@ pub fn detect(choice: FormatChoice, clock: Clock, head: &[u8]) -> Option<FileFor
 /// Applies `--format`: the family follows the forced dialect; the export prefix is still
 /// sniffed, since it wraps any dialect.
 pub fn forced(choice: FormatChoice, head: &[u8]) -> Option<FileFormat> {
-    let cloudwatch_export = sniff(head).map(|f| f.cloudwatch_export).unwrap_or(false);
+    let sniffed = sniff(head);
+    let cloudwatch_export = sniffed.map(|f| f.cloudwatch_export).unwrap_or(false);
     let (family, source) = match choice {
         FormatChoice::Auto => return sniff(head),
         FormatChoice::Mariadb => (Family::MysqlAudit, SourceFormat::MariadbAudit),
@@ -325,7 +361,13 @@ pub fn forced(choice: FormatChoice, head: &[u8]) -> Option<FileFormat> {
         family,
         cloudwatch_export,
         forced: Some(source),
-        clock: Clock::default(),
+        // A PostgreSQL file keeps the `log_line_prefix` it was sniffed with.
+        clock: Clock {
+            pg_prefix: sniffed
+                .filter(|f| f.family == Family::Postgres)
+                .and_then(|f| f.clock.pg_prefix),
+            ..Clock::default()
+        },
     })
 }
 
@@ -347,7 +389,10 @@ pub fn next_record_start(format: &FileFormat, buf: &[u8], pos: usize) -> usize {
     };
     match format.family {
         Family::MysqlAudit | Family::AuroraAudit => line_start,
-        Family::Postgres => first_line_where(buf, line_start, postgres::is_boundary),
+        Family::Postgres => match format.clock.pg_prefix {
+            None => first_line_where(buf, line_start, postgres::is_boundary),
+            p => first_line_where(buf, line_start, |l| postgres::is_boundary_with(p, l)),
+        },
         Family::PostgresCsv => first_line_where(buf, line_start, postgres_csv::is_row_start),
         Family::CloudwatchJson => buf.len(),
     }
@@ -359,7 +404,10 @@ pub fn last_record_end(format: &FileFormat, buf: &[u8]) -> Option<usize> {
     match format.family {
         Family::MysqlAudit | Family::AuroraAudit => memchr::memrchr(b'\n', buf).map(|i| i + 1),
         // A record ends where the next one starts; only whole lines can be judged.
-        Family::Postgres => last_line_where(buf, postgres::is_boundary),
+        Family::Postgres => match format.clock.pg_prefix {
+            None => last_line_where(buf, postgres::is_boundary),
+            p => last_line_where(buf, |l| postgres::is_boundary_with(p, l)),
+        },
         Family::PostgresCsv => last_line_where(buf, postgres_csv::is_row_start),
         // Between whole JSON documents. `Some(0)` (rather than `None`) while the first
         // document is incomplete asks for more input without the record-length limit: one
@@ -413,7 +461,7 @@ pub fn parse_chunk<'a, S: RecordSink<'a>>(
 
 /// The start of the first line at or after line start `at` for which `starts` holds (`\r`
 /// trimmed), or the end of `buf`.
-fn first_line_where(buf: &[u8], mut at: usize, starts: fn(&[u8]) -> bool) -> usize {
+fn first_line_where(buf: &[u8], mut at: usize, starts: impl Fn(&[u8]) -> bool) -> usize {
     while at < buf.len() {
         let end = memchr::memchr(b'\n', &buf[at..]).map_or(buf.len(), |i| at + i);
         if starts(trim_cr(&buf[at..end])) {
@@ -425,7 +473,7 @@ fn first_line_where(buf: &[u8], mut at: usize, starts: fn(&[u8]) -> bool) -> usi
 }
 
 /// The start of the last whole line of `buf`, after its first line, for which `starts` holds.
-fn last_line_where(buf: &[u8], starts: fn(&[u8]) -> bool) -> Option<usize> {
+fn last_line_where(buf: &[u8], starts: impl Fn(&[u8]) -> bool) -> Option<usize> {
     let mut end = memchr::memrchr(b'\n', buf)?;
     while let Some(i) = memchr::memrchr(b'\n', &buf[..end]) {
         let start = i + 1;

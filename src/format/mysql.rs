@@ -829,6 +829,7 @@ mod tests {
             clock: time::Clock {
                 layout: Some(layout),
                 offset_us: 0,
+                ..Default::default()
             },
         };
         let rec = |l: &'static str| parse_record(&f, l.as_bytes(), 1).map(|e| e.time_us);
