@@ -8,6 +8,7 @@
 
 pub mod cloudwatch_json;
 pub mod mysql;
+pub mod mysql_syslog;
 pub mod pg_prefix;
 pub mod postgres;
 pub mod postgres_csv;
@@ -31,6 +32,9 @@ pub enum Family {
     MysqlAudit,
     /// Aurora MySQL advanced auditing: 16-digit epoch microseconds.
     AuroraAudit,
+    /// MariaDB `server_audit_output_type=syslog`: the record, without its timestamp, as the
+    /// message of a syslog line (see [`mysql_syslog`]).
+    MysqlSyslog,
     /// RDS / Aurora PostgreSQL logs (`%t:%r:%u@%d:[%p]:`), with pgaudit; multi-line records.
     Postgres,
     /// PostgreSQL `csvlog` rows (`postgresql.log.*.csv`): rewritten into the stderr layout and
@@ -60,6 +64,7 @@ impl FileFormat {
             (Some(f), _) => f.as_str(),
             (None, Family::MysqlAudit) => "mysql_audit",
             (None, Family::AuroraAudit) => "aurora_mysql_audit",
+            (None, Family::MysqlSyslog) => "mariadb_audit_syslog",
             (None, Family::Postgres) => "postgres",
             (None, Family::PostgresCsv) => "postgres_csvlog",
             (None, Family::CloudwatchJson) => "cloudwatch_json",
@@ -85,6 +90,7 @@ pub enum FormatChoice {
     #[default]
     Auto,
     Mariadb,
+    MariadbSyslog,
     RdsMysql,
     AuroraMysql,
     Postgres,
@@ -97,6 +103,7 @@ impl FormatChoice {
         match self {
             FormatChoice::Auto => "auto",
             FormatChoice::Mariadb => "mariadb-audit",
+            FormatChoice::MariadbSyslog => "mariadb-audit-syslog",
             FormatChoice::RdsMysql => "rds-mysql-audit",
             FormatChoice::AuroraMysql => "aurora-mysql-audit",
             FormatChoice::Postgres => "postgres",
@@ -111,13 +118,14 @@ impl std::str::FromStr for FormatChoice {
         Ok(match s {
             "auto" => FormatChoice::Auto,
             "mariadb-audit" => FormatChoice::Mariadb,
+            "mariadb-audit-syslog" => FormatChoice::MariadbSyslog,
             "rds-mysql-audit" => FormatChoice::RdsMysql,
             "aurora-mysql-audit" => FormatChoice::AuroraMysql,
             "postgres" => FormatChoice::Postgres,
             "cloudwatch-json" => FormatChoice::CloudwatchJson,
             _ => {
                 return Err(format!(
-                    "unknown format {s:?}: expected auto, mariadb-audit, rds-mysql-audit, aurora-mysql-audit, postgres, cloudwatch-json"
+                    "unknown format {s:?}: expected auto, mariadb-audit, mariadb-audit-syslog, rds-mysql-audit, aurora-mysql-audit, postgres, cloudwatch-json"
                 ))
             }
         })
@@ -261,6 +269,14 @@ pub fn sniff(head: &[u8]) -> Option<FileFormat> {
                 },
             });
         }
+        if mysql_syslog::sniff_line(line) {
+            return Some(FileFormat {
+                family: Family::MysqlSyslog,
+                cloudwatch_export: false,
+                forced: None,
+                clock: Clock::default(),
+            });
+        }
         if !cw && postgres_csv::is_row_start(body) {
             return Some(FileFormat {
                 family: Family::PostgresCsv,
@@ -337,8 +353,20 @@ pub fn forced(choice: FormatChoice, head: &[u8]) -> Option<FileFormat> {
     let cloudwatch_export = sniffed.map(|f| f.cloudwatch_export).unwrap_or(false);
     let (family, source) = match choice {
         FormatChoice::Auto => return sniff(head),
-        FormatChoice::Mariadb => (Family::MysqlAudit, SourceFormat::MariadbAudit),
-        FormatChoice::RdsMysql => (Family::MysqlAudit, SourceFormat::RdsMysqlAudit),
+        // A MariaDB-family dialect keeps the syslog wrapping the file has.
+        FormatChoice::Mariadb | FormatChoice::MariadbSyslog | FormatChoice::RdsMysql => {
+            let family = match sniffed {
+                Some(f) if f.family == Family::MysqlSyslog => Family::MysqlSyslog,
+                _ if choice == FormatChoice::MariadbSyslog => Family::MysqlSyslog,
+                _ => Family::MysqlAudit,
+            };
+            let source = if choice == FormatChoice::RdsMysql {
+                SourceFormat::RdsMysqlAudit
+            } else {
+                SourceFormat::MariadbAudit
+            };
+            (family, source)
+        }
         FormatChoice::AuroraMysql => (Family::AuroraAudit, SourceFormat::AuroraMysqlAudit),
         // Both PostgreSQL layouts are read by one parser; keep the one the file has.
         FormatChoice::Postgres => match sniff(head) {
@@ -388,7 +416,7 @@ pub fn next_record_start(format: &FileFormat, buf: &[u8], pos: usize) -> usize {
         }
     };
     match format.family {
-        Family::MysqlAudit | Family::AuroraAudit => line_start,
+        Family::MysqlAudit | Family::AuroraAudit | Family::MysqlSyslog => line_start,
         Family::Postgres => match format.clock.pg_prefix {
             None => first_line_where(buf, line_start, postgres::is_boundary),
             p => first_line_where(buf, line_start, |l| postgres::is_boundary_with(p, l)),
@@ -402,7 +430,9 @@ pub fn next_record_start(format: &FileFormat, buf: &[u8], pos: usize) -> usize {
 /// for the next block). `None` when no record is known to be complete yet.
 pub fn last_record_end(format: &FileFormat, buf: &[u8]) -> Option<usize> {
     match format.family {
-        Family::MysqlAudit | Family::AuroraAudit => memchr::memrchr(b'\n', buf).map(|i| i + 1),
+        Family::MysqlAudit | Family::AuroraAudit | Family::MysqlSyslog => {
+            memchr::memrchr(b'\n', buf).map(|i| i + 1)
+        }
         // A record ends where the next one starts; only whole lines can be judged.
         Family::Postgres => match format.clock.pg_prefix {
             None => last_line_where(buf, postgres::is_boundary),
@@ -434,6 +464,7 @@ pub fn parse_chunk<'a, S: RecordSink<'a>>(
         Family::MysqlAudit | Family::AuroraAudit => {
             mysql::parse_chunk(format, chunk, first_line, at_eof, sink)
         }
+        Family::MysqlSyslog => mysql_syslog::parse_chunk(format, chunk, first_line, at_eof, sink),
         Family::Postgres => postgres::parse_chunk(format, chunk, first_line, at_eof, sink),
         Family::CloudwatchJson => {
             if chunk.is_empty() {
@@ -509,6 +540,7 @@ pub fn parse_line(line: &[u8]) -> Result<Event<'_>, Reason> {
             postgres::Outcome::Rejected(r) => Err(r),
         },
         Family::CloudwatchJson => Err(Reason::BadJson),
+        Family::MysqlSyslog => mysql_syslog::parse_line(&format, line),
         // A csvlog row is read through an arena that the event would borrow from: use
         // `postgres_csv::Arena` directly.
         Family::PostgresCsv => Err(Reason::NotAnEvent),

@@ -147,7 +147,19 @@ pub fn parse_record<'a>(
         }
         (t, &line[17..], true)
     };
+    parse_after_time(format, time_us, rest, aurora, line_no)
+}
 
+/// The fields of an audit record after its timestamp (`serverhost,user,host,...`), read as
+/// [`parse_record`] reads them; also the message of a syslog line (see [`super::mysql_syslog`]),
+/// which carries no timestamp of its own.
+pub(crate) fn parse_after_time<'a>(
+    format: &FileFormat,
+    time_us: i64,
+    rest: &'a [u8],
+    aurora: bool,
+    line_no: u64,
+) -> Result<Event<'a>, Reason> {
     // 2. Server host (never contains a comma), then user, host, connection id, query id and
     // operation. Fast paths: the six commas located at once, or one by one; then the slow
     // path for a user or host holding commas.
