@@ -459,6 +459,24 @@ mod tests {
     }
 
     #[test]
+    fn the_pg_log_line_prefix_is_a_flag_and_a_key() {
+        let file = "pg_log_line_prefix = \"%m [%p] %q%u@%d \"\n";
+        let s = resolve(&[], Some(file)).unwrap();
+        let p = s.pg_log_line_prefix.unwrap();
+        assert_eq!(p.compiled.unwrap().text(), "%m [%p] %q%u@%d ");
+        assert_eq!(s.origin.pg_log_line_prefix, Origin::ConfigFile);
+        let s = resolve(&["--pg-log-line-prefix", "%t [%p]: "], Some(file)).unwrap();
+        assert_eq!(s.pg_log_line_prefix.unwrap().text, "%t [%p]: ");
+        // RDS's own prefix is read by the fast parser.
+        let s = resolve(&["--pg-log-line-prefix", "%t:%r:%u@%d:[%p]:"], None).unwrap();
+        assert_eq!(s.pg_log_line_prefix.unwrap().compiled, None);
+        match resolve(&[], Some("pg_log_line_prefix = \"[%p] \"\n")) {
+            Err(Error::Config { message, .. }) => assert!(message.contains("no time"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn repeated_flags_replace_the_file_list_whole() {
         let s = resolve(
             &["--master-user", "root", "--master-user", "dba"],

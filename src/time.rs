@@ -216,7 +216,7 @@ impl Clock {
     }
 
     /// The same clock, reading PostgreSQL lines with `prefix` (`--pg-log-line-prefix`).
-    pub(crate) fn with_pg_prefix(
+    pub fn with_pg_prefix(
         self,
         prefix: Option<&'static crate::format::pg_prefix::LinePrefix>,
     ) -> Clock {

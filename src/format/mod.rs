@@ -186,7 +186,9 @@ impl Reason {
             Reason::TruncatedLastLine => "truncated last line (no newline at end of input)",
             Reason::CorruptInput => "input ended in corrupt compressed data",
             Reason::UnknownTimeZone => "timestamp has a time zone abbreviation that is not known",
-            Reason::BadPrefix => "PostgreSQL line prefix (%t:%r:%u@%d:[%p]:SEVERITY:) is malformed",
+            Reason::BadPrefix => {
+                "PostgreSQL line prefix (log_line_prefix, e.g. RDS's %t:%r:%u@%d:[%p]:, then SEVERITY:) is malformed"
+            }
             Reason::OrphanContinuation => "continuation line outside any record",
             Reason::BadJson => "not valid CloudWatch Logs JSON (corrupt or truncated document)",
             Reason::NoMessage => "CloudWatch log event without a message",
@@ -621,6 +623,35 @@ mod tests {
         let mut r = Rejects(0);
         assert_eq!(parse_chunk(&f, buf, 1, true, &mut r), 1);
         assert_eq!(r.0, 1);
+    }
+
+    #[test]
+    fn a_given_log_line_prefix_reads_the_files_it_matches() {
+        let p = pg_prefix::compile("%t [%p] %u %d ").unwrap();
+        let clock = Clock::default().with_pg_prefix(p);
+        let own = b"2025-02-03 08:00:01 UTC [901] app orders LOG:  statement: select 1\n";
+        let f = detect(FormatChoice::Auto, clock, own).unwrap();
+        assert_eq!((f.family, f.clock.pg_prefix), (Family::Postgres, p));
+        // Not sniffed without it (no known prefix reads it).
+        assert!(detect(FormatChoice::Auto, Clock::default(), own).is_none());
+        // Other files keep their own layout.
+        let rds =
+            b"2025-02-03 08:00:01 UTC:10.0.3.7(50122):app@orders:[901]:LOG:  statement: select 1\n";
+        let f = detect(FormatChoice::Auto, clock, rds).unwrap();
+        assert_eq!((f.family, f.clock.pg_prefix), (Family::Postgres, None));
+        let mysql = b"20230501 10:02:19,db1,root,localhost,12,0,CONNECT,mysql,,0\n";
+        let f = detect(FormatChoice::Auto, clock, mysql).unwrap();
+        assert_eq!((f.family, f.clock.pg_prefix), (Family::MysqlAudit, None));
+        // `--format postgres` applies it whatever the head holds.
+        let f = detect(FormatChoice::Postgres, clock, b"anything\n").unwrap();
+        assert_eq!(
+            (f.family, f.clock.pg_prefix, f.forced),
+            (Family::Postgres, p, Some(SourceFormat::Postgres))
+        );
+        // A sniffed prefix survives `--format postgres` too.
+        let debian = b"2017-07-31 13:39:16.249 CEST [5407] postgres@users LOG:  statement: x\n";
+        let f = detect(FormatChoice::Postgres, Clock::default(), debian).unwrap();
+        assert_eq!(f.clock.pg_prefix.unwrap().text(), "%m [%p] %q%u@%d ");
     }
 
     #[test]
