@@ -1796,4 +1796,51 @@ mod tests {
         assert_eq!(log.rejected, vec![(4, Reason::BadPrefix)]);
         assert_eq!(log.ignored, 1);
     }
+
+    /// The generic path under random edits of a real Debian-prefixed log: every line
+    /// accounted for, chunk edges found, no panic.
+    #[test]
+    fn no_byte_sequence_panics_with_a_compiled_prefix() {
+        let base = "2017-07-31 13:36:42.585 CEST [4974] LOG:  database system was shut down\n2017-07-31 13:36:42.956 CEST [4980] [unknown]@[unknown] LOG:  incomplete startup packet\n2017-07-31 13:36:43.557 CEST [4983] postgres@postgres LOG:  duration: 37.118 ms  statement: SELECT 1,\n\t  2\n2017-07-31 13:39:16.249 CEST [5407] postgres@users FATAL:  password authentication failed for user \"x\"\n2017-07-31 13:39:16.249 CEST [5407] postgres@users DETAIL:  Connection matched pg_hba.conf line 95\n";
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let alphabet: &[u8] = b"2017-07-31 13:36:42.585 CEST[]@:\n\tLOGFATAL 0\xff";
+        for prefix in [
+            "%m [%p] %q%u@%d ",
+            "%t [%p]: db=%d,user=%u,app=%a,client=%h ",
+            "%n %r %c ",
+        ] {
+            let f = with_prefix(prefix);
+            for _ in 0..1500 {
+                let mut s = base.as_bytes().to_vec();
+                for _ in 0..1 + next() % 8 {
+                    let at = (next() % (s.len() as u64 + 1)) as usize;
+                    let c = alphabet[(next() % alphabet.len() as u64) as usize];
+                    match next() % 3 {
+                        0 if at < s.len() => s[at] = c,
+                        1 => s.insert(at, c),
+                        _ if at < s.len() => {
+                            s.remove(at);
+                        }
+                        _ => {}
+                    }
+                }
+                let mut log = Log::default();
+                let n = parse_chunk(&f, &s, 1, true, &mut log);
+                let accounted = log.events.len() as u64
+                    + log.ignored
+                    + log.blank.len() as u64
+                    + log.rejected.len() as u64;
+                assert_eq!(accounted, n, "{:?}", String::from_utf8_lossy(&s));
+                let cut = (next() % (s.len() as u64 + 1)) as usize;
+                let _ = format::next_record_start(&f, &s, cut);
+                let _ = format::last_record_end(&f, &s[..cut]);
+            }
+        }
+    }
 }
