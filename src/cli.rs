@@ -186,7 +186,8 @@ impl ScanArgs {
             force: self.force,
             no_events: self.no_events,
             format: self.format,
-            clock: time::Clock::new(settings.timestamp_format, settings.utc_offset),
+            clock: time::Clock::new(settings.timestamp_format, settings.utc_offset)
+                .with_pg_prefix(settings.pg_log_line_prefix.and_then(|p| p.compiled)),
             analysis,
             progress: !self.quiet,
             chunk_bytes: self.chunk_bytes,

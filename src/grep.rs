@@ -258,7 +258,8 @@ impl<'p> LineMatcher<'p> {
         let line_end =
             |at: usize| memchr::memchr(b'\n', &block[at..]).map_or(block.len(), |j| at + j);
         let continues = |at: usize| {
-            layout == Layout::PostgresEntries && !postgres::is_prefixed(&block[at..line_end(at)])
+            matches!(layout, Layout::PostgresEntries(p)
+                if !postgres::is_prefixed_with(p, &block[at..line_end(at)]))
         };
         // The end of the event that starts at line start `start`.
         let event_end = |start: usize| {
@@ -349,13 +350,16 @@ enum Layout {
     /// One line (audit logs, and any other text).
     Lines,
     /// A PostgreSQL log entry: its prefixed line and the unprefixed lines that continue it.
-    PostgresEntries,
+    /// `log_line_prefix` as sniffed (`None`: RDS's).
+    PostgresEntries(Option<&'static format::pg_prefix::LinePrefix>),
 }
 
 impl Layout {
     fn of(head: &[u8]) -> (Layout, Option<FileFormat>) {
         match format::sniff(head) {
-            Some(f) if f.family == Family::Postgres => (Layout::PostgresEntries, Some(f)),
+            Some(f) if f.family == Family::Postgres => {
+                (Layout::PostgresEntries(f.clock.pg_prefix), Some(f))
+            }
             f => (Layout::Lines, f),
         }
     }
@@ -580,7 +584,7 @@ impl<'a> GrepPlan<'a> {
         // Blocks end on an event boundary; an entry that is still continuing waits for the
         // next block, unless it grows past a few blocks (then it is cut at a line).
         let entry_end = |buf: &[u8]| match (layout, format) {
-            (Layout::PostgresEntries, Some(fmt)) if buf.len() < 4 * chunk => {
+            (Layout::PostgresEntries(_), Some(fmt)) if buf.len() < 4 * chunk => {
                 format::last_record_end(&fmt, buf).filter(|&e| e > 0)
             }
             _ => memchr::memrchr(b'\n', buf).map(|i| i + 1),
@@ -625,7 +629,7 @@ fn chunk_units(
         let target = (pos + settings.chunk_bytes).min(map.len());
         let end = match (layout, &format) {
             // Between PostgreSQL entries, so a multi-line statement stays in one chunk.
-            (Layout::PostgresEntries, Some(fmt)) => format::next_record_start(fmt, map, target),
+            (Layout::PostgresEntries(_), Some(fmt)) => format::next_record_start(fmt, map, target),
             _ => match memchr::memchr(b'\n', &map[target - 1..]) {
                 Some(i) => target + i,
                 None => map.len(),
@@ -704,7 +708,7 @@ mod tests {
                 // One pattern with a literal to search for, one without.
                 assert_eq!(m.literal.is_some(), pattern == "x");
                 let mut found = Vec::new();
-                m.search_block(block, Layout::PostgresEntries, &mut |s, e| {
+                m.search_block(block, Layout::PostgresEntries(None), &mut |s, e| {
                     found.push((s, e))
                 });
                 let got: Vec<usize> = found.iter().map(|&(s, _)| s).collect();

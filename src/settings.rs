@@ -24,6 +24,7 @@ use std::str::FromStr;
 use ipnet::IpNet;
 
 use crate::error::{Error, Result};
+use crate::format::pg_prefix::PrefixArg;
 use crate::pass::config::{parse_net, RuleConfig, UserConfig};
 use crate::pass::AnalysisConfig;
 use crate::time::{TimeLayout, UtcOffset};
@@ -138,6 +139,11 @@ settings! {
     /// its text cut here and counted as truncated [default: 16MiB].
     #[arg(long, value_name = "SIZE")]
     max_record_bytes: RecordBytes = RecordBytes(crate::format::DEFAULT_MAX_RECORD_BYTES);
+    /// PostgreSQL `log_line_prefix` of self-managed servers' stderr logs, e.g. '%m [%p] %q%u@%d '
+    /// (as pgBadger's --prefix) [default: RDS's '%t:%r:%u@%d:[%p]:' and the common ones,
+    /// recognised per file].
+    #[arg(long, value_name = "PREFIX", allow_hyphen_values = true)]
+    pg_log_line_prefix: PrefixArg;
     /// Custom rules, `[[rule]]` tables of the config file.
     #[arg(skip)]
     rule: Vec<RuleConfig> = Vec::new();
@@ -319,7 +325,7 @@ macro_rules! from_str_deserialize {
     )*};
 }
 
-from_str_deserialize!(Net, Seconds, UtcOffset, TimeLayout);
+from_str_deserialize!(Net, Seconds, UtcOffset, TimeLayout, PrefixArg);
 
 #[cfg(test)]
 mod tests {
@@ -520,6 +526,24 @@ mod tests {
                 .unwrap_or_else(|| panic!("{args:?} parsed"));
             assert_eq!(err.exit_code(), 2, "{args:?}");
             assert!(err.to_string().contains(want), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_pg_log_line_prefix_is_a_flag_and_a_key() {
+        let file = "pg_log_line_prefix = \"%m [%p] %q%u@%d \"\n";
+        let s = resolve(&[], Some(file)).unwrap();
+        let p = s.pg_log_line_prefix.unwrap();
+        assert_eq!(p.compiled.unwrap().text(), "%m [%p] %q%u@%d ");
+        assert_eq!(s.origin.pg_log_line_prefix, Origin::ConfigFile);
+        let s = resolve(&["--pg-log-line-prefix", "%t [%p]: "], Some(file)).unwrap();
+        assert_eq!(s.pg_log_line_prefix.unwrap().text, "%t [%p]: ");
+        // RDS's own prefix is read by the fast parser.
+        let s = resolve(&["--pg-log-line-prefix", "%t:%r:%u@%d:[%p]:"], None).unwrap();
+        assert_eq!(s.pg_log_line_prefix.unwrap().compiled, None);
+        match resolve(&[], Some("pg_log_line_prefix = \"[%p] \"\n")) {
+            Err(Error::Config { message, .. }) => assert!(message.contains("no time"), "{message}"),
+            other => panic!("{other:?}"),
         }
     }
 

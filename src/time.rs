@@ -198,6 +198,10 @@ pub struct Clock {
     pub layout: Option<&'static TimeLayout>,
     /// Local time minus UTC, in microseconds (`+02:00` is 7,200,000,000).
     pub offset_us: i64,
+    /// PostgreSQL stderr logs: the `log_line_prefix` their lines are read with
+    /// (`--pg-log-line-prefix`, or the one recognised when the file was sniffed); `None` is
+    /// RDS's `%t:%r:%u@%d:[%p]:`, read by the fast parser.
+    pub pg_prefix: Option<&'static crate::format::pg_prefix::LinePrefix>,
 }
 
 impl Clock {
@@ -207,6 +211,18 @@ impl Clock {
         Clock {
             layout: layout.map(|l| &*Box::leak(Box::new(l))),
             offset_us: offset.0,
+            pg_prefix: None,
+        }
+    }
+
+    /// The same clock, reading PostgreSQL lines with `prefix` (`--pg-log-line-prefix`).
+    pub fn with_pg_prefix(
+        self,
+        prefix: Option<&'static crate::format::pg_prefix::LinePrefix>,
+    ) -> Clock {
+        Clock {
+            pg_prefix: prefix,
+            ..self
         }
     }
 
@@ -829,6 +845,7 @@ mod tests {
         let clock = Clock {
             layout: None,
             offset_us: 2 * h,
+            ..Clock::default()
         };
         assert_eq!(clock.to_utc(12 * h), 10 * h);
     }

@@ -494,6 +494,7 @@ fn the_time_window_reads_custom_layouts_and_utc_offsets_like_scan() {
     o.clock = forensics::time::Clock {
         layout: Some(Box::leak(Box::new(layout))),
         offset_us: forensics::time::parse_utc_offset("+02:00").unwrap(),
+        ..Default::default()
     };
     let (text, outcome) = grep(&o);
     assert_eq!(

@@ -22,6 +22,8 @@ use serde::de::{self, Deserialize, Deserializer, IgnoredAny};
 
 use super::{mysql, postgres, Family, FileFormat, Reason, RecordSink};
 
+mod insights;
+
 /// Whether the first bytes of a file are CloudWatch JSON: a JSON document that names the
 /// fields of one of the AWS shapes (so that some other JSON file is not taken for a log).
 pub fn sniff(head: &[u8]) -> bool {
@@ -34,6 +36,7 @@ pub fn sniff(head: &[u8]) -> bool {
         || has(b"\"messageType\"")
         || has(b"\"events\"")
         || (has(b"\"message\"") && has(b"\"timestamp\""))
+        || insights::sniff(start)
 }
 
 /// The end of the last complete top-level JSON document in `buf` (0 if none is complete):
@@ -81,6 +84,9 @@ struct Doc<'a> {
     message: Option<Cow<'a, str>>,
     #[serde(rename = "logStreamName", borrow)]
     log_stream_name: Option<Cow<'a, str>>,
+    /// Logs Insights `get-query-results` rows (see [`insights`]).
+    #[serde(borrow)]
+    results: Option<insights::Results<'a>>,
 }
 
 /// A top-level document: an object, or an array of objects.
@@ -226,6 +232,7 @@ impl Arena {
         let mut last = (0, 0);
         let doc_stream = self.stream(d.log_stream.as_deref(), &mut last);
         let events = d.log_events.into_iter().chain(d.events).flatten();
+        let events = events.chain(d.results.into_iter().flat_map(insights::events));
         // An object with a message or a timestamp of its own is an event (a top-level array
         // of events), not a page.
         let is_event = d.message.is_some() || d.timestamp.is_some();

@@ -8,6 +8,8 @@
 
 pub mod cloudwatch_json;
 pub mod mysql;
+pub mod mysql_syslog;
+pub mod pg_prefix;
 pub mod postgres;
 pub mod postgres_csv;
 
@@ -55,6 +57,9 @@ pub enum Family {
     MysqlAudit,
     /// Aurora MySQL advanced auditing: 16-digit epoch microseconds.
     AuroraAudit,
+    /// MariaDB `server_audit_output_type=syslog`: the record, without its timestamp, as the
+    /// message of a syslog line (see [`mysql_syslog`]).
+    MysqlSyslog,
     /// RDS / Aurora PostgreSQL logs (`%t:%r:%u@%d:[%p]:`), with pgaudit; multi-line records.
     Postgres,
     /// PostgreSQL `csvlog` rows (`postgresql.log.*.csv`): rewritten into the stderr layout and
@@ -84,6 +89,7 @@ impl FileFormat {
             (Some(f), _) => f.as_str(),
             (None, Family::MysqlAudit) => "mysql_audit",
             (None, Family::AuroraAudit) => "aurora_mysql_audit",
+            (None, Family::MysqlSyslog) => "mariadb_audit_syslog",
             (None, Family::Postgres) => "postgres",
             (None, Family::PostgresCsv) => "postgres_csvlog",
             (None, Family::CloudwatchJson) => "cloudwatch_json",
@@ -109,6 +115,7 @@ pub enum FormatChoice {
     #[default]
     Auto,
     Mariadb,
+    MariadbSyslog,
     RdsMysql,
     AuroraMysql,
     Postgres,
@@ -121,6 +128,7 @@ impl FormatChoice {
         match self {
             FormatChoice::Auto => "auto",
             FormatChoice::Mariadb => "mariadb-audit",
+            FormatChoice::MariadbSyslog => "mariadb-audit-syslog",
             FormatChoice::RdsMysql => "rds-mysql-audit",
             FormatChoice::AuroraMysql => "aurora-mysql-audit",
             FormatChoice::Postgres => "postgres",
@@ -135,13 +143,14 @@ impl std::str::FromStr for FormatChoice {
         Ok(match s {
             "auto" => FormatChoice::Auto,
             "mariadb-audit" => FormatChoice::Mariadb,
+            "mariadb-audit-syslog" => FormatChoice::MariadbSyslog,
             "rds-mysql-audit" => FormatChoice::RdsMysql,
             "aurora-mysql-audit" => FormatChoice::AuroraMysql,
             "postgres" => FormatChoice::Postgres,
             "cloudwatch-json" => FormatChoice::CloudwatchJson,
             _ => {
                 return Err(format!(
-                    "unknown format {s:?}: expected auto, mariadb-audit, rds-mysql-audit, aurora-mysql-audit, postgres, cloudwatch-json"
+                    "unknown format {s:?}: expected auto, mariadb-audit, mariadb-audit-syslog, rds-mysql-audit, aurora-mysql-audit, postgres, cloudwatch-json"
                 ))
             }
         })
@@ -202,7 +211,9 @@ impl Reason {
             Reason::TruncatedLastLine => "truncated last line (no newline at end of input)",
             Reason::CorruptInput => "input ended in corrupt compressed data",
             Reason::UnknownTimeZone => "timestamp has a time zone abbreviation that is not known",
-            Reason::BadPrefix => "PostgreSQL line prefix (%t:%r:%u@%d:[%p]:SEVERITY:) is malformed",
+            Reason::BadPrefix => {
+                "PostgreSQL line prefix (log_line_prefix, e.g. RDS's %t:%r:%u@%d:[%p]:, then SEVERITY:) is malformed"
+            }
             Reason::OrphanContinuation => "continuation line outside any record",
             Reason::BadJson => "not valid CloudWatch Logs JSON (corrupt or truncated document)",
             Reason::NoMessage => "CloudWatch log event without a message",
@@ -281,6 +292,26 @@ pub fn sniff(head: &[u8]) -> Option<FileFormat> {
                 clock: Clock::default(),
             });
         }
+        // Another common `log_line_prefix`: the one that reads most of the head.
+        if pg_prefix::sniff_line(body) {
+            return Some(FileFormat {
+                family: Family::Postgres,
+                cloudwatch_export: cw,
+                forced: None,
+                clock: Clock {
+                    pg_prefix: pg_prefix::sniff_head(head),
+                    ..Clock::default()
+                },
+            });
+        }
+        if mysql_syslog::sniff_line(line) {
+            return Some(FileFormat {
+                family: Family::MysqlSyslog,
+                cloudwatch_export: false,
+                forced: None,
+                clock: Clock::default(),
+            });
+        }
         if !cw && postgres_csv::is_row_start(body) {
             return Some(FileFormat {
                 family: Family::PostgresCsv,
@@ -296,7 +327,24 @@ pub fn sniff(head: &[u8]) -> Option<FileFormat> {
 /// Sniffs a file's format, or applies `--format`, under the scan's `clock`: a file that only
 /// the custom layout reads (MariaDB ≥ 12 `server_audit_timestamp_format`) is a MariaDB-family
 /// log too.
+///
+/// A `log_line_prefix` the user gave (`clock.pg_prefix`) reads a file when it reads a line of
+/// its head (or when `--format postgres` forces it); other files keep their sniffed layout.
 pub fn detect(choice: FormatChoice, clock: Clock, head: &[u8]) -> Option<FileFormat> {
+    if let Some(p) = clock.pg_prefix {
+        let forced = choice == FormatChoice::Postgres;
+        if forced || (choice == FormatChoice::Auto && pg_prefix::lines_read(p, head) > 0) {
+            return Some(FileFormat {
+                family: Family::Postgres,
+                cloudwatch_export: pg_prefix::head_is_exported(head),
+                forced: forced.then_some(SourceFormat::Postgres),
+                clock: Clock {
+                    layout: None,
+                    ..clock
+                },
+            });
+        }
+    }
     let standard = sniff(head);
     let custom = match (clock.layout, standard) {
         (Some(layout), None)
@@ -321,9 +369,14 @@ pub fn detect(choice: FormatChoice, clock: Clock, head: &[u8]) -> Option<FileFor
     };
     // The layout is tried first on every line of a MariaDB-family file: the server can
     // change `server_audit_timestamp_format` at run time, so one file may hold both.
+    // A PostgreSQL file keeps the prefix it was sniffed with.
     format.clock = Clock {
         layout: clock.layout.filter(|_| format.family == Family::MysqlAudit),
         offset_us: clock.offset_us,
+        pg_prefix: format
+            .clock
+            .pg_prefix
+            .filter(|_| format.family == Family::Postgres),
     };
     Some(format)
 }
@@ -331,11 +384,24 @@ pub fn detect(choice: FormatChoice, clock: Clock, head: &[u8]) -> Option<FileFor
 /// Applies `--format`: the family follows the forced dialect; the export prefix is still
 /// sniffed, since it wraps any dialect.
 pub fn forced(choice: FormatChoice, head: &[u8]) -> Option<FileFormat> {
-    let cloudwatch_export = sniff(head).map(|f| f.cloudwatch_export).unwrap_or(false);
+    let sniffed = sniff(head);
+    let cloudwatch_export = sniffed.map(|f| f.cloudwatch_export).unwrap_or(false);
     let (family, source) = match choice {
         FormatChoice::Auto => return sniff(head),
-        FormatChoice::Mariadb => (Family::MysqlAudit, SourceFormat::MariadbAudit),
-        FormatChoice::RdsMysql => (Family::MysqlAudit, SourceFormat::RdsMysqlAudit),
+        // A MariaDB-family dialect keeps the syslog wrapping the file has.
+        FormatChoice::Mariadb | FormatChoice::MariadbSyslog | FormatChoice::RdsMysql => {
+            let family = match sniffed {
+                Some(f) if f.family == Family::MysqlSyslog => Family::MysqlSyslog,
+                _ if choice == FormatChoice::MariadbSyslog => Family::MysqlSyslog,
+                _ => Family::MysqlAudit,
+            };
+            let source = if choice == FormatChoice::RdsMysql {
+                SourceFormat::RdsMysqlAudit
+            } else {
+                SourceFormat::MariadbAudit
+            };
+            (family, source)
+        }
         FormatChoice::AuroraMysql => (Family::AuroraAudit, SourceFormat::AuroraMysqlAudit),
         // Both PostgreSQL layouts are read by one parser; keep the one the file has.
         FormatChoice::Postgres => match sniff(head) {
@@ -358,7 +424,13 @@ pub fn forced(choice: FormatChoice, head: &[u8]) -> Option<FileFormat> {
         family,
         cloudwatch_export,
         forced: Some(source),
-        clock: Clock::default(),
+        // A PostgreSQL file keeps the `log_line_prefix` it was sniffed with.
+        clock: Clock {
+            pg_prefix: sniffed
+                .filter(|f| f.family == Family::Postgres)
+                .and_then(|f| f.clock.pg_prefix),
+            ..Clock::default()
+        },
     })
 }
 
@@ -379,8 +451,11 @@ pub fn next_record_start(format: &FileFormat, buf: &[u8], pos: usize) -> usize {
         }
     };
     match format.family {
-        Family::MysqlAudit | Family::AuroraAudit => line_start,
-        Family::Postgres => first_line_where(buf, line_start, postgres::is_boundary),
+        Family::MysqlAudit | Family::AuroraAudit | Family::MysqlSyslog => line_start,
+        Family::Postgres => match format.clock.pg_prefix {
+            None => first_line_where(buf, line_start, postgres::is_boundary),
+            p => first_line_where(buf, line_start, |l| postgres::is_boundary_with(p, l)),
+        },
         Family::PostgresCsv => first_line_where(buf, line_start, postgres_csv::is_row_start),
         Family::CloudwatchJson => buf.len(),
     }
@@ -390,9 +465,14 @@ pub fn next_record_start(format: &FileFormat, buf: &[u8], pos: usize) -> usize {
 /// for the next block). `None` when no record is known to be complete yet.
 pub fn last_record_end(format: &FileFormat, buf: &[u8]) -> Option<usize> {
     match format.family {
-        Family::MysqlAudit | Family::AuroraAudit => memchr::memrchr(b'\n', buf).map(|i| i + 1),
+        Family::MysqlAudit | Family::AuroraAudit | Family::MysqlSyslog => {
+            memchr::memrchr(b'\n', buf).map(|i| i + 1)
+        }
         // A record ends where the next one starts; only whole lines can be judged.
-        Family::Postgres => last_line_where(buf, postgres::is_boundary),
+        Family::Postgres => match format.clock.pg_prefix {
+            None => last_line_where(buf, postgres::is_boundary),
+            p => last_line_where(buf, |l| postgres::is_boundary_with(p, l)),
+        },
         Family::PostgresCsv => last_line_where(buf, postgres_csv::is_row_start),
         // Between whole JSON documents. `Some(0)` (rather than `None`) while the first
         // document is incomplete asks for more input without the record-length limit: one
@@ -464,7 +544,7 @@ pub(crate) fn rest_of_record_end(format: &FileFormat, buf: &[u8], at_eof: bool) 
     let starts: fn(&[u8]) -> bool = match format.family {
         Family::Postgres => postgres::is_boundary,
         Family::PostgresCsv => postgres_csv::is_row_start,
-        Family::MysqlAudit | Family::AuroraAudit => {
+        Family::MysqlAudit | Family::AuroraAudit | Family::MysqlSyslog => {
             return crate::input::blocks::rest_of_line(buf, at_eof);
         }
         // Documents are not found by lines: one over the limit runs to the end of input.
@@ -491,6 +571,7 @@ pub fn parse_chunk<'a, S: RecordSink<'a>>(
         Family::MysqlAudit | Family::AuroraAudit => {
             mysql::parse_chunk(format, chunk, first_line, at_eof, sink)
         }
+        Family::MysqlSyslog => mysql_syslog::parse_chunk(format, chunk, first_line, at_eof, sink),
         Family::Postgres => postgres::parse_chunk(format, chunk, first_line, at_eof, sink),
         Family::CloudwatchJson => {
             if chunk.is_empty() {
@@ -518,7 +599,7 @@ pub fn parse_chunk<'a, S: RecordSink<'a>>(
 
 /// The start of the first line at or after line start `at` for which `starts` holds (`\r`
 /// trimmed), or the end of `buf`.
-fn first_line_where(buf: &[u8], mut at: usize, starts: fn(&[u8]) -> bool) -> usize {
+fn first_line_where(buf: &[u8], mut at: usize, starts: impl Fn(&[u8]) -> bool) -> usize {
     while at < buf.len() {
         let end = memchr::memchr(b'\n', &buf[at..]).map_or(buf.len(), |i| at + i);
         if starts(trim_cr(&buf[at..end])) {
@@ -530,7 +611,7 @@ fn first_line_where(buf: &[u8], mut at: usize, starts: fn(&[u8]) -> bool) -> usi
 }
 
 /// The start of the last whole line of `buf`, after its first line, for which `starts` holds.
-fn last_line_where(buf: &[u8], starts: fn(&[u8]) -> bool) -> Option<usize> {
+fn last_line_where(buf: &[u8], starts: impl Fn(&[u8]) -> bool) -> Option<usize> {
     let mut end = memchr::memrchr(b'\n', buf)?;
     while let Some(i) = memchr::memrchr(b'\n', &buf[..end]) {
         let start = i + 1;
@@ -566,6 +647,7 @@ pub fn parse_line(line: &[u8]) -> Result<Event<'_>, Reason> {
             postgres::Outcome::Rejected(r) => Err(r),
         },
         Family::CloudwatchJson => Err(Reason::BadJson),
+        Family::MysqlSyslog => mysql_syslog::parse_line(&format, line),
         // A csvlog row is read through an arena that the event would borrow from: use
         // `postgres_csv::Arena` directly.
         Family::PostgresCsv => Err(Reason::NotAnEvent),
@@ -646,6 +728,35 @@ mod tests {
         let mut r = Rejects(0);
         assert_eq!(parse_chunk(&f, buf, 1, true, &mut r), 1);
         assert_eq!(r.0, 1);
+    }
+
+    #[test]
+    fn a_given_log_line_prefix_reads_the_files_it_matches() {
+        let p = pg_prefix::compile("%t [%p] %u %d ").unwrap();
+        let clock = Clock::default().with_pg_prefix(p);
+        let own = b"2025-02-03 08:00:01 UTC [901] app orders LOG:  statement: select 1\n";
+        let f = detect(FormatChoice::Auto, clock, own).unwrap();
+        assert_eq!((f.family, f.clock.pg_prefix), (Family::Postgres, p));
+        // Not sniffed without it (no known prefix reads it).
+        assert!(detect(FormatChoice::Auto, Clock::default(), own).is_none());
+        // Other files keep their own layout.
+        let rds =
+            b"2025-02-03 08:00:01 UTC:10.0.3.7(50122):app@orders:[901]:LOG:  statement: select 1\n";
+        let f = detect(FormatChoice::Auto, clock, rds).unwrap();
+        assert_eq!((f.family, f.clock.pg_prefix), (Family::Postgres, None));
+        let mysql = b"20230501 10:02:19,db1,root,localhost,12,0,CONNECT,mysql,,0\n";
+        let f = detect(FormatChoice::Auto, clock, mysql).unwrap();
+        assert_eq!((f.family, f.clock.pg_prefix), (Family::MysqlAudit, None));
+        // `--format postgres` applies it whatever the head holds.
+        let f = detect(FormatChoice::Postgres, clock, b"anything\n").unwrap();
+        assert_eq!(
+            (f.family, f.clock.pg_prefix, f.forced),
+            (Family::Postgres, p, Some(SourceFormat::Postgres))
+        );
+        // A sniffed prefix survives `--format postgres` too.
+        let debian = b"2017-07-31 13:39:16.249 CEST [5407] postgres@users LOG:  statement: x\n";
+        let f = detect(FormatChoice::Postgres, Clock::default(), debian).unwrap();
+        assert_eq!(f.clock.pg_prefix.unwrap().text(), "%m [%p] %q%u@%d ");
     }
 
     #[test]

@@ -199,7 +199,21 @@ fn parse_fields<'a>(
         }
         (t, &line[17..], true)
     };
+    parse_after_time(format, time_us, rest, aurora, line_no, cut)
+}
 
+/// The fields of an audit record after its timestamp (`serverhost,user,host,...`), read as
+/// [`parse_record`] reads them (with `cut`, as [`parse_record_cut`]); also the message of a
+/// syslog line (see [`super::mysql_syslog`]), which carries no timestamp of its own.
+#[inline(always)]
+pub(crate) fn parse_after_time<'a>(
+    format: &FileFormat,
+    time_us: i64,
+    rest: &'a [u8],
+    aurora: bool,
+    line_no: u64,
+    cut: bool,
+) -> Result<Event<'a>, Reason> {
     // 2. Server host (never contains a comma), then user, host, connection id, query id and
     // operation. Fast paths: the six commas located at once, or one by one; then the slow
     // path for a user or host holding commas.
@@ -917,6 +931,7 @@ mod tests {
             clock: time::Clock {
                 layout: Some(layout),
                 offset_us: 0,
+                ..Default::default()
             },
         };
         let rec = |l: &'static str| parse_record(&f, l.as_bytes(), 1).map(|e| e.time_us);
