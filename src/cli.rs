@@ -186,7 +186,7 @@ impl ScanArgs {
             force: self.force,
             no_events: self.no_events,
             format: self.format,
-            clock: time::Clock::new(settings.timestamp_format, settings.utc_offset)
+            clock: crate::format::Clock::new(settings.timestamp_format, settings.utc_offset)
                 .with_pg_prefix(settings.pg_log_line_prefix.and_then(|p| p.compiled)),
             analysis,
             progress: !self.quiet,
@@ -253,7 +253,7 @@ fn run_grep(a: GrepArgs) -> Result<ExitCode> {
         count: a.count,
         since_us,
         until_us,
-        clock: time::Clock::new(a.timestamp_format, a.utc_offset.unwrap_or_default()),
+        clock: crate::format::Clock::new(a.timestamp_format, a.utc_offset.unwrap_or_default()),
         threads: a.threads,
         with_filename: if a.with_filename {
             Some(true)

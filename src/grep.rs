@@ -50,7 +50,7 @@ pub struct GrepOptions {
     pub until_us: Option<i64>,
     /// How MySQL-family plugin times are read for `since_us`/`until_us` (a custom MariaDB
     /// layout, a UTC offset), as `scan --timestamp-format/--utc-offset` read them.
-    pub clock: time::Clock,
+    pub clock: format::Clock,
     /// Worker threads (0 = one per core).
     pub threads: usize,
     /// Prefix lines with `path:line:` (counts with `path:`). `None` = as grep: when more than
@@ -196,11 +196,11 @@ struct LineMatcher<'p> {
     literal: Option<Finder<'p>>,
     since_us: Option<i64>,
     until_us: Option<i64>,
-    clock: time::Clock,
+    clock: format::Clock,
 }
 
 impl<'p> LineMatcher<'p> {
-    fn with_clock(mut self, clock: time::Clock) -> Self {
+    fn with_clock(mut self, clock: format::Clock) -> Self {
         self.clock = clock;
         self
     }
@@ -215,7 +215,7 @@ impl<'p> LineMatcher<'p> {
             literal,
             since_us,
             until_us,
-            clock: time::Clock::default(),
+            clock: format::Clock::default(),
         }
     }
 
@@ -325,7 +325,7 @@ fn prefilter_is_exact(literal: &[u8]) -> bool {
 /// microseconds (Aurora MySQL) or PostgreSQL's `YYYY-MM-DD HH:MM:SS TZ` prefix at the start of
 /// the message.
 #[inline]
-fn event_time(message: &[u8], clock: time::Clock) -> Option<i64> {
+fn event_time(message: &[u8], clock: format::Clock) -> Option<i64> {
     if let Some(layout) = clock.layout {
         if let Ok((t, _)) = layout.read(message) {
             return Some(clock.to_utc(t));
@@ -786,18 +786,18 @@ mod tests {
     #[test]
     fn event_time_reads_both_audit_timestamps_only() {
         assert_eq!(
-            event_time(b"20230501 10:02:19,db", time::Clock::default()),
+            event_time(b"20230501 10:02:19,db", format::Clock::default()),
             Some(1_682_935_339_000_000)
         );
         assert_eq!(
-            event_time(b"1653053459680124,c731", time::Clock::default()),
+            event_time(b"1653053459680124,c731", format::Clock::default()),
             Some(1_653_053_459_680_124)
         );
         assert_eq!(
-            event_time(b"16530534596801245,c731", time::Clock::default()),
+            event_time(b"16530534596801245,c731", format::Clock::default()),
             None
         );
-        assert_eq!(event_time(b"hello", time::Clock::default()), None);
+        assert_eq!(event_time(b"hello", format::Clock::default()), None);
     }
 
     #[test]

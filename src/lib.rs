@@ -58,7 +58,7 @@ pub struct ScanOptions {
     pub no_events: bool,
     pub format: FormatChoice,
     /// How MySQL-family plugin timestamps are read (`--timestamp-format`, `--utc-offset`).
-    pub clock: time::Clock,
+    pub clock: format::Clock,
     pub analysis: AnalysisConfig,
     /// Show a progress bar on stderr (only when it is a terminal).
     pub progress: bool,

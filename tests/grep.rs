@@ -491,7 +491,7 @@ fn the_time_window_reads_custom_layouts_and_utc_offsets_like_scan() {
     let mut o = opts("CONNECT", &[&f]);
     o.since_us = Some(t("2023-05-01T10:00:00Z"));
     o.until_us = Some(t("2023-05-01T10:00:02Z"));
-    o.clock = forensics::time::Clock {
+    o.clock = forensics::format::Clock {
         layout: Some(Box::leak(Box::new(layout))),
         offset_us: forensics::time::parse_utc_offset("+02:00").unwrap(),
         ..Default::default()
@@ -507,6 +507,6 @@ fn the_time_window_reads_custom_layouts_and_utc_offsets_like_scan() {
 
     // Without the clock the custom lines have no time (dropped) and the standard one is read
     // as UTC, outside the window.
-    o.clock = forensics::time::Clock::default();
+    o.clock = forensics::format::Clock::default();
     assert_eq!(grep(&o).0, "1682935201000000,db1,app,h,1,0,CONNECT,d,,0\n");
 }

@@ -268,11 +268,11 @@ impl Arena {
     /// message is sniffed for the standard layouts, so a custom layout does not apply).
     pub fn parse<'a, S: RecordSink<'a>>(
         &'a self,
-        clock: crate::time::Clock,
+        clock: super::Clock,
         first_line: u64,
         sink: &mut S,
     ) -> u64 {
-        let clock = crate::time::Clock {
+        let clock = super::Clock {
             layout: None,
             ..clock
         };

@@ -6,6 +6,7 @@
 //! reason), so that every input line is accounted for exactly once. Adding a format touches
 //! this folder only.
 
+mod clock;
 pub mod cloudwatch_json;
 pub mod mysql;
 pub mod mysql_syslog;
@@ -14,7 +15,8 @@ pub mod postgres;
 pub mod postgres_csv;
 
 use crate::event::{Event, SourceFormat};
-use crate::time::{Clock, TimeError};
+use crate::time::TimeError;
+pub use clock::Clock;
 
 /// The default record limit (`--max-record-bytes`): a record longer than this stays an event
 /// with its fields, but its text is cut here and it is counted as `truncated` (see

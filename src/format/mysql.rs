@@ -928,7 +928,7 @@ mod tests {
             family: Family::MysqlAudit,
             cloudwatch_export: false,
             forced: None,
-            clock: time::Clock {
+            clock: crate::format::Clock {
                 layout: Some(layout),
                 offset_us: 0,
                 ..Default::default()

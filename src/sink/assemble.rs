@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 
 use crate::event;
 use crate::finding::Finding;
+use crate::format::Clock;
 use crate::format::FormatChoice;
 use crate::input::{DiscoverError, InputFile};
 use crate::pass::AnalysisConfig;
 use crate::stats::{self, Stats};
-use crate::time::{self, Clock};
+use crate::time;
 
 use super::summary::{self, ConfigSummary, Summary};
 
