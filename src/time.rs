@@ -369,14 +369,19 @@ pub fn parse_time_arg(s: &str, now: DateTime<Utc>) -> Result<i64, String> {
         if let Ok(n) = num.parse::<u64>() {
             let secs = match unit {
                 's' => Some(n),
-                'm' => Some(n * 60),
-                'h' => Some(n * 3600),
-                'd' => Some(n * 86_400),
-                'w' => Some(n * 7 * 86_400),
+                'm' => n.checked_mul(60),
+                'h' => n.checked_mul(3600),
+                'd' => n.checked_mul(86_400),
+                'w' => n.checked_mul(7 * 86_400),
                 _ => None,
             };
-            if let Some(secs) = secs {
-                return Ok(now.timestamp_micros() - secs as i64 * 1_000_000);
+            // A duration too long to count back from now is not a time.
+            let back = secs
+                .and_then(|s| i64::try_from(s).ok())
+                .and_then(|s| s.checked_mul(1_000_000))
+                .and_then(|us| now.timestamp_micros().checked_sub(us));
+            if let Some(t) = back {
+                return Ok(t);
             }
         }
     }
