@@ -151,7 +151,7 @@ pub fn parse_duration_secs(s: &str) -> std::result::Result<i64, String> {
     num.parse::<i64>()
         .ok()
         .filter(|n| *n > 0)
-        .map(|n| n * mult)
+        .and_then(|n| n.checked_mul(mult))
         .ok_or_else(|| format!("not a duration: {s:?} (use 30s, 5m, 1h, 2d)"))
 }
 
