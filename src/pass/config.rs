@@ -138,6 +138,9 @@ pub fn parse_net(s: &str) -> std::result::Result<IpNet, String> {
         .map_err(|_| format!("not a CIDR or address: {s:?}"))
 }
 
+/// The longest duration setting (100 years), so that it fits event times in microseconds.
+const MAX_DURATION_SECS: i64 = 100 * 366 * 86_400;
+
 /// `30s`, `5m`, `1h`, `2d`, or plain seconds.
 pub fn parse_duration_secs(s: &str) -> std::result::Result<i64, String> {
     let s = s.trim();
@@ -152,6 +155,8 @@ pub fn parse_duration_secs(s: &str) -> std::result::Result<i64, String> {
         .ok()
         .filter(|n| *n > 0)
         .and_then(|n| n.checked_mul(mult))
+        // Windows and delays are added to event times in microseconds: a century is plenty.
+        .filter(|secs| *secs <= MAX_DURATION_SECS)
         .ok_or_else(|| format!("not a duration: {s:?} (use 30s, 5m, 1h, 2d)"))
 }
 
