@@ -37,8 +37,10 @@ if ! cargo afl --version 2>/dev/null | grep -q "^cargo-afl $CARGO_AFL_VERSION ";
   echo "fuzz.sh: installing cargo-afl $CARGO_AFL_VERSION" >&2
   cargo install --locked "cargo-afl@$CARGO_AFL_VERSION" || exit 2
 fi
-if ! cargo afl fuzz -h >/dev/null 2>&1; then
-  cargo afl config --build || exit 2
+# The install builds AFL++ already; `config --build` (needed on older installs) then says so.
+if ! built=$(cargo afl config --build 2>&1) && ! grep -q "already built" <<<"$built"; then
+  echo "$built" >&2
+  exit 2
 fi
 
 # 2. The targets, instrumented (fuzz/ is a workspace of its own, with its own lock file).
@@ -49,6 +51,8 @@ export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1
 # Do not pin a core: the machine is shared, and pinning fails when every core is taken.
 export AFL_NO_AFFINITY=1
 export AFL_AUTORESUME=1
+# A crash is an abort either way; symbolising a backtrace per crash only slows the run.
+export RUST_BACKTRACE=0
 mkdir -p "$out"
 declare -A execs rate corpus crashes hangs
 status=0

@@ -333,7 +333,8 @@ fn round_trip(us: i64) {
     let day = time::day_of(us);
     let _ = time::date_string(day);
     let s = time::rfc3339(us);
-    if !s.starts_with('@') {
+    // RFC 3339 has years 0000-9999 only; outside them the summary's text is not one.
+    if s.as_bytes().first().is_some_and(u8::is_ascii_digit) && s.as_bytes().get(4) == Some(&b'-') {
         let now = chrono::DateTime::from_timestamp(0, 0).expect("a valid time");
         assert_eq!(time::parse_time_arg(&s, now), Ok(us), "{s}");
     }
