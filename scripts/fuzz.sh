@@ -58,6 +58,11 @@ declare -A execs rate corpus crashes hangs
 status=0
 for t in "${targets[@]}"; do
   echo "== $t: ${seconds}s" >&2
+  stats=$out/$t/default/fuzzer_stats
+  stat() { awk -F' *: *' -v k="$1" '$1 == k { print $2 }' "$stats"; }
+  # A resumed run carries the earlier runs' counts on.
+  before=0
+  [ -f "$stats" ] && before=$(stat execs_done)
   dict=()
   [ -f "fuzz/dict/$t.dict" ] && dict=(-x "fuzz/dict/$t.dict")
   if ! cargo afl fuzz -V "$seconds" -i "fuzz/seeds/$t" -o "$out/$t" "${dict[@]}" \
@@ -67,12 +72,10 @@ for t in "${targets[@]}"; do
     status=2
     continue
   fi
-  stats=$out/$t/default/fuzzer_stats
-  stat() { awk -F' *: *' -v k="$1" '$1 == k { print $2 }' "$stats"; }
-  execs[$t]=$(stat execs_done)
+  execs[$t]=$(( $(stat execs_done) - before ))
   rate[$t]=$(stat execs_per_sec)
   corpus[$t]=$(stat corpus_count)
-  crashes[$t]=$(stat saved_crashes)
+  crashes[$t]=$(find "$out/$t/default/crashes" -name 'id:*' 2>/dev/null | wc -l)
   hangs[$t]=$(stat saved_hangs)
   if [ "${crashes[$t]:-0}" != 0 ]; then
     [ $status -eq 0 ] && status=1
