@@ -15,6 +15,8 @@ pub mod exec;
 pub mod filter;
 pub mod finding;
 pub mod format;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod grep;
 pub mod input;
 pub mod pass;

@@ -228,7 +228,19 @@ impl TimeLayout {
         let probe = NaiveDate::from_ymd_opt(2026, 3, 1)
             .and_then(|d| d.and_hms_opt(21, 34, 56))
             .expect("valid probe time");
-        let written = probe.format_with_items(items.iter()).to_string();
+        // A field the probe cannot write (`%z`: a naive time has no zone) is an error of
+        // `Display`, which `to_string` would turn into a panic.
+        let mut written = String::new();
+        if std::fmt::Write::write_fmt(
+            &mut written,
+            format_args!("{}", probe.format_with_items(items.iter())),
+        )
+        .is_err()
+        {
+            return Err(format!(
+                "timestamp format {pattern:?}: names a field a plugin timestamp does not have (a time zone?)"
+            ));
+        }
         let layout = TimeLayout {
             pattern: pattern.to_string(),
             commas: written.bytes().filter(|&b| b == b',').count(),

@@ -28,7 +28,7 @@ const LAYERS: &[&[&str]] = &[
     &["plan", "grep"],
     &["settings", "synth"],
     // The command line.
-    &["cli"],
+    &["cli", "fuzzing"],
 ];
 
 type Graph = BTreeMap<String, BTreeSet<String>>;
