@@ -55,7 +55,8 @@ missing_reason() {
   ls "/usr/lib/postgresql/$(pg_major)/lib/pgaudit.so" >/dev/null 2>&1 || { echo "pgaudit for PostgreSQL $(pg_major) not installed"; return; }
   id mysql >/dev/null 2>&1 || { echo "no mysql system user"; return; }
   id postgres >/dev/null 2>&1 || { echo "no postgres system user"; return; }
-  ip netns list >/dev/null 2>&1 || { echo "ip netns does not work here"; return; }
+  { ip netns add fxrs-probe && ip netns del fxrs-probe; } >/dev/null 2>&1 \
+    || { echo "cannot create network namespaces here (ip netns add)"; return; }
   echo ""
 }
 
@@ -75,6 +76,8 @@ cmd_install() {
   if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod 755 "$policy"; made_policy=1; fi
   apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" "$pg" "$pg-pgaudit" >/dev/null
   [ "$made_policy" = 1 ] && rm -f "$policy"
+  local r; r=$(missing_reason)
+  [ -z "$r" ] || { log "installed, but still cannot run: $r"; return 3; }
   log "installed: $(mariadbd --version 2>/dev/null | head -1); PostgreSQL $(pg_major) with pgaudit"
 }
 

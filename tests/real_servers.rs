@@ -9,7 +9,9 @@
 //! Needs root, `ip netns` and the servers (`scripts/real-servers.sh install` installs them;
 //! `.ci/run` does). Where they are missing the test prints `SKIPPED` with the reason and
 //! passes, unless `FORENSICS_REAL_SERVERS=require` (set by `.ci/run` once the install
-//! succeeded), which turns the skip into a failure.
+//! succeeded), which turns the skip into a failure. `FORENSICS_REAL_SERVERS=skip` skips it
+//! on purpose (quick `cargo test` runs as root); `FORENSICS_REAL_SERVERS_KEEP=1` keeps the
+//! servers' folder (logs, scan outputs) and prints where it is.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -580,6 +582,10 @@ fn read_all(paths: &[PathBuf]) -> String {
 fn real_servers_give_exactly_the_planted_findings() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let script = root.join("scripts/real-servers.sh");
+    if std::env::var("FORENSICS_REAL_SERVERS").as_deref() == Ok("skip") {
+        eprintln!("SKIPPED real_servers: FORENSICS_REAL_SERVERS=skip");
+        return;
+    }
     let probe = Command::new("bash")
         .arg(&script)
         .arg("check")
@@ -598,7 +604,14 @@ fn real_servers_give_exactly_the_planted_findings() {
     }
 
     let dir = tempfile::Builder::new().prefix("fxrs-").tempdir().unwrap();
-    let d = dir.path();
+    let kept;
+    let d = if std::env::var_os("FORENSICS_REAL_SERVERS_KEEP").is_some() {
+        kept = dir.keep();
+        eprintln!("real servers: folder kept at {}", kept.display());
+        kept.as_path()
+    } else {
+        dir.path()
+    };
     let t0 = Instant::now();
     let run = Command::new("bash")
         .arg(&script)
