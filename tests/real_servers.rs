@@ -38,6 +38,14 @@ const SPR: &str = "10.77.0.201";
 /// test says which one it saw. Switch it on once §3 has landed.
 const ENFORCE_PENDING: bool = false;
 
+/// Found on the real logs: PostgreSQL writes every continuation line of a multi-line message
+/// to stderr after a tab (elog.c, `append_with_tabs`), and the stderr parser keeps that tab
+/// in the statement text, where csvlog has the text as the client sent it
+/// (`SELECT c.name,\n\t       SUM(...)` against `SELECT c.name,\n       SUM(...)`). The
+/// findings are the same. While this is false the test reports the difference; switch it on
+/// once the parser drops the tab.
+const ENFORCE_STDERR_TEXT: bool = false;
+
 /// One expected finding. `detail` must occur in the finding's detail (it tells statements
 /// apart); `count` is checked where given.
 #[derive(Clone, Debug)]
@@ -280,8 +288,34 @@ fn expected_postgres() -> Vec<Expect> {
 type Row = BTreeMap<String, Option<String>>;
 
 fn read_findings(out: &Path) -> Vec<Row> {
+    read_parquet(&out.join("findings.parquet"))
+}
+
+/// The `object` of every QUERY event of a scan's events/, sorted.
+fn query_texts(out: &Path) -> Vec<String> {
+    let mut v = Vec::new();
+    let mut dirs = vec![out.join("events")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "parquet") {
+                for r in read_parquet(&p) {
+                    if get(&r, "operation") == Some("QUERY") {
+                        v.push(get(&r, "object").unwrap_or("").to_string());
+                    }
+                }
+            }
+        }
+    }
+    v.sort();
+    v
+}
+
+fn read_parquet(path: &Path) -> Vec<Row> {
     use arrow::util::display::{ArrayFormatter, FormatOptions};
-    let file = std::fs::File::open(out.join("findings.parquet")).expect("findings.parquet");
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
         .unwrap()
         .build()
@@ -677,6 +711,24 @@ fn real_servers_give_exactly_the_planted_findings() {
     );
     // csvlog times have milliseconds and stderr's `%t` whole seconds, so times, the details
     // that quote them, and the evidence differ; the findings themselves must not.
+    assert_eq!(
+        pg.summary["totals"]["records"], csv.summary["totals"]["records"],
+        "postgres: stderr and csvlog give different record counts"
+    );
+    let (pg_text, csv_text) = (query_texts(&out("pg-stderr")), query_texts(&out("pg-csv")));
+    if pg_text != csv_text {
+        let (a, b) = pg_text
+            .iter()
+            .zip(&csv_text)
+            .find(|(a, b)| a != b)
+            .expect("same number of statements");
+        let msg = format!("postgres: stderr statement text {a:?}, csvlog {b:?}");
+        if ENFORCE_STDERR_TEXT {
+            problems.push(msg);
+        } else {
+            eprintln!("KNOWN PENDING (stderr continuation tab): {msg}");
+        }
+    }
     let loose = ["first_seen", "last_seen", "detail", "evidence"];
     assert_eq!(
         comparable(&pg.findings, &loose),
