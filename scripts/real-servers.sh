@@ -74,8 +74,10 @@ cmd_install() {
   # own loopback): a policy-rc.d that says no keeps them stopped; removed afterwards.
   local policy=/usr/sbin/policy-rc.d made_policy=0
   if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod 755 "$policy"; made_policy=1; fi
-  apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" "$pg" "$pg-pgaudit" >/dev/null
-  [ "$made_policy" = 1 ] && rm -f "$policy"
+  local rc=0
+  apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" "$pg" "$pg-pgaudit" >/dev/null || rc=$?
+  if [ "$made_policy" = 1 ]; then rm -f "$policy"; fi
+  [ "$rc" = 0 ] || { log "apt-get install failed ($rc)"; return 3; }
   local r; r=$(missing_reason)
   [ -z "$r" ] || { log "installed, but still cannot run: $r"; return 3; }
   log "installed: $(mariadbd --version 2>/dev/null | head -1); PostgreSQL $(pg_major) with pgaudit"
