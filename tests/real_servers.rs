@@ -36,7 +36,7 @@ const SPR: &str = "10.77.0.201";
 /// `pending` value is asserted as written (the correct behaviour) when this is true; while it
 /// is false the finding may also come out as `pending` describes (today's behaviour), and the
 /// test says which one it saw. Switch it on once §3 has landed.
-const ENFORCE_PENDING: bool = false;
+const ENFORCE_PENDING: bool = true;
 
 /// Found on the real logs: PostgreSQL writes every continuation line of a multi-line message
 /// to stderr after a tab (elog.c, `append_with_tabs`), and the stderr parser keeps that tab
