@@ -175,7 +175,7 @@ pub(crate) fn assemble(run: Run<'_>) -> Summary {
             event_files: event_files
                 .iter()
                 .map(|p| {
-                    p.strip_prefix(&out)
+                    p.strip_prefix(out)
                         .unwrap_or(p)
                         .to_string_lossy()
                         .into_owned()
