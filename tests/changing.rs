@@ -243,7 +243,9 @@ fn many_small_files_scan_with_few_descriptors_and_maps() {
     let s = summary(&out);
     let inputs = s["inputs"].as_array().unwrap();
     assert_eq!(inputs.len(), FILES);
-    assert!(inputs.iter().all(|i| i["status"] == "ok" && i["records"] == 2));
+    assert!(inputs
+        .iter()
+        .all(|i| i["status"] == "ok" && i["records"] == 2));
     assert_eq!(s["totals"]["records"], 2 * FILES as u64);
     assert_eq!(s["totals"]["files_ok"], FILES as u64);
 }
