@@ -473,7 +473,7 @@ impl Unit {
 /// Every file turned into an ordered list of units, as `plan::Plan` does for `scan`.
 struct GrepPlan<'a> {
     files: &'a [InputFile],
-    maps: Vec<Option<memmap2::Mmap>>,
+    maps: Vec<Option<input::Map>>,
     units: Vec<Unit>,
     settings: Settings<'a>,
     /// Plain and empty files (known when planning); streams report theirs as they start.
@@ -493,7 +493,7 @@ impl<'a> GrepPlan<'a> {
         };
         for (i, f) in files.iter().enumerate() {
             let map = match input::open(&f.path) {
-                Ok(Opened::Mapped(m)) => m,
+                Ok(Opened::Mapped(m)) => m.into_map(),
                 Ok(Opened::Empty) => {
                     plan.files_searched += 1;
                     plan.maps.push(None);

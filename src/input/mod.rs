@@ -13,6 +13,8 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 pub(crate) mod blocks;
+#[cfg(target_os = "linux")]
+mod guard;
 pub mod sha256x2;
 use sha2::{Digest, Sha256};
 
@@ -321,10 +323,129 @@ fn input_file(path: PathBuf, size: u64) -> InputFile {
 
 /// A file opened for reading.
 pub enum Opened {
-    Mapped(memmap2::Mmap),
+    Mapped(MappedFile),
     /// Zero-length files cannot be mapped.
     Empty,
     Stream(Compression, File),
+}
+
+/// A read-only map of a plain file, safe to read while the file is cut shorter: a read past
+/// the file's new end reads zeros instead of raising SIGBUS, and [`Map::failed_at`] says from
+/// where (see `input/guard.rs`).
+pub struct Map {
+    #[cfg(target_os = "linux")]
+    guard: Option<guard::Registered>,
+    map: memmap2::Mmap,
+}
+
+impl Map {
+    /// Maps the first `len` bytes of `file` (which may since have become shorter).
+    pub fn new(file: &File, len: usize) -> io::Result<Map> {
+        // SAFETY: the map is read-only. Another process may still write the file while it is
+        // mapped (changing the bytes under the slice); a cut that makes pages unreadable is
+        // absorbed by the guard (zeros, reported by `failed_at`) instead of raising SIGBUS.
+        let map = unsafe { memmap2::MmapOptions::new().len(len).map(file)? };
+        #[cfg(unix)]
+        let _ = map.advise(memmap2::Advice::Sequential);
+        Ok(Map {
+            #[cfg(target_os = "linux")]
+            guard: guard::register(map.as_ptr() as usize, map.len()),
+            map,
+        })
+    }
+
+    /// The offset from which reading the map failed (the file had become shorter, or the
+    /// disk failed) and reads zeros instead; `None` while every read succeeded.
+    pub fn failed_at(&self) -> Option<usize> {
+        #[cfg(target_os = "linux")]
+        return self.guard.as_ref().and_then(|g| g.failed_at());
+        #[cfg(not(target_os = "linux"))]
+        None
+    }
+}
+
+impl std::ops::Deref for Map {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.map
+    }
+}
+
+/// What identifies a file's contents as they were at a moment: the same inode with the same
+/// length and modification time is taken to hold the same bytes (in place, the way every
+/// writer changes a file, a write moves the time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ident {
+    pub len: u64,
+    pub dev: u64,
+    pub ino: u64,
+    pub mtime: (i64, i64),
+}
+
+impl Ident {
+    pub fn of(meta: &std::fs::Metadata) -> Ident {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Ident {
+                len: meta.len(),
+                dev: meta.dev(),
+                ino: meta.ino(),
+                mtime: (meta.mtime(), meta.mtime_nsec()),
+            }
+        }
+        #[cfg(not(unix))]
+        Ident {
+            len: meta.len(),
+            dev: 0,
+            ino: 0,
+            mtime: meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or((0, 0), |d| (d.as_secs() as i64, d.subsec_nanos() as i64)),
+        }
+    }
+
+    /// Whether `other` is the same file (the same inode), whatever its contents now.
+    pub fn same_file(&self, other: &Ident) -> bool {
+        (self.dev, self.ino) == (other.dev, other.ino)
+    }
+}
+
+/// A plain file mapped for reading, with its open descriptor (to see whether it changes
+/// while it is read) and what it was when it was opened.
+pub struct MappedFile {
+    pub map: Map,
+    file: File,
+    pub opened: Ident,
+}
+
+impl MappedFile {
+    /// Maps the first `len` bytes of an open file.
+    pub fn new(file: File, opened: Ident, len: usize) -> io::Result<MappedFile> {
+        Ok(MappedFile {
+            map: Map::new(&file, len)?,
+            file,
+            opened,
+        })
+    }
+
+    /// The file as it is now (one `fstat`).
+    pub fn now(&self) -> io::Result<Ident> {
+        Ok(Ident::of(&self.file.metadata()?))
+    }
+
+    /// The map alone (the descriptor is closed).
+    pub fn into_map(self) -> Map {
+        self.map
+    }
+
+    /// Bytes `start..end` by positioned reads through a small reused buffer, `each` called on
+    /// every piece in order (see [`read_pieces`]).
+    pub fn read_pieces(&self, start: u64, end: u64, each: impl FnMut(&[u8])) -> io::Result<()> {
+        read_file_pieces(&self.file, start, end, each)
+    }
 }
 
 /// Opens a regular file for reading. Discovery has already left out FIFOs and devices by
@@ -347,21 +468,16 @@ pub fn open_file(path: &Path) -> io::Result<File> {
 /// Opens a file and decides how to read it from its first bytes.
 pub fn open(path: &Path) -> io::Result<Opened> {
     let mut file = open_file(path)?;
-    let len = file.metadata()?.len();
-    if len == 0 {
+    let opened = Ident::of(&file.metadata()?);
+    if opened.len == 0 {
         return Ok(Opened::Empty);
     }
     let mut magic = [0u8; 4];
     let n = read_up_to(&mut file, &mut magic)?;
     match Compression::from_magic(&magic[..n]) {
         Compression::None => {
-            // SAFETY: the map is read-only; a file truncated by another process while mapped
-            // can raise SIGBUS, the accepted risk of every mmap-based reader (ripgrep's too).
-            // Inputs are evidence copies that nobody should be writing to.
-            let map = unsafe { memmap2::Mmap::map(&file)? };
-            #[cfg(unix)]
-            let _ = map.advise(memmap2::Advice::Sequential);
-            Ok(Opened::Mapped(map))
+            let len = usize::try_from(opened.len).map_err(io::Error::other)?;
+            Ok(Opened::Mapped(MappedFile::new(file, opened, len)?))
         }
         c => {
             use std::io::Seek;
@@ -388,7 +504,7 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 /// in again from the file if touched), but they stop counting towards this process's resident
 /// memory, so memory does not grow with the size of the input. Only whole pages inside the
 /// range are released.
-pub fn release_pages(map: &memmap2::Mmap, start: usize, end: usize) {
+pub fn release_pages(map: &Map, start: usize, end: usize) {
     const PAGE: usize = 4096;
     let s = start.div_ceil(PAGE) * PAGE;
     let e = end / PAGE * PAGE;
@@ -397,7 +513,9 @@ pub fn release_pages(map: &memmap2::Mmap, start: usize, end: usize) {
         // again from the file on the next access, so no borrowed data changes.
         #[cfg(unix)]
         unsafe {
-            let _ = map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, s, e - s);
+            let _ = map
+                .map
+                .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, s, e - s);
         }
     }
 }
@@ -442,18 +560,28 @@ pub fn read_pieces(
     len: u64,
     start: u64,
     end: u64,
-    mut each: impl FnMut(&[u8]),
+    each: impl FnMut(&[u8]),
 ) -> io::Result<()> {
-    const PIECE: usize = 256 << 10;
-    let mut file = open_file(path)?;
+    let file = open_file(path)?;
     if file.metadata()?.len() != len {
         return Err(io::Error::other("file changed size while being read"));
     }
+    read_file_pieces(&file, start, end, each)
+}
+
+/// [`read_pieces`] on an open file.
+fn read_file_pieces(
+    file: &File,
+    start: u64,
+    end: u64,
+    mut each: impl FnMut(&[u8]),
+) -> io::Result<()> {
+    const PIECE: usize = 256 << 10;
     let mut buf = vec![0u8; PIECE.min((end - start) as usize)];
     let mut pos = start;
     while pos < end {
         let want = (end - pos).min(buf.len() as u64) as usize;
-        read_exact_at(&mut file, &mut buf[..want], pos)?;
+        read_exact_at(file, &mut buf[..want], pos)?;
         each(&buf[..want]);
         pos += want as u64;
     }
@@ -461,12 +589,12 @@ pub fn read_pieces(
 }
 
 #[cfg(unix)]
-fn read_exact_at(file: &mut File, buf: &mut [u8], pos: u64) -> io::Result<()> {
+fn read_exact_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<()> {
     std::os::unix::fs::FileExt::read_exact_at(file, buf, pos)
 }
 
 #[cfg(not(unix))]
-fn read_exact_at(file: &mut File, buf: &mut [u8], pos: u64) -> io::Result<()> {
+fn read_exact_at(mut file: &File, buf: &mut [u8], pos: u64) -> io::Result<()> {
     use std::io::Seek;
     file.seek(io::SeekFrom::Start(pos))?;
     file.read_exact(buf)

@@ -24,15 +24,26 @@ impl Plan<'_> {
     /// `max_record` is the scan's record limit (`--max-record-bytes`).
     pub fn record_keys(&self, file: usize, max_record: usize) -> Option<Vec<(u64, dedupe::Key)>> {
         let mut out = Vec::new();
-        if let (Some(map), Some(fmt)) = (&self.maps[file], &self.formats[file]) {
+        if let (Some(source), Some(fmt)) = (&self.sources[file], &self.formats[file]) {
             if !dedupe::is_cloudwatch(fmt) {
                 return None;
             }
-            // The scan's own chunks.
+            let m = source.reopen(&self.files[file].path).ok()?;
+            let map = &m.map;
+            // The scan's own chunks, as far as the file still holds them (the scan reads no
+            // further; see `Plan::read_chunk`).
             let mut line = 1;
             for &(start, end) in &self.ledgers[file].bounds {
+                let before = out.len();
+                if source.cut(&m) < end as u64 {
+                    break;
+                }
                 line += dedupe::block_keys(fmt, &map[start..end], line, &mut out);
                 input::release_pages(map, start, end);
+                if source.cut(&m) < end as u64 {
+                    out.truncate(before);
+                    break;
+                }
             }
             return Some(out);
         }

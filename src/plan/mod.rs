@@ -18,19 +18,23 @@
 mod dedupe_read;
 mod ledger;
 mod pair;
+mod source;
 mod stream;
 #[cfg(test)]
 mod tests;
+
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
 use crate::format::Clock;
 use crate::format::{self, FileFormat, FormatChoice};
-use crate::input::{self, InputFile, Opened};
+use crate::input::{self, InputFile, MappedFile, Opened};
 use crate::scan::{process_chunk, ChunkSettings, FileNote, UnitOutput};
 
 use ledger::{Ledger, Ticket};
 use pair::pair_chunks;
+use source::Source;
 
 /// Largest chunk: 4 MiB is 17,000 to 30,000 audit lines. A chunk's events of one day are a
 /// piece of a Parquet row group; the writer joins the pieces of consecutive chunks into row
@@ -75,7 +79,8 @@ enum Unit {
 
 pub struct Plan<'f> {
     files: &'f [InputFile],
-    maps: Vec<Option<memmap2::Mmap>>,
+    /// Plain files (logs and files only hashed), mapped while their units read them.
+    sources: Vec<Option<Source>>,
     formats: Vec<Option<FileFormat>>,
     ledgers: Vec<Ledger>,
     /// Files read as compressed streams.
@@ -87,7 +92,8 @@ pub struct Plan<'f> {
 }
 
 impl<'f> Plan<'f> {
-    /// Opens and sniffs every file, and chunks the mapped ones.
+    /// Opens and sniffs every file, and chunks the plain ones. No file stays open: each is
+    /// opened again by the first of its units to run.
     /// `chunk_bytes` is [`CHUNK_BYTES`] unless a test wants many small chunks.
     pub fn new(
         files: &'f [InputFile],
@@ -97,7 +103,7 @@ impl<'f> Plan<'f> {
     ) -> Plan<'f> {
         let mut plan = Plan {
             files,
-            maps: Vec::with_capacity(files.len()),
+            sources: Vec::with_capacity(files.len()),
             formats: Vec::with_capacity(files.len()),
             ledgers: Vec::with_capacity(files.len()),
             streams: Vec::with_capacity(files.len()),
@@ -114,7 +120,7 @@ impl<'f> Plan<'f> {
             .map(|(i, f)| plan_file(i, f, choice, clock, chunk_bytes.max(1)))
             .collect();
         for planned in planned {
-            plan.maps.push(planned.map);
+            plan.sources.push(planned.source);
             plan.formats.push(planned.format);
             plan.ledgers.push(Ledger::new(planned.bounds));
             plan.streams.push(
@@ -134,21 +140,34 @@ impl<'f> Plan<'f> {
     }
 
     /// The SHA-256 notes of mapped files whose hash no unit finished (a chunk unit panicked
-    /// before marking its chunk and no later chunk of the file came after it). Call once the
-    /// run is over; empty after a normal run.
+    /// before marking its chunk and no later chunk of the file came after it), and the change
+    /// notes of files whose last unit did not finish. Call once the run is over; empty after
+    /// a normal run.
     pub fn unfinished_hashes(&self) -> Vec<UnitOutput> {
         let mut out = Vec::new();
-        for (file, (ledger, map)) in self.ledgers.iter().zip(&self.maps).enumerate() {
-            if let (Some(map), false) = (map, ledger.bounds.is_empty()) {
-                if let Some(hex) = ledger.finish(map) {
-                    out.push(UnitOutput::File {
-                        file,
-                        note: FileNote::Sha256 {
-                            hex,
-                            bytes: map.len() as u64,
-                        },
-                    });
+        for (file, (ledger, source)) in self.ledgers.iter().zip(&self.sources).enumerate() {
+            let Some(source) = source else { continue };
+            if source.finished() {
+                continue;
+            }
+            if !ledger.bounds.is_empty() {
+                if let Ok(m) = source.open(&self.files[file].path) {
+                    if let Some(hex) = ledger.finish(&m.map) {
+                        out.push(UnitOutput::File {
+                            file,
+                            note: FileNote::Sha256 {
+                                hex,
+                                bytes: source.planned.len,
+                            },
+                        });
+                    }
                 }
+            }
+            if let Some(reason) = source.finish() {
+                out.push(UnitOutput::File {
+                    file,
+                    note: FileNote::Changed(reason),
+                });
             }
         }
         out
@@ -165,36 +184,21 @@ impl<'f> Plan<'f> {
                 file: *file,
                 note: note.clone(),
             }),
-            Unit::Hash { file } => {
-                if let Some(map) = &self.maps[*file] {
-                    let len = map.len() as u64;
-                    let hex =
-                        input::sha256_hex_file(&self.files[*file].path, len).unwrap_or_else(|_| {
-                            input::sha256_hex_with(map, |s, e| input::release_pages(map, s, e))
-                        });
-                    emit(UnitOutput::File {
-                        file: *file,
-                        note: FileNote::Sha256 {
-                            hex,
-                            bytes: map.len() as u64,
-                        },
-                    });
+            Unit::Hash { file } => self.run_hash(*file, emit),
+            Unit::Chunk { file, index } => {
+                if let Some(m) = self.open(*file, emit) {
+                    self.run_chunk(*file, *index, &m, settings, emit);
                 }
             }
-            Unit::Chunk { file, index } => {
-                let Some(map) = self.chunked_map(*file) else {
-                    return;
-                };
-                let release = |s, e| input::release_pages(map, s, e);
-                let (ticket, hex) = self.ledgers[*file].begin(*index, map, release);
-                self.hashed(*file, hex, emit);
-                self.parse(*file, ticket, settings, emit);
-            }
             Unit::Pair { a, b } => {
-                let (Some(map_a), Some(map_b)) = (self.chunked_map(a.0), self.chunked_map(b.0))
-                else {
-                    return;
+                let (ma, mb) = (self.open(a.0, emit), self.open(b.0, emit));
+                let (ma, mb) = match (ma, mb) {
+                    (Some(ma), Some(mb)) => (ma, mb),
+                    (Some(m), None) => return self.run_chunk(a.0, a.1, &m, settings, emit),
+                    (None, Some(m)) => return self.run_chunk(b.0, b.1, &m, settings, emit),
+                    (None, None) => return,
                 };
+                let (map_a, map_b) = (&ma.map, &mb.map);
                 let ((ta, hex_a), (tb, hex_b)) = Ledger::begin_pair(
                     (&self.ledgers[a.0], a.1, map_a),
                     (&self.ledgers[b.0], b.1, map_b),
@@ -205,9 +209,9 @@ impl<'f> Plan<'f> {
                 self.hashed(b.0, hex_b, emit);
                 // Each chunk on its own: a panic in one file's chunk (a bug) is reported for
                 // that file and does not cost the other file its chunk.
-                for (file, ticket) in [(a.0, ta), (b.0, tb)] {
+                for (file, ticket, m) in [(a.0, ta, &ma), (b.0, tb, &mb)] {
                     let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        self.parse(file, ticket, settings, emit)
+                        self.parse(file, m, ticket, settings, emit)
                     }));
                     if let Err(panic) = parsed {
                         let msg = crate::exec::panic_message(&*panic);
@@ -222,22 +226,88 @@ impl<'f> Plan<'f> {
         }
     }
 
-    /// The map of a file cut into chunks (a mapped log).
-    fn chunked_map(&self, file: usize) -> Option<&memmap2::Mmap> {
-        self.maps[file]
+    /// The planned plain file `file`.
+    fn source(&self, file: usize) -> &Source {
+        self.sources[file]
             .as_ref()
-            .filter(|_| self.formats[file].is_some())
+            .expect("a unit that reads a map belongs to a plain file")
+    }
+
+    /// The map of a plain file, opened now if none of its units has opened it yet. `None`
+    /// when the path no longer leads to the planned file: this unit's chunk is then done (the
+    /// reason is given with the file's last one).
+    fn open(&self, file: usize, emit: &mut dyn FnMut(UnitOutput)) -> Option<Arc<MappedFile>> {
+        match self.source(file).open(&self.files[file].path) {
+            Ok(m) => Some(m),
+            Err(_) => {
+                self.settle(file, emit);
+                None
+            }
+        }
+    }
+
+    /// One chunk of a mapped log: counted (and hashed, in its turn), then parsed.
+    fn run_chunk(
+        &self,
+        file: usize,
+        index: usize,
+        m: &MappedFile,
+        settings: &ChunkSettings<'_>,
+        emit: &mut dyn FnMut(UnitOutput),
+    ) {
+        let map = &m.map;
+        let release = |s, e| input::release_pages(map, s, e);
+        let (ticket, hex) = self.ledgers[file].begin(index, map, release);
+        self.hashed(file, hex, emit);
+        self.parse(file, m, ticket, settings, emit);
+    }
+
+    /// The SHA-256 of a plain file that is not a log (a log's chunks hash it), read with
+    /// positioned reads (cheaper than faulting the map in for one look at each byte); through
+    /// the map if the file has become shorter (its missing part then reads as zeros).
+    fn run_hash(&self, file: usize, emit: &mut dyn FnMut(UnitOutput)) {
+        let source = self.source(file);
+        if let Ok(m) = source.open(&self.files[file].path) {
+            let len = source.planned.len;
+            let mut h = <sha2::Sha256 as sha2::Digest>::new();
+            let hex = match m.read_pieces(0, len, |piece| sha2::Digest::update(&mut h, piece)) {
+                Ok(()) => input::hex(&sha2::Digest::finalize(h)),
+                Err(_) => input::sha256_hex_with(&m.map, |s, e| input::release_pages(&m.map, s, e)),
+            };
+            emit(UnitOutput::File {
+                file,
+                note: FileNote::Sha256 { hex, bytes: len },
+            });
+        }
+        if let Some(reason) = source.finish() {
+            emit(UnitOutput::File {
+                file,
+                note: FileNote::Changed(reason),
+            });
+        }
     }
 
     /// Emits the SHA-256 note of `file` if a unit just finished its hash.
     fn hashed(&self, file: usize, hex: Option<String>, emit: &mut dyn FnMut(UnitOutput)) {
-        if let (Some(hex), Some(map)) = (hex, &self.maps[file]) {
+        if let Some(hex) = hex {
             emit(UnitOutput::File {
                 file,
                 note: FileNote::Sha256 {
                     hex,
-                    bytes: map.len() as u64,
+                    bytes: self.source(file).planned.len,
                 },
+            });
+            self.settle(file, emit);
+        }
+    }
+
+    /// Counts a piece of `file`'s work done (a chunk parsed or its hash finished); after the
+    /// last, its map is closed and the change note given if it changed while it was read.
+    fn settle(&self, file: usize, emit: &mut dyn FnMut(UnitOutput)) {
+        if let Some(reason) = self.source(file).settle() {
+            emit(UnitOutput::File {
+                file,
+                note: FileNote::Changed(reason),
             });
         }
     }
@@ -247,13 +317,15 @@ impl<'f> Plan<'f> {
     fn parse(
         &self,
         file: usize,
+        m: &MappedFile,
         ticket: Ticket<'_>,
         settings: &ChunkSettings<'_>,
         emit: &mut dyn FnMut(UnitOutput),
     ) {
-        let (Some(map), Some(fmt)) = (&self.maps[file], &self.formats[file]) else {
+        let Some(fmt) = &self.formats[file] else {
             return;
         };
+        let map = &m.map;
         #[cfg(test)]
         if tests::PANIC_IN_FILE.with(|f| f.get()) == Some(file) {
             panic!("a test panic while parsing file {file}");
@@ -266,24 +338,87 @@ impl<'f> Plan<'f> {
             input::release_pages(map, 0, start);
             n
         });
-        let out = process_chunk(
-            settings,
-            file,
-            &self.files[file].display,
-            fmt,
-            &map[start..end],
-            first_line,
-            index + 1 == ledger.bounds.len(),
-        );
-        emit(UnitOutput::Chunk(Box::new(out)));
+        let last = index + 1 == ledger.bounds.len();
+        if let Some(out) = self.read_chunk(file, m, fmt, (start, end), first_line, last, settings) {
+            emit(UnitOutput::Chunk(Box::new(out)));
+        }
         let hex = ticket.parsed(map, |s, e| input::release_pages(map, s, e));
         self.hashed(file, hex, emit);
+        self.settle(file, emit);
+    }
+
+    /// Parses bytes `start..end` of a mapped log, or as much of them as the file still held
+    /// throughout: the file is looked at (`fstat`, and the map's failed reads) before and
+    /// after the parse. A chunk the file no longer holds in full is parsed again up to the
+    /// last record end before the cut (what lies after it is discarded), as long as the file
+    /// keeps shrinking under the parse, three times at most; `None` if nothing is left of it.
+    #[allow(clippy::too_many_arguments)]
+    fn read_chunk(
+        &self,
+        file: usize,
+        m: &MappedFile,
+        fmt: &FileFormat,
+        (start, end): (usize, usize),
+        first_line: u64,
+        last: bool,
+        settings: &ChunkSettings<'_>,
+    ) -> Option<crate::scan::ChunkOutput> {
+        let source = self.source(file);
+        let map = &m.map;
+        let mut upto = end;
+        for _ in 0..3 {
+            let cut = source.cut(m);
+            if cut < upto as u64 {
+                let cut = (cut as usize).max(start);
+                upto = start + format::last_record_end(fmt, &map[start..cut]).unwrap_or(0);
+                if upto <= start {
+                    return None;
+                }
+            }
+            let out = process_chunk(
+                settings,
+                file,
+                &self.files[file].display,
+                fmt,
+                &map[start..upto],
+                first_line,
+                last && upto == end,
+            );
+            test_pause();
+            if source.cut(m) >= upto as u64 {
+                return Some(out);
+            }
+        }
+        None
+    }
+}
+
+/// A pause for the tests of files that change while they are read: with
+/// `FORENSICS_TEST_PAUSE=N:DIR` in the environment, the worker that has just parsed the N-th
+/// chunk of the run creates `DIR/paused` and waits until `DIR/resume` exists, so a test can
+/// change a file at a known point of the scan. Without it, one load per chunk.
+fn test_pause() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static HOOK: std::sync::OnceLock<Option<(usize, std::path::PathBuf)>> =
+        std::sync::OnceLock::new();
+    static PARSED: AtomicUsize = AtomicUsize::new(0);
+    let hook = HOOK.get_or_init(|| {
+        let v = std::env::var_os("FORENSICS_TEST_PAUSE")?;
+        let (n, dir) = v.to_str()?.split_once(':')?;
+        Some((n.parse().ok()?, dir.into()))
+    });
+    let Some((n, dir)) = hook else { return };
+    if PARSED.fetch_add(1, Ordering::Relaxed) + 1 == *n {
+        let _ = std::fs::write(dir.join("paused"), b"");
+        while !dir.join("resume").exists() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 }
 
 /// One file's plan.
 struct PlannedFile {
-    map: Option<memmap2::Mmap>,
+    source: Option<Source>,
     format: Option<FileFormat>,
     /// The byte range of each chunk (see [`Ledger`]).
     bounds: Vec<(usize, usize)>,
@@ -298,25 +433,26 @@ fn plan_file(
     clock: Clock,
     chunk_bytes: usize,
 ) -> PlannedFile {
-    let only = |units: Vec<Unit>, map: Option<memmap2::Mmap>| PlannedFile {
-        map,
+    let only = |units: Vec<Unit>, source: Option<Source>| PlannedFile {
+        source,
         format: None,
         bounds: Vec::new(),
         units,
     };
     let report = |note: FileNote| vec![Unit::Report { file: i, note }];
-    let map = match input::open(&f.path) {
+    let mapped = match input::open(&f.path) {
         Ok(Opened::Mapped(m)) => m,
         Ok(Opened::Empty) => return only(report(FileNote::Skipped("empty file".into())), None),
         Ok(Opened::Stream(..)) => return only(vec![Unit::Stream { file: i }], None),
         Err(e) => return only(report(FileNote::Error(format!("cannot read: {e}"))), None),
     };
+    let map = &mapped.map;
     let head = &map[..map.len().min(SNIFF_BYTES)];
     let format = format::detect(choice, clock, head);
     let Some(format) = format else {
         let mut units = report(FileNote::Skipped("not a recognised audit log".into()));
         units.push(Unit::Hash { file: i });
-        return only(units, Some(map));
+        return only(units, Some(Source::new(mapped.opened, 0)));
     };
     // Record-aligned chunk boundaries.
     // Equal-sized chunks (rather than full ones and a short tail) keep the workers evenly
@@ -326,20 +462,18 @@ fn plan_file(
     let mut bounds = Vec::new();
     let mut pos = 0;
     while pos < map.len() {
-        let end = format::next_record_start(&format, &map, (pos + chunk_bytes).min(map.len()));
+        let end = format::next_record_start(&format, map, (pos + chunk_bytes).min(map.len()));
         let end = if end <= pos { map.len() } else { end };
         bounds.push((pos, end));
         pos = end;
     }
-    // Sniffing and finding the boundaries touched a page per chunk, and the kernel may map a
-    // whole large folio of the page cache (up to megabytes) per touch: hand them all back, so
-    // that only the chunks in flight stay resident.
-    input::release_pages(&map, 0, map.len());
+    // The map and its descriptor close here (sniffing and finding the boundaries touched a
+    // page per chunk; unmapping hands them back): the file is opened again by its first unit.
     let units = (0..bounds.len())
         .map(|index| Unit::Chunk { file: i, index })
         .collect();
     PlannedFile {
-        map: Some(map),
+        source: Some(Source::new(mapped.opened, bounds.len())),
         format: Some(format),
         bounds,
         units,

@@ -50,6 +50,7 @@ impl<'a> RunState<'a> {
                     }
                     FileNote::Skipped(r) => st.skipped = Some(r),
                     FileNote::Error(m) => st.errors.push(m),
+                    FileNote::Changed(r) => st.changed = Some(r),
                 }
             }
             UnitOutput::Chunk(c) => {

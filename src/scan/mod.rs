@@ -48,6 +48,9 @@ pub enum FileNote {
     },
     Skipped(String),
     Error(String),
+    /// The file changed while it was read: why (the file is an error, and its SHA-256 does
+    /// not stand for a stable file).
+    Changed(String),
 }
 
 /// One output of a unit, in order.

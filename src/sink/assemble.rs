@@ -25,6 +25,8 @@ pub(crate) struct FileState {
     pub(crate) stats: Stats,
     pub(crate) skipped: Option<String>,
     pub(crate) errors: Vec<String>,
+    /// Why the file is an error if it changed while it was read.
+    pub(crate) changed: Option<String>,
 }
 
 /// What the summary is assembled from, once the run is over.
@@ -72,7 +74,7 @@ pub(crate) fn assemble(run: Run<'_>) -> Summary {
     let mut samples = Vec::new();
     for (i, (f, st)) in files.iter().zip(per_file.iter_mut()).enumerate() {
         let s = std::mem::take(&mut st.stats);
-        let status = if !st.errors.is_empty() {
+        let status = if !st.errors.is_empty() || st.changed.is_some() {
             "error"
         } else if st.skipped.is_some() {
             "skipped"
@@ -101,6 +103,7 @@ pub(crate) fn assemble(run: Run<'_>) -> Summary {
             compression: st.compression.clone(),
             bytes,
             sha256: st.sha256.clone(),
+            sha256_stable: st.sha256.as_ref().map(|_| st.changed.is_none()),
             lines: s.lines,
             records: s.records,
             rejected: s.rejected,
@@ -109,7 +112,7 @@ pub(crate) fn assemble(run: Run<'_>) -> Summary {
             first_event: s.first_us.map(time::rfc3339),
             last_event: s.last_us.map(time::rfc3339),
             status: status.to_string(),
-            reason: st.skipped.clone(),
+            reason: st.changed.clone().or_else(|| st.skipped.clone()),
             message: (!st.errors.is_empty()).then(|| st.errors.join("; ")),
         });
         all.merge(s);

@@ -60,6 +60,11 @@ pub struct InputSummary {
     pub compression: Option<String>,
     pub bytes: u64,
     pub sha256: Option<String>,
+    /// Whether `sha256` stands for the file as it is: false for a file that changed while it
+    /// was read (the digest is of the bytes read then, not of a stable file). Present with
+    /// `sha256`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256_stable: Option<bool>,
     pub lines: u64,
     pub records: u64,
     pub rejected: u64,
@@ -89,6 +94,7 @@ impl InputSummary {
             compression: None,
             bytes: 0,
             sha256: None,
+            sha256_stable: None,
             lines: 0,
             records: 0,
             rejected: 0,
