@@ -92,7 +92,7 @@ pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Parses a size such as `1GiB`, `1G`, `512M`, `500MB`, `64k`, `1.5G` or `12345`.
 /// `K/M/G/T` with or without `iB` are binary (1024-based); `KB/MB/GB/TB` are decimal.
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))

@@ -256,7 +256,7 @@ fn is_ident(c: u8) -> bool {
 }
 
 /// Skips whitespace (including escaped `\n`, `\r`, `\t`), block comments and line comments.
-pub fn skip_leading_comments(mut s: &[u8]) -> &[u8] {
+pub(crate) fn skip_leading_comments(mut s: &[u8]) -> &[u8] {
     loop {
         let before = s.len();
         s = skip_space(s);

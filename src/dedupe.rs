@@ -51,7 +51,7 @@ impl Duplicates {
     /// Decides, in input order, which events repeat an earlier file's. `keys[f]` holds the
     /// (line, identity) of every event of file `f` in file order, or `None` for a file that
     /// CloudWatch did not write.
-    pub fn from_keys(keys: Vec<Option<Vec<(u64, Key)>>>) -> Duplicates {
+    pub(crate) fn from_keys(keys: Vec<Option<Vec<(u64, Key)>>>) -> Duplicates {
         let mut lines = vec![Vec::new(); keys.len()];
         if keys.iter().flatten().count() < 2 {
             return Duplicates { lines };
@@ -93,7 +93,7 @@ impl Duplicates {
 type Map<V> = HashMap<Key, V, foldhash::fast::FixedState>;
 
 /// Whether CloudWatch wrote a file of this format (its events may repeat across files).
-pub fn is_cloudwatch(format: &FileFormat) -> bool {
+pub(crate) fn is_cloudwatch(format: &FileFormat) -> bool {
     format.cloudwatch_export || format.family == Family::CloudwatchJson
 }
 
@@ -112,7 +112,7 @@ fn key(parts: &[&[u8]]) -> Key {
 /// Appends the (line, identity) of every event of one record-aligned block of a CloudWatch
 /// file whose first line (or event) is `first_line`; returns the lines (events) the block
 /// holds, as the scan counts them.
-pub fn block_keys(
+pub(crate) fn block_keys(
     format: &FileFormat,
     block: &[u8],
     first_line: u64,

@@ -77,7 +77,7 @@ impl<T> Ordered<T> {
 /// Runs `work(unit, emit)` for every unit on `pool` and hands each emitted output to
 /// `consume` on the calling thread, in (unit, emission) order. A panicking unit is reported
 /// through `on_panic` as an output of its own, so the consumer never waits forever.
-pub fn run_ordered<T, W, C, P>(
+pub(crate) fn run_ordered<T, W, C, P>(
     pool: &rayon::ThreadPool,
     units: usize,
     max_pending: usize,
@@ -98,7 +98,7 @@ pub fn run_ordered<T, W, C, P>(
 /// of a compressed stream may run as far ahead as large chunks of a mapped file). An output
 /// heavier than the bound is admitted when nothing else waits, or when it is the one needed
 /// next.
-pub fn run_ordered_weighted<T, G, W, C, P>(
+pub(crate) fn run_ordered_weighted<T, G, W, C, P>(
     pool: &rayon::ThreadPool,
     units: usize,
     max_weight: usize,
@@ -155,7 +155,7 @@ pub fn run_ordered_weighted<T, G, W, C, P>(
 }
 
 /// The message a panic carried (`"unknown panic"` when it was not text).
-pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())

@@ -57,17 +57,17 @@ impl std::str::FromStr for Severity {
 
 /// The built-in finding kinds of CONTRACT.md. Custom rules are `rule:NAME`.
 pub mod kind {
-    pub const UNKNOWN_SOURCE_IP: &str = "unknown_source_ip";
-    pub const NON_SSL_SESSION: &str = "non_ssl_session";
-    pub const MASTER_USER: &str = "master_user";
-    pub const BRUTE_FORCE: &str = "brute_force";
-    pub const BRUTE_FORCE_SUCCESS: &str = "brute_force_success";
-    pub const PASSWORD_SPRAY: &str = "password_spray";
-    pub const RATE_SPIKE: &str = "rate_spike";
-    pub const PRIVILEGE_CHANGE: &str = "privilege_change";
-    pub const DESTRUCTIVE: &str = "destructive";
-    pub const EXFILTRATION: &str = "exfiltration";
-    pub const CROSS_DATABASE: &str = "cross_database";
+    pub(crate) const UNKNOWN_SOURCE_IP: &str = "unknown_source_ip";
+    pub(crate) const NON_SSL_SESSION: &str = "non_ssl_session";
+    pub(crate) const MASTER_USER: &str = "master_user";
+    pub(crate) const BRUTE_FORCE: &str = "brute_force";
+    pub(crate) const BRUTE_FORCE_SUCCESS: &str = "brute_force_success";
+    pub(crate) const PASSWORD_SPRAY: &str = "password_spray";
+    pub(crate) const RATE_SPIKE: &str = "rate_spike";
+    pub(crate) const PRIVILEGE_CHANGE: &str = "privilege_change";
+    pub(crate) const DESTRUCTIVE: &str = "destructive";
+    pub(crate) const EXFILTRATION: &str = "exfiltration";
+    pub(crate) const CROSS_DATABASE: &str = "cross_database";
 }
 
 /// One finding: a row of `findings.parquet`.
@@ -106,7 +106,7 @@ pub fn schema() -> SchemaRef {
 }
 
 /// Findings as one record batch (possibly empty: the file and its schema always exist).
-pub fn to_batch(findings: &[Finding]) -> RecordBatch {
+pub(crate) fn to_batch(findings: &[Finding]) -> RecordBatch {
     let n = findings.len();
     let mut kind = StringBuilder::with_capacity(n, n * 16);
     let mut severity = StringBuilder::with_capacity(n, n * 8);

@@ -32,7 +32,7 @@ use crate::time;
 /// (which sizes chunks as Parquet row groups): grep work per byte is tiny, so small chunks
 /// keep the cores evenly busy to the end of the last file and bound the printed bytes held
 /// for ordering.
-pub const CHUNK_BYTES: usize = 8 << 20;
+pub(crate) const CHUNK_BYTES: usize = 8 << 20;
 /// A NUL byte this early means a binary file, which grep skips (as `grep` and `rg` do).
 const BINARY_PROBE_BYTES: usize = 64 << 10;
 

@@ -11,7 +11,7 @@ use crate::event::{session_slot, Event, Operation, SESSION_SLOTS};
 use crate::format::Reason;
 
 /// How many rejected lines are kept verbatim per file and in total.
-pub const REJECTED_SAMPLES: usize = 20;
+pub(crate) const REJECTED_SAMPLES: usize = 20;
 use crate::format::EXCERPT_BYTES;
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -54,7 +54,7 @@ pub struct Stats {
 /// direct-mapped by connection id: a session's events share its user and host, and sessions
 /// interleave, so most events add to a pending count and only a slot taken over by another
 /// session (or the end of the chunk) reaches the hash maps.
-pub struct StatsBuilder<'a> {
+pub(crate) struct StatsBuilder<'a> {
     pub stats: Stats,
     users: HashMap<&'a [u8], u64>,
     sources: HashMap<&'a [u8], u64>,
@@ -227,7 +227,7 @@ fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 }
 
 /// A printable excerpt of a rejected line: lossy UTF-8, cut at a character boundary.
-pub fn excerpt(text: &[u8]) -> String {
+pub(crate) fn excerpt(text: &[u8]) -> String {
     let cut = &text[..text.len().min(EXCERPT_BYTES)];
     let mut s = String::from_utf8_lossy(cut).into_owned();
     if text.len() > EXCERPT_BYTES {

@@ -38,12 +38,12 @@ pub enum Storage {
 
 impl Storage {
     /// Whether the column is dictionary-encoded.
-    pub fn dictionary(self) -> bool {
+    pub(crate) fn dictionary(self) -> bool {
         matches!(self, Storage::DictionaryText | Storage::DictionaryFixed)
     }
 
     /// Whether the column chunk carries min/max statistics.
-    pub fn statistics(self) -> bool {
+    pub(crate) fn statistics(self) -> bool {
         matches!(self, Storage::DictionaryFixed | Storage::PlainFixed)
     }
 }
@@ -87,7 +87,7 @@ impl Column {
 
     /// The Arrow type of the column while it is built: [`Storage::DictionaryText`] columns
     /// are `Dictionary(Int32, Utf8)` (Parquet still sees plain `Utf8`).
-    pub fn built_type(&self) -> DataType {
+    pub(crate) fn built_type(&self) -> DataType {
         match self.storage {
             Storage::DictionaryText => {
                 DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
@@ -98,7 +98,7 @@ impl Column {
 }
 
 /// The Arrow schema of a table, as written.
-pub fn arrow_schema(columns: &[Column]) -> SchemaRef {
+pub(crate) fn arrow_schema(columns: &[Column]) -> SchemaRef {
     Arc::new(Schema::new(
         columns
             .iter()
@@ -108,7 +108,7 @@ pub fn arrow_schema(columns: &[Column]) -> SchemaRef {
 }
 
 /// The Arrow schema of a table's batches as built ([`Column::built_type`]).
-pub fn built_schema(columns: &[Column]) -> SchemaRef {
+pub(crate) fn built_schema(columns: &[Column]) -> SchemaRef {
     Arc::new(Schema::new(
         columns
             .iter()

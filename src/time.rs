@@ -11,7 +11,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = if y >= 0 { y } else { y - 399 } / 400;
     let yoe = y - era * 400;
@@ -22,7 +22,7 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 }
 
 /// `YYYY-MM-DD` of a day number, for partition names.
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719468;
     let era = if z >= 0 { z } else { z - 146096 } / 146097;
     let doe = z - era * 146097;
@@ -35,15 +35,15 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-pub const US_PER_DAY: i64 = 86_400_000_000;
+pub(crate) const US_PER_DAY: i64 = 86_400_000_000;
 
 /// The UTC day number of an epoch-microsecond time.
-pub fn day_of(time_us: i64) -> i64 {
+pub(crate) fn day_of(time_us: i64) -> i64 {
     time_us.div_euclid(US_PER_DAY)
 }
 
 /// `YYYY-MM-DD` for a day number.
-pub fn date_string(day: i64) -> String {
+pub(crate) fn date_string(day: i64) -> String {
     let (y, m, d) = civil_from_days(day);
     format!("{y:04}-{m:02}-{d:02}")
 }
@@ -87,12 +87,12 @@ pub enum TimeError {
 
 /// Whether `y` is a leap year in the proleptic Gregorian calendar (2000 and 2024 are, 1900
 /// and 2026 are not).
-pub fn is_leap_year(y: i64) -> bool {
+pub(crate) fn is_leap_year(y: i64) -> bool {
     y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
 }
 
 /// The number of days of month `m` (1 to 12) of year `y`.
-pub fn days_in_month(y: i64, m: u32) -> u32 {
+pub(crate) fn days_in_month(y: i64, m: u32) -> u32 {
     match m {
         2 if is_leap_year(y) => 29,
         2 => 28,
@@ -102,7 +102,7 @@ pub fn days_in_month(y: i64, m: u32) -> u32 {
 }
 
 /// Checks that `y-m-d` is a day of the calendar.
-pub fn check_date(y: i64, m: u32, d: u32) -> Result<(), TimeError> {
+pub(crate) fn check_date(y: i64, m: u32, d: u32) -> Result<(), TimeError> {
     if !(1..=12).contains(&m) {
         Err(TimeError::Month)
     } else if d == 0 || d > days_in_month(y, m) {
@@ -177,7 +177,7 @@ fn iso_key(b: &[u8]) -> u64 {
 
 /// `YYYYMMDD HH:MM:SS` (MariaDB/RDS MySQL audit), exactly 17 bytes.
 #[inline]
-pub fn parse_compact(b: &[u8]) -> Result<i64, TimeError> {
+pub(crate) fn parse_compact(b: &[u8]) -> Result<i64, TimeError> {
     if b.len() != 17 || b[8] != b' ' || b[11] != b':' || b[14] != b':' {
         return Err(TimeError::Layout);
     }
@@ -347,7 +347,7 @@ thread_local! {
 }
 
 /// `+HH:MM` or `-HH:MM` of an offset in microseconds.
-pub fn offset_string(offset_us: i64) -> String {
+pub(crate) fn offset_string(offset_us: i64) -> String {
     let minutes = offset_us.abs() / 60_000_000;
     let sign = if offset_us < 0 { '-' } else { '+' };
     format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60)
@@ -396,7 +396,7 @@ pub fn parse_utc_offset(s: &str) -> Result<i64, String> {
 
 /// `YYYY-MM-DD HH:MM:SS` (PostgreSQL `%t` without the zone), exactly 19 bytes.
 #[inline]
-pub fn parse_iso_space(b: &[u8]) -> Result<i64, TimeError> {
+pub(crate) fn parse_iso_space(b: &[u8]) -> Result<i64, TimeError> {
     if b.len() != 19
         || b[4] != b'-'
         || b[7] != b'-'
@@ -422,7 +422,7 @@ fn iso_date_time(b: &[u8]) -> Result<i64, TimeError> {
 /// exist still has its length (it is still the prefix, to strip or to reject the line by),
 /// with the field at fault as the time.
 #[inline]
-pub fn parse_cloudwatch_prefix(b: &[u8]) -> Option<(Result<i64, TimeError>, usize)> {
+pub(crate) fn parse_cloudwatch_prefix(b: &[u8]) -> Option<(Result<i64, TimeError>, usize)> {
     if b.len() < 21
         || b[10] != b'T'
         || b[4] != b'-'
@@ -462,7 +462,7 @@ pub fn parse_cloudwatch_prefix(b: &[u8]) -> Option<(Result<i64, TimeError>, usiz
 
 /// 16-digit epoch microseconds (Aurora MySQL).
 #[inline]
-pub fn parse_epoch_us(b: &[u8]) -> Option<i64> {
+pub(crate) fn parse_epoch_us(b: &[u8]) -> Option<i64> {
     if b.len() != 16 {
         return None;
     }
@@ -618,7 +618,7 @@ fn calendar_problem(s: &str) -> Option<String> {
 }
 
 /// RFC 3339 with microseconds, for the summary.
-pub fn rfc3339(time_us: i64) -> String {
+pub(crate) fn rfc3339(time_us: i64) -> String {
     match DateTime::<Utc>::from_timestamp_micros(time_us) {
         Some(t) => t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
         None => format!("@{time_us}us"),

@@ -63,7 +63,7 @@ const NO_SESSION: Session = Session {
 
 /// A batch is finished once a string column holds this much text, well below the 2 GiB that
 /// 32-bit offsets allow (one more record adds at most `MAX_RECORD_BYTES`).
-pub const MAX_BATCH_BYTES: usize = 1 << 30;
+pub(crate) const MAX_BATCH_BYTES: usize = 1 << 30;
 
 impl EventBatchBuilder {
     pub fn new(source_path: Arc<str>, capacity: usize) -> Self {
@@ -108,7 +108,7 @@ impl EventBatchBuilder {
 
     /// Bytes of text held by the largest string column: a batch is finished before any
     /// column reaches [`MAX_BATCH_BYTES`] (Arrow `Utf8` offsets are 32-bit).
-    pub fn text_bytes(&self) -> usize {
+    pub(crate) fn text_bytes(&self) -> usize {
         [
             &self.source_format,
             &self.server_host,

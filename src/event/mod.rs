@@ -19,9 +19,11 @@ mod builder;
 pub(crate) mod columns;
 mod schema;
 
+pub use builder::EventBatchBuilder;
+pub(crate) use builder::MAX_BATCH_BYTES;
 pub(crate) use builder::{session_slot, SESSION_SLOTS};
-pub use builder::{EventBatchBuilder, MAX_BATCH_BYTES};
-pub use schema::{batch_schema, schema, COLUMNS};
+pub(crate) use schema::batch_schema;
+pub use schema::{schema, COLUMNS};
 
 /// What happened, in the MySQL-family audit plugin's vocabulary (PostgreSQL maps onto it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -96,7 +98,7 @@ impl Operation {
     }
 
     /// A login that succeeded (the session now runs as `user`).
-    pub fn is_successful_login(self) -> bool {
+    pub(crate) fn is_successful_login(self) -> bool {
         matches!(
             self,
             Operation::Connect | Operation::ChangeUser | Operation::ProxyConnect
@@ -214,7 +216,7 @@ pub fn client_ip(host: &[u8]) -> Option<IpAddr> {
 
 /// Resolves the audit plugin's escapes (`\'`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`; an unknown
 /// `\x` stays literal) while appending to `out`. Invalid UTF-8 is replaced, never rejected.
-pub fn unescape_into<W: std::fmt::Write>(b: &[u8], out: &mut W) {
+pub(crate) fn unescape_into<W: std::fmt::Write>(b: &[u8], out: &mut W) {
     unescape_with(b, out, push_lossy);
 }
 
@@ -288,7 +290,7 @@ fn undouble_quotes_into<W: std::fmt::Write>(mut b: &[u8], out: &mut W, checked: 
 }
 
 /// Appends bytes as UTF-8, replacing invalid sequences with U+FFFD.
-pub fn push_lossy<W: std::fmt::Write>(mut b: &[u8], out: &mut W) {
+pub(crate) fn push_lossy<W: std::fmt::Write>(mut b: &[u8], out: &mut W) {
     loop {
         match std::str::from_utf8(b) {
             Ok(s) => {

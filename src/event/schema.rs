@@ -38,7 +38,7 @@ pub fn schema() -> SchemaRef {
 
 /// The schema of the batches [`super::EventBatchBuilder`] produces: [`schema`] with the
 /// [`DictionaryText`] columns as `Dictionary(Int32, Utf8)`.
-pub fn batch_schema() -> SchemaRef {
+pub(crate) fn batch_schema() -> SchemaRef {
     static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
     SCHEMA.get_or_init(|| table::built_schema(&COLUMNS)).clone()
 }

@@ -23,7 +23,7 @@ use std::str::FromStr;
 use self::lex::{column_at, is_ws};
 
 /// AWS rejects longer patterns (API reference: `filterPattern` length 0–1024), so we do too.
-pub const MAX_PATTERN_CHARS: usize = 1024;
+pub(crate) const MAX_PATTERN_CHARS: usize = 1024;
 
 /// A pattern CloudWatch would refuse, with the 1-based character column of the offending token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,7 +45,7 @@ impl FilterError {
 /// A warning about a pattern that parses, but whose CloudWatch result is not certain or is
 /// probably not what the author meant (spec §2.2, §2.6).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
+pub(crate) struct Diagnostic {
     pub column: usize,
     pub message: String,
 }
@@ -68,7 +68,7 @@ pub enum PatternKind {
 /// What a space-delimited pattern does with a message that has more fields than the pattern has
 /// slots and no `...`. The spec leaves this open (§6.3, check C5), so both readings exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TrailingFields {
+pub(crate) enum TrailingFields {
     /// Reading (b), the spec's default: the last slot takes the rest of the line.
     #[default]
     FoldIntoLast,
@@ -78,7 +78,7 @@ pub enum TrailingFields {
 
 /// Switches for the points the spec marks as open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ParseOptions {
+pub(crate) struct ParseOptions {
     /// Reject unquoted terms with characters outside `[A-Za-z0-9_]` instead of reading them
     /// literally (spec §2.6, "--strict").
     pub strict_bare_terms: bool,
@@ -117,7 +117,10 @@ impl FilterPattern {
     /// # Errors
     /// A [`FilterError`] for any pattern CloudWatch would refuse, and in strict mode for
     /// unquoted terms with punctuation.
-    pub fn parse_with(pattern: &str, options: ParseOptions) -> Result<FilterPattern, FilterError> {
+    pub(crate) fn parse_with(
+        pattern: &str,
+        options: ParseOptions,
+    ) -> Result<FilterPattern, FilterError> {
         if pattern.chars().count() > MAX_PATTERN_CHARS {
             return Err(FilterError::new(
                 MAX_PATTERN_CHARS + 1,
@@ -222,7 +225,7 @@ impl FilterPattern {
 
     /// Warnings about points where CloudWatch's result may differ from the author's intent.
     #[must_use]
-    pub fn diagnostics(&self) -> &[Diagnostic] {
+    pub(crate) fn diagnostics(&self) -> &[Diagnostic] {
         &self.diagnostics
     }
 }

@@ -33,7 +33,10 @@ impl Clock {
     }
 
     /// The same clock, reading PostgreSQL lines with `prefix` (`--pg-log-line-prefix`).
-    pub fn with_pg_prefix(self, prefix: Option<&'static super::pg_prefix::LinePrefix>) -> Clock {
+    pub(crate) fn with_pg_prefix(
+        self,
+        prefix: Option<&'static super::pg_prefix::LinePrefix>,
+    ) -> Clock {
         Clock {
             pg_prefix: prefix,
             ..self
@@ -42,7 +45,7 @@ impl Clock {
 
     /// A local plugin time as UTC.
     #[inline]
-    pub fn to_utc(&self, local_us: i64) -> i64 {
+    pub(crate) fn to_utc(&self, local_us: i64) -> i64 {
         local_us - self.offset_us
     }
 }

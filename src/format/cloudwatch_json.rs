@@ -20,7 +20,9 @@ use std::borrow::Cow;
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny};
 
-use super::{mysql, postgres, Family, FileFormat, Reason, RecordSink};
+#[cfg(test)]
+use super::Family;
+use super::{mysql, postgres, FileFormat, Reason, RecordSink};
 
 mod insights;
 
@@ -41,7 +43,7 @@ pub fn sniff(head: &[u8]) -> bool {
 
 /// The end of the last complete top-level JSON document in `buf` (0 if none is complete):
 /// where a streamed delivery can be cut.
-pub fn complete_documents_end(buf: &[u8]) -> usize {
+pub(crate) fn complete_documents_end(buf: &[u8]) -> usize {
     let mut docs = serde_json::Deserializer::from_slice(buf).into_iter::<IgnoredAny>();
     let mut end = 0;
     while let Some(Ok(_)) = docs.next() {
@@ -181,7 +183,7 @@ impl Arena {
     /// Calls `f(index, identity)` for every event with a message, `index` counting from 0 in
     /// file order: the event's id where the delivery gives one, else its stream, timestamp
     /// and message (what makes one CloudWatch event the same as another).
-    pub fn identities(&self, mut f: impl FnMut(usize, &[&[u8]])) {
+    pub(crate) fn identities(&self, mut f: impl FnMut(usize, &[&[u8]])) {
         for (i, u) in self.units.iter().enumerate() {
             if u.kind != Kind::Message {
                 continue;
@@ -339,8 +341,9 @@ fn trim_line_end(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// The family a message would be parsed as (for tests and tools).
-pub fn message_family(msg: &[u8]) -> Option<Family> {
+/// The family a message would be parsed as (for tests).
+#[cfg(test)]
+fn message_family(msg: &[u8]) -> Option<Family> {
     mysql::sniff_line(msg).or_else(|| postgres::is_prefixed(msg).then_some(Family::Postgres))
 }
 

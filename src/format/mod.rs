@@ -27,16 +27,16 @@ pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 << 20;
 
 /// The largest `--max-record-bytes` taken (larger values are lowered to it): one record's text
 /// must fit an Arrow batch with room to spare (see `event::MAX_BATCH_BYTES`).
-pub const MAX_RECORD_BYTES_CEILING: usize = 1 << 30;
+pub(crate) const MAX_RECORD_BYTES_CEILING: usize = 1 << 30;
 
 /// The smallest `--max-record-bytes` taken (smaller values are raised to it): every header
 /// fits well within it.
-pub const MAX_RECORD_BYTES_FLOOR: usize = 256;
+pub(crate) const MAX_RECORD_BYTES_FLOOR: usize = 256;
 
 /// Where a record longer than `max` bytes is cut: at `max`, moved back to the start of a
 /// UTF-8 character so the kept text stays valid where the record was. `None` when the record
 /// is not over the limit.
-pub fn cut_record(record: &[u8], max: usize) -> Option<usize> {
+pub(crate) fn cut_record(record: &[u8], max: usize) -> Option<usize> {
     if record.len() <= max {
         return None;
     }
@@ -49,7 +49,7 @@ pub fn cut_record(record: &[u8], max: usize) -> Option<usize> {
 }
 
 /// Longest excerpt of a rejected line kept in the summary.
-pub const EXCERPT_BYTES: usize = 160;
+pub(crate) const EXCERPT_BYTES: usize = 160;
 
 /// The log family of a file, as sniffed (or forced with `--format`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -332,7 +332,7 @@ pub fn sniff(head: &[u8]) -> Option<FileFormat> {
 ///
 /// A `log_line_prefix` the user gave (`clock.pg_prefix`) reads a file when it reads a line of
 /// its head (or when `--format postgres` forces it); other files keep their sniffed layout.
-pub fn detect(choice: FormatChoice, clock: Clock, head: &[u8]) -> Option<FileFormat> {
+pub(crate) fn detect(choice: FormatChoice, clock: Clock, head: &[u8]) -> Option<FileFormat> {
     if let Some(p) = clock.pg_prefix {
         let forced = choice == FormatChoice::Postgres;
         if forced || (choice == FormatChoice::Auto && pg_prefix::lines_read(p, head) > 0) {
@@ -385,7 +385,7 @@ pub fn detect(choice: FormatChoice, clock: Clock, head: &[u8]) -> Option<FileFor
 
 /// Applies `--format`: the family follows the forced dialect; the export prefix is still
 /// sniffed, since it wraps any dialect.
-pub fn forced(choice: FormatChoice, head: &[u8]) -> Option<FileFormat> {
+pub(crate) fn forced(choice: FormatChoice, head: &[u8]) -> Option<FileFormat> {
     let sniffed = sniff(head);
     let cloudwatch_export = sniffed.map(|f| f.cloudwatch_export).unwrap_or(false);
     let (family, source) = match choice {
@@ -440,7 +440,7 @@ pub fn forced(choice: FormatChoice, head: &[u8]) -> Option<FileFormat> {
 /// no record spans two chunks: a line in the MySQL family; a line that opens a new entry
 /// (see [`postgres::is_boundary`]) in PostgreSQL logs; never inside a JSON delivery, which
 /// is decoded whole.
-pub fn next_record_start(format: &FileFormat, buf: &[u8], pos: usize) -> usize {
+pub(crate) fn next_record_start(format: &FileFormat, buf: &[u8], pos: usize) -> usize {
     if pos == 0 || pos >= buf.len() {
         return pos.min(buf.len());
     }
@@ -487,7 +487,7 @@ pub fn last_record_end(format: &FileFormat, buf: &[u8]) -> Option<usize> {
 /// layouts whose records are rewritten first (CloudWatch JSON deliveries, csvlog rows), the
 /// arena they are rewritten into. The caller keeps it for as long as the chunk's events are
 /// in use (events borrow from it as they borrow from a mapped file).
-pub enum Decoded<'c> {
+pub(crate) enum Decoded<'c> {
     Raw(&'c [u8]),
     Json(cloudwatch_json::Arena),
     Csv(postgres_csv::Arena),
@@ -505,7 +505,7 @@ impl<'c> Decoded<'c> {
 
     /// Decodes the head of one record over the record limit, of which a stream kept no more
     /// (an open csvlog field is closed at the cut).
-    pub fn head(format: &FileFormat, head: &'c [u8]) -> Self {
+    pub(crate) fn head(format: &FileFormat, head: &'c [u8]) -> Self {
         match format.family {
             Family::PostgresCsv => Decoded::Csv(postgres_csv::Arena::decode_head(head)),
             _ => Decoded::new(format, head, false),

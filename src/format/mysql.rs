@@ -17,7 +17,7 @@ use crate::event::{Event, Operation, SourceFormat, Text};
 use crate::time;
 
 /// Which family a line belongs to, if any (for sniffing).
-pub fn sniff_line(line: &[u8]) -> Option<Family> {
+pub(crate) fn sniff_line(line: &[u8]) -> Option<Family> {
     // The shape decides, not the calendar: a log whose first line names February 31 is
     // still this log, and that line is rejected with its reason.
     if line.len() > 18
@@ -35,7 +35,7 @@ pub fn sniff_line(line: &[u8]) -> Option<Family> {
 /// Whether `head` opens with MySQL-family audit lines whose timestamps `layout` reads (and
 /// whether they carry the CloudWatch export prefix): a MariaDB ≥ 12 log written with a custom
 /// `server_audit_timestamp_format`.
-pub fn sniff_custom(head: &[u8], layout: &time::TimeLayout) -> Option<bool> {
+pub(crate) fn sniff_custom(head: &[u8], layout: &time::TimeLayout) -> Option<bool> {
     let line = head
         .split(|&b| b == b'\n')
         .map(super::trim_cr)
@@ -144,7 +144,7 @@ fn parse_cut<'a, S: RecordSink<'a>>(
 /// database and the text after its opening quote (its closing quote and retcode are past the
 /// cut: the retcode is null); for a connection or table event, the database (the field after
 /// the operation) and, for a table event, the rest as its object.
-pub fn parse_record_cut<'a>(
+pub(crate) fn parse_record_cut<'a>(
     format: &FileFormat,
     line: &'a [u8],
     line_no: u64,
@@ -153,7 +153,7 @@ pub fn parse_record_cut<'a>(
 }
 
 /// Parses one audit record (without line terminator or export prefix).
-pub fn parse_record<'a>(
+pub(crate) fn parse_record<'a>(
     format: &FileFormat,
     line: &'a [u8],
     line_no: u64,

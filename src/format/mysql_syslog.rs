@@ -176,7 +176,7 @@ pub fn parse_line<'a>(format: &FileFormat, line: &'a [u8]) -> Result<Event<'a>, 
 }
 
 /// For sniffing: a syslog line whose message is an audit record.
-pub fn sniff_line(line: &[u8]) -> bool {
+pub(crate) fn sniff_line(line: &[u8]) -> bool {
     let Some(l) = split(line, 0, now_us()) else {
         return false;
     };

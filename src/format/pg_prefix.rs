@@ -117,7 +117,7 @@ const FIELD_MAX: usize = 512;
 ///
 /// # Errors
 /// A prefix with no time (`%t`, `%m` or `%n`): its lines could not be placed in time.
-pub fn compile(text: &str) -> Result<Option<&'static LinePrefix>, String> {
+pub(crate) fn compile(text: &str) -> Result<Option<&'static LinePrefix>, String> {
     if text == "%t:%r:%u@%d:[%p]:" {
         return Ok(None);
     }
@@ -218,7 +218,7 @@ impl std::str::FromStr for PrefixArg {
 
 /// `--pg-log-line-prefix` / `pg_log_line_prefix`: the text as given, compiled.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PrefixArg {
+pub(crate) struct PrefixArg {
     pub text: String,
     /// `None` for the RDS prefix (read by the fast parser).
     pub compiled: Option<&'static LinePrefix>,
@@ -233,7 +233,7 @@ impl LinePrefix {
     /// Whether a line opens a log entry in this layout: for prefixes that begin with a time,
     /// a time's shape at its start (a line that then does not match is a malformed entry, not
     /// a continuation); otherwise a full match.
-    pub fn starts_entry(&self, line: &[u8]) -> bool {
+    pub(crate) fn starts_entry(&self, line: &[u8]) -> bool {
         match self.items.first() {
             Some(Item::Field(Field::Time)) => time_end(line).is_some(),
             Some(Item::Field(Field::Epoch)) => epoch_end(line).is_some_and(|n| n > 0),
@@ -423,7 +423,7 @@ fn strip_port(v: &[u8]) -> &[u8] {
 }
 
 /// The length of a `YYYY-MM-DD HH:MM:SS[.fff] TZ` time at the start of `b` (shape only).
-pub fn time_end(b: &[u8]) -> Option<usize> {
+pub(crate) fn time_end(b: &[u8]) -> Option<usize> {
     if b.len() < 21
         || b[4] != b'-'
         || b[7] != b'-'
@@ -469,7 +469,7 @@ fn epoch_end(b: &[u8]) -> Option<usize> {
 }
 
 /// `%n` (`1700000000.123`) to epoch microseconds.
-pub fn epoch_us(b: &[u8]) -> Option<i64> {
+pub(crate) fn epoch_us(b: &[u8]) -> Option<i64> {
     let dot = memchr::memchr(b'.', b)?;
     let secs = std::str::from_utf8(&b[..dot]).ok()?.parse::<i64>().ok()?;
     let mut frac = 0i64;
@@ -482,7 +482,7 @@ pub fn epoch_us(b: &[u8]) -> Option<i64> {
 }
 
 /// The PID inside `%c` (`5f3a1b2c.3a4f`): the hex after the dot.
-pub fn session_pid(session: &[u8]) -> Option<i64> {
+pub(crate) fn session_pid(session: &[u8]) -> Option<i64> {
     let dot = memchr::memchr(b'.', session)?;
     let hex = &session[dot + 1..];
     if hex.is_empty() || hex.len() > 15 {
@@ -519,7 +519,7 @@ fn head_lines(head: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// Whether the first non-blank line of `head` carries the CloudWatch export prefix.
-pub fn head_is_exported(head: &[u8]) -> bool {
+pub(crate) fn head_is_exported(head: &[u8]) -> bool {
     head.split(|&b| b == b'\n')
         .map(super::trim_cr)
         .find(|l| !l.trim_ascii().is_empty())
@@ -527,13 +527,13 @@ pub fn head_is_exported(head: &[u8]) -> bool {
 }
 
 /// For sniffing: whether some known prefix reads this line (export prefix stripped).
-pub fn sniff_line(line: &[u8]) -> bool {
+pub(crate) fn sniff_line(line: &[u8]) -> bool {
     line.first().is_some_and(u8::is_ascii_digit) && known().iter().any(|p| p.read(line).is_some())
 }
 
 /// The known prefix that reads the most of the first (at most 64) non-blank lines of
 /// `head`, the earlier in [`KNOWN`] on a tie; `None` when none reads any.
-pub fn sniff_head(head: &[u8]) -> Option<&'static LinePrefix> {
+pub(crate) fn sniff_head(head: &[u8]) -> Option<&'static LinePrefix> {
     let mut counts = vec![0usize; known().len()];
     for line in head_lines(head) {
         if !line.first().is_some_and(u8::is_ascii_digit) {
@@ -548,7 +548,7 @@ pub fn sniff_head(head: &[u8]) -> Option<&'static LinePrefix> {
 }
 
 /// How many of the first (at most 64) non-blank lines of `head` the prefix reads.
-pub fn lines_read(p: &LinePrefix, head: &[u8]) -> usize {
+pub(crate) fn lines_read(p: &LinePrefix, head: &[u8]) -> usize {
     head_lines(head).filter(|l| p.read(l).is_some()).count()
 }
 

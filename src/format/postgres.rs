@@ -110,12 +110,12 @@ fn with_export<'a>(
 
 /// Whether a line (export prefix allowed) starts a PostgreSQL log entry: a record of its own
 /// or a `DETAIL`-like line attached to the entry before it.
-pub fn is_prefixed(line: &[u8]) -> bool {
+pub(crate) fn is_prefixed(line: &[u8]) -> bool {
     timestamp_end(strip_export(line).0).is_some()
 }
 
 /// [`is_prefixed`] for a file read with `prefix` (`None`: the RDS prefix).
-pub fn is_prefixed_with(prefix: Option<&'static LinePrefix>, line: &[u8]) -> bool {
+pub(crate) fn is_prefixed_with(prefix: Option<&'static LinePrefix>, line: &[u8]) -> bool {
     match prefix {
         None => is_prefixed(line),
         Some(p) => p.starts_entry(strip_export(line).0),
@@ -124,7 +124,7 @@ pub fn is_prefixed_with(prefix: Option<&'static LinePrefix>, line: &[u8]) -> boo
 
 /// The time of a line (export prefix already stripped) that starts with a `%t`/`%m` time,
 /// whatever follows it, epoch microseconds UTC.
-pub fn line_time(body: &[u8]) -> Option<i64> {
+pub(crate) fn line_time(body: &[u8]) -> Option<i64> {
     let end = pg_prefix::time_end(body)?;
     parse_time(&body[..end]).ok()
 }
@@ -184,12 +184,12 @@ fn read_prefix<'a>(p: &LinePrefix, body: &'a [u8]) -> Result<Prefix<'a>, Reason>
 /// Whether a line opens a new record: prefixed, and not a `DETAIL`/`HINT`/`STATEMENT`/
 /// `CONTEXT`/`QUERY`/`LOCATION` line that belongs to the message before it. Chunk edges are put
 /// only before such lines.
-pub fn is_boundary(line: &[u8]) -> bool {
+pub(crate) fn is_boundary(line: &[u8]) -> bool {
     boundary_in(Rds, line)
 }
 
 /// [`is_boundary`] for a file read with `prefix` (`None`: the RDS prefix).
-pub fn is_boundary_with(prefix: Option<&'static LinePrefix>, line: &[u8]) -> bool {
+pub(crate) fn is_boundary_with(prefix: Option<&'static LinePrefix>, line: &[u8]) -> bool {
     match prefix {
         None => boundary_in(Rds, line),
         Some(p) => boundary_in(p, line),
@@ -208,12 +208,12 @@ fn boundary_in<L: Layout>(layout: L, line: &[u8]) -> bool {
 }
 
 /// For sniffing: a line (export prefix already stripped) with a complete RDS prefix.
-pub fn sniff_line(body: &[u8]) -> bool {
+pub(crate) fn sniff_line(body: &[u8]) -> bool {
     timestamp_end(body).is_some() && parse_prefix(body).is_ok()
 }
 
 /// `download-db-log-file-portion`'s `----- END OF LOG -----` marker.
-pub fn is_end_of_log(line: &[u8]) -> bool {
+pub(crate) fn is_end_of_log(line: &[u8]) -> bool {
     let t = line.trim_ascii();
     t.starts_with(b"---") && t.ends_with(b"---") && memchr::memmem::find(t, b"END OF LOG").is_some()
 }

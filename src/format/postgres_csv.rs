@@ -31,7 +31,7 @@ const MESSAGE: usize = 13;
 /// Whether a line starts a csvlog row: `YYYY-MM-DD HH:MM:SS[.fff] TZ,` and then the user
 /// name, quoted or empty. A line inside a quoted message that looks like this would be taken
 /// for a row start by the chunker; PostgreSQL messages practically never hold one.
-pub fn is_row_start(line: &[u8]) -> bool {
+pub(crate) fn is_row_start(line: &[u8]) -> bool {
     postgres::timestamp_end_then(line, b',')
         .is_some_and(|end| matches!(line.get(end), Some(b'"' | b',')))
 }
@@ -143,7 +143,7 @@ impl Arena {
     /// [`Arena::decode`] of the head of one row over the record limit (a stream keeps no
     /// more of it): a quoted field still open at the end is closed there, so the row keeps
     /// its fields up to the cut and is reported as truncated.
-    pub fn decode_head(head: &[u8]) -> Arena {
+    pub(crate) fn decode_head(head: &[u8]) -> Arena {
         Arena::decode_with(head, false, true)
     }
 

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 /// One input file, in the order the run will report it.
 #[derive(Clone, Debug)]
-pub struct InputFile {
+pub(crate) struct InputFile {
     /// The path as the user gave it (or as found under a folder they gave).
     pub path: PathBuf,
     pub display: std::sync::Arc<str>,
@@ -37,7 +37,7 @@ pub enum Compression {
 
 impl Compression {
     /// From the first bytes of a file.
-    pub fn from_magic(head: &[u8]) -> Compression {
+    pub(crate) fn from_magic(head: &[u8]) -> Compression {
         if head.starts_with(&[0x1f, 0x8b]) {
             Compression::Gzip
         } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
@@ -59,7 +59,7 @@ impl Compression {
 /// A path found among the inputs that is not read: listed in the summary's `inputs` with its
 /// status and why, so that nothing in the input tree is passed over silently. The run goes on.
 #[derive(Debug)]
-pub struct DiscoverError {
+pub(crate) struct DiscoverError {
     pub path: PathBuf,
     pub status: Unread,
     /// Why, in a few words (`a FIFO (named pipe), ...`, `dangling symlink: ...`).
@@ -70,7 +70,7 @@ pub struct DiscoverError {
 
 /// The summary status of a path that is not read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unread {
+pub(crate) enum Unread {
     /// Not a file to read: a FIFO, socket or device, a symlink loop, or a second path to a
     /// file that is read under another.
     Skipped,
@@ -105,7 +105,7 @@ impl Unread {
 /// opened: FIFOs, sockets and devices are never opened (a FIFO opened for reading waits for
 /// a writer) and are listed as `skipped`; a dangling link or a path that cannot be examined
 /// is an `error`.
-pub fn discover(paths: &[PathBuf]) -> (Vec<InputFile>, Vec<DiscoverError>) {
+pub(crate) fn discover(paths: &[PathBuf]) -> (Vec<InputFile>, Vec<DiscoverError>) {
     let mut found = Vec::new();
     let mut unread = Vec::new();
     for root in paths {
@@ -356,7 +356,7 @@ impl Map {
 
     /// The offset from which reading the map failed (the file had become shorter, or the
     /// disk failed) and reads zeros instead; `None` while every read succeeded.
-    pub fn failed_at(&self) -> Option<usize> {
+    pub(crate) fn failed_at(&self) -> Option<usize> {
         #[cfg(target_os = "linux")]
         return self.guard.as_ref().and_then(|g| g.failed_at());
         #[cfg(not(target_os = "linux"))]
@@ -408,7 +408,7 @@ impl Ident {
     }
 
     /// Whether `other` is the same file (the same inode), whatever its contents now.
-    pub fn same_file(&self, other: &Ident) -> bool {
+    pub(crate) fn same_file(&self, other: &Ident) -> bool {
         (self.dev, self.ino) == (other.dev, other.ino)
     }
 }
@@ -437,13 +437,18 @@ impl MappedFile {
     }
 
     /// The map alone (the descriptor is closed).
-    pub fn into_map(self) -> Map {
+    pub(crate) fn into_map(self) -> Map {
         self.map
     }
 
     /// Bytes `start..end` by positioned reads through a small reused buffer, `each` called on
-    /// every piece in order (see [`read_pieces`]).
-    pub fn read_pieces(&self, start: u64, end: u64, each: impl FnMut(&[u8])) -> io::Result<()> {
+    /// every piece in order.
+    pub(crate) fn read_pieces(
+        &self,
+        start: u64,
+        end: u64,
+        each: impl FnMut(&[u8]),
+    ) -> io::Result<()> {
         read_file_pieces(&self.file, start, end, each)
     }
 }
@@ -451,7 +456,7 @@ impl MappedFile {
 /// Opens a regular file for reading. Discovery has already left out FIFOs and devices by
 /// their metadata; should a path have been replaced by one since, it is opened without
 /// blocking (`O_NONBLOCK`: a FIFO with no writer would otherwise block the open) and refused.
-pub fn open_file(path: &Path) -> io::Result<File> {
+pub(crate) fn open_file(path: &Path) -> io::Result<File> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -504,7 +509,7 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 /// in again from the file if touched), but they stop counting towards this process's resident
 /// memory, so memory does not grow with the size of the input. Only whole pages inside the
 /// range are released.
-pub fn release_pages(map: &Map, start: usize, end: usize) {
+pub(crate) fn release_pages(map: &Map, start: usize, end: usize) {
     const PAGE: usize = 4096;
     let s = start.div_ceil(PAGE) * PAGE;
     let e = end / PAGE * PAGE;
@@ -520,14 +525,15 @@ pub fn release_pages(map: &Map, start: usize, end: usize) {
     }
 }
 
-/// Hex SHA-256 of a byte slice (mapped files).
-pub fn sha256_hex(bytes: &[u8]) -> String {
+/// Hex SHA-256 of a byte slice (the tests' reference).
+#[cfg(test)]
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
 /// Hex SHA-256 of a mapped file, calling `done(start, end)` after each 8 MiB piece so the
 /// caller can hand hashed pages back to the page cache.
-pub fn sha256_hex_with(bytes: &[u8], mut done: impl FnMut(usize, usize)) -> String {
+pub(crate) fn sha256_hex_with(bytes: &[u8], mut done: impl FnMut(usize, usize)) -> String {
     const PIECE: usize = 8 << 20;
     let mut h = Sha256::new();
     let mut pos = 0;
@@ -538,35 +544,6 @@ pub fn sha256_hex_with(bytes: &[u8], mut done: impl FnMut(usize, usize)) -> Stri
         pos = end;
     }
     hex(&h.finalize())
-}
-
-/// Hex SHA-256 of the file at `path`, read by [`read_pieces`] (a mapped file that is not a
-/// log: only its hash is needed, and positioned reads cost less than faulting the map in).
-pub fn sha256_hex_file(path: &Path, len: u64) -> io::Result<String> {
-    let mut h = Sha256::new();
-    read_pieces(path, len, 0, len, |piece| h.update(piece))?;
-    Ok(hex(&h.finalize()))
-}
-
-/// Reads bytes `start..end` of the file at `path` with positioned reads through a small
-/// reused buffer, calling `each` on every piece in order.
-///
-/// A pass that only looks at each byte once (hashing, counting lines) costs less this way than
-/// through the file's map: the kernel copies from the page cache into a buffer that stays in
-/// the core's cache, instead of faulting in and later unmapping 4 KiB pages one fault-around
-/// window at a time. The file must still be `len` bytes long (the size it was mapped with).
-pub fn read_pieces(
-    path: &Path,
-    len: u64,
-    start: u64,
-    end: u64,
-    each: impl FnMut(&[u8]),
-) -> io::Result<()> {
-    let file = open_file(path)?;
-    if file.metadata()?.len() != len {
-        return Err(io::Error::other("file changed size while being read"));
-    }
-    read_file_pieces(&file, start, end, each)
 }
 
 /// [`read_pieces`] on an open file.
@@ -607,7 +584,7 @@ pub fn hex(d: &[u8]) -> String {
 
 /// A reader that hashes the raw (compressed) bytes it passes on, so the chain-of-custody hash
 /// of a compressed file costs no second read.
-pub struct HashingReader<R> {
+pub(crate) struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
     pub bytes: u64,
@@ -647,7 +624,7 @@ impl<R: Read> Read for HashingReader<R> {
 }
 
 /// A decompressing reader over a hashing reader over the file.
-pub struct Decompressed {
+pub(crate) struct Decompressed {
     decoder: Box<dyn Read + Send>,
     hashed: std::sync::Arc<std::sync::Mutex<Option<HashingReader<io::BufReader<File>>>>>,
 }

@@ -69,7 +69,7 @@ impl Sha256State {
         self.buf_len += tail.len();
     }
 
-    pub fn update(&mut self, data: &[u8]) {
+    pub(crate) fn update(&mut self, data: &[u8]) {
         let data = self.top_up(data);
         let (blocks, tail) = data.as_chunks::<64>();
         compress256(&mut self.state, blocks);
@@ -273,7 +273,12 @@ mod shani {
     /// The two lanes' rounds interleave, so each waits on its own chain while the other's
     /// instructions fill the gap.
     #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-    pub fn compress_pair(sa: &mut [u32; 8], ba: &[[u8; 64]], sb: &mut [u32; 8], bb: &[[u8; 64]]) {
+    pub(crate) fn compress_pair(
+        sa: &mut [u32; 8],
+        ba: &[[u8; 64]],
+        sb: &mut [u32; 8],
+        bb: &[[u8; 64]],
+    ) {
         let (abef, cdgh) = load_state(sa);
         let mut a = Lane { abef, cdgh };
         let (abef, cdgh) = load_state(sb);

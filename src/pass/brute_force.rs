@@ -87,7 +87,7 @@ pub(super) fn sliding_bursts(
 /// The first successful login in a minute: (time, evidence, user).
 type FirstLogin = (i64, Evidence, super::Name);
 
-pub struct BruteForcePass {
+pub(crate) struct BruteForcePass {
     config: AnalysisConfig,
     failures: HashMap<Box<[u8]>, BTreeMap<i64, Failures>>,
     /// source → minute → first successful login in it (time, evidence, user).

@@ -75,7 +75,7 @@ pub fn parse_net(s: &str) -> std::result::Result<IpNet, String> {
 
 impl AnalysisConfig {
     /// Compiles the custom rules; an invalid pattern names the rule and the column.
-    pub fn compile_rules(&mut self) -> std::result::Result<(), String> {
+    pub(crate) fn compile_rules(&mut self) -> std::result::Result<(), String> {
         let mut out = Vec::new();
         let mut names = std::collections::BTreeSet::new();
         for r in &self.rules {
@@ -103,11 +103,11 @@ impl AnalysisConfig {
         ip.is_loopback() || self.allow.iter().any(|n| n.contains(&ip))
     }
 
-    pub fn is_admin_host(&self, ip: Option<IpAddr>) -> bool {
+    pub(crate) fn is_admin_host(&self, ip: Option<IpAddr>) -> bool {
         ip.is_some_and(|ip| self.admin_hosts.iter().any(|n| n.contains(&ip)))
     }
 
-    pub fn is_master(&self, user: &[u8]) -> bool {
+    pub(crate) fn is_master(&self, user: &[u8]) -> bool {
         self.master_users.iter().any(|m| m.as_bytes() == user)
     }
 }

@@ -21,7 +21,7 @@ const MIN_EVENTS: u64 = 50;
 
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-pub struct CrossDatabasePass {
+pub(crate) struct CrossDatabasePass {
     config: AnalysisConfig,
     touched: Map<super::Name, Map<super::Name, (Seen, Sources)>>,
     /// Recently touched (user, database) pairs not yet added to `touched`: concurrent
@@ -94,7 +94,7 @@ impl Sources {
     }
 }
 
-pub fn is_system_schema(db: &[u8]) -> bool {
+pub(crate) fn is_system_schema(db: &[u8]) -> bool {
     [
         &b"mysql"[..],
         b"information_schema",
@@ -114,7 +114,7 @@ fn is_ident(c: u8) -> bool {
 
 /// Calls `f` with each database named as `db.table` right after FROM, JOIN, INTO, UPDATE or
 /// TABLE (backticks and double quotes around names allowed).
-pub fn qualified_databases<'s>(sql: &'s [u8], mut f: impl FnMut(&'s [u8])) {
+pub(crate) fn qualified_databases<'s>(sql: &'s [u8], mut f: impl FnMut(&'s [u8])) {
     for dot in memchr::memchr_iter(b'.', sql) {
         // The identifier before the dot.
         let mut end = dot;

@@ -4,7 +4,7 @@
 use super::{text, AnalysisConfig, FinishContext, Observed, PairMap, Pass, Seen};
 use crate::finding::{kind, Finding, Severity};
 
-pub struct MasterUserPass {
+pub(crate) struct MasterUserPass {
     config: AnalysisConfig,
     /// (source, user) → logins, and whether the source is an admin host.
     seen: PairMap<(Seen, bool)>,

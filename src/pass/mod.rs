@@ -27,9 +27,9 @@ pub mod unknown_source;
 pub use config::AnalysisConfig;
 
 /// An owned user, source or database name (bytes as logged).
-pub type Name = Box<[u8]>;
+pub(crate) type Name = Box<[u8]>;
 /// Aggregates per (user, source) or (source, user).
-pub type PairMap<V> = std::collections::HashMap<(Name, Name), V>;
+pub(crate) type PairMap<V> = std::collections::HashMap<(Name, Name), V>;
 
 /// Where an event came from: the input file (index into the run's file list) and line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -40,7 +40,7 @@ pub struct Evidence {
 
 /// One event as the passes see it, with the derived facts several passes need computed at
 /// most once.
-pub struct Observed<'e, 'a> {
+pub(crate) struct Observed<'e, 'a> {
     pub event: &'e Event<'a>,
     pub evidence: Evidence,
     /// The original log message (without export prefix), for custom rules.
@@ -72,22 +72,22 @@ impl<'e, 'a> Observed<'e, 'a> {
     }
 
     /// A connection over the local socket or loopback (internal users, health checks).
-    pub fn is_local(&self) -> bool {
+    pub(crate) fn is_local(&self) -> bool {
         is_local_host(self.event.client_host) || self.ip().is_some_and(|ip| ip.is_loopback())
     }
 
     /// A login that succeeded.
-    pub fn is_successful_login(&self) -> bool {
+    pub(crate) fn is_successful_login(&self) -> bool {
         self.event.operation.is_successful_login() && self.event.retcode.unwrap_or(0) == 0
     }
 }
 
-pub fn is_local_host(host: &[u8]) -> bool {
+pub(crate) fn is_local_host(host: &[u8]) -> bool {
     matches!(host, b"" | b"localhost" | b"[local]") || host.starts_with(b"localhost:")
 }
 
 /// RDS's internal accounts, which are expected to do administrative things locally.
-pub fn is_internal_user(user: &[u8]) -> bool {
+pub(crate) fn is_internal_user(user: &[u8]) -> bool {
     matches!(
         user,
         b"rdsadmin" | b"rdsrepladmin" | b"rdstopmgr" | b"rdsproxyadmin"
@@ -96,7 +96,7 @@ pub fn is_internal_user(user: &[u8]) -> bool {
 
 /// Private (not routable on the internet) addresses: RFC 1918, RFC 4193, shared address
 /// space, link-local. Everything else that is not loopback is treated as public.
-pub fn is_private(ip: IpAddr) -> bool {
+pub(crate) fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             let o = v4.octets();
@@ -112,7 +112,7 @@ pub fn is_private(ip: IpAddr) -> bool {
 /// Counts and the first/last occurrence of something: the common aggregate of the passes.
 /// "First" is the earliest event, ties broken by file and line, so merges are deterministic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Seen {
+pub(crate) struct Seen {
     pub count: u64,
     pub first_us: i64,
     pub last_us: i64,
@@ -170,7 +170,7 @@ impl Seen {
 }
 
 /// Counts an event under `key`.
-pub fn tally<K: std::hash::Hash + Eq, S: std::hash::BuildHasher>(
+pub(crate) fn tally<K: std::hash::Hash + Eq, S: std::hash::BuildHasher>(
     map: &mut std::collections::HashMap<K, Seen, S>,
     key: K,
     o: &Observed<'_, '_>,
@@ -182,7 +182,7 @@ pub fn tally<K: std::hash::Hash + Eq, S: std::hash::BuildHasher>(
 }
 
 /// Merges two maps of aggregates.
-pub fn merge_map<K: std::hash::Hash + Eq, V, S: std::hash::BuildHasher>(
+pub(crate) fn merge_map<K: std::hash::Hash + Eq, V, S: std::hash::BuildHasher>(
     into: &mut std::collections::HashMap<K, V, S>,
     from: std::collections::HashMap<K, V, S>,
     mut merge: impl FnMut(&mut V, V),
@@ -221,7 +221,7 @@ pub fn text(b: &[u8]) -> String {
 }
 
 /// One analysis pass. `observe` runs on the hot path, once per event.
-pub trait Pass: Send + Sized {
+pub(crate) trait Pass: Send + Sized {
     fn new(config: &AnalysisConfig) -> Self;
     fn observe(&mut self, event: &Observed<'_, '_>);
     /// Folds in the state of a later chunk.

@@ -6,7 +6,7 @@
 use super::{text, AnalysisConfig, FinishContext, Observed, PairMap, Pass, Seen};
 use crate::finding::{kind, Finding, Severity};
 
-pub struct NonSslPass {
+pub(crate) struct NonSslPass {
     config: AnalysisConfig,
     seen: PairMap<Seen>,
 }

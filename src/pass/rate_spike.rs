@@ -17,7 +17,7 @@ use crate::finding::{kind, Finding, Severity};
 
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-pub struct RateSpikePass {
+pub(crate) struct RateSpikePass {
     config: AnalysisConfig,
     window_us: i64,
     windows: Map<Box<[u8]>, Map<i64, Seen>>,

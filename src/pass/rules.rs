@@ -13,7 +13,7 @@ use crate::finding::Finding;
 /// (rule index, user, source).
 type RuleKey = (usize, super::Name, super::Name);
 
-pub struct RulePass {
+pub(crate) struct RulePass {
     config: AnalysisConfig,
     /// (rule index, user, source) → matches.
     seen: HashMap<RuleKey, Seen>,

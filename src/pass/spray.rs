@@ -30,7 +30,7 @@ impl Tries {
     }
 }
 
-pub struct PasswordSprayPass {
+pub(crate) struct PasswordSprayPass {
     config: AnalysisConfig,
     tries: HashMap<Box<[u8]>, BTreeMap<i64, Tries>>,
 }

@@ -20,7 +20,7 @@ const TEXT_CHARS: usize = 300;
 
 type Key = (&'static str, Box<[u8]>, Box<[u8]>, String);
 
-pub struct StatementPass {
+pub(crate) struct StatementPass {
     config: AnalysisConfig,
     seen: HashMap<Key, (Seen, Severity, Box<[u8]>)>,
 }
@@ -43,7 +43,7 @@ fn statement_text(o: &Observed<'_, '_>) -> String {
 }
 
 /// `GRANT ALL`, `WITH GRANT OPTION`, or a grant to any host (`'%'`).
-pub fn is_critical_grant(text: &str) -> bool {
+pub(crate) fn is_critical_grant(text: &str) -> bool {
     let up = text.to_ascii_uppercase();
     let words: Vec<&str> = up.split_whitespace().collect();
     let grant_all = words
@@ -59,7 +59,7 @@ pub fn is_critical_grant(text: &str) -> bool {
 
 /// `CREATE ROLE`/`CREATE USER`/`ALTER ROLE`/`ALTER USER` giving `SUPERUSER` (PostgreSQL; not
 /// `NOSUPERUSER`).
-pub fn grants_superuser(text: &str) -> bool {
+pub(crate) fn grants_superuser(text: &str) -> bool {
     let up = text.to_ascii_uppercase();
     let words: Vec<&str> = up
         .split(|c: char| c.is_whitespace() || c == ';' || c == ',' || c == '(' || c == ')')
@@ -71,7 +71,7 @@ pub fn grants_superuser(text: &str) -> bool {
 
 /// A privilege change that hands out everything: [`is_critical_grant`] or
 /// [`grants_superuser`].
-pub fn is_critical_privilege(text: &str) -> bool {
+pub(crate) fn is_critical_privilege(text: &str) -> bool {
     is_critical_grant(text) || grants_superuser(text)
 }
 

@@ -7,13 +7,13 @@
 use super::{text, AnalysisConfig, FinishContext, Observed, PairMap, Pass, Seen};
 use crate::finding::{kind, Finding, Severity};
 
-pub struct UnknownSourcePass {
+pub(crate) struct UnknownSourcePass {
     config: AnalysisConfig,
     seen: PairMap<Seen>,
 }
 
 /// Whether a login source is outside the expected networks.
-pub fn is_unexpected(o: &Observed<'_, '_>, config: &AnalysisConfig) -> bool {
+pub(crate) fn is_unexpected(o: &Observed<'_, '_>, config: &AnalysisConfig) -> bool {
     if o.is_local() {
         return false;
     }

@@ -11,7 +11,7 @@ use super::Plan;
 impl Plan<'_> {
     /// Whether CloudWatch may have written `file`: a mapped file sniffed so, or a compressed
     /// one (not sniffed until read).
-    pub fn may_be_cloudwatch(&self, file: usize) -> bool {
+    pub(crate) fn may_be_cloudwatch(&self, file: usize) -> bool {
         match &self.formats[file] {
             Some(fmt) => dedupe::is_cloudwatch(fmt),
             None => self.streams[file],
@@ -22,7 +22,11 @@ impl Plan<'_> {
     /// will read it: the same blocks and line numbers. `None` for other files and for files
     /// that cannot be read (the scan reports those).
     /// `max_record` is the scan's record limit (`--max-record-bytes`).
-    pub fn record_keys(&self, file: usize, max_record: usize) -> Option<Vec<(u64, dedupe::Key)>> {
+    pub(crate) fn record_keys(
+        &self,
+        file: usize,
+        max_record: usize,
+    ) -> Option<Vec<(u64, dedupe::Key)>> {
         let mut out = Vec::new();
         if let (Some(source), Some(fmt)) = (&self.sources[file], &self.formats[file]) {
             if !dedupe::is_cloudwatch(fmt) {

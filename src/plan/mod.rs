@@ -43,11 +43,11 @@ use source::Source;
 /// shared cache for the second read) and memory (each chunk in flight holds its column
 /// builders) against per-chunk overhead. On the 1 GiB corpus 4 MiB runs about 3 % faster
 /// than 16 MiB and 8 MiB, at 120 MiB peak instead of 200 and 140.
-pub const CHUNK_BYTES: usize = 4 << 20;
+pub(crate) const CHUNK_BYTES: usize = 4 << 20;
 /// Largest block of a compressed stream. Smaller than a mapped file's chunk: one thread
 /// inflates while another parses, and small blocks let the two overlap from the first
 /// megabytes and keep the tail short (and the buffers in reuse).
-pub const STREAM_BLOCK_BYTES: usize = 4 << 20;
+pub(crate) const STREAM_BLOCK_BYTES: usize = 4 << 20;
 /// How much of a file is looked at to recognise its format.
 const SNIFF_BYTES: usize = 64 << 10;
 
@@ -77,7 +77,7 @@ enum Unit {
     },
 }
 
-pub struct Plan<'f> {
+pub(crate) struct Plan<'f> {
     files: &'f [InputFile],
     /// Plain files (logs and files only hashed), mapped while their units read them.
     sources: Vec<Option<Source>>,
@@ -143,7 +143,7 @@ impl<'f> Plan<'f> {
     /// before marking its chunk and no later chunk of the file came after it), and the change
     /// notes of files whose last unit did not finish. Call once the run is over; empty after
     /// a normal run.
-    pub fn unfinished_hashes(&self) -> Vec<UnitOutput> {
+    pub(crate) fn unfinished_hashes(&self) -> Vec<UnitOutput> {
         let mut out = Vec::new();
         for (file, (ledger, source)) in self.ledgers.iter().zip(&self.sources).enumerate() {
             let Some(source) = source else { continue };
@@ -171,10 +171,6 @@ impl<'f> Plan<'f> {
             }
         }
         out
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.units.is_empty()
     }
 
     /// Runs unit `u`, emitting its outputs in order.
@@ -483,7 +479,7 @@ fn plan_file(
 /// The formats of the planned files, for the summary.
 impl Plan<'_> {
     /// The file a unit belongs to.
-    pub fn file_of(&self, u: usize) -> usize {
+    pub(crate) fn file_of(&self, u: usize) -> usize {
         match &self.units[u] {
             Unit::Report { file, .. }
             | Unit::Hash { file }

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 thread_local! {
     /// Makes [`Plan::parse`] panic on this file (on this thread).
-    pub static PANIC_IN_FILE: std::cell::Cell<Option<usize>> =
+    pub(crate) static PANIC_IN_FILE: std::cell::Cell<Option<usize>> =
         const { std::cell::Cell::new(None) };
 }
 

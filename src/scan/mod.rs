@@ -37,7 +37,7 @@ pub struct ChunkSettings<'a> {
 
 /// What a unit reports about its file (besides chunk outputs).
 #[derive(Clone, Debug)]
-pub enum FileNote {
+pub(crate) enum FileNote {
     Format {
         format: String,
         compression: Compression,
@@ -54,7 +54,7 @@ pub enum FileNote {
 }
 
 /// One output of a unit, in order.
-pub enum UnitOutput {
+pub(crate) enum UnitOutput {
     File { file: usize, note: FileNote },
     Chunk(Box<ChunkOutput>),
 }

@@ -284,7 +284,7 @@ fn check_nulls(descr: &ColumnDescPtr, array: &dyn Array) -> Result<bool> {
 
 /// Encodes a dictionary column as one Parquet column chunk (a PLAIN dictionary page, then
 /// `RLE_DICTIONARY` data pages).
-pub fn encode_dictionary(
+pub(crate) fn encode_dictionary(
     descr: ColumnDescPtr,
     array: &DictionaryArray<Int32Type>,
     zstd_level: i32,
@@ -412,7 +412,7 @@ impl DictPiece {
 
     /// A piece of an INT64 column written with a dictionary: its distinct values in order of
     /// first appearance, and a key per row.
-    pub fn from_int64(array: &Int64Array) -> Self {
+    pub(crate) fn from_int64(array: &Int64Array) -> Self {
         let nulls = array.nulls().cloned();
         let mut index: HashMap<i64, i32, foldhash::fast::FixedState> = HashMap::default();
         let mut values = Vec::new();
@@ -481,7 +481,7 @@ fn renumber_keys<K: Copy + TryInto<usize>>(
 /// The pieces of one dictionary column from consecutive row groups as one array: the
 /// dictionaries are merged (values in order of first appearance, so the result depends only
 /// on the order of the pieces) and the keys renumbered.
-pub fn merge_dictionaries(parts: &[DictPiece]) -> Result<DictionaryArray<Int32Type>> {
+pub(crate) fn merge_dictionaries(parts: &[DictPiece]) -> Result<DictionaryArray<Int32Type>> {
     let rows: usize = parts.iter().map(|p| p.len()).sum();
     let mut strings = StrCol::with_capacity(64, 1024);
     let mut string_index: HashMap<&[u8], i32, foldhash::fast::FixedState> = HashMap::default();
@@ -546,7 +546,7 @@ const PLAIN_PAGE_BYTES: usize = 1 << 20;
 const PLAIN_PAGE_ROWS: usize = 20_000;
 
 /// Encodes a string column of mostly distinct values (query text) as PLAIN data pages.
-pub fn encode_plain(
+pub(crate) fn encode_plain(
     descr: ColumnDescPtr,
     array: &StringArray,
     zstd_level: i32,
@@ -591,7 +591,7 @@ const FIXED_PAGE_ROWS: usize = 128 * 1024;
 
 /// Encodes a fixed-width column (INT64, a millisecond timestamp, INT32 or BOOLEAN) as PLAIN
 /// data pages, with the chunk's min/max and null count as arrow-rs writes them.
-pub fn encode_fixed(
+pub(crate) fn encode_fixed(
     descr: ColumnDescPtr,
     array: &dyn Array,
     zstd_level: i32,
@@ -796,7 +796,7 @@ fn bits_for(max: u32) -> u8 {
 ///
 /// Runs of 8 or more equal values become RLE runs; everything else is bit-packed in groups
 /// of 8 (the last group zero-padded, which readers ignore past the page's value count).
-pub fn rle_hybrid(values: &[u32], bit_width: u8, out: &mut Vec<u8>) {
+pub(crate) fn rle_hybrid(values: &[u32], bit_width: u8, out: &mut Vec<u8>) {
     let w = bit_width as usize;
     let value_bytes = w.div_ceil(8);
     let n = values.len();

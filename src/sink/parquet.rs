@@ -42,16 +42,16 @@ use crate::error::{Error, Result};
 use crate::table::{self, Column, Storage};
 
 /// Roll over to a new part file past this many bytes.
-pub const ROLLOVER_BYTES: usize = 256 << 20;
+pub(crate) const ROLLOVER_BYTES: usize = 256 << 20;
 /// Row groups hold at most this many rows (about 200 MB of audit log text, 15–30 MB of
 /// Parquet).
-pub const MAX_ROW_GROUP_ROWS: usize = 1 << 20;
+pub(crate) const MAX_ROW_GROUP_ROWS: usize = 1 << 20;
 /// At most this many part files are open at once; the least recently used is finished first.
 /// Out-of-order input (rotated files newest first) touches few days at a time.
 const MAX_OPEN_PARTS: usize = 8;
 
 /// Writer properties of a Parquet file of the table `columns` (with Arrow schema `schema`).
-pub fn writer_properties(schema: &SchemaRef, columns: &[Column]) -> Arc<WriterProperties> {
+pub(crate) fn writer_properties(schema: &SchemaRef, columns: &[Column]) -> Arc<WriterProperties> {
     let mut builder = WriterProperties::builder()
         .set_writer_version(WriterVersion::PARQUET_1_0)
         .set_compression(Compression::ZSTD(
@@ -268,7 +268,8 @@ impl PartitionedWriter {
     }
 
     /// Row groups of at most `rows` rows (tests use small ones).
-    pub fn with_row_group_rows(mut self, rows: usize) -> Self {
+    #[cfg(test)]
+    pub(crate) fn with_row_group_rows(mut self, rows: usize) -> Self {
         self.row_group_rows = rows.max(1);
         self
     }
@@ -556,7 +557,11 @@ fn into_place(written: Result<()>, tmp: &Path, path: &Path) -> Result<()> {
 
 /// Writes one batch of the table `columns` to `path` atomically (temp name, then rename).
 /// On failure no file is left: neither `path` nor its temporary.
-pub fn write_file_atomic(path: &Path, batch: &RecordBatch, columns: &[Column]) -> Result<()> {
+pub(crate) fn write_file_atomic(
+    path: &Path,
+    batch: &RecordBatch,
+    columns: &[Column],
+) -> Result<()> {
     let tmp = hidden_tmp(path);
     let file = File::create(&tmp).map_err(|e| Error::io(path, e))?;
     let written = write_parquet(BufWriter::new(file), path, batch, columns)
@@ -586,7 +591,7 @@ fn write_parquet<W: std::io::Write + Send>(
 
 /// Writes bytes to `path` atomically (temp name, flushed to disk, then rename). On failure
 /// no file is left: neither `path` nor its temporary.
-pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = hidden_tmp(path);
     let written = (|| {
         use std::io::Write as _;

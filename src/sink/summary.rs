@@ -86,7 +86,7 @@ pub struct InputSummary {
 
 impl InputSummary {
     /// A path found among the inputs that is not read (see [`crate::input::discover`]).
-    pub fn unread(e: &crate::input::DiscoverError) -> InputSummary {
+    pub(crate) fn unread(e: &crate::input::DiscoverError) -> InputSummary {
         InputSummary {
             path: e.path.to_string_lossy().into_owned(),
             path_bytes: path_bytes(&e.path),
@@ -228,7 +228,7 @@ pub struct Throughput {
 }
 
 /// The findings shown in the summary: most severe first, then earliest.
-pub fn top_findings(findings: &[Finding], n: usize) -> Vec<FindingSummary> {
+pub(crate) fn top_findings(findings: &[Finding], n: usize) -> Vec<FindingSummary> {
     let mut v: Vec<&Finding> = findings.iter().collect();
     v.sort_by(|a, b| {
         b.severity
@@ -239,7 +239,7 @@ pub fn top_findings(findings: &[Finding], n: usize) -> Vec<FindingSummary> {
 }
 
 /// A short incident timeline: findings of medium severity and above, in time order.
-pub fn timeline(findings: &[Finding], n: usize) -> Vec<FindingSummary> {
+pub(crate) fn timeline(findings: &[Finding], n: usize) -> Vec<FindingSummary> {
     let mut v: Vec<&Finding> = findings
         .iter()
         .filter(|f| f.severity >= Severity::Medium)
@@ -254,7 +254,7 @@ pub fn timeline(findings: &[Finding], n: usize) -> Vec<FindingSummary> {
 
 /// Makes untrusted text safe to print on a terminal: control characters (C0, DEL, C1, and
 /// the bidi overrides) become visible escapes.
-pub fn escape_terminal(s: &str) -> String {
+pub(crate) fn escape_terminal(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -298,11 +298,11 @@ fn human_bytes(b: u64) -> String {
 }
 
 impl Summary {
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("summary serialises") + "\n"
     }
 
-    pub fn to_markdown(&self) -> String {
+    pub(crate) fn to_markdown(&self) -> String {
         let t = &self.totals;
         let mut s = String::new();
         let _ = writeln!(s, "# forensics scan summary\n");
@@ -486,7 +486,7 @@ impl Summary {
     }
 
     /// The terminal summary (plain text; log content escaped).
-    pub fn to_terminal(&self) -> String {
+    pub(crate) fn to_terminal(&self) -> String {
         let t = &self.totals;
         let th = &self.throughput;
         let mut s = String::new();

@@ -256,7 +256,7 @@ pub struct SynthReport {
     pub ground_truth: PathBuf,
 }
 
-pub use crate::bytes::parse_size;
+pub(crate) use crate::bytes::parse_size;
 
 /// Writes the corpus and `ground_truth.json` under `opts.out`.
 pub fn generate(opts: &SynthOptions) -> io::Result<SynthReport> {
