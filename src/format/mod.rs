@@ -7,6 +7,7 @@
 //! this folder only.
 
 pub mod cloudwatch_json;
+pub mod json_bounds;
 pub mod mysql;
 pub mod postgres;
 pub mod postgres_csv;
@@ -331,8 +332,9 @@ pub fn forced(choice: FormatChoice, head: &[u8]) -> Option<FileFormat> {
 
 /// The start of the first record at or after `pos`. Chunk boundaries are placed here so that
 /// no record spans two chunks: a line in the MySQL family; a line that opens a new entry
-/// (see [`postgres::is_boundary`]) in PostgreSQL logs; never inside a JSON delivery, which
-/// is decoded whole.
+/// (see [`postgres::is_boundary`]) in PostgreSQL logs. A mapped JSON delivery is cut by
+/// [`cloudwatch_json::plan_chunks`] instead (the chunks start between events, and need the
+/// walk's position there); asked here, it is never cut.
 pub fn next_record_start(format: &FileFormat, buf: &[u8], pos: usize) -> usize {
     if pos == 0 || pos >= buf.len() {
         return pos.min(buf.len());
@@ -361,10 +363,39 @@ pub fn last_record_end(format: &FileFormat, buf: &[u8]) -> Option<usize> {
         // A record ends where the next one starts; only whole lines can be judged.
         Family::Postgres => last_line_where(buf, postgres::is_boundary),
         Family::PostgresCsv => last_line_where(buf, postgres_csv::is_row_start),
-        // Between whole JSON documents. `Some(0)` (rather than `None`) while the first
-        // document is incomplete asks for more input without the record-length limit: one
-        // `filter-log-events` document may hold a whole export.
+        // Between whole JSON documents (a stream is cut between events by [`RecordEnds`],
+        // which carries the position from block to block). `Some(0)` (rather than `None`)
+        // while the first document is incomplete asks for more input without the
+        // record-length limit.
         Family::CloudwatchJson => Some(cloudwatch_json::complete_documents_end(buf)),
+    }
+}
+
+/// The record ends of a stream, block after block: [`last_record_end`], except in a
+/// CloudWatch JSON delivery, which is cut between its events (not only between documents),
+/// so a delivery of one huge `filter-log-events` page is read in bounded blocks. The walk's
+/// position at each cut is carried to the next block (see [`json_bounds::StreamCut`]); the
+/// parser carries the same position in its [`cloudwatch_json::Resume`].
+pub struct RecordEnds {
+    format: FileFormat,
+    json: json_bounds::StreamCut,
+}
+
+impl RecordEnds {
+    pub fn new(format: FileFormat) -> RecordEnds {
+        RecordEnds {
+            format,
+            json: Default::default(),
+        }
+    }
+
+    /// The end of the last complete record in `buf`, which starts where the previous cut
+    /// left off.
+    pub fn cut(&mut self, buf: &[u8]) -> Option<usize> {
+        match self.format.family {
+            Family::CloudwatchJson => self.json.cut(buf),
+            _ => last_record_end(&self.format, buf),
+        }
     }
 }
 

@@ -29,8 +29,17 @@ impl Plan<'_> {
             }
             // The scan's own chunks.
             let mut line = 1;
-            for &(start, end) in &self.ledgers[file].bounds {
-                line += dedupe::block_keys(fmt, &map[start..end], line, &mut out);
+            let mut json = Default::default();
+            let bounds = &self.ledgers[file].bounds;
+            for (i, &(start, end)) in bounds.iter().enumerate() {
+                let at_eof = i + 1 == bounds.len();
+                let block = &map[start..end];
+                // A JSON delivery's chunks start as the planning walk found them.
+                if let Some(js) = self.json_starts[file].get(i) {
+                    json = format::cloudwatch_json::chunk_resume(&self.json_starts[file], i);
+                    line = js.line;
+                }
+                line += dedupe::block_keys(fmt, block, line, at_eof, &mut json, &mut out);
                 input::release_pages(map, start, end);
             }
             return Some(out);
@@ -48,10 +57,12 @@ impl Plan<'_> {
             return None;
         }
         let mut line = 1;
-        while let Some(block) = blocks.next_block(|buf| format::last_record_end(&fmt, buf)) {
+        let mut json = Default::default();
+        let mut ends = format::RecordEnds::new(fmt);
+        while let Some(block) = blocks.next_block(|buf| ends.cut(buf)) {
             match block {
-                Block::Records { data, .. } => {
-                    line += dedupe::block_keys(&fmt, &data, line, &mut out);
+                Block::Records { data, at_eof } => {
+                    line += dedupe::block_keys(&fmt, &data, line, at_eof, &mut json, &mut out);
                 }
                 Block::TooLong { .. } => line += 1,
             }

@@ -24,9 +24,9 @@ mod tests;
 
 use rayon::prelude::*;
 
-use crate::format::{self, FileFormat, FormatChoice};
+use crate::format::{self, cloudwatch_json, Family, FileFormat, FormatChoice};
 use crate::input::{self, InputFile, Opened};
-use crate::scan::{process_chunk, ChunkSettings, FileNote, UnitOutput};
+use crate::scan::{process_chunk_from, ChunkSettings, FileNote, UnitOutput};
 use crate::time::Clock;
 
 use ledger::{Ledger, Ticket};
@@ -78,6 +78,8 @@ pub struct Plan<'f> {
     maps: Vec<Option<memmap2::Mmap>>,
     formats: Vec<Option<FileFormat>>,
     ledgers: Vec<Ledger>,
+    /// Per mapped CloudWatch JSON file, where each chunk starts (empty for other files).
+    json_starts: Vec<Vec<cloudwatch_json::ChunkStart>>,
     /// Files read as compressed streams.
     streams: Vec<bool>,
     units: Vec<Unit>,
@@ -100,6 +102,7 @@ impl<'f> Plan<'f> {
             maps: Vec::with_capacity(files.len()),
             formats: Vec::with_capacity(files.len()),
             ledgers: Vec::with_capacity(files.len()),
+            json_starts: Vec::with_capacity(files.len()),
             streams: Vec::with_capacity(files.len()),
             units: Vec::new(),
             choice,
@@ -117,6 +120,7 @@ impl<'f> Plan<'f> {
             plan.maps.push(planned.map);
             plan.formats.push(planned.format);
             plan.ledgers.push(Ledger::new(planned.bounds));
+            plan.json_starts.push(planned.json_starts);
             plan.streams.push(
                 planned
                     .units
@@ -261,12 +265,18 @@ impl<'f> Plan<'f> {
         let ledger = &self.ledgers[file];
         let index = ticket.index;
         let (start, end) = ledger.bounds[index];
-        let first_line = ticket.first_line().unwrap_or_else(|| {
-            let n = 1 + bytecount::count(&map[..start], b'\n') as u64;
-            input::release_pages(map, 0, start);
-            n
+        // A JSON delivery's chunk knows its first event from the planning walk.
+        let json = self.json_starts[file].get(index);
+        let first_line = json.map(|j| j.line).unwrap_or_else(|| {
+            ticket.first_line().unwrap_or_else(|| {
+                let n = 1 + bytecount::count(&map[..start], b'\n') as u64;
+                input::release_pages(map, 0, start);
+                n
+            })
         });
-        let out = process_chunk(
+        let mut resume =
+            json.map(|_| cloudwatch_json::chunk_resume(&self.json_starts[file], index));
+        let out = process_chunk_from(
             settings,
             file,
             &self.files[file].display,
@@ -274,6 +284,7 @@ impl<'f> Plan<'f> {
             &map[start..end],
             first_line,
             index + 1 == ledger.bounds.len(),
+            resume.as_mut(),
         );
         emit(UnitOutput::Chunk(Box::new(out)));
         let hex = ticket.parsed(map, |s, e| input::release_pages(map, s, e));
@@ -287,6 +298,8 @@ struct PlannedFile {
     format: Option<FileFormat>,
     /// The byte range of each chunk (see [`Ledger`]).
     bounds: Vec<(usize, usize)>,
+    /// A JSON delivery's chunk starts (see [`cloudwatch_json::plan_chunks`]).
+    json_starts: Vec<cloudwatch_json::ChunkStart>,
     units: Vec<Unit>,
 }
 
@@ -302,6 +315,7 @@ fn plan_file(
         map,
         format: None,
         bounds: Vec::new(),
+        json_starts: Vec::new(),
         units,
     };
     let report = |note: FileNote| vec![Unit::Report { file: i, note }];
@@ -324,7 +338,13 @@ fn plan_file(
     let pieces = map.len().div_ceil(chunk_bytes).max(1);
     let chunk_bytes = map.len().div_ceil(pieces).max(1);
     let mut bounds = Vec::new();
-    let mut pos = 0;
+    let mut json_starts = Vec::new();
+    if format.family == Family::CloudwatchJson {
+        // Cut between events by one walk of the delivery, which also counts the events
+        // before each cut (a JSON chunk's first "line").
+        (bounds, json_starts) = cloudwatch_json::plan_chunks(&map, chunk_bytes);
+    }
+    let mut pos = bounds.last().map_or(0, |b| b.1);
     while pos < map.len() {
         let end = format::next_record_start(&format, &map, (pos + chunk_bytes).min(map.len()));
         let end = if end <= pos { map.len() } else { end };
@@ -342,6 +362,7 @@ fn plan_file(
         map: Some(map),
         format: Some(format),
         bounds,
+        json_starts,
         units,
     }
 }

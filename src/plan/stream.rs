@@ -5,7 +5,7 @@
 use crate::format::{self, Reason};
 use crate::input::blocks::{Block, RecordBlocks};
 use crate::input::{Compression, Decompressed};
-use crate::scan::{process_chunk, ChunkOutput, ChunkSettings, FileNote, UnitOutput};
+use crate::scan::{process_chunk_from, ChunkOutput, ChunkSettings, FileNote, UnitOutput};
 use crate::stats::StatsBuilder;
 
 use super::{Plan, SNIFF_BYTES, STREAM_BLOCK_BYTES};
@@ -82,9 +82,8 @@ impl Plan<'_> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Handover>(1);
         std::thread::scope(|scope| {
             scope.spawn(move || {
-                while let Some(block) =
-                    blocks.next_block(|buf| format::last_record_end(&format, buf))
-                {
+                let mut ends = format::RecordEnds::new(format);
+                while let Some(block) = blocks.next_block(|buf| ends.cut(buf)) {
                     if tx.send(Handover::Block(block)).is_err() {
                         return;
                     }
@@ -97,11 +96,21 @@ impl Plan<'_> {
                 });
             });
             let mut line = 1u64;
+            // Where the next block of a JSON delivery starts (it may continue a document).
+            let mut json = Default::default();
             for handover in rx {
                 match handover {
                     Handover::Block(Block::Records { data, at_eof }) => {
-                        let out =
-                            process_chunk(settings, file, &f.display, &format, &data, line, at_eof);
+                        let out = process_chunk_from(
+                            settings,
+                            file,
+                            &f.display,
+                            &format,
+                            &data,
+                            line,
+                            at_eof,
+                            Some(&mut json),
+                        );
                         line += out.stats.lines;
                         emit(UnitOutput::Chunk(Box::new(out)));
                     }

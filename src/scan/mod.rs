@@ -164,11 +164,32 @@ pub fn process_chunk(
     first_line: u64,
     at_eof: bool,
 ) -> ChunkOutput {
+    process_chunk_from(
+        settings, file, path, format, chunk, first_line, at_eof, None,
+    )
+}
+
+/// [`process_chunk`] for a chunk of a CloudWatch JSON delivery that may start between two
+/// events of a document: `json` says where it starts (`None`: at the start of a document),
+/// and is left saying where the next chunk starts.
+#[allow(clippy::too_many_arguments)]
+pub fn process_chunk_from(
+    settings: &ChunkSettings<'_>,
+    file: usize,
+    path: &Arc<str>,
+    format: &FileFormat,
+    chunk: &[u8],
+    first_line: u64,
+    at_eof: bool,
+    json: Option<&mut cloudwatch_json::Resume>,
+) -> ChunkOutput {
     // CloudWatch JSON and PostgreSQL csvlog: the messages are owned once decoded, so decode
     // the chunk into an arena first; the events below borrow from it as they borrow from a
     // mapped file.
-    let json =
-        (format.family == Family::CloudwatchJson).then(|| cloudwatch_json::Arena::decode(chunk));
+    let json = (format.family == Family::CloudwatchJson).then(|| match json {
+        Some(resume) => cloudwatch_json::Arena::decode_from(chunk, resume, at_eof),
+        None => cloudwatch_json::Arena::decode_from(chunk, &mut Default::default(), at_eof),
+    });
     let csv =
         (format.family == Family::PostgresCsv).then(|| postgres_csv::Arena::decode(chunk, at_eof));
     let raw_len = chunk.len();
