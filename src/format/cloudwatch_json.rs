@@ -332,9 +332,18 @@ pub struct ChunkStart {
 /// or between documents), in one walk of the file that counts the events before each cut
 /// and keeps the whole header of the document a cut falls in (filled in when it closes). Returns each chunk's byte range and
 /// start. After a break in the structure nothing more is cut: the last chunk runs to the end.
-pub fn plan_chunks(buf: &[u8], chunk_bytes: usize) -> (Vec<(usize, usize)>, Vec<ChunkStart>) {
-    struct Planner<'b> {
+/// `release(start, end)` is called for each chunk the walk is done with (a map hands its
+/// pages back, so the walk holds one chunk of the file at a time).
+pub fn plan_chunks(
+    buf: &[u8],
+    chunk_bytes: usize,
+    mut release: impl FnMut(usize, usize),
+) -> (Vec<(usize, usize)>, Vec<ChunkStart>) {
+    struct Planner<'b, 'f> {
         buf: &'b [u8],
+        release: &'f mut dyn FnMut(usize, usize),
+        /// Where the walk's pages were handed back up to.
+        released: usize,
         step: usize,
         target: usize,
         units: u64,
@@ -343,7 +352,7 @@ pub fn plan_chunks(buf: &[u8], chunk_bytes: usize) -> (Vec<(usize, usize)>, Vec<
         /// The cuts inside the open document (their header is filled in when it closes).
         open: usize,
     }
-    impl Planner<'_> {
+    impl Planner<'_, '_> {
         fn close(&mut self) {
             let header = self.header.to_owned(self.buf);
             let n = self.cuts.len();
@@ -353,7 +362,7 @@ pub fn plan_chunks(buf: &[u8], chunk_bytes: usize) -> (Vec<(usize, usize)>, Vec<
             self.open = 0;
         }
     }
-    impl<'b> Visit<'b> for Planner<'b> {
+    impl<'b> Visit<'b> for Planner<'b, '_> {
         fn doc_start(&mut self, _at: usize) {
             self.header = HeaderRanges::default();
             self.open = 0;
@@ -389,6 +398,8 @@ pub fn plan_chunks(buf: &[u8], chunk_bytes: usize) -> (Vec<(usize, usize)>, Vec<
                 if pos.in_doc() {
                     self.open += 1;
                 }
+                (self.release)(self.released, at);
+                self.released = at;
                 self.target = at + self.step;
             }
             true
@@ -397,6 +408,8 @@ pub fn plan_chunks(buf: &[u8], chunk_bytes: usize) -> (Vec<(usize, usize)>, Vec<
     let step = chunk_bytes.max(1);
     let mut p = Planner {
         buf,
+        release: &mut release,
+        released: 0,
         step,
         target: step,
         units: 0,
@@ -770,7 +783,7 @@ mod tests {
 
     /// A delivery decoded in the chunks `plan_chunks` makes, of any size.
     fn chunked(buf: &[u8], size: usize) -> Vec<Row> {
-        let (bounds, starts) = plan_chunks(buf, size);
+        let (bounds, starts) = plan_chunks(buf, size, |_, _| {});
         assert_eq!(bounds.len(), starts.len());
         let mut out = Vec::new();
         for (i, &(s, e)) in bounds.iter().enumerate() {
