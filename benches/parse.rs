@@ -241,6 +241,7 @@ fn chunk(c: &mut Criterion) {
             config: &config,
             analysis: true,
             duplicates: &none,
+            max_record_bytes: forensics::format::DEFAULT_MAX_RECORD_BYTES,
         };
         g.bench_function(name, |b| {
             b.iter(|| {

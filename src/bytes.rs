@@ -1,6 +1,6 @@
 //! Small byte searches and comparisons of the hot path, where a general routine costs more
 //! than the work: the values compared are a few bytes long, the bytes searched for a few
-//! bytes apart.
+//! bytes apart. Also the one grammar of byte sizes (`16MiB`) the settings and `synth` read.
 //!
 //! The SIMD pieces use SSE2, which every x86_64 processor has, through one primitive
 //! ([`eq_mask16`]); other targets take the plain loop it stands for.
@@ -87,6 +87,50 @@ pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
         4..=8 => w4(a, 0) == w4(b, 0) && w4(a, n - 4) == w4(b, n - 4),
         9..=16 => w8(a, 0) == w8(b, 0) && w8(a, n - 8) == w8(b, n - 8),
         _ => a == b,
+    }
+}
+
+/// Parses a size such as `1GiB`, `1G`, `512M`, `500MB`, `64k`, `1.5G` or `12345`.
+/// `K/M/G/T` with or without `iB` are binary (1024-based); `KB/MB/GB/TB` are decimal.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let num: String = num.chars().filter(|&c| c != '_').collect();
+    if num.is_empty() {
+        return Err(format!(
+            "invalid size `{s}`: expected a number such as 512M or 1GiB"
+        ));
+    }
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "ki" | "kib" => 1 << 10,
+        "m" | "mi" | "mib" => 1 << 20,
+        "g" | "gi" | "gib" => 1 << 30,
+        "t" | "ti" | "tib" => 1 << 40,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        u => {
+            return Err(format!(
+                "invalid size unit `{u}` in `{s}` (use K, M, G, T, KiB.., KB..)"
+            ))
+        }
+    };
+    if num.contains('.') {
+        let v: f64 = num.parse().map_err(|_| format!("invalid size `{s}`"))?;
+        let bytes = (v * mult as f64).round();
+        if !bytes.is_finite() || bytes > u64::MAX as f64 {
+            return Err(format!("size `{s}` is too large"));
+        }
+        Ok(bytes as u64)
+    } else {
+        let v: u64 = num.parse().map_err(|_| format!("invalid size `{s}`"))?;
+        v.checked_mul(mult)
+            .ok_or_else(|| format!("size `{s}` is too large"))
     }
 }
 

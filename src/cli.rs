@@ -186,12 +186,14 @@ impl ScanArgs {
             force: self.force,
             no_events: self.no_events,
             format: self.format,
-            clock: time::Clock::new(settings.timestamp_format, settings.utc_offset),
+            clock: crate::format::Clock::new(settings.timestamp_format, settings.utc_offset)
+                .with_pg_prefix(settings.pg_log_line_prefix.and_then(|p| p.compiled)),
             analysis,
             progress: !self.quiet,
             chunk_bytes: self.chunk_bytes,
             run_passes: !self.no_analysis,
             keep_duplicates: self.keep_duplicates,
+            max_record_bytes: settings.max_record_bytes.0,
         })
     }
 }
@@ -212,6 +214,19 @@ fn run_scan(mut a: ScanArgs) -> Result<ExitCode> {
             s.totals.files_error,
             a.out.display()
         );
+    }
+    // An output that could not be written (a full disk) was left out; the rest was
+    // published, and the summary says what is missing.
+    for e in &s.outputs.errors {
+        eprintln!(
+            "forensics: error: cannot write {}: {} ({} not written)",
+            a.out.join(&e.path).display(),
+            e.error,
+            e.output
+        );
+    }
+    if !s.outputs.errors.is_empty() {
+        return Ok(ExitCode::from(2));
     }
     if report.readable_files() == 0 {
         eprintln!(
@@ -238,7 +253,7 @@ fn run_grep(a: GrepArgs) -> Result<ExitCode> {
         count: a.count,
         since_us,
         until_us,
-        clock: time::Clock::new(a.timestamp_format, a.utc_offset.unwrap_or_default()),
+        clock: crate::format::Clock::new(a.timestamp_format, a.utc_offset.unwrap_or_default()),
         threads: a.threads,
         with_filename: if a.with_filename {
             Some(true)

@@ -50,7 +50,7 @@ pub struct GrepOptions {
     pub until_us: Option<i64>,
     /// How MySQL-family plugin times are read for `since_us`/`until_us` (a custom MariaDB
     /// layout, a UTC offset), as `scan --timestamp-format/--utc-offset` read them.
-    pub clock: time::Clock,
+    pub clock: format::Clock,
     /// Worker threads (0 = one per core).
     pub threads: usize,
     /// Prefix lines with `path:line:` (counts with `path:`). `None` = as grep: when more than
@@ -196,11 +196,11 @@ struct LineMatcher<'p> {
     literal: Option<Finder<'p>>,
     since_us: Option<i64>,
     until_us: Option<i64>,
-    clock: time::Clock,
+    clock: format::Clock,
 }
 
 impl<'p> LineMatcher<'p> {
-    fn with_clock(mut self, clock: time::Clock) -> Self {
+    fn with_clock(mut self, clock: format::Clock) -> Self {
         self.clock = clock;
         self
     }
@@ -215,7 +215,7 @@ impl<'p> LineMatcher<'p> {
             literal,
             since_us,
             until_us,
-            clock: time::Clock::default(),
+            clock: format::Clock::default(),
         }
     }
 
@@ -258,7 +258,8 @@ impl<'p> LineMatcher<'p> {
         let line_end =
             |at: usize| memchr::memchr(b'\n', &block[at..]).map_or(block.len(), |j| at + j);
         let continues = |at: usize| {
-            layout == Layout::PostgresEntries && !postgres::is_prefixed(&block[at..line_end(at)])
+            matches!(layout, Layout::PostgresEntries(p)
+                if !postgres::is_prefixed_with(p, &block[at..line_end(at)]))
         };
         // The end of the event that starts at line start `start`.
         let event_end = |start: usize| {
@@ -324,7 +325,7 @@ fn prefilter_is_exact(literal: &[u8]) -> bool {
 /// microseconds (Aurora MySQL) or PostgreSQL's `YYYY-MM-DD HH:MM:SS TZ` prefix at the start of
 /// the message.
 #[inline]
-fn event_time(message: &[u8], clock: time::Clock) -> Option<i64> {
+fn event_time(message: &[u8], clock: format::Clock) -> Option<i64> {
     if let Some(layout) = clock.layout {
         if let Ok((t, _)) = layout.read(message) {
             return Some(clock.to_utc(t));
@@ -349,13 +350,16 @@ enum Layout {
     /// One line (audit logs, and any other text).
     Lines,
     /// A PostgreSQL log entry: its prefixed line and the unprefixed lines that continue it.
-    PostgresEntries,
+    /// `log_line_prefix` as sniffed (`None`: RDS's).
+    PostgresEntries(Option<&'static format::pg_prefix::LinePrefix>),
 }
 
 impl Layout {
     fn of(head: &[u8]) -> (Layout, Option<FileFormat>) {
         match format::sniff(head) {
-            Some(f) if f.family == Family::Postgres => (Layout::PostgresEntries, Some(f)),
+            Some(f) if f.family == Family::Postgres => {
+                (Layout::PostgresEntries(f.clock.pg_prefix), Some(f))
+            }
             f => (Layout::Lines, f),
         }
     }
@@ -580,7 +584,7 @@ impl<'a> GrepPlan<'a> {
         // Blocks end on an event boundary; an entry that is still continuing waits for the
         // next block, unless it grows past a few blocks (then it is cut at a line).
         let entry_end = |buf: &[u8]| match (layout, format) {
-            (Layout::PostgresEntries, Some(fmt)) if buf.len() < 4 * chunk => {
+            (Layout::PostgresEntries(_), Some(fmt)) if buf.len() < 4 * chunk => {
                 format::last_record_end(&fmt, buf).filter(|&e| e > 0)
             }
             _ => memchr::memrchr(b'\n', buf).map(|i| i + 1),
@@ -625,7 +629,7 @@ fn chunk_units(
         let target = (pos + settings.chunk_bytes).min(map.len());
         let end = match (layout, &format) {
             // Between PostgreSQL entries, so a multi-line statement stays in one chunk.
-            (Layout::PostgresEntries, Some(fmt)) => format::next_record_start(fmt, map, target),
+            (Layout::PostgresEntries(_), Some(fmt)) => format::next_record_start(fmt, map, target),
             _ => match memchr::memchr(b'\n', &map[target - 1..]) {
                 Some(i) => target + i,
                 None => map.len(),
@@ -704,7 +708,7 @@ mod tests {
                 // One pattern with a literal to search for, one without.
                 assert_eq!(m.literal.is_some(), pattern == "x");
                 let mut found = Vec::new();
-                m.search_block(block, Layout::PostgresEntries, &mut |s, e| {
+                m.search_block(block, Layout::PostgresEntries(None), &mut |s, e| {
                     found.push((s, e))
                 });
                 let got: Vec<usize> = found.iter().map(|&(s, _)| s).collect();
@@ -782,18 +786,18 @@ mod tests {
     #[test]
     fn event_time_reads_both_audit_timestamps_only() {
         assert_eq!(
-            event_time(b"20230501 10:02:19,db", time::Clock::default()),
+            event_time(b"20230501 10:02:19,db", format::Clock::default()),
             Some(1_682_935_339_000_000)
         );
         assert_eq!(
-            event_time(b"1653053459680124,c731", time::Clock::default()),
+            event_time(b"1653053459680124,c731", format::Clock::default()),
             Some(1_653_053_459_680_124)
         );
         assert_eq!(
-            event_time(b"16530534596801245,c731", time::Clock::default()),
+            event_time(b"16530534596801245,c731", format::Clock::default()),
             None
         );
-        assert_eq!(event_time(b"hello", time::Clock::default()), None);
+        assert_eq!(event_time(b"hello", format::Clock::default()), None);
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub mod exec;
 pub mod filter;
 pub mod finding;
 pub mod format;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod grep;
 pub mod input;
 pub mod pass;
@@ -40,10 +42,10 @@ use plan::Plan;
 use scan::consume::RunState;
 use scan::{ChunkSettings, FileNote, UnitOutput};
 use sink::assemble;
-use sink::output::{prepare_output_dir, remove_in_background};
+use sink::output::{Pause, Staging};
 use sink::parquet::{PartitionedWriter, RowGroupEncoder};
 use sink::summary::ConfigSummary;
-use sink::summary::Summary;
+use sink::summary::{OutputError, Summary};
 
 /// Everything `forensics scan` needs.
 #[derive(Clone, Debug)]
@@ -58,7 +60,7 @@ pub struct ScanOptions {
     pub no_events: bool,
     pub format: FormatChoice,
     /// How MySQL-family plugin timestamps are read (`--timestamp-format`, `--utc-offset`).
-    pub clock: time::Clock,
+    pub clock: format::Clock,
     pub analysis: AnalysisConfig,
     /// Show a progress bar on stderr (only when it is a terminal).
     pub progress: bool,
@@ -68,6 +70,9 @@ pub struct ScanOptions {
     pub run_passes: bool,
     /// Keep events that repeat an earlier CloudWatch export file's (see [`dedupe`]).
     pub keep_duplicates: bool,
+    /// The record limit (`--max-record-bytes`): longer records keep their fields, their
+    /// text is cut here and they are counted as `truncated`.
+    pub max_record_bytes: usize,
 }
 
 /// The result of a scan, for the command line to render and pick an exit code from.
@@ -94,9 +99,16 @@ impl ScanReport {
 const RUN_AHEAD_BYTES: usize = 48 << 20;
 
 /// Scans the inputs and writes `events/`, `findings.parquet`, `summary.json`, `summary.md`.
+///
+/// Everything is written into a staging folder inside the output folder and published when
+/// the run is complete (see [`sink::output`]). An output that cannot be written (a full
+/// disk) is left out whole and named in `summary.outputs.errors`; the others are still
+/// published. Only when `summary.json` itself cannot be written is nothing published (and
+/// the error returned).
 pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     let started = Instant::now();
-    let _cleanup = remove_in_background(prepare_output_dir(&opts.out, opts.force)?);
+    let staging = Staging::create(&opts.out, opts.force, Pause::from_env())?;
+    let pause = staging.pause().clone();
     let threads = if opts.threads == 0 {
         num_cpus()
     } else {
@@ -126,7 +138,9 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     let duplicates = if opts.keep_duplicates || candidates < 2 {
         dedupe::Duplicates::none()
     } else {
-        dedupe::find(files.len(), &pool, |f| plan.record_keys(f))
+        dedupe::find(files.len(), &pool, |f| {
+            plan.record_keys(f, opts.max_record_bytes)
+        })
     };
 
     // 2. Parse, analyse and encode in parallel; merge and write in input order.
@@ -135,13 +149,19 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     } else {
         Some(RowGroupEncoder::new(&event::COLUMNS)?)
     };
+    let events_dir = staging.dir().join("events");
     let mut writer = if opts.no_events {
         None
     } else {
-        Some(PartitionedWriter::new(
-            &opts.out.join("events"),
-            &event::COLUMNS,
-        )?)
+        Some(PartitionedWriter::new(&events_dir, &event::COLUMNS)?)
+    };
+    let mut output_errors: Vec<OutputError> = Vec::new();
+    // A failed events write drops the events whole (temporaries and finished parts alike),
+    // and the run goes on for the findings and the summary.
+    let mut events_failed = |writer: &mut Option<PartitionedWriter>, e: Error| {
+        drop(writer.take());
+        let _ = std::fs::remove_dir_all(&events_dir);
+        output_errors.push(output_error(&staging, "events", e));
     };
     let settings = ChunkSettings {
         since_us: opts.since_us,
@@ -150,10 +170,11 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         config: &opts.analysis,
         analysis: opts.run_passes,
         duplicates: &duplicates,
+        max_record_bytes: opts.max_record_bytes,
     };
     let mut run = RunState::new(&files);
     let progress = progress_bar(opts.progress, files.iter().map(|f| f.size).sum());
-    let mut write_error: Option<Error> = None;
+    let mut paused_mid_events = false;
     // Workers may run ahead of the consumer by a few chunks' worth of input: weighed in
     // input bytes, so a compressed stream's small blocks go as far ahead as mapped chunks.
     exec::run_ordered_weighted(
@@ -175,27 +196,34 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
                     p.inc(c.bytes);
                 }
             }
+            let chunk = matches!(out, UnitOutput::Chunk(_));
             if let Err(e) = run.consume(out, writer.as_mut()) {
-                write_error.get_or_insert(e);
+                events_failed(&mut writer, e);
+            }
+            if chunk && writer.is_some() && !paused_mid_events {
+                paused_mid_events = true;
+                pause.at("events-mid");
             }
         },
     );
     // A hash left behind by a unit that panicked (never after a normal run).
     for out in plan.unfinished_hashes() {
         if let Err(e) = run.consume(out, writer.as_mut()) {
-            write_error.get_or_insert(e);
+            events_failed(&mut writer, e);
         }
     }
     if let Some(p) = &progress {
         p.finish_and_clear();
     }
-    if let Some(e) = write_error {
-        return Err(e);
-    }
-    let (event_files, event_rows) = match writer {
-        Some(w) => w.finish(&pool)?,
+    let (event_files, event_rows) = match writer.take().map(|w| w.finish(&pool)) {
+        Some(Ok(written)) => written,
+        Some(Err(e)) => {
+            events_failed(&mut None, e);
+            (Vec::new(), 0)
+        }
         None => (Vec::new(), 0),
     };
+    pause.at("events");
 
     // 3. Findings.
     let paths: Vec<Arc<str>> = files.iter().map(|f| f.display.clone()).collect();
@@ -209,11 +237,14 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         .unwrap_or_else(|| PassSet::new(&opts.analysis));
     let mut findings = passes.finish(&ctx);
     finding::sort(&mut findings);
-    sink::parquet::write_file_atomic(
-        &opts.out.join("findings.parquet"),
+    if let Err(e) = sink::parquet::write_file_atomic(
+        &staging.dir().join("findings.parquet"),
         &finding::to_batch(&findings),
         &finding::COLUMNS,
-    )?;
+    ) {
+        output_errors.push(output_error(&staging, "findings.parquet", e));
+    }
+    pause.at("findings");
 
     // 4. Summary.
     let elapsed = started.elapsed().as_secs_f64();
@@ -231,20 +262,56 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
             &opts.clock,
         ),
         out: &opts.out,
+        written_in: staging.dir(),
         event_files,
+        output_errors,
         event_rows,
         seconds: elapsed,
         threads,
     });
-    sink::parquet::write_bytes_atomic(
-        &opts.out.join("summary.json"),
-        summary.to_json().as_bytes(),
-    )?;
-    sink::parquet::write_bytes_atomic(
-        &opts.out.join("summary.md"),
+    let mut summary = summary;
+    if let Err(e) = sink::parquet::write_bytes_atomic(
+        &staging.dir().join("summary.md"),
         summary.to_markdown().as_bytes(),
-    )?;
+    ) {
+        let e = output_error(&staging, "summary.md", e);
+        summary.outputs.errors.push(e);
+    }
+    // summary.json says the run is complete: without it nothing is published (a `--force`
+    // run leaves the earlier outputs as they were).
+    if let Err(e) = sink::parquet::write_bytes_atomic(
+        &staging.dir().join("summary.json"),
+        summary.to_json().as_bytes(),
+    ) {
+        let mut message = format!(
+            "{}; nothing was published",
+            output_error(&staging, "summary.json", e).error
+        );
+        for e in &summary.outputs.errors {
+            let path = opts.out.join(&e.path);
+            message += &format!(" (also not written: {}: {})", path.display(), e.error);
+        }
+        return Err(Error::Output {
+            path: opts.out.join("summary.json"),
+            message,
+        });
+    }
+    staging.publish()?;
     Ok(ScanReport { summary, findings })
+}
+
+/// An output that could not be written, named by its path in the output folder.
+fn output_error(staging: &Staging, output: &str, e: Error) -> OutputError {
+    let (path, error) = match e {
+        Error::Io { path, source } => (staging.relative(&path), source.to_string()),
+        Error::Output { path, message } => (staging.relative(&path), message),
+        other => (output.to_string(), other.to_string()),
+    };
+    OutputError {
+        output: output.to_string(),
+        path,
+        error,
+    }
 }
 
 fn num_cpus() -> usize {

@@ -24,6 +24,7 @@ use std::str::FromStr;
 use ipnet::IpNet;
 
 use crate::error::{Error, Result};
+use crate::format::pg_prefix::PrefixArg;
 use crate::pass::config::{parse_net, RuleConfig, UserConfig};
 use crate::pass::AnalysisConfig;
 use crate::time::{TimeLayout, UtcOffset};
@@ -134,6 +135,15 @@ settings! {
     /// as on RDS]. Aurora epoch times, PostgreSQL and CloudWatch times carry their zone.
     #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
     utc_offset: UtcOffset = UtcOffset(0);
+    /// Longest record kept whole, e.g. 16MiB: a longer record stays an event with its fields,
+    /// its text cut here and counted as truncated [default: 16MiB].
+    #[arg(long, value_name = "SIZE")]
+    max_record_bytes: RecordBytes = RecordBytes(crate::format::DEFAULT_MAX_RECORD_BYTES);
+    /// PostgreSQL `log_line_prefix` of self-managed servers' stderr logs, e.g. '%m [%p] %q%u@%d '
+    /// (as pgBadger's --prefix) [default: RDS's '%t:%r:%u@%d:[%p]:' and the common ones,
+    /// recognised per file].
+    #[arg(long, value_name = "PREFIX", allow_hyphen_values = true)]
+    pg_log_line_prefix: PrefixArg;
     /// Custom rules, `[[rule]]` tables of the config file.
     #[arg(skip)]
     rule: Vec<RuleConfig> = Vec::new();
@@ -266,6 +276,42 @@ impl FromStr for Seconds {
     }
 }
 
+/// `--max-record-bytes`: a size (`16MiB`, `4096`, the grammar of `synth --size`), kept
+/// within [`MAX_RECORD_BYTES_FLOOR`](crate::format::MAX_RECORD_BYTES_FLOOR) and
+/// [`MAX_RECORD_BYTES_CEILING`](crate::format::MAX_RECORD_BYTES_CEILING).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RecordBytes(pub(crate) usize);
+
+impl FromStr for RecordBytes {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<RecordBytes, String> {
+        let n = crate::bytes::parse_size(s)?;
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        Ok(RecordBytes(n.clamp(
+            crate::format::MAX_RECORD_BYTES_FLOOR,
+            crate::format::MAX_RECORD_BYTES_CEILING,
+        )))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RecordBytes {
+    /// A TOML integer (bytes) or a string in the flag's grammar.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bytes(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Bytes(n) => n.to_string(),
+            Raw::Text(t) => t,
+        }
+        .parse()
+        .map_err(serde::de::Error::custom)
+    }
+}
+
 /// A config value written as a TOML string is read by its type's `FromStr`, the parser its
 /// flag uses, so a key and its flag take the same text and fail with the same message.
 macro_rules! from_str_deserialize {
@@ -279,7 +325,7 @@ macro_rules! from_str_deserialize {
     )*};
 }
 
-from_str_deserialize!(Net, Seconds, UtcOffset, TimeLayout);
+from_str_deserialize!(Net, Seconds, UtcOffset, TimeLayout, PrefixArg);
 
 #[cfg(test)]
 mod tests {
@@ -357,6 +403,34 @@ mod tests {
         assert_eq!(format!("{:?}", AnalysisConfig::default()), format!("{a:?}"));
     }
 
+    /// `--max-record-bytes` and `max_record_bytes` take a size (or, in the file, a number of
+    /// bytes); values out of range are brought within it; the default is 16 MiB.
+    #[test]
+    fn the_record_limit_is_a_size_from_flag_or_key() {
+        let d = crate::format::DEFAULT_MAX_RECORD_BYTES;
+        assert_eq!(resolve(&[], None).unwrap().max_record_bytes, RecordBytes(d));
+        assert_eq!(d, 16 << 20);
+        let s = resolve(
+            &["--max-record-bytes", "4096"],
+            Some("max_record_bytes = \"1MiB\"\n"),
+        );
+        assert_eq!(s.unwrap().max_record_bytes, RecordBytes(4096));
+        let s = resolve(&[], Some("max_record_bytes = \"64MiB\"\n")).unwrap();
+        assert_eq!(s.max_record_bytes, RecordBytes(64 << 20));
+        let s = resolve(&[], Some("max_record_bytes = 100000\n")).unwrap();
+        assert_eq!(s.max_record_bytes, RecordBytes(100_000));
+        assert_eq!(
+            "1".parse(),
+            Ok(RecordBytes(crate::format::MAX_RECORD_BYTES_FLOOR))
+        );
+        assert_eq!(
+            "1TiB".parse(),
+            Ok(RecordBytes(crate::format::MAX_RECORD_BYTES_CEILING))
+        );
+        assert!("lots".parse::<RecordBytes>().is_err());
+        assert!(resolve(&[], Some("max_record_bytes = \"lots\"\n")).is_err());
+    }
+
     #[test]
     fn an_empty_list_in_the_file_still_overrides_the_default() {
         let s = resolve(&[], Some("allow = []\n")).unwrap();
@@ -404,7 +478,10 @@ mod tests {
             assert_eq!(text.parse::<TimeArg>(), Ok(TimeArg::Ago(secs)), "{text}");
         }
         assert_eq!("2w".parse::<Seconds>(), Ok(Seconds(1_209_600)));
-        assert_eq!("300".parse::<TimeArg>(), Ok(TimeArg::Ago(300)));
+        // Bare seconds are a window, but not a time: `--since 2026` would silently mean the
+        // last half hour.
+        assert_eq!("300".parse::<Seconds>(), Ok(Seconds(300)));
+        assert!("2026".parse::<TimeArg>().is_err());
         // A window must be longer than nothing; "0s" back from now is now.
         assert!("0m".parse::<Seconds>().is_err());
         assert_eq!("0s".parse::<TimeArg>(), Ok(TimeArg::Ago(0)));
@@ -449,6 +526,24 @@ mod tests {
                 .unwrap_or_else(|| panic!("{args:?} parsed"));
             assert_eq!(err.exit_code(), 2, "{args:?}");
             assert!(err.to_string().contains(want), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_pg_log_line_prefix_is_a_flag_and_a_key() {
+        let file = "pg_log_line_prefix = \"%m [%p] %q%u@%d \"\n";
+        let s = resolve(&[], Some(file)).unwrap();
+        let p = s.pg_log_line_prefix.unwrap();
+        assert_eq!(p.compiled.unwrap().text(), "%m [%p] %q%u@%d ");
+        assert_eq!(s.origin.pg_log_line_prefix, Origin::ConfigFile);
+        let s = resolve(&["--pg-log-line-prefix", "%t [%p]: "], Some(file)).unwrap();
+        assert_eq!(s.pg_log_line_prefix.unwrap().text, "%t [%p]: ");
+        // RDS's own prefix is read by the fast parser.
+        let s = resolve(&["--pg-log-line-prefix", "%t:%r:%u@%d:[%p]:"], None).unwrap();
+        assert_eq!(s.pg_log_line_prefix.unwrap().compiled, None);
+        match resolve(&[], Some("pg_log_line_prefix = \"[%p] \"\n")) {
+            Err(Error::Config { message, .. }) => assert!(message.contains("no time"), "{message}"),
+            other => panic!("{other:?}"),
         }
     }
 

@@ -33,6 +33,9 @@ pub struct Stats {
     pub filtered: u64,
     /// Events an earlier CloudWatch export file already delivered (left out likewise).
     pub duplicates: u64,
+    /// Records over the record limit, kept as events with their text cut (a part of
+    /// `records`).
+    pub truncated: u64,
     pub operations: [u64; Operation::ALL.len()],
     pub first_us: Option<i64>,
     pub last_us: Option<i64>,
@@ -173,6 +176,7 @@ impl Stats {
         self.rejected += o.rejected;
         self.filtered += o.filtered;
         self.duplicates += o.duplicates;
+        self.truncated += o.truncated;
         for (a, b) in self.operations.iter_mut().zip(o.operations) {
             *a += b;
         }

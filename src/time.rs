@@ -186,37 +186,6 @@ pub fn parse_compact(b: &[u8]) -> Result<i64, TimeError> {
     Ok(day_us + time_of_day(h, mi, s)?)
 }
 
-/// How the MySQL-family plugin timestamps of a scan are read (formats.md §7 items 13 and 16).
-///
-/// The plugin writes server-local time with no zone marker: UTC on RDS, so the default reads
-/// it as UTC, and `offset_us` is the user's override for a server kept at another fixed
-/// offset. MariaDB ≥ 12 can also write its own layout (`server_audit_timestamp_format`);
-/// `layout` holds the user's strftime pattern for it. Aurora's epoch microseconds are UTC and
-/// never shifted.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Clock {
-    pub layout: Option<&'static TimeLayout>,
-    /// Local time minus UTC, in microseconds (`+02:00` is 7,200,000,000).
-    pub offset_us: i64,
-}
-
-impl Clock {
-    /// The clock of a run: one layout for the whole run, shared by every worker, so it is
-    /// leaked once here rather than reference-counted on the hot path.
-    pub(crate) fn new(layout: Option<TimeLayout>, offset: UtcOffset) -> Clock {
-        Clock {
-            layout: layout.map(|l| &*Box::leak(Box::new(l))),
-            offset_us: offset.0,
-        }
-    }
-
-    /// A local plugin time as UTC.
-    #[inline]
-    pub fn to_utc(&self, local_us: i64) -> i64 {
-        local_us - self.offset_us
-    }
-}
-
 /// A user-supplied strftime pattern for the timestamp field of MariaDB audit lines.
 #[derive(Clone, Debug)]
 pub struct TimeLayout {
@@ -259,7 +228,19 @@ impl TimeLayout {
         let probe = NaiveDate::from_ymd_opt(2026, 3, 1)
             .and_then(|d| d.and_hms_opt(21, 34, 56))
             .expect("valid probe time");
-        let written = probe.format_with_items(items.iter()).to_string();
+        // A field the probe cannot write (`%z`: a naive time has no zone) is an error of
+        // `Display`, which `to_string` would turn into a panic.
+        let mut written = String::new();
+        if std::fmt::Write::write_fmt(
+            &mut written,
+            format_args!("{}", probe.format_with_items(items.iter())),
+        )
+        .is_err()
+        {
+            return Err(format!(
+                "timestamp format {pattern:?}: names a field a plugin timestamp does not have (a time zone?)"
+            ));
+        }
         let layout = TimeLayout {
             pattern: pattern.to_string(),
             commas: written.bytes().filter(|&b| b == b',').count(),
@@ -540,6 +521,12 @@ impl std::str::FromStr for TimeArg {
         if let Some(why) = calendar_problem(s) {
             return Err(format!("cannot read time {s:?}: {why}"));
         }
+        // A bare number is more likely a year or an epoch time than seconds back from now.
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "cannot read time {s:?}: give a unit for a duration back from now (e.g. {s}s), or a date (2026-03-01)"
+            ));
+        }
         parse_duration_secs(s).map(TimeArg::Ago).ok_or_else(|| {
             format!(
                 "cannot read time {s:?}: use RFC 3339 (2026-03-01T12:00:00Z), a date (2026-03-01) or a duration back from now (90m, 24h, 7d)"
@@ -727,9 +714,13 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         let day = parse_time_arg("2026-03-01", now).unwrap();
-        for s in ["86400", "86400s", "1440m", "24h", "1d"] {
+        for s in ["86400s", "1440m", "24h", "1d"] {
             assert_eq!(parse_time_arg(s, now), Ok(day), "{s}");
         }
+        // A bare number is a window's seconds, never a time: `--since 2026` is refused.
+        assert!(parse_time_arg("2026", now)
+            .unwrap_err()
+            .contains("give a unit"));
         assert_eq!(
             parse_time_arg("1w", now).unwrap(),
             parse_time_arg("2026-02-23", now).unwrap()
@@ -816,11 +807,6 @@ mod tests {
         }
         assert_eq!(offset_string(-(5 * h + h / 2)), "-05:30");
         assert_eq!(offset_string(0), "+00:00");
-        let clock = Clock {
-            layout: None,
-            offset_us: 2 * h,
-        };
-        assert_eq!(clock.to_utc(12 * h), 10 * h);
     }
 
     /// The calendar in every fixed layout: leap years (2024 and 2000 have February 29, 2026

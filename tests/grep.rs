@@ -8,10 +8,12 @@
 //! re-implementation of `CONNECT -localhost -"10.20."` written independently of the filter
 //! engine.
 
-use std::io::Write;
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use forensics::grep::{run, GrepOptions, GrepOutcome};
+use support::gzip;
 
 fn grep(opts: &GrepOptions) -> (String, GrepOutcome) {
     let mut out = Vec::new();
@@ -26,12 +28,6 @@ fn opts(pattern: &str, paths: &[&Path]) -> GrepOptions {
         threads: 2,
         ..GrepOptions::default()
     }
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(bytes).unwrap();
-    gz.finish().unwrap()
 }
 
 /// A plain file, a gzip file without extension, and a CloudWatch-export file, in the order
@@ -495,9 +491,10 @@ fn the_time_window_reads_custom_layouts_and_utc_offsets_like_scan() {
     let mut o = opts("CONNECT", &[&f]);
     o.since_us = Some(t("2023-05-01T10:00:00Z"));
     o.until_us = Some(t("2023-05-01T10:00:02Z"));
-    o.clock = forensics::time::Clock {
+    o.clock = forensics::format::Clock {
         layout: Some(Box::leak(Box::new(layout))),
         offset_us: forensics::time::parse_utc_offset("+02:00").unwrap(),
+        ..Default::default()
     };
     let (text, outcome) = grep(&o);
     assert_eq!(
@@ -510,6 +507,6 @@ fn the_time_window_reads_custom_layouts_and_utc_offsets_like_scan() {
 
     // Without the clock the custom lines have no time (dropped) and the standard one is read
     // as UTC, outside the window.
-    o.clock = forensics::time::Clock::default();
+    o.clock = forensics::format::Clock::default();
     assert_eq!(grep(&o).0, "1682935201000000,db1,app,h,1,0,CONNECT,d,,0\n");
 }

@@ -89,6 +89,18 @@ fn cli_pages(firehose: &[u8], per_page: usize) -> Vec<u8> {
 
 /// Every event row (every column as text) and the findings file of a scan of `path`.
 fn scan(path: &Path, out: &Path, chunk: usize, threads: usize) -> (Vec<Vec<String>>, Vec<u8>) {
+    let limit = forensics::format::DEFAULT_MAX_RECORD_BYTES;
+    scan_limited(path, out, chunk, threads, limit)
+}
+
+/// [`scan`] with the record limit `max_record_bytes`.
+fn scan_limited(
+    path: &Path,
+    out: &Path,
+    chunk: usize,
+    threads: usize,
+    max_record_bytes: usize,
+) -> (Vec<Vec<String>>, Vec<u8>) {
     let opts = forensics::ScanOptions {
         paths: vec![path.to_path_buf()],
         out: out.to_path_buf(),
@@ -104,6 +116,7 @@ fn scan(path: &Path, out: &Path, chunk: usize, threads: usize) -> (Vec<Vec<Strin
         chunk_bytes: Some(chunk),
         run_passes: true,
         keep_duplicates: false,
+        max_record_bytes,
     };
     forensics::scan(&opts).expect("scan runs");
     let summary: Value =
@@ -207,4 +220,21 @@ fn cli_pages_read_in_pieces_give_the_whole_file_events() {
     }
     // The same events however they are paged.
     assert_eq!(all[0], all[1]);
+}
+
+/// Events longer than the record limit (`--max-record-bytes`) neither break a JSON stream nor
+/// are lost: a block is cut between events, an event over the limit is read whole (as in a
+/// mapped delivery), and the events after it are read on.
+#[test]
+fn events_over_the_record_limit_keep_a_json_stream_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let gz = firehose_gz(dir.path());
+    let (rows, findings) = scan(&gz, &dir.path().join("whole"), 1 << 30, 1);
+    assert!(rows.len() > 1000, "{}", rows.len());
+    // Most Firehose events are longer than 256 bytes.
+    for (chunk, limit) in [(1500, 256), (64 << 10, 1024)] {
+        let (r, f) = scan_limited(&gz, &dir.path().join(format!("l{limit}")), chunk, 2, limit);
+        assert!(r == rows, "limit {limit}: other events");
+        assert!(f == findings, "limit {limit}: other findings");
+    }
 }

@@ -5,55 +5,16 @@
 //! change nothing, and one folder mixing MySQL audit files, PostgreSQL logs and JSON deliveries
 //! scans in one run with each file's format named.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use forensics::finding::Finding;
-use forensics::pass::config::parse_net;
-use forensics::pass::AnalysisConfig;
-use forensics::synth::{self, Compression, Flavor, SynthOptions};
+use forensics::synth::{Compression, Flavor, SynthOptions};
 use serde_json::Value;
-
-/// Kinds that must not fire on background traffic at all.
-const NO_FALSE_POSITIVES: [&str; 6] = [
-    "unknown_source_ip",
-    "non_ssl_session",
-    "brute_force",
-    "brute_force_success",
-    "password_spray",
-    "rate_spike",
-];
-
-fn config_from(gt: &Value) -> AnalysisConfig {
-    let list = |k: &str| -> Vec<String> {
-        gt["config"][k]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().to_string())
-            .collect()
-    };
-    let nets = |k: &str| -> Vec<_> { list(k).iter().map(|s| parse_net(s).unwrap()).collect() };
-    AnalysisConfig {
-        allow: nets("allow"),
-        allow_is_default: false,
-        master_users: list("master_users"),
-        master_users_are_default: false,
-        admin_hosts: nets("admin_hosts"),
-        ..AnalysisConfig::default()
-    }
-}
-
-/// Writes a corpus under `dir/corpus` and moves its ground truth out of the scanned folder.
-fn corpus(dir: &Path, opts: SynthOptions) -> Value {
-    let out = opts.out.clone();
-    synth::generate(&opts).unwrap();
-    let gt: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("ground_truth.json")).unwrap())
-            .unwrap();
-    std::fs::remove_file(out.join("ground_truth.json")).unwrap();
-    let _ = dir;
-    gt
-}
+use support::{
+    assert_agrees, assert_lines_accounted, config_from, is_expected, scan_lib as scan, synth_corpus,
+};
 
 fn options(out: PathBuf, flavor: Flavor, size: u64) -> SynthOptions {
     SynthOptions {
@@ -64,105 +25,14 @@ fn options(out: PathBuf, flavor: Flavor, size: u64) -> SynthOptions {
     }
 }
 
-struct Scanned {
-    findings: Vec<Finding>,
-    summary: Value,
-}
-
-fn scan(
-    paths: Vec<PathBuf>,
-    out: PathBuf,
-    config: AnalysisConfig,
-    threads: usize,
-    chunk: usize,
-    events: bool,
-) -> Scanned {
-    let opts = forensics::ScanOptions {
-        paths,
-        out: out.clone(),
-        since_us: None,
-        until_us: None,
-        threads,
-        force: true,
-        no_events: !events,
-        format: Default::default(),
-        clock: Default::default(),
-        analysis: config,
-        progress: false,
-        chunk_bytes: Some(chunk),
-        run_passes: true,
-        keep_duplicates: false,
-    };
-    let findings = forensics::scan(&opts).expect("scan runs").findings;
-    let summary =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    Scanned { findings, summary }
-}
-
-/// Problems with the findings against the ground truth (empty when they agree).
-fn compare(gt: &Value, findings: &[Finding]) -> Vec<String> {
-    let mut problems = Vec::new();
-    let mut matched = vec![false; findings.len()];
-    for e in gt["expected_findings"].as_array().unwrap() {
-        let kind = e["kind"].as_str().unwrap();
-        let same = |f: &Finding| {
-            f.kind == kind
-                && e["user"]
-                    .as_str()
-                    .is_none_or(|u| f.user.as_deref() == Some(u))
-                && e["client_ip"]
-                    .as_str()
-                    .is_none_or(|ip| f.client_ip.as_deref() == Some(ip))
-                && e["database"]
-                    .as_str()
-                    .is_none_or(|d| f.database.as_deref() == Some(d))
-                && e["statement"].as_str().is_none_or(|s| f.detail.contains(s))
-        };
-        match (0..findings.len()).find(|&i| !matched[i] && same(&findings[i])) {
-            Some(i) => {
-                matched[i] = true;
-                let sev = findings[i].severity.as_str();
-                if sev != e["severity"].as_str().unwrap() {
-                    problems.push(format!("{kind} {e}: severity {sev}"));
-                }
-                if let Some(n) = e["count"].as_i64() {
-                    if kind != "rate_spike" && findings[i].count != n {
-                        problems.push(format!("{kind} {e}: count {}", findings[i].count));
-                    }
-                }
-            }
-            None => problems.push(format!("missing {kind}: {e}")),
-        }
-    }
-    for (f, m) in findings.iter().zip(&matched) {
-        if !m && NO_FALSE_POSITIVES.contains(&f.kind.as_str()) {
-            problems.push(format!(
-                "false positive {} {:?} {:?}: {}",
-                f.kind, f.user, f.client_ip, f.detail
-            ));
-        }
-    }
-    problems
-}
-
-fn assert_lines_accounted(summary: &Value) {
-    let t = &summary["totals"];
-    let n = |k: &str| t[k].as_u64().unwrap();
-    assert_eq!(
-        n("lines"),
-        n("records") + n("ignored") + n("blank") + n("rejected"),
-        "{t}"
-    );
-    assert_eq!(n("rejected"), 0, "{}", summary["rejected_samples"]);
-}
-
 #[test]
 fn postgres_corpus_incidents_are_all_found_whatever_the_chunking() {
     let dir = tempfile::tempdir().unwrap();
-    let gt = corpus(
-        dir.path(),
-        options(dir.path().join("corpus"), Flavor::Postgres, 3 << 20),
-    );
+    let gt = synth_corpus(options(
+        dir.path().join("corpus"),
+        Flavor::Postgres,
+        3 << 20,
+    ));
     let config = config_from(&gt);
     let corpus = vec![dir.path().join("corpus")];
     let whole = scan(
@@ -173,8 +43,7 @@ fn postgres_corpus_incidents_are_all_found_whatever_the_chunking() {
         48 << 20,
         false,
     );
-    let problems = compare(&gt, &whole.findings);
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_agrees(&gt, &whole.findings, "postgres");
     assert_lines_accounted(&whole.summary);
     assert_eq!(whole.summary["inputs"][0]["format"], "postgres");
     // Hourly files of ~30 KB cut into 2 KB chunks: many chunk edges fall inside multi-line
@@ -198,7 +67,7 @@ fn gzip_postgres_logs_stream_to_the_same_findings() {
     let dir = tempfile::tempdir().unwrap();
     let mut o = options(dir.path().join("corpus"), Flavor::Postgres, 2 << 20);
     o.compression = Compression::Gzip;
-    let gt = corpus(dir.path(), o);
+    let gt = synth_corpus(o);
     let config = config_from(&gt);
     // Small blocks: the stream is cut at `last_record_end` many times per file.
     let s = scan(
@@ -209,8 +78,7 @@ fn gzip_postgres_logs_stream_to_the_same_findings() {
         4 << 10,
         false,
     );
-    let problems = compare(&gt, &s.findings);
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_agrees(&gt, &s.findings, "postgres");
     assert_lines_accounted(&s.summary);
 }
 
@@ -220,7 +88,7 @@ fn cloudwatch_json_deliveries_of_postgres_and_mysql_logs_yield_every_incident() 
         let dir = tempfile::tempdir().unwrap();
         let mut o = options(dir.path().join("corpus"), flavor, 3 << 20);
         o.cloudwatch_json = true;
-        let gt = corpus(dir.path(), o);
+        let gt = synth_corpus(o);
         let config = config_from(&gt);
         let s = scan(
             vec![dir.path().join("corpus")],
@@ -230,8 +98,7 @@ fn cloudwatch_json_deliveries_of_postgres_and_mysql_logs_yield_every_incident() 
             64 << 10,
             false,
         );
-        let problems = compare(&gt, &s.findings);
-        assert!(problems.is_empty(), "{flavor:?}: {}", problems.join("\n"));
+        assert_agrees(&gt, &s.findings, &format!("{flavor:?}"));
         assert_lines_accounted(&s.summary);
         for i in s.summary["inputs"].as_array().unwrap() {
             assert_eq!(i["format"], "cloudwatch_json", "{i}");
@@ -298,10 +165,7 @@ fn one_folder_of_mysql_postgres_and_json_deliveries_scans_in_one_run() {
     let mut json = options(folder.join("firehose"), Flavor::Postgres, 2 << 20);
     json.start = month(5);
     json.cloudwatch_json = true;
-    let gts: Vec<Value> = [mysql, pg, json]
-        .into_iter()
-        .map(|o| corpus(dir.path(), o))
-        .collect();
+    let gts: Vec<Value> = [mysql, pg, json].into_iter().map(synth_corpus).collect();
     let config = config_from(&gts[0]);
     let out = dir.path().join("out");
     let s = scan(
@@ -343,19 +207,7 @@ fn one_folder_of_mysql_postgres_and_json_deliveries_scans_in_one_run() {
     // corpora, so only presence is checked here), and evidence points into the right files.
     for (gt, part) in gts.iter().zip(["/mysql/", "/postgres/", "/firehose/"]) {
         for e in gt["expected_findings"].as_array().unwrap() {
-            let kind = e["kind"].as_str().unwrap();
-            let hit = s.findings.iter().any(|f| {
-                f.kind == kind
-                    && e["user"]
-                        .as_str()
-                        .is_none_or(|u| f.user.as_deref() == Some(u))
-                    && e["client_ip"]
-                        .as_str()
-                        .is_none_or(|ip| f.client_ip.as_deref() == Some(ip))
-                    && e["statement"]
-                        .as_str()
-                        .is_none_or(|st| f.detail.contains(st))
-            });
+            let hit = s.findings.iter().any(|f| is_expected(e, f));
             assert!(hit, "{part}: missing {e}");
         }
     }
@@ -481,10 +333,11 @@ fn to_csvlog(stderr: &str) -> String {
 #[test]
 fn csvlog_files_yield_the_events_and_findings_of_the_same_stderr_log() {
     let dir = tempfile::tempdir().unwrap();
-    let gt = corpus(
-        dir.path(),
-        options(dir.path().join("corpus"), Flavor::Postgres, 2 << 20),
-    );
+    let gt = synth_corpus(options(
+        dir.path().join("corpus"),
+        Flavor::Postgres,
+        2 << 20,
+    ));
     let config = config_from(&gt);
     let csv_dir = dir.path().join("csv");
     let gz_dir = dir.path().join("csv-gz");
@@ -510,8 +363,7 @@ fn csvlog_files_yield_the_events_and_findings_of_the_same_stderr_log() {
         48 << 20,
         true,
     );
-    let problems = compare(&gt, &stderr.findings);
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_agrees(&gt, &stderr.findings, "postgres");
     // Mapped whole, mapped in 3 KiB chunks, and gzip streams in 3 KiB blocks.
     for (input, chunk) in [
         (&csv_dir, 48 << 20),

@@ -1,20 +1,14 @@
 //! End-to-end behaviour of `forensics scan`, through the binary as a user runs it.
 
-use std::io::Write;
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_forensics"))
-}
-
-fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
-}
-
-fn summary(out: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
-}
+use support::{
+    assert_exit, assert_lines_accounted, bin, gunzip, gzip, run as run_scan, scan_ok, summary,
+    testdata, walk,
+};
 
 /// `n` well-formed RDS for MySQL lines, one second apart from 2026-03-01T23:00:00Z (so they
 /// cross midnight), with commas, quotes, escapes and non-ASCII text in the queries.
@@ -37,64 +31,17 @@ fn rds_lines(n: usize) -> String {
     s
 }
 
-fn run_scan(args: &[&str]) -> std::process::Output {
-    let out = bin().args(args).output().unwrap();
-    assert!(
-        out.status.code().is_some(),
-        "killed by a signal: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// Runs `scan PATHS -o OUT --quiet EXTRA...`, which must exit 0; returns its summary.
-fn scan_ok(paths: &[&Path], out: &Path, extra: &[&str]) -> serde_json::Value {
-    let mut args: Vec<&str> = vec!["scan"];
-    args.extend(paths.iter().map(|p| p.to_str().unwrap()));
-    args.extend(["-o", out.to_str().unwrap(), "--quiet"]);
-    args.extend_from_slice(extra);
-    let o = run_scan(&args);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    summary(out)
-}
-
 #[test]
 fn sample_archive_scan_writes_all_outputs_that_duckdb_reads_back() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let o = run_scan(&[
-        "scan",
-        testdata().join("sample").to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let s = scan_ok(&[&testdata().join("sample")], &out, &[]);
     for f in ["findings.parquet", "summary.json", "summary.md"] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
-    let s = summary(&out);
     assert!(s["totals"]["records"].as_u64().unwrap() > 1000);
-    assert_eq!(s["totals"]["rejected"], 0);
-    // Every line is accounted for.
-    let t = &s["totals"];
-    assert_eq!(
-        t["lines"].as_u64().unwrap(),
-        t["records"].as_u64().unwrap()
-            + t["ignored"].as_u64().unwrap()
-            + t["blank"].as_u64().unwrap()
-            + t["rejected"].as_u64().unwrap()
-    );
+    // Every line is accounted for, none rejected.
+    assert_lines_accounted(&s);
     // Every input has a hash and a format.
     for i in s["inputs"].as_array().unwrap() {
         assert_eq!(i["status"], "ok", "{i}");
@@ -120,28 +67,18 @@ fn thread_count_does_not_change_events_or_summary() {
     std::fs::create_dir(&input).unwrap();
     std::fs::write(input.join("server_audit.log"), rds_lines(20_000)).unwrap();
     std::fs::write(input.join("server_audit.log.1"), rds_lines(7_000)).unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(rds_lines(5_000).as_bytes()).unwrap();
-    std::fs::write(input.join("server_audit.log.2.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(
+        input.join("server_audit.log.2.gz"),
+        gzip(rds_lines(5_000).as_bytes()),
+    )
+    .unwrap();
     let mut outs = Vec::new();
     for threads in ["1", "2", "3"] {
         let out = dir.path().join(format!("out{threads}"));
-        let o = run_scan(&[
-            "scan",
-            input.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "--quiet",
-            "--threads",
-            threads,
-            "--chunk-bytes",
-            "65536",
-        ]);
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
+        scan_ok(
+            &[&input],
+            &out,
+            &["--threads", threads, "--chunk-bytes", "65536"],
         );
         outs.push(out);
     }
@@ -200,19 +137,6 @@ fn thread_count_does_not_change_events_or_summary() {
     assert_eq!(s["totals"]["tls_known"], 3_200);
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut v = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            v.extend(walk(&p));
-        } else {
-            v.push(p);
-        }
-    }
-    v
-}
-
 #[test]
 fn bad_lines_are_rejected_by_file_and_line_and_the_rest_completes() {
     let dir = tempfile::tempdir().unwrap();
@@ -220,7 +144,8 @@ fn bad_lines_are_rejected_by_file_and_line_and_the_rest_completes() {
     std::fs::create_dir(&input).unwrap();
     let good = rds_lines(3_000);
     let mut lines: Vec<Vec<u8>> = good.lines().map(|l| l.as_bytes().to_vec()).collect();
-    // Garbage, invalid UTF-8, a 5 MB line, a blank line, and a truncated last line.
+    // Garbage, invalid UTF-8, a 5 MB line (over the 4 MiB limit given, and no record), a
+    // blank line, and a truncated last line.
     lines[99] = b"this is not an audit record".to_vec();
     lines[199] = b"\xff\xfe\x00garbage \xc3\x28 bytes".to_vec();
     lines[299] = vec![b'x'; 5 << 20];
@@ -235,9 +160,7 @@ fn bad_lines_are_rejected_by_file_and_line_and_the_rest_completes() {
     );
     std::fs::write(input.join("server_audit.log"), &bytes).unwrap();
     // A corrupt gzip file does not stop the others.
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(rds_lines(50_000).as_bytes()).unwrap();
-    let mut gzb = gz.finish().unwrap();
+    let mut gzb = gzip(rds_lines(50_000).as_bytes());
     let mid = gzb.len() / 2;
     gzb[mid..mid + 64].fill(0x55);
     std::fs::write(input.join("server_audit.log.1.gz"), &gzb).unwrap();
@@ -252,13 +175,10 @@ fn bad_lines_are_rejected_by_file_and_line_and_the_rest_completes() {
         "--quiet",
         "--chunk-bytes",
         "100000",
+        "--max-record-bytes",
+        "4MiB",
     ]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_exit(&o, 0);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
         stderr.contains("warning"),
@@ -288,7 +208,7 @@ fn bad_lines_are_rejected_by_file_and_line_and_the_rest_completes() {
         .collect();
     let lines_rejected: Vec<u64> = rejected.iter().map(|r| r.1).collect();
     assert_eq!(lines_rejected, vec![100, 200, 300, 3_001]);
-    assert!(rejected[2].0.contains("4 MiB"));
+    assert!(rejected[2].0.contains("record limit"), "{rejected:?}");
     assert!(rejected[3].0.contains("truncated"));
     let gz = s["inputs"]
         .as_array()
@@ -347,8 +267,8 @@ fn non_empty_output_folder_is_refused_without_force() {
         .iter()
         .all(|p| !p.to_string_lossy().ends_with(".tmp")));
     // Again over a previous output with a stale partition and the hidden folder of replaced
-    // outputs an interrupted run would leave: both are gone afterwards (they are deleted in
-    // the background while the scan runs, and the run waits for that before it returns).
+    // outputs an interrupted run of an earlier version would leave: both are gone afterwards
+    // (the partition replaced at publication, the folder removed by --force).
     let stale = out.join("events/dt=1999-01-01");
     std::fs::create_dir_all(&stale).unwrap();
     std::fs::write(stale.join("part-00000.parquet"), b"old").unwrap();
@@ -454,11 +374,7 @@ fn compressed_input_with_a_huge_line_rejects_it_and_keeps_the_rest() {
     let mut bytes = lines.join(&b'\n');
     bytes.push(b'\n');
     for (name, data) in [
-        ("server_audit.log.1.gz", {
-            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            gz.write_all(&bytes).unwrap();
-            gz.finish().unwrap()
-        }),
+        ("server_audit.log.1.gz", gzip(&bytes)),
         (
             "server_audit.log.2.zst",
             zstd::encode_all(&bytes[..], 1).unwrap(),
@@ -467,22 +383,7 @@ fn compressed_input_with_a_huge_line_rejects_it_and_keeps_the_rest() {
         std::fs::write(input.join(name), data).unwrap();
     }
     let out = dir.path().join("out");
-    let o = run_scan(&[
-        "scan",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--quiet",
-        "--chunk-bytes",
-        "200000",
-    ]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let s = summary(&out);
+    let s = scan_ok(&[&input], &out, &["--chunk-bytes", "200000"]);
     for i in s["inputs"].as_array().unwrap() {
         assert_eq!(i["status"], "ok", "{i}");
         assert_eq!(i["lines"], 2_000, "{i}");
@@ -609,16 +510,6 @@ fn synth_cloudwatch_export(dir: &Path) {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
-
-fn gunzip(path: &Path) -> Vec<u8> {
-    let mut out = Vec::new();
-    std::io::Read::read_to_end(
-        &mut flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap()),
-        &mut out,
-    )
-    .unwrap();
-    out
 }
 
 /// Overlapping CloudWatch exports: a second export task holding the same objects, and a

@@ -93,7 +93,8 @@ impl EventBatchBuilder {
 
     /// Declares that every byte slice pushed from now on comes from a buffer already known to
     /// be valid UTF-8 (cut at ASCII delimiters), so per-field validation can be skipped.
-    pub fn set_utf8_checked(&mut self, checked: bool) {
+    /// Crate-private: a wrong promise would put invalid UTF-8 into a `StringArray`.
+    pub(crate) fn set_utf8_checked(&mut self, checked: bool) {
         self.utf8_checked = checked;
     }
 

@@ -19,7 +19,7 @@ use arrow::datatypes::Int32Type;
 use crate::bytes::bytes_eq;
 
 /// A dictionary-encoded string column under construction.
-pub struct DictCol {
+pub(crate) struct DictCol {
     keys: Vec<i32>,
     nulls: NullBufferBuilder,
     /// Distinct values in first-seen order.
@@ -37,7 +37,7 @@ pub struct DictCol {
 const RECENT: usize = 4;
 
 impl DictCol {
-    pub fn with_capacity(rows: usize) -> Self {
+    pub(crate) fn with_capacity(rows: usize) -> Self {
         DictCol {
             keys: Vec::with_capacity(rows),
             nulls: NullBufferBuilder::new(rows),
@@ -56,7 +56,7 @@ impl DictCol {
     /// Appends a value. `checked`: `v` is known to be valid UTF-8; otherwise it is validated
     /// and invalid sequences are replaced.
     #[inline]
-    pub fn push(&mut self, v: &[u8], checked: bool) {
+    pub(crate) fn push(&mut self, v: &[u8], checked: bool) {
         if self.last >= 0 && bytes_eq(self.value(self.last), v) {
             return self.push_key(self.last);
         }
@@ -84,7 +84,7 @@ impl DictCol {
     /// [`DictCol::push`], trying first `hint`, a key this column handed out since its last
     /// finish (`-1`: none). Returns the key pushed.
     #[inline]
-    pub fn push_hinted(&mut self, v: &[u8], checked: bool, hint: i32) -> i32 {
+    pub(crate) fn push_hinted(&mut self, v: &[u8], checked: bool, hint: i32) -> i32 {
         if hint >= 0 && (hint as usize) < self.dict.len() && bytes_eq(self.value(hint), v) {
             self.push_key(hint);
         } else {
@@ -94,14 +94,14 @@ impl DictCol {
     }
 
     #[inline]
-    pub fn push_str(&mut self, v: &str) {
+    pub(crate) fn push_str(&mut self, v: &str) {
         self.push(v.as_bytes(), true);
     }
 
     /// Appends `v`, the text of variant `slot` of a small vocabulary: after its first row the
     /// key is a table lookup, with no comparison.
     #[inline]
-    pub fn push_slot(&mut self, slot: usize, v: &str) {
+    pub(crate) fn push_slot(&mut self, slot: usize, v: &str) {
         match self.slots.get(slot) {
             Some(&k) if k >= 0 => self.push_key(k),
             _ => {
@@ -115,17 +115,21 @@ impl DictCol {
     }
 
     /// Appends the value of a key this column handed out (see [`DictCol::last_key`]) since
-    /// its last [`DictCol::finish`].
+    /// its last [`DictCol::finish`]. Checked: [`DictCol::finish`] builds the array without
+    /// validating keys, so a key out of range here would be undefined behaviour there.
     #[inline]
-    pub fn push_key(&mut self, key: i32) {
-        debug_assert!(key >= 0 && (key as usize) < self.dict.len());
+    pub(crate) fn push_key(&mut self, key: i32) {
+        assert!(
+            key >= 0 && (key as usize) < self.dict.len(),
+            "dictionary key {key} was not handed out by this column"
+        );
         self.last = key;
         self.keys.push(key);
         self.nulls.append_non_null();
     }
 
     #[inline]
-    pub fn push_null(&mut self) {
+    pub(crate) fn push_null(&mut self) {
         self.keys.push(0);
         self.nulls.append_null();
     }
@@ -142,17 +146,17 @@ impl DictCol {
 
     /// The key of the value pushed last (`-1` before any non-null value).
     #[inline]
-    pub fn last_key(&self) -> i32 {
+    pub(crate) fn last_key(&self) -> i32 {
         self.last
     }
 
     /// Bytes of distinct text held.
-    pub fn len_bytes(&self) -> usize {
+    pub(crate) fn len_bytes(&self) -> usize {
         self.dict.len_bytes()
     }
 
     /// Takes the rows pushed so far as an Arrow dictionary array, leaving the column empty.
-    pub fn finish(&mut self) -> DictionaryArray<Int32Type> {
+    pub(crate) fn finish(&mut self) -> DictionaryArray<Int32Type> {
         let keys = std::mem::take(&mut self.keys);
         let nulls = self.nulls.finish();
         let dict = self.dict.finish();
@@ -172,14 +176,14 @@ impl DictCol {
 ///
 /// Invariant: `values` holds valid UTF-8 at every [`StrCol::commit`]; writers append only
 /// validated or replaced text.
-pub struct StrCol {
+pub(crate) struct StrCol {
     values: Vec<u8>,
     offsets: Vec<i32>,
     nulls: NullBufferBuilder,
 }
 
 impl StrCol {
-    pub fn with_capacity(rows: usize, bytes: usize) -> Self {
+    pub(crate) fn with_capacity(rows: usize, bytes: usize) -> Self {
         let mut offsets = Vec::with_capacity(rows + 1);
         offsets.push(0);
         StrCol {
@@ -190,7 +194,7 @@ impl StrCol {
     }
 
     /// Values committed so far.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.offsets.len() - 1
     }
 
@@ -202,7 +206,7 @@ impl StrCol {
     /// (cut at ASCII delimiters from a validated buffer); otherwise it is validated, and
     /// invalid sequences are replaced with U+FFFD.
     #[inline]
-    pub fn push_bytes(&mut self, v: &[u8], checked: bool) {
+    pub(crate) fn push_bytes(&mut self, v: &[u8], checked: bool) {
         if checked || simdutf8::basic::from_utf8(v).is_ok() {
             self.values.extend_from_slice(v);
         } else {
@@ -218,7 +222,7 @@ impl StrCol {
     /// a time into the spare capacity (a block past a backslash is overwritten by the next
     /// one) rather than by a `memcpy` call per piece between escapes.
     #[inline]
-    pub fn push_unescaped(&mut self, v: &[u8]) {
+    pub(crate) fn push_unescaped(&mut self, v: &[u8]) {
         // The result is never longer than `v`.
         self.values.reserve(v.len());
         let len = self.values.len();
@@ -279,24 +283,24 @@ impl StrCol {
 
     /// Ends the value written since the last commit.
     #[inline]
-    pub fn commit(&mut self) {
+    pub(crate) fn commit(&mut self) {
         // Batches are finished far below 2 GiB of text (see `event::MAX_BATCH_BYTES`).
         self.offsets.push(self.values.len() as i32);
         self.nulls.append_non_null();
     }
 
     #[inline]
-    pub fn append_null(&mut self) {
+    pub(crate) fn append_null(&mut self) {
         self.offsets.push(self.values.len() as i32);
         self.nulls.append_null();
     }
 
-    pub fn len_bytes(&self) -> usize {
+    pub(crate) fn len_bytes(&self) -> usize {
         self.values.len()
     }
 
     /// Takes the values committed so far as an Arrow array, leaving the column empty.
-    pub fn finish(&mut self) -> StringArray {
+    pub(crate) fn finish(&mut self) -> StringArray {
         let values = std::mem::take(&mut self.values);
         let offsets = std::mem::replace(&mut self.offsets, vec![0]);
         let nulls = self.nulls.finish();

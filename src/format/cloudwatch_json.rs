@@ -23,6 +23,8 @@ use serde::de::IgnoredAny;
 use super::json_bounds::{self, walk, HeaderRanges, Key, Phase, Pos, Stop, Visit, KEYS};
 use super::{mysql, postgres, Family, FileFormat, Reason, RecordSink};
 
+mod insights;
+
 /// Whether the first bytes of a file are CloudWatch JSON: a JSON document that names the
 /// fields of one of the AWS shapes (so that some other JSON file is not taken for a log).
 pub fn sniff(head: &[u8]) -> bool {
@@ -35,6 +37,7 @@ pub fn sniff(head: &[u8]) -> bool {
         || has(b"\"messageType\"")
         || has(b"\"events\"")
         || (has(b"\"message\"") && has(b"\"timestamp\""))
+        || insights::sniff(start)
 }
 
 /// The end of the last complete top-level JSON document in `buf` (0 if none is complete):
@@ -234,11 +237,11 @@ impl Arena {
     /// message is sniffed for the standard layouts, so a custom layout does not apply).
     pub fn parse<'a, S: RecordSink<'a>>(
         &'a self,
-        clock: crate::time::Clock,
+        clock: super::Clock,
         first_line: u64,
         sink: &mut S,
     ) -> u64 {
-        let clock = crate::time::Clock {
+        let clock = super::Clock {
             layout: None,
             ..clock
         };
@@ -467,7 +470,13 @@ impl<'a> Decoder<'a, '_> {
         self.apply(Key::LogStream);
         let mut last = self.last;
         for value in std::mem::take(&mut self.pending) {
-            match serde_json::from_slice::<LogEvent>(value) {
+            // An event is an object; a Logs Insights row (of `results`) is an array of fields.
+            let ev = if value.first() == Some(&b'[') {
+                serde_json::from_slice::<insights::Row>(value).map(insights::event)
+            } else {
+                serde_json::from_slice::<LogEvent>(value)
+            };
+            match ev {
                 Ok(ev) => self
                     .arena
                     .add_event(ev, self.control, self.doc_stream, &mut last),
@@ -927,6 +936,36 @@ mod tests {
             }
             let got: Vec<_> = got.into_iter().map(|r| (r.1, r.2, r.3, r.4, r.5)).collect();
             assert_eq!(got, want, "round {round}: {text}");
+        }
+    }
+
+    /// Logs Insights results are cut between their rows like any delivery: chunks and
+    /// stream blocks give the rows read whole, each row one event.
+    #[test]
+    fn insights_results_decode_in_pieces_as_whole() {
+        let row = |i: u32| {
+            format!(
+                r#"[{{"field":"@timestamp","value":"2026-03-01 12:00:0{}.250"}},{{"field":"@message","value":"{PG} -- {i}"}},{{"field":"@logStream","value":"db-{}"}},{{"field":"@ptr","value":"p{i}"}}]"#,
+                i % 10,
+                i % 3
+            )
+        };
+        let rows_text: Vec<String> = (0..60).map(row).collect();
+        let text = format!(
+            "{{\n  \"results\": [\n    {}\n  ],\n  \"statistics\": {{\"recordsMatched\": 60.0}},\n  \"status\": \"Complete\"\n}}\n",
+            rows_text.join(",\n    ")
+        );
+        let buf = text.as_bytes();
+        assert!(sniff(buf));
+        let whole = rows(&Arena::decode(buf), 1);
+        assert_eq!(whole.len(), 60);
+        assert!(whole.iter().all(|r| r.1 == Kind::Message), "{whole:?}");
+        assert_eq!(whole[4].3, b"db-1");
+        for size in [1, 300, 2000] {
+            assert_eq!(chunked(buf, size), whole, "chunks of {size}");
+        }
+        for (block, step) in [(16, 5), (200, 64), (4096, 1000)] {
+            assert_eq!(streamed(buf, block, step), whole, "blocks of {block}");
         }
     }
 

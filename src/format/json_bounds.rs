@@ -6,7 +6,8 @@
 //! such objects. [`walk`] goes through one, string-aware (quotes and escapes) and
 //! depth-aware, and reports to a [`Visit`]: each document's start and end, the raw value of
 //! each header key a document carries (`messageType`, `logStream`, and a bare event's
-//! fields), and the raw text of each element of its `events` / `logEvents` arrays. Decoding
+//! fields), and the raw text of each element of its `events` / `logEvents` arrays (and of a
+//! Logs Insights `results` array, whose elements are rows). Decoding
 //! those texts is serde_json's job (`cloudwatch_json`); this module only finds where they
 //! are.
 //!
@@ -107,7 +108,8 @@ pub trait Visit<'a> {
     fn doc_start(&mut self, _at: usize) {}
     /// A header key's raw JSON value (exactly the value's bytes).
     fn header(&mut self, _key: Key, _value: &'a [u8]) {}
-    /// The raw text of an element of the document's `events` / `logEvents` array.
+    /// The raw text of an element of the document's `events` / `logEvents` array (an event
+    /// object), or of its Logs Insights `results` array (a row: an array of fields).
     fn element(&mut self, _value: &'a [u8]) {}
     /// An element of a top-level array that is not an object.
     fn not_a_doc(&mut self, _value: &'a [u8]) {}
@@ -319,7 +321,7 @@ pub fn walk<'a, V: Visit<'a>>(buf: &'a [u8], from: usize, mut pos: Pos, v: &mut 
                     let Some(&first) = buf.get(at) else {
                         return (Stop::End, pos);
                     };
-                    if first == b'[' && matches!(name, b"events" | b"logEvents") {
+                    if first == b'[' && matches!(name, b"events" | b"logEvents" | b"results") {
                         pos.phase = EvFirst;
                         i = at + 1;
                     } else {

@@ -6,19 +6,48 @@
 //! reason), so that every input line is accounted for exactly once. Adding a format touches
 //! this folder only.
 
+mod clock;
 pub mod cloudwatch_json;
 pub mod json_bounds;
 pub mod mysql;
+pub mod mysql_syslog;
+pub mod pg_prefix;
 pub mod postgres;
 pub mod postgres_csv;
 
 use crate::event::{Event, SourceFormat};
-use crate::time::{Clock, TimeError};
+use crate::time::TimeError;
+pub use clock::Clock;
 
-/// The longest record accepted. The audit plugin caps query text at
-/// `server_audit_query_log_limit` (1 KiB by default); anything past this bound is far more
-/// likely to be corrupt input than a statement, and bounding it bounds memory.
-pub const MAX_RECORD_BYTES: usize = 4 << 20;
+/// The default record limit (`--max-record-bytes`): a record longer than this stays an event
+/// with its fields, but its text is cut here and it is counted as `truncated` (see
+/// [`cut_record`]). The audit plugin caps query text at `server_audit_query_log_limit`
+/// (1 KiB by default), PostgreSQL does not cap statements; the limit bounds the memory a
+/// stream holds for one record and the text one row carries.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 << 20;
+
+/// The largest `--max-record-bytes` taken (larger values are lowered to it): one record's text
+/// must fit an Arrow batch with room to spare (see `event::MAX_BATCH_BYTES`).
+pub const MAX_RECORD_BYTES_CEILING: usize = 1 << 30;
+
+/// The smallest `--max-record-bytes` taken (smaller values are raised to it): every header
+/// fits well within it.
+pub const MAX_RECORD_BYTES_FLOOR: usize = 256;
+
+/// Where a record longer than `max` bytes is cut: at `max`, moved back to the start of a
+/// UTF-8 character so the kept text stays valid where the record was. `None` when the record
+/// is not over the limit.
+pub fn cut_record(record: &[u8], max: usize) -> Option<usize> {
+    if record.len() <= max {
+        return None;
+    }
+    let mut at = max;
+    // At most three continuation bytes (0b10xx_xxxx) precede a character's end.
+    while at > 0 && max - at < 3 && record[at] & 0xC0 == 0x80 {
+        at -= 1;
+    }
+    Some(at)
+}
 
 /// Longest excerpt of a rejected line kept in the summary.
 pub const EXCERPT_BYTES: usize = 160;
@@ -31,6 +60,9 @@ pub enum Family {
     MysqlAudit,
     /// Aurora MySQL advanced auditing: 16-digit epoch microseconds.
     AuroraAudit,
+    /// MariaDB `server_audit_output_type=syslog`: the record, without its timestamp, as the
+    /// message of a syslog line (see [`mysql_syslog`]).
+    MysqlSyslog,
     /// RDS / Aurora PostgreSQL logs (`%t:%r:%u@%d:[%p]:`), with pgaudit; multi-line records.
     Postgres,
     /// PostgreSQL `csvlog` rows (`postgresql.log.*.csv`): rewritten into the stderr layout and
@@ -60,6 +92,7 @@ impl FileFormat {
             (Some(f), _) => f.as_str(),
             (None, Family::MysqlAudit) => "mysql_audit",
             (None, Family::AuroraAudit) => "aurora_mysql_audit",
+            (None, Family::MysqlSyslog) => "mariadb_audit_syslog",
             (None, Family::Postgres) => "postgres",
             (None, Family::PostgresCsv) => "postgres_csvlog",
             (None, Family::CloudwatchJson) => "cloudwatch_json",
@@ -85,6 +118,7 @@ pub enum FormatChoice {
     #[default]
     Auto,
     Mariadb,
+    MariadbSyslog,
     RdsMysql,
     AuroraMysql,
     Postgres,
@@ -97,6 +131,7 @@ impl FormatChoice {
         match self {
             FormatChoice::Auto => "auto",
             FormatChoice::Mariadb => "mariadb-audit",
+            FormatChoice::MariadbSyslog => "mariadb-audit-syslog",
             FormatChoice::RdsMysql => "rds-mysql-audit",
             FormatChoice::AuroraMysql => "aurora-mysql-audit",
             FormatChoice::Postgres => "postgres",
@@ -111,13 +146,14 @@ impl std::str::FromStr for FormatChoice {
         Ok(match s {
             "auto" => FormatChoice::Auto,
             "mariadb-audit" => FormatChoice::Mariadb,
+            "mariadb-audit-syslog" => FormatChoice::MariadbSyslog,
             "rds-mysql-audit" => FormatChoice::RdsMysql,
             "aurora-mysql-audit" => FormatChoice::AuroraMysql,
             "postgres" => FormatChoice::Postgres,
             "cloudwatch-json" => FormatChoice::CloudwatchJson,
             _ => {
                 return Err(format!(
-                    "unknown format {s:?}: expected auto, mariadb-audit, rds-mysql-audit, aurora-mysql-audit, postgres, cloudwatch-json"
+                    "unknown format {s:?}: expected auto, mariadb-audit, mariadb-audit-syslog, rds-mysql-audit, aurora-mysql-audit, postgres, cloudwatch-json"
                 ))
             }
         })
@@ -174,11 +210,13 @@ impl Reason {
             Reason::NoOperation => "no known operation (CONNECT, QUERY, ...) after the id fields",
             Reason::BadNumber => "a numeric field (retcode) is not a number",
             Reason::UnterminatedQuery => "query text has no closing quote",
-            Reason::TooLong => "line longer than the 4 MiB record limit",
+            Reason::TooLong => "record longer than the record limit that cannot be read as a record",
             Reason::TruncatedLastLine => "truncated last line (no newline at end of input)",
             Reason::CorruptInput => "input ended in corrupt compressed data",
             Reason::UnknownTimeZone => "timestamp has a time zone abbreviation that is not known",
-            Reason::BadPrefix => "PostgreSQL line prefix (%t:%r:%u@%d:[%p]:SEVERITY:) is malformed",
+            Reason::BadPrefix => {
+                "PostgreSQL line prefix (log_line_prefix, e.g. RDS's %t:%r:%u@%d:[%p]:, then SEVERITY:) is malformed"
+            }
             Reason::OrphanContinuation => "continuation line outside any record",
             Reason::BadJson => "not valid CloudWatch Logs JSON (corrupt or truncated document)",
             Reason::NoMessage => "CloudWatch log event without a message",
@@ -204,6 +242,14 @@ pub trait RecordSink<'a> {
     /// or the lines after the first of a multi-line record (which the record already counts
     /// once). With this, `lines = records + ignored + blank + rejected` in every format.
     fn ignored(&mut self, _lines: u64) {}
+    /// The record limit (`--max-record-bytes`): a record longer than this is reported by
+    /// [`RecordSink::truncated`] then [`RecordSink::event`], with its text cut at the limit.
+    fn max_record(&self) -> usize {
+        DEFAULT_MAX_RECORD_BYTES
+    }
+    /// The next event reported is a record cut at [`RecordSink::max_record`]: its header
+    /// fields are whole, its text (and what followed it, such as a retcode) is cut.
+    fn truncated(&mut self) {}
 }
 
 /// Sniffs the format of a file from its first bytes: the first non-blank lines, with a
@@ -249,6 +295,26 @@ pub fn sniff(head: &[u8]) -> Option<FileFormat> {
                 clock: Clock::default(),
             });
         }
+        // Another common `log_line_prefix`: the one that reads most of the head.
+        if pg_prefix::sniff_line(body) {
+            return Some(FileFormat {
+                family: Family::Postgres,
+                cloudwatch_export: cw,
+                forced: None,
+                clock: Clock {
+                    pg_prefix: pg_prefix::sniff_head(head),
+                    ..Clock::default()
+                },
+            });
+        }
+        if mysql_syslog::sniff_line(line) {
+            return Some(FileFormat {
+                family: Family::MysqlSyslog,
+                cloudwatch_export: false,
+                forced: None,
+                clock: Clock::default(),
+            });
+        }
         if !cw && postgres_csv::is_row_start(body) {
             return Some(FileFormat {
                 family: Family::PostgresCsv,
@@ -264,7 +330,24 @@ pub fn sniff(head: &[u8]) -> Option<FileFormat> {
 /// Sniffs a file's format, or applies `--format`, under the scan's `clock`: a file that only
 /// the custom layout reads (MariaDB ≥ 12 `server_audit_timestamp_format`) is a MariaDB-family
 /// log too.
+///
+/// A `log_line_prefix` the user gave (`clock.pg_prefix`) reads a file when it reads a line of
+/// its head (or when `--format postgres` forces it); other files keep their sniffed layout.
 pub fn detect(choice: FormatChoice, clock: Clock, head: &[u8]) -> Option<FileFormat> {
+    if let Some(p) = clock.pg_prefix {
+        let forced = choice == FormatChoice::Postgres;
+        if forced || (choice == FormatChoice::Auto && pg_prefix::lines_read(p, head) > 0) {
+            return Some(FileFormat {
+                family: Family::Postgres,
+                cloudwatch_export: pg_prefix::head_is_exported(head),
+                forced: forced.then_some(SourceFormat::Postgres),
+                clock: Clock {
+                    layout: None,
+                    ..clock
+                },
+            });
+        }
+    }
     let standard = sniff(head);
     let custom = match (clock.layout, standard) {
         (Some(layout), None)
@@ -289,9 +372,14 @@ pub fn detect(choice: FormatChoice, clock: Clock, head: &[u8]) -> Option<FileFor
     };
     // The layout is tried first on every line of a MariaDB-family file: the server can
     // change `server_audit_timestamp_format` at run time, so one file may hold both.
+    // A PostgreSQL file keeps the prefix it was sniffed with.
     format.clock = Clock {
         layout: clock.layout.filter(|_| format.family == Family::MysqlAudit),
         offset_us: clock.offset_us,
+        pg_prefix: format
+            .clock
+            .pg_prefix
+            .filter(|_| format.family == Family::Postgres),
     };
     Some(format)
 }
@@ -299,11 +387,24 @@ pub fn detect(choice: FormatChoice, clock: Clock, head: &[u8]) -> Option<FileFor
 /// Applies `--format`: the family follows the forced dialect; the export prefix is still
 /// sniffed, since it wraps any dialect.
 pub fn forced(choice: FormatChoice, head: &[u8]) -> Option<FileFormat> {
-    let cloudwatch_export = sniff(head).map(|f| f.cloudwatch_export).unwrap_or(false);
+    let sniffed = sniff(head);
+    let cloudwatch_export = sniffed.map(|f| f.cloudwatch_export).unwrap_or(false);
     let (family, source) = match choice {
         FormatChoice::Auto => return sniff(head),
-        FormatChoice::Mariadb => (Family::MysqlAudit, SourceFormat::MariadbAudit),
-        FormatChoice::RdsMysql => (Family::MysqlAudit, SourceFormat::RdsMysqlAudit),
+        // A MariaDB-family dialect keeps the syslog wrapping the file has.
+        FormatChoice::Mariadb | FormatChoice::MariadbSyslog | FormatChoice::RdsMysql => {
+            let family = match sniffed {
+                Some(f) if f.family == Family::MysqlSyslog => Family::MysqlSyslog,
+                _ if choice == FormatChoice::MariadbSyslog => Family::MysqlSyslog,
+                _ => Family::MysqlAudit,
+            };
+            let source = if choice == FormatChoice::RdsMysql {
+                SourceFormat::RdsMysqlAudit
+            } else {
+                SourceFormat::MariadbAudit
+            };
+            (family, source)
+        }
         FormatChoice::AuroraMysql => (Family::AuroraAudit, SourceFormat::AuroraMysqlAudit),
         // Both PostgreSQL layouts are read by one parser; keep the one the file has.
         FormatChoice::Postgres => match sniff(head) {
@@ -326,7 +427,13 @@ pub fn forced(choice: FormatChoice, head: &[u8]) -> Option<FileFormat> {
         family,
         cloudwatch_export,
         forced: Some(source),
-        clock: Clock::default(),
+        // A PostgreSQL file keeps the `log_line_prefix` it was sniffed with.
+        clock: Clock {
+            pg_prefix: sniffed
+                .filter(|f| f.family == Family::Postgres)
+                .and_then(|f| f.clock.pg_prefix),
+            ..Clock::default()
+        },
     })
 }
 
@@ -348,8 +455,11 @@ pub fn next_record_start(format: &FileFormat, buf: &[u8], pos: usize) -> usize {
         }
     };
     match format.family {
-        Family::MysqlAudit | Family::AuroraAudit => line_start,
-        Family::Postgres => first_line_where(buf, line_start, postgres::is_boundary),
+        Family::MysqlAudit | Family::AuroraAudit | Family::MysqlSyslog => line_start,
+        Family::Postgres => match format.clock.pg_prefix {
+            None => first_line_where(buf, line_start, postgres::is_boundary),
+            p => first_line_where(buf, line_start, |l| postgres::is_boundary_with(p, l)),
+        },
         Family::PostgresCsv => first_line_where(buf, line_start, postgres_csv::is_row_start),
         Family::CloudwatchJson => buf.len(),
     }
@@ -359,9 +469,14 @@ pub fn next_record_start(format: &FileFormat, buf: &[u8], pos: usize) -> usize {
 /// for the next block). `None` when no record is known to be complete yet.
 pub fn last_record_end(format: &FileFormat, buf: &[u8]) -> Option<usize> {
     match format.family {
-        Family::MysqlAudit | Family::AuroraAudit => memchr::memrchr(b'\n', buf).map(|i| i + 1),
+        Family::MysqlAudit | Family::AuroraAudit | Family::MysqlSyslog => {
+            memchr::memrchr(b'\n', buf).map(|i| i + 1)
+        }
         // A record ends where the next one starts; only whole lines can be judged.
-        Family::Postgres => last_line_where(buf, postgres::is_boundary),
+        Family::Postgres => match format.clock.pg_prefix {
+            None => last_line_where(buf, postgres::is_boundary),
+            p => last_line_where(buf, |l| postgres::is_boundary_with(p, l)),
+        },
         Family::PostgresCsv => last_line_where(buf, postgres_csv::is_row_start),
         // Between whole JSON documents (a stream is cut between events by [`RecordEnds`],
         // which carries the position from block to block). `Some(0)` (rather than `None`)
@@ -399,6 +514,92 @@ impl RecordEnds {
     }
 }
 
+/// A chunk as its parser reads it: the mapped or decompressed bytes themselves, or, for the
+/// layouts whose records are rewritten first (CloudWatch JSON deliveries, csvlog rows), the
+/// arena they are rewritten into. The caller keeps it for as long as the chunk's events are
+/// in use (events borrow from it as they borrow from a mapped file).
+pub enum Decoded<'c> {
+    Raw(&'c [u8]),
+    Json(cloudwatch_json::Arena),
+    Csv(postgres_csv::Arena),
+}
+
+impl<'c> Decoded<'c> {
+    /// Decodes `chunk` as `format` needs (a copy only for the rewritten layouts). A chunk of
+    /// a CloudWatch JSON delivery may start between two events of a document (a chunk
+    /// planned by [`cloudwatch_json::plan_chunks`], a block cut by [`RecordEnds`]): `json`
+    /// says where it starts (`None`: at the start of the delivery, or of a document) and is
+    /// left saying where the next chunk starts.
+    pub fn new(
+        format: &FileFormat,
+        chunk: &'c [u8],
+        at_eof: bool,
+        json: Option<&mut cloudwatch_json::Resume>,
+    ) -> Self {
+        match format.family {
+            Family::CloudwatchJson => Decoded::Json(match json {
+                Some(resume) => cloudwatch_json::Arena::decode_from(chunk, resume, at_eof),
+                None => cloudwatch_json::Arena::decode_from(chunk, &mut Default::default(), at_eof),
+            }),
+            Family::PostgresCsv => Decoded::Csv(postgres_csv::Arena::decode(chunk, at_eof)),
+            _ => Decoded::Raw(chunk),
+        }
+    }
+
+    /// Decodes the head of one record over the record limit, of which a stream kept no more
+    /// (an open csvlog field is closed at the cut).
+    pub fn head(format: &FileFormat, head: &'c [u8]) -> Self {
+        match format.family {
+            Family::PostgresCsv => Decoded::Csv(postgres_csv::Arena::decode_head(head)),
+            _ => Decoded::new(format, head, false, None),
+        }
+    }
+
+    /// The text the events borrow from (for UTF-8 validation and sizing).
+    pub fn text(&self) -> &[u8] {
+        match self {
+            Decoded::Raw(b) => b,
+            Decoded::Json(a) => a.text(),
+            Decoded::Csv(a) => a.text(),
+        }
+    }
+
+    /// Parses the chunk into `sink`; returns the lines (units) it covered.
+    pub fn parse<'a, S: RecordSink<'a>>(
+        &'a self,
+        format: &FileFormat,
+        first_line: u64,
+        at_eof: bool,
+        sink: &mut S,
+    ) -> u64 {
+        match self {
+            Decoded::Raw(b) => parse_chunk(format, b, first_line, at_eof, sink),
+            Decoded::Json(a) => a.parse(format.clock, first_line, sink),
+            Decoded::Csv(a) => a.parse(format.forced, first_line, sink),
+        }
+    }
+}
+
+/// Where the next record starts in `buf`, which starts inside a record (on its last byte
+/// read, at worst; for a stream reading past a record over the limit): the start of the first
+/// line after `buf`'s first line that starts a record. Only whole lines are judged, and a line
+/// still continuing once [`RECORD_START_PEEK`](crate::input::blocks::RECORD_START_PEEK) bytes
+/// of it are read; at the end of input (`at_eof`) every line. `None`: not known yet.
+pub(crate) fn rest_of_record_end(format: &FileFormat, buf: &[u8], at_eof: bool) -> Option<usize> {
+    let starts: fn(&[u8]) -> bool = match format.family {
+        Family::Postgres => postgres::is_boundary,
+        Family::PostgresCsv => postgres_csv::is_row_start,
+        Family::MysqlAudit | Family::AuroraAudit | Family::MysqlSyslog => {
+            return crate::input::blocks::rest_of_line(buf, at_eof);
+        }
+        // Not reached: a JSON stream is read without the limit, cut between its events by
+        // [`RecordEnds`] (see `plan/stream.rs`). Were it, what is over the limit would run
+        // to the end of input (events are not found by lines).
+        Family::CloudwatchJson => return at_eof.then_some(buf.len()),
+    };
+    crate::input::blocks::rest_of_record(buf, at_eof, |line| starts(trim_cr(line)))
+}
+
 /// Parses a record-aligned chunk. `first_line` is the 1-based number of its first line;
 /// `at_eof` says whether the chunk ends the input (a last line without `\n` is then a
 /// truncated line if it does not parse).
@@ -417,6 +618,7 @@ pub fn parse_chunk<'a, S: RecordSink<'a>>(
         Family::MysqlAudit | Family::AuroraAudit => {
             mysql::parse_chunk(format, chunk, first_line, at_eof, sink)
         }
+        Family::MysqlSyslog => mysql_syslog::parse_chunk(format, chunk, first_line, at_eof, sink),
         Family::Postgres => postgres::parse_chunk(format, chunk, first_line, at_eof, sink),
         Family::CloudwatchJson => {
             if chunk.is_empty() {
@@ -444,7 +646,7 @@ pub fn parse_chunk<'a, S: RecordSink<'a>>(
 
 /// The start of the first line at or after line start `at` for which `starts` holds (`\r`
 /// trimmed), or the end of `buf`.
-fn first_line_where(buf: &[u8], mut at: usize, starts: fn(&[u8]) -> bool) -> usize {
+fn first_line_where(buf: &[u8], mut at: usize, starts: impl Fn(&[u8]) -> bool) -> usize {
     while at < buf.len() {
         let end = memchr::memchr(b'\n', &buf[at..]).map_or(buf.len(), |i| at + i);
         if starts(trim_cr(&buf[at..end])) {
@@ -456,7 +658,7 @@ fn first_line_where(buf: &[u8], mut at: usize, starts: fn(&[u8]) -> bool) -> usi
 }
 
 /// The start of the last whole line of `buf`, after its first line, for which `starts` holds.
-fn last_line_where(buf: &[u8], starts: fn(&[u8]) -> bool) -> Option<usize> {
+fn last_line_where(buf: &[u8], starts: impl Fn(&[u8]) -> bool) -> Option<usize> {
     let mut end = memchr::memrchr(b'\n', buf)?;
     while let Some(i) = memchr::memrchr(b'\n', &buf[..end]) {
         let start = i + 1;
@@ -492,6 +694,7 @@ pub fn parse_line(line: &[u8]) -> Result<Event<'_>, Reason> {
             postgres::Outcome::Rejected(r) => Err(r),
         },
         Family::CloudwatchJson => Err(Reason::BadJson),
+        Family::MysqlSyslog => mysql_syslog::parse_line(&format, line),
         // A csvlog row is read through an arena that the event would borrow from: use
         // `postgres_csv::Arena` directly.
         Family::PostgresCsv => Err(Reason::NotAnEvent),
@@ -572,6 +775,35 @@ mod tests {
         let mut r = Rejects(0);
         assert_eq!(parse_chunk(&f, buf, 1, true, &mut r), 1);
         assert_eq!(r.0, 1);
+    }
+
+    #[test]
+    fn a_given_log_line_prefix_reads_the_files_it_matches() {
+        let p = pg_prefix::compile("%t [%p] %u %d ").unwrap();
+        let clock = Clock::default().with_pg_prefix(p);
+        let own = b"2025-02-03 08:00:01 UTC [901] app orders LOG:  statement: select 1\n";
+        let f = detect(FormatChoice::Auto, clock, own).unwrap();
+        assert_eq!((f.family, f.clock.pg_prefix), (Family::Postgres, p));
+        // Not sniffed without it (no known prefix reads it).
+        assert!(detect(FormatChoice::Auto, Clock::default(), own).is_none());
+        // Other files keep their own layout.
+        let rds =
+            b"2025-02-03 08:00:01 UTC:10.0.3.7(50122):app@orders:[901]:LOG:  statement: select 1\n";
+        let f = detect(FormatChoice::Auto, clock, rds).unwrap();
+        assert_eq!((f.family, f.clock.pg_prefix), (Family::Postgres, None));
+        let mysql = b"20230501 10:02:19,db1,root,localhost,12,0,CONNECT,mysql,,0\n";
+        let f = detect(FormatChoice::Auto, clock, mysql).unwrap();
+        assert_eq!((f.family, f.clock.pg_prefix), (Family::MysqlAudit, None));
+        // `--format postgres` applies it whatever the head holds.
+        let f = detect(FormatChoice::Postgres, clock, b"anything\n").unwrap();
+        assert_eq!(
+            (f.family, f.clock.pg_prefix, f.forced),
+            (Family::Postgres, p, Some(SourceFormat::Postgres))
+        );
+        // A sniffed prefix survives `--format postgres` too.
+        let debian = b"2017-07-31 13:39:16.249 CEST [5407] postgres@users LOG:  statement: x\n";
+        let f = detect(FormatChoice::Postgres, Clock::default(), debian).unwrap();
+        assert_eq!(f.clock.pg_prefix.unwrap().text(), "%m [%p] %q%u@%d ");
     }
 
     #[test]

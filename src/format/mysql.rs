@@ -10,7 +10,7 @@
 //! from the right for connection and table events, where the database may hold commas.
 //! Every value is a slice of the input; nothing is copied here.
 
-use super::{Family, FileFormat, Reason, RecordSink, MAX_RECORD_BYTES};
+use super::{Family, FileFormat, Reason, RecordSink};
 use crate::bytes::{eq_mask16, find_byte_near};
 use crate::classify::classify;
 use crate::event::{Event, Operation, SourceFormat, Text};
@@ -65,13 +65,14 @@ pub fn parse_chunk<'a, S: RecordSink<'a>>(
 ) -> u64 {
     let mut line_no = first_line;
     let mut start = 0;
+    let max = sink.max_record();
     while start < chunk.len() {
         let (end, next, terminated) = match memchr::memchr(b'\n', &chunk[start..]) {
             Some(i) => (start + i, start + i + 1, true),
             None => (chunk.len(), chunk.len(), false),
         };
         let line = super::trim_cr(&chunk[start..end]);
-        parse_one(format, line, line_no, terminated || !at_eof, sink);
+        parse_one(format, line, line_no, terminated || !at_eof, max, sink);
         line_no += 1;
         start = next;
     }
@@ -84,15 +85,15 @@ fn parse_one<'a, S: RecordSink<'a>>(
     line: &'a [u8],
     line_no: u64,
     terminated: bool,
+    max: usize,
     sink: &mut S,
 ) {
     if line.is_empty() || line.iter().all(|b| b.is_ascii_whitespace()) {
         sink.blank(line_no);
         return;
     }
-    if line.len() > MAX_RECORD_BYTES {
-        sink.rejected(line_no, Reason::TooLong, line);
-        return;
+    if let Some(cut) = super::cut_record(line, max) {
+        return parse_cut(format, &line[..cut], line_no, sink);
     }
     // The export prefix is stripped; every MySQL-family record carries its own time.
     let mut body = line;
@@ -111,11 +112,62 @@ fn parse_one<'a, S: RecordSink<'a>>(
     }
 }
 
+/// A line over the record limit, cut at it (`line` is what is kept): an event with its header
+/// fields and the text up to the cut ([`parse_record_cut`]), reported as truncated; rejected
+/// as [`Reason::TooLong`] only when even its header does not read.
+#[cold]
+fn parse_cut<'a, S: RecordSink<'a>>(
+    format: &FileFormat,
+    line: &'a [u8],
+    line_no: u64,
+    sink: &mut S,
+) {
+    let mut body = line;
+    if format.cloudwatch_export {
+        match time::parse_cloudwatch_prefix(line) {
+            Some((Ok(_), n)) => body = &line[n..],
+            Some((Err(e), _)) => return sink.rejected(line_no, e.into(), line),
+            None => {}
+        }
+    }
+    match parse_record_cut(format, body, line_no) {
+        Ok(e) => {
+            sink.truncated();
+            sink.event(e, body);
+        }
+        Err(_) => sink.rejected(line_no, Reason::TooLong, line),
+    }
+}
+
+/// Parses the head of a record cut at the record limit: the header fields as
+/// [`parse_record`] reads them; the rest of the line is the cut text. For a query, the
+/// database and the text after its opening quote (its closing quote and retcode are past the
+/// cut: the retcode is null); for a connection or table event, the database (the field after
+/// the operation) and, for a table event, the rest as its object.
+pub fn parse_record_cut<'a>(
+    format: &FileFormat,
+    line: &'a [u8],
+    line_no: u64,
+) -> Result<Event<'a>, Reason> {
+    parse_fields(format, line, line_no, true)
+}
+
 /// Parses one audit record (without line terminator or export prefix).
 pub fn parse_record<'a>(
     format: &FileFormat,
     line: &'a [u8],
     line_no: u64,
+) -> Result<Event<'a>, Reason> {
+    parse_fields(format, line, line_no, false)
+}
+
+/// [`parse_record`], or with `cut` [`parse_record_cut`].
+#[inline(always)]
+fn parse_fields<'a>(
+    format: &FileFormat,
+    line: &'a [u8],
+    line_no: u64,
+    cut: bool,
 ) -> Result<Event<'a>, Reason> {
     // 1. Timestamp: `YYYYMMDD HH:MM:SS` (or the user's layout for it) in server-local
     // time, or 16-digit epoch microseconds (UTC).
@@ -147,7 +199,21 @@ pub fn parse_record<'a>(
         }
         (t, &line[17..], true)
     };
+    parse_after_time(format, time_us, rest, aurora, line_no, cut)
+}
 
+/// The fields of an audit record after its timestamp (`serverhost,user,host,...`), read as
+/// [`parse_record`] reads them (with `cut`, as [`parse_record_cut`]); also the message of a
+/// syslog line (see [`super::mysql_syslog`]), which carries no timestamp of its own.
+#[inline(always)]
+pub(crate) fn parse_after_time<'a>(
+    format: &FileFormat,
+    time_us: i64,
+    rest: &'a [u8],
+    aurora: bool,
+    line_no: u64,
+    cut: bool,
+) -> Result<Event<'a>, Reason> {
     // 2. Server host (never contains a comma), then user, host, connection id, query id and
     // operation. Fast paths: the six commas located at once, or one by one; then the slow
     // path for a user or host holding commas.
@@ -186,6 +252,10 @@ pub fn parse_record<'a>(
     };
 
     let extra = match operation {
+        _ if cut => {
+            cut_tail(tail, &mut event);
+            false
+        }
         Operation::Query => parse_query_tail(tail, &mut event)?,
         Operation::Connect
         | Operation::Disconnect
@@ -350,6 +420,38 @@ fn parse_query_tail<'a>(tail: &'a [u8], e: &mut Event<'a>) -> Result<bool, Reaso
     };
     e.retcode = Some(parse_i32(ret).ok_or(Reason::BadNumber)?);
     Ok(extra)
+}
+
+/// The tail of a record cut at the limit (see [`parse_record_cut`]).
+fn cut_tail<'a>(tail: &'a [u8], e: &mut Event<'a>) {
+    let (db, rest) = if e.operation == Operation::Query {
+        // `db,'text...`: the database ends at the first `,'`.
+        match memchr::memmem::find(tail, b",'") {
+            Some(i) => (&tail[..i], &tail[i + 2..]),
+            None => (&tail[..0], tail),
+        }
+    } else {
+        split_field(tail).unwrap_or((tail, &tail[tail.len()..]))
+    };
+    e.database = db;
+    e.object = match e.operation {
+        Operation::Query if memchr::memchr(b'\\', rest).is_some() => Text::Escaped(rest),
+        Operation::Query => Text::Raw(rest),
+        Operation::Read
+        | Operation::Write
+        | Operation::Create
+        | Operation::Drop
+        | Operation::Alter
+        | Operation::Rename
+            if !rest.is_empty() =>
+        {
+            Text::Raw(rest)
+        }
+        _ => Text::None,
+    };
+    if e.operation == Operation::Query {
+        e.statement_class = Some(classify(rest));
+    }
 }
 
 /// The closing quote of query text `q`: the first `'` that is not escaped by a backslash and
@@ -826,9 +928,10 @@ mod tests {
             family: Family::MysqlAudit,
             cloudwatch_export: false,
             forced: None,
-            clock: time::Clock {
+            clock: crate::format::Clock {
                 layout: Some(layout),
                 offset_us: 0,
+                ..Default::default()
             },
         };
         let rec = |l: &'static str| parse_record(&f, l.as_bytes(), 1).map(|e| e.time_us);
@@ -861,5 +964,148 @@ mod tests {
             Some(false)
         );
         assert_eq!(sniff_custom(b"31/02/2026,db1,root\n", layout), None);
+    }
+
+    /// What a chunk parse reported, with a small record limit.
+    #[derive(Default)]
+    struct Cut {
+        max: usize,
+        next_cut: bool,
+        events: Vec<(String, bool)>,
+        rejected: Vec<(u64, Reason)>,
+        blank: u64,
+    }
+
+    impl<'a> RecordSink<'a> for Cut {
+        fn event(&mut self, e: Event<'a>, _m: &'a [u8]) {
+            let cut = std::mem::take(&mut self.next_cut);
+            self.events.push((
+                format!(
+                    "{} {} u={} h={} c={} q={} {:?} db={} obj={} ret={:?} class={:?}",
+                    e.line,
+                    e.time_us,
+                    String::from_utf8_lossy(e.user),
+                    String::from_utf8_lossy(e.client_host),
+                    e.connection_id,
+                    e.query_id,
+                    e.operation,
+                    String::from_utf8_lossy(e.database),
+                    e.object.to_cow(),
+                    e.retcode,
+                    e.statement_class,
+                ),
+                cut,
+            ));
+        }
+        fn blank(&mut self, _line: u64) {
+            self.blank += 1;
+        }
+        fn rejected(&mut self, line: u64, reason: Reason, _t: &'a [u8]) {
+            self.rejected.push((line, reason));
+        }
+        fn max_record(&self) -> usize {
+            self.max
+        }
+        fn truncated(&mut self) {
+            self.next_cut = true;
+        }
+    }
+
+    fn parse_cut_chunk(text: &str, max: usize) -> Cut {
+        let standard = "20260301 12:00:00,db1,app,10.0.0.5,42,1,QUERY,shop,'select 1',0\n";
+        let fmt = sniff(text.as_bytes())
+            .or(sniff(standard.as_bytes()))
+            .unwrap();
+        let mut sink = Cut {
+            max,
+            ..Cut::default()
+        };
+        let lines = parse_chunk(&fmt, text.as_bytes(), 1, true, &mut sink);
+        assert_eq!(
+            lines,
+            sink.events.len() as u64 + sink.rejected.len() as u64 + sink.blank
+        );
+        sink
+    }
+
+    /// A line over the record limit stays an event: time, server host, user, host, ids,
+    /// operation and database whole, the text cut at the limit (escapes and all), no retcode
+    /// (it was past the cut), the class from the text kept; and it is marked truncated. The
+    /// lines around it are read as usual. In every MySQL-family layout.
+    #[test]
+    fn records_over_the_limit_keep_their_fields_and_a_cut_text() {
+        let tail = "x".repeat(300);
+        let lines = [
+            format!("20260301 12:00:00,db1,app,10.0.0.5,42,7,QUERY,shop,'GRANT ALL ON *.* TO \\'evil\\'@\\'%\\' /* {tail} */',0\n"),
+            format!("20260301 12:00:00,ip-10-0-0-1,app,10.0.0.5,42,8,QUERY,shop,'select \\'{tail}\\'',0,,,TCP/IP\n"),
+            format!("1772366400000000,db1,app,10.0.0.5,42,9,QUERY,shop,'DELETE FROM t /* {tail} */',0\n"),
+            format!("2026-03-01T12:00:00.000Z 20260301 12:00:00,db1,app,10.0.0.5,42,10,QUERY,shop,'DROP TABLE t /* {tail} */',0\n"),
+            format!("1772366400000000,db1,app,10.0.0.5,42,11,READ,shop,{tail},\n"),
+        ];
+        for line in &lines {
+            let short = match line.starts_with("2026-") {
+                true => "2026-03-01T12:00:00.000Z 20260301 12:00:00,db1,app,10.0.0.5,42,1,QUERY,shop,'select 1',0\n",
+                false => "20260301 12:00:00,db1,app,10.0.0.5,42,1,QUERY,shop,'select 1',0\n",
+            };
+            let text = format!("{short}{line}\n{short}");
+            let got = parse_cut_chunk(&text, 128);
+            assert!(got.rejected.is_empty(), "{line}: {:?}", got.rejected);
+            assert_eq!(got.blank, 1);
+            let cut: Vec<_> = got.events.iter().map(|e| e.1).collect();
+            assert_eq!(cut, [false, true, false], "{line}");
+            let event = &got.events[1].0;
+            assert!(
+                event.contains(" u=app h=10.0.0.5 c=42 ") && event.contains(" db=shop "),
+                "{event}"
+            );
+            // Over the limit and cut within it: whole, the line parses as before.
+            let whole = parse_cut_chunk(&text, 1 << 20);
+            assert_eq!(whole.events.len(), 3);
+            assert!(whole.events.iter().all(|e| !e.1));
+            let whole = &whole.events[1].0;
+            // Same header (up to the database) as the whole record.
+            let head = |e: &str| e[..e.find(" obj=").unwrap()].to_string();
+            assert_eq!(head(event), head(whole), "{line}");
+            let obj = &event[event.find(" obj=").unwrap() + 5..event.find(" ret=").unwrap()];
+            assert!(obj.len() < 128 && !obj.is_empty(), "{obj}");
+            assert!(
+                whole.contains(&format!(" obj={obj}")),
+                "the cut text is the start of the text: {obj} / {whole}"
+            );
+        }
+        let got = parse_cut_chunk(&lines[0], 128);
+        let e = &got.events[0].0;
+        assert!(e.contains(" Query ") && e.contains("ret=None"), "{e}");
+        assert!(e.contains("obj=GRANT ALL ON *.* TO 'evil'@'%'"), "{e}");
+        assert!(e.contains("class=Some(Privilege)"), "{e}");
+        assert!(got.events[0].1);
+        let got = parse_cut_chunk(&lines[2], 128);
+        assert!(got.events[0].0.contains("class=Some(Destructive)"));
+    }
+
+    /// The cut falls on a character boundary (the text stays valid UTF-8), and a line whose
+    /// header does not fit within the limit, or is no record at all, is rejected as too long.
+    #[test]
+    fn cuts_keep_characters_whole_and_headerless_long_lines_are_rejected() {
+        for pad in 0..4 {
+            let line = format!(
+                "20260301 12:00:00,db1,app,10.0.0.5,42,7,QUERY,shop,'select {}{}',0\n",
+                "a".repeat(pad),
+                "é".repeat(200)
+            );
+            let got = parse_cut_chunk(&line, 100);
+            assert_eq!(got.events.len(), 1);
+            assert!(!got.events[0].0.contains('\u{fffd}'), "{}", got.events[0].0);
+        }
+        let got = parse_cut_chunk(&format!("{}\n", "z".repeat(500)), 100);
+        assert_eq!(got.rejected, [(1, Reason::TooLong)]);
+        let got = parse_cut_chunk(
+            &format!(
+                "20260301 12:00:00,db1,{},10.0.0.5,42,7,QUERY,shop,'x',0\n",
+                "u".repeat(300)
+            ),
+            100,
+        );
+        assert_eq!(got.rejected, [(1, Reason::TooLong)]);
     }
 }

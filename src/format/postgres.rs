@@ -24,7 +24,8 @@
 
 use std::collections::HashMap;
 
-use super::{FileFormat, Reason, RecordSink, MAX_RECORD_BYTES};
+use super::pg_prefix::{self, LinePrefix};
+use super::{FileFormat, Reason, RecordSink};
 use crate::classify::{classify, StatementClass};
 use crate::event::{Event, Operation, SourceFormat, Text};
 use crate::time;
@@ -113,24 +114,96 @@ pub fn is_prefixed(line: &[u8]) -> bool {
     timestamp_end(strip_export(line).0).is_some()
 }
 
-/// The time of a prefixed line (export prefix already stripped), epoch microseconds UTC.
+/// [`is_prefixed`] for a file read with `prefix` (`None`: the RDS prefix).
+pub fn is_prefixed_with(prefix: Option<&'static LinePrefix>, line: &[u8]) -> bool {
+    match prefix {
+        None => is_prefixed(line),
+        Some(p) => p.starts_entry(strip_export(line).0),
+    }
+}
+
+/// The time of a line (export prefix already stripped) that starts with a `%t`/`%m` time,
+/// whatever follows it, epoch microseconds UTC.
 pub fn line_time(body: &[u8]) -> Option<i64> {
-    let end = timestamp_end(body)?;
-    parse_time(&body[..end - 1]).ok()
+    let end = pg_prefix::time_end(body)?;
+    parse_time(&body[..end]).ok()
+}
+
+/// How the entries of a file are recognised: RDS's fixed prefix (the fast parser), or a
+/// compiled `log_line_prefix`.
+trait Layout: Copy {
+    /// Whether only lines starting with a digit can open an entry (a cheap first test).
+    const DIGIT_FIRST: bool;
+    /// The prefix of a line (export prefix stripped) that opens an entry, or `None` for a
+    /// line that continues the entry before it.
+    fn entry(self, body: &[u8]) -> Option<Result<Prefix<'_>, Reason>>;
+}
+
+/// `%t:%r:%u@%d:[%p]:`.
+#[derive(Clone, Copy)]
+struct Rds;
+
+impl Layout for Rds {
+    const DIGIT_FIRST: bool = true;
+    #[inline]
+    fn entry(self, body: &[u8]) -> Option<Result<Prefix<'_>, Reason>> {
+        timestamp_end(body).map(|_| parse_prefix(body))
+    }
+}
+
+impl Layout for &'static LinePrefix {
+    const DIGIT_FIRST: bool = false;
+    fn entry(self, body: &[u8]) -> Option<Result<Prefix<'_>, Reason>> {
+        self.starts_entry(body).then(|| read_prefix(self, body))
+    }
+}
+
+/// A line's prefix read with a compiled `log_line_prefix`. Without `%p`, the PID comes from
+/// `%c` when the prefix has it, else it is 0 (sessions are then not told apart).
+fn read_prefix<'a>(p: &LinePrefix, body: &'a [u8]) -> Result<Prefix<'a>, Reason> {
+    let f = p.read(body).ok_or(Reason::BadPrefix)?;
+    let time_us = match f.time {
+        Some(t) if f.epoch => pg_prefix::epoch_us(t).ok_or(Reason::BadTimestamp),
+        Some(t) => parse_time(t),
+        None => Err(Reason::BadTimestamp),
+    };
+    Ok(Prefix {
+        time_us,
+        host: f.host,
+        user: f.user,
+        db: f.db,
+        pid: f
+            .pid
+            .or_else(|| pg_prefix::session_pid(f.session))
+            .unwrap_or(0),
+        severity: f.severity,
+        msg: f.msg,
+    })
 }
 
 /// Whether a line opens a new record: prefixed, and not a `DETAIL`/`HINT`/`STATEMENT`/
 /// `CONTEXT`/`QUERY`/`LOCATION` line that belongs to the message before it. Chunk edges are put
 /// only before such lines.
 pub fn is_boundary(line: &[u8]) -> bool {
-    let body = strip_export(line).0;
-    if timestamp_end(body).is_none() {
-        return false;
+    boundary_in(Rds, line)
+}
+
+/// [`is_boundary`] for a file read with `prefix` (`None`: the RDS prefix).
+pub fn is_boundary_with(prefix: Option<&'static LinePrefix>, line: &[u8]) -> bool {
+    match prefix {
+        None => boundary_in(Rds, line),
+        Some(p) => boundary_in(p, line),
     }
-    match parse_prefix(body) {
-        Ok(p) => !is_attached(p.severity),
+}
+
+#[inline]
+fn boundary_in<L: Layout>(layout: L, line: &[u8]) -> bool {
+    let body = strip_export(line).0;
+    match layout.entry(body) {
+        None => false,
+        Some(Ok(p)) => !is_attached(p.severity),
         // A malformed prefix still opens a record (which is then rejected).
-        Err(_) => true,
+        Some(Err(_)) => true,
     }
 }
 
@@ -334,6 +407,9 @@ struct Session<'a> {
 pub(crate) struct Parser<'a> {
     forced: Option<SourceFormat>,
     sessions: Map<i64, Session<'a>>,
+    /// The record being decided was cut at the record limit: its last field (a pgaudit
+    /// STATEMENT) may have lost its closing quote.
+    cut: bool,
 }
 
 fn known(v: &[u8]) -> bool {
@@ -345,6 +421,7 @@ impl<'a> Parser<'a> {
         Parser {
             forced,
             sessions: Map::default(),
+            cut: false,
         }
     }
 
@@ -356,6 +433,15 @@ impl<'a> Parser<'a> {
             Ok(p) => self.decide(body, p, line),
             Err(r) => Outcome::Rejected(r),
         }
+    }
+
+    /// [`Parser::record`] for the head of a record cut at the record limit (its last field
+    /// may have lost its closing quote).
+    pub(crate) fn record_cut(&mut self, text: &'a [u8], line: u64) -> Outcome<'a> {
+        self.cut = true;
+        let outcome = self.record(text, line);
+        self.cut = false;
+        outcome
     }
 
     /// Decides what a record is. `body` runs from the timestamp to the end of the message's
@@ -422,12 +508,28 @@ impl<'a> Parser<'a> {
     fn message(&mut self, msg: &'a [u8], e: &mut Event<'a>) -> Result<bool, Reason> {
         match msg.first() {
             Some(b'A') if msg.starts_with(b"AUDIT:") => {
-                audit(&msg[6..], e)?;
+                audit(&msg[6..], e, self.cut)?;
                 Ok(true)
             }
             Some(b'c') if msg.starts_with(b"connection authorized: ") => {
                 self.connect(&msg[23..], e);
                 Ok(true)
+            }
+            // A prefix without `%h`/`%r`: the session's host is only in this message.
+            Some(b'c') if msg.starts_with(b"connection received: ") => {
+                if e.client_host.is_empty() {
+                    if let Some(host) = word_after(msg, b"host=") {
+                        self.sessions.insert(
+                            e.connection_id,
+                            Session {
+                                user: b"",
+                                db: b"",
+                                host,
+                            },
+                        );
+                    }
+                }
+                Ok(false)
             }
             Some(b'r') if msg.starts_with(b"replication connection authorized: ") => {
                 self.connect(&msg[35..], e);
@@ -497,9 +599,11 @@ impl<'a> Parser<'a> {
                 e.database = d;
             }
         }
+        self.inherit(e);
         // A socket is neither encrypted nor exposed; over TCP the absence of `SSL enabled`
         // (or of GSS encryption) is the only, and a reliable, sign of a plaintext session.
-        e.tls = if e.client_host == b"[local]" {
+        // Where the log names no host at all, it cannot tell.
+        e.tls = if e.client_host == b"[local]" || e.client_host.is_empty() {
             None
         } else {
             Some(
@@ -507,7 +611,6 @@ impl<'a> Parser<'a> {
                     || memchr::memmem::find(tail, b"encrypted=yes").is_some(),
             )
         };
-        self.inherit(e);
         self.sessions.insert(
             e.connection_id,
             Session {
@@ -646,7 +749,10 @@ fn after_quote<'a>(s: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
 /// OBJECT_NAME,STATEMENT,PARAMETER[,ROWS]` (formats.md §4.4). The statement becomes the
 /// object; the class comes from pgaudit's CLASS and COMMAND where they decide it, otherwise
 /// from the text.
-fn audit<'a>(csv: &'a [u8], e: &mut Event<'a>) -> Result<(), Reason> {
+///
+/// `cut`: the record was cut at the record limit, so a quoted STATEMENT may not close; its
+/// text then runs to the cut.
+fn audit<'a>(csv: &'a [u8], e: &mut Event<'a>, cut: bool) -> Result<(), Reason> {
     // The Aurora documentation shows the CSV on the line after `AUDIT:`.
     let mut rest = csv.trim_ascii_start();
     let field = |rest: &mut &'a [u8]| csv_field(rest).ok_or(Reason::MissingFields);
@@ -657,7 +763,14 @@ fn audit<'a>(csv: &'a [u8], e: &mut Event<'a>) -> Result<(), Reason> {
     let (command, _) = field(&mut rest)?;
     let _object_type = field(&mut rest)?;
     let _object_name = field(&mut rest)?;
-    let (sql, doubled) = field(&mut rest)?;
+    let (sql, doubled) = match csv_field(&mut rest) {
+        Some(f) => f,
+        None if cut => {
+            let sql = rest.strip_prefix(b"\"").unwrap_or(rest);
+            (sql, memchr::memmem::find(sql, b"\"\"").is_some())
+        }
+        None => return Err(Reason::MissingFields),
+    };
     e.operation = Operation::Query;
     e.query_id = statement_id
         .iter()
@@ -774,6 +887,20 @@ pub fn parse_chunk<'a, S: RecordSink<'a>>(
     at_eof: bool,
     sink: &mut S,
 ) -> u64 {
+    match format.clock.pg_prefix {
+        None => parse_entries(Rds, format, chunk, first_line, at_eof, sink),
+        Some(p) => parse_entries(p, format, chunk, first_line, at_eof, sink),
+    }
+}
+
+fn parse_entries<'a, L: Layout, S: RecordSink<'a>>(
+    layout: L,
+    format: &FileFormat,
+    chunk: &'a [u8],
+    first_line: u64,
+    at_eof: bool,
+    sink: &mut S,
+) -> u64 {
     let mut parser = Parser::new(format.forced);
     let mut open: Option<Open<'a>> = None;
     // Blank lines not yet known to be inside a record (a later continuation line takes them
@@ -801,13 +928,18 @@ pub fn parse_chunk<'a, S: RecordSink<'a>>(
             continue;
         }
         // Continuation lines never start with a digit in practice; test that first.
-        let (body, export) = if line[0].is_ascii_digit() {
+        let (body, export) = if !L::DIGIT_FIRST || line[0].is_ascii_digit() {
             strip_export(line)
         } else {
             (&line[..0], None)
         };
-        if !body.is_empty() && timestamp_end(body).is_some() {
-            let prefix = with_export(parse_prefix(body), export);
+        let entry = if body.is_empty() {
+            None
+        } else {
+            layout.entry(body)
+        };
+        if let Some(prefix) = entry {
+            let prefix = with_export(prefix, export);
             if let (Some(o), Ok(p)) = (open.as_mut(), &prefix) {
                 if is_attached(p.severity) && o.prefix.as_ref().is_ok_and(|q| q.pid == p.pid) {
                     o.lines += blanks.1 + 1;
@@ -877,17 +1009,22 @@ fn finish<'a, S: RecordSink<'a>>(
     let Some(o) = open else {
         return;
     };
-    let outcome = if o.end - o.start > MAX_RECORD_BYTES {
-        Outcome::Rejected(Reason::TooLong)
-    } else {
-        match o.prefix {
-            Ok(p) => parser.decide(&chunk[o.body..o.main_end], p, o.first_line),
-            Err(r) => Outcome::Rejected(r),
-        }
+    // A record over the limit keeps its text up to the limit (its attached lines too, if
+    // the limit falls after them; they are not read anyway).
+    let cut = super::cut_record(&chunk[o.start..o.end], sink.max_record()).map(|n| o.start + n);
+    let main_end = cut.map_or(o.main_end, |c| c.min(o.main_end).max(o.body));
+    parser.cut = cut.is_some();
+    let outcome = match o.prefix {
+        Ok(p) => parser.decide(&chunk[o.body..main_end], p, o.first_line),
+        Err(r) => Outcome::Rejected(r),
     };
+    parser.cut = false;
     match outcome {
         Outcome::Event(e) => {
-            sink.event(e, &chunk[o.body..o.main_end]);
+            if cut.is_some() {
+                sink.truncated();
+            }
+            sink.event(e, &chunk[o.body..main_end]);
             if o.lines > 1 {
                 sink.ignored(o.lines - 1);
             }
@@ -924,10 +1061,18 @@ mod tests {
         ignored: u64,
         blank: Vec<u64>,
         rejected: Vec<(u64, Reason)>,
+        /// The record limit (0: the default).
+        max: usize,
+        /// Lines of the events reported as truncated.
+        truncated: Vec<u64>,
+        next_cut: bool,
     }
 
     impl<'a> RecordSink<'a> for Log {
         fn event(&mut self, e: Event<'a>, m: &'a [u8]) {
+            if std::mem::take(&mut self.next_cut) {
+                self.truncated.push(e.line);
+            }
             self.events.push(format!(
                 "{} {} u={} h={} db={} pid={} q={} {:?} tls={:?} class={:?} obj={:?} msg={:?}",
                 e.line,
@@ -952,6 +1097,63 @@ mod tests {
         }
         fn rejected(&mut self, line: u64, reason: Reason, _t: &'a [u8]) {
             self.rejected.push((line, reason));
+        }
+        fn max_record(&self) -> usize {
+            match self.max {
+                0 => format::DEFAULT_MAX_RECORD_BYTES,
+                n => n,
+            }
+        }
+        fn truncated(&mut self) {
+            self.next_cut = true;
+        }
+    }
+
+    /// A statement over the record limit, on many lines (a huge `IN` list, say), stays one
+    /// event with its user, host, database and class, its text cut at the limit, and every
+    /// one of its lines accounted for; so does a pgaudit record whose quoted STATEMENT loses
+    /// its closing quote to the cut. The records around them are read as usual.
+    #[test]
+    fn records_over_the_limit_keep_their_fields_and_count_every_line() {
+        let list: String = (0..200).map(|i| format!("  ,{i:06}\n")).collect();
+        let text = format!(
+            "{SESSION}2025-02-03 08:00:05 UTC:10.0.3.7(50122):app@orders:[901]:LOG:  statement: GRANT ALL ON customers TO intruder /* in\n{list}  */\n\
+2025-02-03 08:00:06 UTC:10.0.3.7(50122):app@orders:[901]:LOG:  AUDIT: SESSION,2,1,ROLE,GRANT,,,\"GRANT admin TO intruder /*\n{list} */\",<not logged>\n\
+2025-02-03 08:00:07 UTC:10.0.3.7(50122):app@orders:[901]:LOG:  statement: select 1\n"
+        );
+        let (whole, lines) = parse(&text);
+        assert!(whole.truncated.is_empty() && whole.rejected.is_empty());
+        let mut log = Log {
+            max: 512,
+            ..Log::default()
+        };
+        assert_eq!(
+            parse_chunk(&pg(), text.as_bytes(), 1, true, &mut log),
+            lines
+        );
+        assert!(log.rejected.is_empty(), "{:?}", log.rejected);
+        assert_eq!(log.events.len(), whole.events.len());
+        assert_eq!(log.ignored, whole.ignored);
+        assert_eq!(log.blank, whole.blank);
+        let grant = SESSION.lines().count() as u64 + 1;
+        assert_eq!(log.truncated, [grant, grant + 202]);
+        for (cut, full) in log.events.iter().zip(&whole.events) {
+            let head = |e: &str| e[..e.find(" obj=").unwrap()].to_string();
+            assert_eq!(head(cut), head(full));
+        }
+        let n = log.events.len();
+        for e in &log.events[n - 3..n - 1] {
+            assert!(e.contains(" u=app h=10.0.3.7 db=orders pid=901 "), "{e}");
+            assert!(e.contains("class=Some(Privilege)"), "{e}");
+            let obj = &e[e.find(" obj=").unwrap()..e.find(" msg=").unwrap()];
+            assert!(obj.len() < 512 && obj.contains(",000"), "{obj}");
+        }
+        assert_eq!(log.events[n - 1], whole.events[n - 1]);
+        // Read in small chunks and streamed blocks, the same.
+        for size in [64, 1000] {
+            let mut chunked = parse_in_chunks_with(&text, size, 512);
+            chunked.max = 512;
+            assert_eq!(chunked, log, "chunks of {size}");
         }
     }
 
@@ -981,9 +1183,17 @@ mod tests {
     /// Parses `text` cut into chunks the way the planner cuts a mapped file, with chunks of
     /// about `size` bytes, and returns the merged log.
     fn parse_in_chunks(text: &str, size: usize) -> Log {
+        parse_in_chunks_with(text, size, 0)
+    }
+
+    /// [`parse_in_chunks`] with the record limit `max` (0: the default).
+    fn parse_in_chunks_with(text: &str, size: usize, max: usize) -> Log {
         let buf = text.as_bytes();
         let f = format::sniff(buf).unwrap();
-        let mut log = Log::default();
+        let mut log = Log {
+            max,
+            ..Log::default()
+        };
         let (mut pos, mut line) = (0, 1u64);
         while pos < buf.len() {
             let end = format::next_record_start(&f, buf, (pos + size).min(buf.len()));
@@ -1478,5 +1688,260 @@ mod tests {
             ),
             Outcome::Rejected(Reason::BadHour)
         ));
+    }
+
+    fn with_prefix(prefix: &str) -> FileFormat {
+        let mut f = pg();
+        f.clock.pg_prefix = pg_prefix::compile(prefix).unwrap();
+        f
+    }
+
+    fn parse_as(prefix: &str, text: &str) -> (Log, u64) {
+        let mut log = Log::default();
+        let n = parse_chunk(&with_prefix(prefix), text.as_bytes(), 1, true, &mut log);
+        (log, n)
+    }
+
+    /// `log_error_verbosity = verbose` under PostgreSQL's default prefix `%m [%p] ` (elastic/
+    /// beats' postgresql-11.4.log): a SQLSTATE after the level, `LOCATION:` lines attached
+    /// to their entry, the host only in `connection received`.
+    #[test]
+    fn verbose_mode_under_the_default_prefix() {
+        let text = "\
+2019-07-23 12:06:24.507 UTC [1] LOG:  00000: database system is ready to accept connections
+2019-07-23 12:06:24.507 UTC [1] LOCATION:  reaper, postmaster.c:2889
+2019-07-23 12:06:30.536 UTC [44] LOG:  00000: connection received: host=10.0.0.9 port=5512
+2019-07-23 12:06:30.536 UTC [44] LOCATION:  BackendInitialize, postmaster.c:4206
+2019-07-23 12:06:30.537 UTC [44] LOG:  00000: connection authorized: user=postgres database=postgres
+2019-07-23 12:06:30.537 UTC [44] LOCATION:  PerformAuthentication, postinit.c:279
+2019-07-23 12:06:33.732 UTC [44] LOG:  00000: statement: show config_filel;
+2019-07-23 12:06:33.732 UTC [44] LOCATION:  exec_simple_query, postgres.c:975
+2019-07-23 12:06:33.732 UTC [44] ERROR:  42704: unrecognized configuration parameter \"config_filel\"
+2019-07-23 12:06:33.732 UTC [44] LOCATION:  GetConfigOptionByName, guc.c:8342
+2019-07-23 12:06:33.732 UTC [44] STATEMENT:  show config_filel;
+2019-07-23 12:06:34.878 UTC [44] LOG:  00000: duration: 0.524 ms
+2019-07-23 12:06:34.878 UTC [44] LOCATION:  exec_simple_query, postgres.c:1219
+";
+        let f = format::sniff(text.as_bytes()).unwrap();
+        assert_eq!(f.family, Family::Postgres);
+        assert_eq!(f.clock.pg_prefix.unwrap().text(), "%m [%p] %q%u@%d ");
+        let mut log = Log::default();
+        assert_eq!(
+            format::parse_chunk(&f, text.as_bytes(), 1, true, &mut log),
+            13
+        );
+        assert!(log.rejected.is_empty(), "{:?}", log.rejected);
+        assert_eq!(log.events.len(), 2, "{:#?}", log.events);
+        assert_eq!(log.ignored, 11);
+        assert!(
+            log.events[0]
+                .starts_with("5 1563883590537000 u=postgres h=10.0.0.9 db=postgres pid=44"),
+            "{}",
+            log.events[0]
+        );
+        assert!(
+            log.events[0].contains("Connect tls=Some(false)"),
+            "{}",
+            log.events[0]
+        );
+        assert!(
+            log.events[1].contains("obj=\"show config_filel;\""),
+            "{}",
+            log.events[1]
+        );
+        // The same text with the prefix given explicitly, and cut anywhere (a chunk cut
+        // inside the session cannot inherit the host from before the cut).
+        assert_eq!(parse_as("%m [%p] ", text).0, log);
+        let shape = |l: &Log| (l.events.len(), l.ignored, l.rejected.clone());
+        for size in [1, 50, 200] {
+            assert_eq!(
+                shape(&parse_in_chunks(text, size)),
+                shape(&log),
+                "chunks of {size}"
+            );
+        }
+        assert_eq!(parse_in_chunks(text, 2000), log);
+        for block in [7, 100] {
+            assert_eq!(
+                shape(&parse_streamed(text, block)),
+                shape(&log),
+                "blocks of {block}"
+            );
+        }
+    }
+
+    /// Debian's `%m [%p] %q%u@%d ` (beats' postgresql-9.6-debian-with-slowlog.log): lines
+    /// with and without the session part, multi-line statements indented with tabs.
+    #[test]
+    fn debian_prefix_with_multi_line_statements() {
+        let text = "\
+2017-07-31 13:36:42.585 CEST [4974] LOG:  database system was shut down at 2017-06-17 16:58:04 CEST
+2017-07-31 13:36:42.956 CEST [4980] [unknown]@[unknown] LOG:  incomplete startup packet
+2017-07-31 13:36:43.557 CEST [4983] postgres@postgres LOG:  duration: 37.118 ms  statement: SELECT d.datname as \"Name\",
+\t       pg_catalog.pg_get_userbyid(d.datdba) as \"Owner\"
+\tFROM pg_catalog.pg_database d
+\tORDER BY 1;
+2017-07-31 13:39:16.249 CEST [5407] postgres@users FATAL:  database \"users\" does not exist
+2017-07-31 13:43:22.645 CEST [5502] postgres@clients LOG:  duration: 36.162 ms  statement: drop table cats;
+";
+        let f = format::sniff(text.as_bytes()).unwrap();
+        assert_eq!(f.clock.pg_prefix.unwrap().text(), "%m [%p] %q%u@%d ");
+        let mut log = Log::default();
+        assert_eq!(
+            format::parse_chunk(&f, text.as_bytes(), 1, true, &mut log),
+            8
+        );
+        assert!(log.rejected.is_empty(), "{:?}", log.rejected);
+        assert_eq!(log.events.len(), 2, "{:#?}", log.events);
+        assert_eq!(log.ignored, 6);
+        // 13:36:43.557 CEST is 11:36:43.557 UTC.
+        assert!(
+            log.events[0].starts_with("3 1501501003557000 u=postgres h= db=postgres pid=4983"),
+            "{}",
+            log.events[0]
+        );
+        assert!(
+            log.events[0].contains("\\n\\tORDER BY 1;\""),
+            "{}",
+            log.events[0]
+        );
+        assert!(
+            log.events[1].contains("db=clients") && log.events[1].contains("Some(Destructive)")
+        );
+        for size in [1, 64, 300] {
+            assert_eq!(parse_in_chunks(text, size), log, "chunks of {size}");
+        }
+    }
+
+    /// pgBadger's `%t [%p]: db=%d,user=%u,app=%a,client=%h ` (its begin_end.log fixture),
+    /// and its recommended `%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h ` (pgBadger's
+    /// documentation).
+    #[test]
+    fn pgbadger_key_value_prefixes() {
+        let text = "\
+2021-02-14 01:34:02 CET [30291]: db=[unknown],user=[unknown],app=[unknown],client=[local] LOG:  connection received: host=[local]
+2021-02-14 01:34:02 CET [30291]: db=template1,user=postgres,app=[unknown],client=[local] LOG:  connection authorized: user=postgres database=template1 application_name=psql
+2021-02-14 01:34:02 CET [30291]: db=template1,user=postgres,app=psql,client=[local] LOG:  disconnection: session time: 0:00:00.007 user=postgres database=template1 host=[local]
+";
+        let f = format::sniff(text.as_bytes()).unwrap();
+        assert_eq!(
+            f.clock.pg_prefix.unwrap().text(),
+            "%t [%p]: db=%d,user=%u,app=%a,client=%h "
+        );
+        let mut log = Log::default();
+        assert_eq!(
+            format::parse_chunk(&f, text.as_bytes(), 1, true, &mut log),
+            3
+        );
+        assert_eq!((log.events.len(), log.ignored), (2, 1));
+        assert!(log.events[0].contains("u=postgres h=[local] db=template1 pid=30291"));
+        assert!(log.events[0].contains("Connect tls=None"));
+        assert!(log.events[1].contains("Disconnect"));
+
+        let text = "\
+2024-05-02 10:11:12 UTC [4242]: [1-1] user=[unknown],db=[unknown],app=[unknown],client=203.0.113.9 LOG:  connection received: host=203.0.113.9 port=40112
+2024-05-02 10:11:12 UTC [4242]: [2-1] user=app,db=orders,app=[unknown],client=203.0.113.9 FATAL:  password authentication failed for user \"app\"
+2024-05-02 10:11:12 UTC [4242]: [3-1] user=app,db=orders,app=[unknown],client=203.0.113.9 DETAIL:  Connection matched pg_hba.conf line 95: \"host all all 0.0.0.0/0 md5\"
+";
+        let f = format::sniff(text.as_bytes()).unwrap();
+        assert_eq!(
+            f.clock.pg_prefix.unwrap().text(),
+            "%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h "
+        );
+        let mut log = Log::default();
+        assert_eq!(
+            format::parse_chunk(&f, text.as_bytes(), 1, true, &mut log),
+            3
+        );
+        assert_eq!((log.events.len(), log.ignored), (1, 2));
+        assert!(log.events[0].contains("u=app h=203.0.113.9 db=orders"));
+        assert!(log.events[0].contains("FailedConnect"));
+    }
+
+    /// PostgreSQL >= 14 logs `connection authenticated:` before `connection authorized:`:
+    /// read as a server message (the session's login is the `authorized` line).
+    #[test]
+    fn connection_authenticated_lines_are_server_messages() {
+        let text = "\
+2025-02-03 08:00:01 UTC:10.0.3.7(50122):app@orders:[901]:LOG:  connection authenticated: identity=\"app\" method=scram-sha-256 (/rdsdbdata/config/pg_hba.conf:13)
+2025-02-03 08:00:01 UTC:10.0.3.7(50122):app@orders:[901]:LOG:  connection authorized: user=app database=orders SSL enabled (protocol=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384, bits=256)
+";
+        let (log, n) = parse(text);
+        assert_eq!((n, log.events.len(), log.ignored), (2, 1, 1));
+        let (log, n) = parse_as(
+            "%m [%p] %q%u@%d ",
+            "2023-10-01 10:00:00.001 UTC [77] app@orders LOG:  connection authenticated: identity=\"CN=app\" method=cert (/etc/postgresql/16/main/pg_hba.conf:118)\n",
+        );
+        assert_eq!((n, log.events.len(), log.ignored), (1, 0, 1));
+    }
+
+    /// A user's prefix with `%r`, `%c` (no `%p`) and an epoch time; lines that begin like an
+    /// entry but do not match are rejected as malformed, not glued to the entry before.
+    #[test]
+    fn a_given_prefix_reads_its_fields_and_rejects_malformed_entries() {
+        let text = "\
+1700000000.123 10.1.2.3(5432) 6553f100.3a4f app@orders LOG:  statement: select 1
+1700000001.000 10.1.2.3(5432) 6553f100.3a4f app@orders LOG:  statement: select
+  2
+1700000002.000 garbage
+";
+        let (log, n) = parse_as("%n %r %c %u@%d ", text);
+        assert_eq!(n, 4);
+        assert_eq!(log.events.len(), 2, "{:#?}", log);
+        assert!(
+            log.events[0].starts_with("1 1700000000123000 u=app h=10.1.2.3 db=orders pid=14927"),
+            "{}",
+            log.events[0]
+        );
+        assert!(log.events[1].contains("obj=\"select\\n  2\""));
+        assert_eq!(log.rejected, vec![(4, Reason::BadPrefix)]);
+        assert_eq!(log.ignored, 1);
+    }
+
+    /// The generic path under random edits of a real Debian-prefixed log: every line
+    /// accounted for, chunk edges found, no panic.
+    #[test]
+    fn no_byte_sequence_panics_with_a_compiled_prefix() {
+        let base = "2017-07-31 13:36:42.585 CEST [4974] LOG:  database system was shut down\n2017-07-31 13:36:42.956 CEST [4980] [unknown]@[unknown] LOG:  incomplete startup packet\n2017-07-31 13:36:43.557 CEST [4983] postgres@postgres LOG:  duration: 37.118 ms  statement: SELECT 1,\n\t  2\n2017-07-31 13:39:16.249 CEST [5407] postgres@users FATAL:  password authentication failed for user \"x\"\n2017-07-31 13:39:16.249 CEST [5407] postgres@users DETAIL:  Connection matched pg_hba.conf line 95\n";
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let alphabet: &[u8] = b"2017-07-31 13:36:42.585 CEST[]@:\n\tLOGFATAL 0\xff";
+        for prefix in [
+            "%m [%p] %q%u@%d ",
+            "%t [%p]: db=%d,user=%u,app=%a,client=%h ",
+            "%n %r %c ",
+        ] {
+            let f = with_prefix(prefix);
+            for _ in 0..1500 {
+                let mut s = base.as_bytes().to_vec();
+                for _ in 0..1 + next() % 8 {
+                    let at = (next() % (s.len() as u64 + 1)) as usize;
+                    let c = alphabet[(next() % alphabet.len() as u64) as usize];
+                    match next() % 3 {
+                        0 if at < s.len() => s[at] = c,
+                        1 => s.insert(at, c),
+                        _ if at < s.len() => {
+                            s.remove(at);
+                        }
+                        _ => {}
+                    }
+                }
+                let mut log = Log::default();
+                let n = parse_chunk(&f, &s, 1, true, &mut log);
+                let accounted = log.events.len() as u64
+                    + log.ignored
+                    + log.blank.len() as u64
+                    + log.rejected.len() as u64;
+                assert_eq!(accounted, n, "{:?}", String::from_utf8_lossy(&s));
+                let cut = (next() % (s.len() as u64 + 1)) as usize;
+                let _ = format::next_record_start(&f, &s, cut);
+                let _ = format::last_record_end(&f, &s[..cut]);
+            }
+        }
     }
 }

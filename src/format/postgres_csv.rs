@@ -110,6 +110,8 @@ fn read_row(s: &[u8]) -> Result<Row, (usize, u64)> {
 #[derive(Clone, Copy)]
 enum Kind {
     Row,
+    /// The head of a row over the record limit, its open quoted field closed at the cut.
+    CutRow,
     Blank,
     Ignored,
     Rejected(Reason),
@@ -135,6 +137,17 @@ impl Arena {
     /// rejected unit. `at_eof`: the chunk ends the file, so a row cut short there is a
     /// truncated last line rather than an unterminated quote.
     pub fn decode(chunk: &[u8], at_eof: bool) -> Arena {
+        Arena::decode_with(chunk, at_eof, false)
+    }
+
+    /// [`Arena::decode`] of the head of one row over the record limit (a stream keeps no
+    /// more of it): a quoted field still open at the end is closed there, so the row keeps
+    /// its fields up to the cut and is reported as truncated.
+    pub fn decode_head(head: &[u8]) -> Arena {
+        Arena::decode_with(head, false, true)
+    }
+
+    fn decode_with(chunk: &[u8], at_eof: bool, head: bool) -> Arena {
         let mut arena = Arena {
             text: Vec::with_capacity(chunk.len() + chunk.len() / 8),
             units: Vec::new(),
@@ -175,6 +188,28 @@ impl Arena {
                         arena.unit(kind, line, row.lines, excerpt(first));
                         pos += row.len;
                         line += row.lines;
+                        continue;
+                    }
+                    Err((len, lines)) if head => {
+                        let mut closed = chunk[pos..].to_vec();
+                        closed.push(b'"');
+                        match read_row(&closed) {
+                            Ok(row) if row.fields.len() >= MIN_FIELDS => {
+                                let text = arena.rewrite(&closed, &row.fields);
+                                arena.units.push(Unit {
+                                    kind: Kind::CutRow,
+                                    text,
+                                    line,
+                                    lines,
+                                });
+                            }
+                            _ => {
+                                let kind = Kind::Rejected(Reason::TooLong);
+                                arena.unit(kind, line, lines, excerpt(first));
+                            }
+                        }
+                        pos += len;
+                        line += lines;
                         continue;
                     }
                     Err((len, lines)) => {
@@ -274,15 +309,15 @@ impl Arena {
                         sink.ignored(u.lines - 1);
                     }
                 }
-                Kind::Row => match pg.record(text, line) {
-                    postgres::Outcome::Event(e) => {
+                Kind::Row | Kind::CutRow => match record(&mut pg, u, text, line, sink) {
+                    (postgres::Outcome::Event(e), text) => {
                         sink.event(e, text);
                         if u.lines > 1 {
                             sink.ignored(u.lines - 1);
                         }
                     }
-                    postgres::Outcome::Ignored => sink.ignored(u.lines),
-                    postgres::Outcome::Rejected(r) => {
+                    (postgres::Outcome::Ignored, _) => sink.ignored(u.lines),
+                    (postgres::Outcome::Rejected(r), text) => {
                         sink.rejected(line, r, text);
                         if u.lines > 1 {
                             sink.ignored(u.lines - 1);
@@ -293,6 +328,27 @@ impl Arena {
         }
         lines
     }
+}
+
+/// A rewritten row read by the stderr parser: cut at the record limit if it is over it (and
+/// then, as a row whose head alone was kept, reported as truncated when it is an event).
+fn record<'a, S: RecordSink<'a>>(
+    pg: &mut postgres::Parser<'a>,
+    u: &Unit,
+    text: &'a [u8],
+    line: u64,
+    sink: &mut S,
+) -> (postgres::Outcome<'a>, &'a [u8]) {
+    let cut = super::cut_record(text, sink.max_record());
+    let text = cut.map_or(text, |n| &text[..n]);
+    if cut.is_none() && matches!(u.kind, Kind::Row) {
+        return (pg.record(text, line), text);
+    }
+    let outcome = pg.record_cut(text, line);
+    if matches!(outcome, postgres::Outcome::Event(_)) {
+        sink.truncated();
+    }
+    (outcome, text)
 }
 
 /// A CSV field's content with `""` turned back into `"`.
@@ -358,9 +414,21 @@ mod tests {
         ignored: u64,
         blank: Vec<u64>,
         rejected: Vec<(u64, Reason)>,
+        /// The record limit (0: the default), and the events reported as truncated.
+        max: usize,
+        truncated: u64,
     }
 
     impl<'a> RecordSink<'a> for Log {
+        fn max_record(&self) -> usize {
+            match self.max {
+                0 => crate::format::DEFAULT_MAX_RECORD_BYTES,
+                n => n,
+            }
+        }
+        fn truncated(&mut self) {
+            self.truncated += 1;
+        }
         fn event(&mut self, e: Event<'a>, _m: &'a [u8]) {
             let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
             self.events.push((
@@ -391,6 +459,59 @@ mod tests {
         let mut log = Log::default();
         let n = arena.parse(None, first_line, &mut log);
         (log, n)
+    }
+
+    /// A row over the record limit (a statement over many lines) stays an event with its
+    /// fields and its text cut, counted as truncated, every one of its lines accounted for:
+    /// read whole from a mapped chunk, and from the head alone that a stream keeps.
+    #[test]
+    fn rows_over_the_limit_stay_events_with_their_fields() {
+        let list: String = (0..300).map(|i| format!("  , {i:06}\n")).collect();
+        let long = format!(
+            "2026-03-01 10:00:05.000 UTC,\"app\",\"orders\",12345,\"10.20.3.4:51234\",65e1a2b3.3039,6,\"GRANT\",2026-03-01 10:00:00 UTC,3/4,0,LOG,00000,\"statement: GRANT ALL ON customers TO \"\"intruder\"\" /*\n{list}*/\",,,,,,,,,\"psql\",\"client backend\",,0\n"
+        );
+        let text = format!("{LOG}{long}{LOG}");
+        let (whole, lines) = parse(&text, 1);
+        let arena = Arena::decode(text.as_bytes(), true);
+        let mut log = Log {
+            max: 512,
+            ..Log::default()
+        };
+        assert_eq!(arena.parse(None, 1, &mut log), lines);
+        assert_eq!(log.truncated, 1);
+        assert!(log.rejected.is_empty());
+        assert_eq!(log.events.len(), whole.events.len());
+        assert_eq!(log.ignored, whole.ignored);
+        let cut = &log.events[5];
+        assert_eq!(cut.0, 10);
+        assert_eq!(
+            (cut.2.as_str(), cut.3.as_str(), cut.4.as_str()),
+            ("app", "10.20.3.4", "orders")
+        );
+        assert!(cut
+            .8
+            .starts_with("GRANT ALL ON customers TO \"intruder\" /*\n  , 000000"));
+        assert!(cut.8.len() < 512);
+
+        // The head a stream keeps: the row's first bytes.
+        let head = &long.as_bytes()[..600];
+        let arena = Arena::decode_head(head);
+        let mut log = Log {
+            max: 512,
+            ..Log::default()
+        };
+        let head_lines = arena.parse(None, 10, &mut log);
+        assert_eq!(head_lines, 1 + bytecount::count(head, b'\n') as u64);
+        assert_eq!(log.truncated, 1);
+        assert_eq!(log.events.len(), 1);
+        let e = &log.events[0];
+        assert_eq!((e.0, e.2.as_str(), e.4.as_str()), (10, "app", "orders"));
+        assert!(e.8.starts_with("GRANT ALL ON customers TO \"intruder\" /*"));
+        // A head cut before the message is no record.
+        let arena = Arena::decode_head(&long.as_bytes()[..60]);
+        let mut log = Log::default();
+        arena.parse(None, 10, &mut log);
+        assert_eq!(log.rejected, [(10, Reason::TooLong)]);
     }
 
     #[test]

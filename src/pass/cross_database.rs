@@ -4,7 +4,8 @@
 //! A database is "touched" by an event's default database and by schema-qualified names in
 //! query text (`FROM orders.customers`, `JOIN billing.x`, `INTO`, `UPDATE`, `TABLE`). Only names
 //! right after those keywords count, so `o.customer_id` (a table alias and a column) is not
-//! mistaken for a database. System schemas are ignored. State: a counter per (user, database).
+//! mistaken for a database. System schemas are ignored. State: a counter per (user, database)
+//! and the sources behind it (the first few in order; a finding names them in `client_ip`).
 
 use std::collections::HashMap;
 
@@ -22,7 +23,7 @@ type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 pub struct CrossDatabasePass {
     config: AnalysisConfig,
-    touched: Map<super::Name, Map<super::Name, Seen>>,
+    touched: Map<super::Name, Map<super::Name, (Seen, Sources)>>,
     /// Recently touched (user, database) pairs not yet added to `touched`: concurrent
     /// sessions interleave, so a few entries catch nearly every event.
     recent: Vec<Recent>,
@@ -30,8 +31,68 @@ pub struct CrossDatabasePass {
 
 const RECENT: usize = 4;
 
-/// (user, database, what was seen).
-type Recent = (Vec<u8>, Vec<u8>, Seen);
+/// A (user, database) pair being counted.
+struct Recent {
+    user: Vec<u8>,
+    db: Vec<u8>,
+    seen: Seen,
+    sources: Sources,
+    /// The host field last added to `sources` (most events repeat it: no lookup then).
+    last_host: Vec<u8>,
+}
+
+/// Sources named in a finding at most; more are summed up as `+N more`... only as "more".
+const MAX_SOURCES: usize = 8;
+
+/// The sources (address, or host field when it is not one) behind a (user, database): the
+/// [`MAX_SOURCES`] smallest in byte order, and whether there were more. Keeping the smallest
+/// makes the set the same whatever order chunks are merged in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Sources {
+    list: Vec<Box<[u8]>>,
+    more: bool,
+}
+
+impl Sources {
+    fn insert(&mut self, s: Box<[u8]>) {
+        if let Err(i) = self.list.binary_search(&s) {
+            if i >= MAX_SOURCES {
+                self.more = true;
+                return;
+            }
+            self.list.insert(i, s);
+            if self.list.len() > MAX_SOURCES {
+                self.list.pop();
+                self.more = true;
+            }
+        }
+    }
+
+    fn merge(&mut self, other: Sources) {
+        self.more |= other.more;
+        for s in other.list {
+            self.insert(s);
+        }
+    }
+
+    /// `10.0.0.1`, `10.0.0.1, 10.0.0.2`, or with `, …` when there were more; `None` when
+    /// the events named no source.
+    fn render(&self) -> Option<String> {
+        let mut names: Vec<String> = self
+            .list
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| text(s))
+            .collect();
+        if names.is_empty() {
+            return None;
+        }
+        if self.more {
+            names.push("…".into());
+        }
+        Some(names.join(", "))
+    }
+}
 
 pub fn is_system_schema(db: &[u8]) -> bool {
     [
@@ -113,12 +174,19 @@ impl CrossDatabasePass {
         if db.is_empty() {
             return;
         }
+        let host = o.event.client_host;
         if let Some(i) = self
             .recent
             .iter()
-            .position(|r| bytes_eq(&r.1, db) && bytes_eq(&r.0, user))
+            .position(|r| bytes_eq(&r.db, db) && bytes_eq(&r.user, user))
         {
-            self.recent[i].2.add(o.event.time_us, o.evidence);
+            let r = &mut self.recent[i];
+            r.seen.add(o.event.time_us, o.evidence);
+            if !bytes_eq(&r.last_host, host) {
+                r.sources.insert(o.source());
+                r.last_host.clear();
+                r.last_host.extend_from_slice(host);
+            }
             if i != 0 {
                 self.recent.swap(0, i);
             }
@@ -128,28 +196,41 @@ impl CrossDatabasePass {
             return;
         }
         if self.recent.len() >= RECENT {
-            let (u, d, s) = self.recent.pop().expect("full");
-            self.add(&u, &d, s);
+            let r = self.recent.pop().expect("full");
+            self.add(&r.user, &r.db, r.seen, r.sources);
         }
-        let seen = Seen::new(o.event.time_us, o.evidence);
-        self.recent.insert(0, (user.to_vec(), db.to_vec(), seen));
+        let mut sources = Sources::default();
+        sources.insert(o.source());
+        self.recent.insert(
+            0,
+            Recent {
+                user: user.to_vec(),
+                db: db.to_vec(),
+                seen: Seen::new(o.event.time_us, o.evidence),
+                sources,
+                last_host: host.to_vec(),
+            },
+        );
     }
 
     fn flush(&mut self) {
-        for (u, d, s) in std::mem::take(&mut self.recent) {
-            self.add(&u, &d, s);
+        for r in std::mem::take(&mut self.recent) {
+            self.add(&r.user, &r.db, r.seen, r.sources);
         }
     }
 
-    fn add(&mut self, user: &[u8], db: &[u8], seen: Seen) {
+    fn add(&mut self, user: &[u8], db: &[u8], seen: Seen, sources: Sources) {
         let per_user = match self.touched.get_mut(user) {
             Some(m) => m,
             None => self.touched.entry(user.into()).or_default(),
         };
         match per_user.get_mut(db) {
-            Some(s) => s.merge(seen),
+            Some((s, src)) => {
+                s.merge(seen);
+                src.merge(sources);
+            }
             None => {
-                per_user.insert(db.into(), seen);
+                per_user.insert(db.into(), (seen, sources));
             }
         }
     }
@@ -195,7 +276,10 @@ impl Pass for CrossDatabasePass {
         self.flush();
         later.flush();
         super::merge_map(&mut self.touched, later.touched, |a, b| {
-            super::merge_map(a, b, |x: &mut Seen, y| x.merge(y))
+            super::merge_map(a, b, |x: &mut (Seen, Sources), y| {
+                x.0.merge(y.0);
+                x.1.merge(y.1);
+            })
         });
     }
 
@@ -210,7 +294,7 @@ impl Pass for CrossDatabasePass {
                 .users
                 .get(&name)
                 .filter(|u| !u.databases.is_empty());
-            let total: u64 = dbs.values().map(|s| s.count).sum();
+            let total: u64 = dbs.values().map(|(s, _)| s.count).sum();
             if listed.is_none() && total < MIN_EVENTS {
                 continue;
             }
@@ -218,7 +302,7 @@ impl Pass for CrossDatabasePass {
                 Some(u) => u.databases.clone(),
                 None => dbs
                     .iter()
-                    .filter(|(_, s)| s.count as f64 >= NORMAL_SHARE * total as f64)
+                    .filter(|(_, (s, _))| s.count as f64 >= NORMAL_SHARE * total as f64)
                     .map(|(d, _)| text(d))
                     .collect(),
             };
@@ -228,7 +312,7 @@ impl Pass for CrossDatabasePass {
                 .filter(|(d, _)| !normal.contains(&text(d)))
                 .collect();
             outside.sort_by(|a, b| a.0.cmp(b.0));
-            for (db, s) in outside {
+            for (db, (s, sources)) in outside {
                 let db = text(db);
                 let detail = format!(
                     "{name} touched database {db} {} time{}, outside its {} database{} ({})",
@@ -248,7 +332,7 @@ impl Pass for CrossDatabasePass {
                     kind::CROSS_DATABASE,
                     Severity::Medium,
                     user,
-                    None,
+                    sources.render(),
                     Some(db),
                     detail,
                 ));
@@ -336,6 +420,61 @@ mod tests {
         assert_eq!(x[0].database.as_deref(), Some("orders"));
         assert_eq!(x[0].user.as_deref(), Some("app_billing"));
         assert_eq!(x[0].evidence, "f0:201");
+        assert_eq!(x[0].client_ip.as_deref(), Some("172.31.1.1"));
+    }
+
+    /// A finding names every source behind it (in byte order, whatever the order of chunks),
+    /// the first few when there are many.
+    #[test]
+    fn findings_name_their_sources() {
+        let c = config();
+        let mut lines = Vec::new();
+        for i in 0..100 {
+            lines.push(line(
+                i,
+                "app",
+                "172.31.1.1",
+                1,
+                "QUERY",
+                "billing",
+                "SELECT 1",
+                0,
+                "",
+            ));
+        }
+        for (i, host) in ["172.31.9.9", "203.0.113.7", "172.31.9.9"]
+            .iter()
+            .enumerate()
+        {
+            let sql = "SELECT * FROM orders.customers";
+            lines.push(line(
+                200 + i as i64,
+                "app",
+                host,
+                2,
+                "QUERY",
+                "billing",
+                sql,
+                0,
+                "",
+            ));
+        }
+        let f = findings(&c, &[&lines]);
+        let x: Vec<_> = f.iter().filter(|f| f.kind == "cross_database").collect();
+        assert_eq!(x.len(), 1, "{x:?}");
+        assert_eq!(x[0].client_ip.as_deref(), Some("172.31.9.9, 203.0.113.7"));
+
+        let mut s = super::Sources::default();
+        for i in (0..20u8).rev() {
+            s.insert(vec![b'a' + i].into());
+        }
+        assert_eq!(s.render().unwrap(), "a, b, c, d, e, f, g, h, …");
+        let (mut a, mut b) = (super::Sources::default(), super::Sources::default());
+        for i in 0..20u8 {
+            if i % 3 == 0 { &mut a } else { &mut b }.insert(vec![b'a' + i].into());
+        }
+        a.merge(b);
+        assert_eq!(a, s);
     }
 
     #[test]

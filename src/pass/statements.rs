@@ -1,8 +1,9 @@
 //! `privilege_change`, `destructive`, `exfiltration`: one finding per distinct statement (by
 //! user and source), from `statement_class`.
 //!
-//! High by default; critical for `GRANT ALL`, `WITH GRANT OPTION` and grants to `'%'`, and for
-//! exfiltration from an unknown source. RDS's internal users doing these things over the
+//! High by default; critical for `GRANT ALL`, `WITH GRANT OPTION`, grants to `'%'` and a role
+//! created or altered to `SUPERUSER`, and for exfiltration or a destructive statement from an
+//! unknown source. RDS's internal users doing these things over the
 //! local socket are routine maintenance and stay at info. Only classified statements are kept,
 //! so the state is as small as the number of distinct risky statements.
 
@@ -56,6 +57,24 @@ pub fn is_critical_grant(text: &str) -> bool {
     grant_all || grant_option || to_any_host
 }
 
+/// `CREATE ROLE`/`CREATE USER`/`ALTER ROLE`/`ALTER USER` giving `SUPERUSER` (PostgreSQL; not
+/// `NOSUPERUSER`).
+pub fn grants_superuser(text: &str) -> bool {
+    let up = text.to_ascii_uppercase();
+    let words: Vec<&str> = up
+        .split(|c: char| c.is_whitespace() || c == ';' || c == ',' || c == '(' || c == ')')
+        .filter(|w| !w.is_empty())
+        .collect();
+    matches!(words.get(..2), Some(["CREATE" | "ALTER", "ROLE" | "USER"]))
+        && words.iter().skip(2).any(|&w| w == "SUPERUSER")
+}
+
+/// A privilege change that hands out everything: [`is_critical_grant`] or
+/// [`grants_superuser`].
+pub fn is_critical_privilege(text: &str) -> bool {
+    is_critical_grant(text) || grants_superuser(text)
+}
+
 impl Pass for StatementPass {
     fn new(config: &AnalysisConfig) -> Self {
         StatementPass {
@@ -75,8 +94,8 @@ impl Pass for StatementPass {
         let text = statement_text(o);
         let severity = if is_internal_user(e.user) && o.is_local() {
             Severity::Info
-        } else if (kind == kind::PRIVILEGE_CHANGE && is_critical_grant(&text))
-            || (kind == kind::EXFILTRATION && is_unexpected(o, &self.config))
+        } else if (kind == kind::PRIVILEGE_CHANGE && is_critical_privilege(&text))
+            || (kind != kind::PRIVILEGE_CHANGE && is_unexpected(o, &self.config))
         {
             Severity::Critical
         } else {
@@ -130,7 +149,7 @@ use super::is_internal_user;
 
 #[cfg(test)]
 mod tests {
-    use super::is_critical_grant;
+    use super::{grants_superuser, is_critical_grant, is_critical_privilege};
     use crate::pass::testing::*;
 
     #[test]
@@ -249,5 +268,52 @@ mod tests {
         assert!(is_critical_grant("GRANT SELECT ON t TO 'u'@'%'"));
         assert!(!is_critical_grant("GRANT SELECT ON t TO 'u'@'10.0.0.1'"));
         assert!(!is_critical_grant("REVOKE ALL ON t FROM u"));
+    }
+
+    #[test]
+    fn superuser_roles_are_critical() {
+        for yes in [
+            "ALTER ROLE app WITH SUPERUSER",
+            "alter user app superuser;",
+            "CREATE ROLE backdoor LOGIN SUPERUSER PASSWORD <REDACTED>",
+            "CREATE USER \"x\" WITH SUPERUSER CREATEDB",
+        ] {
+            assert!(grants_superuser(yes), "{yes}");
+            assert!(is_critical_privilege(yes), "{yes}");
+        }
+        for no in [
+            "ALTER ROLE app NOSUPERUSER",
+            "CREATE ROLE reader LOGIN",
+            "GRANT superuser_role TO app",
+            "COMMENT ON ROLE app IS 'not a SUPERUSER'",
+        ] {
+            assert!(!grants_superuser(no), "{no}");
+        }
+    }
+
+    /// A destructive statement is critical from an unknown source, high from an expected one;
+    /// `ALTER ROLE ... SUPERUSER` is critical from anywhere (pgaudit's ROLE class on a
+    /// PostgreSQL log line).
+    #[test]
+    fn destructive_from_unknown_sources_and_superuser_roles_are_critical() {
+        let c = config();
+        let lines = vec![
+            line(0, "app", "203.0.113.5", 2, "QUERY", "shop", "DROP TABLE shop.orders", 0, ""),
+            line(1, "app", "172.31.2.2", 3, "QUERY", "shop", "TRUNCATE TABLE shop.carts", 0, ""),
+            "2025-02-03 08:00:04 UTC:172.31.0.10(5):admin@postgres:[9]:LOG:  AUDIT: SESSION,5,1,ROLE,ALTER ROLE,,,ALTER ROLE app WITH SUPERUSER,<not logged>".to_string(),
+        ];
+        let f = findings(&c, &[&lines]);
+        let got: Vec<_> = f
+            .iter()
+            .map(|f| (f.kind.as_str(), f.severity.as_str(), f.client_ip.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("privilege_change", "critical", Some("172.31.0.10")),
+                ("destructive", "critical", Some("203.0.113.5")),
+                ("destructive", "high", Some("172.31.2.2")),
+            ]
+        );
     }
 }

@@ -21,7 +21,8 @@ impl Plan<'_> {
     /// The (line, identity) of every event of `file` if CloudWatch wrote it, read as the scan
     /// will read it: the same blocks and line numbers. `None` for other files and for files
     /// that cannot be read (the scan reports those).
-    pub fn record_keys(&self, file: usize) -> Option<Vec<(u64, dedupe::Key)>> {
+    /// `max_record` is the scan's record limit (`--max-record-bytes`).
+    pub fn record_keys(&self, file: usize, max_record: usize) -> Option<Vec<(u64, dedupe::Key)>> {
         let mut out = Vec::new();
         if let (Some(map), Some(fmt)) = (&self.maps[file], &self.formats[file]) {
             if !dedupe::is_cloudwatch(fmt) {
@@ -48,7 +49,7 @@ impl Plan<'_> {
             return None;
         }
         let (_, dec) = Decompressed::open(&self.files[file].path).ok()?;
-        let mut blocks = self.stream_blocks(dec);
+        let mut blocks = self.stream_blocks(dec, max_record);
         if blocks.failure().is_some() {
             return None;
         }
@@ -56,15 +57,29 @@ impl Plan<'_> {
         if !dedupe::is_cloudwatch(&fmt) {
             return None;
         }
+        // As the scan reads it (see `run_stream`): cut between events, no limit on one.
+        if fmt.family == format::Family::CloudwatchJson {
+            blocks.without_record_limit();
+        }
         let mut line = 1;
         let mut json = Default::default();
         let mut ends = format::RecordEnds::new(fmt);
-        while let Some(block) = blocks.next_block(|buf| ends.cut(buf)) {
+        while let Some(block) = blocks.next_block_with(
+            |buf| ends.cut(buf),
+            |buf, at_eof| format::rest_of_record_end(&fmt, buf, at_eof),
+        ) {
             match block {
                 Block::Records { data, at_eof } => {
                     line += dedupe::block_keys(&fmt, &data, line, at_eof, &mut json, &mut out);
                 }
-                Block::TooLong { .. } => line += 1,
+                // Keyed by its head, as the scan reads it.
+                Block::Long { head, lines, .. } => {
+                    if fmt.family != format::Family::CloudwatchJson {
+                        let mut no_json = Default::default();
+                        dedupe::block_keys(&fmt, &head, line, false, &mut no_json, &mut out);
+                    }
+                    line += lines;
+                }
             }
         }
         Some(out)

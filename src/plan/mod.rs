@@ -24,10 +24,10 @@ mod tests;
 
 use rayon::prelude::*;
 
+use crate::format::Clock;
 use crate::format::{self, cloudwatch_json, Family, FileFormat, FormatChoice};
 use crate::input::{self, InputFile, Opened};
 use crate::scan::{process_chunk_from, ChunkSettings, FileNote, UnitOutput};
-use crate::time::Clock;
 
 use ledger::{Ledger, Ticket};
 use pair::pair_chunks;

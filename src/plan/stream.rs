@@ -5,10 +5,15 @@
 use crate::format::{self, Reason};
 use crate::input::blocks::{Block, RecordBlocks};
 use crate::input::{Compression, Decompressed};
-use crate::scan::{process_chunk_from, ChunkOutput, ChunkSettings, FileNote, UnitOutput};
+use crate::scan::{
+    process_chunk_from, process_head, ChunkOutput, ChunkSettings, FileNote, UnitOutput,
+};
 use crate::stats::StatsBuilder;
 
 use super::{Plan, SNIFF_BYTES, STREAM_BLOCK_BYTES};
+
+/// Bytes kept past the record limit in the head of a long record (more than a `\r\n`).
+const LONG_HEAD_SLACK: usize = 8;
 
 /// What the decompression thread of a stream hands to the parsing side.
 enum Handover {
@@ -22,13 +27,19 @@ enum Handover {
 
 impl Plan<'_> {
     /// The blocks of compressed `file`, as the scan and the de-duplication pre-read both
-    /// read them (so their line numbers agree): the block size, the record limit.
-    pub(super) fn stream_blocks(&self, dec: Decompressed) -> RecordBlocks<Decompressed> {
+    /// read them (so their line numbers agree): the block size; of a record over the limit
+    /// `max_record`, a little more than the limit is kept, so that its parser sees it is over
+    /// and cuts it where it cuts the same record in a mapped file.
+    pub(super) fn stream_blocks(
+        &self,
+        dec: Decompressed,
+        max_record: usize,
+    ) -> RecordBlocks<Decompressed> {
         RecordBlocks::start(
             dec,
             SNIFF_BYTES,
             self.chunk_bytes.min(STREAM_BLOCK_BYTES),
-            format::MAX_RECORD_BYTES,
+            max_record.saturating_add(LONG_HEAD_SLACK),
         )
     }
 
@@ -47,7 +58,7 @@ impl Plan<'_> {
             Ok(opened) => opened,
             Err(message) => return emit(error(message)),
         };
-        let mut blocks = self.stream_blocks(dec);
+        let mut blocks = self.stream_blocks(dec, settings.max_record_bytes);
         let Some(format) = format::detect(self.choice, self.clock, blocks.head()) else {
             let reason = match blocks.failure() {
                 Some(e) => return emit(error(corrupt(compression, e))),
@@ -69,6 +80,14 @@ impl Plan<'_> {
             }
             return;
         };
+        // A JSON delivery is cut between its events ([`format::RecordEnds`]), so a block holds
+        // whole events and no more than a block and one event is held. No limit applies to
+        // one event: an event over the limit is read whole, as a mapped delivery reads it
+        // (its middle cannot be skipped: the walk cannot resume inside a JSON string), and
+        // the events after it are read on. AWS caps the size of one event.
+        if format.family == format::Family::CloudwatchJson {
+            blocks.without_record_limit();
+        }
         emit(UnitOutput::File {
             file,
             note: FileNote::Format {
@@ -83,7 +102,10 @@ impl Plan<'_> {
         std::thread::scope(|scope| {
             scope.spawn(move || {
                 let mut ends = format::RecordEnds::new(format);
-                while let Some(block) = blocks.next_block(|buf| ends.cut(buf)) {
+                while let Some(block) = blocks.next_block_with(
+                    |buf| ends.cut(buf),
+                    |buf, at_eof| format::rest_of_record_end(&format, buf, at_eof),
+                ) {
                     if tx.send(Handover::Block(block)).is_err() {
                         return;
                     }
@@ -114,20 +136,10 @@ impl Plan<'_> {
                         line += out.stats.lines;
                         emit(UnitOutput::Chunk(Box::new(out)));
                     }
-                    Handover::Block(Block::TooLong { excerpt, bytes }) => {
-                        let mut stats = StatsBuilder::default();
-                        stats.rejected(line, Reason::TooLong, &excerpt);
-                        let mut stats = stats.finish();
-                        stats.lines = 1;
-                        emit(UnitOutput::Chunk(Box::new(ChunkOutput {
-                            file,
-                            bytes,
-                            stats,
-                            row_groups: Vec::new(),
-                            passes: crate::pass::PassSet::new(settings.config),
-                            error: None,
-                        })));
-                        line += 1;
+                    Handover::Block(Block::Long { head, lines, bytes }) => {
+                        let out = long_record(settings, file, f, &format, &head, line, lines);
+                        line += lines;
+                        emit(UnitOutput::Chunk(Box::new(ChunkOutput { bytes, ..out })));
                     }
                     Handover::Done { hash, failure } => {
                         match hash {
@@ -145,6 +157,41 @@ impl Plan<'_> {
             }
         });
     }
+}
+
+/// A record over the limit, of which a stream kept `head`: parsed as the same record in a
+/// mapped file is (cut at the limit, counted as truncated), its `lines` lines accounted for
+/// (the lines past the head are the record's, so ignored like a record's continuation lines).
+/// A CloudWatch JSON document over the limit is rejected.
+fn long_record(
+    settings: &ChunkSettings<'_>,
+    file: usize,
+    f: &crate::input::InputFile,
+    format: &format::FileFormat,
+    head: &[u8],
+    line: u64,
+    lines: u64,
+) -> ChunkOutput {
+    if format.family == format::Family::CloudwatchJson {
+        let mut stats = StatsBuilder::default();
+        stats.rejected(line, Reason::TooLong, head);
+        let mut stats = stats.finish();
+        stats.ignored = lines.saturating_sub(1);
+        stats.lines = lines.max(1);
+        return ChunkOutput {
+            file,
+            bytes: 0,
+            stats,
+            row_groups: Vec::new(),
+            passes: crate::pass::PassSet::new(settings.config),
+            error: None,
+        };
+    }
+    let mut out = process_head(settings, file, &f.display, format, head, line);
+    let rest = lines.saturating_sub(out.stats.lines);
+    out.stats.ignored += rest;
+    out.stats.lines += rest;
+    out
 }
 
 fn corrupt(c: Compression, e: &std::io::Error) -> String {

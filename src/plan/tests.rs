@@ -36,6 +36,7 @@ fn a_panic_in_one_chunk_of_a_pair_does_not_cost_the_other_file_its_chunk() {
         config: &config,
         analysis: false,
         duplicates: &duplicates,
+        max_record_bytes: crate::format::DEFAULT_MAX_RECORD_BYTES,
     };
     let mut errors = Vec::new();
     let mut records = vec![0; 2];

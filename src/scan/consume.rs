@@ -54,9 +54,15 @@ impl<'a> RunState<'a> {
             }
             UnitOutput::Chunk(c) => {
                 let c = *c;
+                // A write error (a full disk) costs the events only: the chunk's counts and
+                // pass state are still merged, and the error returned after.
+                let mut written = Ok(());
                 if let Some(w) = writer {
                     for rg in c.row_groups {
-                        w.append(rg)?;
+                        written = w.append(rg);
+                        if written.is_err() {
+                            break;
+                        }
                     }
                 }
                 match &mut self.passes {
@@ -68,6 +74,7 @@ impl<'a> RunState<'a> {
                     st.errors.push(e);
                 }
                 st.stats.merge(c.stats);
+                return written;
             }
         }
         Ok(())

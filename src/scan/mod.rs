@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::dedupe::Duplicates;
 use crate::event::{Event, EventBatchBuilder, MAX_BATCH_BYTES};
-use crate::format::{self, cloudwatch_json, postgres_csv, Family, FileFormat, Reason, RecordSink};
+use crate::format::{self, FileFormat, Reason, RecordSink};
 use crate::input::Compression;
 use crate::pass::{AnalysisConfig, Evidence, PassSet};
 use crate::sink::parquet::{EncodedRowGroup, RowGroupEncoder, MAX_ROW_GROUP_ROWS};
@@ -31,6 +31,8 @@ pub struct ChunkSettings<'a> {
     /// Events an earlier CloudWatch export already delivered, left out like events outside
     /// the time window.
     pub duplicates: &'a Duplicates,
+    /// The record limit (`--max-record-bytes`, see [`RecordSink::max_record`]).
+    pub max_record_bytes: usize,
 }
 
 /// What a unit reports about its file (besides chunk outputs).
@@ -78,12 +80,15 @@ struct ChunkProcessor<'a, 's> {
     utf8_checked: bool,
     /// This file's duplicate lines (sorted; nearly always empty).
     duplicates: &'s [u64],
+    /// The next event is a record cut at the limit ([`RecordSink::truncated`]).
+    cut: bool,
 }
 
 impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
     #[inline]
     fn event(&mut self, event: Event<'a>, message: &'a [u8]) {
         let s = self.settings;
+        let cut = std::mem::take(&mut self.cut);
         if !self.duplicates.is_empty() && self.duplicates.binary_search(&event.line).is_ok() {
             self.stats.stats.duplicates += 1;
             return;
@@ -95,6 +100,7 @@ impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
             return;
         }
         self.stats.event(&event);
+        self.stats.stats.truncated += u64::from(cut);
         if s.analysis {
             let evidence = Evidence {
                 file: self.file,
@@ -117,6 +123,14 @@ impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
 
     fn ignored(&mut self, lines: u64) {
         self.stats.stats.ignored += lines;
+    }
+
+    fn max_record(&self) -> usize {
+        self.settings.max_record_bytes
+    }
+
+    fn truncated(&mut self) {
+        self.cut = true;
     }
 }
 
@@ -164,14 +178,14 @@ pub fn process_chunk(
     first_line: u64,
     at_eof: bool,
 ) -> ChunkOutput {
-    process_chunk_from(
-        settings, file, path, format, chunk, first_line, at_eof, None,
+    process(
+        settings, file, path, format, chunk, first_line, at_eof, None, false,
     )
 }
 
 /// [`process_chunk`] for a chunk of a CloudWatch JSON delivery that may start between two
 /// events of a document: `json` says where it starts (`None`: at the start of a document),
-/// and is left saying where the next chunk starts.
+/// and is left saying where the next chunk starts (see [`format::Decoded::new`]).
 #[allow(clippy::too_many_arguments)]
 pub fn process_chunk_from(
     settings: &ChunkSettings<'_>,
@@ -181,23 +195,48 @@ pub fn process_chunk_from(
     chunk: &[u8],
     first_line: u64,
     at_eof: bool,
-    json: Option<&mut cloudwatch_json::Resume>,
+    json: Option<&mut format::cloudwatch_json::Resume>,
 ) -> ChunkOutput {
-    // CloudWatch JSON and PostgreSQL csvlog: the messages are owned once decoded, so decode
-    // the chunk into an arena first; the events below borrow from it as they borrow from a
-    // mapped file.
-    let json = (format.family == Family::CloudwatchJson).then(|| match json {
-        Some(resume) => cloudwatch_json::Arena::decode_from(chunk, resume, at_eof),
-        None => cloudwatch_json::Arena::decode_from(chunk, &mut Default::default(), at_eof),
-    });
-    let csv =
-        (format.family == Family::PostgresCsv).then(|| postgres_csv::Arena::decode(chunk, at_eof));
-    let raw_len = chunk.len();
-    let chunk = match (&json, &csv) {
-        (Some(a), _) => a.text(),
-        (_, Some(a)) => a.text(),
-        _ => chunk,
+    process(
+        settings, file, path, format, chunk, first_line, at_eof, json, false,
+    )
+}
+
+/// [`process_chunk`] of the head of one record over the record limit, of which a stream kept
+/// no more (see [`crate::input::blocks::Block::Long`]).
+pub(crate) fn process_head(
+    settings: &ChunkSettings<'_>,
+    file: usize,
+    path: &Arc<str>,
+    format: &FileFormat,
+    head: &[u8],
+    first_line: u64,
+) -> ChunkOutput {
+    process(
+        settings, file, path, format, head, first_line, false, None, true,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn process(
+    settings: &ChunkSettings<'_>,
+    file: usize,
+    path: &Arc<str>,
+    format: &FileFormat,
+    chunk: &[u8],
+    first_line: u64,
+    at_eof: bool,
+    json: Option<&mut format::cloudwatch_json::Resume>,
+    head: bool,
+) -> ChunkOutput {
+    // CloudWatch JSON and PostgreSQL csvlog are rewritten into an arena first; the events
+    // below borrow from it as they borrow from a mapped file.
+    let decoded = match head {
+        true => format::Decoded::head(format, chunk),
+        false => format::Decoded::new(format, chunk, at_eof, json),
     };
+    let raw_len = chunk.len();
+    let chunk = decoded.text();
     // About 100 bytes per audit line; the builders grow if the guess is short.
     let capacity = (chunk.len() / 100).clamp(1024, MAX_ROW_GROUP_ROWS);
     let mut p = ChunkProcessor {
@@ -211,14 +250,11 @@ pub fn process_chunk_from(
         error: None,
         capacity,
         duplicates: settings.duplicates.of(file),
+        cut: false,
         // One validation of the whole chunk (SIMD-fast on ASCII) replaces one per field.
         utf8_checked: settings.encoder.is_some() && simdutf8::basic::from_utf8(chunk).is_ok(),
     };
-    let lines = match (&json, &csv) {
-        (Some(a), _) => a.parse(format.clock, first_line, &mut p),
-        (_, Some(a)) => a.parse(format.forced, first_line, &mut p),
-        _ => format::parse_chunk(format, chunk, first_line, at_eof, &mut p),
-    };
+    let lines = decoded.parse(format, first_line, at_eof, &mut p);
     let days = std::mem::take(&mut p.days);
     for (day, mut builder) in days {
         if !builder.is_empty() {

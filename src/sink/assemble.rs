@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 
 use crate::event;
 use crate::finding::Finding;
+use crate::format::Clock;
 use crate::format::FormatChoice;
 use crate::input::{DiscoverError, InputFile};
 use crate::pass::AnalysisConfig;
 use crate::stats::{self, Stats};
-use crate::time::{self, Clock};
+use crate::time;
 
 use super::summary::{self, ConfigSummary, Summary};
 
@@ -37,7 +38,11 @@ pub(crate) struct Run<'a> {
     pub(crate) findings: &'a [Finding],
     pub(crate) config: ConfigSummary,
     pub(crate) out: &'a Path,
+    /// Where the outputs were written (the run's staging folder inside `out`).
+    pub(crate) written_in: &'a Path,
     pub(crate) event_files: Vec<PathBuf>,
+    /// Outputs that could not be written.
+    pub(crate) output_errors: Vec<summary::OutputError>,
     pub(crate) event_rows: u64,
     pub(crate) seconds: f64,
     pub(crate) threads: usize,
@@ -54,7 +59,9 @@ pub(crate) fn assemble(run: Run<'_>) -> Summary {
         findings,
         config,
         out,
+        written_in,
         event_files,
+        output_errors,
         event_rows,
         seconds,
         threads,
@@ -98,6 +105,7 @@ pub(crate) fn assemble(run: Run<'_>) -> Summary {
             records: s.records,
             rejected: s.rejected,
             duplicates: s.duplicates,
+            truncated: s.truncated,
             first_event: s.first_us.map(time::rfc3339),
             last_event: s.last_us.map(time::rfc3339),
             status: status.to_string(),
@@ -122,6 +130,7 @@ pub(crate) fn assemble(run: Run<'_>) -> Summary {
     totals.rejected = t.rejected;
     totals.filtered = t.filtered;
     totals.duplicates = t.duplicates;
+    totals.truncated = t.truncated;
     totals.operations = event::Operation::ALL
         .iter()
         .zip(t.operations)
@@ -172,7 +181,7 @@ pub(crate) fn assemble(run: Run<'_>) -> Summary {
             event_files: event_files
                 .iter()
                 .map(|p| {
-                    p.strip_prefix(&out)
+                    p.strip_prefix(written_in)
                         .unwrap_or(p)
                         .to_string_lossy()
                         .into_owned()
@@ -180,6 +189,7 @@ pub(crate) fn assemble(run: Run<'_>) -> Summary {
                 .collect(),
             event_rows,
             findings: findings.len() as u64,
+            errors: output_errors,
         },
         throughput: summary::Throughput {
             seconds,

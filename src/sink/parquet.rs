@@ -12,7 +12,10 @@
 //!
 //! Files appear only complete: each is written as a hidden `.part-NNNNN.parquet.tmp` and
 //! renamed when its footer is written. A crash leaves only hidden temporaries, which no
-//! `*.parquet` glob matches.
+//! `*.parquet` glob matches; a write that fails (a full disk) removes its temporary, and a
+//! writer dropped before [`PartitionedWriter::finish`] removes those of its open parts. (A
+//! scan writes all of this inside its staging folder, see [`super::output`].) Errors name
+//! the file's final path, not its temporary.
 //!
 //! Layout choices follow reference/athena-duckdb-parquet.md: ZSTD, Parquet 1.0 with v1 pages,
 //! dictionary encoding, INT64 timestamps in milliseconds with UTC, files rolling over at about
@@ -369,7 +372,7 @@ impl PartitionedWriter {
             group.append_column(&data, close).map_err(err)?;
         }
         group.close().map_err(err)?;
-        part.writer.flush().map_err(|e| Error::io(&part.tmp, e))?;
+        part.writer.flush().map_err(|e| Error::io(&part.dest, e))?;
         start_writeback(part.writer.inner().get_ref());
         self.rows_written += rows as u64;
         if part.writer.bytes_written() >= ROLLOVER_BYTES {
@@ -388,15 +391,18 @@ impl PartitionedWriter {
         *n += 1;
         let dest = dir.join(&name);
         let tmp = dir.join(format!(".{name}.tmp"));
-        let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let file = File::create(&tmp).map_err(|e| Error::io(&dest, e))?;
         let writer = SerializedFileWriter::new(
             BufWriter::with_capacity(1 << 20, file),
             self.parquet_schema.clone(),
             self.props.clone(),
         )
-        .map_err(|e| Error::Output {
-            path: tmp.clone(),
-            message: e.to_string(),
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::Output {
+                path: dest.clone(),
+                message: e.to_string(),
+            }
         })?;
         self.open.insert(
             day,
@@ -470,10 +476,22 @@ impl PartitionedWriter {
                 .par_iter()
                 .try_for_each(|(file, tmp, dest)| part_into_place(file, tmp, dest))
         })?;
-        self.files_written
-            .extend(closed.into_iter().map(|(_, _, dest)| dest));
-        self.files_written.sort();
-        Ok((self.files_written, self.rows_written))
+        let mut files = std::mem::take(&mut self.files_written);
+        files.extend(closed.into_iter().map(|(_, _, dest)| dest));
+        files.sort();
+        Ok((files, self.rows_written))
+    }
+}
+
+impl Drop for PartitionedWriter {
+    /// Removes the temporaries of the parts still open: a writer dropped before
+    /// [`PartitionedWriter::finish`] (a write failed) leaves no file behind it.
+    fn drop(&mut self) {
+        for part in std::mem::take(&mut self.open).into_values() {
+            let tmp = part.tmp.clone();
+            drop(part);
+            let _ = std::fs::remove_file(tmp);
+        }
     }
 }
 
@@ -481,17 +499,26 @@ impl PartitionedWriter {
 type JoinedColumn = parquet::errors::Result<(bytes::Bytes, ColumnCloseResult)>;
 
 impl OpenPart {
-    /// Writes the footer; returns the file, its temporary and its final path.
+    /// Writes the footer; returns the file, its temporary and its final path. On failure
+    /// the temporary is removed.
     fn close(self) -> Result<(File, PathBuf, PathBuf)> {
+        let (tmp, dest) = (self.tmp, self.dest);
         let err = |e: parquet::errors::ParquetError| Error::Output {
-            path: self.dest.clone(),
+            path: dest.clone(),
             message: e.to_string(),
         };
-        let buf = self.writer.into_inner().map_err(err)?;
-        let file = buf
+        let file = self
+            .writer
             .into_inner()
-            .map_err(|e| Error::io(&self.tmp, e.into_error()))?;
-        Ok((file, self.tmp, self.dest))
+            .map_err(err)
+            .and_then(|buf| {
+                buf.into_inner()
+                    .map_err(|e| Error::io(&dest, e.into_error()))
+            })
+            .inspect_err(|_| {
+                let _ = std::fs::remove_file(&tmp);
+            })?;
+        Ok((file, tmp, dest))
     }
 }
 
@@ -512,37 +539,63 @@ fn start_writeback(file: &File) {
     let _ = file;
 }
 
-/// Flushes a finished part to disk and renames it into place.
+/// Flushes a finished part to disk and renames it into place; on failure removes it.
 fn part_into_place(file: &File, tmp: &Path, dest: &Path) -> Result<()> {
-    file.sync_all().map_err(|e| Error::io(tmp, e))?;
-    std::fs::rename(tmp, dest).map_err(|e| Error::io(dest, e))
+    into_place(file.sync_all().map_err(|e| Error::io(dest, e)), tmp, dest)
+}
+
+/// Renames the temporary `tmp` to `path` once `written` says it is complete; removes it
+/// when it is not or the rename fails.
+fn into_place(written: Result<()>, tmp: &Path, path: &Path) -> Result<()> {
+    let result = written.and_then(|()| std::fs::rename(tmp, path).map_err(|e| Error::io(path, e)));
+    if result.is_err() {
+        let _ = std::fs::remove_file(tmp);
+    }
+    result
 }
 
 /// Writes one batch of the table `columns` to `path` atomically (temp name, then rename).
+/// On failure no file is left: neither `path` nor its temporary.
 pub fn write_file_atomic(path: &Path, batch: &RecordBatch, columns: &[Column]) -> Result<()> {
     let tmp = hidden_tmp(path);
-    let file = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let file = File::create(&tmp).map_err(|e| Error::io(path, e))?;
+    let written = write_parquet(BufWriter::new(file), path, batch, columns)
+        .and_then(|file| file.sync_all().map_err(|e| Error::io(path, e)));
+    into_place(written, &tmp, path)
+}
+
+/// Writes `batch` as a Parquet file to `out` (errors name `path`); returns the file.
+fn write_parquet<W: std::io::Write + Send>(
+    out: BufWriter<W>,
+    path: &Path,
+    batch: &RecordBatch,
+    columns: &[Column],
+) -> Result<W> {
     let schema = batch.schema();
     let props = (*writer_properties(&schema, columns)).clone();
     let err = |e: parquet::errors::ParquetError| Error::Output {
         path: path.to_path_buf(),
         message: e.to_string(),
     };
-    let mut w = ArrowWriter::try_new(BufWriter::new(file), schema, Some(props)).map_err(err)?;
+    let mut w = ArrowWriter::try_new(out, schema, Some(props)).map_err(err)?;
     w.write(batch).map_err(err)?;
     let buf = w.into_inner().map_err(err)?;
-    let file = buf
-        .into_inner()
-        .map_err(|e| Error::io(&tmp, e.into_error()))?;
-    file.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    buf.into_inner()
+        .map_err(|e| Error::io(path, e.into_error()))
 }
 
-/// Writes bytes to `path` atomically (temp name, then rename).
+/// Writes bytes to `path` atomically (temp name, flushed to disk, then rename). On failure
+/// no file is left: neither `path` nor its temporary.
 pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = hidden_tmp(path);
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    let written = (|| {
+        use std::io::Write as _;
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    })()
+    .map_err(|e| Error::io(path, e));
+    into_place(written, &tmp, path)
 }
 
 fn hidden_tmp(path: &Path) -> PathBuf {
@@ -581,6 +634,82 @@ mod tests {
             });
         }
         b.finish()
+    }
+
+    /// A writer that fails as a full disk does once `room` bytes are written.
+    struct FullDisk {
+        room: usize,
+    }
+
+    impl std::io::Write for FullDisk {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.room == 0 {
+                return Err(std::io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A full disk at any byte of a Parquet file is an error naming the file and the OS
+    /// error, never a panic or a short file taken for a whole one.
+    #[test]
+    fn a_full_disk_at_any_byte_is_an_error_with_the_os_message() {
+        let rows = batch(20_000, 1, 50);
+        let whole = write_parquet(
+            BufWriter::new(FullDisk { room: usize::MAX }),
+            Path::new("x"),
+            &rows,
+            &COLUMNS,
+        )
+        .unwrap();
+        let size = usize::MAX - whole.room;
+        for room in (0..size).step_by(97).chain([size - 1]) {
+            let err = write_parquet(
+                BufWriter::with_capacity(64, FullDisk { room }),
+                Path::new("out/findings.parquet"),
+                &rows,
+                &COLUMNS,
+            )
+            .err()
+            .unwrap_or_else(|| panic!("{room} bytes of {size} taken for the whole file"));
+            let msg = err.to_string();
+            assert!(
+                msg.starts_with("out/findings.parquet: ")
+                    && msg.contains("No space left on device (os error 28)"),
+                "{msg}"
+            );
+        }
+    }
+
+    /// A writer dropped before `finish` (a write failed) leaves no temporary behind.
+    #[test]
+    fn a_dropped_writer_removes_its_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let enc = RowGroupEncoder::new(&COLUMNS).unwrap();
+        let mut w = PartitionedWriter::new(dir.path(), &COLUMNS)
+            .unwrap()
+            .with_row_group_rows(100);
+        for (i, day) in [20_000i64, 20_001, 20_000, 20_002].into_iter().enumerate() {
+            w.append(
+                enc.encode(day, &batch(day, 1 + 300 * i as u64, 300))
+                    .unwrap(),
+            )
+            .unwrap();
+        }
+        let files = |d: &Path| -> usize {
+            std::fs::read_dir(d)
+                .unwrap()
+                .map(|e| std::fs::read_dir(e.unwrap().path()).unwrap().count())
+                .sum()
+        };
+        assert_eq!(files(dir.path()), 3, "one temporary per day");
+        drop(w);
+        assert_eq!(files(dir.path()), 0);
     }
 
     /// Pieces of interleaved days, joined under a small row limit: every day's rows come

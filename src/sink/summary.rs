@@ -65,6 +65,8 @@ pub struct InputSummary {
     pub rejected: u64,
     /// Events left out as repeats of an earlier export file's.
     pub duplicates: u64,
+    /// Records over the record limit, kept as events with their text cut (among `records`).
+    pub truncated: u64,
     pub first_event: Option<String>,
     pub last_event: Option<String>,
     /// `ok`, `skipped` (not a log, not a regular file, a symlink loop, or a second path to a
@@ -91,6 +93,7 @@ impl InputSummary {
             records: 0,
             rejected: 0,
             duplicates: 0,
+            truncated: 0,
             first_event: None,
             last_event: None,
             status: e.status.as_str().to_string(),
@@ -143,6 +146,9 @@ pub struct Totals {
     /// Events an earlier CloudWatch export file already delivered, left out likewise:
     /// `lines = records + ignored + blank + rejected + filtered + duplicates`.
     pub duplicates: u64,
+    /// Records over the record limit (`--max-record-bytes`), kept as events with their text
+    /// cut at the limit: a part of `records`.
+    pub truncated: u64,
     pub operations: BTreeMap<String, u64>,
     pub sessions: u64,
     pub tls_known: u64,
@@ -191,6 +197,20 @@ pub struct Outputs {
     pub event_files: Vec<String>,
     pub event_rows: u64,
     pub findings: u64,
+    /// Outputs that could not be written (a full disk, an I/O error), each left out whole;
+    /// empty after a normal run.
+    pub errors: Vec<OutputError>,
+}
+
+/// An output that could not be written, and why.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct OutputError {
+    /// The output left out: `events`, `findings.parquet`, `summary.md`.
+    pub output: String,
+    /// The file whose write failed, relative to the output folder.
+    pub path: String,
+    /// The error, as the operating system gave it (`No space left on device (os error 28)`).
+    pub error: String,
 }
 
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -374,6 +394,13 @@ impl Summary {
             "| lines | records | ignored | blank | rejected | outside time window | duplicates of earlier exports |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n| {} | {} | {} | {} | {} | {} | {} |\n",
             t.lines, t.records, t.ignored, t.blank, t.rejected, t.filtered, t.duplicates
         );
+        if t.truncated > 0 {
+            let _ = writeln!(
+                s,
+                "{} records were longer than the record limit: they are kept as events with their text cut at the limit (`--max-record-bytes`).\n",
+                t.truncated
+            );
+        }
         let _ = writeln!(s, "| operation | events |\n| --- | ---: |");
         for (op, n) in &t.operations {
             let _ = writeln!(s, "| {op} | {n} |");
@@ -425,6 +452,21 @@ impl Summary {
                 );
             }
         }
+        if !self.outputs.errors.is_empty() {
+            let _ = writeln!(
+                s,
+                "\n## Outputs not written\n\n| output | file | error |\n| --- | --- | --- |"
+            );
+            for e in &self.outputs.errors {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} |",
+                    md(&e.output),
+                    md(&e.path),
+                    md(&e.error)
+                );
+            }
+        }
         let th = &self.throughput;
         let _ = writeln!(
             s,
@@ -458,6 +500,13 @@ impl Summary {
                 s,
                 "{} events left out as repeats of an earlier CloudWatch export file (--keep-duplicates keeps them)",
                 t.duplicates
+            );
+        }
+        if t.truncated > 0 {
+            let _ = writeln!(
+                s,
+                "{} records over the record limit kept with their text cut (--max-record-bytes)",
+                t.truncated
             );
         }
         if t.first_event.is_some() {
@@ -543,6 +592,15 @@ impl Summary {
             );
         }
         let _ = writeln!(s, "output: {}", escape_terminal(&self.outputs.dir));
+        for e in &self.outputs.errors {
+            let _ = writeln!(
+                s,
+                "  not written: {} ({}: {})",
+                escape_terminal(&e.output),
+                escape_terminal(&e.path),
+                escape_terminal(&e.error)
+            );
+        }
         s
     }
 }
