@@ -111,15 +111,18 @@ fn key(parts: &[&[u8]]) -> Key {
 
 /// Appends the (line, identity) of every event of one record-aligned block of a CloudWatch
 /// file whose first line (or event) is `first_line`; returns the lines (events) the block
-/// holds, as the scan counts them.
+/// holds, as the scan counts them. A JSON delivery's blocks are read in order, `json`
+/// carrying where each starts (as the scan reads them).
 pub(crate) fn block_keys(
     format: &FileFormat,
     block: &[u8],
     first_line: u64,
+    at_eof: bool,
+    json: &mut cloudwatch_json::Resume,
     out: &mut Vec<(u64, Key)>,
 ) -> u64 {
     if format.family == Family::CloudwatchJson {
-        let arena = cloudwatch_json::Arena::decode(block);
+        let arena = cloudwatch_json::Arena::decode_from(block, json, at_eof);
         arena.identities(|i, parts| out.push((first_line + i as u64, key(parts))));
         return arena.len() as u64;
     }
@@ -185,7 +188,10 @@ mod tests {
         assert!(is_cloudwatch(&f));
         let block = b"2026-03-01T12:00:00.000Z a\r\n  continued\n\n2026-03-01T12:00:00.000Z a\n2026-03-01T12:00:00.001Z a";
         let mut out = Vec::new();
-        assert_eq!(block_keys(&f, block, 10, &mut out), 5);
+        assert_eq!(
+            block_keys(&f, block, 10, true, &mut Default::default(), &mut out),
+            5
+        );
         let lines: Vec<u64> = out.iter().map(|(l, _)| *l).collect();
         assert_eq!(lines, [10, 13, 14]);
         assert_eq!(out[0].1, out[1].1, "CR does not change an identity");

@@ -31,8 +31,11 @@ use crate::settings::Settings;
 use crate::stats::StatsBuilder;
 use crate::time::{self, parse_duration_secs, TimeLayout};
 
+/// A fuzz target: its name and the function run on each input.
+pub type Target = (&'static str, fn(&[u8]));
+
 /// Every target by name, as `fuzz/` and the regression test know them.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[Target] = &[
     ("mysql", mysql),
     ("postgres", postgres),
     ("postgres_csv", postgres_csv),
@@ -135,8 +138,8 @@ pub fn cloudwatch_json(data: &[u8]) {
         forced: None,
         clock: ctl.clock(),
     };
-    let parse = |chunk: &[u8], first_line: u64| {
-        let arena = cloudwatch_json::Arena::decode(chunk);
+    let parse = |chunk: &[u8], first_line: u64, resume: &mut cloudwatch_json::Resume, at_eof| {
+        let arena = cloudwatch_json::Arena::decode_from(chunk, resume, at_eof);
         // The keys the cross-file de-duplication hashes.
         let mut n = 0;
         arena.identities(|i, parts| {
@@ -148,15 +151,54 @@ pub fn cloudwatch_json(data: &[u8]) {
         assert_eq!(lines, arena.len() as u64, "one line per CloudWatch event");
         sink.finish(lines)
     };
-    let whole = parse(log, 1);
+    let whole = parse(log, 1, &mut Default::default(), true);
+    let clean = whole.bad_json == 0;
     // A streamed delivery is cut between whole documents only.
     let end = cloudwatch_json::complete_documents_end(log);
     assert!(end <= log.len());
-    if whole.bad_json == 0 && end > 0 && end < log.len() {
-        let a = parse(&log[..end], 1);
-        let b = parse(&log[end..], 1 + a.lines);
+    if clean && end > 0 && end < log.len() {
+        let a = parse(&log[..end], 1, &mut Default::default(), false);
+        let b = parse(&log[end..], 1 + a.lines, &mut Default::default(), true);
         assert_eq!(a.bad_json, 0, "the documents before a cut decode");
         assert_eq!(a.lines + b.lines, whole.lines, "events of the two pieces");
+    }
+    // A mapped delivery is cut between its events by the planning walk: its chunks, each
+    // decoded from where the walk stood, number and count the events as the whole does.
+    let (bounds, starts) = cloudwatch_json::plan_chunks(log, (log.len() / 4).max(1), |_, _| {});
+    let mut lines = 0;
+    let mut bad = 0;
+    for (i, &(s, e)) in bounds.iter().enumerate() {
+        let mut resume = cloudwatch_json::chunk_resume(&starts, i);
+        let c = parse(
+            &log[s..e],
+            starts[i].line,
+            &mut resume,
+            i + 1 == bounds.len(),
+        );
+        if clean {
+            assert_eq!(starts[i].line, 1 + lines, "a chunk's first event");
+        }
+        lines += c.lines;
+        bad += c.bad_json;
+    }
+    if clean {
+        assert_eq!(
+            (lines, bad),
+            (whole.lines, 0),
+            "events of the planned chunks"
+        );
+    }
+    // A stream is cut between its events too ([`format::RecordEnds`]), the walk's position
+    // carried from block to block.
+    let mut ends = format::RecordEnds::new(f);
+    if let Some(cut) = ends.cut(&log[..log.len() / 2]).filter(|&c| c > 0) {
+        let mut resume = Default::default();
+        let a = parse(&log[..cut], 1, &mut resume, false);
+        let b = parse(&log[cut..], 1 + a.lines, &mut resume, true);
+        if clean {
+            assert_eq!(a.bad_json + b.bad_json, 0, "the blocks decode");
+            assert_eq!(a.lines + b.lines, whole.lines, "events of the two blocks");
+        }
     }
     if log.len() >= 2 {
         assert_eq!(format::next_record_start(&f, log, log.len() / 2), log.len());

@@ -682,10 +682,10 @@ fn real_servers_give_exactly_the_planted_findings() {
     let mut problems = Vec::new();
 
     // MariaDB: the rotated folder as RDS hands it out, 2 threads and 1.
-    let my = scan(&[my_dir.clone()], &out("mariadb"), 2);
+    let my = scan(std::slice::from_ref(&my_dir), &out("mariadb"), 2);
     assert_no_rejects("mariadb", &my);
     problems.extend(check("mariadb", &expected_mariadb(), &my.findings));
-    let my1 = scan(&[my_dir.clone()], &out("mariadb-1"), 1);
+    let my1 = scan(std::slice::from_ref(&my_dir), &out("mariadb-1"), 1);
     assert_eq!(my.findings, my1.findings, "mariadb: 1 and 2 threads differ");
 
     // PostgreSQL stderr and csvlog, 2 threads and 1.

@@ -18,8 +18,9 @@
 
 use std::borrow::Cow;
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny};
+use serde::de::IgnoredAny;
 
+use super::json_bounds::{self, walk, HeaderRanges, Key, Phase, Pos, Stop, Visit, KEYS};
 #[cfg(test)]
 use super::Family;
 use super::{mysql, postgres, FileFormat, Reason, RecordSink};
@@ -67,55 +68,6 @@ struct LogEvent<'a> {
     log_stream_name: Option<Cow<'a, str>>,
 }
 
-/// A page of `filter-log-events` / `get-log-events`, a subscription payload, or (inside a
-/// top-level array) a bare event.
-#[derive(serde::Deserialize)]
-struct Doc<'a> {
-    #[serde(rename = "messageType", borrow)]
-    message_type: Option<Cow<'a, str>>,
-    #[serde(rename = "logStream", borrow)]
-    log_stream: Option<Cow<'a, str>>,
-    #[serde(rename = "logEvents", borrow)]
-    log_events: Option<Vec<LogEvent<'a>>>,
-    #[serde(borrow)]
-    events: Option<Vec<LogEvent<'a>>>,
-    #[serde(alias = "eventId", borrow)]
-    id: Option<Cow<'a, str>>,
-    timestamp: Option<i64>,
-    #[serde(borrow)]
-    message: Option<Cow<'a, str>>,
-    #[serde(rename = "logStreamName", borrow)]
-    log_stream_name: Option<Cow<'a, str>>,
-    /// Logs Insights `get-query-results` rows (see [`insights`]).
-    #[serde(borrow)]
-    results: Option<insights::Results<'a>>,
-}
-
-/// A top-level document: an object, or an array of objects.
-enum Top<'a> {
-    One(Doc<'a>),
-    Many(Vec<Doc<'a>>),
-}
-
-impl<'de> Deserialize<'de> for Top<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> de::Visitor<'de> for V {
-            type Value = Top<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a CloudWatch Logs JSON object or array")
-            }
-            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Top<'de>, A::Error> {
-                Doc::deserialize(de::value::MapAccessDeserializer::new(map)).map(Top::One)
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Top<'de>, A::Error> {
-                Vec::<Doc>::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Top::Many)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Message,
@@ -147,36 +99,61 @@ pub struct Arena {
 }
 
 impl Arena {
-    /// Decodes every document of a delivery. Never fails: what cannot be decoded becomes a
-    /// rejected unit, and decoding stops there (a JSON stream cannot be resynchronised).
+    /// Decodes every document of a whole delivery (see [`Arena::decode_from`]).
     pub fn decode(chunk: &[u8]) -> Arena {
+        Arena::decode_from(chunk, &mut Resume::default(), true)
+    }
+
+    /// Decodes a chunk of a delivery that starts at `resume` (a cut point: see
+    /// [`json_bounds`]) and leaves in `resume` where the next chunk starts. Never fails: an
+    /// element that does not decode is one rejected unit; a break in the structure around
+    /// the elements (or, `at_eof`, a truncated document) is a rejected unit that ends the
+    /// delivery, since a JSON stream cannot be resynchronised (the events before it are
+    /// kept).
+    ///
+    /// A document's events are decoded when it closes, under its whole header (so a
+    /// `logStream` written after `logEvents` still applies); a document the chunk ends in
+    /// uses `resume.tail` when the planner knew its header, else the keys read so far.
+    pub fn decode_from(chunk: &[u8], resume: &mut Resume, at_eof: bool) -> Arena {
         let mut arena = Arena {
             text: Vec::with_capacity(chunk.len() / 2),
             units: Vec::new(),
         };
-        let mut docs = serde_json::Deserializer::from_slice(chunk).into_iter::<Top>();
-        loop {
-            let done = docs.byte_offset();
-            match docs.next() {
-                None => break,
-                Some(Ok(Top::One(d))) => arena.add_doc(d),
-                Some(Ok(Top::Many(ds))) => ds.into_iter().for_each(|d| arena.add_doc(d)),
-                Some(Err(_)) => {
-                    let rest = &chunk[done..];
-                    let rest = rest.trim_ascii_start();
-                    let excerpt = &rest[..rest.len().min(super::EXCERPT_BYTES)];
-                    let text = arena.push(excerpt);
-                    arena.units.push(Unit {
-                        kind: Kind::Bad,
-                        text,
-                        stream: (0, 0),
-                        timestamp_ms: None,
-                        id: None,
-                    });
-                    break;
-                }
+        let mut d = Decoder {
+            arena: &mut arena,
+            header: Default::default(),
+            control: false,
+            doc_stream: (0, 0),
+            last: (0, 0),
+            top_start: 0,
+            pending: Vec::new(),
+        };
+        if resume.pos.in_doc() {
+            d.set_header(resume.header.clone().map(|v| v.map(Cow::Owned)));
+        }
+        let (stop, mut pos) = walk(chunk, 0, resume.pos, &mut d);
+        let broken = match stop {
+            Stop::Error(_) => true,
+            _ => at_eof && !matches!(pos.phase, Phase::Top | Phase::Dead),
+        };
+        if !broken && pos.in_doc() {
+            if let Some(tail) = resume.tail.take() {
+                d.set_header(tail.map(|v| v.map(Cow::Owned)));
             }
         }
+        d.flush();
+        if broken {
+            let rest = chunk[d.top_start.min(chunk.len())..].trim_ascii_start();
+            d.bad(rest);
+            pos.phase = Phase::Dead;
+        }
+        resume.header = if pos.in_doc() {
+            d.header.clone().map(|v| v.map(Cow::into_owned))
+        } else {
+            Default::default()
+        };
+        resume.pos = pos;
+        resume.tail = None;
         arena
     }
 
@@ -229,40 +206,32 @@ impl Arena {
         *last
     }
 
-    fn add_doc(&mut self, d: Doc<'_>) {
-        let control = d.message_type.as_deref() == Some("CONTROL_MESSAGE");
-        let mut last = (0, 0);
-        let doc_stream = self.stream(d.log_stream.as_deref(), &mut last);
-        let events = d.log_events.into_iter().chain(d.events).flatten();
-        let events = events.chain(d.results.into_iter().flat_map(insights::events));
-        // An object with a message or a timestamp of its own is an event (a top-level array
-        // of events), not a page.
-        let is_event = d.message.is_some() || d.timestamp.is_some();
-        let bare = is_event.then_some(LogEvent {
-            id: d.id,
-            timestamp: d.timestamp,
-            message: d.message,
-            log_stream_name: d.log_stream_name,
+    /// Adds one event of a document whose stream is `doc_stream` (`control`: of a
+    /// `CONTROL_MESSAGE` payload).
+    fn add_event(
+        &mut self,
+        ev: LogEvent<'_>,
+        control: bool,
+        doc_stream: (usize, usize),
+        last: &mut (usize, usize),
+    ) {
+        let stream = match ev.log_stream_name.as_deref() {
+            Some(n) => self.stream(Some(n), last),
+            None => doc_stream,
+        };
+        let (kind, text) = match &ev.message {
+            _ if control => (Kind::Control, (0, 0)),
+            Some(m) => (Kind::Message, self.push(m.as_bytes())),
+            None => (Kind::NoMessage, (0, 0)),
+        };
+        let id = ev.id.as_deref().map(|i| self.push(i.as_bytes()));
+        self.units.push(Unit {
+            kind,
+            text,
+            stream,
+            timestamp_ms: ev.timestamp,
+            id,
         });
-        for ev in events.chain(bare) {
-            let stream = match ev.log_stream_name.as_deref() {
-                Some(n) => self.stream(Some(n), &mut last),
-                None => doc_stream,
-            };
-            let (kind, text) = match &ev.message {
-                _ if control => (Kind::Control, (0, 0)),
-                Some(m) => (Kind::Message, self.push(m.as_bytes())),
-                None => (Kind::NoMessage, (0, 0)),
-            };
-            let id = ev.id.as_deref().map(|i| self.push(i.as_bytes()));
-            self.units.push(Unit {
-                kind,
-                text,
-                stream,
-                timestamp_ms: ev.timestamp,
-                id,
-            });
-        }
     }
 
     /// Parses every event's message and reports it. Returns the number of units (the
@@ -331,6 +300,294 @@ impl Arena {
             }
         }
         self.units.len() as u64
+    }
+}
+
+/// Where a chunk or block of a delivery starts: the walk's position at its first byte, and
+/// the raw header values of the document it continues (the keys before the cut: AWS writes
+/// `messageType` and `logStream` before `logEvents`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resume {
+    pos: Pos,
+    header: [Option<Vec<u8>>; KEYS],
+    /// The whole header of the document the chunk ends in, when a planning walk knew it.
+    tail: Option<[Option<Vec<u8>>; KEYS]>,
+}
+
+/// Where chunk `index` of a planned delivery starts, with the header of the document it
+/// ends in (the next chunk's).
+pub fn chunk_resume(starts: &[ChunkStart], index: usize) -> Resume {
+    let mut r = starts[index].resume.clone();
+    r.tail = starts
+        .get(index + 1)
+        .filter(|s| s.resume.pos.in_doc())
+        .map(|s| s.resume.header.clone());
+    r
+}
+
+/// A chunk of a mapped delivery: the 1-based index of its first event and where the walk
+/// stands at its first byte.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkStart {
+    pub line: u64,
+    pub resume: Resume,
+}
+
+/// Cuts a mapped delivery into chunks of about `chunk_bytes` at cut points (between events,
+/// or between documents), in one walk of the file that counts the events before each cut
+/// and keeps the whole header of the document a cut falls in (filled in when it closes). Returns each chunk's byte range and
+/// start. After a break in the structure nothing more is cut: the last chunk runs to the end.
+/// `release(start, end)` is called for each chunk the walk is done with (a map hands its
+/// pages back, so the walk holds one chunk of the file at a time).
+pub fn plan_chunks(
+    buf: &[u8],
+    chunk_bytes: usize,
+    mut release: impl FnMut(usize, usize),
+) -> (Vec<(usize, usize)>, Vec<ChunkStart>) {
+    struct Planner<'b, 'f> {
+        buf: &'b [u8],
+        release: &'f mut dyn FnMut(usize, usize),
+        /// Where the walk's pages were handed back up to.
+        released: usize,
+        step: usize,
+        target: usize,
+        units: u64,
+        header: HeaderRanges,
+        cuts: Vec<(usize, ChunkStart)>,
+        /// The cuts inside the open document (their header is filled in when it closes).
+        open: usize,
+    }
+    impl Planner<'_, '_> {
+        fn close(&mut self) {
+            let header = self.header.to_owned(self.buf);
+            let n = self.cuts.len();
+            for c in &mut self.cuts[n - self.open..] {
+                c.1.resume.header = header.clone();
+            }
+            self.open = 0;
+        }
+    }
+    impl<'b> Visit<'b> for Planner<'b, '_> {
+        fn doc_start(&mut self, _at: usize) {
+            self.header = HeaderRanges::default();
+            self.open = 0;
+        }
+        fn header(&mut self, key: Key, value: &'b [u8]) {
+            self.header.set(self.buf, key, value);
+        }
+        fn element(&mut self, _value: &'b [u8]) {
+            self.units += 1;
+        }
+        fn not_a_doc(&mut self, _value: &'b [u8]) {
+            self.units += 1;
+        }
+        fn doc_end(&mut self) {
+            let v = |k: Key| self.header.values[k as usize].map(|(s, e)| &self.buf[s..e]);
+            if json_bounds::is_bare_event(v(Key::Message), v(Key::Timestamp)) {
+                self.units += 1;
+            }
+            self.close();
+        }
+        fn cut_point(&mut self, at: usize, pos: Pos) -> bool {
+            if at >= self.target {
+                self.cuts.push((
+                    at,
+                    ChunkStart {
+                        line: self.units + 1,
+                        resume: Resume {
+                            pos,
+                            ..Resume::default()
+                        },
+                    },
+                ));
+                if pos.in_doc() {
+                    self.open += 1;
+                }
+                (self.release)(self.released, at);
+                self.released = at;
+                self.target = at + self.step;
+            }
+            true
+        }
+    }
+    let step = chunk_bytes.max(1);
+    let mut p = Planner {
+        buf,
+        release: &mut release,
+        released: 0,
+        step,
+        target: step,
+        units: 0,
+        header: HeaderRanges::default(),
+        cuts: vec![(
+            0,
+            ChunkStart {
+                line: 1,
+                resume: Resume::default(),
+            },
+        )],
+        open: 0,
+    };
+    let (_, end) = walk(buf, 0, Pos::default(), &mut p);
+    // A document left open by a break or the end: the header read so far.
+    if end.in_doc() {
+        p.close();
+    }
+    let mut bounds = Vec::with_capacity(p.cuts.len());
+    let mut starts = Vec::with_capacity(p.cuts.len());
+    for (i, (at, start)) in p.cuts.iter().enumerate() {
+        let end = p.cuts.get(i + 1).map_or(buf.len(), |c| c.0);
+        bounds.push((*at, end));
+        starts.push(start.clone());
+    }
+    (bounds, starts)
+}
+
+/// Decodes what a walk finds into an [`Arena`]: each element with serde_json, each
+/// document's header as it comes.
+struct Decoder<'a, 'r> {
+    arena: &'r mut Arena,
+    header: [Option<Cow<'a, [u8]>>; KEYS],
+    /// The document is a `CONTROL_MESSAGE` payload.
+    control: bool,
+    /// The document's `logStream`, in the arena.
+    doc_stream: (usize, usize),
+    /// The last stream name stored (names are stored once per run).
+    last: (usize, usize),
+    /// Where the last item (document or element) began in this chunk: the excerpt of a
+    /// broken one (the same whatever the chunks, since chunks start at items).
+    top_start: usize,
+    /// The open document's elements, decoded when its header is whole.
+    pending: Vec<&'a [u8]>,
+}
+
+impl<'a> Decoder<'a, '_> {
+    fn set_header(&mut self, header: [Option<Cow<'a, [u8]>>; KEYS]) {
+        self.header = header;
+    }
+
+    /// Decodes the open document's elements so far, under its header so far.
+    fn flush(&mut self) {
+        self.apply(Key::MessageType);
+        self.apply(Key::LogStream);
+        let mut last = self.last;
+        for value in std::mem::take(&mut self.pending) {
+            // An event is an object; a Logs Insights row (of `results`) is an array of fields.
+            let ev = if value.first() == Some(&b'[') {
+                serde_json::from_slice::<insights::Row>(value).map(insights::event)
+            } else {
+                serde_json::from_slice::<LogEvent>(value)
+            };
+            match ev {
+                Ok(ev) => self
+                    .arena
+                    .add_event(ev, self.control, self.doc_stream, &mut last),
+                Err(_) => self.bad(value),
+            }
+        }
+        self.last = last;
+    }
+
+    fn raw(&self, key: Key) -> Option<&[u8]> {
+        self.header[key as usize].as_deref()
+    }
+
+    /// Takes a header value into account.
+    fn apply(&mut self, key: Key) {
+        match key {
+            Key::MessageType => {
+                let t = self
+                    .raw(key)
+                    .map(serde_json::from_slice::<Option<Cow<str>>>);
+                self.control = matches!(t, Some(Ok(Some(t))) if t == "CONTROL_MESSAGE");
+            }
+            Key::LogStream => {
+                let raw = self.header[key as usize].clone();
+                let name = raw
+                    .as_deref()
+                    .and_then(|r| serde_json::from_slice::<Option<Cow<str>>>(r).ok())
+                    .flatten();
+                self.doc_stream = self.arena.stream(name.as_deref(), &mut self.last);
+            }
+            _ => {}
+        }
+    }
+
+    fn bad(&mut self, excerpt: &[u8]) {
+        let excerpt = &excerpt[..excerpt.len().min(super::EXCERPT_BYTES)];
+        let text = self.arena.push(excerpt);
+        self.arena.units.push(Unit {
+            kind: Kind::Bad,
+            text,
+            stream: (0, 0),
+            timestamp_ms: None,
+            id: None,
+        });
+    }
+}
+
+/// A document itself as an event (it has a `message` or a `timestamp`): `None` if a field
+/// does not decode.
+fn bare_event<'x>(header: &'x [Option<Cow<'_, [u8]>>; KEYS]) -> Option<LogEvent<'x>> {
+    fn field<'x, T: serde::Deserialize<'x>>(raw: Option<&'x [u8]>) -> Option<Option<T>> {
+        match raw {
+            None => Some(None),
+            Some(r) => serde_json::from_slice::<Option<T>>(r).ok(),
+        }
+    }
+    let raw = |k: Key| header[k as usize].as_deref();
+    Some(LogEvent {
+        id: field(raw(Key::Id))?,
+        timestamp: field(raw(Key::Timestamp))?,
+        message: field(raw(Key::Message))?,
+        log_stream_name: field(raw(Key::LogStreamName))?,
+    })
+}
+
+impl<'a> Visit<'a> for Decoder<'a, '_> {
+    fn doc_start(&mut self, at: usize) {
+        self.top_start = at;
+        self.header = Default::default();
+        self.control = false;
+        self.last = (0, 0);
+        self.doc_stream = (0, 0);
+    }
+
+    fn header(&mut self, key: Key, value: &'a [u8]) {
+        self.header[key as usize] = Some(Cow::Borrowed(value));
+    }
+
+    fn element(&mut self, value: &'a [u8]) {
+        self.pending.push(value);
+    }
+
+    fn not_a_doc(&mut self, value: &'a [u8]) {
+        self.bad(value);
+    }
+
+    fn doc_end(&mut self) {
+        self.flush();
+        if !json_bounds::is_bare_event(self.raw(Key::Message), self.raw(Key::Timestamp)) {
+            return;
+        }
+        let header = self.header.clone();
+        match bare_event(&header) {
+            Some(ev) => {
+                let mut last = self.last;
+                self.arena
+                    .add_event(ev, self.control, self.doc_stream, &mut last);
+                self.last = last;
+            }
+            None => {
+                let raw = self.raw(Key::Message).unwrap_or_default().to_vec();
+                self.bad(&raw);
+            }
+        }
+    }
+
+    fn cut_point(&mut self, at: usize, _pos: Pos) -> bool {
+        self.top_start = at;
+        true
     }
 }
 
@@ -513,5 +770,227 @@ mod tests {
             ]
         );
         assert_eq!(log.events.len(), 1);
+    }
+
+    type Row = (u64, Kind, Vec<u8>, Vec<u8>, Option<i64>, Option<Vec<u8>>);
+
+    /// Every unit of an arena, resolved, numbered from `first`.
+    fn rows(a: &Arena, first: u64) -> Vec<Row> {
+        let t = |r: (usize, usize)| a.text[r.0..r.1].to_vec();
+        a.units
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                (
+                    first + i as u64,
+                    u.kind,
+                    t(u.text),
+                    t(u.stream),
+                    u.timestamp_ms,
+                    u.id.map(t),
+                )
+            })
+            .collect()
+    }
+
+    /// A delivery decoded in the chunks `plan_chunks` makes, of any size.
+    fn chunked(buf: &[u8], size: usize) -> Vec<Row> {
+        let (bounds, starts) = plan_chunks(buf, size, |_, _| {});
+        assert_eq!(bounds.len(), starts.len());
+        let mut out = Vec::new();
+        for (i, &(s, e)) in bounds.iter().enumerate() {
+            assert_eq!(i == 0, s == 0);
+            let mut r = chunk_resume(&starts, i);
+            let at_eof = i + 1 == bounds.len();
+            let a = Arena::decode_from(&buf[s..e], &mut r, at_eof);
+            if let Some(next) = starts.get(i + 1) {
+                assert_eq!(starts[i].line + a.len() as u64, next.line, "chunk {i}");
+                assert_eq!(r.pos, next.resume.pos, "chunk {i}");
+            }
+            out.extend(rows(&a, starts[i].line));
+        }
+        out
+    }
+
+    /// A delivery read as a stream: blocks cut by `RecordEnds`, each decoded from where the
+    /// one before left off.
+    fn streamed(buf: &[u8], block: usize, step: usize) -> Vec<Row> {
+        use crate::input::blocks::{Block, Fill, RecordBlocks};
+        struct Trickle<'a>(&'a [u8], usize);
+        impl Fill for Trickle<'_> {
+            fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
+                while buf.len() < want {
+                    if self.0.is_empty() {
+                        return Ok(false);
+                    }
+                    let n = self.1.min(self.0.len()).min(want - buf.len());
+                    buf.extend_from_slice(&self.0[..n]);
+                    self.0 = &self.0[n..];
+                }
+                Ok(true)
+            }
+        }
+        let f = super::super::sniff(b"{\"logEvents\":[]}").unwrap();
+        let mut blocks = RecordBlocks::start(Trickle(buf, step), 8, block, usize::MAX);
+        let mut ends = super::super::RecordEnds::new(f);
+        let mut resume = Resume::default();
+        let mut line = 1;
+        let mut out = Vec::new();
+        while let Some(b) = blocks.next_block(|b| ends.cut(b)) {
+            let Block::Records { data, at_eof } = b else {
+                panic!("no record is too long")
+            };
+            let a = Arena::decode_from(&data, &mut resume, at_eof);
+            out.extend(rows(&a, line));
+            line += a.len() as u64;
+        }
+        out
+    }
+
+    /// Random deliveries of every shape decode to the same events, in the same order and
+    /// with the same indexes, whole, in mapped chunks of any size and in stream blocks of any
+    /// size.
+    #[test]
+    fn chunks_and_stream_blocks_decode_as_the_whole_delivery() {
+        let mut rng = json_bounds::gen::Rng(0x5851_f42d_4c95_7f2d);
+        for round in 0..400 {
+            let text = json_bounds::gen::delivery(&mut rng);
+            let buf = text.as_bytes();
+            let whole = rows(&Arena::decode(buf), 1);
+            assert!(whole.iter().all(|r| r.1 != Kind::Bad), "{text}");
+            for size in [1, 40, 300, 2000] {
+                assert_eq!(
+                    chunked(buf, size),
+                    whole,
+                    "round {round} chunks of {size}: {text}"
+                );
+            }
+            // A stream keeps a document's header from the keys before each cut: AWS writes
+            // them before the events (the generator sometimes does not).
+            let aws_order = !text.contains("\"keyOrder\"");
+            if aws_order {
+                for (block, step) in [(16, 5), (200, 64), (4096, 1000)] {
+                    let got = streamed(buf, block, step);
+                    let first = got.iter().zip(&whole).position(|(a, b)| a != b);
+                    assert_eq!(
+                        got.len(),
+                        whole.len(),
+                        "round {round} blocks of {block}: {first:?} {text}"
+                    );
+                    if let Some(i) = first {
+                        panic!(
+                            "round {round} blocks of {block}: row {i}: {:?} != {:?}\n{text}",
+                            got[i], whole[i]
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Today's reading of whole documents (serde_json's `Value`) against the decoder: the
+    /// same events, ids, times and streams.
+    #[test]
+    fn the_decoder_reads_what_serde_json_reads() {
+        use serde_json::Value;
+        let mut rng = json_bounds::gen::Rng(0x1234_5678_9abc_def1);
+        for round in 0..400 {
+            let text = json_bounds::gen::delivery(&mut rng);
+            let got = rows(&Arena::decode(text.as_bytes()), 1);
+            let mut want = Vec::new();
+            for v in serde_json::Deserializer::from_str(&text).into_iter::<Value>() {
+                let docs = match v.unwrap() {
+                    Value::Array(a) => a,
+                    v => vec![v],
+                };
+                for d in docs {
+                    let s = |v: &Value| v.as_str().map(|s| s.as_bytes().to_vec());
+                    let control = d["messageType"] == "CONTROL_MESSAGE";
+                    let stream = s(&d["logStream"]).unwrap_or_default();
+                    let mut events: Vec<&Value> = Vec::new();
+                    for k in ["logEvents", "events"] {
+                        if let Some(a) = d[k].as_array() {
+                            events.extend(a);
+                        }
+                    }
+                    if d.get("message").is_some() || d.get("timestamp").is_some() {
+                        events.push(&d);
+                    }
+                    for e in events {
+                        let message = s(&e["message"]);
+                        let kind = match (&message, control) {
+                            (_, true) => Kind::Control,
+                            (Some(_), _) => Kind::Message,
+                            (None, _) => Kind::NoMessage,
+                        };
+                        want.push((
+                            kind,
+                            if kind == Kind::Message {
+                                message.unwrap()
+                            } else {
+                                Vec::new()
+                            },
+                            s(&e["logStreamName"]).unwrap_or_else(|| stream.clone()),
+                            e["timestamp"].as_i64(),
+                            s(&e["id"]).or_else(|| s(&e["eventId"])),
+                        ));
+                    }
+                }
+            }
+            let got: Vec<_> = got.into_iter().map(|r| (r.1, r.2, r.3, r.4, r.5)).collect();
+            assert_eq!(got, want, "round {round}: {text}");
+        }
+    }
+
+    /// Logs Insights results are cut between their rows like any delivery: chunks and
+    /// stream blocks give the rows read whole, each row one event.
+    #[test]
+    fn insights_results_decode_in_pieces_as_whole() {
+        let row = |i: u32| {
+            format!(
+                r#"[{{"field":"@timestamp","value":"2026-03-01 12:00:0{}.250"}},{{"field":"@message","value":"{PG} -- {i}"}},{{"field":"@logStream","value":"db-{}"}},{{"field":"@ptr","value":"p{i}"}}]"#,
+                i % 10,
+                i % 3
+            )
+        };
+        let rows_text: Vec<String> = (0..60).map(row).collect();
+        let text = format!(
+            "{{\n  \"results\": [\n    {}\n  ],\n  \"statistics\": {{\"recordsMatched\": 60.0}},\n  \"status\": \"Complete\"\n}}\n",
+            rows_text.join(",\n    ")
+        );
+        let buf = text.as_bytes();
+        assert!(sniff(buf));
+        let whole = rows(&Arena::decode(buf), 1);
+        assert_eq!(whole.len(), 60);
+        assert!(whole.iter().all(|r| r.1 == Kind::Message), "{whole:?}");
+        assert_eq!(whole[4].3, b"db-1");
+        for size in [1, 300, 2000] {
+            assert_eq!(chunked(buf, size), whole, "chunks of {size}");
+        }
+        for (block, step) in [(16, 5), (200, 64), (4096, 1000)] {
+            assert_eq!(streamed(buf, block, step), whole, "blocks of {block}");
+        }
+    }
+
+    /// A delivery cut off in the middle of a document keeps the events before the break
+    /// and rejects the rest once, whole or in chunks.
+    #[test]
+    fn a_truncated_delivery_keeps_the_events_before_the_break() {
+        let ev = |i: u32| format!(r#"{{"id":"{i}","timestamp":1,"message":"{PG}"}}"#);
+        let all: Vec<String> = (0..50).map(ev).collect();
+        let text = format!(
+            r#"{{"messageType":"DATA_MESSAGE","logStream":"db1","logEvents":[{}"#,
+            all.join(",")
+        );
+        let cut = &text.as_bytes()[..text.len() - 10];
+        let whole = rows(&Arena::decode(cut), 1);
+        assert_eq!(whole.len(), 50);
+        assert!(whole[..49]
+            .iter()
+            .all(|r| r.1 == Kind::Message && r.3 == b"db1"));
+        assert_eq!(whole[49].1, Kind::Bad);
+        for size in [1, 100, 1000] {
+            assert_eq!(chunked(cut, size), whole, "chunks of {size}");
+        }
     }
 }

@@ -8,6 +8,7 @@
 
 mod clock;
 pub mod cloudwatch_json;
+pub mod json_bounds;
 pub mod mysql;
 pub mod mysql_syslog;
 pub mod pg_prefix;
@@ -438,8 +439,9 @@ pub(crate) fn forced(choice: FormatChoice, head: &[u8]) -> Option<FileFormat> {
 
 /// The start of the first record at or after `pos`. Chunk boundaries are placed here so that
 /// no record spans two chunks: a line in the MySQL family; a line that opens a new entry
-/// (see [`postgres::is_boundary`]) in PostgreSQL logs; never inside a JSON delivery, which
-/// is decoded whole.
+/// (see [`postgres::is_boundary`]) in PostgreSQL logs. A mapped JSON delivery is cut by
+/// [`cloudwatch_json::plan_chunks`] instead (the chunks start between events, and need the
+/// walk's position there); asked here, it is never cut.
 pub(crate) fn next_record_start(format: &FileFormat, buf: &[u8], pos: usize) -> usize {
     if pos == 0 || pos >= buf.len() {
         return pos.min(buf.len());
@@ -476,10 +478,39 @@ pub fn last_record_end(format: &FileFormat, buf: &[u8]) -> Option<usize> {
             p => last_line_where(buf, |l| postgres::is_boundary_with(p, l)),
         },
         Family::PostgresCsv => last_line_where(buf, postgres_csv::is_row_start),
-        // Between whole JSON documents. `Some(0)` (rather than `None`) while the first
-        // document is incomplete asks for more input without the record-length limit: one
-        // `filter-log-events` document may hold a whole export.
+        // Between whole JSON documents (a stream is cut between events by [`RecordEnds`],
+        // which carries the position from block to block). `Some(0)` (rather than `None`)
+        // while the first document is incomplete asks for more input without the
+        // record-length limit.
         Family::CloudwatchJson => Some(cloudwatch_json::complete_documents_end(buf)),
+    }
+}
+
+/// The record ends of a stream, block after block: [`last_record_end`], except in a
+/// CloudWatch JSON delivery, which is cut between its events (not only between documents),
+/// so a delivery of one huge `filter-log-events` page is read in bounded blocks. The walk's
+/// position at each cut is carried to the next block (see [`json_bounds::StreamCut`]); the
+/// parser carries the same position in its [`cloudwatch_json::Resume`].
+pub struct RecordEnds {
+    format: FileFormat,
+    json: json_bounds::StreamCut,
+}
+
+impl RecordEnds {
+    pub fn new(format: FileFormat) -> RecordEnds {
+        RecordEnds {
+            format,
+            json: Default::default(),
+        }
+    }
+
+    /// The end of the last complete record in `buf`, which starts where the previous cut
+    /// left off.
+    pub fn cut(&mut self, buf: &[u8]) -> Option<usize> {
+        match self.format.family {
+            Family::CloudwatchJson => self.json.cut(buf),
+            _ => last_record_end(&self.format, buf),
+        }
     }
 }
 
@@ -494,10 +525,22 @@ pub(crate) enum Decoded<'c> {
 }
 
 impl<'c> Decoded<'c> {
-    /// Decodes `chunk` as `format` needs (a copy only for the rewritten layouts).
-    pub fn new(format: &FileFormat, chunk: &'c [u8], at_eof: bool) -> Self {
+    /// Decodes `chunk` as `format` needs (a copy only for the rewritten layouts). A chunk of
+    /// a CloudWatch JSON delivery may start between two events of a document (a chunk
+    /// planned by [`cloudwatch_json::plan_chunks`], a block cut by [`RecordEnds`]): `json`
+    /// says where it starts (`None`: at the start of the delivery, or of a document) and is
+    /// left saying where the next chunk starts.
+    pub fn new(
+        format: &FileFormat,
+        chunk: &'c [u8],
+        at_eof: bool,
+        json: Option<&mut cloudwatch_json::Resume>,
+    ) -> Self {
         match format.family {
-            Family::CloudwatchJson => Decoded::Json(cloudwatch_json::Arena::decode(chunk)),
+            Family::CloudwatchJson => Decoded::Json(match json {
+                Some(resume) => cloudwatch_json::Arena::decode_from(chunk, resume, at_eof),
+                None => cloudwatch_json::Arena::decode_from(chunk, &mut Default::default(), at_eof),
+            }),
             Family::PostgresCsv => Decoded::Csv(postgres_csv::Arena::decode(chunk, at_eof)),
             _ => Decoded::Raw(chunk),
         }
@@ -508,7 +551,7 @@ impl<'c> Decoded<'c> {
     pub(crate) fn head(format: &FileFormat, head: &'c [u8]) -> Self {
         match format.family {
             Family::PostgresCsv => Decoded::Csv(postgres_csv::Arena::decode_head(head)),
-            _ => Decoded::new(format, head, false),
+            _ => Decoded::new(format, head, false, None),
         }
     }
 
@@ -549,7 +592,9 @@ pub(crate) fn rest_of_record_end(format: &FileFormat, buf: &[u8], at_eof: bool) 
         Family::MysqlAudit | Family::AuroraAudit | Family::MysqlSyslog => {
             return crate::input::blocks::rest_of_line(buf, at_eof);
         }
-        // Documents are not found by lines: one over the limit runs to the end of input.
+        // Not reached: a JSON stream is read without the limit, cut between its events by
+        // [`RecordEnds`] (see `plan/stream.rs`). Were it, what is over the limit would run
+        // to the end of input (events are not found by lines).
         Family::CloudwatchJson => return at_eof.then_some(buf.len()),
     };
     crate::input::blocks::rest_of_record(buf, at_eof, |line| starts(trim_cr(line)))

@@ -37,12 +37,21 @@ impl Plan<'_> {
             // The scan's own chunks, as far as the file still holds them (the scan reads no
             // further; see `Plan::read_chunk`).
             let mut line = 1;
-            for &(start, end) in &self.ledgers[file].bounds {
+            let mut json = Default::default();
+            let bounds = &self.ledgers[file].bounds;
+            for (i, &(start, end)) in bounds.iter().enumerate() {
                 let before = out.len();
                 if source.cut(&m) < end as u64 {
                     break;
                 }
-                line += dedupe::block_keys(fmt, &map[start..end], line, &mut out);
+                let at_eof = i + 1 == bounds.len();
+                let block = &map[start..end];
+                // A JSON delivery's chunks start as the planning walk found them.
+                if let Some(js) = self.json_starts[file].get(i) {
+                    json = format::cloudwatch_json::chunk_resume(&self.json_starts[file], i);
+                    line = js.line;
+                }
+                line += dedupe::block_keys(fmt, block, line, at_eof, &mut json, &mut out);
                 input::release_pages(map, start, end);
                 if source.cut(&m) < end as u64 {
                     out.truncate(before);
@@ -63,22 +72,26 @@ impl Plan<'_> {
         if !dedupe::is_cloudwatch(&fmt) {
             return None;
         }
+        // As the scan reads it (see `run_stream`): cut between events, no limit on one.
         if fmt.family == format::Family::CloudwatchJson {
             blocks.without_record_limit();
         }
         let mut line = 1;
+        let mut json = Default::default();
+        let mut ends = format::RecordEnds::new(fmt);
         while let Some(block) = blocks.next_block_with(
-            |buf| format::last_record_end(&fmt, buf),
+            |buf| ends.cut(buf),
             |buf, at_eof| format::rest_of_record_end(&fmt, buf, at_eof),
         ) {
             match block {
-                Block::Records { data, .. } => {
-                    line += dedupe::block_keys(&fmt, &data, line, &mut out);
+                Block::Records { data, at_eof } => {
+                    line += dedupe::block_keys(&fmt, &data, line, at_eof, &mut json, &mut out);
                 }
                 // Keyed by its head, as the scan reads it.
                 Block::Long { head, lines, .. } => {
                     if fmt.family != format::Family::CloudwatchJson {
-                        dedupe::block_keys(&fmt, &head, line, &mut out);
+                        let mut no_json = Default::default();
+                        dedupe::block_keys(&fmt, &head, line, false, &mut no_json, &mut out);
                     }
                     line += lines;
                 }

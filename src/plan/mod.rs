@@ -28,9 +28,9 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::format::Clock;
-use crate::format::{self, FileFormat, FormatChoice};
+use crate::format::{self, cloudwatch_json, Family, FileFormat, FormatChoice};
 use crate::input::{self, InputFile, MappedFile, Opened};
-use crate::scan::{process_chunk, ChunkSettings, FileNote, UnitOutput};
+use crate::scan::{process_chunk_from, ChunkSettings, FileNote, UnitOutput};
 
 use ledger::{Ledger, Ticket};
 use pair::pair_chunks;
@@ -83,6 +83,8 @@ pub(crate) struct Plan<'f> {
     sources: Vec<Option<Source>>,
     formats: Vec<Option<FileFormat>>,
     ledgers: Vec<Ledger>,
+    /// Per mapped CloudWatch JSON file, where each chunk starts (empty for other files).
+    json_starts: Vec<Vec<cloudwatch_json::ChunkStart>>,
     /// Files read as compressed streams.
     streams: Vec<bool>,
     units: Vec<Unit>,
@@ -106,6 +108,7 @@ impl<'f> Plan<'f> {
             sources: Vec::with_capacity(files.len()),
             formats: Vec::with_capacity(files.len()),
             ledgers: Vec::with_capacity(files.len()),
+            json_starts: Vec::with_capacity(files.len()),
             streams: Vec::with_capacity(files.len()),
             units: Vec::new(),
             choice,
@@ -123,6 +126,7 @@ impl<'f> Plan<'f> {
             plan.sources.push(planned.source);
             plan.formats.push(planned.format);
             plan.ledgers.push(Ledger::new(planned.bounds));
+            plan.json_starts.push(planned.json_starts);
             plan.streams.push(
                 planned
                     .units
@@ -329,13 +333,20 @@ impl<'f> Plan<'f> {
         let ledger = &self.ledgers[file];
         let index = ticket.index;
         let (start, end) = ledger.bounds[index];
-        let first_line = ticket.first_line().unwrap_or_else(|| {
-            let n = 1 + bytecount::count(&map[..start], b'\n') as u64;
-            input::release_pages(map, 0, start);
-            n
+        // A JSON delivery's chunk knows its first event from the planning walk.
+        let json = self.json_starts[file].get(index);
+        let first_line = json.map(|j| j.line).unwrap_or_else(|| {
+            ticket.first_line().unwrap_or_else(|| {
+                let n = 1 + bytecount::count(&map[..start], b'\n') as u64;
+                input::release_pages(map, 0, start);
+                n
+            })
         });
         let last = index + 1 == ledger.bounds.len();
-        if let Some(out) = self.read_chunk(file, m, fmt, (start, end), first_line, last, settings) {
+        let json = json.map(|_| index);
+        if let Some(out) =
+            self.read_chunk(file, m, fmt, (start, end), first_line, last, json, settings)
+        {
             emit(UnitOutput::Chunk(Box::new(out)));
         }
         let hex = ticket.parsed(map, |s, e| input::release_pages(map, s, e));
@@ -357,6 +368,7 @@ impl<'f> Plan<'f> {
         (start, end): (usize, usize),
         first_line: u64,
         last: bool,
+        json: Option<usize>,
         settings: &ChunkSettings<'_>,
     ) -> Option<crate::scan::ChunkOutput> {
         let source = self.source(file);
@@ -371,7 +383,10 @@ impl<'f> Plan<'f> {
                     return None;
                 }
             }
-            let out = process_chunk(
+            // A JSON delivery's chunk starts where the planning walk left off.
+            let mut resume =
+                json.map(|i| cloudwatch_json::chunk_resume(&self.json_starts[file], i));
+            let out = process_chunk_from(
                 settings,
                 file,
                 &self.files[file].display,
@@ -379,6 +394,7 @@ impl<'f> Plan<'f> {
                 &map[start..upto],
                 first_line,
                 last && upto == end,
+                resume.as_mut(),
             );
             test_pause();
             if source.cut(m) >= upto as u64 {
@@ -418,6 +434,8 @@ struct PlannedFile {
     format: Option<FileFormat>,
     /// The byte range of each chunk (see [`Ledger`]).
     bounds: Vec<(usize, usize)>,
+    /// A JSON delivery's chunk starts (see [`cloudwatch_json::plan_chunks`]).
+    json_starts: Vec<cloudwatch_json::ChunkStart>,
     units: Vec<Unit>,
 }
 
@@ -433,6 +451,7 @@ fn plan_file(
         source,
         format: None,
         bounds: Vec::new(),
+        json_starts: Vec::new(),
         units,
     };
     let report = |note: FileNote| vec![Unit::Report { file: i, note }];
@@ -456,7 +475,15 @@ fn plan_file(
     let pieces = map.len().div_ceil(chunk_bytes).max(1);
     let chunk_bytes = map.len().div_ceil(pieces).max(1);
     let mut bounds = Vec::new();
-    let mut pos = 0;
+    let mut json_starts = Vec::new();
+    if format.family == Family::CloudwatchJson {
+        // Cut between events by one walk of the delivery, which also counts the events
+        // before each cut (a JSON chunk's first "line").
+        (bounds, json_starts) = cloudwatch_json::plan_chunks(&map, chunk_bytes, |s, e| {
+            input::release_pages(&map, s, e)
+        });
+    }
+    let mut pos = bounds.last().map_or(0, |b| b.1);
     while pos < map.len() {
         let end = format::next_record_start(&format, map, (pos + chunk_bytes).min(map.len()));
         let end = if end <= pos { map.len() } else { end };
@@ -472,6 +499,7 @@ fn plan_file(
         source: Some(Source::new(mapped.opened, bounds.len())),
         format: Some(format),
         bounds,
+        json_starts,
         units,
     }
 }

@@ -5,7 +5,9 @@
 use crate::format::{self, Reason};
 use crate::input::blocks::{Block, RecordBlocks};
 use crate::input::{Compression, Decompressed};
-use crate::scan::{process_chunk, process_head, ChunkOutput, ChunkSettings, FileNote, UnitOutput};
+use crate::scan::{
+    process_chunk_from, process_head, ChunkOutput, ChunkSettings, FileNote, UnitOutput,
+};
 use crate::stats::StatsBuilder;
 
 use super::{Plan, SNIFF_BYTES, STREAM_BLOCK_BYTES};
@@ -78,7 +80,11 @@ impl Plan<'_> {
             }
             return;
         };
-        // A JSON delivery is one document (read whole, as a mapped one is).
+        // A JSON delivery is cut between its events ([`format::RecordEnds`]), so a block holds
+        // whole events and no more than a block and one event is held. No limit applies to
+        // one event: an event over the limit is read whole, as a mapped delivery reads it
+        // (its middle cannot be skipped: the walk cannot resume inside a JSON string), and
+        // the events after it are read on. AWS caps the size of one event.
         if format.family == format::Family::CloudwatchJson {
             blocks.without_record_limit();
         }
@@ -95,8 +101,9 @@ impl Plan<'_> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Handover>(1);
         std::thread::scope(|scope| {
             scope.spawn(move || {
+                let mut ends = format::RecordEnds::new(format);
                 while let Some(block) = blocks.next_block_with(
-                    |buf| format::last_record_end(&format, buf),
+                    |buf| ends.cut(buf),
                     |buf, at_eof| format::rest_of_record_end(&format, buf, at_eof),
                 ) {
                     if tx.send(Handover::Block(block)).is_err() {
@@ -111,11 +118,21 @@ impl Plan<'_> {
                 });
             });
             let mut line = 1u64;
+            // Where the next block of a JSON delivery starts (it may continue a document).
+            let mut json = Default::default();
             for handover in rx {
                 match handover {
                     Handover::Block(Block::Records { data, at_eof }) => {
-                        let out =
-                            process_chunk(settings, file, &f.display, &format, &data, line, at_eof);
+                        let out = process_chunk_from(
+                            settings,
+                            file,
+                            &f.display,
+                            &format,
+                            &data,
+                            line,
+                            at_eof,
+                            Some(&mut json),
+                        );
                         line += out.stats.lines;
                         emit(UnitOutput::Chunk(Box::new(out)));
                     }

@@ -182,7 +182,26 @@ pub fn process_chunk(
     at_eof: bool,
 ) -> ChunkOutput {
     process(
-        settings, file, path, format, chunk, first_line, at_eof, false,
+        settings, file, path, format, chunk, first_line, at_eof, None, false,
+    )
+}
+
+/// [`process_chunk`] for a chunk of a CloudWatch JSON delivery that may start between two
+/// events of a document: `json` says where it starts (`None`: at the start of a document),
+/// and is left saying where the next chunk starts (see [`format::Decoded::new`]).
+#[allow(clippy::too_many_arguments)]
+pub fn process_chunk_from(
+    settings: &ChunkSettings<'_>,
+    file: usize,
+    path: &Arc<str>,
+    format: &FileFormat,
+    chunk: &[u8],
+    first_line: u64,
+    at_eof: bool,
+    json: Option<&mut format::cloudwatch_json::Resume>,
+) -> ChunkOutput {
+    process(
+        settings, file, path, format, chunk, first_line, at_eof, json, false,
     )
 }
 
@@ -196,7 +215,9 @@ pub(crate) fn process_head(
     head: &[u8],
     first_line: u64,
 ) -> ChunkOutput {
-    process(settings, file, path, format, head, first_line, false, true)
+    process(
+        settings, file, path, format, head, first_line, false, None, true,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -208,13 +229,14 @@ fn process(
     chunk: &[u8],
     first_line: u64,
     at_eof: bool,
+    json: Option<&mut format::cloudwatch_json::Resume>,
     head: bool,
 ) -> ChunkOutput {
     // CloudWatch JSON and PostgreSQL csvlog are rewritten into an arena first; the events
     // below borrow from it as they borrow from a mapped file.
     let decoded = match head {
         true => format::Decoded::head(format, chunk),
-        false => format::Decoded::new(format, chunk, at_eof),
+        false => format::Decoded::new(format, chunk, at_eof, json),
     };
     let raw_len = chunk.len();
     let chunk = decoded.text();

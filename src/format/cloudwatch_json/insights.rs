@@ -20,8 +20,8 @@ pub(super) struct Field<'a> {
     value: Option<Cow<'a, str>>,
 }
 
-/// The `results` member: rows of fields.
-pub(super) type Results<'a> = Vec<Vec<Field<'a>>>;
+/// One row of the `results` member: its fields.
+pub(super) type Row<'a> = Vec<Field<'a>>;
 
 /// Whether the head of a file looks like Insights results.
 pub(super) fn sniff(start: &[u8]) -> bool {
@@ -29,26 +29,26 @@ pub(super) fn sniff(start: &[u8]) -> bool {
     has(b"\"results\"") && (has(b"\"@message\"") || has(b"\"@timestamp\"") || has(b"\"@ptr\""))
 }
 
-/// The rows as log events, in order.
-pub(super) fn events(rows: Results<'_>) -> impl Iterator<Item = LogEvent<'_>> {
-    rows.into_iter().map(|row| {
-        let mut ev = LogEvent {
-            id: None,
-            timestamp: None,
-            message: None,
-            log_stream_name: None,
-        };
-        for f in row {
-            match &*f.field {
-                "@message" => ev.message = f.value,
-                "@logStream" => ev.log_stream_name = f.value,
-                "@ptr" => ev.id = f.value,
-                "@timestamp" => ev.timestamp = f.value.as_deref().and_then(timestamp_ms),
-                _ => {}
-            }
+/// A row as a log event. The rows are the elements of the document's `results` array, found
+/// by the same walk as `logEvents` elements (`json_bounds`), so a large result file is cut
+/// between rows like any delivery.
+pub(super) fn event(row: Row<'_>) -> LogEvent<'_> {
+    let mut ev = LogEvent {
+        id: None,
+        timestamp: None,
+        message: None,
+        log_stream_name: None,
+    };
+    for f in row {
+        match &*f.field {
+            "@message" => ev.message = f.value,
+            "@logStream" => ev.log_stream_name = f.value,
+            "@ptr" => ev.id = f.value,
+            "@timestamp" => ev.timestamp = f.value.as_deref().and_then(timestamp_ms),
+            _ => {}
         }
-        ev
-    })
+    }
+    ev
 }
 
 /// `2026-03-01 12:00:00.123` (UTC) to epoch milliseconds.
