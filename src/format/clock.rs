@@ -45,7 +45,7 @@ impl Clock {
 
     /// A local plugin time as UTC.
     #[inline]
-    pub(crate) fn to_utc(&self, local_us: i64) -> i64 {
+    pub(crate) fn to_utc(self, local_us: i64) -> i64 {
         local_us - self.offset_us
     }
 }

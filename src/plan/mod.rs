@@ -479,9 +479,8 @@ fn plan_file(
     if format.family == Family::CloudwatchJson {
         // Cut between events by one walk of the delivery, which also counts the events
         // before each cut (a JSON chunk's first "line").
-        (bounds, json_starts) = cloudwatch_json::plan_chunks(&map, chunk_bytes, |s, e| {
-            input::release_pages(&map, s, e)
-        });
+        (bounds, json_starts) =
+            cloudwatch_json::plan_chunks(map, chunk_bytes, |s, e| input::release_pages(map, s, e));
     }
     let mut pos = bounds.last().map_or(0, |b| b.1);
     while pos < map.len() {
