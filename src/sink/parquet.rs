@@ -222,6 +222,12 @@ struct OpenPart {
 /// one day's row group at a time, and input out of order cannot make the writer hold more
 /// than a row group or two.
 const MAX_PENDING_ROW_GROUPS: usize = 1;
+/// A day's row group is written once this many pieces wait for it, whatever their rows: each
+/// piece carries its columns' own buffers, so a run of many small files (a piece per file)
+/// would otherwise hold a buffer set per file until a million rows come together (1.7 GB
+/// for 100,000 two-line files). A normal chunk is a piece of some 20,000 rows, so normal row
+/// groups (about 50 pieces) never reach it.
+const MAX_PENDING_PIECES: usize = 1024;
 
 /// Appends encoded row groups to per-day part files, in the order given.
 pub struct PartitionedWriter {
@@ -235,6 +241,8 @@ pub struct PartitionedWriter {
     pending_rows: usize,
     /// Rows per row group, at most ([`MAX_ROW_GROUP_ROWS`]; smaller in tests).
     row_group_rows: usize,
+    /// Pieces waiting per row group, at most ([`MAX_PENDING_PIECES`]; smaller in tests).
+    max_pending_pieces: usize,
     pub files_written: Vec<PathBuf>,
     pub rows_written: u64,
 }
@@ -262,6 +270,7 @@ impl PartitionedWriter {
             clock: 0,
             pending_rows: 0,
             row_group_rows: MAX_ROW_GROUP_ROWS,
+            max_pending_pieces: MAX_PENDING_PIECES,
             files_written: Vec::new(),
             rows_written: 0,
         })
@@ -271,6 +280,13 @@ impl PartitionedWriter {
     #[cfg(test)]
     pub(crate) fn with_row_group_rows(mut self, rows: usize) -> Self {
         self.row_group_rows = rows.max(1);
+        self
+    }
+
+    /// At most `pieces` pieces waiting per row group (tests use few).
+    #[cfg(test)]
+    pub(crate) fn with_max_pending_pieces(mut self, pieces: usize) -> Self {
+        self.max_pending_pieces = pieces.max(1);
         self
     }
 
@@ -304,6 +320,9 @@ impl PartitionedWriter {
         part.pending_rows += rg.rows;
         self.pending_rows += rg.rows;
         part.pending.push(rg);
+        if part.pending.len() >= self.max_pending_pieces {
+            self.write_row_group(day)?;
+        }
         while self.pending_rows > self.row_group_rows * MAX_PENDING_ROW_GROUPS {
             // The day that has waited longest for more rows: with input in time order, the
             // day before this one, whose rows are complete.
@@ -784,5 +803,52 @@ mod tests {
             }
         }
         assert_eq!(got, want);
+    }
+
+    /// Many small pieces (a run of many small files) are written once the piece cap is
+    /// reached, so the writer never holds more pieces than it; rows stay in input order.
+    #[test]
+    fn many_small_pieces_are_written_at_the_piece_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let enc = RowGroupEncoder::new(&COLUMNS).unwrap();
+        let mut w = PartitionedWriter::new(dir.path(), &COLUMNS)
+            .unwrap()
+            .with_max_pending_pieces(8);
+        let day = 20_000i64;
+        for k in 0..50u64 {
+            w.append(enc.encode(day, &batch(day, 1 + 2 * k, 2)).unwrap())
+                .unwrap();
+            let waiting: usize = w.open.values().map(|p| p.pending.len()).sum();
+            assert!(waiting < 8, "{waiting} pieces wait");
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let (files, written) = w.finish(&pool).unwrap();
+        assert_eq!(written, 100);
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            File::open(&files[0]).unwrap(),
+        )
+        .unwrap();
+        let sizes: Vec<i64> = reader
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|r| r.num_rows())
+            .collect();
+        assert_eq!(sizes, [16, 16, 16, 16, 16, 16, 4]);
+        let mut lines = Vec::new();
+        for b in reader.build().unwrap() {
+            let b = b.unwrap();
+            let l = b.column_by_name("source_line").unwrap();
+            lines.extend(
+                l.as_primitive::<arrow::datatypes::Int64Type>()
+                    .values()
+                    .iter()
+                    .copied(),
+            );
+        }
+        assert_eq!(lines, (1..=100).collect::<Vec<i64>>());
     }
 }
