@@ -39,7 +39,13 @@ struct Recent {
     sources: Sources,
     /// The host field last added to `sources` (most events repeat it: no lookup then).
     last_host: Vec<u8>,
+    /// Host fields already added to `sources` (up to [`KNOWN_HOSTS`]), so interleaved
+    /// sessions from a few hosts do not format their address again on every switch.
+    hosts: Vec<Vec<u8>>,
 }
+
+/// Host fields remembered per (user, database) before every new one is formatted again.
+const KNOWN_HOSTS: usize = 64;
 
 /// Sources named in a finding at most; more are summed up as `+N more`... only as "more".
 const MAX_SOURCES: usize = 8;
@@ -183,7 +189,12 @@ impl CrossDatabasePass {
             let r = &mut self.recent[i];
             r.seen.add(o.event.time_us, o.evidence);
             if !bytes_eq(&r.last_host, host) {
-                r.sources.insert(o.source());
+                if !r.hosts.iter().any(|h| bytes_eq(h, host)) {
+                    if r.hosts.len() < KNOWN_HOSTS {
+                        r.hosts.push(host.to_vec());
+                    }
+                    r.sources.insert(o.source());
+                }
                 r.last_host.clear();
                 r.last_host.extend_from_slice(host);
             }
@@ -209,6 +220,7 @@ impl CrossDatabasePass {
                 seen: Seen::new(o.event.time_us, o.evidence),
                 sources,
                 last_host: host.to_vec(),
+                hosts: vec![host.to_vec()],
             },
         );
     }
