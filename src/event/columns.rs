@@ -7,7 +7,7 @@
 //! 20 ns per value per column. Here [`DictCol`] interns once, when the event is pushed (the
 //! previous row's value, then a few recent keys, then a hash map; enum-valued columns by
 //! variant), so the Arrow column is a `DictionaryArray<Int32, Utf8>` from the start, which
-//! [`crate::sink::pages`] writes as Parquet pages directly.
+//! the sink's page encoders write as Parquet pages directly.
 
 use std::collections::HashMap;
 use std::sync::Arc;

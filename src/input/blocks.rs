@@ -1,7 +1,7 @@
 //! The one record-aligned block reader of a stream: fill a block, cut it at the last record
 //! end, and hand over a record longer than the record limit as its head alone.
 //!
-//! Scan ([`crate::plan`]'s stream units), the de-duplication pre-read and `grep` all read
+//! Scan (the plan's stream units), the de-duplication pre-read and `grep` all read
 //! compressed files through it, so their blocks (and so their line numbers) agree.
 //!
 //! Cost: a block is handed out as an owned `Vec` and only the partial record after the cut is

@@ -1,6 +1,6 @@
 //! What a run expects (networks, master users, admin hosts) and the thresholds of the passes,
 //! as the passes read them. The values, their flags, config keys and defaults are resolved in
-//! `crate::settings`, which builds [`AnalysisConfig`] (and its `Default`).
+//! the settings module, which builds [`AnalysisConfig`] (and its `Default`).
 
 use std::net::IpAddr;
 
