@@ -205,7 +205,10 @@ fn parse_fields<'a>(
 /// The fields of an audit record after its timestamp (`serverhost,user,host,...`), read as
 /// [`parse_record`] reads them (with `cut`, as [`parse_record_cut`]); also the message of a
 /// syslog line (see [`super::mysql_syslog`]), which carries no timestamp of its own.
-#[inline(always)]
+///
+/// Not inlined: its callers return what it returns, so the event is built once in their
+/// return slot (inlined, it was built and then copied, a `memcpy` per record).
+#[inline(never)]
 pub(crate) fn parse_after_time<'a>(
     format: &FileFormat,
     time_us: i64,

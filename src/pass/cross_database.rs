@@ -25,8 +25,12 @@ pub(crate) struct CrossDatabasePass {
     config: AnalysisConfig,
     touched: Map<super::Name, Map<super::Name, (Seen, Sources)>>,
     /// Recently touched (user, database) pairs not yet added to `touched`: concurrent
-    /// sessions interleave, so a few entries catch nearly every event.
+    /// sessions interleave, so a few entries catch nearly every event. They stay where they
+    /// are (an entry is large: moving it on every hit cost more than the lookup); the one
+    /// touched longest ago makes room.
     recent: Vec<Recent>,
+    /// Events touched so far: the clock of [`Recent::used`].
+    clock: u64,
 }
 
 const RECENT: usize = 4;
@@ -42,6 +46,8 @@ struct Recent {
     /// Host fields already added to `sources` (up to [`KNOWN_HOSTS`]), so interleaved
     /// sessions from a few hosts do not format their address again on every switch.
     hosts: Vec<Vec<u8>>,
+    /// When it was last touched (the pass's `clock`).
+    used: u64,
 }
 
 /// Host fields remembered per (user, database) before every new one is formatted again.
@@ -181,12 +187,14 @@ impl CrossDatabasePass {
             return;
         }
         let host = o.event.client_host;
+        self.clock += 1;
         if let Some(i) = self
             .recent
             .iter()
             .position(|r| bytes_eq(&r.db, db) && bytes_eq(&r.user, user))
         {
             let r = &mut self.recent[i];
+            r.used = self.clock;
             r.seen.add(o.event.time_us, o.evidence);
             if !bytes_eq(&r.last_host, host) {
                 if !r.hosts.iter().any(|h| bytes_eq(h, host)) {
@@ -198,31 +206,29 @@ impl CrossDatabasePass {
                 r.last_host.clear();
                 r.last_host.extend_from_slice(host);
             }
-            if i != 0 {
-                self.recent.swap(0, i);
-            }
             return;
         }
         if is_system_schema(db) {
             return;
         }
         if self.recent.len() >= RECENT {
-            let r = self.recent.pop().expect("full");
+            let oldest = (0..self.recent.len())
+                .min_by_key(|&i| self.recent[i].used)
+                .expect("full");
+            let r = self.recent.swap_remove(oldest);
             self.add(&r.user, &r.db, r.seen, r.sources);
         }
         let mut sources = Sources::default();
         sources.insert(o.source());
-        self.recent.insert(
-            0,
-            Recent {
-                user: user.to_vec(),
-                db: db.to_vec(),
-                seen: Seen::new(o.event.time_us, o.evidence),
-                sources,
-                last_host: host.to_vec(),
-                hosts: vec![host.to_vec()],
-            },
-        );
+        self.recent.push(Recent {
+            user: user.to_vec(),
+            db: db.to_vec(),
+            seen: Seen::new(o.event.time_us, o.evidence),
+            sources,
+            last_host: host.to_vec(),
+            hosts: vec![host.to_vec()],
+            used: self.clock,
+        });
     }
 
     fn flush(&mut self) {
@@ -254,6 +260,7 @@ impl Pass for CrossDatabasePass {
             config: config.clone(),
             touched: Map::default(),
             recent: Vec::with_capacity(RECENT),
+            clock: 0,
         }
     }
 
