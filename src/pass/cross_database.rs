@@ -41,13 +41,56 @@ struct Recent {
     db: Vec<u8>,
     seen: Seen,
     sources: Sources,
-    /// The host field last added to `sources` (most events repeat it: no lookup then).
-    last_host: Vec<u8>,
+    /// The host fields seen last (most events repeat one of them: no lookup then).
+    last_hosts: HostSlots,
     /// Host fields already added to `sources` (up to [`KNOWN_HOSTS`]), so interleaved
-    /// sessions from a few hosts do not format their address again on every switch.
-    hosts: Vec<Vec<u8>>,
+    /// sessions from a few hosts do not format their address again on every switch (a set:
+    /// scanning a list of them on every switch cost a quarter of the pass).
+    hosts: std::collections::HashSet<Vec<u8>, foldhash::fast::RandomState>,
     /// When it was last touched (the pass's `clock`).
     used: u64,
+}
+
+/// The last few short host fields of a (user, database), held inline: interleaved sessions
+/// from a few hosts then cost a few comparisons per event, no hashing and no pointer chasing.
+#[derive(Clone, Copy)]
+struct HostSlots {
+    len: [u8; HOST_SLOTS],
+    bytes: [[u8; HOST_SLOT_BYTES]; HOST_SLOTS],
+    next: u8,
+}
+
+const HOST_SLOTS: usize = 4;
+/// Any IPv6 address in text (39 bytes) with room to spare; longer host names are not held.
+const HOST_SLOT_BYTES: usize = 46;
+
+impl HostSlots {
+    fn with(host: &[u8]) -> Self {
+        let mut s = HostSlots {
+            // An impossible length marks an empty slot.
+            len: [u8::MAX; HOST_SLOTS],
+            bytes: [[0; HOST_SLOT_BYTES]; HOST_SLOTS],
+            next: 0,
+        };
+        s.put(host);
+        s
+    }
+
+    #[inline]
+    fn contains(&self, host: &[u8]) -> bool {
+        (0..HOST_SLOTS).any(|i| {
+            usize::from(self.len[i]) == host.len() && self.bytes[i][..host.len()] == *host
+        })
+    }
+
+    fn put(&mut self, host: &[u8]) {
+        if host.len() <= HOST_SLOT_BYTES {
+            let i = usize::from(self.next);
+            self.len[i] = host.len() as u8;
+            self.bytes[i][..host.len()].copy_from_slice(host);
+            self.next = ((i + 1) % HOST_SLOTS) as u8;
+        }
+    }
 }
 
 /// Host fields remembered per (user, database) before every new one is formatted again.
@@ -196,15 +239,14 @@ impl CrossDatabasePass {
             let r = &mut self.recent[i];
             r.used = self.clock;
             r.seen.add(o.event.time_us, o.evidence);
-            if !bytes_eq(&r.last_host, host) {
-                if !r.hosts.iter().any(|h| bytes_eq(h, host)) {
+            if !r.last_hosts.contains(host) {
+                if !r.hosts.contains(host) {
                     if r.hosts.len() < KNOWN_HOSTS {
-                        r.hosts.push(host.to_vec());
+                        r.hosts.insert(host.to_vec());
                     }
                     r.sources.insert(o.source());
                 }
-                r.last_host.clear();
-                r.last_host.extend_from_slice(host);
+                r.last_hosts.put(host);
             }
             return;
         }
@@ -225,8 +267,8 @@ impl CrossDatabasePass {
             db: db.to_vec(),
             seen: Seen::new(o.event.time_us, o.evidence),
             sources,
-            last_host: host.to_vec(),
-            hosts: vec![host.to_vec()],
+            last_hosts: HostSlots::with(host),
+            hosts: std::iter::once(host.to_vec()).collect(),
             used: self.clock,
         });
     }
