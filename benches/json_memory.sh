@@ -26,16 +26,20 @@ for size in "$SMALL" "$LARGE"; do
     rm -rf "$WORK/syn-$size"
   fi
 done
-printf '%-40s %-22s %10s %12s %8s\n' binary file MB peak_MiB seconds
+printf '%-40s %-22s %-11s %10s %12s %8s\n' binary file mode MB peak_MiB seconds
 for bin in "${BINS[@]}"; do
   for size in "$SMALL" "$LARGE"; do
     for f in "firehose-$size.json" "pages-$size.json" "pages-$size.json.gz"; do
-      out="$WORK/out"
-      /usr/bin/time -v "$bin" scan "$WORK/$f" -o "$out" --force --quiet 2> "$WORK/time.txt" >/dev/null || true
-      peak=$(awk -F': ' '/Maximum resident/ {print int($2/1024)}' "$WORK/time.txt")
-      secs=$(awk -F': ' '/Elapsed \(wall/ {print $2}' "$WORK/time.txt")
-      mb=$(( $(stat -c %s "$WORK/$f") / 1000000 ))
-      printf '%-40s %-22s %10s %12s %8s\n' "$bin" "$f" "$mb" "$peak" "$secs"
+      for mode in events no-events; do
+        out="$WORK/out"
+        flags=(--force --quiet)
+        [ "$mode" = no-events ] && flags+=(--no-events)
+        /usr/bin/time -v "$bin" scan "$WORK/$f" -o "$out" "${flags[@]}" 2> "$WORK/time.txt" >/dev/null || true
+        peak=$(awk -F': ' '/Maximum resident/ {print int($2/1024)}' "$WORK/time.txt")
+        secs=$(awk -F': ' '/Elapsed \(wall/ {print $2}' "$WORK/time.txt")
+        mb=$(( $(stat -c %s "$WORK/$f") / 1000000 ))
+        printf '%-40s %-22s %-11s %10s %12s %8s\n' "$bin" "$f" "$mode" "$mb" "$peak" "$secs"
+      done
     done
   done
 done

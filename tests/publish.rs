@@ -293,7 +293,9 @@ fn killed_run_in_a_fresh_folder_leaves_nothing_visible() {
 /// the earlier run is intact byte for byte (findings.parquet, summary.json, summary.md, every
 /// events part); once the swap has begun, the visible outputs are one run's only (the old
 /// run's less those moved out, summary first; or the new run's, summary last), and
-/// summary.json is there only with the whole of its run. A normal run afterwards cleans up.
+/// summary.json is there only with the whole of its run; the next run puts the earlier run
+/// back, byte for byte, before anything else (a run without `--force` then refuses the
+/// folder it finds full). A `--force` run afterwards cleans up.
 #[test]
 fn killed_force_run_leaves_the_earlier_run_intact_until_the_swap() {
     let tmp = tempfile::tempdir().unwrap();
@@ -332,6 +334,14 @@ fn killed_force_run_leaves_the_earlier_run_intact_until_the_swap() {
             Some(names) => assert_outputs_of(&out, names, &new, false, point),
         }
         assert_one_run(&out, Some(&old), &new);
+        if during.is_some() {
+            let refused = scan_command(&sample(), &out, &[]).output().unwrap();
+            assert_eq!(refused.status.code(), Some(2), "after {point}");
+            let stderr = String::from_utf8_lossy(&refused.stderr);
+            assert!(stderr.contains("not empty"), "after {point}: {stderr}");
+            assert_eq!(leftovers(&out), Vec::<PathBuf>::new(), "after {point}");
+            assert_same(&visible_files(&out), &old, &format!("restored after {point}"));
+        }
         scan_ok(&sample(), &out, &["--force"]);
         assert_eq!(leftovers(&out), Vec::<PathBuf>::new(), "after {point}");
         assert_same(&comparable(&visible_files(&out)), &comparable(&new), point);

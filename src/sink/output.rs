@@ -10,8 +10,10 @@
 //! every moment the visible outputs are therefore files of one run only: the old run's (less
 //! those already moved out, its summary first) or the new run's (those already moved in, its
 //! summary last), never a mix, and `summary.json` is there only when every output of its run
-//! is. Only the names a scan writes are ever moved, so a mistyped `-o` cannot wipe unrelated
-//! files.
+//! is. A run killed in the middle of that swap leaves its staging folder with the old
+//! outputs aside; the next run puts them back before anything else (deleting its own already
+//! moved in), so what it finds is the earlier complete run. Only the names a scan writes are
+//! ever moved, so a mistyped `-o` cannot wipe unrelated files.
 //!
 //! A staging folder is owned by the run that holds an exclusive `flock` on it (the folder
 //! itself, opened read-only). The kernel drops the lock when its process dies however it
@@ -35,6 +37,10 @@ pub(crate) const STAGING_PREFIX: &str = ".forensics-staging-";
 const LEGACY_REPLACED_PREFIX: &str = ".forensics-replaced-";
 /// Where, inside the staging folder, the previous run's outputs go at publication.
 const REPLACED: &str = "replaced";
+/// Written into [`REPLACED`] once every previous output is in it, before the first new one
+/// moves in: a dead run's folder without it died moving the old outputs out (none of its own
+/// are visible); with it, moving its own in.
+const ALL_MOVED_OUT: &str = ".all-moved-out";
 
 /// The outputs a scan writes, in publication order: `summary.json` last, so its presence
 /// means the whole run is in place. Every one of them is replaced by a `--force` run, also
@@ -158,6 +164,8 @@ impl Staging {
                 }
             }
             if !moved_out.is_empty() {
+                let marker = replaced.join(ALL_MOVED_OUT);
+                File::create(&marker).map_err(|e| Error::io(&marker, e))?;
                 self.pause.at("swapped-out");
             }
             for name in OUTPUTS {
@@ -227,7 +235,14 @@ fn scan_folder(out: &Path, own: Option<&Path>, force: bool) -> Result<(bool, boo
         } else if name.starts_with(LEGACY_REPLACED_PREFIX) && force {
             // Left by an earlier version's interrupted run.
             let _ = std::fs::remove_dir_all(&path);
-        } else {
+        }
+    }
+    // Once dead runs are cleaned up (which may have put earlier outputs back).
+    for entry in std::fs::read_dir(out).map_err(|e| Error::io(out, e))? {
+        let entry = entry.map_err(|e| Error::io(out, e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !name.starts_with(STAGING_PREFIX) && !name.starts_with(LEGACY_REPLACED_PREFIX) {
             visible = true;
         }
     }
@@ -268,10 +283,48 @@ fn remove_if_dead(dir: &Path) -> std::io::Result<Stale> {
         Err(std::fs::TryLockError::WouldBlock) => return Ok(Stale::Live),
         Err(std::fs::TryLockError::Error(_)) => return Ok(Stale::Unknown),
     }
+    if let Some(out) = dir.parent() {
+        restore_replaced(out, &dir.join(REPLACED))?;
+    }
     match std::fs::remove_dir_all(dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(Stale::Removed),
     }
+}
+
+/// Puts back the outputs a dead `--force` run had moved aside (`replaced`, see
+/// [`Staging::publish`]) when it died before its own `summary.json` was in place, so a kill
+/// in the middle of the swap leaves the earlier complete run, as a kill at any other moment
+/// does, once the next run has started. Its own outputs already moved in (after
+/// [`ALL_MOVED_OUT`]) are deleted first: they are an incomplete run. A run that died after
+/// its summary was in place is complete: what it moved aside is left to be deleted.
+fn restore_replaced(out: &Path, replaced: &Path) -> std::io::Result<()> {
+    if !replaced.is_dir() {
+        return Ok(());
+    }
+    let moving_in = replaced.join(ALL_MOVED_OUT).exists();
+    if moving_in && std::fs::symlink_metadata(out.join("summary.json")).is_ok() {
+        return Ok(());
+    }
+    for name in OUTPUTS {
+        let old = replaced.join(name);
+        let visible = out.join(name);
+        if moving_in {
+            // Every earlier output was aside: what is visible is the dead run's own.
+            match std::fs::symlink_metadata(&visible) {
+                Ok(m) if m.is_dir() => std::fs::remove_dir_all(&visible)?,
+                Ok(_) => std::fs::remove_file(&visible)?,
+                Err(_) => {}
+            }
+        }
+        if std::fs::symlink_metadata(&old).is_ok() {
+            std::fs::rename(&old, &visible)?;
+        }
+    }
+    if let Ok(d) = File::open(out) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 /// Whether `path` still names the folder `file` was opened from (another run's cleanup may
