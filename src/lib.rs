@@ -22,6 +22,7 @@ pub mod input;
 pub mod pass;
 pub mod plan;
 pub mod scan;
+pub mod session;
 mod settings;
 pub mod sink;
 pub mod stats;
