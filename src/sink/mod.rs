@@ -6,5 +6,8 @@ pub(crate) mod assemble;
 mod differential_tests;
 pub(crate) mod output;
 pub mod pages;
+pub mod evidence;
 pub mod parquet;
+pub mod report;
+pub mod sessions;
 pub mod summary;
