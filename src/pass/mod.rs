@@ -379,14 +379,8 @@ pub(crate) mod testing {
 
     impl<'a> RecordSink<'a> for Feed<'_> {
         fn event(&mut self, e: Event<'a>, message: &'a [u8]) {
-            self.passes.observe(
-                &e,
-                Evidence {
-                    file: self.file,
-                    line: e.line,
-                },
-                message,
-            );
+            self.passes
+                .observe(&e, Evidence::at(self.file, e.line), message);
         }
         fn blank(&mut self, _line: u64) {}
         fn rejected(&mut self, line: u64, reason: Reason, text: &'a [u8]) {
