@@ -304,7 +304,10 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     summary.outputs.sessions = session_rows;
     if !opts.no_report {
         let mysql_family: Vec<bool> = (0..files.len())
-            .map(|f| plan.format_of(f).is_some_and(|n| n.contains("mysql") || n.contains("mariadb")))
+            .map(|f| {
+                plan.format_of(f)
+                    .is_some_and(|n| n.contains("mysql") || n.contains("mariadb"))
+            })
             .collect();
         let page = sink::report::render(&sink::report::ReportInput {
             summary: &summary,

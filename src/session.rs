@@ -543,7 +543,10 @@ mod tests {
         assert_eq!(failed.login.map(|l| l.success), Some(false));
         assert_eq!(failed.logout_us, Some(5_000_000));
         let open = whole.last().unwrap();
-        assert_eq!((&*open.user, open.logout_us, open.ended), (&b"bob"[..], None, false));
+        assert_eq!(
+            (&*open.user, open.logout_us, open.ended),
+            (&b"bob"[..], None, false)
+        );
     }
 
     #[test]
@@ -556,7 +559,10 @@ mod tests {
         ];
         let s = sessions(&events, &[2]);
         assert_eq!(s.len(), 2);
-        assert_eq!((&*s[0].user, s[0].events, s[0].logout_us), (&b"a"[..], 2, None));
+        assert_eq!(
+            (&*s[0].user, s[0].events, s[0].logout_us),
+            (&b"a"[..], 2, None)
+        );
         assert_eq!(&*s[1].user, b"b");
     }
 

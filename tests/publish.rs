@@ -454,7 +454,9 @@ fn a_full_disk_drops_what_does_not_fit_and_says_so() {
         "events of {events_bytes} bytes fit"
     );
     let out = mnt.join("out");
-    let o = scan_command(&sample(), &out, &["--no-report"]).output().unwrap();
+    let o = scan_command(&sample(), &out, &["--no-report"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(
@@ -463,8 +465,16 @@ fn a_full_disk_drops_what_does_not_fit_and_says_so() {
         "{stderr}"
     );
     let visible = visible_names(&out);
-    for name in ["findings.parquet", "sessions.parquet", "summary.json", "summary.md"] {
-        assert!(visible.iter().any(|v| v == name), "{name} not in {visible:?}");
+    for name in [
+        "findings.parquet",
+        "sessions.parquet",
+        "summary.json",
+        "summary.md",
+    ] {
+        assert!(
+            visible.iter().any(|v| v == name),
+            "{name} not in {visible:?}"
+        );
     }
     assert!(!visible.iter().any(|v| v == "events"), "{visible:?}");
     assert!(std::fs::read(out.join("findings.parquet")).unwrap() == new["findings.parquet"]);
@@ -475,7 +485,10 @@ fn a_full_disk_drops_what_does_not_fit_and_says_so() {
     // Whatever did not fit is named, and is not there; what is there is whole.
     for e in errors {
         let output = e["output"].as_str().unwrap();
-        assert!(!visible.iter().any(|v| v == output), "{output} both failed and visible");
+        assert!(
+            !visible.iter().any(|v| v == output),
+            "{output} both failed and visible"
+        );
     }
     if visible.iter().any(|v| v == "evidence") {
         let want: Vec<&String> = new.keys().filter(|p| p.starts_with("evidence/")).collect();

@@ -729,7 +729,13 @@ fn real_servers_give_exactly_the_planted_findings() {
             eprintln!("KNOWN PENDING (stderr continuation tab): {msg}");
         }
     }
-    let loose = ["first_seen", "last_seen", "detail", "evidence", "finding_id"];
+    let loose = [
+        "first_seen",
+        "last_seen",
+        "detail",
+        "evidence",
+        "finding_id",
+    ];
     assert_eq!(
         comparable(&pg.findings, &loose),
         comparable(&csv.findings, &loose),

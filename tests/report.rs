@@ -62,7 +62,11 @@ fn duckdb(sql: &str) -> Vec<Value> {
     let script = format!(
         "import duckdb, json\nfor r in duckdb.sql({sql:?}).fetchall(): print(json.dumps(list(r), default=str))"
     );
-    let o = Command::new("python3").arg("-c").arg(&script).output().unwrap();
+    let o = Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
     assert!(
         o.status.success(),
         "DuckDB failed (is the duckdb Python package installed? .ci/run installs it):\n{}",
@@ -116,7 +120,11 @@ fn headless(chrome: &Path, page: &Path, args: &[&str]) -> (String, String) {
         .arg(format!("file://{}", page.display()))
         .output()
         .unwrap();
-    assert!(o.status.success(), "chromium failed: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     (
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
@@ -138,7 +146,14 @@ fn the_report_renders_every_finding_and_keeps_hostile_names_as_text() {
     let html = std::fs::read_to_string(&page).unwrap();
 
     // Self-contained: nothing is fetched from anywhere.
-    for remote in ["http://", "https://", "//cdn", "src=\"http", "@import", "url("] {
+    for remote in [
+        "http://",
+        "https://",
+        "//cdn",
+        "src=\"http",
+        "@import",
+        "url(",
+    ] {
         assert!(!html.contains(remote), "the page refers to {remote}");
     }
     // The names are escaped in the file itself, in the markup and in the embedded JSON.
@@ -146,7 +161,10 @@ fn the_report_renders_every_finding_and_keeps_hostile_names_as_text() {
         assert!(!html.contains(user), "{user} is in the page unescaped");
     }
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
-    assert!(html.contains("\\u003c/script\\u003e"), "the JSON escapes </script>");
+    assert!(
+        html.contains("\\u003c/script\\u003e"),
+        "the JSON escapes </script>"
+    );
 
     let chrome = match chromium() {
         Ok(c) => c,
@@ -156,10 +174,20 @@ fn the_report_renders_every_finding_and_keeps_hostile_names_as_text() {
             return;
         }
     };
-    let (dom, log) = headless(&chrome, &page, &["--dump-dom", "--virtual-time-budget=3000"]);
+    let (dom, log) = headless(
+        &chrome,
+        &page,
+        &["--dump-dom", "--virtual-time-budget=3000"],
+    );
     // The script ran to its end, and raised nothing.
-    assert!(dom.contains("data-ready=\"1\""), "the script did not finish:\n{log}");
-    assert!(!dom.contains("data-script-error=\""), "script error in the page");
+    assert!(
+        dom.contains("data-ready=\"1\""),
+        "the script did not finish:\n{log}"
+    );
+    assert!(
+        !dom.contains("data-script-error=\""),
+        "script error in the page"
+    );
     assert!(!dom.contains("data-pwned=\""), "a user name ran as script");
     for line in log.lines() {
         assert!(
@@ -172,13 +200,22 @@ fn the_report_renders_every_finding_and_keeps_hostile_names_as_text() {
         "select finding_id from '{}' order by finding_id",
         out.join("findings.parquet").display()
     ));
-    assert_eq!(ids.len() as u64, summary["outputs"]["findings"].as_u64().unwrap());
+    assert_eq!(
+        ids.len() as u64,
+        summary["outputs"]["findings"].as_u64().unwrap()
+    );
     assert!(ids.len() >= 10, "the sample has findings: {}", ids.len());
     assert_eq!(count(&dom, "<tbody class=\"finding\""), ids.len());
     for id in &ids {
         let id = id[0].as_str().unwrap();
-        assert!(dom.contains(&format!("id=\"f-{id}\"")), "finding {id} not shown");
-        assert!(dom.contains(&format!("href=\"evidence/{id}.log\"")), "{id}: no evidence link");
+        assert!(
+            dom.contains(&format!("id=\"f-{id}\"")),
+            "finding {id} not shown"
+        );
+        assert!(
+            dom.contains(&format!("href=\"evidence/{id}.log\"")),
+            "{id}: no evidence link"
+        );
         assert!(out.join(format!("evidence/{id}.log")).is_file());
     }
     // The hostile users are findings, shown as text: no element came out of them.
@@ -188,14 +225,19 @@ fn the_report_renders_every_finding_and_keeps_hostile_names_as_text() {
     assert!(!dom.contains("<b>x</b>"), "query text made markup");
     // The timeline: one bucket per bucket size over the range of the events.
     let size: i64 = attr(&dom, "data-bucket-seconds").parse().unwrap();
-    let first = chrono::DateTime::parse_from_rfc3339(summary["totals"]["first_event"].as_str().unwrap())
-        .unwrap()
-        .timestamp();
-    let last = chrono::DateTime::parse_from_rfc3339(summary["totals"]["last_event"].as_str().unwrap())
-        .unwrap()
-        .timestamp();
+    let first =
+        chrono::DateTime::parse_from_rfc3339(summary["totals"]["first_event"].as_str().unwrap())
+            .unwrap()
+            .timestamp();
+    let last =
+        chrono::DateTime::parse_from_rfc3339(summary["totals"]["last_event"].as_str().unwrap())
+            .unwrap()
+            .timestamp();
     let expected = last.div_euclid(size) - first.div_euclid(size) + 1;
-    assert!((1..=120).contains(&expected), "{expected} buckets of {size} s");
+    assert!(
+        (1..=120).contains(&expected),
+        "{expected} buckets of {size} s"
+    );
     assert_eq!(count(&dom, "<g class=\"bucket\""), expected as usize);
     assert_eq!(attr(&dom, "data-buckets"), expected.to_string());
     // Severity markers: one per finding.
@@ -214,12 +256,20 @@ fn the_report_renders_every_finding_and_keeps_hostile_names_as_text() {
         ],
     );
     let png = std::fs::read(&shot).unwrap();
-    assert!(png.starts_with(b"\x89PNG"), "no screenshot at {}", shot.display());
+    assert!(
+        png.starts_with(b"\x89PNG"),
+        "no screenshot at {}",
+        shot.display()
+    );
 }
 
 /// The value of the first `name="..."` attribute in `dom`.
 fn attr(dom: &str, name: &str) -> String {
-    let at = dom.find(&format!("{name}=\"")).unwrap_or_else(|| panic!("no {name}")) + name.len() + 2;
+    let at = dom
+        .find(&format!("{name}=\""))
+        .unwrap_or_else(|| panic!("no {name}"))
+        + name.len()
+        + 2;
     dom[at..at + dom[at..].find('"').unwrap()].to_string()
 }
 
@@ -243,7 +293,10 @@ fn sessions_parquet_has_one_row_per_session_the_summary_counts() {
     assert_eq!(row[0], t["sessions"], "successful-login sessions");
     assert!(row[0].as_u64().unwrap() > 100);
     assert_eq!(row[1], t["records"], "every event belongs to one session");
-    assert_eq!(row[2], t["operations"]["DISCONNECT"], "one logout per DISCONNECT");
+    assert_eq!(
+        row[2], t["operations"]["DISCONNECT"],
+        "one logout per DISCONNECT"
+    );
     assert_eq!(row[3], summary["outputs"]["sessions"]);
     let failed = &duckdb(&format!(
         "select count(*) from read_parquet('{events}/*/*.parquet') where operation = 'FAILED_CONNECT'
@@ -280,22 +333,41 @@ fn sessions_findings_and_evidence_are_the_same_bytes_on_any_thread_count() {
         scan(
             &input,
             &out,
-            &["--threads", threads, "--no-report", "--chunk-bytes", "20000"],
+            &[
+                "--threads",
+                threads,
+                "--no-report",
+                "--chunk-bytes",
+                "20000",
+            ],
         );
         let mut files: Vec<(String, Vec<u8>)> = walk(&out)
             .into_iter()
             .filter(|p| {
                 let rel = p.strip_prefix(&out).unwrap().to_string_lossy().into_owned();
-                rel == "sessions.parquet" || rel == "findings.parquet" || rel.starts_with("evidence/")
+                rel == "sessions.parquet"
+                    || rel == "findings.parquet"
+                    || rel.starts_with("evidence/")
             })
-            .map(|p| (p.strip_prefix(&out).unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+            .map(|p| {
+                (
+                    p.strip_prefix(&out).unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
             .collect();
         files.sort();
-        assert!(!out.join("report.html").exists(), "--no-report wrote the page");
+        assert!(
+            !out.join("report.html").exists(),
+            "--no-report wrote the page"
+        );
         runs.push(files);
     }
     assert!(runs[0].len() > 10);
-    assert!(runs[0] == runs[1] && runs[1] == runs[2], "outputs differ between thread counts");
+    assert!(
+        runs[0] == runs[1] && runs[1] == runs[2],
+        "outputs differ between thread counts"
+    );
 }
 
 #[test]
@@ -310,7 +382,11 @@ fn evidence_files_hold_the_logged_lines_behind_each_finding() {
     ));
     let mut checked = 0;
     for f in &findings {
-        let (id, evidence, count) = (f[0].as_str().unwrap(), f[1].as_str().unwrap(), f[2].as_u64().unwrap());
+        let (id, evidence, count) = (
+            f[0].as_str().unwrap(),
+            f[1].as_str().unwrap(),
+            f[2].as_u64().unwrap(),
+        );
         let text = std::fs::read_to_string(out.join(format!("evidence/{id}.log"))).unwrap();
         let (file, line) = evidence.rsplit_once(':').unwrap();
         let line: usize = line.parse().unwrap();
@@ -328,10 +404,16 @@ fn evidence_files_hold_the_logged_lines_behind_each_finding() {
         let shown = text.lines().filter(|l| !l.starts_with('#')).count() as u64;
         assert!(shown <= 4 && shown <= count, "{id}: {shown} lines");
         if count > shown {
-            assert!(text.contains(&format!("and {} more event(s)", count - shown)), "{id}");
+            assert!(
+                text.contains(&format!("and {} more event(s)", count - shown)),
+                "{id}"
+            );
         }
     }
-    assert!(checked >= 5, "{checked} findings checked against their files");
+    assert!(
+        checked >= 5,
+        "{checked} findings checked against their files"
+    );
 }
 
 #[test]

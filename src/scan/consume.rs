@@ -1,9 +1,9 @@
 //! The consumer of a scan: unit outputs arrive here in input order; row groups go to the
 //! writer, pass states are merged, and each file's notes and counts are kept for the summary.
 
+use crate::error::Error;
 use crate::error::Result;
 use crate::input;
-use crate::error::Error;
 use crate::pass::PassSet;
 use crate::session::{Activity, SessionBook};
 use crate::sink::assemble::FileState;

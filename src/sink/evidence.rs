@@ -88,7 +88,9 @@ fn read_record(file: &File, ev: &Evidence) -> Option<(String, bool)> {
     }
     buf.truncate(got);
     // A file cut shorter since the scan may give fewer bytes (or zeros): shown as read.
-    let text = String::from_utf8_lossy(&buf).trim_end_matches(['\r', '\n']).to_string();
+    let text = String::from_utf8_lossy(&buf)
+        .trim_end_matches(['\r', '\n'])
+        .to_string();
     Some((text, got < len))
 }
 

@@ -4,9 +4,9 @@
 pub(crate) mod assemble;
 #[cfg(test)]
 mod differential_tests;
+pub mod evidence;
 pub(crate) mod output;
 pub mod pages;
-pub mod evidence;
 pub mod parquet;
 pub mod report;
 pub mod sessions;

@@ -126,15 +126,17 @@ impl Rows {
         self.host.append_value(text(&s.client_host));
         self.ip
             .append_option(client_ip(&s.client_host).map(|ip| ip.to_string()));
-        self.login.append_option(s.login_us.map(|t| t.div_euclid(1000)));
+        self.login
+            .append_option(s.login_us.map(|t| t.div_euclid(1000)));
         self.login_us.append_option(s.login_us);
         self.logout
             .append_option(s.logout_us.map(|t| t.div_euclid(1000)));
         self.logout_us.append_option(s.logout_us);
-        self.duration.append_option(match (s.login_us, s.logout_us) {
-            (Some(a), Some(b)) => Some(b.saturating_sub(a).max(0)),
-            _ => None,
-        });
+        self.duration
+            .append_option(match (s.login_us, s.logout_us) {
+                (Some(a), Some(b)) => Some(b.saturating_sub(a).max(0)),
+                _ => None,
+            });
         self.login_op
             .append_option(s.login.map(|l| l.operation.as_str()));
         self.login_result.append_option(

@@ -25,8 +25,20 @@ const ACTIVITY_ROWS: usize = 50;
 pub const MAX_BUCKETS: i64 = 120;
 /// Bucket sizes the timeline chooses from, in seconds (the smallest that fits the range).
 const BUCKET_SECONDS: [i64; 14] = [
-    60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86_400, 2 * 86_400, 7 * 86_400,
-    14 * 86_400, 30 * 86_400, 365 * 86_400,
+    60,
+    300,
+    900,
+    1800,
+    3600,
+    3 * 3600,
+    6 * 3600,
+    12 * 3600,
+    86_400,
+    2 * 86_400,
+    7 * 86_400,
+    14 * 86_400,
+    30 * 86_400,
+    365 * 86_400,
 ];
 
 /// One setting as the run used it (see `settings.rs`).
@@ -167,7 +179,12 @@ pub fn render(input: &ReportInput<'_>) -> Result<String, String> {
     let findings: Vec<FindingView> = input
         .findings
         .iter()
-        .zip(input.evidence.iter().chain(std::iter::repeat(&FindingEvidence::default())))
+        .zip(
+            input
+                .evidence
+                .iter()
+                .chain(std::iter::repeat(&FindingEvidence::default())),
+        )
         .map(|(f, ev)| finding_view(f, ev, input.mysql_family))
         .collect();
     let script = script_json(&serde_json::json!({
@@ -239,7 +256,10 @@ pub fn script_json(v: &serde_json::Value) -> String {
 /// into at most [`MAX_BUCKETS`] buckets (buckets start at multiples of their size).
 pub fn bucket_seconds(first_minute: i64, last_minute: i64) -> i64 {
     for size in BUCKET_SECONDS {
-        let (a, b) = ((first_minute * 60).div_euclid(size), (last_minute * 60).div_euclid(size));
+        let (a, b) = (
+            (first_minute * 60).div_euclid(size),
+            (last_minute * 60).div_euclid(size),
+        );
         if b - a < MAX_BUCKETS {
             return size;
         }
@@ -257,7 +277,8 @@ fn duration_label(secs: i64) -> String {
 
 fn timeline(minutes: &BTreeMap<i64, Minute>, findings: &[Finding]) -> Timeline {
     const WIDTH: f64 = 960.0;
-    let (Some((&first, _)), Some((&last, _))) = (minutes.first_key_value(), minutes.last_key_value())
+    let (Some((&first, _)), Some((&last, _))) =
+        (minutes.first_key_value(), minutes.last_key_value())
     else {
         return Timeline {
             bucket_seconds: 60,
@@ -283,7 +304,12 @@ fn timeline(minutes: &BTreeMap<i64, Minute>, findings: &[Finding]) -> Timeline {
         }
     }
     let max_events = counts.iter().map(|c| c[0]).max().unwrap_or(0).max(1);
-    let max_logins = counts.iter().map(|c| c[1].max(c[2])).max().unwrap_or(0).max(1);
+    let max_logins = counts
+        .iter()
+        .map(|c| c[1].max(c[2]))
+        .max()
+        .unwrap_or(0)
+        .max(1);
     let bar = WIDTH / n as f64;
     let buckets = counts
         .iter()
@@ -336,7 +362,11 @@ fn finding_view(f: &Finding, ev: &FindingEvidence, mysql_family: &[bool]) -> Fin
         .map(|(l, sample)| EvidenceView {
             place: l.place.clone(),
             text: l.text.as_ref().map(|t| {
-                if mysql_family.get(sample.file as usize).copied().unwrap_or(false) {
+                if mysql_family
+                    .get(sample.file as usize)
+                    .copied()
+                    .unwrap_or(false)
+                {
                     let mut s = String::with_capacity(t.len());
                     crate::event::unescape_into(t.as_bytes(), &mut s);
                     s
@@ -446,19 +476,33 @@ mod tests {
     fn script_json_cannot_close_its_element() {
         let v = serde_json::json!({"user": "</script><img src=x onerror=alert(1)>&\u{2028}"});
         let s = script_json(&v);
-        assert!(!s.contains('<') && !s.contains('>') && !s.contains('&'), "{s}");
+        assert!(
+            !s.contains('<') && !s.contains('>') && !s.contains('&'),
+            "{s}"
+        );
         let back: serde_json::Value = serde_json::from_str(&s).unwrap();
         assert_eq!(back, v);
     }
 
     #[test]
     fn the_bucket_size_keeps_the_timeline_under_its_bucket_limit() {
-        for (first, last) in [(0, 0), (0, 59), (0, 119), (0, 1440), (10, 60 * 24 * 40), (5, 60 * 24 * 3000)] {
+        for (first, last) in [
+            (0, 0),
+            (0, 59),
+            (0, 119),
+            (0, 1440),
+            (10, 60 * 24 * 40),
+            (5, 60 * 24 * 3000),
+        ] {
             let size = bucket_seconds(first, last);
             let n = (last * 60).div_euclid(size) - (first * 60).div_euclid(size) + 1;
             assert!(n <= MAX_BUCKETS, "{first}..{last}: {n} buckets of {size}s");
             // and the next smaller size would not have fitted
-            if let Some(i) = BUCKET_SECONDS.iter().position(|&x| x == size).filter(|&i| i > 0) {
+            if let Some(i) = BUCKET_SECONDS
+                .iter()
+                .position(|&x| x == size)
+                .filter(|&i| i > 0)
+            {
                 let smaller = BUCKET_SECONDS[i - 1];
                 let m = (last * 60).div_euclid(smaller) - (first * 60).div_euclid(smaller) + 1;
                 assert!(m > MAX_BUCKETS);
