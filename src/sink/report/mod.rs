@@ -19,6 +19,9 @@ use crate::time::rfc3339;
 
 const TEMPLATE: &str = include_str!("report.html");
 
+/// The most text of one evidence record shown on the page (its file has up to 8 KiB), so the
+/// page stays small with many findings.
+const PAGE_LINE_BYTES: usize = 2 << 10;
 /// Users and sources listed in the activity tables.
 const ACTIVITY_ROWS: usize = 50;
 /// The most buckets the timeline is cut into.
@@ -359,22 +362,29 @@ fn finding_view(f: &Finding, ev: &FindingEvidence, mysql_family: &[bool]) -> Fin
         .lines
         .iter()
         .zip(&f.samples)
-        .map(|(l, sample)| EvidenceView {
-            place: l.place.clone(),
-            text: l.text.as_ref().map(|t| {
-                if mysql_family
-                    .get(sample.file as usize)
-                    .copied()
-                    .unwrap_or(false)
-                {
+        .map(|(l, sample)| {
+            let mut cut = l.cut;
+            let text = l.text.as_ref().map(|t| {
+                let mut end = t.len().min(PAGE_LINE_BYTES);
+                while !t.is_char_boundary(end) {
+                    end -= 1;
+                }
+                cut |= end < t.len();
+                let t = &t[..end];
+                let mysql = mysql_family.get(sample.file as usize).copied();
+                if mysql.unwrap_or(false) {
                     let mut s = String::with_capacity(t.len());
                     crate::event::unescape_into(t.as_bytes(), &mut s);
                     s
                 } else {
-                    t.clone()
+                    t.to_string()
                 }
-            }),
-            cut: l.cut,
+            });
+            EvidenceView {
+                place: l.place.clone(),
+                text,
+                cut,
+            }
         })
         .collect();
     FindingView {
