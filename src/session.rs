@@ -17,6 +17,7 @@
 //! The input order is the same for every thread count, so the rows are too.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use crate::bytes::bytes_eq;
 use crate::classify::StatementClass;
@@ -101,8 +102,12 @@ pub struct Part<T> {
     pub ended: bool,
 }
 
+/// Owned text of a session: shared, since a chunk's sessions repeat a few servers, users and
+/// hosts (one allocation per distinct value per chunk, not per session).
+pub type Name = Arc<[u8]>;
+
 /// An owned session (a row of `sessions.parquet`).
-pub type Session = Part<Box<[u8]>>;
+pub type Session = Part<Name>;
 
 impl Session {
     /// Folds in the continuation of this session from a later chunk.
@@ -280,7 +285,9 @@ impl<'a> SessionTracker<'a> {
 
     /// The owned parts and minutes, for the consumer.
     pub(crate) fn finish(self) -> SessionChunk {
-        let own = |b: &[u8]| Box::<[u8]>::from(b);
+        let mut names: FastMap<&[u8], Name> = FastMap::default();
+        let mut own =
+            |b: &'a [u8]| -> Name { names.entry(b).or_insert_with(|| Arc::from(b)).clone() };
         let parts = self
             .parts
             .into_iter()
@@ -299,7 +306,7 @@ impl<'a> SessionTracker<'a> {
                 tls: p.tls,
                 events: p.events,
                 statements: p.statements,
-                databases: p.databases.into_iter().map(own).collect(),
+                databases: p.databases.into_iter().map(&mut own).collect(),
                 head: p.head,
                 ended: p.ended,
             })
@@ -323,7 +330,9 @@ impl<'a> SessionTracker<'a> {
 /// The consumer side: see the module documentation.
 #[derive(Default)]
 pub struct SessionBook {
-    open: FastMap<(Box<[u8]>, i64), Session>,
+    /// Open sessions by (server, connection id); servers are numbered in `servers`.
+    open: FastMap<(u32, i64), Session>,
+    servers: Vec<Name>,
     pub minutes: BTreeMap<i64, Minute>,
 }
 
@@ -337,7 +346,15 @@ impl SessionBook {
             }
         }
         for p in chunk.parts {
-            let key = (p.server.clone(), p.connection_id);
+            // A handful of servers: a look-up in a short list, no allocation per part.
+            let server = match self.servers.iter().position(|s| **s == *p.server) {
+                Some(i) => i as u32,
+                None => {
+                    self.servers.push(p.server.clone());
+                    (self.servers.len() - 1) as u32
+                }
+            };
+            let key = (server, p.connection_id);
             let next = if p.head {
                 match self.open.remove(&key) {
                     Some(mut s) => {
@@ -405,6 +422,8 @@ pub const UNENCRYPTED_KEPT: usize = 200;
 pub struct Activity {
     pub users: HashMap<Box<[u8]>, ActivityRow>,
     pub sources: HashMap<Box<[u8]>, ActivityRow>,
+    /// The canonical form of the last client address (reused: no allocation per session).
+    source: String,
     pub unencrypted: Vec<Session>,
     pub unencrypted_total: u64,
     pub sessions: u64,
@@ -412,16 +431,27 @@ pub struct Activity {
 
 impl Activity {
     pub fn add(&mut self, s: &Session) {
+        use std::fmt::Write as _;
         self.sessions += 1;
-        let source: Box<[u8]> = match client_ip(&s.client_host) {
-            Some(ip) => ip.to_string().into_bytes().into(),
-            None => s.client_host.clone(),
+        self.source.clear();
+        let source: &[u8] = match client_ip(&s.client_host) {
+            Some(ip) => {
+                let _ = write!(self.source, "{ip}");
+                self.source.as_bytes()
+            }
+            None => &s.client_host,
         };
-        for (map, key) in [(&mut self.users, &s.user), (&mut self.sources, &source)] {
-            let row = map.entry(key.clone()).or_insert_with(|| ActivityRow {
-                name: String::from_utf8_lossy(key).into_owned(),
-                ..ActivityRow::default()
-            });
+        for (map, key) in [(&mut self.users, &*s.user), (&mut self.sources, source)] {
+            if !map.contains_key(key) {
+                map.insert(
+                    key.into(),
+                    ActivityRow {
+                        name: String::from_utf8_lossy(key).into_owned(),
+                        ..ActivityRow::default()
+                    },
+                );
+            }
+            let row = map.get_mut(key).expect("inserted above");
             row.sessions += 1;
             match s.login {
                 Some(l) if l.success => row.logins += 1,
@@ -440,9 +470,12 @@ impl Activity {
             }
             for d in &s.databases {
                 let d = String::from_utf8_lossy(d);
+                if row.databases.contains(d.as_ref()) {
+                    continue;
+                }
                 if row.databases.len() < ACTIVITY_DATABASES {
                     row.databases.insert(d.into_owned());
-                } else if !row.databases.contains(d.as_ref()) {
+                } else {
                     row.more_databases += 1;
                 }
             }
@@ -536,7 +569,7 @@ mod tests {
         assert_eq!(app.statements[5], 2);
         assert_eq!(app.logout_us, Some(8_000_000));
         assert_eq!(app.tls, Some(false));
-        assert_eq!(app.databases, vec![Box::from(&b"shop"[..])]);
+        assert_eq!(app.databases, vec![Name::from(&b"shop"[..])]);
         let head = whole.iter().find(|s| s.connection_id == 7).unwrap();
         assert_eq!((head.login, head.events), (None, 2));
         let failed = whole.iter().find(|s| &*s.user == b"eve").unwrap();

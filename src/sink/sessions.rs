@@ -112,20 +112,37 @@ impl Rows {
         }
     }
 
-    fn push(&mut self, s: &Session, files: &[Arc<str>]) {
-        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        let place = |(f, line): (u32, u64)| {
-            format!(
-                "{}:{line}",
-                files.get(f as usize).map(|s| &**s).unwrap_or("?")
-            )
+    /// Appends one row; text is copied straight into the builders (no allocation for valid
+    /// UTF-8, the common case).
+    fn push(&mut self, s: &Session, files: &[Arc<str>], buf: &mut String) {
+        use std::borrow::Cow;
+        use std::fmt::Write as _;
+        fn text(b: &[u8]) -> Cow<'_, str> {
+            match std::str::from_utf8(b) {
+                Ok(t) => Cow::Borrowed(t),
+                Err(_) => String::from_utf8_lossy(b),
+            }
+        }
+        let mut place = |out: &mut StringBuilder, (f, line): (u32, u64)| {
+            buf.clear();
+            let file = files.get(f as usize).map(|s| &**s).unwrap_or("?");
+            let _ = write!(buf, "{file}:{line}");
+            out.append_value(&*buf);
         };
+        place(&mut self.first_ev, s.first_at);
+        place(&mut self.last_ev, s.last_at);
         self.server.append_value(text(&s.server));
         self.conn.append_value(s.connection_id);
         self.user.append_value(text(&s.user));
         self.host.append_value(text(&s.client_host));
-        self.ip
-            .append_option(client_ip(&s.client_host).map(|ip| ip.to_string()));
+        match client_ip(&s.client_host) {
+            Some(ip) => {
+                buf.clear();
+                let _ = write!(buf, "{ip}");
+                self.ip.append_value(&*buf);
+            }
+            None => self.ip.append_null(),
+        }
         self.login
             .append_option(s.login_us.map(|t| t.div_euclid(1000)));
         self.login_us.append_option(s.login_us);
@@ -155,8 +172,6 @@ impl Rows {
             self.databases.values().append_value(text(d));
         }
         self.databases.append(true);
-        self.first_ev.append_value(place(s.first_at));
-        self.last_ev.append_value(place(s.last_at));
         self.len += 1;
     }
 
@@ -199,6 +214,7 @@ pub struct SessionWriter {
     writer: ArrowWriter<BufWriter<File>>,
     rows: Rows,
     files: Vec<Arc<str>>,
+    buf: String,
     written: u64,
 }
 
@@ -217,13 +233,14 @@ impl SessionWriter {
             writer,
             rows: Rows::new(),
             files,
+            buf: String::new(),
             written: 0,
         })
     }
 
     /// Adds one session; a full batch is written as a row group.
     pub fn push(&mut self, s: &Session) -> Result<()> {
-        self.rows.push(s, &self.files);
+        self.rows.push(s, &self.files, &mut self.buf);
         if self.rows.len >= ROWS_PER_GROUP {
             self.flush()?;
         }
