@@ -166,6 +166,9 @@ pub(crate) struct SessionTracker<'a> {
     /// (connection id, server, part or `NO_PART`): a cache of `open` by connection id.
     slots: Box<[(i64, &'a [u8], u32); SESSION_SLOTS]>,
     minutes: Vec<(i64, Minute)>,
+    /// The span of the last minute counted, [start, end) in µs: most events fall in it, so
+    /// they need no division.
+    minute_span: (i64, i64),
 }
 
 impl<'a> SessionTracker<'a> {
@@ -176,6 +179,7 @@ impl<'a> SessionTracker<'a> {
             open: FastMap::default(),
             slots: Box::new([(i64::MIN, &[][..], NO_PART); SESSION_SLOTS]),
             minutes: Vec::new(),
+            minute_span: (0, 0),
         }
     }
 
@@ -267,12 +271,19 @@ impl<'a> SessionTracker<'a> {
 
     #[inline]
     fn count_minute(&mut self, time_us: i64, login: Option<Login>) {
-        let minute = time_us.div_euclid(60_000_000);
+        let (start, end) = self.minute_span;
         let m = match self.minutes.last_mut() {
-            Some((t, m)) if *t == minute => m,
+            Some((_, m)) if time_us >= start && time_us < end => m,
             _ => {
-                self.minutes.push((minute, [0; 3]));
-                &mut self.minutes.last_mut().expect("just pushed").1
+                let minute = time_us.div_euclid(60_000_000);
+                self.minute_span = (minute * 60_000_000, (minute + 1) * 60_000_000);
+                match self.minutes.last_mut() {
+                    Some((t, m)) if *t == minute => m,
+                    _ => {
+                        self.minutes.push((minute, [0; 3]));
+                        &mut self.minutes.last_mut().expect("just pushed").1
+                    }
+                }
             }
         };
         m[0] += 1;
