@@ -89,7 +89,8 @@ pub struct Part<T> {
     pub logout_us: Option<i64>,
     pub first_us: i64,
     pub last_us: i64,
-    /// (file, line) of the first and the last event.
+    /// (file, line) of the first and the last event in input order (times are the earliest
+    /// and latest, which a log written out of order may give other events).
     pub first_at: (u32, u64),
     pub last_at: (u32, u64),
     pub tls: Option<bool>,
@@ -119,12 +120,10 @@ impl Session {
             self.client_host = p.client_host;
         }
         self.tls = self.tls.or(p.tls);
-        if (p.first_us, p.first_at) < (self.first_us, self.first_at) {
-            (self.first_us, self.first_at) = (p.first_us, p.first_at);
-        }
-        if (p.last_us, p.last_at) >= (self.last_us, self.last_at) {
-            (self.last_us, self.last_at) = (p.last_us, p.last_at);
-        }
+        self.first_us = self.first_us.min(p.first_us);
+        self.last_us = self.last_us.max(p.last_us);
+        self.first_at = self.first_at.min(p.first_at);
+        self.last_at = self.last_at.max(p.last_at);
         self.events += p.events;
         for (a, b) in self.statements.iter_mut().zip(p.statements) {
             *a += b;
@@ -158,6 +157,15 @@ pub struct SessionChunk {
 
 const NO_PART: u32 = u32::MAX;
 
+/// Adds a database a session switched to, unless it has it already (kept out of line: most
+/// events stay in the database of the event before).
+#[cold]
+fn add_database<'a>(databases: &mut Vec<&'a [u8]>, db: &'a [u8]) {
+    if databases.len() < MAX_DATABASES && !databases.iter().any(|d| bytes_eq(d, db)) {
+        databases.push(db);
+    }
+}
+
 /// The worker side: see the module documentation.
 pub(crate) struct SessionTracker<'a> {
     file: u32,
@@ -175,7 +183,7 @@ impl<'a> SessionTracker<'a> {
     pub(crate) fn new(file: u32) -> Self {
         SessionTracker {
             file,
-            parts: Vec::new(),
+            parts: Vec::with_capacity(256),
             open: FastMap::default(),
             slots: Box::new([(i64::MIN, &[][..], NO_PART); SESSION_SLOTS]),
             minutes: Vec::new(),
@@ -240,27 +248,18 @@ impl<'a> SessionTracker<'a> {
         };
         let p = &mut self.parts[idx as usize];
         p.events += 1;
-        if (e.time_us, at) < (p.first_us, p.first_at) {
-            (p.first_us, p.first_at) = (e.time_us, at);
-        }
-        if (e.time_us, at) >= (p.last_us, p.last_at) {
-            (p.last_us, p.last_at) = (e.time_us, at);
-        }
+        // Within a chunk lines only grow: the first place is the part's first event.
+        p.last_at = at;
+        p.first_us = p.first_us.min(e.time_us);
+        p.last_us = p.last_us.max(e.time_us);
         if p.tls.is_none() {
             p.tls = e.tls;
-        }
-        if p.user.is_empty() {
-            p.user = e.user;
         }
         if let Some(c) = e.statement_class {
             p.statements[class_index(c)] += 1;
         }
-        if !e.database.is_empty()
-            && p.databases.last().is_none_or(|d| !bytes_eq(d, e.database))
-            && p.databases.len() < MAX_DATABASES
-            && !p.databases.iter().any(|d| bytes_eq(d, e.database))
-        {
-            p.databases.push(e.database);
+        if !e.database.is_empty() && p.databases.last().is_none_or(|d| !bytes_eq(d, e.database)) {
+            add_database(&mut p.databases, e.database);
         }
         if e.operation == Operation::Disconnect {
             p.logout_us = Some(e.time_us);

@@ -25,8 +25,12 @@ pub(crate) struct CrossDatabasePass {
     config: AnalysisConfig,
     touched: Map<super::Name, Map<super::Name, (Seen, Sources)>>,
     /// Recently touched (user, database) pairs not yet added to `touched`: concurrent
-    /// sessions interleave, so a few entries catch nearly every event.
+    /// sessions interleave, so a few entries catch nearly every event. Entries stay where
+    /// they are (a `Seen` carries its evidence sample, so moving one costs); `hit` is the one
+    /// the last event went to and `evict` the next to give way, round robin.
     recent: Vec<Recent>,
+    hit: usize,
+    evict: usize,
 }
 
 const RECENT: usize = 4;
@@ -181,11 +185,14 @@ impl CrossDatabasePass {
             return;
         }
         let host = o.event.client_host;
-        if let Some(i) = self
-            .recent
-            .iter()
-            .position(|r| bytes_eq(&r.db, db) && bytes_eq(&r.user, user))
-        {
+        let hit = match self.recent.get(self.hit) {
+            Some(r) if bytes_eq(&r.db, db) && bytes_eq(&r.user, user) => Some(self.hit),
+            _ => self
+                .recent
+                .iter()
+                .position(|r| bytes_eq(&r.db, db) && bytes_eq(&r.user, user)),
+        };
+        if let Some(i) = hit {
             let r = &mut self.recent[i];
             r.seen.add(o.event.time_us, o.evidence);
             if !bytes_eq(&r.last_host, host) {
@@ -198,37 +205,39 @@ impl CrossDatabasePass {
                 r.last_host.clear();
                 r.last_host.extend_from_slice(host);
             }
-            if i != 0 {
-                self.recent.swap(0, i);
-            }
+            self.hit = i;
             return;
         }
         if is_system_schema(db) {
             return;
         }
-        if self.recent.len() >= RECENT {
-            let r = self.recent.pop().expect("full");
-            self.add(&r.user, &r.db, r.seen, r.sources);
-        }
         let mut sources = Sources::default();
         sources.insert(o.source());
-        self.recent.insert(
-            0,
-            Recent {
-                user: user.to_vec(),
-                db: db.to_vec(),
-                seen: Seen::new(o.event.time_us, o.evidence),
-                sources,
-                last_host: host.to_vec(),
-                hosts: vec![host.to_vec()],
-            },
-        );
+        let entry = Recent {
+            user: user.to_vec(),
+            db: db.to_vec(),
+            seen: Seen::new(o.event.time_us, o.evidence),
+            sources,
+            last_host: host.to_vec(),
+            hosts: vec![host.to_vec()],
+        };
+        if self.recent.len() < RECENT {
+            self.recent.push(entry);
+            self.hit = self.recent.len() - 1;
+        } else {
+            let i = self.evict;
+            self.evict = (i + 1) % RECENT;
+            let r = std::mem::replace(&mut self.recent[i], entry);
+            self.hit = i;
+            self.add(&r.user, &r.db, r.seen, r.sources);
+        }
     }
 
     fn flush(&mut self) {
         for r in std::mem::take(&mut self.recent) {
             self.add(&r.user, &r.db, r.seen, r.sources);
         }
+        (self.hit, self.evict) = (0, 0);
     }
 
     fn add(&mut self, user: &[u8], db: &[u8], seen: Seen, sources: Sources) {
@@ -254,6 +263,8 @@ impl Pass for CrossDatabasePass {
             config: config.clone(),
             touched: Map::default(),
             recent: Vec::with_capacity(RECENT),
+            hit: 0,
+            evict: 0,
         }
     }
 
