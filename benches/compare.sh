@@ -5,6 +5,9 @@
 #   benches/compare.sh [SIZE] [RUNS]      e.g. benches/compare.sh 1GiB 3
 #   PGO=1 benches/compare.sh 1GiB 5       the same with the profile-guided build
 #                                         (scripts/pgo-build.sh), plain release alongside
+#   BEFORE_BIN=path/to/old/forensics benches/compare.sh 1GiB 5
+#                                         also times an earlier build (scan_before), e.g.
+#                                         the commit before sessions, evidence and the report
 #
 # Generates (or reuses) a synth corpus under ${CORPUS_DIR:-target/bench-corpus-SIZE}. Needs
 # python3 with duckdb (pip install duckdb) and GNU time (/usr/bin/time).
@@ -54,6 +57,11 @@ for _ in $(seq "$RUNS"); do
   if [ "$BIN" != "$PLAIN" ]; then
     measure scan_plain    $PLAIN scan "$CORPUS/audit" -o "$OUT/o7" "${ARGS[@]}"
   fi
+  # The same scan without report.html (sessions.parquet and evidence/ still written).
+  measure scan_no_report  $BIN scan "$CORPUS/audit" -o "$OUT/o8" --no-report "${ARGS[@]}"
+  if [ -n "${BEFORE_BIN:-}" ]; then
+    measure scan_before   "$BEFORE_BIN" scan "$CORPUS/audit" -o "$OUT/o9" "${ARGS[@]}"
+  fi
   measure scan_no_events  $BIN scan "$CORPUS/audit" -o "$OUT/o2" --no-events "${ARGS[@]}"
   measure parse_only      $BIN scan "$CORPUS/audit" -o "$OUT/o3" --no-events --no-analysis "${ARGS[@]}"
   measure scan_1_thread   $BIN scan "$CORPUS/audit" -o "$OUT/o4" --threads 1 "${ARGS[@]}"
@@ -69,7 +77,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 col() { cut -d' ' -f"$2" "$OUT/$1" | median; }
 printf '\ncorpus: %s (%s bytes), %s runs each, %s cores\n\n' "$CORPUS" "$BYTES" "$RUNS" "$(nproc)"
 printf '| run | median s | MB/s | peak RSS MiB |\n| --- | ---: | ---: | ---: |\n'
-for n in scan scan_plain scan_no_events parse_only scan_1_thread duckdb_full duckdb_analysis; do
+for n in scan scan_plain scan_no_report scan_before scan_no_events parse_only scan_1_thread duckdb_full duckdb_analysis; do
   [ -f "$OUT/$n" ] || continue
   s=$(col $n 1); m=$(col $n 2)
   awk -v n=$n -v s="$s" -v m="$m" -v b="$BYTES" 'BEGIN {printf "| %s | %.2f | %.0f | %.0f |\n", n, s, b/s/1e6, m/1024}'
@@ -89,6 +97,13 @@ if [ -f "$OUT/scan_plain" ]; then
 fi
 printf '| duckdb_analysis / scan_no_events | %sx |\n' "$(r duckdb_analysis scan_no_events)"
 printf '| scan_no_events / parse_only (cost of the passes) | %sx |\n' "$(r scan_no_events parse_only)"
+printf '| scan / scan_no_report (cost of report.html) | %sx |\n' "$(r scan scan_no_report)"
+if [ -f "$OUT/scan_before" ]; then
+  printf '| scan / scan_before (cost of sessions, evidence and the report) | %sx |\n' "$(r scan scan_before)"
+fi
+printf '| report.html | %s bytes |\n' "$(stat -c %s "$OUT/o1/report.html")"
+printf '| evidence/ | %s files, %s bytes |\n' "$(ls "$OUT/o1/evidence" | wc -l)" "$(du -sb "$OUT/o1/evidence" | cut -f1)"
+printf '| sessions.parquet | %s bytes |\n' "$(stat -c %s "$OUT/o1/sessions.parquet")"
 printf '| scan_1_thread / scan (2-thread speed-up) | %sx |\n' "$(r scan_1_thread scan)"
 printf '| gzip_dc / scan_gz (share of gzip -dc speed) | %sx |\n' "$(r gzip_dc scan_gz)"
 printf '| zstd_dc / scan_zst (share of zstd -dc speed) | %sx |\n' "$(r zstd_dc scan_zst)"

@@ -64,14 +64,7 @@ fn passes(c: &mut Criterion) {
         b.iter(|| {
             let mut p = PassSet::new(&config);
             for (e, m) in &events {
-                p.observe(
-                    e,
-                    Evidence {
-                        file: 0,
-                        line: e.line,
-                    },
-                    m,
-                );
+                p.observe(e, Evidence::at(0, e.line), m);
             }
             p
         })

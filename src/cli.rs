@@ -177,6 +177,7 @@ impl ScanArgs {
             None => Error::Usage(message),
         })?;
         let (since_us, until_us) = time::time_window(self.since, self.until);
+        let settings_used = settings.listing();
         Ok(crate::ScanOptions {
             paths: self.paths.clone(),
             out: self.out.clone(),
@@ -194,6 +195,8 @@ impl ScanArgs {
             run_passes: !self.no_analysis,
             keep_duplicates: self.keep_duplicates,
             max_record_bytes: settings.max_record_bytes.0,
+            no_report: settings.no_report,
+            settings_used,
         })
     }
 }

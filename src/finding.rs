@@ -70,6 +70,49 @@ pub mod kind {
     pub(crate) const CROSS_DATABASE: &str = "cross_database";
 }
 
+/// Where an event came from: the input file (index into the run's file list) and line, and
+/// where its text lies in the file when that is known, so the evidence of a finding can be
+/// read back with one small read instead of another pass over the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Evidence {
+    pub file: u32,
+    /// Length of the record's text at `byte` (0 when not known).
+    pub len: u32,
+    pub line: u64,
+    /// Offset of the record's text in its file plus one; 0 when the text is not in the file
+    /// as stored (a compressed stream, a CloudWatch JSON or csvlog record rewritten first).
+    pub byte: u64,
+}
+
+impl Evidence {
+    /// An event at `line` of file `file` whose text is not located.
+    pub fn at(file: u32, line: u64) -> Evidence {
+        Evidence {
+            file,
+            line,
+            ..Evidence::default()
+        }
+    }
+
+    /// The file offset of the record's text, when known.
+    pub fn offset(&self) -> Option<u64> {
+        self.byte.checked_sub(1)
+    }
+}
+
+impl PartialOrd for Evidence {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Evidence {
+    /// By file, then line (the place of the event); the offset only breaks ties.
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.file, self.line, self.byte, self.len).cmp(&(o.file, o.line, o.byte, o.len))
+    }
+}
+
 /// One finding: a row of `findings.parquet`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {
@@ -83,10 +126,16 @@ pub struct Finding {
     pub count: i64,
     pub detail: String,
     pub evidence: String,
+    /// `finding_id`: a digest of the finding's fields, the same for the same input (set by
+    /// [`assign_ids`] once the findings are sorted).
+    pub id: String,
+    /// The events behind it that are kept: the earliest few and the latest, in order.
+    #[serde(skip)]
+    pub samples: Vec<Evidence>,
 }
 
 /// The columns of `findings.parquet`, in file order.
-pub const COLUMNS: [Column; 10] = [
+pub const COLUMNS: [Column; 11] = [
     Column::new("kind", Utf8, false, DictionaryText),
     Column::new("severity", Utf8, false, DictionaryText),
     Column::new("first_seen", TimestampMsUtc, false, DictionaryFixed),
@@ -97,6 +146,7 @@ pub const COLUMNS: [Column; 10] = [
     Column::new("count", Int64, false, DictionaryFixed),
     Column::new("detail", Utf8, false, PlainText),
     Column::new("evidence", Utf8, false, PlainText),
+    Column::new("finding_id", Utf8, false, PlainText),
 ];
 
 /// The Arrow schema of `findings.parquet`.
@@ -118,6 +168,7 @@ pub(crate) fn to_batch(findings: &[Finding]) -> RecordBatch {
     let mut count = Int64Builder::with_capacity(n);
     let mut detail = StringBuilder::new();
     let mut evidence = StringBuilder::new();
+    let mut id = StringBuilder::with_capacity(n, n * 16);
     for f in findings {
         kind.append_value(&f.kind);
         severity.append_value(f.severity.as_str());
@@ -129,6 +180,7 @@ pub(crate) fn to_batch(findings: &[Finding]) -> RecordBatch {
         count.append_value(f.count);
         detail.append_value(&f.detail);
         evidence.append_value(&f.evidence);
+        id.append_value(&f.id);
     }
     let columns: Vec<ArrayRef> = vec![
         Arc::new(kind.finish()),
@@ -141,6 +193,7 @@ pub(crate) fn to_batch(findings: &[Finding]) -> RecordBatch {
         Arc::new(count.finish()),
         Arc::new(detail.finish()),
         Arc::new(evidence.finish()),
+        Arc::new(id.finish()),
     ];
     RecordBatch::try_new(schema(), columns).expect("finding columns match the schema")
 }
@@ -168,4 +221,76 @@ pub fn sort(findings: &mut [Finding]) {
                 &b.detail,
             ))
     });
+}
+
+/// Gives each finding its `finding_id`: the first 16 hex digits of the SHA-256 of its fields
+/// (kind, severity, times, user, source, database, count, detail, evidence), so the same input
+/// gives the same ids in any run and on any thread count. Two findings alike in every field
+/// (never seen, but not impossible) are told apart by a `-2`, `-3`, ... suffix in sorted order.
+pub fn assign_ids(findings: &mut [Finding]) {
+    use sha2::{Digest, Sha256};
+    let mut seen: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    for f in findings.iter_mut() {
+        let mut h = Sha256::new();
+        for part in [
+            f.kind.as_str(),
+            f.severity.as_str(),
+            &f.first_seen_us.to_string(),
+            &f.last_seen_us.to_string(),
+            f.user.as_deref().unwrap_or("\u{0}null"),
+            f.client_ip.as_deref().unwrap_or("\u{0}null"),
+            f.database.as_deref().unwrap_or("\u{0}null"),
+            &f.count.to_string(),
+            &f.detail,
+            &f.evidence,
+        ] {
+            // Length-prefixed, so no two different field lists hash the same bytes.
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        let digest = h.finalize();
+        let mut id: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let n = seen.entry(id.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            id = format!("{id}-{n}");
+        }
+        f.id = id;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(kind: &str, user: &str) -> Finding {
+        Finding {
+            kind: kind.into(),
+            severity: Severity::High,
+            first_seen_us: 1,
+            last_seen_us: 2,
+            user: Some(user.into()),
+            client_ip: None,
+            database: None,
+            count: 1,
+            detail: "d".into(),
+            evidence: "f:1".into(),
+            id: String::new(),
+            samples: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn finding_ids_follow_the_fields_and_stay_unique() {
+        let mut a = vec![finding("destructive", "bob"), finding("destructive", "eve")];
+        assign_ids(&mut a);
+        let mut b = vec![finding("destructive", "bob")];
+        assign_ids(&mut b);
+        assert_eq!(a[0].id, b[0].id, "same fields, same id");
+        assert_ne!(a[0].id, a[1].id, "another user, another id");
+        assert_eq!(a[0].id.len(), 16);
+        let mut twins = vec![finding("x", "u"), finding("x", "u")];
+        assign_ids(&mut twins);
+        assert_eq!(twins[1].id, format!("{}-2", twins[0].id));
+    }
 }

@@ -596,10 +596,7 @@ impl<'a> RecordSink<'a> for Check<'a> {
         let _ = crate::event::client_ip(event.client_host);
         let _ = event.object.to_cow();
         self.stats.event(&event);
-        let evidence = Evidence {
-            file: 0,
-            line: event.line,
-        };
+        let evidence = Evidence::at(0, event.line);
         self.passes.observe(&event, evidence, message);
     }
 
@@ -644,10 +641,7 @@ fn run_passes(cfg: &AnalysisConfig, log: &[u8]) {
     }
     impl<'a> RecordSink<'a> for Feed<'_> {
         fn event(&mut self, event: Event<'a>, message: &'a [u8]) {
-            let evidence = Evidence {
-                file: 0,
-                line: event.line,
-            };
+            let evidence = Evidence::at(0, event.line);
             self.passes.observe(&event, evidence, message);
         }
         fn blank(&mut self, _line: u64) {}

@@ -22,6 +22,7 @@ pub mod input;
 pub mod pass;
 pub mod plan;
 pub mod scan;
+pub mod session;
 mod settings;
 pub mod sink;
 pub mod stats;
@@ -73,6 +74,10 @@ pub struct ScanOptions {
     /// The record limit (`--max-record-bytes`): longer records keep their fields, their
     /// text is cut here and they are counted as `truncated`.
     pub max_record_bytes: usize,
+    /// Skip `report.html` (`--no-report`).
+    pub no_report: bool,
+    /// Every setting with its value and origin, for the report.
+    pub settings_used: Vec<sink::report::SettingUsed>,
 }
 
 /// The result of a scan, for the command line to render and pick an exit code from.
@@ -98,7 +103,8 @@ impl ScanReport {
 /// are about a tenth of their input).
 const RUN_AHEAD_BYTES: usize = 48 << 20;
 
-/// Scans the inputs and writes `events/`, `findings.parquet`, `summary.json`, `summary.md`.
+/// Scans the inputs and writes `events/`, `sessions.parquet`, `findings.parquet`,
+/// `evidence/`, `report.html`, `summary.md` and `summary.json`.
 ///
 /// Everything is written into a staging folder inside the output folder and published when
 /// the run is complete (see [`sink::output`]). An output that cannot be written (a full
@@ -156,6 +162,16 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         Some(PartitionedWriter::new(&events_dir, &event::COLUMNS)?)
     };
     let mut output_errors: Vec<OutputError> = Vec::new();
+    // Sessions are written as they end (see [`session`]).
+    let paths: Vec<Arc<str>> = files.iter().map(|f| f.display.clone()).collect();
+    let session_writer = if opts.run_passes {
+        let path = staging.dir().join("sessions.parquet");
+        sink::sessions::SessionWriter::new(&path, paths.clone())
+            .map_err(|e| output_errors.push(output_error(&staging, "sessions.parquet", e)))
+            .ok()
+    } else {
+        None
+    };
     // A failed events write drops the events whole (temporaries and finished parts alike),
     // and the run goes on for the findings and the summary.
     let mut events_failed = |writer: &mut Option<PartitionedWriter>, e: Error| {
@@ -173,6 +189,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         max_record_bytes: opts.max_record_bytes,
     };
     let mut run = RunState::new(&files);
+    run.session_writer = session_writer;
     let progress = progress_bar(opts.progress, files.iter().map(|f| f.size).sum());
     let mut paused_mid_events = false;
     // Workers may run ahead of the consumer by a few chunks' worth of input: weighed in
@@ -224,9 +241,16 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         None => (Vec::new(), 0),
     };
     pause.at("events");
+    let session_rows = match run.finish_sessions() {
+        Some(Ok(rows)) => rows,
+        Some(Err(e)) => {
+            output_errors.push(output_error(&staging, "sessions.parquet", e));
+            0
+        }
+        None => 0,
+    };
 
-    // 3. Findings.
-    let paths: Vec<Arc<str>> = files.iter().map(|f| f.display.clone()).collect();
+    // 3. Findings, and the lines behind each.
     let ctx = FinishContext {
         config: &opts.analysis,
         files: &paths,
@@ -237,6 +261,13 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         .unwrap_or_else(|| PassSet::new(&opts.analysis));
     let mut findings = passes.finish(&ctx);
     finding::sort(&mut findings);
+    finding::assign_ids(&mut findings);
+    let input_paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
+    let evidence = sink::evidence::read(&findings, &input_paths, &paths);
+    if let Err(e) = sink::evidence::write(staging.dir(), &findings, &evidence) {
+        let _ = std::fs::remove_dir_all(staging.dir().join("evidence"));
+        output_errors.push(output_error(&staging, "evidence", e));
+    }
     if let Err(e) = sink::parquet::write_file_atomic(
         &staging.dir().join("findings.parquet"),
         &finding::to_batch(&findings),
@@ -270,6 +301,36 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         threads,
     });
     let mut summary = summary;
+    summary.outputs.sessions = session_rows;
+    if !opts.no_report {
+        let mysql_family: Vec<bool> = (0..files.len())
+            .map(|f| {
+                plan.format_of(f)
+                    .is_some_and(|n| n.contains("mysql") || n.contains("mariadb"))
+            })
+            .collect();
+        let page = sink::report::render(&sink::report::ReportInput {
+            summary: &summary,
+            findings: &findings,
+            evidence: &evidence,
+            activity: &run.activity,
+            minutes: &run.sessions.minutes,
+            settings: &opts.settings_used,
+            mysql_family: &mysql_family,
+        });
+        let path = staging.dir().join("report.html");
+        let written = page
+            .map_err(|message| Error::Output {
+                path: path.clone(),
+                message,
+            })
+            .and_then(|page| sink::parquet::write_bytes_atomic(&path, page.as_bytes()));
+        if let Err(e) = written {
+            let e = output_error(&staging, "report.html", e);
+            summary.outputs.errors.push(e);
+        }
+    }
+    pause.at("report");
     if let Err(e) = sink::parquet::write_bytes_atomic(
         &staging.dir().join("summary.md"),
         summary.to_markdown().as_bytes(),

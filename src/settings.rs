@@ -92,6 +92,16 @@ macro_rules! settings {
                     origin,
                 }
             }
+
+            /// Every setting as the report lists it: name, value (Rust's debug form, cut),
+            /// and where it came from.
+            pub(crate) fn listing(&self) -> Vec<crate::sink::report::SettingUsed> {
+                vec![$(crate::sink::report::SettingUsed::new(
+                    stringify!($name),
+                    format!("{:?}", self.$name),
+                    self.origin.$name.as_str(),
+                ),)*]
+            }
         }
     };
 }
@@ -144,12 +154,25 @@ settings! {
     /// recognised per file].
     #[arg(long, value_name = "PREFIX", allow_hyphen_values = true)]
     pg_log_line_prefix: PrefixArg;
+    /// Do not write report.html (the self-contained HTML report).
+    #[arg(long = "no-report", num_args = 0, default_missing_value = "true")]
+    no_report: bool = false;
     /// Custom rules, `[[rule]]` tables of the config file.
     #[arg(skip)]
     rule: Vec<RuleConfig> = Vec::new();
     /// `[users.NAME] databases = [...]`.
     #[arg(skip)]
     users: BTreeMap<String, UserConfig> = BTreeMap::new();
+}
+
+impl Origin {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Origin::Default => "default",
+            Origin::ConfigFile => "config file",
+            Origin::Flag => "flag",
+        }
+    }
 }
 
 /// Takes the first source that gives a value and records which one it was.

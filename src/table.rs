@@ -16,6 +16,8 @@ pub enum ColumnType {
     Int32,
     Boolean,
     Utf8,
+    /// A list of strings (`array<string>` in Athena).
+    Utf8List,
 }
 
 /// How a column is stored in Parquet.
@@ -82,6 +84,9 @@ impl Column {
             ColumnType::Int32 => DataType::Int32,
             ColumnType::Boolean => DataType::Boolean,
             ColumnType::Utf8 => DataType::Utf8,
+            ColumnType::Utf8List => {
+                DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)))
+            }
         }
     }
 

@@ -117,6 +117,8 @@ fn scan_limited(
         run_passes: true,
         keep_duplicates: false,
         max_record_bytes,
+        no_report: false,
+        settings_used: Vec::new(),
     };
     forensics::scan(&opts).expect("scan runs");
     let summary: Value =

@@ -393,6 +393,9 @@ fn csvlog_files_yield_the_events_and_findings_of_the_same_stderr_log() {
                 .cloned()
                 .map(|mut f| {
                     f.evidence.clear();
+                    // The id digests the evidence too; the samples are places in the file.
+                    f.id.clear();
+                    f.samples.clear();
                     f
                 })
                 .collect()

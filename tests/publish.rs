@@ -11,7 +11,15 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// The outputs in publication order (summary.json last).
-const OUTPUTS: [&str; 4] = ["events", "findings.parquet", "summary.md", "summary.json"];
+const OUTPUTS: [&str; 7] = [
+    "events",
+    "sessions.parquet",
+    "findings.parquet",
+    "evidence",
+    "report.html",
+    "summary.md",
+    "summary.json",
+];
 
 /// The settings of the README's sample run.
 const SETTINGS: [&str; 6] = [
@@ -181,7 +189,8 @@ fn comparable(files: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> {
     files
         .iter()
         .map(|(p, b)| match p.as_str() {
-            "summary.json" | "summary.md" => (p.clone(), Vec::new()),
+            // The run time is in these.
+            "summary.json" | "summary.md" | "report.html" => (p.clone(), Vec::new()),
             _ => (p.clone(), b.clone()),
         })
         .collect()
@@ -244,7 +253,7 @@ fn assert_one_run(
 }
 
 /// Points before publication, where nothing of the new run is visible.
-const BEFORE: [&str; 4] = ["staged", "events-mid", "events", "findings"];
+const BEFORE: [&str; 5] = ["staged", "events-mid", "events", "findings", "report"];
 
 /// SIGKILL at every point of a run into a fresh folder: before publication nothing is
 /// visible (no events/, no findings.parquet, no summary) and the next run, even without
@@ -277,7 +286,7 @@ fn killed_run_in_a_fresh_folder_leaves_nothing_visible() {
     }
     for (point, names) in [
         ("published-events", &OUTPUTS[..1]),
-        ("before-summary", &OUTPUTS[..3]),
+        ("before-summary", &OUTPUTS[..6]),
     ] {
         let out = tmp.path().join(format!("fresh-{point}"));
         kill_at(scan_command(&sample(), &out, &[]), point);
@@ -313,14 +322,15 @@ fn killed_force_run_leaves_the_earlier_run_intact_until_the_swap() {
         new.keys().collect::<Vec<_>>()
     );
     // Per point, the new run's outputs visible once the swap has begun (None: before it).
-    let points: [(&str, Option<&[&str]>); 7] = [
+    let points: [(&str, Option<&[&str]>); 8] = [
         ("staged", None),
         ("events-mid", None),
         ("events", None),
         ("findings", None),
+        ("report", None),
         ("swapped-out", Some(&[])),
         ("published-events", Some(&OUTPUTS[..1])),
-        ("before-summary", Some(&OUTPUTS[..3])),
+        ("before-summary", Some(&OUTPUTS[..6])),
     ];
     for (i, (point, during)) in points.into_iter().enumerate() {
         let out = tmp.path().join(format!("force-{i}"));
@@ -355,7 +365,11 @@ fn a_live_run_is_not_disturbed_by_another() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let first = start_paused(scan_command(&sample(), &out, &[]), "events");
-    let staging = leftovers(&out);
+    // The staging folder (and the temporaries inside it, such as the sessions being written).
+    let staging: Vec<PathBuf> = leftovers(&out)
+        .into_iter()
+        .filter(|p| p.parent() == Some(out.as_path()))
+        .collect();
     assert_eq!(staging.len(), 1, "{staging:?}");
     let o = scan_command(&sample(), &out, &["--force"])
         .output()
@@ -441,14 +455,18 @@ fn a_full_disk_drops_what_does_not_fit_and_says_so() {
         }
     };
 
-    // Room for findings and the summary (about 40 KiB in 4 KiB pages), not for the events.
-    fs.leave_free(56 << 10);
+    // Room for findings, sessions and the summary (about 72 KiB in 4 KiB pages), not for
+    // the events (written first); the page is left out (`--no-report`), the evidence files
+    // (a page each) may or may not fit after the sessions.
+    fs.leave_free(100 << 10);
     assert!(
-        events_bytes > 56 << 10,
+        events_bytes > 100 << 10,
         "events of {events_bytes} bytes fit"
     );
     let out = mnt.join("out");
-    let o = scan_command(&sample(), &out, &[]).output().unwrap();
+    let o = scan_command(&sample(), &out, &["--no-report"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(
@@ -456,15 +474,39 @@ fn a_full_disk_drops_what_does_not_fit_and_says_so() {
             && stderr.contains("No space left on device (os error 28)"),
         "{stderr}"
     );
-    assert_eq!(
-        visible_names(&out),
-        ["findings.parquet", "summary.json", "summary.md"]
-    );
+    let visible = visible_names(&out);
+    for name in [
+        "findings.parquet",
+        "sessions.parquet",
+        "summary.json",
+        "summary.md",
+    ] {
+        assert!(
+            visible.iter().any(|v| v == name),
+            "{name} not in {visible:?}"
+        );
+    }
+    assert!(!visible.iter().any(|v| v == "events"), "{visible:?}");
     assert!(std::fs::read(out.join("findings.parquet")).unwrap() == new["findings.parquet"]);
+    assert!(std::fs::read(out.join("sessions.parquet")).unwrap() == new["sessions.parquet"]);
     let s: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     let errors = s["outputs"]["errors"].as_array().unwrap();
-    assert_eq!(errors.len(), 1, "{errors:?}");
+    // Whatever did not fit is named, and is not there; what is there is whole.
+    for e in errors {
+        let output = e["output"].as_str().unwrap();
+        assert!(
+            !visible.iter().any(|v| v == output),
+            "{output} both failed and visible"
+        );
+    }
+    if visible.iter().any(|v| v == "evidence") {
+        let want: Vec<&String> = new.keys().filter(|p| p.starts_with("evidence/")).collect();
+        let got = visible_files(&out);
+        for p in want {
+            assert!(got.get(p) == new.get(p), "{p} differs");
+        }
+    }
     assert_eq!(errors[0]["output"], "events");
     assert!(errors[0]["path"]
         .as_str()

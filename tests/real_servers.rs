@@ -729,7 +729,13 @@ fn real_servers_give_exactly_the_planted_findings() {
             eprintln!("KNOWN PENDING (stderr continuation tab): {msg}");
         }
     }
-    let loose = ["first_seen", "last_seen", "detail", "evidence"];
+    let loose = [
+        "first_seen",
+        "last_seen",
+        "detail",
+        "evidence",
+        "finding_id",
+    ];
     assert_eq!(
         comparable(&pg.findings, &loose),
         comparable(&csv.findings, &loose),
@@ -758,8 +764,8 @@ fn real_servers_give_exactly_the_planted_findings() {
             let s = scan(&[path], &out(&what.replace(' ', "-")), 2);
             assert_no_rejects(&what, &s);
             assert_eq!(
-                comparable(&plain.findings, &["evidence"]),
-                comparable(&s.findings, &["evidence"]),
+                comparable(&plain.findings, &["evidence", "finding_id"]),
+                comparable(&s.findings, &["evidence", "finding_id"]),
                 "{what}: findings differ from the plain logs"
             );
         }

@@ -138,6 +138,8 @@ fn scan(path: &Path, out: &Path, chunk_bytes: Option<usize>) -> Summary {
         run_passes: true,
         keep_duplicates: false,
         max_record_bytes: forensics::format::DEFAULT_MAX_RECORD_BYTES,
+        no_report: false,
+        settings_used: Vec::new(),
     };
     forensics::scan(&opts).expect("scan runs").summary
 }

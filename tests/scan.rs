@@ -290,8 +290,11 @@ fn non_empty_output_folder_is_refused_without_force() {
         names,
         [
             "events",
+            "evidence",
             "findings.parquet",
             "keep.txt",
+            "report.html",
+            "sessions.parquet",
             "summary.json",
             "summary.md"
         ]

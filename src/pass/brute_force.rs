@@ -19,6 +19,7 @@ pub(super) struct Failures {
     pub first_us: i64,
     pub last_us: i64,
     pub first: Evidence,
+    pub sample: super::Sample,
     /// Users tried (at most a few kept, for the detail sentence).
     pub users: Vec<Box<[u8]>>,
 }
@@ -32,6 +33,7 @@ impl Failures {
             first_us: o.event.time_us,
             last_us: o.event.time_us,
             first: o.evidence,
+            sample: super::Sample::new(o.event.time_us, o.evidence),
             users: vec![o.event.user.into()],
         }
     }
@@ -43,6 +45,7 @@ impl Failures {
             self.first = b.first;
         }
         self.last_us = self.last_us.max(b.last_us);
+        self.sample.merge(b.sample);
         for u in b.users {
             if self.users.len() < USERS_KEPT && !self.users.contains(&u) {
                 self.users.push(u);
@@ -198,6 +201,8 @@ impl Pass for BruteForcePass {
                         users.join(", ")
                     ),
                     evidence: ctx.evidence(agg.first),
+                    id: String::new(),
+                    samples: agg.sample.evidence(),
                 });
                 // A success from the same source after the burst began, within the delay.
                 let until_us = agg.last_us + c.brute_force_success_delay_secs * 1_000_000;
@@ -237,6 +242,8 @@ impl Pass for BruteForcePass {
                 database: None,
                 count: 1,
                 evidence: ctx.evidence(ev),
+                id: String::new(),
+                samples: vec![ev],
             });
         }
     }

@@ -31,11 +31,67 @@ pub(crate) type Name = Box<[u8]>;
 /// Aggregates per (user, source) or (source, user).
 pub(crate) type PairMap<V> = std::collections::HashMap<(Name, Name), V>;
 
-/// Where an event came from: the input file (index into the run's file list) and line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Evidence {
-    pub file: u32,
-    pub line: u64,
+pub use crate::finding::Evidence;
+
+/// How many of the earliest events behind an aggregate are kept as evidence (the latest one
+/// is kept besides).
+pub(crate) const SAMPLE_FIRST: usize = 3;
+
+/// A bounded sample of the events behind an aggregate: the earliest few and the latest one,
+/// by (time, place). Fixed-size and `Copy`: adding an event is a comparison or two, never an
+/// allocation, and merging samples of any split gives the same sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sample {
+    first: [(i64, Evidence); SAMPLE_FIRST],
+    n: u8,
+    last: (i64, Evidence),
+}
+
+impl Sample {
+    pub fn new(time_us: i64, ev: Evidence) -> Self {
+        Sample {
+            first: [(time_us, ev); SAMPLE_FIRST],
+            n: 1,
+            last: (time_us, ev),
+        }
+    }
+
+    #[inline]
+    pub fn add(&mut self, time_us: i64, ev: Evidence) {
+        let x = (time_us, ev);
+        if x > self.last {
+            self.last = x;
+        }
+        let n = self.n as usize;
+        if n == SAMPLE_FIRST && x >= self.first[n - 1] {
+            return;
+        }
+        // Sorted insert; an event already kept (the same place) is not kept twice.
+        let at = self.first[..n].partition_point(|y| *y < x);
+        if at < n && self.first[at] == x {
+            return;
+        }
+        let end = n.min(SAMPLE_FIRST - 1);
+        self.first.copy_within(at..end, at + 1);
+        self.first[at] = x;
+        self.n = (n + 1).min(SAMPLE_FIRST) as u8;
+    }
+
+    pub fn merge(&mut self, o: Sample) {
+        for &(t, ev) in &o.first[..o.n as usize] {
+            self.add(t, ev);
+        }
+        self.add(o.last.0, o.last.1);
+    }
+
+    /// The events kept, in order: the earliest few, then the latest if it is not among them.
+    pub fn evidence(&self) -> Vec<Evidence> {
+        let mut v: Vec<Evidence> = self.first[..self.n as usize].iter().map(|x| x.1).collect();
+        if !self.first[..self.n as usize].contains(&self.last) {
+            v.push(self.last.1);
+        }
+        v
+    }
 }
 
 /// One event as the passes see it, with the derived facts several passes need computed at
@@ -117,6 +173,7 @@ pub(crate) struct Seen {
     pub first_us: i64,
     pub last_us: i64,
     pub first: Evidence,
+    pub sample: Sample,
 }
 
 impl Seen {
@@ -126,11 +183,19 @@ impl Seen {
             first_us: time_us,
             last_us: time_us,
             first: ev,
+            sample: Sample::new(time_us, ev),
         }
     }
 
+    #[inline]
     pub fn add(&mut self, time_us: i64, ev: Evidence) {
-        self.merge(Seen::new(time_us, ev));
+        self.count += 1;
+        if (time_us, ev) < (self.first_us, self.first) {
+            self.first_us = time_us;
+            self.first = ev;
+        }
+        self.last_us = self.last_us.max(time_us);
+        self.sample.add(time_us, ev);
     }
 
     /// The finding these occurrences make; evidence is the first event.
@@ -156,6 +221,8 @@ impl Seen {
             count: self.count as i64,
             detail,
             evidence: ctx.evidence(self.first),
+            id: String::new(),
+            samples: self.sample.evidence(),
         }
     }
 
@@ -166,6 +233,7 @@ impl Seen {
             self.first = o.first;
         }
         self.last_us = self.last_us.max(o.last_us);
+        self.sample.merge(o.sample);
     }
 }
 
@@ -311,14 +379,8 @@ pub(crate) mod testing {
 
     impl<'a> RecordSink<'a> for Feed<'_> {
         fn event(&mut self, e: Event<'a>, message: &'a [u8]) {
-            self.passes.observe(
-                &e,
-                Evidence {
-                    file: self.file,
-                    line: e.line,
-                },
-                message,
-            );
+            self.passes
+                .observe(&e, Evidence::at(self.file, e.line), message);
         }
         fn blank(&mut self, _line: u64) {}
         fn rejected(&mut self, line: u64, reason: Reason, text: &'a [u8]) {

@@ -22,8 +22,12 @@ pub(crate) struct RateSpikePass {
     window_us: i64,
     windows: Map<Box<[u8]>, Map<i64, Seen>>,
     /// Recent (user, window) pairs not yet added to `windows`: concurrent sessions
-    /// interleave, so a few entries catch nearly every event.
+    /// interleave, so a few entries catch nearly every event. Entries stay where they are
+    /// (a `Seen` carries its evidence sample, so moving them costs); `hit` is the one the
+    /// last event went to and `evict` the next to give way, round robin.
     recent: Vec<(Vec<u8>, i64, Seen)>,
+    hit: usize,
+    evict: usize,
 }
 
 const RECENT: usize = 4;
@@ -41,6 +45,7 @@ impl RateSpikePass {
         for (u, w, s) in std::mem::take(&mut self.recent) {
             self.add(u, w, s);
         }
+        (self.hit, self.evict) = (0, 0);
     }
 }
 
@@ -51,6 +56,8 @@ impl Pass for RateSpikePass {
             window_us: config.rate_window_secs.max(1) * 1_000_000,
             windows: Map::default(),
             recent: Vec::with_capacity(RECENT),
+            hit: 0,
+            evict: 0,
         }
     }
 
@@ -58,20 +65,27 @@ impl Pass for RateSpikePass {
     fn observe(&mut self, o: &Observed<'_, '_>) {
         let e = o.event;
         let w = e.time_us.div_euclid(self.window_us);
-        if let Some(i) = self.recent.iter().position(|r| r.1 == w && r.0 == e.user) {
+        // The entry of the last event first: the next event most likely belongs to it again.
+        let hit = match self.recent.get(self.hit) {
+            Some(r) if r.1 == w && r.0 == e.user => Some(self.hit),
+            _ => self.recent.iter().position(|r| r.1 == w && r.0 == e.user),
+        };
+        if let Some(i) = hit {
             self.recent[i].2.add(e.time_us, o.evidence);
-            // Most recently used first: the next event most likely belongs to it again.
-            if i != 0 {
-                self.recent.swap(0, i);
-            }
+            self.hit = i;
             return;
         }
-        if self.recent.len() >= RECENT {
-            let (u, w, s) = self.recent.pop().expect("full");
+        let entry = (e.user.to_vec(), w, Seen::new(e.time_us, o.evidence));
+        if self.recent.len() < RECENT {
+            self.recent.push(entry);
+            self.hit = self.recent.len() - 1;
+        } else {
+            let i = self.evict;
+            self.evict = (i + 1) % RECENT;
+            let (u, w, s) = std::mem::replace(&mut self.recent[i], entry);
+            self.hit = i;
             self.add(u, w, s);
         }
-        self.recent
-            .insert(0, (e.user.to_vec(), w, Seen::new(e.time_us, o.evidence)));
     }
 
     fn merge(&mut self, mut later: Self) {

@@ -15,6 +15,7 @@ struct Tries {
     first_us: i64,
     last_us: i64,
     first: Evidence,
+    sample: super::Sample,
     users: BTreeSet<Box<[u8]>>,
 }
 
@@ -26,6 +27,7 @@ impl Tries {
             self.first = b.first;
         }
         self.last_us = self.last_us.max(b.last_us);
+        self.sample.merge(b.sample);
         self.users.extend(b.users);
     }
 }
@@ -53,6 +55,7 @@ impl Pass for PasswordSprayPass {
             first_us: e.time_us,
             last_us: e.time_us,
             first: o.evidence,
+            sample: super::Sample::new(e.time_us, o.evidence),
             users: BTreeSet::from([Box::<[u8]>::from(e.user)]),
         };
         match self
@@ -137,6 +140,8 @@ impl Pass for PasswordSprayPass {
                         if users.len() > shown.len() { ", ..." } else { "" }
                     ),
                     evidence: ctx.evidence(agg.first),
+                    id: String::new(),
+                    samples: agg.sample.evidence(),
                 });
             }
         }

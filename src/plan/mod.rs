@@ -395,6 +395,7 @@ impl<'f> Plan<'f> {
                 first_line,
                 last && upto == end,
                 resume.as_mut(),
+                Some(start as u64),
             );
             test_pause();
             if source.cut(m) >= upto as u64 {

@@ -132,6 +132,7 @@ impl Plan<'_> {
                             line,
                             at_eof,
                             Some(&mut json),
+                            None,
                         );
                         line += out.stats.lines;
                         emit(UnitOutput::Chunk(Box::new(out)));
@@ -184,6 +185,7 @@ fn long_record(
             stats,
             row_groups: Vec::new(),
             passes: crate::pass::PassSet::new(settings.config),
+            sessions: Default::default(),
             error: None,
         };
     }

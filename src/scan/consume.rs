@@ -1,11 +1,14 @@
 //! The consumer of a scan: unit outputs arrive here in input order; row groups go to the
 //! writer, pass states are merged, and each file's notes and counts are kept for the summary.
 
+use crate::error::Error;
 use crate::error::Result;
 use crate::input;
 use crate::pass::PassSet;
+use crate::session::{Activity, SessionBook};
 use crate::sink::assemble::FileState;
 use crate::sink::parquet::PartitionedWriter;
+use crate::sink::sessions::SessionWriter;
 
 use super::{FileNote, UnitOutput};
 
@@ -14,6 +17,11 @@ pub(crate) struct RunState<'a> {
     pub(crate) files: &'a [input::InputFile],
     pub(crate) per_file: Vec<FileState>,
     pub(crate) passes: Option<PassSet>,
+    pub(crate) sessions: SessionBook,
+    pub(crate) activity: Activity,
+    /// `sessions.parquet` while it is written; dropped (and its error kept) on a failure.
+    pub(crate) session_writer: Option<SessionWriter>,
+    pub(crate) session_error: Option<Error>,
 }
 
 impl<'a> RunState<'a> {
@@ -22,7 +30,29 @@ impl<'a> RunState<'a> {
             files,
             per_file: (0..files.len()).map(|_| FileState::default()).collect(),
             passes: None,
+            sessions: SessionBook::default(),
+            activity: Activity::default(),
+            session_writer: None,
+            session_error: None,
         }
+    }
+
+    /// Hands over the sessions still open, and finishes `sessions.parquet`.
+    pub(crate) fn finish_sessions(&mut self) -> Option<crate::error::Result<u64>> {
+        let book = std::mem::take(&mut self.sessions);
+        let (activity, writer, error) = (
+            &mut self.activity,
+            &mut self.session_writer,
+            &mut self.session_error,
+        );
+        self.sessions.minutes = book.finish(&mut |s| {
+            activity.add(&s);
+            write_session(writer, error, &s);
+        });
+        if let Some(e) = self.session_error.take() {
+            return Some(Err(e));
+        }
+        self.session_writer.take().map(|w| w.finish())
     }
 
     pub(crate) fn consume(
@@ -70,6 +100,15 @@ impl<'a> RunState<'a> {
                     Some(p) => p.merge(c.passes),
                     None => self.passes = Some(c.passes),
                 }
+                let (activity, writer, error) = (
+                    &mut self.activity,
+                    &mut self.session_writer,
+                    &mut self.session_error,
+                );
+                self.sessions.add(c.sessions, &mut |s| {
+                    activity.add(&s);
+                    write_session(writer, error, &s);
+                });
                 let st = &mut self.per_file[c.file];
                 if let Some(e) = c.error {
                     st.errors.push(e);
@@ -79,5 +118,21 @@ impl<'a> RunState<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// Writes one session; the first failure drops the writer (and its temporary) and is kept.
+fn write_session(
+    writer: &mut Option<SessionWriter>,
+    error: &mut Option<Error>,
+    s: &crate::session::Session,
+) {
+    if let Some(w) = writer {
+        if let Err(e) = w.push(s) {
+            if let Some(w) = writer.take() {
+                w.abandon();
+            }
+            error.get_or_insert(e);
+        }
     }
 }

@@ -15,6 +15,7 @@ use crate::event::{Event, EventBatchBuilder, MAX_BATCH_BYTES};
 use crate::format::{self, FileFormat, Reason, RecordSink};
 use crate::input::Compression;
 use crate::pass::{AnalysisConfig, Evidence, PassSet};
+use crate::session::{SessionChunk, SessionTracker};
 use crate::sink::parquet::{EncodedRowGroup, RowGroupEncoder, MAX_ROW_GROUP_ROWS};
 use crate::stats::{Stats, StatsBuilder};
 use crate::time::day_of;
@@ -66,6 +67,8 @@ pub struct ChunkOutput {
     pub stats: Stats,
     pub row_groups: Vec<EncodedRowGroup>,
     pub passes: PassSet,
+    /// The parts of sessions this chunk saw, and its per-minute counts.
+    pub sessions: SessionChunk,
     /// An encoding error (the output is then incomplete; reported, not fatal to the others).
     pub error: Option<String>,
 }
@@ -76,6 +79,11 @@ struct ChunkProcessor<'a, 's> {
     path: &'s Arc<str>,
     stats: StatsBuilder<'a>,
     passes: PassSet,
+    sessions: SessionTracker<'a>,
+    /// Where the chunk's text lies in its file (start address, length, file offset), when
+    /// its records are read from the file's bytes as they are: evidence then carries the
+    /// offset of each record.
+    located: Option<(usize, usize, u64)>,
     days: Vec<(i64, EventBatchBuilder)>,
     row_groups: Vec<EncodedRowGroup>,
     error: Option<String>,
@@ -105,11 +113,16 @@ impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
         self.stats.event(&event);
         self.stats.stats.truncated += u64::from(cut);
         if s.analysis {
-            let evidence = Evidence {
-                file: self.file,
-                line: event.line,
-            };
+            let mut evidence = Evidence::at(self.file, event.line);
+            if let Some((start, len, offset)) = self.located {
+                let at = (message.as_ptr() as usize).wrapping_sub(start);
+                if at < len && message.len() <= len - at {
+                    evidence.byte = offset + at as u64 + 1;
+                    evidence.len = message.len().min(u32::MAX as usize) as u32;
+                }
+            }
             self.passes.observe(&event, evidence, message);
+            self.sessions.event(&event, event.line);
         }
         if s.encoder.is_some() {
             self.push(&event);
@@ -182,13 +195,15 @@ pub fn process_chunk(
     at_eof: bool,
 ) -> ChunkOutput {
     process(
-        settings, file, path, format, chunk, first_line, at_eof, None, false,
+        settings, file, path, format, chunk, first_line, at_eof, None, false, None,
     )
 }
 
 /// [`process_chunk`] for a chunk of a CloudWatch JSON delivery that may start between two
 /// events of a document: `json` says where it starts (`None`: at the start of a document),
 /// and is left saying where the next chunk starts (see [`format::Decoded::new`]).
+/// `offset` is where the chunk starts in its file when `chunk` is the file's own bytes (a
+/// mapped file), `None` for decompressed blocks.
 #[allow(clippy::too_many_arguments)]
 pub fn process_chunk_from(
     settings: &ChunkSettings<'_>,
@@ -199,9 +214,10 @@ pub fn process_chunk_from(
     first_line: u64,
     at_eof: bool,
     json: Option<&mut format::cloudwatch_json::Resume>,
+    offset: Option<u64>,
 ) -> ChunkOutput {
     process(
-        settings, file, path, format, chunk, first_line, at_eof, json, false,
+        settings, file, path, format, chunk, first_line, at_eof, json, false, offset,
     )
 }
 
@@ -216,7 +232,7 @@ pub(crate) fn process_head(
     first_line: u64,
 ) -> ChunkOutput {
     process(
-        settings, file, path, format, head, first_line, false, None, true,
+        settings, file, path, format, head, first_line, false, None, true, None,
     )
 }
 
@@ -231,6 +247,7 @@ fn process(
     at_eof: bool,
     json: Option<&mut format::cloudwatch_json::Resume>,
     head: bool,
+    offset: Option<u64>,
 ) -> ChunkOutput {
     // CloudWatch JSON and PostgreSQL csvlog are rewritten into an arena first; the events
     // below borrow from it as they borrow from a mapped file.
@@ -239,6 +256,10 @@ fn process(
         false => format::Decoded::new(format, chunk, at_eof, json),
     };
     let raw_len = chunk.len();
+    let located = match (&decoded, offset) {
+        (format::Decoded::Raw(_), Some(o)) => Some((chunk.as_ptr() as usize, chunk.len(), o)),
+        _ => None,
+    };
     let chunk = decoded.text();
     // About 100 bytes per audit line; the builders grow if the guess is short.
     let capacity = (chunk.len() / 100).clamp(1024, MAX_ROW_GROUP_ROWS);
@@ -248,6 +269,8 @@ fn process(
         path,
         stats: StatsBuilder::default(),
         passes: PassSet::new(settings.config),
+        sessions: SessionTracker::new(file as u32),
+        located,
         days: Vec::new(),
         row_groups: Vec::new(),
         error: None,
@@ -273,6 +296,7 @@ fn process(
         stats,
         row_groups: p.row_groups,
         passes: p.passes,
+        sessions: p.sessions.finish(),
         error: p.error,
     }
 }

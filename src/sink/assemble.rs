@@ -180,6 +180,7 @@ pub(crate) fn assemble(run: Run<'_>) -> Summary {
             .collect(),
         rejected_samples: samples,
         outputs: summary::Outputs {
+            sessions: 0,
             dir: out.to_string_lossy().into_owned(),
             event_files: event_files
                 .iter()

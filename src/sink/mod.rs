@@ -4,7 +4,10 @@
 pub(crate) mod assemble;
 #[cfg(test)]
 mod differential_tests;
+pub mod evidence;
 pub(crate) mod output;
 pub mod pages;
 pub mod parquet;
+pub mod report;
+pub mod sessions;
 pub mod summary;

@@ -45,7 +45,15 @@ const ALL_MOVED_OUT: &str = ".all-moved-out";
 /// The outputs a scan writes, in publication order: `summary.json` last, so its presence
 /// means the whole run is in place. Every one of them is replaced by a `--force` run, also
 /// those the new run does not write (`events/` under `--no-events`).
-pub(crate) const OUTPUTS: [&str; 4] = ["events", "findings.parquet", "summary.md", "summary.json"];
+pub(crate) const OUTPUTS: [&str; 7] = [
+    "events",
+    "sessions.parquet",
+    "findings.parquet",
+    "evidence",
+    "report.html",
+    "summary.md",
+    "summary.json",
+];
 
 /// Named points where a test can stop the binary (`FORENSICS_TEST_PAUSE=NAME`): the process
 /// prints `forensics: test pause: NAME` on stderr and sleeps, for the test to kill it there.

@@ -566,7 +566,7 @@ fn part_into_place(file: &File, tmp: &Path, dest: &Path) -> Result<()> {
 
 /// Renames the temporary `tmp` to `path` once `written` says it is complete; removes it
 /// when it is not or the rename fails.
-fn into_place(written: Result<()>, tmp: &Path, path: &Path) -> Result<()> {
+pub(crate) fn into_place(written: Result<()>, tmp: &Path, path: &Path) -> Result<()> {
     let result = written.and_then(|()| std::fs::rename(tmp, path).map_err(|e| Error::io(path, e)));
     if result.is_err() {
         let _ = std::fs::remove_file(tmp);
@@ -622,7 +622,7 @@ pub(crate) fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     into_place(written, &tmp, path)
 }
 
-fn hidden_tmp(path: &Path) -> PathBuf {
+pub(crate) fn hidden_tmp(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -202,6 +202,8 @@ pub struct Outputs {
     pub dir: String,
     pub event_files: Vec<String>,
     pub event_rows: u64,
+    /// Rows of `sessions.parquet`.
+    pub sessions: u64,
     pub findings: u64,
     /// Outputs that could not be written (a full disk, an I/O error), each left out whole;
     /// empty after a normal run.

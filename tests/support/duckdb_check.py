@@ -58,10 +58,42 @@ if bad:
 fcols = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM '{out}/findings.parquet'").fetchall()}
 fwant = {"kind": "VARCHAR", "severity": "VARCHAR", "first_seen": "TIMESTAMP WITH TIME ZONE",
          "last_seen": "TIMESTAMP WITH TIME ZONE", "user": "VARCHAR", "client_ip": "VARCHAR",
-         "database": "VARCHAR", "count": "BIGINT", "detail": "VARCHAR", "evidence": "VARCHAR"}
+         "database": "VARCHAR", "count": "BIGINT", "detail": "VARCHAR", "evidence": "VARCHAR",
+         "finding_id": "VARCHAR"}
 if fcols != fwant:
     problems.append(f"findings columns {fcols}")
 findings = con.execute(f"SELECT count(*) FROM '{out}/findings.parquet'").fetchone()[0]
+ids = con.execute(f"SELECT count(DISTINCT finding_id) FROM '{out}/findings.parquet'").fetchone()[0]
+if ids != findings:
+    problems.append(f"{findings} findings but {ids} distinct finding_id")
 
-print(json.dumps({"rows": rows, "files": len(files), "findings": findings, "problems": problems}))
+# sessions.parquet: the README's columns; one row per login the summary counts, every event
+# in one session; times as events have them.
+sess = f"'{out}/sessions.parquet'"
+scols = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {sess}").fetchall()}
+ts, big = "TIMESTAMP WITH TIME ZONE", "BIGINT"
+swant = {"server_host": "VARCHAR", "connection_id": big, "user": "VARCHAR", "client_host": "VARCHAR",
+         "client_ip": "VARCHAR", "login_time": ts, "login_time_us": big, "logout_time": ts,
+         "logout_time_us": big, "duration_us": big, "login_operation": "VARCHAR",
+         "login_result": "VARCHAR", "tls": "BOOLEAN", "first_event_time": ts, "last_event_time": ts,
+         "events": big, "statements": big, "statements_privilege": big,
+         "statements_destructive": big, "statements_exfiltration": big, "statements_ddl": big,
+         "statements_write": big, "statements_read": big, "statements_other": big,
+         "databases": "VARCHAR[]", "first_evidence": "VARCHAR", "last_evidence": "VARCHAR"}
+if scols != swant:
+    problems.append(f"sessions columns {scols}")
+logins, events_in_sessions, sessions = con.execute(
+    f"""SELECT count(*) FILTER (WHERE login_operation IN ('CONNECT','CHANGEUSER','PROXY_CONNECT')),
+        sum(events), count(*) FROM {sess}""").fetchone()
+if logins != summary["totals"]["sessions"]:
+    problems.append(f"sessions with a login {logins} != summary sessions {summary['totals']['sessions']}")
+if events_in_sessions != summary["totals"]["records"]:
+    problems.append(f"events in sessions {events_in_sessions} != records {summary['totals']['records']}")
+meta = con.execute(
+    f"SELECT type, logical_type FROM parquet_schema({sess}) WHERE name='login_time'").fetchone()
+if "INT64" not in str(meta) or "MILLIS" not in str(meta):
+    problems.append(f"login_time physical type {meta}")
+
+print(json.dumps({"rows": rows, "files": len(files), "findings": findings, "sessions": sessions,
+                  "problems": problems}))
 sys.exit(1 if problems else 0)

@@ -190,6 +190,8 @@ pub fn scan_lib(
         run_passes: true,
         keep_duplicates: false,
         max_record_bytes: forensics::format::DEFAULT_MAX_RECORD_BYTES,
+        no_report: false,
+        settings_used: Vec::new(),
     };
     let findings = forensics::scan(&opts).expect("scan runs").findings;
     Scanned {

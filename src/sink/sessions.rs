@@ -1,0 +1,289 @@
+//! `sessions.parquet`: one row per session (see [`crate::session`]), written as the sessions
+//! end, in row groups of [`ROWS_PER_GROUP`], into the staging folder under a hidden
+//! temporary name that becomes `sessions.parquet` when the run's last session is written.
+//! The types follow the `events` table: times as `timestamp(ms, UTC)` with the exact
+//! microseconds beside them, no unsigned types.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Int64Builder, ListBuilder, RecordBatch, StringBuilder,
+    TimestampMillisecondBuilder,
+};
+use parquet::arrow::ArrowWriter;
+
+use crate::error::{Error, Result};
+use crate::event::client_ip;
+use crate::session::Session;
+use crate::table::{self, Column, ColumnType::*, Storage::*};
+
+/// Rows per row group (and per Arrow batch held before it is written).
+pub const ROWS_PER_GROUP: usize = 65_536;
+
+/// The columns of `sessions.parquet`, in file order.
+pub const COLUMNS: [Column; 27] = [
+    Column::new("server_host", Utf8, false, DictionaryText),
+    Column::new("connection_id", Int64, false, PlainFixed),
+    Column::new("user", Utf8, false, DictionaryText),
+    Column::new("client_host", Utf8, false, DictionaryText),
+    Column::new("client_ip", Utf8, true, DictionaryText),
+    Column::new("login_time", TimestampMsUtc, true, PlainFixed),
+    Column::new("login_time_us", Int64, true, PlainFixed),
+    Column::new("logout_time", TimestampMsUtc, true, PlainFixed),
+    Column::new("logout_time_us", Int64, true, PlainFixed),
+    Column::new("duration_us", Int64, true, PlainFixed),
+    Column::new("login_operation", Utf8, true, DictionaryText),
+    Column::new("login_result", Utf8, true, DictionaryText),
+    Column::new("tls", Boolean, true, PlainFixed),
+    Column::new("first_event_time", TimestampMsUtc, false, PlainFixed),
+    Column::new("last_event_time", TimestampMsUtc, false, PlainFixed),
+    Column::new("events", Int64, false, PlainFixed),
+    Column::new("statements", Int64, false, PlainFixed),
+    Column::new("statements_privilege", Int64, false, PlainFixed),
+    Column::new("statements_destructive", Int64, false, PlainFixed),
+    Column::new("statements_exfiltration", Int64, false, PlainFixed),
+    Column::new("statements_ddl", Int64, false, PlainFixed),
+    Column::new("statements_write", Int64, false, PlainFixed),
+    Column::new("statements_read", Int64, false, PlainFixed),
+    Column::new("statements_other", Int64, false, PlainFixed),
+    Column::new("databases", Utf8List, false, PlainText),
+    Column::new("first_evidence", Utf8, false, PlainText),
+    Column::new("last_evidence", Utf8, false, PlainText),
+];
+
+/// Builders of one batch of rows.
+struct Rows {
+    server: StringBuilder,
+    conn: Int64Builder,
+    user: StringBuilder,
+    host: StringBuilder,
+    ip: StringBuilder,
+    login: TimestampMillisecondBuilder,
+    login_us: Int64Builder,
+    logout: TimestampMillisecondBuilder,
+    logout_us: Int64Builder,
+    duration: Int64Builder,
+    login_op: StringBuilder,
+    login_result: StringBuilder,
+    tls: BooleanBuilder,
+    first: TimestampMillisecondBuilder,
+    last: TimestampMillisecondBuilder,
+    events: Int64Builder,
+    statements: Int64Builder,
+    classes: [Int64Builder; 7],
+    databases: ListBuilder<StringBuilder>,
+    first_ev: StringBuilder,
+    last_ev: StringBuilder,
+    len: usize,
+}
+
+fn ts() -> TimestampMillisecondBuilder {
+    TimestampMillisecondBuilder::new().with_timezone("UTC")
+}
+
+impl Rows {
+    fn new() -> Rows {
+        Rows {
+            server: StringBuilder::new(),
+            conn: Int64Builder::new(),
+            user: StringBuilder::new(),
+            host: StringBuilder::new(),
+            ip: StringBuilder::new(),
+            login: ts(),
+            login_us: Int64Builder::new(),
+            logout: ts(),
+            logout_us: Int64Builder::new(),
+            duration: Int64Builder::new(),
+            login_op: StringBuilder::new(),
+            login_result: StringBuilder::new(),
+            tls: BooleanBuilder::new(),
+            first: ts(),
+            last: ts(),
+            events: Int64Builder::new(),
+            statements: Int64Builder::new(),
+            classes: std::array::from_fn(|_| Int64Builder::new()),
+            databases: ListBuilder::new(StringBuilder::new()),
+            first_ev: StringBuilder::new(),
+            last_ev: StringBuilder::new(),
+            len: 0,
+        }
+    }
+
+    /// Appends one row; text is copied straight into the builders (no allocation for valid
+    /// UTF-8, the common case).
+    fn push(&mut self, s: &Session, files: &[Arc<str>], buf: &mut String) {
+        use std::borrow::Cow;
+        use std::fmt::Write as _;
+        fn text(b: &[u8]) -> Cow<'_, str> {
+            match std::str::from_utf8(b) {
+                Ok(t) => Cow::Borrowed(t),
+                Err(_) => String::from_utf8_lossy(b),
+            }
+        }
+        let mut place = |out: &mut StringBuilder, (f, line): (u32, u64)| {
+            buf.clear();
+            let file = files.get(f as usize).map(|s| &**s).unwrap_or("?");
+            let _ = write!(buf, "{file}:{line}");
+            out.append_value(&*buf);
+        };
+        place(&mut self.first_ev, s.first_at);
+        place(&mut self.last_ev, s.last_at);
+        self.server.append_value(text(&s.server));
+        self.conn.append_value(s.connection_id);
+        self.user.append_value(text(&s.user));
+        self.host.append_value(text(&s.client_host));
+        match client_ip(&s.client_host) {
+            Some(ip) => {
+                buf.clear();
+                let _ = write!(buf, "{ip}");
+                self.ip.append_value(&*buf);
+            }
+            None => self.ip.append_null(),
+        }
+        self.login
+            .append_option(s.login_us.map(|t| t.div_euclid(1000)));
+        self.login_us.append_option(s.login_us);
+        self.logout
+            .append_option(s.logout_us.map(|t| t.div_euclid(1000)));
+        self.logout_us.append_option(s.logout_us);
+        self.duration
+            .append_option(match (s.login_us, s.logout_us) {
+                (Some(a), Some(b)) => Some(b.saturating_sub(a).max(0)),
+                _ => None,
+            });
+        self.login_op
+            .append_option(s.login.map(|l| l.operation.as_str()));
+        self.login_result.append_option(
+            s.login
+                .map(|l| if l.success { "success" } else { "failed" }),
+        );
+        self.tls.append_option(s.tls);
+        self.first.append_value(s.first_us.div_euclid(1000));
+        self.last.append_value(s.last_us.div_euclid(1000));
+        self.events.append_value(s.events as i64);
+        self.statements.append_value(s.statement_total() as i64);
+        for (b, n) in self.classes.iter_mut().zip(s.statements) {
+            b.append_value(n as i64);
+        }
+        for d in &s.databases {
+            self.databases.values().append_value(text(d));
+        }
+        self.databases.append(true);
+        self.len += 1;
+    }
+
+    fn finish(&mut self) -> RecordBatch {
+        self.len = 0;
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(self.server.finish()),
+            Arc::new(self.conn.finish()),
+            Arc::new(self.user.finish()),
+            Arc::new(self.host.finish()),
+            Arc::new(self.ip.finish()),
+            Arc::new(self.login.finish()),
+            Arc::new(self.login_us.finish()),
+            Arc::new(self.logout.finish()),
+            Arc::new(self.logout_us.finish()),
+            Arc::new(self.duration.finish()),
+            Arc::new(self.login_op.finish()),
+            Arc::new(self.login_result.finish()),
+            Arc::new(self.tls.finish()),
+            Arc::new(self.first.finish()),
+            Arc::new(self.last.finish()),
+            Arc::new(self.events.finish()),
+            Arc::new(self.statements.finish()),
+        ];
+        for b in &mut self.classes {
+            columns.push(Arc::new(b.finish()));
+        }
+        columns.push(Arc::new(self.databases.finish()));
+        columns.push(Arc::new(self.first_ev.finish()));
+        columns.push(Arc::new(self.last_ev.finish()));
+        RecordBatch::try_new(table::arrow_schema(&COLUMNS), columns)
+            .expect("session columns match the schema")
+    }
+}
+
+/// Writes `sessions.parquet` as sessions end.
+pub struct SessionWriter {
+    path: PathBuf,
+    tmp: PathBuf,
+    writer: ArrowWriter<BufWriter<File>>,
+    rows: Rows,
+    files: Vec<Arc<str>>,
+    buf: String,
+    written: u64,
+}
+
+impl SessionWriter {
+    /// Starts `path` (under its hidden temporary name); `files` name the inputs.
+    pub fn new(path: &Path, files: Vec<Arc<str>>) -> Result<SessionWriter> {
+        let tmp = super::parquet::hidden_tmp(path);
+        let file = File::create(&tmp).map_err(|e| Error::io(path, e))?;
+        let schema = table::arrow_schema(&COLUMNS);
+        let props = (*super::parquet::writer_properties(&schema, &COLUMNS)).clone();
+        let writer = ArrowWriter::try_new(BufWriter::new(file), schema, Some(props))
+            .map_err(|e| output_error(path, e))?;
+        Ok(SessionWriter {
+            path: path.to_path_buf(),
+            tmp,
+            writer,
+            rows: Rows::new(),
+            files,
+            buf: String::new(),
+            written: 0,
+        })
+    }
+
+    /// Adds one session; a full batch is written as a row group.
+    pub fn push(&mut self, s: &Session) -> Result<()> {
+        self.rows.push(s, &self.files, &mut self.buf);
+        if self.rows.len >= ROWS_PER_GROUP {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.rows.len == 0 {
+            return Ok(());
+        }
+        self.written += self.rows.len as u64;
+        let batch = self.rows.finish();
+        self.writer
+            .write(&batch)
+            .and_then(|()| self.writer.flush())
+            .map_err(|e| output_error(&self.path, e))
+    }
+
+    /// Writes the last rows and moves the file into place; returns the rows written.
+    pub fn finish(mut self) -> Result<u64> {
+        let written = self.flush().and_then(|()| {
+            let buf = self
+                .writer
+                .into_inner()
+                .map_err(|e| output_error(&self.path, e))?;
+            let file = buf
+                .into_inner()
+                .map_err(|e| Error::io(&self.path, e.into_error()))?;
+            file.sync_all().map_err(|e| Error::io(&self.path, e))
+        });
+        super::parquet::into_place(written, &self.tmp, &self.path)?;
+        Ok(self.written)
+    }
+
+    /// Gives up: the temporary is removed.
+    pub fn abandon(self) {
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+fn output_error(path: &Path, e: parquet::errors::ParquetError) -> Error {
+    Error::Output {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
