@@ -267,6 +267,29 @@ fn may_end_line_comment(s: &[u8], nl: usize) -> bool {
 /// line comment, is [`StatementClass::Audit`], which sends the statement through the token
 /// stream.
 fn call_before(s: &[u8], i: usize) -> Option<(usize, StatementClass)> {
+    // Fast path, most `(` of ordinary statements (`COUNT(`, `IN (`, `VALUES (`): a bare name
+    // behind plain spaces, where no comment, newline or quote can stand between.
+    let mut end = i;
+    while end > 0 && s[end - 1] == b' ' {
+        end -= 1;
+    }
+    let start = run_start(s, end);
+    if end - start >= 6 {
+        let start = ident_start(s, start, end);
+        return call_class(&s[start..end]).map(|c| (start, c));
+    }
+    if start < end && !(start > 0 && s[start - 1] == b'\\') {
+        // A name too short for `call_class` (not the `n` of an escaped newline).
+        return None;
+    }
+    // No name at all behind punctuation (`, (`, `((`, `= (`).
+    if end == 0
+        || !(s[end - 1].is_ascii_whitespace()
+            || is_ident(s[end - 1])
+            || matches!(s[end - 1], b'/' | b'"' | b'`'))
+    {
+        return None;
+    }
     let Some(end) = skip_back(s, i) else {
         return Some((0, C::Audit));
     };
@@ -281,17 +304,70 @@ fn call_before(s: &[u8], i: usize) -> Option<(usize, StatementClass)> {
         let name = name.strip_suffix(b"\\").unwrap_or(name);
         return call_class(name).map(|_| (0, C::Audit));
     }
-    let start = ident_start(s, end);
+    let start = ident_start(s, run_start(s, end), end);
     call_class(&s[start..end]).map(|c| (start, c))
 }
 
-/// Where the name that ends at `end` starts. The log's escaped whitespace (`\n`, `\r`, `\t`)
-/// before it is not part of it.
-fn ident_start(s: &[u8], end: usize) -> usize {
-    let start = s[..end]
+/// Where the run of name bytes that ends at `end` starts. The 16 bytes before `end` are
+/// classified at once: a `(` follows a name in most statements, and stepping back over the
+/// name byte by byte was most of the cost of looking at a `(`.
+#[inline]
+fn run_start(s: &[u8], end: usize) -> usize {
+    if end >= 16 {
+        let other = !ident_mask16(s, end - 16) & 0xffff;
+        if other != 0 {
+            // The name bytes are the top bits above the highest other byte.
+            return end - (other.leading_zeros() - 16) as usize;
+        }
+    }
+    s[..end]
         .iter()
         .rposition(|&c| !is_ident(c))
-        .map_or(0, |p| p + 1);
+        .map_or(0, |p| p + 1)
+}
+
+/// Bit `i` set where `s[at + i]` is a name byte ([`is_ident`]), `at + 16 <= s.len()`.
+#[inline]
+fn ident_mask16(s: &[u8], at: usize) -> u32 {
+    let block = &s[at..at + 16];
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of x86_64; the load reads the 16 bytes of `block`. The
+        // compares are signed, so bytes from 0x80 (name bytes) are the negative ones.
+        unsafe {
+            let v = _mm_loadu_si128(block.as_ptr().cast());
+            let between = |v: __m128i, lo: u8, hi: u8| {
+                _mm_and_si128(
+                    _mm_cmpgt_epi8(v, _mm_set1_epi8(lo as i8 - 1)),
+                    _mm_cmplt_epi8(v, _mm_set1_epi8(hi as i8 + 1)),
+                )
+            };
+            // Setting bit 5 maps an upper-case letter onto its lower case, and no other
+            // byte onto a lower-case letter.
+            let letter = between(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', b'z');
+            let digit = between(v, b'0', b'9');
+            let other = _mm_or_si128(
+                _mm_or_si128(
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8)),
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b'$' as i8)),
+                ),
+                _mm_cmplt_epi8(v, _mm_setzero_si128()),
+            );
+            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit), other)) as u32
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    block
+        .iter()
+        .enumerate()
+        .fold(0, |m, (i, &c)| m | (u32::from(is_ident(c)) << i))
+}
+
+/// Where the name whose run of name bytes is `s[run..end]` starts. The log's escaped whitespace (`\n`, `\r`, `\t`)
+/// before it is not part of it.
+fn ident_start(s: &[u8], run: usize, end: usize) -> usize {
+    let start = run;
     if start < end && start > 0 && s[start - 1] == b'\\' && matches!(s[start], b'n' | b'r' | b't') {
         start + 1
     } else {
@@ -301,8 +377,12 @@ fn ident_start(s: &[u8], end: usize) -> usize {
 
 /// `OUTFILE` or `DUMPFILE` whose `FILE` starts at the `f` at `i`: where the word starts.
 fn file_word_at(s: &[u8], i: usize) -> Option<usize> {
-    if s.len() < i + 4
-        || !s[i..i + 4].eq_ignore_ascii_case(b"FILE")
+    let word = |at: usize| {
+        s.get(at..at + 4)
+            .map(|w| u32::from_le_bytes(w.try_into().unwrap()))
+    };
+    // One comparison of four bytes, case folded (`| 0x20` maps no other byte onto a letter).
+    if word(i).map(|w| w | 0x2020_2020) != Some(u32::from_le_bytes(*b"file"))
         || s.get(i + 4).is_some_and(|&c| is_ident(c))
     {
         return None;
@@ -323,7 +403,10 @@ fn file_word_at(s: &[u8], i: usize) -> Option<usize> {
 /// another word is there, `None` when the token stream must decide.
 fn into_before(s: &[u8], start: usize) -> Option<usize> {
     let end = skip_back(s, start)?;
-    if end >= 4 && s[end - 4..end].eq_ignore_ascii_case(b"INTO") && ident_start(s, end) == end - 4 {
+    if end >= 4
+        && s[end - 4..end].eq_ignore_ascii_case(b"INTO")
+        && ident_start(s, run_start(s, end), end) == end - 4
+    {
         Some(end - 4)
     } else {
         Some(usize::MAX)
@@ -1109,6 +1192,72 @@ mod tests {
         assert_eq!(c("SELECT LO_EXPORT (16409, '/tmp/x')"), Exfiltration);
         assert_eq!(c("select * from t into   dumpfile '/tmp/x'"), Exfiltration);
         assert_eq!(c("SELECT lo_exports FROM t"), Read);
+    }
+
+    #[test]
+    fn name_runs_are_found_16_bytes_at_a_time() {
+        // Every byte value, at every position of the 16 bytes before `end`.
+        for b in 0..=255u8 {
+            for pos in 0..20 {
+                let mut s = b"SELECT x, abc_def_ghijklmnop_qrstu".to_vec();
+                let at = s.len() - 1 - pos.min(s.len() - 1);
+                s[at] = b;
+                for end in 0..=s.len() {
+                    let want = s[..end]
+                        .iter()
+                        .rposition(|&c| !is_ident(c))
+                        .map_or(0, |p| p + 1);
+                    assert_eq!(run_start(&s, end), want, "byte {b:#x} at {at}, end {end}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_name_behind_spaces_or_anything_else_before_a_paren_is_seen() {
+        // The fast path (a bare name behind spaces) and the ways around it.
+        assert_eq!(c("SELECT LOAD_FILE   ('/etc/passwd')"), Exfiltration);
+        assert_eq!(c("SELECT x, Load_File('/etc/passwd')"), Exfiltration);
+        assert_eq!(c("SELECT load_file/* c */ ('/etc/passwd')"), Exfiltration);
+        assert_eq!(c("SELECT load_file /* c */('/etc/passwd')"), Exfiltration);
+        assert_eq!(
+            c(r"SELECT load_file
+('/etc/passwd')"),
+            Exfiltration
+        );
+        assert_eq!(
+            c(r"SELECT load_file 
+ ('/etc/passwd')"),
+            Exfiltration
+        );
+        assert_eq!(c("SELECT load_file	('/etc/passwd')"), Exfiltration);
+        assert_eq!(
+            c(r"SELECT a,
+load_file('/etc/passwd')"),
+            Exfiltration
+        );
+        assert_eq!(c("SELECT `LOAD_FILE` ('/etc/passwd')"), Exfiltration);
+        assert_eq!(
+            c("SELECT aaaaaaaaaaaaaaaaaaaaaaaa, pg_read_binary_file('/etc/passwd')"),
+            Exfiltration
+        );
+        assert_eq!(c("SELECT x,dblink_exec('c', 'DROP TABLE t')"), Exfiltration);
+        // Names that are none of the functions, long and short.
+        assert_eq!(c("SELECT COUNT(*), SUM(a) FROM t WHERE a IN (1, 2)"), Read);
+        assert_eq!(c("SELECT LAST_INSERT_ID()"), Read);
+        assert_eq!(
+            c("INSERT INTO a_very_long_table_name_of_more_than_twenty (a) VALUES (1)"),
+            Write
+        );
+        assert_eq!(c("SELECT xload_file('/etc/passwd')"), Read);
+    }
+
+    #[test]
+    fn the_file_of_outfile_is_found_in_any_case() {
+        assert_eq!(c("SELECT 1 INTO OutFile '/tmp/x'"), Exfiltration);
+        assert_eq!(c("SELECT 1 into dumpFILE '/tmp/x'"), Exfiltration);
+        assert_eq!(c("SELECT 1 INTO OUTFILES"), Read);
+        assert_eq!(c("SELECT fil, file, FILE FROM t"), Read);
     }
 
     #[test]

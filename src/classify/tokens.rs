@@ -59,8 +59,21 @@ impl<'a> Token<'a> {
 /// An identifier byte (as MySQL and PostgreSQL allow in bare names; UTF-8 bytes included).
 #[inline]
 pub fn is_ident(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
+    IDENT[c as usize]
 }
+
+/// [`is_ident`] as a table: one load instead of five comparisons, for the scans that step
+/// back over names byte by byte.
+static IDENT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80;
+        c += 1;
+    }
+    t
+};
 
 /// The token stream of a statement.
 #[derive(Clone)]
@@ -209,44 +222,68 @@ impl<'a> Iterator for Tokens<'a> {
 }
 
 /// The bytes that can open a literal, a quoted name or a comment (or an escape).
-static SPECIAL: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    let set = b"'\"`\\/-#$";
-    while i < set.len() {
-        t[set[i] as usize] = true;
-        i += 1;
+const SPECIAL: &[u8; 8] = b"'\"`\\/-#$";
+
+/// The first byte of [`SPECIAL`] in `s[from..to]`, 16 bytes at a time: the text before a
+/// `WHERE` is long and holds few of them.
+fn next_special(s: &[u8], mut from: usize, to: usize) -> Option<usize> {
+    while from + 16 <= to {
+        let hits = special_mask16(s, from);
+        if hits != 0 {
+            return Some(from + hits.trailing_zeros() as usize);
+        }
+        from += 16;
     }
-    t
-};
+    s[from..to]
+        .iter()
+        .position(|c| SPECIAL.contains(c))
+        .map(|p| from + p)
+}
+
+/// Bit `i` set where `s[at + i]` is one of [`SPECIAL`] (`at + 16 <= s.len()`).
+#[inline]
+fn special_mask16(s: &[u8], at: usize) -> u32 {
+    let block = &s[at..at + 16];
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of x86_64; the load reads the 16 bytes of `block`.
+        unsafe {
+            let v = _mm_loadu_si128(block.as_ptr().cast());
+            let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
+            let [a, b, c, d, e, f, g, h] = *SPECIAL;
+            let hits = _mm_or_si128(
+                _mm_or_si128(_mm_or_si128(eq(a), eq(b)), _mm_or_si128(eq(c), eq(d))),
+                _mm_or_si128(_mm_or_si128(eq(e), eq(f)), _mm_or_si128(eq(g), eq(h))),
+            );
+            _mm_movemask_epi8(hits) as u32
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    block
+        .iter()
+        .enumerate()
+        .fold(0, |m, (i, c)| m | (u32::from(SPECIAL.contains(c)) << i))
+}
 
 /// Whether byte `at` of `s` is code: not inside a literal, a quoted name or a comment.
-/// Plain bytes are stepped over one by one; only those that can open a literal or a comment
-/// go through the tokenizer.
+/// Plain bytes are skipped ([`next_special`]); only those that can open a literal or a
+/// comment go through the tokenizer.
 pub fn at_code_level(s: &[u8], at: usize) -> bool {
     if at > s.len() {
         return false;
     }
-    let special = |c: u8| SPECIAL[c as usize];
-    // Most text before a keyword holds nothing that can open a literal or a comment.
-    if !s[..at].iter().any(|&c| special(c)) {
-        return true;
-    }
     let mut i = 0;
     while i < at {
-        if special(s[i]) {
-            let mut t = Tokens::new(&s[i..]);
-            t.skip_separators();
-            let after = s.len() - t.rest.len();
-            if after > i {
-                i = after;
-                continue;
-            }
+        let Some(j) = next_special(s, i, at) else {
+            return true;
+        };
+        let mut t = Tokens::new(&s[j..]);
+        t.skip_separators();
+        if t.rest.len() == s.len() - j {
             t.next();
-            i = s.len() - t.rest.len();
-        } else {
-            i += 1;
         }
+        i = s.len() - t.rest.len();
     }
     i == at
 }
@@ -449,6 +486,35 @@ mod tests {
         );
         assert_eq!(words("/* unterminated"), Vec::<String>::new());
         assert_eq!(words("'unterminated"), ["unterminated"]);
+    }
+
+    #[test]
+    fn code_level_is_found_past_long_plain_text() {
+        let pad = "x".repeat(40);
+        let s = format!("UPDATE t SET a = {pad} WHERE b = '{pad} WHERE' -- WHERE\n WHERE");
+        let s = s.as_bytes();
+        let wheres: Vec<usize> = (0..s.len())
+            .filter(|&i| s[i..].starts_with(b"WHERE"))
+            .collect();
+        let code: Vec<bool> = wheres.iter().map(|&i| at_code_level(s, i)).collect();
+        assert_eq!(code, [true, false, false, true]);
+        for at in 0..=s.len() + 1 {
+            // Agrees with the byte-by-byte walk.
+            let mut i = 0;
+            while i < at && i < s.len() {
+                if SPECIAL.contains(&s[i]) {
+                    let mut t = Tokens::new(&s[i..]);
+                    t.skip_separators();
+                    if t.rest.len() == s.len() - i {
+                        t.next();
+                    }
+                    i = s.len() - t.rest.len();
+                } else {
+                    i += 1;
+                }
+            }
+            assert_eq!(at_code_level(s, at), at <= s.len() && i == at, "at {at}");
+        }
     }
 
     #[test]
