@@ -168,41 +168,15 @@ fn scan_calls(rest: &[u8]) -> Option<StatementClass> {
     let mut full = false;
     for_each_paren_or_f(rest, |i| {
         let hit = if rest[i] == b'(' {
-            match call_before(rest, i) {
-                Some((start, c)) if c != C::Audit && tokens::at_code_level(rest, start) => Some(c),
-                Some((_, C::Audit)) => {
-                    full = true;
-                    None
-                }
-                _ => None,
-            }
+            call_at(rest, i)
         } else {
-            match file_word_at(rest, i) {
-                Some(start) => match into_before(rest, start) {
-                    Some(into) if tokens::at_code_level(rest, into) => {
-                        let mut more = Tokens::new(&rest[i + 4..]);
-                        let mut buf = [0u8; 128];
-                        let n = match more.next() {
-                            Some(file) => decode_literal(file, &mut more, &mut buf),
-                            None => 0,
-                        };
-                        Some(if is_plugin_path(&buf[..n]) {
-                            C::CodeExecution
-                        } else {
-                            C::Exfiltration
-                        })
-                    }
-                    Some(_) => None,
-                    None => {
-                        full = true;
-                        None
-                    }
-                },
-                None => None,
-            }
+            outfile_at(rest, i)
         };
-        if hit.is_some() && found != Some(C::CodeExecution) {
-            found = hit;
+        match hit {
+            // The token stream decides.
+            Some(C::Audit) => full = true,
+            Some(c) if found != Some(C::CodeExecution) => found = Some(c),
+            _ => {}
         }
         found == Some(C::CodeExecution)
     });
@@ -215,6 +189,58 @@ fn scan_calls(rest: &[u8]) -> Option<StatementClass> {
         }
     }
     found
+}
+
+/// The class the call whose `(` is at `i` gives the statement, if any; `Some(Audit)` when
+/// the token stream must decide. Inlined: most `(` are rejected in [`call_before`]'s first
+/// lines, without a call.
+#[inline]
+fn call_at(s: &[u8], i: usize) -> Option<StatementClass> {
+    let (start, c) = call_before(s, i)?;
+    confirm_call(s, start, c)
+}
+
+#[inline(never)]
+fn confirm_call(s: &[u8], start: usize, c: StatementClass) -> Option<StatementClass> {
+    match c {
+        C::Audit => Some(C::Audit),
+        c => tokens::at_code_level(s, start).then_some(c),
+    }
+}
+
+/// The class an `INTO OUTFILE|DUMPFILE` whose `FILE` starts at the `f` at `i` gives the
+/// statement, if any; `Some(Audit)` when the token stream must decide. Inlined: most `f`
+/// are rejected by one comparison.
+#[inline]
+fn outfile_at(s: &[u8], i: usize) -> Option<StatementClass> {
+    let word = s.get(i..i + 4)?;
+    // Four bytes at once, case folded (`| 0x20` maps no other byte onto a lower-case letter).
+    if u32::from_le_bytes(word.try_into().unwrap()) | 0x2020_2020 != u32::from_le_bytes(*b"file") {
+        return None;
+    }
+    outfile_class(s, i)
+}
+
+#[inline(never)]
+fn outfile_class(s: &[u8], i: usize) -> Option<StatementClass> {
+    let start = file_word_at(s, i)?;
+    match into_before(s, start) {
+        Some(into) if tokens::at_code_level(s, into) => {
+            let mut more = Tokens::new(&s[i + 4..]);
+            let mut buf = [0u8; 128];
+            let n = match more.next() {
+                Some(file) => decode_literal(file, &mut more, &mut buf),
+                None => 0,
+            };
+            Some(if is_plugin_path(&buf[..n]) {
+                C::CodeExecution
+            } else {
+                C::Exfiltration
+            })
+        }
+        Some(_) => None,
+        None => Some(C::Audit),
+    }
 }
 
 /// Whitespace (also escaped) and block comments before `end`: where the text before them
@@ -248,24 +274,25 @@ fn skip_back(s: &[u8], mut end: usize) -> Option<usize> {
 /// holds `--` or `#` (perhaps inside a literal: the token stream decides then). Formatted
 /// statements break lines before `(` without comments, and need no token stream.
 fn may_end_line_comment(s: &[u8], nl: usize) -> bool {
-    let line = &s[..nl];
-    let start = match (
-        memchr::memrchr(b'\n', line),
-        memchr::memmem::rfind(line, b"\\n"),
-    ) {
-        (Some(a), Some(b)) => (a + 1).max(b + 2),
-        (Some(a), None) => a + 1,
-        (None, Some(b)) => b + 2,
-        (None, None) => 0,
-    };
-    let line = &line[start.min(nl)..];
-    memchr::memchr(b'#', line).is_some() || memchr::memmem::find(line, b"--").is_some()
+    // The line runs back to the newline (real or escaped) before it; lines are short.
+    let mut j = nl;
+    while j > 0 {
+        match s[j - 1] {
+            b'\n' => return false,
+            b'n' if j >= 2 && s[j - 2] == b'\\' => return false,
+            b'#' => return true,
+            b'-' if j >= 2 && s[j - 2] == b'-' => return true,
+            _ => j -= 1,
+        }
+    }
+    false
 }
 
 /// The function name before the `(` at `i` (whitespace and comments skipped), when it is
 /// one of [`call_class`]'s: where it starts and its class. A quoted name, or one behind a
 /// line comment, is [`StatementClass::Audit`], which sends the statement through the token
 /// stream.
+#[inline]
 fn call_before(s: &[u8], i: usize) -> Option<(usize, StatementClass)> {
     // Fast path, most `(` of ordinary statements (`COUNT(`, `IN (`, `VALUES (`): a bare name
     // behind plain spaces, where no comment, newline or quote can stand between.
@@ -290,6 +317,13 @@ fn call_before(s: &[u8], i: usize) -> Option<(usize, StatementClass)> {
     {
         return None;
     }
+    call_behind_separators(s, i)
+}
+
+/// [`call_before`] when whitespace other than spaces, a comment or a quote may stand
+/// between the name and the `(`.
+#[inline(never)]
+fn call_behind_separators(s: &[u8], i: usize) -> Option<(usize, StatementClass)> {
     let Some(end) = skip_back(s, i) else {
         return Some((0, C::Audit));
     };
@@ -377,12 +411,8 @@ fn ident_start(s: &[u8], run: usize, end: usize) -> usize {
 
 /// `OUTFILE` or `DUMPFILE` whose `FILE` starts at the `f` at `i`: where the word starts.
 fn file_word_at(s: &[u8], i: usize) -> Option<usize> {
-    let word = |at: usize| {
-        s.get(at..at + 4)
-            .map(|w| u32::from_le_bytes(w.try_into().unwrap()))
-    };
-    // One comparison of four bytes, case folded (`| 0x20` maps no other byte onto a letter).
-    if word(i).map(|w| w | 0x2020_2020) != Some(u32::from_le_bytes(*b"file"))
+    if s.len() < i + 4
+        || !s[i..i + 4].eq_ignore_ascii_case(b"FILE")
         || s.get(i + 4).is_some_and(|&c| is_ident(c))
     {
         return None;
@@ -556,10 +586,26 @@ fn find_word_ci(hay: &[u8], word: &[u8]) -> Option<usize> {
     memchr::memchr2_iter(first, first.to_ascii_lowercase(), hay).find(|&i| {
         i + word.len() <= hay.len()
             && hay[i..i + word.len()].eq_ignore_ascii_case(word)
-            && (i == 0
-                || !is_ident(hay[i - 1])
-                || i >= 2 && hay[i - 2] == b'\\' && matches!(hay[i - 1], b'n' | b'r' | b't'))
+            && word_starts(hay, i)
             && hay.get(i + word.len()).is_none_or(|&c| !is_ident(c))
+    })
+}
+
+/// Whether a word may start at `i`: no name byte before it (an escaped `\n` is whitespace).
+fn word_starts(hay: &[u8], i: usize) -> bool {
+    i == 0
+        || !is_ident(hay[i - 1])
+        || i >= 2 && hay[i - 2] == b'\\' && matches!(hay[i - 1], b'n' | b'r' | b't')
+}
+
+/// Whether `hay` holds a whole-word `OR` or `XOR` (any case) or a `|`: one pass over it.
+fn may_hold_or(hay: &[u8]) -> bool {
+    memchr::memchr3_iter(b'O', b'o', b'|', hay).any(|i| {
+        hay[i] == b'|'
+            || hay.get(i + 1).is_some_and(|&c| c | 0x20 == b'r')
+                && hay.get(i + 2).is_none_or(|&c| !is_ident(c))
+                && (word_starts(hay, i)
+                    || i >= 1 && hay[i - 1] | 0x20 == b'x' && word_starts(hay, i - 1))
     })
 }
 
@@ -574,9 +620,7 @@ fn tautological(toks: &mut Tokens<'_>) -> bool {
         let rest = peek.rest();
         if first.kind == Kind::Word
             && !(first.is("TRUE") || first.is("FALSE") || first.is("NOT"))
-            && memchr::memchr(b'|', rest).is_none()
-            && find_word_ci(rest, b"OR").is_none()
-            && find_word_ci(rest, b"XOR").is_none()
+            && !may_hold_or(rest)
         {
             return false;
         }
@@ -1250,6 +1294,34 @@ load_file('/etc/passwd')"),
             Write
         );
         assert_eq!(c("SELECT xload_file('/etc/passwd')"), Read);
+    }
+
+    #[test]
+    fn every_spelling_of_or_reaches_the_full_check() {
+        assert_eq!(c("DELETE FROM t WHERE id = 5 or 1=1"), Destructive);
+        assert_eq!(c(r"DELETE FROM t WHERE id = 5\nOR 1=1"), Destructive);
+        assert_eq!(c("DELETE FROM t WHERE id = 5 XOR 1=1"), Destructive);
+        assert_eq!(c("DELETE FROM t WHERE id = 5/**/Or/**/1=1"), Destructive);
+        assert_eq!(c("DELETE FROM t WHERE id = 5 || 1=1"), Destructive);
+        assert_eq!(c("UPDATE t SET a = 1 WHERE id = 5 ORDER BY id"), Write);
+        assert_eq!(
+            c("UPDATE t SET a = 1 WHERE order_id = 5 OR color = 2"),
+            Write
+        );
+    }
+
+    #[test]
+    fn a_line_comment_before_an_escaped_newline_is_seen() {
+        assert_eq!(c(r"SELECT load_file -- a\n ('/etc/passwd')"), Exfiltration);
+        assert_eq!(
+            c(r"SELECT 1,\n load_file # a\n('/etc/passwd')"),
+            Exfiltration
+        );
+        assert_eq!(
+            c(r"SELECT a -- b\n, load_file\n('/etc/passwd')"),
+            Exfiltration
+        );
+        assert_eq!(c(r"INSERT INTO t (a) VALUES (1),\n (2) -- x"), Write);
     }
 
     #[test]
