@@ -274,7 +274,12 @@ fn skip_back(s: &[u8], mut end: usize) -> Option<usize> {
 /// holds `--` or `#` (perhaps inside a literal: the token stream decides then). Formatted
 /// statements break lines before `(` without comments, and need no token stream.
 fn may_end_line_comment(s: &[u8], nl: usize) -> bool {
-    // The line runs back to the newline (real or escaped) before it; lines are short.
+    // Most statements hold no `#` and no `--` at all: two quick searches say so.
+    let before = &s[..nl];
+    if memchr::memchr(b'#', before).is_none() && tokens::find_pair(before, b'-', b'-').is_none() {
+        return false;
+    }
+    // The line runs back to the newline (real or escaped) before it.
     let mut j = nl;
     while j > 0 {
         match s[j - 1] {
