@@ -278,6 +278,19 @@ pub fn at_code_level(s: &[u8], at: usize) -> bool {
         let Some(j) = next_special(s, i, at) else {
             return true;
         };
+        // A literal (the usual special byte) is stepped over as [`Tokens::next`] does, without
+        // the rest of the tokenizer.
+        match s[j..] {
+            [b'\\', q @ (b'\'' | b'"' | b'`'), ..] => {
+                i = find_escaped_close(&s[j + 2..], q).map_or(s.len(), |e| j + 2 + e + 2);
+                continue;
+            }
+            [q @ (b'\'' | b'"' | b'`'), ..] => {
+                i = find_close(&s[j + 1..], q).map_or(s.len(), |e| j + 1 + e + 1);
+                continue;
+            }
+            _ => {}
+        }
         let mut t = Tokens::new(&s[j..]);
         t.skip_separators();
         if t.rest.len() == s.len() - j {
@@ -317,7 +330,8 @@ fn find_close(s: &[u8], q: u8) -> Option<usize> {
 /// a quote inside the literal).
 fn find_escaped_close(s: &[u8], q: u8) -> Option<usize> {
     let mut i = 0;
-    while let Some(j) = memchr::memchr(b'\\', &s[i..]) {
+    // Escapes in the log's text are often a few bytes apart (`\'paid\'`).
+    while let Some(j) = crate::bytes::find_byte_near(b'\\', &s[i..]) {
         let at = i + j;
         match s.get(at + 1) {
             Some(b'\\') => {
@@ -491,13 +505,18 @@ mod tests {
     #[test]
     fn code_level_is_found_past_long_plain_text() {
         let pad = "x".repeat(40);
-        let s = format!("UPDATE t SET a = {pad} WHERE b = '{pad} WHERE' -- WHERE\n WHERE");
+        let s = format!(
+            r"UPDATE t SET a = {pad} WHERE b = '{pad} WHERE' -- WHERE\n WHERE c = \'WHERE\' /* WHERE */ WHERE `WHERE` WHERE"
+        );
         let s = s.as_bytes();
         let wheres: Vec<usize> = (0..s.len())
             .filter(|&i| s[i..].starts_with(b"WHERE"))
             .collect();
         let code: Vec<bool> = wheres.iter().map(|&i| at_code_level(s, i)).collect();
-        assert_eq!(code, [true, false, false, true]);
+        assert_eq!(
+            code,
+            [true, false, false, true, false, false, true, false, true]
+        );
         for at in 0..=s.len() + 1 {
             // Agrees with the byte-by-byte walk.
             let mut i = 0;
