@@ -236,9 +236,20 @@ fn next_special(s: &[u8], mut from: usize, to: usize) -> Option<usize> {
     }
     s[from..to]
         .iter()
-        .position(|c| SPECIAL.contains(c))
+        .position(|&c| IS_SPECIAL[c as usize])
         .map(|p| from + p)
 }
+
+/// [`SPECIAL`] as a table, for the last bytes before `to`.
+static IS_SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < SPECIAL.len() {
+        t[SPECIAL[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
 
 /// Bit `i` set where `s[at + i]` is one of [`SPECIAL`] (`at + 16 <= s.len()`).
 #[inline]
@@ -310,7 +321,7 @@ pub(crate) fn find_pair(s: &[u8], a: u8, b: u8) -> Option<usize> {
 /// The closing quote `q` of a literal (backslash escapes and doubled quotes stay inside).
 fn find_close(s: &[u8], q: u8) -> Option<usize> {
     let mut i = 0;
-    while let Some(j) = memchr::memchr2(q, b'\\', &s[i..]) {
+    while let Some(j) = find2_near(q, b'\\', &s[i..]) {
         let at = i + j;
         // An escaped byte, or a doubled quote: both stay inside.
         if s[at] == b'\\' || s.get(at + 1) == Some(&q) {
@@ -323,6 +334,16 @@ fn find_close(s: &[u8], q: u8) -> Option<usize> {
         }
     }
     None
+}
+
+/// The first `a` or `b` in `hay`: the first 16 bytes one by one, then `memchr2`. Literals
+/// are mostly short (`'paid'`), where setting up a search costs more than the bytes it skips.
+fn find2_near(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
+    let near = hay.len().min(16);
+    match hay[..near].iter().position(|&c| c == a || c == b) {
+        Some(p) => Some(p),
+        None => memchr::memchr2(a, b, &hay[near..]).map(|p| near + p),
+    }
 }
 
 /// The `\q` closing a literal opened by `\q` in escaped audit text. `\\` is the log's
