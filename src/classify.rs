@@ -415,8 +415,8 @@ fn ident_mask16(s: &[u8], at: usize) -> u32 {
         .fold(0, |m, (i, &c)| m | (u32::from(is_ident(c)) << i))
 }
 
-/// Where the name whose run of name bytes is `s[run..end]` starts. The log's escaped whitespace (`\n`, `\r`, `\t`)
-/// before it is not part of it.
+/// Where the name whose run of name bytes is `s[run..end]` starts. The log's escaped
+/// whitespace (`\n`, `\r`, `\t`) before it is not part of it.
 fn ident_start(s: &[u8], run: usize, end: usize) -> usize {
     let start = run;
     if start < end && start > 0 && s[start - 1] == b'\\' && matches!(s[start], b'n' | b'r' | b't') {
@@ -1281,23 +1281,13 @@ mod tests {
         assert_eq!(c("SELECT x, Load_File('/etc/passwd')"), Exfiltration);
         assert_eq!(c("SELECT load_file/* c */ ('/etc/passwd')"), Exfiltration);
         assert_eq!(c("SELECT load_file /* c */('/etc/passwd')"), Exfiltration);
-        assert_eq!(
-            c(r"SELECT load_file
-('/etc/passwd')"),
-            Exfiltration
-        );
-        assert_eq!(
-            c(r"SELECT load_file 
- ('/etc/passwd')"),
-            Exfiltration
-        );
-        assert_eq!(c("SELECT load_file	('/etc/passwd')"), Exfiltration);
-        assert_eq!(
-            c(r"SELECT a,
-load_file('/etc/passwd')"),
-            Exfiltration
-        );
+        assert_eq!(c(r"SELECT load_file\n('/etc/passwd')"), Exfiltration);
+        assert_eq!(c(r"SELECT load_file \n ('/etc/passwd')"), Exfiltration);
+        assert_eq!(c("SELECT load_file\t('/etc/passwd')"), Exfiltration);
+        assert_eq!(c(r"SELECT a,\nload_file('/etc/passwd')"), Exfiltration);
         assert_eq!(c("SELECT `LOAD_FILE` ('/etc/passwd')"), Exfiltration);
+        assert_eq!(c("SELECT load_file\n ('/etc/passwd')"), Exfiltration);
+        assert_eq!(c("SELECT load_file -- c\n ('/etc/passwd')"), Exfiltration);
         assert_eq!(
             c("SELECT aaaaaaaaaaaaaaaaaaaaaaaa, pg_read_binary_file('/etc/passwd')"),
             Exfiltration
