@@ -68,6 +68,12 @@ pub mod kind {
     pub(crate) const DESTRUCTIVE: &str = "destructive";
     pub(crate) const EXFILTRATION: &str = "exfiltration";
     pub(crate) const CROSS_DATABASE: &str = "cross_database";
+    /// Contract additions (names fixed by CONTRACT.md; also from CloudTrail later).
+    pub(crate) const AUDIT_DISABLED: &str = "audit_disabled";
+    pub(crate) const TLS_WEAKENED: &str = "tls_weakened";
+    /// Additions of issue #24.
+    pub(crate) const CODE_EXECUTION: &str = "code_execution";
+    pub(crate) const DISTRIBUTED_BRUTE_FORCE: &str = "distributed_brute_force";
 }
 
 /// Where an event came from: the input file (index into the run's file list) and line, and

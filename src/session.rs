@@ -26,7 +26,7 @@ use crate::event::{client_ip, session_slot, Event, Operation, SESSION_SLOTS};
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Statement classes, in the order of the `statements_*` columns.
-pub const CLASSES: [StatementClass; 7] = [
+pub const CLASSES: [StatementClass; 10] = [
     StatementClass::Privilege,
     StatementClass::Destructive,
     StatementClass::Exfiltration,
@@ -34,6 +34,9 @@ pub const CLASSES: [StatementClass; 7] = [
     StatementClass::Write,
     StatementClass::Read,
     StatementClass::Other,
+    StatementClass::CodeExecution,
+    StatementClass::Audit,
+    StatementClass::Tls,
 ];
 
 /// Databases kept per session (a session touching more is rare; the rest are counted).
@@ -73,6 +76,9 @@ fn class_index(c: StatementClass) -> usize {
         StatementClass::Write => 4,
         StatementClass::Read => 5,
         StatementClass::Other => 6,
+        StatementClass::CodeExecution => 7,
+        StatementClass::Audit => 8,
+        StatementClass::Tls => 9,
     }
 }
 
@@ -95,7 +101,7 @@ pub struct Part<T> {
     pub last_at: (u32, u64),
     pub tls: Option<bool>,
     pub events: u64,
-    pub statements: [u64; 7],
+    pub statements: [u64; CLASSES.len()],
     pub databases: Vec<T>,
     /// Began without a login in its chunk: continues a session an earlier chunk opened.
     pub head: bool,
@@ -235,7 +241,7 @@ impl<'a> SessionTracker<'a> {
                 last_at: at,
                 tls: None,
                 events: 0,
-                statements: [0; 7],
+                statements: [0; CLASSES.len()],
                 databases: Vec::new(),
                 head: login.is_none(),
                 ended: false,
@@ -413,7 +419,7 @@ pub struct ActivityRow {
     pub logins: u64,
     pub failures: u64,
     pub events: u64,
-    pub statements: [u64; 7],
+    pub statements: [u64; CLASSES.len()],
     pub tls_known: u64,
     pub tls_encrypted: u64,
     pub databases: BTreeSet<String>,

@@ -125,6 +125,23 @@ settings! {
     /// How long after a burst a successful login is reported [default: 1h].
     #[arg(long, value_name = "DURATION")]
     brute_force_success_delay: Seconds = Seconds(3600);
+    /// Failed logins for one user, from many sources, within the distributed window that make
+    /// a distributed brute force [default: 30].
+    #[arg(long, value_name = "N")]
+    distributed_brute_force_threshold: u32 = 30;
+    /// Distinct sources those failures must come from [default: 10].
+    #[arg(long, value_name = "N")]
+    distributed_brute_force_sources: u32 = 10;
+    /// Sliding window for distributed brute force [default: 10m].
+    #[arg(long, value_name = "DURATION")]
+    distributed_brute_force_window: Seconds = Seconds(600);
+    /// Low-and-slow brute force: failed logins from one source (outside fast bursts) within
+    /// the horizon that make a slow brute force [default: 50].
+    #[arg(long, value_name = "N")]
+    slow_brute_force_threshold: u32 = 50;
+    /// Horizon over which slow failures from one source add up [default: 24h].
+    #[arg(long, value_name = "DURATION")]
+    slow_brute_force_horizon: Seconds = Seconds(86_400);
     /// Distinct users failed from one source within the window that make a spray [default: 5].
     #[arg(long, value_name = "N")]
     spray_users: u32 = 5;
@@ -253,6 +270,11 @@ impl Settings {
             brute_force_window_secs: self.brute_force_window.0,
             brute_force_success_delay_secs: self.brute_force_success_delay.0,
             spray_users: self.spray_users.max(2),
+            distributed_brute_force_threshold: self.distributed_brute_force_threshold.max(2),
+            distributed_brute_force_sources: self.distributed_brute_force_sources.max(2),
+            distributed_brute_force_window_secs: self.distributed_brute_force_window.0,
+            slow_brute_force_threshold: self.slow_brute_force_threshold.max(2),
+            slow_brute_force_horizon_secs: self.slow_brute_force_horizon.0,
             rate_window_secs: self.rate_window.0,
             rate_floor: self.rate_floor,
             rate_factor: self.rate_factor,

@@ -217,10 +217,11 @@ fn one_folder_of_mysql_postgres_and_json_deliveries_scans_in_one_run() {
         .filter(|f| f.kind == "brute_force")
         .map(|f| f.evidence.as_str())
         .collect();
-    assert_eq!(bursts.len(), 3, "{bursts:?}");
+    // A fast and a low-and-slow brute force per corpus.
+    assert_eq!(bursts.len(), 6, "{bursts:?}");
     for part in ["/mysql/", "/postgres/", "/firehose/"] {
         assert!(
-            bursts.iter().any(|e| e.contains(part)),
+            bursts.iter().filter(|e| e.contains(part)).count() == 2,
             "{part}: {bursts:?}"
         );
     }

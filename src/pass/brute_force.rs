@@ -87,6 +87,56 @@ pub(super) fn sliding_bursts(
     out
 }
 
+/// The failures of consecutive buckets as one.
+fn aggregate(buckets: &[(i64, Failures)]) -> Failures {
+    let mut agg = buckets[0].1.clone();
+    for b in &buckets[1..] {
+        agg.merge(b.1.clone());
+    }
+    agg
+}
+
+/// Low and slow: the failures of a source outside its fast bursts, in a sliding window of
+/// the slow horizon, reaching the slow threshold; overlapping windows merge. The per-second
+/// buckets are the state, so the horizon adds nothing to it.
+fn slow_bursts(
+    buckets: &[(i64, Failures)],
+    fast: &[(usize, usize)],
+    c: &AnalysisConfig,
+) -> Vec<Failures> {
+    let mut in_fast = vec![false; buckets.len()];
+    for &(l, r) in fast {
+        in_fast[l..=r].iter_mut().for_each(|f| *f = true);
+    }
+    let rest: Vec<&(i64, Failures)> = buckets
+        .iter()
+        .zip(&in_fast)
+        .filter(|(_, f)| !**f)
+        .map(|(b, _)| b)
+        .collect();
+    if rest.is_empty() {
+        return Vec::new();
+    }
+    let secs: Vec<i64> = rest.iter().map(|b| b.0).collect();
+    let sum = std::cell::Cell::new(0u64);
+    sliding_bursts(
+        &secs,
+        c.slow_brute_force_horizon_secs,
+        |i| sum.set(sum.get() + rest[i].1.count),
+        |i| sum.set(sum.get() - rest[i].1.count),
+        || sum.get() >= c.slow_brute_force_threshold as u64,
+    )
+    .into_iter()
+    .map(|(l, r)| {
+        let mut agg = rest[l].1.clone();
+        for b in &rest[l + 1..=r] {
+            agg.merge(b.1.clone());
+        }
+        agg
+    })
+    .collect()
+}
+
 /// The first successful login in a minute: (time, evidence, user).
 type FirstLogin = (i64, Evidence, super::Name);
 
@@ -174,11 +224,16 @@ impl Pass for BruteForcePass {
             let public = src
                 .parse::<std::net::IpAddr>()
                 .is_ok_and(|ip| !super::is_private(ip) && !ip.is_loopback());
-            for (l, r) in bursts {
-                let mut agg = buckets[l].1.clone();
-                for b in &buckets[l + 1..=r] {
-                    agg.merge(b.1.clone());
-                }
+            let mut found: Vec<(Failures, bool)> = bursts
+                .iter()
+                .map(|&(l, r)| (aggregate(&buckets[l..=r]), false))
+                .collect();
+            found.extend(
+                slow_bursts(&buckets, &bursts, c)
+                    .into_iter()
+                    .map(|agg| (agg, true)),
+            );
+            for (agg, slow) in found {
                 let users: Vec<String> = agg.users.iter().map(|u| text(u)).collect();
                 out.push(Finding {
                     kind: kind::BRUTE_FORCE.into(),
@@ -194,10 +249,15 @@ impl Pass for BruteForcePass {
                     database: None,
                     count: agg.count as i64,
                     detail: format!(
-                        "{} failed logins from {src} between {} and {} (users: {})",
+                        "{} failed logins from {src} between {} and {}{} (users: {})",
                         agg.count,
                         crate::time::rfc3339(agg.first_us),
                         crate::time::rfc3339(agg.last_us),
+                        if slow {
+                            ", a slow brute force (never the fast threshold in one window)"
+                        } else {
+                            ""
+                        },
                         users.join(", ")
                     ),
                     evidence: ctx.evidence(agg.first),
@@ -341,6 +401,43 @@ mod tests {
             .collect();
         assert_eq!(bf, vec!["198.51.100.4"]);
         assert!(f.iter().all(|f| f.kind != "brute_force_success"));
+    }
+
+    #[test]
+    fn a_low_and_slow_trickle_is_a_brute_force_and_its_success_follows() {
+        let c = config();
+        // One failure every two minutes for five hours, then a success.
+        let mut lines = burst(0, 150, 120, "203.0.113.9");
+        lines.push(line(
+            150 * 120,
+            "admin",
+            "203.0.113.9",
+            999,
+            "CONNECT",
+            "",
+            "",
+            0,
+            "SSL",
+        ));
+        // A fast burst elsewhere is not also a slow one.
+        lines.extend(burst(0, 60, 3, "198.51.100.4"));
+        let f = findings(&c, &[&lines]);
+        let bf: Vec<_> = f.iter().filter(|f| f.kind == "brute_force").collect();
+        assert_eq!(bf.len(), 2, "{bf:?}");
+        let slow = bf
+            .iter()
+            .find(|f| f.client_ip.as_deref() == Some("203.0.113.9"))
+            .unwrap();
+        assert_eq!(slow.count, 150);
+        assert_eq!(slow.severity.as_str(), "high");
+        assert!(slow.detail.contains("slow"), "{}", slow.detail);
+        let s: Vec<_> = f
+            .iter()
+            .filter(|f| f.kind == "brute_force_success")
+            .collect();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].client_ip.as_deref(), Some("203.0.113.9"));
+        assert_eq!(s[0].severity.as_str(), "critical");
     }
 
     #[test]

@@ -51,6 +51,15 @@ pub struct AnalysisConfig {
     pub brute_force_success_delay_secs: i64,
     /// Distinct users failed from one source within the window that make a spray.
     pub spray_users: u32,
+    /// Failed logins for one user within `distributed_brute_force_window_secs`, from at least
+    /// `distributed_brute_force_sources` sources, that make a distributed brute force.
+    pub distributed_brute_force_threshold: u32,
+    pub distributed_brute_force_sources: u32,
+    pub distributed_brute_force_window_secs: i64,
+    /// Failed logins from one source outside its fast bursts, within
+    /// `slow_brute_force_horizon_secs`, that make a low-and-slow brute force.
+    pub slow_brute_force_threshold: u32,
+    pub slow_brute_force_horizon_secs: i64,
     pub rate_window_secs: i64,
     /// A window needs at least this many events to be a spike (quiet users do not alarm).
     pub rate_floor: u64,

@@ -16,6 +16,7 @@ use crate::finding::Finding;
 pub mod brute_force;
 pub mod config;
 pub mod cross_database;
+pub mod distributed_brute_force;
 pub mod master_user;
 pub mod non_ssl;
 pub mod rate_spike;
@@ -303,6 +304,7 @@ pub struct PassSet {
     non_ssl: non_ssl::NonSslPass,
     master_user: master_user::MasterUserPass,
     brute_force: brute_force::BruteForcePass,
+    distributed_brute_force: distributed_brute_force::DistributedBruteForcePass,
     spray: spray::PasswordSprayPass,
     rate_spike: rate_spike::RateSpikePass,
     statements: statements::StatementPass,
@@ -317,6 +319,7 @@ impl PassSet {
             non_ssl: Pass::new(config),
             master_user: Pass::new(config),
             brute_force: Pass::new(config),
+            distributed_brute_force: Pass::new(config),
             spray: Pass::new(config),
             rate_spike: Pass::new(config),
             statements: Pass::new(config),
@@ -332,6 +335,7 @@ impl PassSet {
         self.non_ssl.observe(&o);
         self.master_user.observe(&o);
         self.brute_force.observe(&o);
+        self.distributed_brute_force.observe(&o);
         self.spray.observe(&o);
         self.rate_spike.observe(&o);
         self.statements.observe(&o);
@@ -344,6 +348,8 @@ impl PassSet {
         self.non_ssl.merge(later.non_ssl);
         self.master_user.merge(later.master_user);
         self.brute_force.merge(later.brute_force);
+        self.distributed_brute_force
+            .merge(later.distributed_brute_force);
         self.spray.merge(later.spray);
         self.rate_spike.merge(later.rate_spike);
         self.statements.merge(later.statements);
@@ -357,6 +363,8 @@ impl PassSet {
         self.non_ssl.finish(ctx, &mut out);
         self.master_user.finish(ctx, &mut out);
         self.brute_force.finish(ctx, &mut out);
+        self.distributed_brute_force.finish(ctx, &mut out);
+        one_success_per_source_and_user(&mut out);
         self.spray.finish(ctx, &mut out);
         self.rate_spike.finish(ctx, &mut out);
         self.statements.finish(ctx, &mut out);
@@ -364,6 +372,30 @@ impl PassSet {
         self.rules.finish(ctx, &mut out);
         out
     }
+}
+
+/// A login after both a per-source and a distributed brute force is one
+/// `brute_force_success` (per source and user, as CONTRACT.md has it): the earliest.
+fn one_success_per_source_and_user(out: &mut Vec<Finding>) {
+    let mut first: std::collections::HashMap<(Option<String>, Option<String>), (i64, usize)> =
+        std::collections::HashMap::new();
+    for (i, f) in out.iter().enumerate() {
+        if f.kind == crate::finding::kind::BRUTE_FORCE_SUCCESS {
+            let e = first
+                .entry((f.user.clone(), f.client_ip.clone()))
+                .or_insert((f.first_seen_us, i));
+            if f.first_seen_us < e.0 {
+                *e = (f.first_seen_us, i);
+            }
+        }
+    }
+    let mut i = 0;
+    out.retain(|f| {
+        let keep = f.kind != crate::finding::kind::BRUTE_FORCE_SUCCESS
+            || first[&(f.user.clone(), f.client_ip.clone())].1 == i;
+        i += 1;
+        keep
+    });
 }
 
 #[cfg(test)]

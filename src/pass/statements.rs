@@ -89,11 +89,17 @@ impl Pass for StatementPass {
             (Operation::Query, Some(StatementClass::Privilege)) => kind::PRIVILEGE_CHANGE,
             (Operation::Query, Some(StatementClass::Destructive)) => kind::DESTRUCTIVE,
             (Operation::Query, Some(StatementClass::Exfiltration)) => kind::EXFILTRATION,
+            (Operation::Query, Some(c)) => match security_kind(c) {
+                Some(k) => k,
+                None => return,
+            },
             _ => return,
         };
         let text = statement_text(o);
         let severity = if is_internal_user(e.user) && o.is_local() {
             Severity::Info
+        } else if let Some(s) = security_severity(kind) {
+            s
         } else if (kind == kind::PRIVILEGE_CHANGE && is_critical_privilege(&text))
             || (kind != kind::PRIVILEGE_CHANGE && is_unexpected(o, &self.config))
         {
@@ -129,7 +135,8 @@ impl Pass for StatementPass {
             let verb = match kind {
                 kind::PRIVILEGE_CHANGE => "changed privileges",
                 kind::DESTRUCTIVE => "ran a destructive statement",
-                _ => "moved data to or from a server file",
+                kind::EXFILTRATION => "moved data to or from a server file or another server",
+                k => security_verb(k),
             };
             let detail = format!(
                 "{user} from {source} {verb}{}: {statement}",
@@ -146,6 +153,39 @@ impl Pass for StatementPass {
 }
 
 use super::is_internal_user;
+
+// The kinds added by issue #24, kept apart from the rules above.
+
+/// The finding kind of the security-setting and code-execution classes.
+fn security_kind(c: StatementClass) -> Option<&'static str> {
+    match c {
+        StatementClass::CodeExecution => Some(kind::CODE_EXECUTION),
+        StatementClass::Audit => Some(kind::AUDIT_DISABLED),
+        StatementClass::Tls => Some(kind::TLS_WEAKENED),
+        _ => None,
+    }
+}
+
+/// Running code on the server and switching the audit trail off are critical wherever they
+/// come from; weakening TLS is high.
+fn security_severity(kind: &str) -> Option<Severity> {
+    match kind {
+        kind::CODE_EXECUTION | kind::AUDIT_DISABLED => Some(Severity::Critical),
+        kind::TLS_WEAKENED => Some(Severity::High),
+        _ => None,
+    }
+}
+
+fn security_verb(kind: &str) -> &'static str {
+    match kind {
+        kind::CODE_EXECUTION => {
+            "ran code on the server (shared object, untrusted language or program)"
+        }
+        kind::AUDIT_DISABLED => "turned audit logging off or narrowed it",
+        kind::TLS_WEAKENED => "weakened transport security",
+        _ => "ran a risky statement",
+    }
+}
 
 #[cfg(test)]
 mod tests {

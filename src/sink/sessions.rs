@@ -24,7 +24,7 @@ use crate::table::{self, Column, ColumnType::*, Storage::*};
 pub const ROWS_PER_GROUP: usize = 65_536;
 
 /// The columns of `sessions.parquet`, in file order.
-pub const COLUMNS: [Column; 27] = [
+pub const COLUMNS: [Column; 30] = [
     Column::new("server_host", Utf8, false, DictionaryText),
     Column::new("connection_id", Int64, false, PlainFixed),
     Column::new("user", Utf8, false, DictionaryText),
@@ -49,6 +49,9 @@ pub const COLUMNS: [Column; 27] = [
     Column::new("statements_write", Int64, false, PlainFixed),
     Column::new("statements_read", Int64, false, PlainFixed),
     Column::new("statements_other", Int64, false, PlainFixed),
+    Column::new("statements_code_execution", Int64, false, PlainFixed),
+    Column::new("statements_audit", Int64, false, PlainFixed),
+    Column::new("statements_tls", Int64, false, PlainFixed),
     Column::new("databases", Utf8List, false, PlainText),
     Column::new("first_evidence", Utf8, false, PlainText),
     Column::new("last_evidence", Utf8, false, PlainText),
@@ -73,7 +76,7 @@ struct Rows {
     last: TimestampMillisecondBuilder,
     events: Int64Builder,
     statements: Int64Builder,
-    classes: [Int64Builder; 7],
+    classes: [Int64Builder; crate::session::CLASSES.len()],
     databases: ListBuilder<StringBuilder>,
     first_ev: StringBuilder,
     last_ev: StringBuilder,

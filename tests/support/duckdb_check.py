@@ -79,6 +79,7 @@ swant = {"server_host": "VARCHAR", "connection_id": big, "user": "VARCHAR", "cli
          "events": big, "statements": big, "statements_privilege": big,
          "statements_destructive": big, "statements_exfiltration": big, "statements_ddl": big,
          "statements_write": big, "statements_read": big, "statements_other": big,
+         "statements_code_execution": big, "statements_audit": big, "statements_tls": big,
          "databases": "VARCHAR[]", "first_evidence": "VARCHAR", "last_evidence": "VARCHAR"}
 if scols != swant:
     problems.append(f"sessions columns {scols}")

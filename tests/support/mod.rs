@@ -115,7 +115,8 @@ pub fn assert_lines_accounted(summary: &Value) {
 // ---------------------------------------------------------------------------------------------
 
 /// Kinds that must not fire on background traffic at all.
-pub const NO_FALSE_POSITIVES: [&str; 6] = [
+pub const NO_FALSE_POSITIVES: [&str; 7] = [
+    "distributed_brute_force",
     "unknown_source_ip",
     "non_ssl_session",
     "brute_force",
