@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 fn firehose_gz(dir: &Path) -> PathBuf {
     let out = dir.join("corpus");
     let opts = forensics::synth::SynthOptions {
-        size_bytes: 600 << 10,
+        size_bytes: 1 << 20,
         seed: 11,
         flavor: forensics::synth::Flavor::RdsMysql,
         cloudwatch_json: true,
