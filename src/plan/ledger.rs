@@ -321,6 +321,11 @@ impl Ticket<'_> {
         }
     }
 
+    /// The newlines of this chunk (counted when it was begun).
+    pub(super) fn newlines(&self) -> Option<u64> {
+        self.ledger.lock().newlines[self.index]
+    }
+
     /// Marks the chunk parsed and carries the hash forward over begun chunks. `done` as for
     /// [`Ledger::begin`]. The hex SHA-256 of the file when this call finished it.
     pub(super) fn parsed(

@@ -28,9 +28,9 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::format::Clock;
-use crate::format::{self, cloudwatch_json, Family, FileFormat, FormatChoice};
+use crate::format::{self, cloudwatch_json, window, Family, FileFormat, FormatChoice};
 use crate::input::{self, InputFile, MappedFile, Opened};
-use crate::scan::{process_chunk_from, ChunkSettings, FileNote, UnitOutput};
+use crate::scan::{process_chunk_from, ChunkOutput, ChunkSettings, FileNote, UnitOutput};
 
 use ledger::{Ledger, Ticket};
 use pair::pair_chunks;
@@ -88,20 +88,33 @@ pub(crate) struct Plan<'f> {
     /// Files read as compressed streams.
     streams: Vec<bool>,
     units: Vec<Unit>,
+    /// Per mapped log, the part that may hold events of the time window
+    /// ([`window::span`]; the whole file without a window).
+    spans: Vec<window::Span>,
     choice: FormatChoice,
     clock: Clock,
     chunk_bytes: usize,
 }
 
+/// The time window of a scan (`--since`, `--until`), in epoch microseconds.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Window {
+    pub since_us: Option<i64>,
+    pub until_us: Option<i64>,
+}
+
 impl<'f> Plan<'f> {
     /// Opens and sniffs every file, and chunks the plain ones. No file stays open: each is
     /// opened again by the first of its units to run.
-    /// `chunk_bytes` is [`CHUNK_BYTES`] unless a test wants many small chunks.
+    /// `chunk_bytes` is [`CHUNK_BYTES`] unless a test wants many small chunks. With a time
+    /// window, each time-ordered mapped log is searched for the part that may hold its events
+    /// ([`window::span`]); its chunks outside it are only hashed and counted.
     pub fn new(
         files: &'f [InputFile],
         choice: FormatChoice,
         clock: Clock,
         chunk_bytes: usize,
+        time_window: Window,
     ) -> Plan<'f> {
         let mut plan = Plan {
             files,
@@ -110,6 +123,7 @@ impl<'f> Plan<'f> {
             ledgers: Vec::with_capacity(files.len()),
             json_starts: Vec::with_capacity(files.len()),
             streams: Vec::with_capacity(files.len()),
+            spans: Vec::with_capacity(files.len()),
             units: Vec::new(),
             choice,
             clock,
@@ -120,13 +134,14 @@ impl<'f> Plan<'f> {
         let planned: Vec<PlannedFile> = files
             .par_iter()
             .enumerate()
-            .map(|(i, f)| plan_file(i, f, choice, clock, chunk_bytes.max(1)))
+            .map(|(i, f)| plan_file(i, f, choice, clock, chunk_bytes.max(1), time_window))
             .collect();
         for planned in planned {
             plan.sources.push(planned.source);
             plan.formats.push(planned.format);
             plan.ledgers.push(Ledger::new(planned.bounds));
             plan.json_starts.push(planned.json_starts);
+            plan.spans.push(planned.span);
             plan.streams.push(
                 planned
                     .units
@@ -335,18 +350,27 @@ impl<'f> Plan<'f> {
         let (start, end) = ledger.bounds[index];
         // A JSON delivery's chunk knows its first event from the planning walk.
         let json = self.json_starts[file].get(index);
-        let first_line = json.map(|j| j.line).unwrap_or_else(|| {
-            ticket.first_line().unwrap_or_else(|| {
-                let n = 1 + bytecount::count(&map[..start], b'\n') as u64;
-                input::release_pages(map, 0, start);
-                n
-            })
-        });
         let last = index + 1 == ledger.bounds.len();
-        let json = json.map(|_| index);
-        if let Some(out) =
-            self.read_chunk(file, m, fmt, (start, end), first_line, last, json, settings)
-        {
+        let part = self.window_part(file, fmt, (start, end), settings);
+        let out = {
+            // Only waited for when something of the chunk is parsed.
+            let first_line = || {
+                json.map(|j| j.line).unwrap_or_else(|| {
+                    ticket.first_line().unwrap_or_else(|| {
+                        let n = 1 + bytecount::count(&map[..start], b'\n') as u64;
+                        input::release_pages(map, 0, start);
+                        n
+                    })
+                })
+            };
+            let json = json.map(|_| index);
+            let lines = Lines {
+                first: &first_line,
+                newlines: ticket.newlines(),
+            };
+            self.read_chunk(file, m, fmt, (start, end), part, lines, last, json, settings)
+        };
+        if let Some(out) = out {
             emit(UnitOutput::Chunk(Box::new(out)));
         }
         let hex = ticket.parsed(map, |s, e| input::release_pages(map, s, e));
@@ -354,11 +378,36 @@ impl<'f> Plan<'f> {
         self.settle(file, emit);
     }
 
+    /// The part of chunk `start..end` of `file` to parse: the whole chunk, or its
+    /// intersection with the file's window span (empty when the chunk lies outside). A
+    /// PostgreSQL chunk is parsed from its start when the window starts inside it (a record
+    /// may inherit its session from an earlier one of the chunk).
+    fn window_part(
+        &self,
+        file: usize,
+        fmt: &FileFormat,
+        (start, end): (usize, usize),
+        settings: &ChunkSettings<'_>,
+    ) -> (usize, usize) {
+        if !crate::scan::may_skip(settings, file) {
+            return (start, end);
+        }
+        let span = self.spans[file];
+        let mut a = span.start.clamp(start, end);
+        let b = span.end.clamp(a, end);
+        if a > start && b > a && !window::cut_anywhere(fmt) {
+            a = start;
+        }
+        (a, b)
+    }
+
     /// Parses bytes `start..end` of a mapped log, or as much of them as the file still held
     /// throughout: the file is looked at (`fstat`, and the map's failed reads) before and
     /// after the parse. A chunk the file no longer holds in full is parsed again up to the
     /// last record end before the cut (what lies after it is discarded), as long as the file
     /// keeps shrinking under the parse, three times at most; `None` if nothing is left of it.
+    /// Only `part` of the chunk is parsed (see [`Plan::window_part`]); the lines of the rest
+    /// are counted as outside the time window.
     #[allow(clippy::too_many_arguments)]
     fn read_chunk(
         &self,
@@ -366,7 +415,8 @@ impl<'f> Plan<'f> {
         m: &MappedFile,
         fmt: &FileFormat,
         (start, end): (usize, usize),
-        first_line: u64,
+        (a, b): (usize, usize),
+        lines: Lines<'_>,
         last: bool,
         json: Option<usize>,
         settings: &ChunkSettings<'_>,
@@ -383,19 +433,47 @@ impl<'f> Plan<'f> {
                     return None;
                 }
             }
-            // A JSON delivery's chunk starts where the planning walk left off.
-            let mut resume =
-                json.map(|i| cloudwatch_json::chunk_resume(&self.json_starts[file], i));
-            let out = process_chunk_from(
-                settings,
-                file,
-                &self.files[file].display,
-                fmt,
-                &map[start..upto],
-                first_line,
-                last && upto == end,
-                resume.as_mut(),
-            );
+            let eof = last && upto == end;
+            let (pa, pb) = (a.min(upto), b.min(upto));
+            let out = if (pa, pb) == (start, upto) {
+                // A JSON delivery's chunk starts where the planning walk left off.
+                let mut resume =
+                    json.map(|i| cloudwatch_json::chunk_resume(&self.json_starts[file], i));
+                process_chunk_from(
+                    settings,
+                    file,
+                    &self.files[file].display,
+                    fmt,
+                    &map[start..upto],
+                    (lines.first)(),
+                    eof,
+                    resume.as_mut(),
+                )
+            } else if pa >= pb {
+                // Wholly outside the window: its newlines were counted as it was hashed.
+                let n = match lines.newlines {
+                    Some(n) if upto == end => {
+                        n + u64::from(eof && map[start..end].last() != Some(&b'\n'))
+                    }
+                    _ => window::count_lines(&map[start..upto], eof),
+                };
+                ChunkOutput::outside_window(settings, file, n, (upto - start) as u64)
+            } else {
+                let before = window::count_lines(&map[start..pa], false);
+                let mut out = process_chunk_from(
+                    settings,
+                    file,
+                    &self.files[file].display,
+                    fmt,
+                    &map[pa..pb],
+                    (lines.first)() + before,
+                    eof && pb == upto,
+                    None,
+                );
+                let after = window::count_lines(&map[pb..upto], eof);
+                out.add_outside_window(before + after, (pa - start + upto - pb) as u64);
+                out
+            };
             test_pause();
             if source.cut(m) >= upto as u64 {
                 return Some(out);
@@ -403,6 +481,13 @@ impl<'f> Plan<'f> {
         }
         None
     }
+}
+
+/// How a chunk learns its line numbers: its first line (waited for, from the counts of the
+/// chunks before it) and its own newlines, as the ledger counted them.
+struct Lines<'t> {
+    first: &'t dyn Fn() -> u64,
+    newlines: Option<u64>,
 }
 
 /// A pause for the tests of files that change while they are read: with
@@ -436,6 +521,8 @@ struct PlannedFile {
     bounds: Vec<(usize, usize)>,
     /// A JSON delivery's chunk starts (see [`cloudwatch_json::plan_chunks`]).
     json_starts: Vec<cloudwatch_json::ChunkStart>,
+    /// The part that may hold events of the time window.
+    span: window::Span,
     units: Vec<Unit>,
 }
 
@@ -446,12 +533,14 @@ fn plan_file(
     choice: FormatChoice,
     clock: Clock,
     chunk_bytes: usize,
+    time_window: Window,
 ) -> PlannedFile {
     let only = |units: Vec<Unit>, source: Option<Source>| PlannedFile {
         source,
         format: None,
         bounds: Vec::new(),
         json_starts: Vec::new(),
+        span: window::Span::full(0),
         units,
     };
     let report = |note: FileNote| vec![Unit::Report { file: i, note }];
@@ -489,6 +578,19 @@ fn plan_file(
         bounds.push((pos, end));
         pos = end;
     }
+    // The part of the file the time window needs: a few dozen records read here (the pages
+    // they touch go with the map).
+    let span = if crate::scan::skip_disabled() {
+        window::Span::full(map.len())
+    } else {
+        window::span(
+            &format,
+            map,
+            true,
+            time_window.since_us,
+            time_window.until_us,
+        )
+    };
     // The map and its descriptor close here (sniffing and finding the boundaries touched a
     // page per chunk; unmapping hands them back): the file is opened again by its first unit.
     let units = (0..bounds.len())
@@ -499,6 +601,7 @@ fn plan_file(
         format: Some(format),
         bounds,
         json_starts,
+        span,
         units,
     }
 }
