@@ -340,7 +340,11 @@ fn killed_force_run_leaves_the_earlier_run_intact_until_the_swap() {
             let stderr = String::from_utf8_lossy(&refused.stderr);
             assert!(stderr.contains("not empty"), "after {point}: {stderr}");
             assert_eq!(leftovers(&out), Vec::<PathBuf>::new(), "after {point}");
-            assert_same(&visible_files(&out), &old, &format!("restored after {point}"));
+            assert_same(
+                &visible_files(&out),
+                &old,
+                &format!("restored after {point}"),
+            );
         }
         scan_ok(&sample(), &out, &["--force"]);
         assert_eq!(leftovers(&out), Vec::<PathBuf>::new(), "after {point}");

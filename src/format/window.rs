@@ -38,12 +38,13 @@ pub const DISORDER_US: i64 = 300 * 1_000_000;
 pub const VERIFY_BYTES: usize = 64 << 10;
 
 /// Bytes read at the end of a buffer for its last records.
-const TAIL_BYTES: usize = 16 << 10;
+const TAIL_BYTES: usize = 4 << 10;
 
 /// Records read forward from a probe point for one that is an event, before giving up.
 const PROBE_RECORDS: usize = 64;
 
-/// Buffers at most this long are parsed whole (a search would read most of them anyway).
+/// Buffers at most this long are only skipped whole or parsed whole (a search for cuts would
+/// read most of them anyway).
 const SMALL_BYTES: usize = 4 * VERIFY_BYTES;
 
 /// How far a format's order can be relied on.
@@ -193,7 +194,7 @@ pub fn span(
 ) -> Span {
     let len = buf.len();
     let order = order_of(format);
-    if (since.is_none() && until.is_none()) || len <= SMALL_BYTES || order == Order::Unknown {
+    if (since.is_none() && until.is_none()) || len == 0 || order == Order::Unknown {
         return Span::full(len);
     }
     let mut s = Search {
@@ -205,7 +206,7 @@ pub fn span(
     let Some((first_at, first)) = s.time_at(0) else {
         return Span::fallback(len);
     };
-    let tail_start = next_record_start(format, buf, len - TAIL_BYTES);
+    let tail_start = next_record_start(format, buf, len.saturating_sub(TAIL_BYTES));
     let tail = s.read(tail_start, len);
     if tail.events == 0 || tail.disorder {
         return Span::fallback(len);
@@ -220,7 +221,7 @@ pub fn span(
     if before || after {
         for i in 1..8 {
             let at = next_record_start(format, buf, len / 8 * i);
-            if s.time_at(at).is_none() {
+            if at < tail_start && s.time_at(at).is_none() {
                 return Span::fallback(len);
             }
         }
@@ -234,7 +235,7 @@ pub fn span(
             fell_back: false,
         };
     }
-    if order != Order::Sorted {
+    if order != Order::Sorted || len <= SMALL_BYTES {
         return Span::full(len);
     }
 
@@ -328,18 +329,10 @@ mod tests {
             let secs = time(i);
             let t = crate::time::rfc3339(secs * 1_000_000);
             // 2026-03-01T12:00:00Z -> 20260301 12:00:00
-            let stamp = format!(
-                "{}{}{} {}",
-                &t[0..4],
-                &t[5..7],
-                &t[8..10],
-                &t[11..19]
-            );
+            let stamp = format!("{}{}{} {}", &t[0..4], &t[5..7], &t[8..10], &t[11..19]);
             out.extend_from_slice(
-                format!(
-                    "{stamp},db1,app,10.20.1.5,{i},{i},QUERY,shop,'SELECT {i} FROM t',0\n"
-                )
-                .as_bytes(),
+                format!("{stamp},db1,app,10.20.1.5,{i},{i},QUERY,shop,'SELECT {i} FROM t',0\n")
+                    .as_bytes(),
             );
         }
         out
@@ -392,7 +385,10 @@ mod tests {
             }
             // Little is parsed beyond the window and its disorder margin.
             let margin = (2 * DISORDER_US / 1_000_000 + 2) as usize;
-            let n_inside = all.iter().filter(|&&(at, _)| at >= sp.start && at < sp.end).count();
+            let n_inside = all
+                .iter()
+                .filter(|&&(at, _)| at >= sp.start && at < sp.end)
+                .count();
             let wanted = all
                 .iter()
                 .filter(|&&(_, t)| su.is_none_or(|s| t >= s) && uu.is_none_or(|u| t < u))
@@ -406,7 +402,10 @@ mod tests {
         let buf = mysql_lines(20_000, |i| T0 + i as i64);
         let fmt = fmt_of(&buf);
         let late = span(&fmt, &buf, true, Some((T0 + 30_000) * 1_000_000), None);
-        assert_eq!((late.start, late.end, late.fell_back), (buf.len(), buf.len(), false));
+        assert_eq!(
+            (late.start, late.end, late.fell_back),
+            (buf.len(), buf.len(), false)
+        );
         let early = span(&fmt, &buf, true, None, Some((T0 - 1_000) * 1_000_000));
         assert_eq!((early.start, early.end, early.fell_back), (0, 0, false));
     }

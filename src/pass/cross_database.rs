@@ -78,9 +78,8 @@ impl HostSlots {
 
     #[inline]
     fn contains(&self, host: &[u8]) -> bool {
-        (0..HOST_SLOTS).any(|i| {
-            usize::from(self.len[i]) == host.len() && self.bytes[i][..host.len()] == *host
-        })
+        (0..HOST_SLOTS)
+            .any(|i| usize::from(self.len[i]) == host.len() && self.bytes[i][..host.len()] == *host)
     }
 
     fn put(&mut self, host: &[u8]) {

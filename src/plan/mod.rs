@@ -368,7 +368,17 @@ impl<'f> Plan<'f> {
                 first: &first_line,
                 newlines: ticket.newlines(),
             };
-            self.read_chunk(file, m, fmt, (start, end), part, lines, last, json, settings)
+            self.read_chunk(
+                file,
+                m,
+                fmt,
+                (start, end),
+                part,
+                lines,
+                last,
+                json,
+                settings,
+            )
         };
         if let Some(out) = out {
             emit(UnitOutput::Chunk(Box::new(out)));

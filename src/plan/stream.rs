@@ -185,9 +185,7 @@ fn window_block(
     }
     let len = data.len();
     if (a, b) == (0, len) {
-        return process_chunk_from(
-            settings, file, &f.display, format, data, line, at_eof, None,
-        );
+        return process_chunk_from(settings, file, &f.display, format, data, line, at_eof, None);
     }
     if a >= b {
         let lines = window::count_lines(data, at_eof);
