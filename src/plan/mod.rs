@@ -366,7 +366,8 @@ impl<'f> Plan<'f> {
             let json = json.map(|_| index);
             let lines = Lines {
                 first: &first_line,
-                newlines: ticket.newlines(),
+                // Read only for a chunk the window leaves out (no lock taken otherwise).
+                newlines: (part != (start, end)).then(|| ticket.newlines()).flatten(),
             };
             self.read_chunk(
                 file,

@@ -412,6 +412,13 @@ impl Summary {
             "| lines | records | ignored | blank | rejected | outside time window | duplicates of earlier exports |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n| {} | {} | {} | {} | {} | {} | {} |\n",
             t.lines, t.records, t.ignored, t.blank, t.rejected, t.filtered, t.duplicates
         );
+        if t.bytes_hashed_only > 0 {
+            let _ = writeln!(
+                s,
+                "{} bytes lay outside the time window and were only hashed and counted (their lines are outside the time window, unparsed); {} bytes were parsed.\n",
+                t.bytes_hashed_only, t.bytes_parsed
+            );
+        }
         if t.truncated > 0 {
             let _ = writeln!(
                 s,
