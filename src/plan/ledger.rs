@@ -46,7 +46,7 @@ struct LedgerState {
 
 /// Bytes hashed and counted at a time: small enough to stay in the core's cache between the
 /// two.
-const PIECE_BYTES: usize = 256 << 10;
+pub(super) const PIECE_BYTES: usize = 256 << 10;
 
 impl Ledger {
     pub(super) fn new(bounds: Vec<(usize, usize)>) -> Ledger {

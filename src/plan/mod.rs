@@ -75,6 +75,13 @@ enum Unit {
     Stream {
         file: usize,
     },
+    /// One or two mapped logs wholly outside the time window: hashed (two at once) and their
+    /// lines counted, nothing parsed. A unit of its own rather than chunks, so two threads
+    /// hash four files at once (a run of chunk units hashes two, on one core at a time).
+    Outside {
+        a: usize,
+        b: Option<usize>,
+    },
 }
 
 pub(crate) struct Plan<'f> {
@@ -151,6 +158,7 @@ impl<'f> Plan<'f> {
             plan.units.extend(planned.units);
         }
         plan.units = pair_chunks(std::mem::take(&mut plan.units), &plan.ledgers);
+        plan.units = pair_outside(std::mem::take(&mut plan.units));
         plan
     }
 
@@ -238,6 +246,79 @@ impl<'f> Plan<'f> {
                 }
             }
             Unit::Stream { file } => self.run_stream(*file, settings, emit),
+            Unit::Outside { a, b } => self.run_outside(*a, *b, settings, emit),
+        }
+    }
+
+    /// Files wholly outside the time window: each hashed whole (two in one pass), its lines
+    /// counted as `filtered`, its bytes as only hashed.
+    fn run_outside(
+        &self,
+        a: usize,
+        b: Option<usize>,
+        settings: &ChunkSettings<'_>,
+        emit: &mut dyn FnMut(UnitOutput),
+    ) {
+        let open = |f: usize| {
+            let source = self.source(f);
+            source.open(&self.files[f].path).ok().map(|m| {
+                let len = (source.planned.len as usize).min(m.map.len());
+                (f, m, len)
+            })
+        };
+        let files: Vec<(usize, Arc<MappedFile>, usize)> = [Some(a), b]
+            .into_iter()
+            .flatten()
+            .filter_map(open)
+            .collect();
+        let mut states = [
+            input::sha256x2::Sha256State::new(),
+            input::sha256x2::Sha256State::new(),
+        ];
+        let mut newlines = [0u64; 2];
+        let piece = ledger::PIECE_BYTES;
+        let longest = files.iter().map(|f| f.2).max().unwrap_or(0);
+        let mut at = 0;
+        while at < longest {
+            let part = |k: usize| {
+                files.get(k).map_or(&[][..], |(_, m, len)| {
+                    &m.map[at.min(*len)..(at + piece).min(*len)]
+                })
+            };
+            let (pa, pb) = (part(0), part(1));
+            let [sa, sb] = &mut states;
+            input::sha256x2::update_pair(sa, pa, sb, pb);
+            newlines[0] += bytecount::count(pa, b'\n') as u64;
+            newlines[1] += bytecount::count(pb, b'\n') as u64;
+            for (_, m, len) in &files {
+                input::release_pages(&m.map, at.min(*len), (at + piece).min(*len));
+            }
+            at += piece;
+        }
+        for ((file, m, len), (state, n)) in files.iter().zip(states.into_iter().zip(newlines)) {
+            let hex = input::hex(&state.finalize());
+            emit(UnitOutput::File {
+                file: *file,
+                note: FileNote::Sha256 {
+                    hex,
+                    bytes: self.source(*file).planned.len,
+                },
+            });
+            let lines = n + u64::from(m.map[..*len].last().is_some_and(|&c| c != b'\n'));
+            emit(UnitOutput::Chunk(Box::new(ChunkOutput::outside_window(
+                settings,
+                *file,
+                lines,
+                *len as u64,
+            ))));
+        }
+        for f in [Some(a), b].into_iter().flatten() {
+            if let Some(reason) = self.source(f).finish() {
+                emit(UnitOutput::File {
+                    file: f,
+                    note: FileNote::Changed(reason),
+                });
+            }
         }
     }
 
@@ -524,6 +605,22 @@ fn test_pause() {
     }
 }
 
+/// Joins consecutive [`Unit::Outside`] files two by two, so that one unit hashes two files
+/// in one pass. Depends only on the files, so the output order is the same in every run.
+fn pair_outside(units: Vec<Unit>) -> Vec<Unit> {
+    let mut out: Vec<Unit> = Vec::with_capacity(units.len());
+    for u in units {
+        if let (Unit::Outside { a: next, b: None }, Some(Unit::Outside { b: slot @ None, .. })) =
+            (&u, out.last_mut())
+        {
+            *slot = Some(*next);
+            continue;
+        }
+        out.push(u);
+    }
+    out
+}
+
 /// One file's plan.
 struct PlannedFile {
     source: Option<Source>,
@@ -602,6 +699,21 @@ fn plan_file(
             time_window.until_us,
         )
     };
+    // Wholly outside the window: hashed and counted by a unit of its own (never a CloudWatch
+    // file, whose duplicates, known only after planning, must be counted as such).
+    if span.start == span.end
+        && !format.cloudwatch_export
+        && format.family != Family::CloudwatchJson
+    {
+        return PlannedFile {
+            source: Some(Source::new(mapped.opened, 0)),
+            format: Some(format),
+            bounds: Vec::new(),
+            json_starts: Vec::new(),
+            span,
+            units: vec![Unit::Outside { a: i, b: None }],
+        };
+    }
     // The map and its descriptor close here (sniffing and finding the boundaries touched a
     // page per chunk; unmapping hands them back): the file is opened again by its first unit.
     let units = (0..bounds.len())
@@ -627,6 +739,7 @@ impl Plan<'_> {
             | Unit::Chunk { file, .. }
             | Unit::Stream { file } => *file,
             Unit::Pair { a, .. } => a.0,
+            Unit::Outside { a, .. } => *a,
         }
     }
 
