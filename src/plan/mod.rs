@@ -143,6 +143,7 @@ impl<'f> Plan<'f> {
             .enumerate()
             .map(|(i, f)| plan_file(i, f, choice, clock, chunk_bytes.max(1), time_window))
             .collect();
+        let outside: Vec<bool> = planned.iter().map(|p| p.outside).collect();
         for planned in planned {
             plan.sources.push(planned.source);
             plan.formats.push(planned.format);
@@ -158,7 +159,9 @@ impl<'f> Plan<'f> {
             plan.units.extend(planned.units);
         }
         plan.units = pair_chunks(std::mem::take(&mut plan.units), &plan.ledgers);
-        plan.units = pair_outside(std::mem::take(&mut plan.units));
+        if outside.iter().any(|&o| o) {
+            plan.units = outside_first(std::mem::take(&mut plan.units), &outside);
+        }
         plan
     }
 
@@ -605,18 +608,37 @@ fn test_pause() {
     }
 }
 
-/// Joins consecutive [`Unit::Outside`] files two by two, so that one unit hashes two files
-/// in one pass. Depends only on the files, so the output order is the same in every run.
-fn pair_outside(units: Vec<Unit>) -> Vec<Unit> {
-    let mut out: Vec<Unit> = Vec::with_capacity(units.len());
+/// The units of files wholly outside the window (`outside[file]`) first, two files per
+/// [`Unit::Outside`], then the other units as [`pair_chunks`] made them from every file's chunks
+/// (a pair that loses an outside file's chunk keeps the other as a single chunk). So the
+/// chunks that are parsed come in the order of a full parse, and the events in the same order.
+/// Depends only on the files, so the order is the same in every run.
+fn outside_first(units: Vec<Unit>, outside: &[bool]) -> Vec<Unit> {
+    let files: Vec<usize> = (0..outside.len()).filter(|&f| outside[f]).collect();
+    let mut out: Vec<Unit> = files
+        .chunks(2)
+        .map(|p| Unit::Outside {
+            a: p[0],
+            b: p.get(1).copied(),
+        })
+        .collect();
     for u in units {
-        if let (Unit::Outside { a: next, b: None }, Some(Unit::Outside { b: slot @ None, .. })) =
-            (&u, out.last_mut())
-        {
-            *slot = Some(*next);
-            continue;
+        match u {
+            Unit::Pair { a, b } => match (outside[a.0], outside[b.0]) {
+                (false, false) => out.push(Unit::Pair { a, b }),
+                (true, false) => out.push(Unit::Chunk {
+                    file: b.0,
+                    index: b.1,
+                }),
+                (false, true) => out.push(Unit::Chunk {
+                    file: a.0,
+                    index: a.1,
+                }),
+                (true, true) => {}
+            },
+            Unit::Chunk { file, .. } if outside[file] => {}
+            other => out.push(other),
         }
-        out.push(u);
     }
     out
 }
@@ -631,6 +653,8 @@ struct PlannedFile {
     json_starts: Vec<cloudwatch_json::ChunkStart>,
     /// The part that may hold events of the time window.
     span: window::Span,
+    /// Wholly outside the window: read by a [`Unit::Outside`] instead of its chunks.
+    outside: bool,
     units: Vec<Unit>,
 }
 
@@ -649,6 +673,7 @@ fn plan_file(
         bounds: Vec::new(),
         json_starts: Vec::new(),
         span: window::Span::full(0),
+        outside: false,
         units,
     };
     let report = |note: FileNote| vec![Unit::Report { file: i, note }];
@@ -700,31 +725,27 @@ fn plan_file(
         )
     };
     // Wholly outside the window: hashed and counted by a unit of its own (never a CloudWatch
-    // file, whose duplicates, known only after planning, must be counted as such).
-    if span.start == span.end
+    // file, whose duplicates, known only after planning, must be counted as such). Its chunks
+    // are planned all the same, so that the other files' chunks pair as in a full parse (see
+    // [`outside_first`]).
+    let outside = span.start == span.end
         && !format.cloudwatch_export
-        && format.family != Family::CloudwatchJson
-    {
-        return PlannedFile {
-            source: Some(Source::new(mapped.opened, 0)),
-            format: Some(format),
-            bounds: Vec::new(),
-            json_starts: Vec::new(),
-            span,
-            units: vec![Unit::Outside { a: i, b: None }],
-        };
-    }
+        && format.family != Family::CloudwatchJson;
     // The map and its descriptor close here (sniffing and finding the boundaries touched a
     // page per chunk; unmapping hands them back): the file is opened again by its first unit.
     let units = (0..bounds.len())
         .map(|index| Unit::Chunk { file: i, index })
         .collect();
     PlannedFile {
-        source: Some(Source::new(mapped.opened, bounds.len())),
+        source: Some(Source::new(
+            mapped.opened,
+            if outside { 0 } else { bounds.len() },
+        )),
         format: Some(format),
         bounds,
         json_starts,
         span,
+        outside,
         units,
     }
 }
