@@ -433,12 +433,92 @@ mod tests {
     }
 
     #[test]
+    fn a_record_of_the_window_just_after_the_end_cut_makes_it_fall_back() {
+        let until = T0 + 10_000;
+        let plain = mysql_lines(20_000, |i| T0 + i as i64);
+        let fmt = fmt_of(&plain);
+        let sp = span(&fmt, &plain, true, None, Some(until * 1_000_000));
+        assert!(!sp.fell_back && sp.end < plain.len(), "{sp:?}");
+        let line_at = plain[..sp.end].iter().filter(|&&b| b == b'\n').count();
+        let buf = mysql_lines(20_000, |i| {
+            if i == line_at + 20 {
+                until - 100
+            } else {
+                T0 + i as i64
+            }
+        });
+        let sp = span(&fmt, &buf, true, None, Some(until * 1_000_000));
+        assert!(sp.fell_back, "{sp:?}");
+    }
+
+    #[test]
     fn unsorted_probes_fall_back() {
         // Two interleaved clocks an hour apart: the probes disagree.
         let buf = mysql_lines(20_000, |i| T0 + i as i64 / 2 + (i as i64 % 2) * 3_600);
         let fmt = fmt_of(&buf);
         let sp = span(&fmt, &buf, true, Some((T0 + 8_000) * 1_000_000), None);
         assert!(sp.fell_back, "{sp:?}");
+    }
+
+    /// Bad input never panics, and a span always lies on record starts within the buffer:
+    /// sorted lines mixed with garbage, blank lines, bad dates, PostgreSQL continuation
+    /// lines and bytes that are not UTF-8, under random windows.
+    #[test]
+    fn garbage_never_panics_and_spans_stay_on_record_starts() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let good = mysql_lines(4_000, |i| T0 + i as i64);
+        let pg_fmt = crate::format::detect(
+            FormatChoice::Postgres,
+            Clock::default(),
+            b"2026-03-01 12:00:00 UTC:10.0.0.1(5000):app@db:[42]:LOG:  statement: SELECT 1\n",
+        )
+        .unwrap();
+        for round in 0..40 {
+            let mut buf = Vec::new();
+            for line in good.split_inclusive(|&b| b == b'\n') {
+                match next() % 50 {
+                    0 => buf.extend_from_slice(b"garbage \xff\xfe line\n"),
+                    1 => buf.extend_from_slice(b"\n"),
+                    2 => buf.extend_from_slice(b"20260231 12:00:00,x,y,z,1,2,QUERY,d,'q',0\n"),
+                    3 => buf.extend_from_slice(b"\tcontinuation of a statement\n"),
+                    4 => buf.extend_from_slice(
+                        b"2026-03-01 12:00:00 UTC:10.0.0.1(5000):app@db:[42]:LOG:  statement: SELECT 1\n",
+                    ),
+                    _ => {}
+                }
+                buf.extend_from_slice(line);
+            }
+            if round % 3 == 0 {
+                buf.truncate(buf.len() - (next() % 40) as usize);
+            }
+            let fmt = if round % 2 == 0 {
+                fmt_of(&good)
+            } else {
+                pg_fmt
+            };
+            for _ in 0..5 {
+                let t = |x: u64| Some((T0 + (x % 5_000) as i64 - 500) * 1_000_000);
+                let (since, until) = match next() % 3 {
+                    0 => (t(next()), None),
+                    1 => (None, t(next())),
+                    _ => (t(next()), t(next())),
+                };
+                let sp = span(&fmt, &buf, round % 4 != 1, since, until);
+                assert!(sp.start <= sp.end && sp.end <= buf.len(), "{sp:?}");
+                for at in [sp.start, sp.end] {
+                    assert!(
+                        at == 0 || at == buf.len() || next_record_start(&fmt, &buf, at) == at,
+                        "{at} is not a record start"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
