@@ -144,8 +144,10 @@ impl Plan<'_> {
                         emit(UnitOutput::Chunk(Box::new(out)));
                     }
                     Handover::Block(Block::Long { head, lines, bytes }) => {
-                        let out = long_record(settings, file, f, &format, &head, line, lines);
+                        let mut out = long_record(settings, file, f, &format, &head, line, lines);
                         line += lines;
+                        // The whole record was read as one (its rest stepped over).
+                        out.stats.parsed_bytes = bytes;
                         emit(UnitOutput::Chunk(Box::new(ChunkOutput { bytes, ..out })));
                     }
                     Handover::Done { hash, failure } => {
