@@ -31,6 +31,8 @@ if [ ! -f "$CORPUS/ground_truth.json" ]; then
   $BIN synth -o "$CORPUS" --size "$SIZE" --seed 1
 fi
 BYTES=$(du -cb "$CORPUS"/audit/* | tail -1 | cut -f1)
+# The corpus's last day (its ground truth's end is the midnight after it).
+LAST_DAY=$(python3 -c 'import json,sys,datetime; e=json.load(open(sys.argv[1]))["end"]; print((datetime.datetime.fromisoformat(e.replace("Z","+00:00"))-datetime.timedelta(days=1)).strftime("%Y-%m-%d"))' "$CORPUS/ground_truth.json")
 # The baseline with its COPY (Parquet) line off: the analysis-only comparison.
 sed 's/^con.execute(f"COPY/pass  # con.execute(f"COPY/' "$BASELINE" > "$OUT/duckdb_analysis.py"
 ARGS=(--allow 10.20.0.0/16 --master-user admin --admin-host 10.20.0.10/32 --quiet --force)
@@ -65,6 +67,10 @@ for _ in $(seq "$RUNS"); do
   measure scan_no_events  $BIN scan "$CORPUS/audit" -o "$OUT/o2" --no-events "${ARGS[@]}"
   measure parse_only      $BIN scan "$CORPUS/audit" -o "$OUT/o3" --no-events --no-analysis "${ARGS[@]}"
   measure scan_1_thread   $BIN scan "$CORPUS/audit" -o "$OUT/o4" --threads 1 "${ARGS[@]}"
+  # --since on the corpus's last day: searched (most bytes only hashed), and parsed whole then
+  # filtered as before issue 23 (FORENSICS_TEST_NO_SKIP=1), for the ratio.
+  measure scan_since_last_day $BIN scan "$CORPUS/audit" -o "$OUT/o8" --since "$LAST_DAY" "${ARGS[@]}"
+  measure scan_since_last_day_parse_all env FORENSICS_TEST_NO_SKIP=1 $BIN scan "$CORPUS/audit" -o "$OUT/o9" --since "$LAST_DAY" "${ARGS[@]}"
   measure duckdb_full     python3 "$BASELINE" "$CORPUS/audit/server_audit.log*" "$OUT/d1" admin 10.20.
   measure duckdb_analysis python3 "$OUT/duckdb_analysis.py" "$CORPUS/audit/server_audit.log*" "$OUT/d2" admin 10.20.
   measure gzip_dc         sh -c "gzip -dc '$Z/gz/one.gz' > /dev/null"
@@ -77,7 +83,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 col() { cut -d' ' -f"$2" "$OUT/$1" | median; }
 printf '\ncorpus: %s (%s bytes), %s runs each, %s cores\n\n' "$CORPUS" "$BYTES" "$RUNS" "$(nproc)"
 printf '| run | median s | MB/s | peak RSS MiB |\n| --- | ---: | ---: | ---: |\n'
-for n in scan scan_plain scan_no_report scan_before scan_no_events parse_only scan_1_thread duckdb_full duckdb_analysis; do
+for n in scan scan_plain scan_no_report scan_before scan_no_events parse_only scan_1_thread scan_since_last_day scan_since_last_day_parse_all duckdb_full duckdb_analysis; do
   [ -f "$OUT/$n" ] || continue
   s=$(col $n 1); m=$(col $n 2)
   awk -v n=$n -v s="$s" -v m="$m" -v b="$BYTES" 'BEGIN {printf "| %s | %.2f | %.0f | %.0f |\n", n, s, b/s/1e6, m/1024}'

@@ -134,6 +134,10 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
             opts.format,
             opts.clock,
             opts.chunk_bytes.unwrap_or(plan::CHUNK_BYTES),
+            plan::Window {
+                since_us: opts.since_us,
+                until_us: opts.until_us,
+            },
         )
     });
 

@@ -29,13 +29,18 @@ pub struct Stats {
     pub ignored: u64,
     pub blank: u64,
     pub rejected: u64,
-    /// Events outside `--since`/`--until` (parsed, then left out of every output).
+    /// Events outside `--since`/`--until` (parsed, then left out of every output), and every
+    /// line of the parts of a file the window search skipped (counted, not parsed).
     pub filtered: u64,
     /// Events an earlier CloudWatch export file already delivered (left out likewise).
     pub duplicates: u64,
     /// Records over the record limit, kept as events with their text cut (a part of
     /// `records`).
     pub truncated: u64,
+    /// Bytes handed to the parser (decompressed bytes for a compressed input).
+    pub parsed_bytes: u64,
+    /// Bytes outside the time window, only hashed and counted (their lines are `filtered`).
+    pub skipped_bytes: u64,
     pub operations: [u64; Operation::ALL.len()],
     pub first_us: Option<i64>,
     pub last_us: Option<i64>,
@@ -177,6 +182,8 @@ impl Stats {
         self.filtered += o.filtered;
         self.duplicates += o.duplicates;
         self.truncated += o.truncated;
+        self.parsed_bytes += o.parsed_bytes;
+        self.skipped_bytes += o.skipped_bytes;
         for (a, b) in self.operations.iter_mut().zip(o.operations) {
             *a += b;
         }

@@ -14,6 +14,7 @@ pub mod mysql_syslog;
 pub mod pg_prefix;
 pub mod postgres;
 pub mod postgres_csv;
+pub mod window;
 
 use crate::event::{Event, SourceFormat};
 use crate::time::TimeError;

@@ -46,7 +46,7 @@ struct LedgerState {
 
 /// Bytes hashed and counted at a time: small enough to stay in the core's cache between the
 /// two.
-const PIECE_BYTES: usize = 256 << 10;
+pub(super) const PIECE_BYTES: usize = 256 << 10;
 
 impl Ledger {
     pub(super) fn new(bounds: Vec<(usize, usize)>) -> Ledger {
@@ -319,6 +319,11 @@ impl Ticket<'_> {
             }
             s = self.ledger.ready.wait(s).unwrap_or_else(|e| e.into_inner());
         }
+    }
+
+    /// The newlines of this chunk (counted when it was begun).
+    pub(super) fn newlines(&self) -> Option<u64> {
+        self.ledger.lock().newlines[self.index]
     }
 
     /// Marks the chunk parsed and carries the hash forward over begun chunks. `done` as for

@@ -28,9 +28,9 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::format::Clock;
-use crate::format::{self, cloudwatch_json, Family, FileFormat, FormatChoice};
+use crate::format::{self, cloudwatch_json, window, Family, FileFormat, FormatChoice};
 use crate::input::{self, InputFile, MappedFile, Opened};
-use crate::scan::{process_chunk_from, ChunkSettings, FileNote, UnitOutput};
+use crate::scan::{process_chunk_from, ChunkOutput, ChunkSettings, FileNote, UnitOutput};
 
 use ledger::{Ledger, Ticket};
 use pair::pair_chunks;
@@ -75,6 +75,13 @@ enum Unit {
     Stream {
         file: usize,
     },
+    /// One or two mapped logs wholly outside the time window: hashed (two at once) and their
+    /// lines counted, nothing parsed. A unit of its own rather than chunks, so two threads
+    /// hash four files at once (a run of chunk units hashes two, on one core at a time).
+    Outside {
+        a: usize,
+        b: Option<usize>,
+    },
 }
 
 pub(crate) struct Plan<'f> {
@@ -88,20 +95,33 @@ pub(crate) struct Plan<'f> {
     /// Files read as compressed streams.
     streams: Vec<bool>,
     units: Vec<Unit>,
+    /// Per mapped log, the part that may hold events of the time window
+    /// ([`window::span`]; the whole file without a window).
+    spans: Vec<window::Span>,
     choice: FormatChoice,
     clock: Clock,
     chunk_bytes: usize,
 }
 
+/// The time window of a scan (`--since`, `--until`), in epoch microseconds.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Window {
+    pub since_us: Option<i64>,
+    pub until_us: Option<i64>,
+}
+
 impl<'f> Plan<'f> {
     /// Opens and sniffs every file, and chunks the plain ones. No file stays open: each is
     /// opened again by the first of its units to run.
-    /// `chunk_bytes` is [`CHUNK_BYTES`] unless a test wants many small chunks.
+    /// `chunk_bytes` is [`CHUNK_BYTES`] unless a test wants many small chunks. With a time
+    /// window, each time-ordered mapped log is searched for the part that may hold its events
+    /// ([`window::span`]); its chunks outside it are only hashed and counted.
     pub fn new(
         files: &'f [InputFile],
         choice: FormatChoice,
         clock: Clock,
         chunk_bytes: usize,
+        time_window: Window,
     ) -> Plan<'f> {
         let mut plan = Plan {
             files,
@@ -110,6 +130,7 @@ impl<'f> Plan<'f> {
             ledgers: Vec::with_capacity(files.len()),
             json_starts: Vec::with_capacity(files.len()),
             streams: Vec::with_capacity(files.len()),
+            spans: Vec::with_capacity(files.len()),
             units: Vec::new(),
             choice,
             clock,
@@ -120,13 +141,15 @@ impl<'f> Plan<'f> {
         let planned: Vec<PlannedFile> = files
             .par_iter()
             .enumerate()
-            .map(|(i, f)| plan_file(i, f, choice, clock, chunk_bytes.max(1)))
+            .map(|(i, f)| plan_file(i, f, choice, clock, chunk_bytes.max(1), time_window))
             .collect();
+        let outside: Vec<bool> = planned.iter().map(|p| p.outside).collect();
         for planned in planned {
             plan.sources.push(planned.source);
             plan.formats.push(planned.format);
             plan.ledgers.push(Ledger::new(planned.bounds));
             plan.json_starts.push(planned.json_starts);
+            plan.spans.push(planned.span);
             plan.streams.push(
                 planned
                     .units
@@ -136,6 +159,9 @@ impl<'f> Plan<'f> {
             plan.units.extend(planned.units);
         }
         plan.units = pair_chunks(std::mem::take(&mut plan.units), &plan.ledgers);
+        if outside.iter().any(|&o| o) {
+            plan.units = outside_first(std::mem::take(&mut plan.units), &outside);
+        }
         plan
     }
 
@@ -223,6 +249,79 @@ impl<'f> Plan<'f> {
                 }
             }
             Unit::Stream { file } => self.run_stream(*file, settings, emit),
+            Unit::Outside { a, b } => self.run_outside(*a, *b, settings, emit),
+        }
+    }
+
+    /// Files wholly outside the time window: each hashed whole (two in one pass), its lines
+    /// counted as `filtered`, its bytes as only hashed.
+    fn run_outside(
+        &self,
+        a: usize,
+        b: Option<usize>,
+        settings: &ChunkSettings<'_>,
+        emit: &mut dyn FnMut(UnitOutput),
+    ) {
+        let open = |f: usize| {
+            let source = self.source(f);
+            source.open(&self.files[f].path).ok().map(|m| {
+                let len = (source.planned.len as usize).min(m.map.len());
+                (f, m, len)
+            })
+        };
+        let files: Vec<(usize, Arc<MappedFile>, usize)> = [Some(a), b]
+            .into_iter()
+            .flatten()
+            .filter_map(open)
+            .collect();
+        let mut states = [
+            input::sha256x2::Sha256State::new(),
+            input::sha256x2::Sha256State::new(),
+        ];
+        let mut newlines = [0u64; 2];
+        let piece = ledger::PIECE_BYTES;
+        let longest = files.iter().map(|f| f.2).max().unwrap_or(0);
+        let mut at = 0;
+        while at < longest {
+            let part = |k: usize| {
+                files.get(k).map_or(&[][..], |(_, m, len)| {
+                    &m.map[at.min(*len)..(at + piece).min(*len)]
+                })
+            };
+            let (pa, pb) = (part(0), part(1));
+            let [sa, sb] = &mut states;
+            input::sha256x2::update_pair(sa, pa, sb, pb);
+            newlines[0] += bytecount::count(pa, b'\n') as u64;
+            newlines[1] += bytecount::count(pb, b'\n') as u64;
+            for (_, m, len) in &files {
+                input::release_pages(&m.map, at.min(*len), (at + piece).min(*len));
+            }
+            at += piece;
+        }
+        for ((file, m, len), (state, n)) in files.iter().zip(states.into_iter().zip(newlines)) {
+            let hex = input::hex(&state.finalize());
+            emit(UnitOutput::File {
+                file: *file,
+                note: FileNote::Sha256 {
+                    hex,
+                    bytes: self.source(*file).planned.len,
+                },
+            });
+            let lines = n + u64::from(m.map[..*len].last().is_some_and(|&c| c != b'\n'));
+            emit(UnitOutput::Chunk(Box::new(ChunkOutput::outside_window(
+                settings,
+                *file,
+                lines,
+                *len as u64,
+            ))));
+        }
+        for f in [Some(a), b].into_iter().flatten() {
+            if let Some(reason) = self.source(f).finish() {
+                emit(UnitOutput::File {
+                    file: f,
+                    note: FileNote::Changed(reason),
+                });
+            }
         }
     }
 
@@ -335,18 +434,38 @@ impl<'f> Plan<'f> {
         let (start, end) = ledger.bounds[index];
         // A JSON delivery's chunk knows its first event from the planning walk.
         let json = self.json_starts[file].get(index);
-        let first_line = json.map(|j| j.line).unwrap_or_else(|| {
-            ticket.first_line().unwrap_or_else(|| {
-                let n = 1 + bytecount::count(&map[..start], b'\n') as u64;
-                input::release_pages(map, 0, start);
-                n
-            })
-        });
         let last = index + 1 == ledger.bounds.len();
-        let json = json.map(|_| index);
-        if let Some(out) =
-            self.read_chunk(file, m, fmt, (start, end), first_line, last, json, settings)
-        {
+        let part = self.window_part(file, fmt, (start, end), settings);
+        let out = {
+            // Only waited for when something of the chunk is parsed.
+            let first_line = || {
+                json.map(|j| j.line).unwrap_or_else(|| {
+                    ticket.first_line().unwrap_or_else(|| {
+                        let n = 1 + bytecount::count(&map[..start], b'\n') as u64;
+                        input::release_pages(map, 0, start);
+                        n
+                    })
+                })
+            };
+            let json = json.map(|_| index);
+            let lines = Lines {
+                first: &first_line,
+                // Read only for a chunk the window leaves out (no lock taken otherwise).
+                newlines: (part != (start, end)).then(|| ticket.newlines()).flatten(),
+            };
+            self.read_chunk(
+                file,
+                m,
+                fmt,
+                (start, end),
+                part,
+                lines,
+                last,
+                json,
+                settings,
+            )
+        };
+        if let Some(out) = out {
             emit(UnitOutput::Chunk(Box::new(out)));
         }
         let hex = ticket.parsed(map, |s, e| input::release_pages(map, s, e));
@@ -354,11 +473,36 @@ impl<'f> Plan<'f> {
         self.settle(file, emit);
     }
 
+    /// The part of chunk `start..end` of `file` to parse: the whole chunk, or its
+    /// intersection with the file's window span (empty when the chunk lies outside). A
+    /// PostgreSQL chunk is parsed from its start when the window starts inside it (a record
+    /// may inherit its session from an earlier one of the chunk).
+    fn window_part(
+        &self,
+        file: usize,
+        fmt: &FileFormat,
+        (start, end): (usize, usize),
+        settings: &ChunkSettings<'_>,
+    ) -> (usize, usize) {
+        if !crate::scan::may_skip(settings, file) {
+            return (start, end);
+        }
+        let span = self.spans[file];
+        let mut a = span.start.clamp(start, end);
+        let b = span.end.clamp(a, end);
+        if a > start && b > a && !window::cut_anywhere(fmt) {
+            a = start;
+        }
+        (a, b)
+    }
+
     /// Parses bytes `start..end` of a mapped log, or as much of them as the file still held
     /// throughout: the file is looked at (`fstat`, and the map's failed reads) before and
     /// after the parse. A chunk the file no longer holds in full is parsed again up to the
     /// last record end before the cut (what lies after it is discarded), as long as the file
     /// keeps shrinking under the parse, three times at most; `None` if nothing is left of it.
+    /// Only `part` of the chunk is parsed (see [`Plan::window_part`]); the lines of the rest
+    /// are counted as outside the time window.
     #[allow(clippy::too_many_arguments)]
     fn read_chunk(
         &self,
@@ -366,7 +510,8 @@ impl<'f> Plan<'f> {
         m: &MappedFile,
         fmt: &FileFormat,
         (start, end): (usize, usize),
-        first_line: u64,
+        (a, b): (usize, usize),
+        lines: Lines<'_>,
         last: bool,
         json: Option<usize>,
         settings: &ChunkSettings<'_>,
@@ -383,20 +528,49 @@ impl<'f> Plan<'f> {
                     return None;
                 }
             }
-            // A JSON delivery's chunk starts where the planning walk left off.
-            let mut resume =
-                json.map(|i| cloudwatch_json::chunk_resume(&self.json_starts[file], i));
-            let out = process_chunk_from(
-                settings,
-                file,
-                &self.files[file].display,
-                fmt,
-                &map[start..upto],
-                first_line,
-                last && upto == end,
-                resume.as_mut(),
-                Some(start as u64),
-            );
+            let eof = last && upto == end;
+            let (pa, pb) = (a.min(upto), b.min(upto));
+            let out = if (pa, pb) == (start, upto) {
+                // A JSON delivery's chunk starts where the planning walk left off.
+                let mut resume =
+                    json.map(|i| cloudwatch_json::chunk_resume(&self.json_starts[file], i));
+                process_chunk_from(
+                    settings,
+                    file,
+                    &self.files[file].display,
+                    fmt,
+                    &map[start..upto],
+                    (lines.first)(),
+                    eof,
+                    resume.as_mut(),
+                    Some(start as u64),
+                )
+            } else if pa >= pb {
+                // Wholly outside the window: its newlines were counted as it was hashed.
+                let n = match lines.newlines {
+                    Some(n) if upto == end => {
+                        n + u64::from(eof && map[start..end].last() != Some(&b'\n'))
+                    }
+                    _ => window::count_lines(&map[start..upto], eof),
+                };
+                ChunkOutput::outside_window(settings, file, n, (upto - start) as u64)
+            } else {
+                let before = window::count_lines(&map[start..pa], false);
+                let mut out = process_chunk_from(
+                    settings,
+                    file,
+                    &self.files[file].display,
+                    fmt,
+                    &map[pa..pb],
+                    (lines.first)() + before,
+                    eof && pb == upto,
+                    None,
+                    Some(pa as u64),
+                );
+                let after = window::count_lines(&map[pb..upto], eof);
+                out.add_outside_window(before + after, (pa - start + upto - pb) as u64);
+                out
+            };
             test_pause();
             if source.cut(m) >= upto as u64 {
                 return Some(out);
@@ -404,6 +578,13 @@ impl<'f> Plan<'f> {
         }
         None
     }
+}
+
+/// How a chunk learns its line numbers: its first line (waited for, from the counts of the
+/// chunks before it) and its own newlines, as the ledger counted them.
+struct Lines<'t> {
+    first: &'t dyn Fn() -> u64,
+    newlines: Option<u64>,
 }
 
 /// A pause for the tests of files that change while they are read: with
@@ -429,6 +610,41 @@ fn test_pause() {
     }
 }
 
+/// The units of files wholly outside the window (`outside[file]`) first, two files per
+/// [`Unit::Outside`], then the other units as [`pair_chunks`] made them from every file's chunks
+/// (a pair that loses an outside file's chunk keeps the other as a single chunk). So the
+/// chunks that are parsed come in the order of a full parse, and the events in the same order.
+/// Depends only on the files, so the order is the same in every run.
+fn outside_first(units: Vec<Unit>, outside: &[bool]) -> Vec<Unit> {
+    let files: Vec<usize> = (0..outside.len()).filter(|&f| outside[f]).collect();
+    let mut out: Vec<Unit> = files
+        .chunks(2)
+        .map(|p| Unit::Outside {
+            a: p[0],
+            b: p.get(1).copied(),
+        })
+        .collect();
+    for u in units {
+        match u {
+            Unit::Pair { a, b } => match (outside[a.0], outside[b.0]) {
+                (false, false) => out.push(Unit::Pair { a, b }),
+                (true, false) => out.push(Unit::Chunk {
+                    file: b.0,
+                    index: b.1,
+                }),
+                (false, true) => out.push(Unit::Chunk {
+                    file: a.0,
+                    index: a.1,
+                }),
+                (true, true) => {}
+            },
+            Unit::Chunk { file, .. } if outside[file] => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// One file's plan.
 struct PlannedFile {
     source: Option<Source>,
@@ -437,6 +653,10 @@ struct PlannedFile {
     bounds: Vec<(usize, usize)>,
     /// A JSON delivery's chunk starts (see [`cloudwatch_json::plan_chunks`]).
     json_starts: Vec<cloudwatch_json::ChunkStart>,
+    /// The part that may hold events of the time window.
+    span: window::Span,
+    /// Wholly outside the window: read by a [`Unit::Outside`] instead of its chunks.
+    outside: bool,
     units: Vec<Unit>,
 }
 
@@ -447,12 +667,15 @@ fn plan_file(
     choice: FormatChoice,
     clock: Clock,
     chunk_bytes: usize,
+    time_window: Window,
 ) -> PlannedFile {
     let only = |units: Vec<Unit>, source: Option<Source>| PlannedFile {
         source,
         format: None,
         bounds: Vec::new(),
         json_starts: Vec::new(),
+        span: window::Span::full(0),
+        outside: false,
         units,
     };
     let report = |note: FileNote| vec![Unit::Report { file: i, note }];
@@ -490,16 +713,41 @@ fn plan_file(
         bounds.push((pos, end));
         pos = end;
     }
+    // The part of the file the time window needs: a few dozen records read here (the pages
+    // they touch go with the map).
+    let span = if crate::scan::skip_disabled() {
+        window::Span::full(map.len())
+    } else {
+        window::span(
+            &format,
+            map,
+            true,
+            time_window.since_us,
+            time_window.until_us,
+        )
+    };
+    // Wholly outside the window: hashed and counted by a unit of its own (never a CloudWatch
+    // file, whose duplicates, known only after planning, must be counted as such). Its chunks
+    // are planned all the same, so that the other files' chunks pair as in a full parse (see
+    // [`outside_first`]).
+    let outside = span.start == span.end
+        && !format.cloudwatch_export
+        && format.family != Family::CloudwatchJson;
     // The map and its descriptor close here (sniffing and finding the boundaries touched a
     // page per chunk; unmapping hands them back): the file is opened again by its first unit.
     let units = (0..bounds.len())
         .map(|index| Unit::Chunk { file: i, index })
         .collect();
     PlannedFile {
-        source: Some(Source::new(mapped.opened, bounds.len())),
+        source: Some(Source::new(
+            mapped.opened,
+            if outside { 0 } else { bounds.len() },
+        )),
         format: Some(format),
         bounds,
         json_starts,
+        span,
+        outside,
         units,
     }
 }
@@ -514,6 +762,7 @@ impl Plan<'_> {
             | Unit::Chunk { file, .. }
             | Unit::Stream { file } => *file,
             Unit::Pair { a, .. } => a.0,
+            Unit::Outside { a, .. } => *a,
         }
     }
 

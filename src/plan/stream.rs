@@ -2,7 +2,7 @@
 //! block cut at the last record end by [`RecordBlocks`]) and handed over a one-slot channel,
 //! so inflating the next block overlaps parsing this one.
 
-use crate::format::{self, Reason};
+use crate::format::{self, window, Reason};
 use crate::input::blocks::{Block, RecordBlocks};
 use crate::input::{Compression, Decompressed};
 use crate::scan::{
@@ -118,28 +118,37 @@ impl Plan<'_> {
                 });
             });
             let mut line = 1u64;
+            // Blocks of a time-ordered stream outside the window are counted, not parsed (a
+            // stream cannot seek, so every block is still inflated, counted and hashed).
+            let skip = crate::scan::may_skip(settings, file)
+                && window::order_of(&format) != window::Order::Unknown;
             // Where the next block of a JSON delivery starts (it may continue a document).
             let mut json = Default::default();
             for handover in rx {
                 match handover {
                     Handover::Block(Block::Records { data, at_eof }) => {
-                        let out = process_chunk_from(
-                            settings,
-                            file,
-                            &f.display,
-                            &format,
-                            &data,
-                            line,
-                            at_eof,
-                            Some(&mut json),
-                            None,
-                        );
+                        let out = match skip {
+                            true => window_block(settings, file, f, &format, &data, line, at_eof),
+                            false => process_chunk_from(
+                                settings,
+                                file,
+                                &f.display,
+                                &format,
+                                &data,
+                                line,
+                                at_eof,
+                                Some(&mut json),
+                                None,
+                            ),
+                        };
                         line += out.stats.lines;
                         emit(UnitOutput::Chunk(Box::new(out)));
                     }
                     Handover::Block(Block::Long { head, lines, bytes }) => {
-                        let out = long_record(settings, file, f, &format, &head, line, lines);
+                        let mut out = long_record(settings, file, f, &format, &head, line, lines);
                         line += lines;
+                        // The whole record was read as one (its rest stepped over).
+                        out.stats.parsed_bytes = bytes;
                         emit(UnitOutput::Chunk(Box::new(ChunkOutput { bytes, ..out })));
                     }
                     Handover::Done { hash, failure } => {
@@ -158,6 +167,50 @@ impl Plan<'_> {
             }
         });
     }
+}
+
+/// A block of a stream under a time window: only the part [`window::span`] finds is parsed
+/// (from the block's start for PostgreSQL when the window starts inside it, see
+/// [`window::cut_anywhere`]); the lines of the rest are counted as outside the window.
+fn window_block(
+    settings: &ChunkSettings<'_>,
+    file: usize,
+    f: &crate::input::InputFile,
+    format: &format::FileFormat,
+    data: &[u8],
+    line: u64,
+    at_eof: bool,
+) -> ChunkOutput {
+    let span = window::span(format, data, at_eof, settings.since_us, settings.until_us);
+    let (mut a, b) = (span.start, span.end.max(span.start));
+    if a > 0 && b > a && !window::cut_anywhere(format) {
+        a = 0;
+    }
+    let len = data.len();
+    if (a, b) == (0, len) {
+        return process_chunk_from(
+            settings, file, &f.display, format, data, line, at_eof, None, None,
+        );
+    }
+    if a >= b {
+        let lines = window::count_lines(data, at_eof);
+        return ChunkOutput::outside_window(settings, file, lines, len as u64);
+    }
+    let before = window::count_lines(&data[..a], false);
+    let mut out = process_chunk_from(
+        settings,
+        file,
+        &f.display,
+        format,
+        &data[a..b],
+        line + before,
+        at_eof && b == len,
+        None,
+        None,
+    );
+    let after = window::count_lines(&data[b..], at_eof);
+    out.add_outside_window(before + after, (a + len - b) as u64);
+    out
 }
 
 /// A record over the limit, of which a stream kept `head`: parsed as the same record in a

@@ -23,7 +23,13 @@ fn a_panic_in_one_chunk_of_a_pair_does_not_cost_the_other_file_its_chunk() {
         std::fs::write(dir.path().join(name), line.repeat(3)).unwrap();
     }
     let (files, _) = input::discover(&[dir.path().to_path_buf()]);
-    let plan = Plan::new(&files, FormatChoice::Auto, Clock::default(), CHUNK_BYTES);
+    let plan = Plan::new(
+        &files,
+        FormatChoice::Auto,
+        Clock::default(),
+        CHUNK_BYTES,
+        Default::default(),
+    );
     let pair = (0..plan.len())
         .find(|&u| matches!(plan.units[u], Unit::Pair { .. }))
         .expect("two small logs make one pair");

@@ -73,6 +73,54 @@ pub struct ChunkOutput {
     pub error: Option<String>,
 }
 
+impl ChunkOutput {
+    /// The output of a piece of file `file` that lies wholly outside the time window: its
+    /// `lines` counted as `filtered`, its `bytes` only hashed, nothing parsed.
+    pub(crate) fn outside_window(
+        settings: &ChunkSettings<'_>,
+        file: usize,
+        lines: u64,
+        bytes: u64,
+    ) -> ChunkOutput {
+        let mut out = ChunkOutput {
+            file,
+            bytes: 0,
+            stats: Stats::default(),
+            row_groups: Vec::new(),
+            passes: PassSet::new(settings.config),
+            sessions: crate::session::SessionChunk::default(),
+            error: None,
+        };
+        out.add_outside_window(lines, bytes);
+        out
+    }
+
+    /// Adds `lines` and `bytes` outside the time window, counted but not parsed, to this
+    /// output (its `bytes` too).
+    pub(crate) fn add_outside_window(&mut self, lines: u64, bytes: u64) {
+        self.bytes += bytes;
+        self.stats.lines += lines;
+        self.stats.filtered += lines;
+        self.stats.skipped_bytes += bytes;
+    }
+}
+
+/// Whether the window search may skip parts of file `file`: a window is set, the file has no
+/// duplicate lines to drop (those are counted as `duplicates`, so they must be parsed), and
+/// the test switch `FORENSICS_TEST_NO_SKIP` (which makes every window a parse-then-filter, to
+/// compare against) is off.
+pub(crate) fn may_skip(settings: &ChunkSettings<'_>, file: usize) -> bool {
+    (settings.since_us.is_some() || settings.until_us.is_some())
+        && settings.duplicates.of(file).is_empty()
+        && !skip_disabled()
+}
+
+/// `FORENSICS_TEST_NO_SKIP=1`: the window search is off (tests compare against it).
+pub(crate) fn skip_disabled() -> bool {
+    static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *OFF.get_or_init(|| std::env::var_os("FORENSICS_TEST_NO_SKIP").is_some_and(|v| v == "1"))
+}
+
 struct ChunkProcessor<'a, 's> {
     settings: &'s ChunkSettings<'s>,
     file: u32,
@@ -290,6 +338,7 @@ fn process(
     }
     let mut stats = p.stats.finish();
     stats.lines = lines;
+    stats.parsed_bytes = raw_len as u64;
     ChunkOutput {
         file,
         bytes: raw_len as u64,

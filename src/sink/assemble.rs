@@ -109,6 +109,8 @@ pub(crate) fn assemble(run: Run<'_>) -> Summary {
             rejected: s.rejected,
             duplicates: s.duplicates,
             truncated: s.truncated,
+            bytes_parsed: s.parsed_bytes,
+            bytes_hashed_only: s.skipped_bytes,
             first_event: s.first_us.map(time::rfc3339),
             last_event: s.last_us.map(time::rfc3339),
             status: status.to_string(),
@@ -134,6 +136,8 @@ pub(crate) fn assemble(run: Run<'_>) -> Summary {
     totals.filtered = t.filtered;
     totals.duplicates = t.duplicates;
     totals.truncated = t.truncated;
+    totals.bytes_parsed = t.parsed_bytes;
+    totals.bytes_hashed_only = t.skipped_bytes;
     totals.operations = event::Operation::ALL
         .iter()
         .zip(t.operations)

@@ -74,6 +74,12 @@ pub struct InputSummary {
     pub truncated: u64,
     pub first_event: Option<String>,
     pub last_event: Option<String>,
+    /// Bytes handed to the parser (of the decompressed text, for a compressed input).
+    pub bytes_parsed: u64,
+    /// Bytes outside the time window, found without parsing them: only hashed and counted
+    /// (their lines are `filtered`). With `bytes_parsed`, all the bytes read (the file, or
+    /// its decompressed text; the SHA-256 is always of the whole file as stored).
+    pub bytes_hashed_only: u64,
     /// `ok`, `skipped` (not a log, not a regular file, a symlink loop, or a second path to a
     /// file read under another; see `reason`) or `error` (see `message`, and `reason` for a
     /// path that could not be examined: dangling symlink, permission denied).
@@ -100,6 +106,8 @@ impl InputSummary {
             rejected: 0,
             duplicates: 0,
             truncated: 0,
+            bytes_parsed: 0,
+            bytes_hashed_only: 0,
             first_event: None,
             last_event: None,
             status: e.status.as_str().to_string(),
@@ -155,6 +163,10 @@ pub struct Totals {
     /// Records over the record limit (`--max-record-bytes`), kept as events with their text
     /// cut at the limit: a part of `records`.
     pub truncated: u64,
+    /// Bytes handed to the parsers (see `inputs[].bytes_parsed`).
+    pub bytes_parsed: u64,
+    /// Bytes outside the time window only hashed and counted, never parsed.
+    pub bytes_hashed_only: u64,
     pub operations: BTreeMap<String, u64>,
     pub sessions: u64,
     pub tls_known: u64,
@@ -402,6 +414,13 @@ impl Summary {
             "| lines | records | ignored | blank | rejected | outside time window | duplicates of earlier exports |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n| {} | {} | {} | {} | {} | {} | {} |\n",
             t.lines, t.records, t.ignored, t.blank, t.rejected, t.filtered, t.duplicates
         );
+        if t.bytes_hashed_only > 0 {
+            let _ = writeln!(
+                s,
+                "{} bytes lay outside the time window and were only hashed and counted (their lines are outside the time window, unparsed); {} bytes were parsed.\n",
+                t.bytes_hashed_only, t.bytes_parsed
+            );
+        }
         if t.truncated > 0 {
             let _ = writeln!(
                 s,
