@@ -183,14 +183,7 @@ impl Pass for BruteForcePass {
 
     fn merge(&mut self, later: Self) {
         super::merge_map(&mut self.failures, later.failures, |a, b| {
-            for (sec, f) in b {
-                match a.entry(sec) {
-                    std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().merge(f),
-                    std::collections::btree_map::Entry::Vacant(e) => {
-                        e.insert(f);
-                    }
-                }
-            }
+            super::merge_ordered(a, b, |x, y| x.merge(y))
         });
         super::merge_map(&mut self.successes, later.successes, |a, b| {
             for (min, s) in b {

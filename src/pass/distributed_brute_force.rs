@@ -116,14 +116,7 @@ impl Pass for DistributedBruteForcePass {
 
     fn merge(&mut self, later: Self) {
         super::merge_map(&mut self.failures, later.failures, |a, b| {
-            for (sec, s) in b {
-                match a.entry(sec) {
-                    std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().merge(s),
-                    std::collections::btree_map::Entry::Vacant(e) => {
-                        e.insert(s);
-                    }
-                }
-            }
+            super::merge_ordered(a, b, |x, y| x.merge(y))
         });
         super::merge_map(&mut self.successes, later.successes, |a, b| {
             for (min, sources) in b {

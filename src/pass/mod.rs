@@ -266,6 +266,22 @@ pub(crate) fn merge_map<K: std::hash::Hash + Eq, V, S: std::hash::BuildHasher>(
     }
 }
 
+/// Merges two ordered maps of aggregates (per-second or per-minute buckets).
+pub(crate) fn merge_ordered<K: Ord, V>(
+    into: &mut std::collections::BTreeMap<K, V>,
+    from: std::collections::BTreeMap<K, V>,
+    mut merge: impl FnMut(&mut V, V),
+) {
+    for (k, v) in from {
+        match into.entry(k) {
+            std::collections::btree_map::Entry::Occupied(mut e) => merge(e.get_mut(), v),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(v);
+            }
+        }
+    }
+}
+
 /// What a pass needs to finish: the configuration and a way to name evidence.
 pub struct FinishContext<'a> {
     pub config: &'a AnalysisConfig,

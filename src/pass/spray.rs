@@ -73,14 +73,7 @@ impl Pass for PasswordSprayPass {
 
     fn merge(&mut self, later: Self) {
         super::merge_map(&mut self.tries, later.tries, |a, b| {
-            for (sec, t) in b {
-                match a.entry(sec) {
-                    std::collections::btree_map::Entry::Occupied(mut x) => x.get_mut().merge(t),
-                    std::collections::btree_map::Entry::Vacant(x) => {
-                        x.insert(t);
-                    }
-                }
-            }
+            super::merge_ordered(a, b, |x, y| x.merge(y))
         });
     }
 
