@@ -1587,34 +1587,43 @@ mod tests {
         assert_eq!(parse_in_chunks(text, 10), log);
     }
 
-    #[test]
-    fn no_byte_sequence_panics() {
-        // Random edits (replace, insert, delete) of real records, biased towards the bytes the
-        // prefix parser looks for; every result is parsed, cut and accounted for.
-        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
+    /// A xorshift64 generator (deterministic random edits for the no-panic tests).
+    fn xorshift(mut rng: u64) -> impl FnMut() -> u64 {
+        move || {
             rng ^= rng << 13;
             rng ^= rng >> 7;
             rng ^= rng << 17;
             rng
-        };
+        }
+    }
+
+    /// One to eight random edits of `s` (replace, insert or delete a byte of `alphabet`).
+    fn random_edits(s: &mut Vec<u8>, alphabet: &[u8], next: &mut impl FnMut() -> u64) {
+        for _ in 0..1 + next() % 8 {
+            let at = (next() % (s.len() as u64 + 1)) as usize;
+            let c = alphabet[(next() % alphabet.len() as u64) as usize];
+            match next() % 3 {
+                0 if at < s.len() => s[at] = c,
+                1 => s.insert(at, c),
+                _ if at < s.len() => {
+                    s.remove(at);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn no_byte_sequence_panics() {
+        // Random edits (replace, insert, delete) of real records, biased towards the bytes the
+        // prefix parser looks for; every result is parsed, cut and accounted for.
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         let alphabet: &[u8] =
             b"2025-02-03 08:00:00 UTC:()[]@,\"\n\r:LOGFATALAUDIT: SESSION\xff\xc3 1";
         let f = format::sniff(SESSION.as_bytes()).unwrap();
         for _ in 0..5000 {
             let mut s = SESSION.as_bytes().to_vec();
-            for _ in 0..1 + next() % 8 {
-                let at = (next() % (s.len() as u64 + 1)) as usize;
-                let c = alphabet[(next() % alphabet.len() as u64) as usize];
-                match next() % 3 {
-                    0 if at < s.len() => s[at] = c,
-                    1 => s.insert(at, c),
-                    _ if at < s.len() => {
-                        s.remove(at);
-                    }
-                    _ => {}
-                }
-            }
+            random_edits(&mut s, alphabet, &mut next);
             let cut = (next() % (s.len() as u64 + 1)) as usize;
             let s = &s[..cut];
             let mut log = Log::default();
@@ -1903,13 +1912,7 @@ mod tests {
     #[test]
     fn no_byte_sequence_panics_with_a_compiled_prefix() {
         let base = "2017-07-31 13:36:42.585 CEST [4974] LOG:  database system was shut down\n2017-07-31 13:36:42.956 CEST [4980] [unknown]@[unknown] LOG:  incomplete startup packet\n2017-07-31 13:36:43.557 CEST [4983] postgres@postgres LOG:  duration: 37.118 ms  statement: SELECT 1,\n\t  2\n2017-07-31 13:39:16.249 CEST [5407] postgres@users FATAL:  password authentication failed for user \"x\"\n2017-07-31 13:39:16.249 CEST [5407] postgres@users DETAIL:  Connection matched pg_hba.conf line 95\n";
-        let mut rng = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         let alphabet: &[u8] = b"2017-07-31 13:36:42.585 CEST[]@:\n\tLOGFATAL 0\xff";
         for prefix in [
             "%m [%p] %q%u@%d ",
@@ -1919,18 +1922,7 @@ mod tests {
             let f = with_prefix(prefix);
             for _ in 0..1500 {
                 let mut s = base.as_bytes().to_vec();
-                for _ in 0..1 + next() % 8 {
-                    let at = (next() % (s.len() as u64 + 1)) as usize;
-                    let c = alphabet[(next() % alphabet.len() as u64) as usize];
-                    match next() % 3 {
-                        0 if at < s.len() => s[at] = c,
-                        1 => s.insert(at, c),
-                        _ if at < s.len() => {
-                            s.remove(at);
-                        }
-                        _ => {}
-                    }
-                }
+                random_edits(&mut s, alphabet, &mut next);
                 let mut log = Log::default();
                 let n = parse_chunk(&f, &s, 1, true, &mut log);
                 let accounted = log.events.len() as u64
