@@ -23,7 +23,7 @@ use crate::bytes::bytes_eq;
 use crate::classify::StatementClass;
 use crate::event::{client_ip, session_slot, Event, Operation, SESSION_SLOTS};
 
-type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Statement classes, in the order of the `statements_*` columns.
 pub const CLASSES: [StatementClass; 10] = [
@@ -197,7 +197,7 @@ impl<'a> SessionTracker<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn lookup(&mut self, server: &'a [u8], conn: i64) -> u32 {
         let slot = &mut self.slots[session_slot(conn)];
         if slot.0 == conn && bytes_eq(slot.1, server) {
@@ -436,10 +436,13 @@ pub const UNENCRYPTED_KEPT: usize = 200;
 /// as they are handed over (no per-event work).
 #[derive(Default)]
 pub struct Activity {
-    pub users: HashMap<Box<[u8]>, ActivityRow>,
-    pub sources: HashMap<Box<[u8]>, ActivityRow>,
-    /// The canonical form of the last client address (reused: no allocation per session).
-    source: String,
+    pub users: FastMap<Box<[u8]>, ActivityRow>,
+    pub sources: FastMap<Box<[u8]>, ActivityRow>,
+    /// The last client host seen and its canonical form (sessions of one source often come
+    /// one after another: the address is parsed and printed once for them).
+    host: Vec<u8>,
+    source: Vec<u8>,
+    cached: bool,
     pub unencrypted: Vec<Session>,
     pub unencrypted_total: u64,
     pub sessions: u64,
@@ -447,16 +450,21 @@ pub struct Activity {
 
 impl Activity {
     pub fn add(&mut self, s: &Session) {
-        use std::fmt::Write as _;
+        use std::io::Write as _;
         self.sessions += 1;
-        self.source.clear();
-        let source: &[u8] = match client_ip(&s.client_host) {
-            Some(ip) => {
-                let _ = write!(self.source, "{ip}");
-                self.source.as_bytes()
+        if !self.cached || self.host != *s.client_host {
+            self.cached = true;
+            self.host.clear();
+            self.host.extend_from_slice(&s.client_host);
+            self.source.clear();
+            match client_ip(&s.client_host) {
+                Some(ip) => {
+                    let _ = write!(self.source, "{ip}");
+                }
+                None => self.source.extend_from_slice(&s.client_host),
             }
-            None => &s.client_host,
-        };
+        }
+        let source: &[u8] = &self.source;
         for (map, key) in [(&mut self.users, &*s.user), (&mut self.sources, source)] {
             if !map.contains_key(key) {
                 map.insert(
@@ -505,7 +513,7 @@ impl Activity {
     }
 
     /// The `n` rows with the most events (ties by name).
-    pub fn top(map: &HashMap<Box<[u8]>, ActivityRow>, n: usize) -> Vec<ActivityRow> {
+    pub fn top(map: &FastMap<Box<[u8]>, ActivityRow>, n: usize) -> Vec<ActivityRow> {
         let mut v: Vec<&ActivityRow> = map.values().collect();
         v.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.name.cmp(&b.name)));
         v.into_iter().take(n).cloned().collect()

@@ -59,6 +59,19 @@ impl Sample {
 
     #[inline]
     pub fn add(&mut self, time_us: i64, ev: Evidence) {
+        // The common case, input in time order: a new latest event, which cannot be among
+        // the earliest once they are full (each of them is at most the latest).
+        if self.n as usize == SAMPLE_FIRST
+            && (time_us > self.last.0 || (time_us == self.last.0 && ev > self.last.1))
+        {
+            self.last = (time_us, ev);
+            return;
+        }
+        self.add_slow(time_us, ev);
+    }
+
+    #[inline(never)]
+    fn add_slow(&mut self, time_us: i64, ev: Evidence) {
         let x = (time_us, ev);
         if x > self.last {
             self.last = x;

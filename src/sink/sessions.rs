@@ -57,6 +57,21 @@ pub const COLUMNS: [Column; 30] = [
     Column::new("last_evidence", Utf8, false, PlainText),
 ];
 
+/// Appends `n` in decimal (the `file:line` columns, two per session, without `fmt`).
+fn push_decimal(buf: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.push_str(std::str::from_utf8(&digits[i..]).expect("ASCII digits"));
+}
+
 /// Builders of one batch of rows.
 struct Rows {
     server: StringBuilder,
@@ -81,6 +96,10 @@ struct Rows {
     first_ev: StringBuilder,
     last_ev: StringBuilder,
     len: usize,
+    /// The last client host and its canonical address.
+    last_host: Vec<u8>,
+    host_ip: Option<String>,
+    host_cached: bool,
 }
 
 fn ts() -> TimestampMillisecondBuilder {
@@ -112,6 +131,9 @@ impl Rows {
             first_ev: StringBuilder::new(),
             last_ev: StringBuilder::new(),
             len: 0,
+            last_host: Vec::new(),
+            host_ip: None,
+            host_cached: false,
         }
     }
 
@@ -119,7 +141,6 @@ impl Rows {
     /// UTF-8, the common case).
     fn push(&mut self, s: &Session, files: &[Arc<str>], buf: &mut String) {
         use std::borrow::Cow;
-        use std::fmt::Write as _;
         fn text(b: &[u8]) -> Cow<'_, str> {
             match std::str::from_utf8(b) {
                 Ok(t) => Cow::Borrowed(t),
@@ -128,8 +149,9 @@ impl Rows {
         }
         let mut place = |out: &mut StringBuilder, (f, line): (u32, u64)| {
             buf.clear();
-            let file = files.get(f as usize).map(|s| &**s).unwrap_or("?");
-            let _ = write!(buf, "{file}:{line}");
+            buf.push_str(files.get(f as usize).map(|s| &**s).unwrap_or("?"));
+            buf.push(':');
+            push_decimal(buf, line);
             out.append_value(&*buf);
         };
         place(&mut self.first_ev, s.first_at);
@@ -138,14 +160,15 @@ impl Rows {
         self.conn.append_value(s.connection_id);
         self.user.append_value(text(&s.user));
         self.host.append_value(text(&s.client_host));
-        match client_ip(&s.client_host) {
-            Some(ip) => {
-                buf.clear();
-                let _ = write!(buf, "{ip}");
-                self.ip.append_value(&*buf);
-            }
-            None => self.ip.append_null(),
+        // Sessions of one source often come one after another: its address is parsed and
+        // printed once for them.
+        if !self.host_cached || self.last_host != *s.client_host {
+            self.host_cached = true;
+            self.last_host.clear();
+            self.last_host.extend_from_slice(&s.client_host);
+            self.host_ip = client_ip(&s.client_host).map(|ip| ip.to_string());
         }
+        self.ip.append_option(self.host_ip.as_deref());
         self.login
             .append_option(s.login_us.map(|t| t.div_euclid(1000)));
         self.login_us.append_option(s.login_us);
