@@ -224,31 +224,7 @@ impl<'a> SessionTracker<'a> {
         let cur = self.lookup(e.server_host, e.connection_id);
         let at = (self.file, line);
         let idx = if login.is_some() || cur == NO_PART {
-            if cur != NO_PART {
-                self.parts[cur as usize].ended = true;
-            }
-            self.parts.push(Part {
-                server: e.server_host,
-                connection_id: e.connection_id,
-                user: e.user,
-                client_host: e.client_host,
-                login,
-                login_us: login.map(|_| e.time_us),
-                logout_us: None,
-                first_us: e.time_us,
-                last_us: e.time_us,
-                first_at: at,
-                last_at: at,
-                tls: None,
-                events: 0,
-                statements: [0; CLASSES.len()],
-                databases: Vec::new(),
-                head: login.is_none(),
-                ended: false,
-            });
-            let idx = (self.parts.len() - 1) as u32;
-            self.set(e.server_host, e.connection_id, idx);
-            idx
+            self.open_part(e, login, cur, at)
         } else {
             cur
         };
@@ -268,10 +244,50 @@ impl<'a> SessionTracker<'a> {
             add_database(&mut p.databases, e.database);
         }
         if e.operation == Operation::Disconnect {
-            p.logout_us = Some(e.time_us);
-            p.ended = true;
-            self.set(e.server_host, e.connection_id, NO_PART);
+            self.close_part(e, idx);
         }
+    }
+
+    /// Starts a part at a login, or at the first event of a connection in this chunk; ends
+    /// the part `cur` a login replaces. Out of line: once per session, not per event.
+    #[cold]
+    #[inline(never)]
+    fn open_part(&mut self, e: &Event<'a>, login: Option<Login>, cur: u32, at: (u32, u64)) -> u32 {
+        if cur != NO_PART {
+            self.parts[cur as usize].ended = true;
+        }
+        self.parts.push(Part {
+            server: e.server_host,
+            connection_id: e.connection_id,
+            user: e.user,
+            client_host: e.client_host,
+            login,
+            login_us: login.map(|_| e.time_us),
+            logout_us: None,
+            first_us: e.time_us,
+            last_us: e.time_us,
+            first_at: at,
+            last_at: at,
+            tls: None,
+            events: 0,
+            statements: [0; CLASSES.len()],
+            databases: Vec::new(),
+            head: login.is_none(),
+            ended: false,
+        });
+        let idx = (self.parts.len() - 1) as u32;
+        self.set(e.server_host, e.connection_id, idx);
+        idx
+    }
+
+    /// Ends part `idx` at its logout.
+    #[cold]
+    #[inline(never)]
+    fn close_part(&mut self, e: &Event<'a>, idx: u32) {
+        let p = &mut self.parts[idx as usize];
+        p.logout_us = Some(e.time_us);
+        p.ended = true;
+        self.set(e.server_host, e.connection_id, NO_PART);
     }
 
     #[inline]

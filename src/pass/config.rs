@@ -117,6 +117,8 @@ impl AnalysisConfig {
     }
 
     pub(crate) fn is_master(&self, user: &[u8]) -> bool {
-        self.master_users.iter().any(|m| m.as_bytes() == user)
+        self.master_users
+            .iter()
+            .any(|m| crate::bytes::bytes_eq(m.as_bytes(), user))
     }
 }

@@ -78,8 +78,9 @@ impl HostSlots {
 
     #[inline]
     fn contains(&self, host: &[u8]) -> bool {
-        (0..HOST_SLOTS)
-            .any(|i| usize::from(self.len[i]) == host.len() && self.bytes[i][..host.len()] == *host)
+        (0..HOST_SLOTS).any(|i| {
+            usize::from(self.len[i]) == host.len() && bytes_eq(&self.bytes[i][..host.len()], host)
+        })
     }
 
     fn put(&mut self, host: &[u8]) {
@@ -223,6 +224,19 @@ pub(crate) fn qualified_databases<'s>(sql: &'s [u8], mut f: impl FnMut(&'s [u8])
     }
 }
 
+/// A host not among the last few of a recent entry (a rare switch: out of line).
+#[cold]
+#[inline(never)]
+fn new_host(r: &mut Recent, host: &[u8], o: &Observed<'_, '_>) {
+    if !r.hosts.contains(host) {
+        if r.hosts.len() < KNOWN_HOSTS {
+            r.hosts.insert(host.to_vec());
+        }
+        r.sources.insert(o.source());
+    }
+    r.last_hosts.put(host);
+}
+
 impl CrossDatabasePass {
     fn touch(&mut self, user: &[u8], db: &[u8], o: &Observed<'_, '_>) {
         if db.is_empty() {
@@ -239,16 +253,18 @@ impl CrossDatabasePass {
             r.used = self.clock;
             r.seen.add(o.event.time_us, o.evidence);
             if !r.last_hosts.contains(host) {
-                if !r.hosts.contains(host) {
-                    if r.hosts.len() < KNOWN_HOSTS {
-                        r.hosts.insert(host.to_vec());
-                    }
-                    r.sources.insert(o.source());
-                }
-                r.last_hosts.put(host);
+                new_host(r, host, o);
             }
             return;
         }
+        self.touch_new(user, db, o);
+    }
+
+    /// A (user, database) not among the recent ones: out of line, as a miss is rare.
+    #[cold]
+    #[inline(never)]
+    fn touch_new(&mut self, user: &[u8], db: &[u8], o: &Observed<'_, '_>) {
+        let host = o.event.client_host;
         if is_system_schema(db) {
             return;
         }

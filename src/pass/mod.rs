@@ -10,7 +10,7 @@
 use std::cell::OnceCell;
 use std::net::IpAddr;
 
-use crate::event::{client_ip, Event};
+use crate::event::{client_ip, Event, Operation};
 use crate::finding::Finding;
 
 pub mod brute_force;
@@ -360,16 +360,26 @@ impl PassSet {
     #[inline]
     pub fn observe(&mut self, event: &Event<'_>, evidence: Evidence, message: &[u8]) {
         let o = Observed::new(event, evidence, message);
-        self.unknown_source.observe(&o);
-        self.non_ssl.observe(&o);
-        self.master_user.observe(&o);
-        self.brute_force.observe(&o);
-        self.distributed_brute_force.observe(&o);
-        self.spray.observe(&o);
+        // The login passes look at logins only (each checks again); a login is one event in
+        // many, so their code stays out of the per-event path.
+        if event.operation.is_successful_login() || event.operation == Operation::FailedConnect {
+            self.observe_login(&o);
+        }
         self.rate_spike.observe(&o);
         self.statements.observe(&o);
         self.cross_database.observe(&o);
         self.rules.observe(&o);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn observe_login(&mut self, o: &Observed<'_, '_>) {
+        self.unknown_source.observe(o);
+        self.non_ssl.observe(o);
+        self.master_user.observe(o);
+        self.brute_force.observe(o);
+        self.distributed_brute_force.observe(o);
+        self.spray.observe(o);
     }
 
     pub fn merge(&mut self, later: PassSet) {

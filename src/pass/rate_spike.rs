@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 
 use super::{text, AnalysisConfig, FinishContext, Observed, Pass, Seen};
+use crate::bytes::bytes_eq;
 use crate::finding::{kind, Finding, Severity};
 
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
@@ -67,8 +68,11 @@ impl Pass for RateSpikePass {
         let w = e.time_us.div_euclid(self.window_us);
         // The entry of the last event first: the next event most likely belongs to it again.
         let hit = match self.recent.get(self.hit) {
-            Some(r) if r.1 == w && r.0 == e.user => Some(self.hit),
-            _ => self.recent.iter().position(|r| r.1 == w && r.0 == e.user),
+            Some(r) if r.1 == w && bytes_eq(&r.0, e.user) => Some(self.hit),
+            _ => self
+                .recent
+                .iter()
+                .position(|r| r.1 == w && bytes_eq(&r.0, e.user)),
         };
         if let Some(i) = hit {
             self.recent[i].2.add(e.time_us, o.evidence);

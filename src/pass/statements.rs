@@ -95,28 +95,7 @@ impl Pass for StatementPass {
             },
             _ => return,
         };
-        let text = statement_text(o);
-        let severity = if is_internal_user(e.user) && o.is_local() {
-            Severity::Info
-        } else if let Some(s) = security_severity(kind) {
-            s
-        } else if (kind == kind::PRIVILEGE_CHANGE && is_critical_privilege(&text))
-            || (kind != kind::PRIVILEGE_CHANGE && is_unexpected(o, &self.config))
-        {
-            Severity::Critical
-        } else {
-            Severity::High
-        };
-        self.seen
-            .entry((kind, e.user.into(), o.source(), text))
-            .and_modify(|(s, _, _)| s.add(e.time_us, o.evidence))
-            .or_insert_with(|| {
-                (
-                    Seen::new(e.time_us, o.evidence),
-                    severity,
-                    e.database.into(),
-                )
-            });
+        self.record(o, kind);
     }
 
     fn merge(&mut self, later: Self) {
@@ -184,6 +163,37 @@ fn security_verb(kind: &str) -> &'static str {
         kind::AUDIT_DISABLED => "turned audit logging off or narrowed it",
         kind::TLS_WEAKENED => "weakened transport security",
         _ => "ran a risky statement",
+    }
+}
+
+impl StatementPass {
+    /// Records a statement of a class that makes findings (a few in many: out of line).
+    #[cold]
+    #[inline(never)]
+    fn record(&mut self, o: &Observed<'_, '_>, kind: &'static str) {
+        let e = o.event;
+        let text = statement_text(o);
+        let severity = if is_internal_user(e.user) && o.is_local() {
+            Severity::Info
+        } else if let Some(s) = security_severity(kind) {
+            s
+        } else if (kind == kind::PRIVILEGE_CHANGE && is_critical_privilege(&text))
+            || (kind != kind::PRIVILEGE_CHANGE && is_unexpected(o, &self.config))
+        {
+            Severity::Critical
+        } else {
+            Severity::High
+        };
+        self.seen
+            .entry((kind, e.user.into(), o.source(), text))
+            .and_modify(|(s, _, _)| s.add(e.time_us, o.evidence))
+            .or_insert_with(|| {
+                (
+                    Seen::new(e.time_us, o.evidence),
+                    severity,
+                    e.database.into(),
+                )
+            });
     }
 }
 
