@@ -295,17 +295,7 @@ impl<'a> SessionTracker<'a> {
         let (start, end) = self.minute_span;
         let m = match self.minutes.last_mut() {
             Some((_, m)) if time_us >= start && time_us < end => m,
-            _ => {
-                let minute = time_us.div_euclid(60_000_000);
-                self.minute_span = (minute * 60_000_000, (minute + 1) * 60_000_000);
-                match self.minutes.last_mut() {
-                    Some((t, m)) if *t == minute => m,
-                    _ => {
-                        self.minutes.push((minute, [0; 3]));
-                        &mut self.minutes.last_mut().expect("just pushed").1
-                    }
-                }
-            }
+            _ => self.new_minute(time_us),
         };
         m[0] += 1;
         match login {
@@ -313,6 +303,18 @@ impl<'a> SessionTracker<'a> {
             Some(_) => m[1] += 1,
             None => {}
         }
+    }
+
+    /// The counts of the minute of `time_us`, once the last minute counted is not it.
+    #[cold]
+    #[inline(never)]
+    fn new_minute(&mut self, time_us: i64) -> &mut Minute {
+        let minute = time_us.div_euclid(60_000_000);
+        self.minute_span = (minute * 60_000_000, (minute + 1) * 60_000_000);
+        if self.minutes.last().is_none_or(|(t, _)| *t != minute) {
+            self.minutes.push((minute, [0; 3]));
+        }
+        &mut self.minutes.last_mut().expect("just pushed").1
     }
 
     /// The owned parts and minutes, for the consumer.

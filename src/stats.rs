@@ -118,19 +118,34 @@ impl<'a> StatsBuilder<'a> {
         if slot.users > 0 && bytes_eq(slot.user, e.user) {
             slot.users += 1;
         } else {
-            if slot.users > 0 {
-                *self.users.entry(slot.user).or_default() += slot.users;
-            }
-            (slot.user, slot.users) = (e.user, 1);
+            Self::switch(&mut slot.user, &mut slot.users, e.user, &mut self.users);
         }
         if slot.hosts > 0 && bytes_eq(slot.host, e.client_host) {
             slot.hosts += 1;
         } else {
-            if slot.hosts > 0 {
-                *self.sources.entry(slot.host).or_default() += slot.hosts;
-            }
-            (slot.host, slot.hosts) = (e.client_host, 1);
+            Self::switch(
+                &mut slot.host,
+                &mut slot.hosts,
+                e.client_host,
+                &mut self.sources,
+            );
         }
+    }
+
+    /// A slot's pending name changes: its count goes to the map, the new name starts at one.
+    /// Out of line: a session's events share its user and host.
+    #[cold]
+    #[inline(never)]
+    fn switch(
+        name: &mut &'a [u8],
+        count: &mut u64,
+        new: &'a [u8],
+        map: &mut HashMap<&'a [u8], u64>,
+    ) {
+        if *count > 0 {
+            *map.entry(*name).or_default() += *count;
+        }
+        (*name, *count) = (new, 1);
     }
 
     /// Moves a slot's pending counts into the maps and empties it.

@@ -204,19 +204,32 @@ impl ChunkProcessor<'_, '_> {
         let day = day_of(event.time_us);
         let idx = match self.days.iter().position(|(d, _)| *d == day) {
             Some(i) => i,
-            None => {
-                let mut b = EventBatchBuilder::new(self.path.clone(), self.capacity);
-                b.set_utf8_checked(self.utf8_checked);
-                self.days.push((day, b));
-                self.days.len() - 1
-            }
+            None => self.new_day(day),
         };
         let builder = &mut self.days[idx].1;
         builder.push(event);
         if builder.len() >= MAX_ROW_GROUP_ROWS || builder.text_bytes() >= MAX_BATCH_BYTES {
-            let batch = builder.finish();
-            self.encode(day, batch);
+            self.full(idx);
         }
+    }
+
+    /// A builder for a day this chunk had no event of yet (out of line: a few per chunk).
+    #[cold]
+    #[inline(never)]
+    fn new_day(&mut self, day: i64) -> usize {
+        let mut b = EventBatchBuilder::new(self.path.clone(), self.capacity);
+        b.set_utf8_checked(self.utf8_checked);
+        self.days.push((day, b));
+        self.days.len() - 1
+    }
+
+    /// Encodes the full batch of day `idx`.
+    #[cold]
+    #[inline(never)]
+    fn full(&mut self, idx: usize) {
+        let day = self.days[idx].0;
+        let batch = self.days[idx].1.finish();
+        self.encode(day, batch);
     }
 
     fn encode(&mut self, day: i64, batch: arrow::array::RecordBatch) {
