@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BooleanBuilder, Int32Builder, Int64Builder, RecordBatch};
+use arrow::array::{ArrayRef, Int32Builder, Int64Builder, RecordBatch};
 
 use super::columns::{DictCol, StrCol};
 use super::*;
@@ -21,7 +21,9 @@ pub struct EventBatchBuilder {
     database: DictCol,
     object: StrCol,
     retcode: Int32Builder,
-    tls: BooleanBuilder,
+    /// `tls` per row: 0 false, 1 true, 2 null (one byte store per event; arrow's builder
+    /// keeps two bitmaps and was not inlined into the event loop).
+    tls: Vec<u8>,
     statement_class: DictCol,
     source_line: Int64Builder,
     source_path: Arc<str>,
@@ -81,7 +83,7 @@ impl EventBatchBuilder {
             database: d(),
             object: StrCol::with_capacity(capacity, capacity * 64),
             retcode: Int32Builder::with_capacity(capacity),
-            tls: BooleanBuilder::with_capacity(capacity),
+            tls: Vec::with_capacity(capacity),
             statement_class: d(),
             source_line: Int64Builder::with_capacity(capacity),
             source_path,
@@ -202,7 +204,10 @@ impl EventBatchBuilder {
             }
         }
         self.retcode.append_option(e.retcode);
-        self.tls.append_option(e.tls);
+        self.tls.push(match e.tls {
+            Some(b) => b as u8,
+            None => 2,
+        });
         match e.statement_class {
             Some(c) => self.statement_class.push_slot(c as usize, c.as_str()),
             None => self.statement_class.push_null(),
@@ -234,7 +239,12 @@ impl EventBatchBuilder {
             Arc::new(self.database.finish()),
             Arc::new(self.object.finish()),
             Arc::new(self.retcode.finish()),
-            Arc::new(self.tls.finish()),
+            Arc::new(
+                self.tls
+                    .drain(..)
+                    .map(|t| (t < 2).then_some(t == 1))
+                    .collect::<arrow::array::BooleanArray>(),
+            ),
             Arc::new(self.statement_class.finish()),
             Arc::new(DictionaryArray::<Int32Type>::new(
                 Int32Array::from(vec![0; rows]),
