@@ -1,0 +1,3 @@
+//! The model on crafted events.
+
+use super::*;
