@@ -344,6 +344,8 @@ pub struct Needed {
     pub tables: BTreeMap<Object, BTreeSet<TablePriv>>,
     /// Why each table privilege is there: a statement example, or the table events.
     pub tables_from_events: BTreeSet<(Object, TablePriv)>,
+    /// Statements that named each object.
+    pub statements_on: BTreeMap<Object, u64>,
     /// PostgreSQL: INSERT targets and the columns each shape named.
     pub insert_columns: BTreeMap<Object, BTreeSet<InsertColumns>>,
     /// PostgreSQL: sequences named in statements, USAGE (false) or UPDATE.
@@ -540,6 +542,11 @@ fn needed(
                 continue;
             }
             if let Some(o) = place(name, &mut n) {
+                if needs.tables.iter().position(|(x, _)| x == name)
+                    == needs.tables.iter().position(|t| t == &(name.clone(), *p))
+                {
+                    *n.statements_on.entry(o.clone()).or_default() += shape.count - shape.failed;
+                }
                 if engine == Engine::Postgres && *p == TablePriv::Create {
                     // CREATE TABLE: CREATE on the schema.
                     n.beyond
@@ -568,7 +575,9 @@ fn needed(
     // MySQL-family table events: each table the server opened for the user is covered.
     if engine == Engine::MySql && table_events {
         for ((db, table, op), _) in &u.table_events {
-            if db.is_empty() || always_readable(db) {
+            // The server opens `mysql.*` tables itself (engine-independent statistics with
+            // every query, time zones): a statement that names one is read above.
+            if db.is_empty() || always_readable(db) || db == "mysql" {
                 continue;
             }
             let o = Object {

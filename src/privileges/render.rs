@@ -125,7 +125,7 @@ pub fn sql(model: &Model) -> String {
                 Some((sources, needed)) => {
                     let _ = writeln!(
                         out,
-                        "-- Applications used it from {}: move them to a dedicated user, for example:",
+                        "-- Used outside the admin hosts from {}: move applications to a dedicated user, for example:",
                         comment(&sources.join(", "))
                     );
                     let name = format!("{}_app", u.user);
@@ -447,9 +447,9 @@ pub fn markdown(model: &Model, held: Option<&HeldGrants>) -> String {
             if let Some((sources, _)) = &u.application_use {
                 let _ = writeln!(
                     out,
-                    "- **{}** ({}) was used from {}, outside the admin hosts: move these \
-                     sources to a dedicated least-privilege user (a suggestion is in its \
-                     section of `privileges.sql`, commented out).",
+                    "- **{}** ({}) was used from {}, outside the admin hosts: move the \
+                     applications at these sources to a dedicated least-privilege user (a \
+                     suggestion is in its section of `privileges.sql`, commented out).",
                     md(&u.user),
                     u.engine.label(),
                     sources.iter().map(|s| md(s)).collect::<Vec<_>>().join(", ")
@@ -461,8 +461,21 @@ pub fn markdown(model: &Model, held: Option<&HeldGrants>) -> String {
     if model.users.is_empty() {
         out.push_str("No user activity was found in the events.\n");
     }
-    for u in &model.users {
+    for u in model.users.iter().filter(|u| u.did_something()) {
         user_markdown(&mut out, u, held);
+    }
+    let failed_only: Vec<String> = model
+        .users
+        .iter()
+        .filter(|u| !u.did_something())
+        .map(|u| format!("{} ({}, {} failed)", md(&u.user), u.engine.label(), u.usage.failed_logins))
+        .collect();
+    if !failed_only.is_empty() {
+        let _ = writeln!(
+            out,
+            "## Users seen only in failed logins\n\nNo account suggested: {}.\n",
+            failed_only.join(", ")
+        );
     }
     out
 }
@@ -529,6 +542,12 @@ fn user_markdown(out: &mut String, u: &UserModel, held: Option<&HeldGrants>) {
     }
     // Observed per object: statement verbs and table events.
     let mut observed: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for (o, c) in &u.needed.statements_on {
+        observed
+            .entry(object_name(o))
+            .or_default()
+            .insert("statements".into(), *c);
+    }
     for ((db, table, op), c) in &us.table_events {
         *observed
             .entry(format!("{db}.{table}"))
@@ -538,7 +557,7 @@ fn user_markdown(out: &mut String, u: &UserModel, held: Option<&HeldGrants>) {
     }
     let n = &u.needed;
     if !n.tables.is_empty() || !observed.is_empty() {
-        out.push_str("| object | observed (table events) | suggested |\n| --- | --- | --- |\n");
+        out.push_str("| object | observed | suggested |\n| --- | --- | --- |\n");
         let mut names: BTreeSet<String> = observed.keys().cloned().collect();
         let by_name: BTreeMap<String, &BTreeSet<TablePriv>> =
             n.tables.iter().map(|(o, p)| (object_name(o), p)).collect();

@@ -186,6 +186,12 @@ pub fn fingerprint(sql: &str, engine: Engine) -> String {
                 out.push_str(&sql[i..end]);
                 i = end;
             }
+            b'<' if engine == Engine::Postgres && b[i..].starts_with(b"<REDACTED>") => {
+                // pgaudit hides passwords so.
+                push_space(&mut out, &mut space);
+                out.push_str("'?'");
+                i += "<REDACTED>".len();
+            }
             b'$' if engine == Engine::Postgres && dollar_tag(b, i).is_some() => {
                 let tag_len = dollar_tag(b, i).unwrap_or(2);
                 let tag = &b[i..i + tag_len];
