@@ -77,11 +77,8 @@ impl HeldGrants {
                 database = Some(db);
                 continue;
             }
-            let cells: Vec<&str> = line
-                .trim_matches('|')
-                .split('|')
-                .map(|c| c.trim())
-                .collect();
+            // psql's aligned tables have no outer border: an empty first cell is a cell.
+            let cells: Vec<&str> = raw.split('|').map(|c| c.trim()).collect();
             let lower = line.to_ascii_lowercase();
             if cells.len() >= 4 && cells[0] == "Schema" && lower.contains("access privileges") {
                 mode = Mode::Dp;
@@ -526,7 +523,7 @@ GRANT `reader` TO `app`@`%`\n";
         let g = HeldGrants::parse(text);
         let app: Vec<_> = g.of(Engine::Postgres, "app");
         assert_eq!(app.len(), 3, "{g:#?}");
-        assert_eq!(app[0].privileges, vec!["SELECT", "INSERT", "UPDATE", "DELETE"]);
+        assert_eq!(app[0].privileges, vec!["INSERT", "SELECT", "UPDATE", "DELETE"]);
         assert_eq!(
             app[0].scope,
             Scope::Object {

@@ -139,9 +139,73 @@ pub fn sql(model: &Model) -> String {
             continue;
         }
         let sources = sources_of(u);
+        if has_control(&u.user) || names_have_control(&u.needed) {
+            // A literal or identifier holding a line break would put a fake section line
+            // into this file: such names get the statements commented out, escaped.
+            out.push_str("-- A name here holds control characters: create this account by hand.\n");
+            let body = section(
+                u.engine,
+                &comment(&u.user),
+                &sources,
+                always_tls(u),
+                &escaped_names(&u.needed),
+            );
+            for line in body.lines() {
+                let _ = writeln!(out, "-- {line}");
+            }
+            continue;
+        }
         out.push_str(&section(u.engine, &u.user, &sources, always_tls(u), &u.needed));
     }
     out
+}
+
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+fn object_has_control(o: &Object) -> bool {
+    has_control(&o.database) || o.schema.as_deref().is_some_and(has_control) || has_control(&o.name)
+}
+
+fn names_have_control(n: &Needed) -> bool {
+    n.tables.keys().any(object_has_control)
+        || n.sequences.keys().any(object_has_control)
+        || n.insert_columns.keys().any(object_has_control)
+        || n.schemas.iter().any(|(d, s)| has_control(d) || has_control(s))
+        || n.databases.iter().any(|d| has_control(d))
+        || n.database_level.keys().any(|d| has_control(d))
+}
+
+/// `n` with every name passed through [`comment`].
+fn escaped_names(n: &Needed) -> Needed {
+    let o = |o: &Object| Object {
+        database: comment(&o.database),
+        schema: o.schema.as_deref().map(comment),
+        name: comment(&o.name),
+    };
+    Needed {
+        tables: n.tables.iter().map(|(k, v)| (o(k), v.clone())).collect(),
+        sequences: n.sequences.iter().map(|(k, v)| (o(k), *v)).collect(),
+        insert_columns: n
+            .insert_columns
+            .iter()
+            .map(|(k, v)| (o(k), v.clone()))
+            .collect(),
+        schemas: n
+            .schemas
+            .iter()
+            .map(|(d, s)| (comment(d), comment(s)))
+            .collect(),
+        databases: n.databases.iter().map(|d| comment(d)).collect(),
+        database_level: n
+            .database_level
+            .iter()
+            .map(|(d, v)| (comment(d), v.clone()))
+            .collect(),
+        global: n.global.clone(),
+        ..Needed::default()
+    }
 }
 
 /// The runnable statements of one account.

@@ -315,6 +315,15 @@ pub fn analyse(fp: &str, engine: Engine) -> Needs {
         needs.not_understood = true;
         return needs;
     }
+    if engine == Engine::MySql && has_outfile(fp) {
+        if let Some(plain) = without_outfile(fp) {
+            let mut needs = analyse(&plain, engine);
+            if !needs.not_understood {
+                needs.global.push("FILE");
+            }
+            return needs;
+        }
+    }
     let statements = match engine {
         Engine::MySql => Parser::new(&MySqlDialect {})
             .with_recursion_limit(40)
@@ -325,9 +334,19 @@ pub fn analyse(fp: &str, engine: Engine) -> Needs {
             .try_with_sql(fp)
             .and_then(|mut p| p.parse_statements()),
     };
-    let Ok(statements) = statements else {
-        needs.not_understood = true;
-        return needs;
+    let statements = match statements {
+        Ok(s) => s,
+        Err(_) => {
+            // A long statement cut by the log (`server_audit_query_log_limit`, the record
+            // limit): a multi-row INSERT is still understood from its first row.
+            if let Some(first_row) = first_row_of_insert(fp) {
+                if first_row.len() < fp.len() {
+                    return analyse(first_row, engine);
+                }
+            }
+            needs.not_understood = true;
+            return needs;
+        }
     };
     let mut a = Analyser {
         engine,
@@ -432,12 +451,7 @@ impl Analyser<'_> {
     fn statement(&mut self, s: &Statement, fp: &str) {
         use Statement as S;
         match s {
-            S::Query(q) => {
-                self.reads(q.as_ref());
-                if self.engine == Engine::MySql && has_outfile(fp) {
-                    self.needs.global.push("FILE");
-                }
-            }
+            S::Query(q) => self.reads(q.as_ref()),
             S::Insert(ins) => {
                 let TableObject::TableName(target) = &ins.table else {
                     self.needs.not_understood = true;
@@ -685,6 +699,55 @@ impl Analyser<'_> {
             self.needs.beyond.push(s);
         }
     }
+}
+
+/// `INSERT … VALUES (row)` of a fingerprint, up to the end of its first row.
+fn first_row_of_insert(fp: &str) -> Option<&str> {
+    let upper = fp.get(..fp.len().min(7))?.to_ascii_uppercase();
+    if upper != "INSERT " && upper != "REPLACE" {
+        return None;
+    }
+    let at = fp.to_ascii_uppercase().find(" VALUES (")? + " VALUES (".len();
+    // Literals are `'?'` and `0` in a fingerprint: the first `)` at depth 0 ends the row.
+    let mut depth = 1;
+    for (i, c) in fp[at..].char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(&fp[..at + i + 1]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A MySQL `SELECT … INTO OUTFILE|DUMPFILE 'f' [options]` without its INTO clause, which
+/// `sqlparser` does not read (the statement's tables are the same).
+fn without_outfile(fp: &str) -> Option<String> {
+    let upper = fp.to_ascii_uppercase();
+    let at = upper.find("INTO OUTFILE").or_else(|| upper.find("INTO DUMPFILE"))?;
+    let rest = &fp[at..];
+    // Past the file name literal.
+    let q = rest.find('\'')?;
+    let end_q = rest[q + 1..].find('\'')? + q + 2;
+    let after = &fp[at + end_q..];
+    // Export options (FIELDS …, LINES …) run to FROM or the end.
+    let after_upper = after.to_ascii_uppercase();
+    let tail = match after_upper.find(" FROM ") {
+        Some(f) => &after[f..],
+        None if after_upper.trim_start().starts_with("FIELDS")
+            || after_upper.trim_start().starts_with("LINES")
+            || after_upper.trim_start().starts_with("CHARACTER") =>
+        {
+            ""
+        }
+        None => after,
+    };
+    Some(format!("{}{}", fp[..at].trim_end(), if tail.is_empty() { String::new() } else { format!(" {}", tail.trim_start()) }))
 }
 
 fn has_outfile(fp: &str) -> bool {
@@ -969,6 +1032,24 @@ mod tests {
         );
         assert_eq!(copy.tables, vec![(n(None, "customers"), Select)]);
         assert!(copy.beyond[0].contains("PROGRAM"));
+    }
+
+    #[test]
+    fn cut_inserts_and_outfile_exports_are_still_read() {
+        use TablePriv::*;
+        let e = Engine::MySql;
+        let cut = "INSERT INTO staging (a, b) VALUES (1, 'x'), (2, 'y'), (3, 'unterminat";
+        let needs = analyse(&fingerprint(cut, e), e);
+        assert_eq!(needs.tables, vec![(n(None, "staging"), Insert)]);
+        for sql in [
+            "SELECT * FROM shop.customers INTO OUTFILE '/tmp/c.csv' FIELDS TERMINATED BY ','",
+            "SELECT * INTO OUTFILE '/tmp/c.csv' FROM shop.customers",
+            "SELECT/**/*/**/FROM/**/shop.customers/**/INTO/**/DUMPFILE '/tmp/a'",
+        ] {
+            let needs = analyse(&fingerprint(sql, e), e);
+            assert_eq!(needs.tables, vec![(n(Some("shop"), "customers"), Select)], "{sql}");
+            assert_eq!(needs.global, vec!["FILE"], "{sql}");
+        }
     }
 
     #[test]
