@@ -359,6 +359,8 @@ pub struct Needed {
     pub database_level: BTreeMap<String, (BTreeSet<TablePriv>, String)>,
     /// MySQL family: global privileges the statements used.
     pub global: BTreeSet<&'static str>,
+    /// A statement that used each global privilege.
+    pub global_examples: BTreeMap<&'static str, String>,
     /// Statements no table grant covers: (reason, example).
     pub beyond: BTreeMap<String, String>,
     /// Statements `sqlparser` could not read: (example, count).
@@ -499,7 +501,10 @@ fn needed(
                 .entry(reason.clone())
                 .or_insert_with(|| example.clone());
         }
-        n.global.extend(needs.global.iter().copied());
+        for g in &needs.global {
+            n.global.insert(g);
+            n.global_examples.entry(g).or_insert_with(|| example.clone());
+        }
         let place = |name: &Name, n: &mut Needed| -> Option<Object> {
             match engine {
                 Engine::MySql => {

@@ -204,6 +204,7 @@ fn escaped_names(n: &Needed) -> Needed {
             .map(|(d, v)| (comment(d), v.clone()))
             .collect(),
         global: n.global.clone(),
+        global_examples: n.global_examples.clone(),
         ..Needed::default()
     }
 }
@@ -245,6 +246,12 @@ fn mysql_section(user: &str, sources: &[String], tls: Option<bool>, n: &Needed) 
             if tls == Some(true) { " REQUIRE SSL" } else { "" }
         );
         for g in &n.global {
+            let _ = writeln!(
+                out,
+                "-- {g}: a global privilege a statement used (e.g. {}); it reaches the server's files: \
+                 keep it only if this is the application's own use",
+                comment(&cut(n.global_examples.get(*g).map_or("", |s| s.as_str()), 120))
+            );
             let _ = writeln!(out, "GRANT {g} ON *.* TO {account};");
         }
         for (db, (p, example)) in &n.database_level {
