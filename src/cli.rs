@@ -343,6 +343,51 @@ fn run_synth(a: SynthArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn run_privileges(a: PrivilegesArgs) -> Result<ExitCode> {
+    // The scan's own settings, unless given here.
+    let summary: Option<serde_json::Value> = std::fs::read(a.dir.join("summary.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let from_summary = |key: &str| -> Vec<String> {
+        summary
+            .as_ref()
+            .and_then(|s| s["config"][key].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let master_users = if a.master_users.is_empty() {
+        from_summary("master_users")
+    } else {
+        a.master_users
+    };
+    let admin_hosts = if a.admin_hosts.is_empty() {
+        from_summary("admin_hosts")
+    } else {
+        a.admin_hosts
+    };
+    let admin_hosts = admin_hosts
+        .iter()
+        .map(|s| crate::pass::config::parse_net(s).map_err(Error::Usage))
+        .collect::<Result<Vec<_>>>()?;
+    let usage = crate::privileges::read::usage_of_events(&a.dir)?;
+    let ctx = crate::privileges::Context {
+        master_users,
+        admin_hosts,
+    };
+    let (sql, md) = crate::privileges::outputs(&usage, &ctx, a.grants.as_deref())?;
+    crate::sink::parquet::write_bytes_atomic(&a.dir.join("privileges.sql"), sql.as_bytes())?;
+    crate::sink::parquet::write_bytes_atomic(&a.dir.join("privileges.md"), md.as_bytes())?;
+    eprintln!(
+        "forensics: {} users: {} and {}",
+        usage.users.len(),
+        a.dir.join("privileges.sql").display(),
+        a.dir.join("privileges.md").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,49 +460,4 @@ mod tests {
             assert!(err.to_string().contains("cannot read time"), "{err}");
         }
     }
-}
-
-fn run_privileges(a: PrivilegesArgs) -> Result<ExitCode> {
-    // The scan's own settings, unless given here.
-    let summary: Option<serde_json::Value> = std::fs::read(a.dir.join("summary.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok());
-    let from_summary = |key: &str| -> Vec<String> {
-        summary
-            .as_ref()
-            .and_then(|s| s["config"][key].as_array().cloned())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect()
-    };
-    let master_users = if a.master_users.is_empty() {
-        from_summary("master_users")
-    } else {
-        a.master_users
-    };
-    let admin_hosts = if a.admin_hosts.is_empty() {
-        from_summary("admin_hosts")
-    } else {
-        a.admin_hosts
-    };
-    let admin_hosts = admin_hosts
-        .iter()
-        .map(|s| crate::pass::config::parse_net(s).map_err(Error::Usage))
-        .collect::<Result<Vec<_>>>()?;
-    let usage = crate::privileges::read::usage_of_events(&a.dir)?;
-    let ctx = crate::privileges::Context {
-        master_users,
-        admin_hosts,
-    };
-    let (sql, md) = crate::privileges::outputs(&usage, &ctx, a.grants.as_deref())?;
-    crate::sink::parquet::write_bytes_atomic(&a.dir.join("privileges.sql"), sql.as_bytes())?;
-    crate::sink::parquet::write_bytes_atomic(&a.dir.join("privileges.md"), md.as_bytes())?;
-    eprintln!(
-        "forensics: {} users: {} and {}",
-        usage.users.len(),
-        a.dir.join("privileges.sql").display(),
-        a.dir.join("privileges.md").display()
-    );
-    Ok(ExitCode::SUCCESS)
 }

@@ -295,15 +295,17 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
             master_users: opts.analysis.master_users.clone(),
             admin_hosts: opts.analysis.admin_hosts.clone(),
         };
-        let written = privileges::outputs(&usage, &ctx, opts.grants.as_deref()).and_then(
-            |(sql, md)| {
+        let written =
+            privileges::outputs(&usage, &ctx, opts.grants.as_deref()).and_then(|(sql, md)| {
                 sink::parquet::write_bytes_atomic(
                     &staging.dir().join("privileges.sql"),
                     sql.as_bytes(),
                 )?;
-                sink::parquet::write_bytes_atomic(&staging.dir().join("privileges.md"), md.as_bytes())
-            },
-        );
+                sink::parquet::write_bytes_atomic(
+                    &staging.dir().join("privileges.md"),
+                    md.as_bytes(),
+                )
+            });
         match written {
             Ok(()) => privileges_written = true,
             Err(e) => {

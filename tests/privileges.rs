@@ -18,7 +18,11 @@ fn duckdb(sql: &str) -> Vec<Value> {
     let script = format!(
         "import duckdb, json\nfor r in duckdb.sql({sql:?}).fetchall(): print(json.dumps(list(r), default=str))"
     );
-    let o = Command::new("python3").arg("-c").arg(&script).output().unwrap();
+    let o = Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
     assert!(
         o.status.success(),
         "DuckDB failed (is the duckdb Python package installed?):\n{}",
@@ -97,13 +101,25 @@ fn check_flavor(flavor: Flavor, seed: u64) {
     scan_ok(&[&corpus], &out2, &e2);
     let sql = read(&out1.join("privileges.sql"));
     let md = read(&out1.join("privileges.md"));
-    assert_eq!(read(&out2.join("privileges.sql")), sql, "thread count changed privileges.sql");
-    assert_eq!(read(&out2.join("privileges.md")), md, "thread count changed privileges.md");
+    assert_eq!(
+        read(&out2.join("privileges.sql")),
+        sql,
+        "thread count changed privileges.sql"
+    );
+    assert_eq!(
+        read(&out2.join("privileges.md")),
+        md,
+        "thread count changed privileges.md"
+    );
     // From the events, as a later run does it.
     std::fs::remove_file(out2.join("privileges.sql")).unwrap();
     std::fs::remove_file(out2.join("privileges.md")).unwrap();
     assert_exit(&run(&["privileges", out2.to_str().unwrap()]), 0);
-    assert_eq!(read(&out2.join("privileges.sql")), sql, "privileges DIR differs from the scan");
+    assert_eq!(
+        read(&out2.join("privileges.sql")),
+        sql,
+        "privileges DIR differs from the scan"
+    );
     assert_eq!(read(&out2.join("privileges.md")), md);
     let report = String::from_utf8(read(&out1.join("report.html"))).unwrap();
     assert!(report.contains("<a href=\"privileges.md\">privileges.md</a>"));
@@ -130,12 +146,18 @@ fn check_flavor(flavor: Flavor, seed: u64) {
     assert!(active.len() >= 3, "{active:?}");
     for u in &active {
         let u = u[0].as_str().unwrap();
-        let s = secs.get(u).unwrap_or_else(|| panic!("no section for {u}:\n{sql}"));
+        let s = secs
+            .get(u)
+            .unwrap_or_else(|| panic!("no section for {u}:\n{sql}"));
         if masters.contains(u) {
             assert!(s.iter().all(|l| l.starts_with("--")), "{u}: {s:?}");
             continue;
         }
-        let create = if postgres { "CREATE ROLE" } else { "CREATE USER" };
+        let create = if postgres {
+            "CREATE ROLE"
+        } else {
+            "CREATE USER"
+        };
         assert!(s.iter().any(|l| l.starts_with(create)), "{u}: {s:?}");
         for (i, l) in s.iter().enumerate().filter(|(_, l)| l.starts_with("GRANT")) {
             // A global privilege only where a statement used one, and said so.
@@ -167,12 +189,16 @@ fn check_flavor(flavor: Flavor, seed: u64) {
         let says = if postgres {
             s.iter().any(|l| l.starts_with("--   hostssl "))
         } else {
-            s.iter().any(|l| l.starts_with("CREATE USER") && l.ends_with("REQUIRE SSL;"))
+            s.iter()
+                .any(|l| l.starts_with("CREATE USER") && l.ends_with("REQUIRE SSL;"))
         };
         assert_eq!(says, always, "{u}: TLS {r:?} but {s:?}");
     }
     if flavor == Flavor::RdsMysql || postgres {
-        assert!(required > 0, "no user used TLS throughout: the check proved nothing");
+        assert!(
+            required > 0,
+            "no user used TLS throughout: the check proved nothing"
+        );
     }
 
     // MySQL family: every table a user was seen reading (table events) is granted SELECT.
@@ -236,9 +262,16 @@ fn grants_file_lists_held_but_unused_and_missing_events_is_an_error() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    scan_ok(&[&log], &out, &["--privileges", "--grants", grants.to_str().unwrap()]);
+    scan_ok(
+        &[&log],
+        &out,
+        &["--privileges", "--grants", grants.to_str().unwrap()],
+    );
     let sql = std::fs::read_to_string(out.join("privileges.sql")).unwrap();
-    assert!(sql.contains("GRANT SELECT ON `shop`.`customers` TO 'app'@'10.0.0.5';"), "{sql}");
+    assert!(
+        sql.contains("GRANT SELECT ON `shop`.`customers` TO 'app'@'10.0.0.5';"),
+        "{sql}"
+    );
     let md = std::fs::read_to_string(out.join("privileges.md")).unwrap();
     assert!(
         md.contains("never used: INSERT, UPDATE, DELETE; wider than used: SELECT \\(used only on shop.customers\\)"),

@@ -70,14 +70,31 @@ fn read_events(dir: &Path) -> Vec<Ev> {
                     .as_string::<i32>()
                     .clone()
             };
-            let (user, ip, op, db, object) =
-                (s("user"), s("client_ip"), s("operation"), s("database"), s("object"));
-            let time = b.column_by_name("event_time_us").unwrap().as_primitive::<Int64Type>().clone();
+            let (user, ip, op, db, object) = (
+                s("user"),
+                s("client_ip"),
+                s("operation"),
+                s("database"),
+                s("object"),
+            );
+            let time = b
+                .column_by_name("event_time_us")
+                .unwrap()
+                .as_primitive::<Int64Type>()
+                .clone();
             let conn = b.column_by_name("connection_id").unwrap();
             let conn = arrow::compute::cast(conn, &DataType::Int64).unwrap();
             let conn = conn.as_primitive::<Int64Type>().clone();
-            let query = b.column_by_name("query_id").unwrap().as_primitive::<Int64Type>().clone();
-            let rc = b.column_by_name("retcode").unwrap().as_primitive::<Int32Type>().clone();
+            let query = b
+                .column_by_name("query_id")
+                .unwrap()
+                .as_primitive::<Int64Type>()
+                .clone();
+            let rc = b
+                .column_by_name("retcode")
+                .unwrap()
+                .as_primitive::<Int32Type>()
+                .clone();
             let tls = b.column_by_name("tls").unwrap().as_boolean().clone();
             let opt = |a: &arrow::array::StringArray, i: usize| {
                 a.is_valid(i).then(|| a.value(i).to_string())
@@ -126,8 +143,7 @@ struct Session {
 fn sessions_of(events: &[Ev], user: &str) -> Vec<Session> {
     // Logins first: rotated MariaDB files are read newest first, so within a second of
     // rotation a session's statements may come before its login in `events/`.
-    let mut by_conn: BTreeMap<i64, (Session, Vec<(i64, Option<String>, String)>)> =
-        BTreeMap::new();
+    let mut by_conn: BTreeMap<i64, (Session, Vec<Statement>)> = BTreeMap::new();
     for e in events.iter().filter(|e| e.user == user) {
         if e.op == "CONNECT" && e.retcode.unwrap_or(0) == 0 {
             let s = Session {
@@ -165,6 +181,9 @@ fn sessions_of(events: &[Ev], user: &str) -> Vec<Session> {
         .collect()
 }
 
+/// A statement of a session: (statement id, database, text).
+type Statement = (i64, Option<String>, String);
+
 /// The section of `privileges.sql` for `user` (from its `-- user:` line to the next).
 fn section(sql: &str, user: &str) -> String {
     let mut out = String::new();
@@ -189,7 +208,12 @@ fn run(mut c: Command, stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -202,10 +226,17 @@ fn my_root(d: &Path, sql: &str) -> Output {
 
 fn my_client(d: &Path, ns: &str, user: &str, tls: bool, db: Option<&str>, sql: &str) -> Output {
     let mut c = Command::new("ip");
-    c.args(["netns", "exec", ns, "mariadb", "--defaults-file=/dev/null", "--batch"])
-        .args(["-h", SRV, "-P", "3306", "-u", user])
-        .arg(format!("-p{PASSWORD}"))
-        .arg("--connect-timeout=10");
+    c.args([
+        "netns",
+        "exec",
+        ns,
+        "mariadb",
+        "--defaults-file=/dev/null",
+        "--batch",
+    ])
+    .args(["-h", SRV, "-P", "3306", "-u", user])
+    .arg(format!("-p{PASSWORD}"))
+    .arg("--connect-timeout=10");
     if tls {
         c.arg("--ssl")
             .arg(format!("--ssl-ca={}", d.join("tls/ca.pem").display()))
@@ -221,9 +252,18 @@ fn my_client(d: &Path, ns: &str, user: &str, tls: bool, db: Option<&str>, sql: &
 
 fn pg_root(d: &Path, db: &str, sql: &str) -> Output {
     let mut c = Command::new("psql");
-    c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-U", "postgres", "-d", db])
-        .arg("-h")
-        .arg(d.join("pg"));
+    c.args([
+        "-X",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-U",
+        "postgres",
+        "-d",
+        db,
+    ])
+    .arg("-h")
+    .arg(d.join("pg"));
     run(c, sql)
 }
 
@@ -237,10 +277,21 @@ fn pg_client(d: &Path, ns: &str, user: &str, tls: bool, db: &str, sql: &str) -> 
         "sslmode=disable".to_string()
     };
     let mut c = Command::new("ip");
-    c.args(["netns", "exec", ns, "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1"])
-        .arg(format!("host={SRV} port=5432 user={user} dbname={db} {mode}"))
-        .env("PGPASSWORD", PASSWORD)
-        .env("PGCONNECT_TIMEOUT", "10");
+    c.args([
+        "netns",
+        "exec",
+        ns,
+        "psql",
+        "-X",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+    ])
+    .arg(format!(
+        "host={SRV} port=5432 user={user} dbname={db} {mode}"
+    ))
+    .env("PGPASSWORD", PASSWORD)
+    .env("PGCONNECT_TIMEOUT", "10");
     run(c, sql)
 }
 
@@ -302,7 +353,11 @@ fn scan(d: &Path, inputs: &[PathBuf], out: &Path) {
         .args(["--admin-host", "10.77.0.20/32", "--allow", "10.77.0.0/25"])
         .output()
         .unwrap();
-    assert!(o.status.success(), "scan failed: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "scan failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let _ = d;
 }
 
@@ -314,7 +369,11 @@ fn suggested_privileges_are_enough_and_no_more_on_real_servers() {
         eprintln!("SKIPPED real_privileges: FORENSICS_REAL_SERVERS=skip");
         return;
     }
-    let probe = Command::new("bash").arg(&script).arg("check").output().unwrap();
+    let probe = Command::new("bash")
+        .arg(&script)
+        .arg("check")
+        .output()
+        .unwrap();
     if !probe.status.success() {
         let why = String::from_utf8_lossy(&probe.stdout).trim().to_string();
         if std::env::var("FORENSICS_REAL_SERVERS").as_deref() == Ok("require") {
@@ -333,7 +392,10 @@ fn suggested_privileges_are_enough_and_no_more_on_real_servers() {
     use std::os::fd::AsRawFd;
     assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
 
-    let tmp = tempfile::Builder::new().prefix("fxrs-priv-").tempdir().unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix("fxrs-priv-")
+        .tempdir()
+        .unwrap();
     let d = if std::env::var_os("FORENSICS_REAL_SERVERS_KEEP").is_some() {
         let k = tmp.keep();
         eprintln!("real privileges: folder kept at {}", k.display());
@@ -346,7 +408,12 @@ fn suggested_privileges_are_enough_and_no_more_on_real_servers() {
         dir: d.clone(),
         _lock: lock,
     };
-    let up = Command::new("bash").arg(&script).arg("up").arg(&d).status().unwrap();
+    let up = Command::new("bash")
+        .arg(&script)
+        .arg("up")
+        .arg(&d)
+        .status()
+        .unwrap();
     assert!(up.success(), "scripts/real-servers.sh up failed");
 
     let my_logs = d.join("logs/mariadb");
@@ -381,35 +448,110 @@ fn suggested_privileges_are_enough_and_no_more_on_real_servers() {
     for sql in [&my_sql, &pg_sql] {
         let admin = section(sql, "admin");
         assert!(
-            admin.lines().filter(|l| !l.is_empty()).all(|l| l.starts_with("--")),
+            admin
+                .lines()
+                .filter(|l| !l.is_empty())
+                .all(|l| l.starts_with("--")),
             "the master user's section must be comments only:\n{admin}"
         );
     }
 
-    let serve = Command::new("bash").arg(&script).arg("serve").arg(&d).status().unwrap();
+    let serve = Command::new("bash")
+        .arg(&script)
+        .arg("serve")
+        .arg(&d)
+        .status()
+        .unwrap();
     assert!(serve.success(), "scripts/real-servers.sh serve failed");
+
+    // The grants the servers hold now, as their own clients print them, read by `--grants`:
+    // what the scenario's users hold but never used.
+    let mut my_grants = String::new();
+    for account in ["'app'@'%'", "'job'@'%'"] {
+        let o = my_root(&d, &format!("SHOW GRANTS FOR {account};"));
+        ok("show grants", &o);
+        my_grants += &String::from_utf8_lossy(&o.stdout);
+    }
+    let mut pg_grants = String::new();
+    for db in ["shop", "billing"] {
+        let o = pg_root(&d, db, "\\dp\n");
+        ok("\\dp", &o);
+        pg_grants += &format!("-- database: {db}\n{}", String::from_utf8_lossy(&o.stdout));
+    }
+    eprintln!("--- grants\n{my_grants}\n{pg_grants}");
+    let my_expected: &[&str] = &[
+        // app holds SELECT, INSERT, UPDATE, DELETE on shop.* and SELECT on billing.*.
+        "on shop.\\* \\(grants file line 3\\): never used: DELETE; wider than used: SELECT \\(used only on shop.customers, shop.orders\\); INSERT \\(used only on shop.orders\\); UPDATE \\(used only on shop.orders\\)",
+        "on billing.\\* \\(grants file line 4\\): wider than used: SELECT \\(used only on billing.invoices\\)",
+    ];
+    let pg_expected: &[&str] = &[
+        // app holds arwd on every table of shop and USAGE on both sequences.
+        "on shop.public.customers \\(grants file line 9\\): never used: INSERT, UPDATE, DELETE\n",
+        "on shop.public.orders \\(grants file line 15\\): never used: DELETE\n",
+        "on shop.public.audit\\_tmp \\(grants file line 6\\): never used: INSERT, SELECT, UPDATE, DELETE\n",
+        "on shop.public.customers\\_id\\_seq \\(grants file line 13\\): never used: USAGE\n",
+    ];
+    for (out, text, expected) in [
+        (&my_out, &my_grants, my_expected),
+        (&pg_out, &pg_grants, pg_expected),
+    ] {
+        let file = d.join("grants.txt");
+        std::fs::write(&file, text).unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_forensics"))
+            .arg("privileges")
+            .arg(out)
+            .arg("--grants")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let md = std::fs::read_to_string(out.join("privileges.md")).unwrap();
+        let app = md.split("## app ").nth(1).expect("app's part");
+        let app = app.split("\n## ").next().unwrap();
+        for e in expected {
+            assert!(app.contains(e), "{e}\nnot in:\n{app}");
+        }
+        // Used, so not listed: the sequence the INSERTs drew from.
+        assert!(!app.contains("orders\\_id\\_seq"), "{app}");
+    }
 
     // MariaDB.
     let my_events = read_events(&my_out);
     for (user, untouched, unobserved) in [
-        ("app", "SELECT * FROM shop.audit_tmp", "DELETE FROM shop.customers WHERE id = 1"),
-        ("job", "SELECT * FROM shop.audit_tmp", "INSERT INTO shop.customers (name) VALUES ('x')"),
+        (
+            "app",
+            "SELECT * FROM shop.audit_tmp",
+            "DELETE FROM shop.customers WHERE id = 1",
+        ),
+        (
+            "job",
+            "SELECT * FROM shop.audit_tmp",
+            "INSERT INTO shop.customers (name) VALUES ('x')",
+        ),
     ] {
         let sec = section(&my_sql, user);
         assert_narrow(&sec);
         assert!(
             sec.contains("does not record TLS")
-                && sec.lines().all(|l| l.starts_with("--") || !l.contains("REQUIRE SSL")),
+                && sec
+                    .lines()
+                    .all(|l| l.starts_with("--") || !l.contains("REQUIRE SSL")),
             "{sec}"
         );
-        let hosts = my_root(&d, &format!("SELECT Host FROM mysql.user WHERE User = '{user}'"));
+        let hosts = my_root(
+            &d,
+            &format!("SELECT Host FROM mysql.user WHERE User = '{user}'"),
+        );
         ok("list hosts", &hosts);
         let mut drop = String::new();
         for h in String::from_utf8_lossy(&hosts.stdout).lines().skip(1) {
             drop += &format!("DROP USER '{user}'@'{h}';\n");
         }
         ok(&format!("mariadb: drop {user}"), &my_root(&d, &drop));
-        ok(&format!("mariadb: create {user} as suggested"), &my_root(&d, &sec));
+        ok(
+            &format!("mariadb: create {user} as suggested"),
+            &my_root(&d, &sec),
+        );
         let sessions = sessions_of(&my_events, user);
         assert!(!sessions.is_empty(), "no sessions of {user}");
         let mut replayed = 0;
@@ -425,10 +567,26 @@ fn suggested_privileges_are_enough_and_no_more_on_real_servers() {
                 script += ";\n";
                 replayed += 1;
             }
-            let o = my_client(&d, namespace_of(&s.ip), user, s.tls != Some(false), s.db.as_deref(), &script);
-            ok(&format!("mariadb: replay of {user}'s session from {}:\n{script}", s.ip), &o);
+            let o = my_client(
+                &d,
+                namespace_of(&s.ip),
+                user,
+                s.tls != Some(false),
+                s.db.as_deref(),
+                &script,
+            );
+            ok(
+                &format!(
+                    "mariadb: replay of {user}'s session from {}:\n{script}",
+                    s.ip
+                ),
+                &o,
+            );
         }
-        eprintln!("mariadb: {user}: {replayed} statements in {} sessions replayed", sessions.len());
+        eprintln!(
+            "mariadb: {user}: {replayed} statements in {} sessions replayed",
+            sessions.len()
+        );
         let ns = namespace_of(&sessions[0].ip);
         denied(
             &format!("mariadb: {user}: {untouched}"),
@@ -441,7 +599,11 @@ fn suggested_privileges_are_enough_and_no_more_on_real_servers() {
             "command denied",
         );
         // From another source than the observed ones, the account does not exist.
-        let other = if ns == "fxrs-app" { "fxrs-spr" } else { "fxrs-app" };
+        let other = if ns == "fxrs-app" {
+            "fxrs-spr"
+        } else {
+            "fxrs-app"
+        };
         denied(
             &format!("mariadb: {user} from {other}"),
             &my_client(&d, other, user, true, None, "SELECT 1"),
@@ -462,10 +624,21 @@ fn suggested_privileges_are_enough_and_no_more_on_real_servers() {
     }
     eprintln!("pg_hba.conf from the suggestions:\n{hba}");
     std::fs::write(d.join("pg/data/pg_hba.conf"), &hba).unwrap();
-    ok("reload", &pg_root(&d, "postgres", "SELECT pg_reload_conf();"));
+    ok(
+        "reload",
+        &pg_root(&d, "postgres", "SELECT pg_reload_conf();"),
+    );
     for (user, untouched, unobserved) in [
-        ("app", "SELECT * FROM audit_tmp", "DELETE FROM customers WHERE id = 1"),
-        ("job", "SELECT * FROM audit_tmp", "INSERT INTO customers (name) VALUES ('x')"),
+        (
+            "app",
+            "SELECT * FROM audit_tmp",
+            "DELETE FROM customers WHERE id = 1",
+        ),
+        (
+            "job",
+            "SELECT * FROM audit_tmp",
+            "INSERT INTO customers (name) VALUES ('x')",
+        ),
     ] {
         let sec = section(&pg_sql, user);
         assert_narrow(&sec);
@@ -475,8 +648,14 @@ fn suggested_privileges_are_enough_and_no_more_on_real_servers() {
                 &pg_root(&d, db, &format!("DROP OWNED BY {user};")),
             );
         }
-        ok(&format!("postgres: drop {user}"), &pg_root(&d, "postgres", &format!("DROP ROLE {user};")));
-        ok(&format!("postgres: create {user} as suggested"), &pg_root(&d, "postgres", &sec));
+        ok(
+            &format!("postgres: drop {user}"),
+            &pg_root(&d, "postgres", &format!("DROP ROLE {user};")),
+        );
+        ok(
+            &format!("postgres: create {user} as suggested"),
+            &pg_root(&d, "postgres", &sec),
+        );
         let sessions = sessions_of(&pg_events, user);
         assert!(!sessions.is_empty(), "no sessions of {user}");
         let mut replayed = 0;
@@ -490,9 +669,18 @@ fn suggested_privileges_are_enough_and_no_more_on_real_servers() {
             }
             let tls = s.tls == Some(true);
             let o = pg_client(&d, namespace_of(&s.ip), user, tls, &db, &script);
-            ok(&format!("postgres: replay of {user}'s session from {} (tls {tls}) in {db}:\n{script}", s.ip), &o);
+            ok(
+                &format!(
+                    "postgres: replay of {user}'s session from {} (tls {tls}) in {db}:\n{script}",
+                    s.ip
+                ),
+                &o,
+            );
         }
-        eprintln!("postgres: {user}: {replayed} statements in {} sessions replayed", sessions.len());
+        eprintln!(
+            "postgres: {user}: {replayed} statements in {} sessions replayed",
+            sessions.len()
+        );
         // The sequence grant is exactly the serial column's sequence the INSERTs used.
         let seqs = pg_root(
             &d,
@@ -506,7 +694,12 @@ fn suggested_privileges_are_enough_and_no_more_on_real_servers() {
         let seqs = String::from_utf8_lossy(&seqs.stdout).to_string();
         let expected = if user == "app" { "orders_id_seq" } else { "" };
         assert_eq!(
-            seqs.lines().skip(2).filter(|l| l.trim().ends_with("_seq")).map(str::trim).collect::<Vec<_>>().join(","),
+            seqs.lines()
+                .skip(2)
+                .filter(|l| l.trim().ends_with("_seq"))
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(","),
             expected,
             "{seqs}"
         );

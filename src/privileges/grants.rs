@@ -115,14 +115,17 @@ impl HeldGrants {
                     else {
                         continue;
                     };
-                    let (Some(schema), Some(name), Some(acl)) = (cells.get(s), cells.get(n), cells.get(a))
+                    let (Some(schema), Some(name), Some(acl)) =
+                        (cells.get(s), cells.get(n), cells.get(a))
                     else {
                         continue;
                     };
                     if !schema.is_empty() || !name.is_empty() {
                         table = Some((schema.to_string(), name.to_string()));
                     }
-                    let Some((schema, name)) = &table else { continue };
+                    let Some((schema, name)) = &table else {
+                        continue;
+                    };
                     let acl = acl.trim_end_matches('+').trim();
                     if let Some((grantee, privs, grant_option)) = acl_item(acl) {
                         held.push(Held {
@@ -166,7 +169,8 @@ impl HeldGrants {
                 }
                 Mode::RoleTableGrants => {
                     let col = |name: &str| header.iter().position(|h| h == name);
-                    let get = |name: &str| col(name).and_then(|i| cells.get(i)).map(|s| s.to_string());
+                    let get =
+                        |name: &str| col(name).and_then(|i| cells.get(i)).map(|s| s.to_string());
                     let (Some(grantee), Some(name), Some(p)) =
                         (get("grantee"), get("table_name"), get("privilege_type"))
                     else {
@@ -218,7 +222,11 @@ fn acl_item(s: &str) -> Option<(String, Vec<String>, bool)> {
     let (grantee, rest) = s.split_once('=')?;
     let privs = rest.split('/').next()?;
     let grantee = grantee.trim_matches('"');
-    let grantee = if grantee.is_empty() { "PUBLIC" } else { grantee };
+    let grantee = if grantee.is_empty() {
+        "PUBLIC"
+    } else {
+        grantee
+    };
     let mut out = Vec::new();
     let mut grant_option = false;
     for c in privs.chars() {
@@ -261,9 +269,7 @@ fn mysql_grant(s: &str, line: usize) -> Option<Held> {
     let scope = match scope_text {
         "*.*" => Scope::Global,
         t => {
-            let t = t
-                .strip_prefix("TABLE ")
-                .unwrap_or(t);
+            let t = t.strip_prefix("TABLE ").unwrap_or(t);
             if t.to_ascii_uppercase().starts_with("PROCEDURE ")
                 || t.to_ascii_uppercase().starts_with("FUNCTION ")
             {
@@ -405,7 +411,9 @@ pub fn unused(h: &Held, u: &UserModel) -> Option<String> {
             continue;
         }
         if p.starts_with("ALL") {
-            unused.push(format!("{p} (everything; the user needed only what privileges.sql grants)"));
+            unused.push(format!(
+                "{p} (everything; the user needed only what privileges.sql grants)"
+            ));
             continue;
         }
         let Some(tp) = TablePriv::parse(p) else {
@@ -413,9 +421,14 @@ pub fn unused(h: &Held, u: &UserModel) -> Option<String> {
             let pg_used = h.engine == Engine::Postgres
                 && match (p.as_str(), &h.scope) {
                     ("CONNECT", Scope::Object { name, .. }) => n.databases.contains(name),
+                    // A sequence named in a statement, or (by PostgreSQL's naming of
+                    // `serial` sequences, `TABLE_COLUMN_seq`) one of a table the user
+                    // inserted into.
                     ("USAGE", Scope::Object { name, .. }) => {
                         n.sequences.keys().any(|o| &o.name == name)
-                            || !n.insert_columns.is_empty()
+                            || n.insert_columns.keys().any(|o| {
+                                name.starts_with(&format!("{}_", o.name)) && name.ends_with("_seq")
+                            })
                     }
                     _ => false,
                 };
@@ -459,7 +472,11 @@ pub fn unused(h: &Held, u: &UserModel) -> Option<String> {
     if !wider.is_empty() {
         parts.push(format!("wider than used: {}", wider.join("; ")));
     }
-    Some(format!("on {place} (grants file line {}): {}", h.line, parts.join("; ")))
+    Some(format!(
+        "on {place} (grants file line {}): {}",
+        h.line,
+        parts.join("; ")
+    ))
 }
 
 #[cfg(test)]
@@ -523,7 +540,10 @@ GRANT `reader` TO `app`@`%`\n";
         let g = HeldGrants::parse(text);
         let app: Vec<_> = g.of(Engine::Postgres, "app");
         assert_eq!(app.len(), 3, "{g:#?}");
-        assert_eq!(app[0].privileges, vec!["INSERT", "SELECT", "UPDATE", "DELETE"]);
+        assert_eq!(
+            app[0].privileges,
+            vec!["INSERT", "SELECT", "UPDATE", "DELETE"]
+        );
         assert_eq!(
             app[0].scope,
             Scope::Object {
@@ -542,7 +562,9 @@ GRANT `reader` TO `app`@`%`\n";
             }
         );
         let admin = g.of(Engine::Postgres, "admin");
-        assert!(admin.iter().any(|h| h.scope == Scope::Role && h.privileges == vec!["Superuser"]));
+        assert!(admin
+            .iter()
+            .any(|h| h.scope == Scope::Role && h.privileges == vec!["Superuser"]));
         assert_eq!(g.of(Engine::Postgres, "job")[0].privileges, vec!["SELECT"]);
     }
 }

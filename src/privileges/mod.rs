@@ -386,7 +386,9 @@ pub struct UserModel {
 impl UserModel {
     /// Logged in or ran something (a user seen only in failed logins gets no account).
     pub fn did_something(&self) -> bool {
-        self.usage.sessions > 0 || !self.usage.shapes.is_empty() || !self.usage.table_events.is_empty()
+        self.usage.sessions > 0
+            || !self.usage.shapes.is_empty()
+            || !self.usage.table_events.is_empty()
     }
 }
 
@@ -485,8 +487,8 @@ fn needed(
                 ],
                 _ => &[],
             };
-            let named_by_events = engine == Engine::MySql
-                && u.table_events.keys().any(|(d, _, _)| d == db);
+            let named_by_events =
+                engine == Engine::MySql && u.table_events.keys().any(|(d, _, _)| d == db);
             if !privs.is_empty() && !db.is_empty() && !named_by_events {
                 let e = n
                     .database_level
@@ -503,7 +505,9 @@ fn needed(
         }
         for g in &needs.global {
             n.global.insert(g);
-            n.global_examples.entry(g).or_insert_with(|| example.clone());
+            n.global_examples
+                .entry(g)
+                .or_insert_with(|| example.clone());
         }
         let place = |name: &Name, n: &mut Needed| -> Option<Object> {
             match engine {
@@ -541,9 +545,7 @@ fn needed(
             }
         };
         for (name, p) in &needs.tables {
-            if engine == Engine::MySql
-                && name.qualifier.as_deref().is_some_and(always_readable)
-            {
+            if engine == Engine::MySql && name.qualifier.as_deref().is_some_and(always_readable) {
                 continue;
             }
             if let Some(o) = place(name, &mut n) {
@@ -579,7 +581,7 @@ fn needed(
     }
     // MySQL-family table events: each table the server opened for the user is covered.
     if engine == Engine::MySql && table_events {
-        for ((db, table, op), _) in &u.table_events {
+        for (db, table, op) in u.table_events.keys() {
             // The server opens `mysql.*` tables itself (engine-independent statistics with
             // every query, time zones): a statement that names one is read above.
             if db.is_empty() || always_readable(db) || db == "mysql" {

@@ -83,7 +83,10 @@ pub fn usage_of_events(dir: &Path) -> Result<Usage> {
     Ok(usage)
 }
 
-fn strings(batch: &RecordBatch, name: &str) -> std::result::Result<arrow::array::StringArray, String> {
+fn strings(
+    batch: &RecordBatch,
+    name: &str,
+) -> std::result::Result<arrow::array::StringArray, String> {
     let col = batch
         .column_by_name(name)
         .ok_or_else(|| format!("no column {name}"))?;
@@ -135,7 +138,11 @@ fn observe_batch(usage: &mut Usage, batch: &RecordBatch) -> std::result::Result<
             client_host: host.value(i).as_bytes(),
             client_ip: opt(&ip, i).and_then(|s| s.parse().ok()),
             operation,
-            database: if db.is_valid(i) { db.value(i).as_bytes() } else { b"" },
+            database: if db.is_valid(i) {
+                db.value(i).as_bytes()
+            } else {
+                b""
+            },
             object: obj.as_deref(),
             retcode: retcode.is_valid(i).then(|| retcode.value(i)),
             tls: tls.is_valid(i).then(|| tls.value(i)),

@@ -60,7 +60,10 @@ fn pg_ident(s: &str) -> String {
 }
 
 fn privs(set: &BTreeSet<TablePriv>) -> String {
-    set.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+    set.iter()
+        .map(|p| p.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The MySQL-family host patterns for a user's sources: each address when there are few,
@@ -101,7 +104,12 @@ fn sources_of(u: &UserModel) -> Vec<String> {
     let mut v: BTreeSet<String> = u.usage.sources.keys().cloned().collect();
     if v.is_empty() {
         // Statements without a login seen (the log began mid-session): their sources.
-        v.extend(u.usage.shapes.values().flat_map(|s| s.sources.iter().cloned()));
+        v.extend(
+            u.usage
+                .shapes
+                .values()
+                .flat_map(|s| s.sources.iter().cloned()),
+        );
     }
     v.into_iter().collect()
 }
@@ -155,7 +163,13 @@ pub fn sql(model: &Model) -> String {
             }
             continue;
         }
-        out.push_str(&section(u.engine, &u.user, &sources, always_tls(u), &u.needed));
+        out.push_str(&section(
+            u.engine,
+            &u.user,
+            &sources,
+            always_tls(u),
+            &u.needed,
+        ));
     }
     out
 }
@@ -172,7 +186,9 @@ fn names_have_control(n: &Needed) -> bool {
     n.tables.keys().any(object_has_control)
         || n.sequences.keys().any(object_has_control)
         || n.insert_columns.keys().any(object_has_control)
-        || n.schemas.iter().any(|(d, s)| has_control(d) || has_control(s))
+        || n.schemas
+            .iter()
+            .any(|(d, s)| has_control(d) || has_control(s))
         || n.databases.iter().any(|d| has_control(d))
         || n.database_level.keys().any(|d| has_control(d))
 }
@@ -243,7 +259,11 @@ fn mysql_section(user: &str, sources: &[String], tls: Option<bool>, n: &Needed) 
             out,
             "CREATE USER {account} IDENTIFIED BY {}{};",
             my_str(PASSWORD),
-            if tls == Some(true) { " REQUIRE SSL" } else { "" }
+            if tls == Some(true) {
+                " REQUIRE SSL"
+            } else {
+                ""
+            }
         );
         for g in &n.global {
             let _ = writeln!(
@@ -260,7 +280,12 @@ fn mysql_section(user: &str, sources: &[String], tls: Option<bool>, n: &Needed) 
                 "-- database level: the log does not name the tables of: {}",
                 comment(&cut(example, 160))
             );
-            let _ = writeln!(out, "GRANT {} ON {}.* TO {account};", privs(p), my_ident(db));
+            let _ = writeln!(
+                out,
+                "GRANT {} ON {}.* TO {account};",
+                privs(p),
+                my_ident(db)
+            );
         }
         for (o, p) in &n.tables {
             let _ = writeln!(
@@ -287,13 +312,20 @@ fn pg_section(user: &str, sources: &[String], tls: Option<bool>, n: &Needed) -> 
     };
     match tls {
         Some(true) => out.push_str("-- pg_hba.conf (every session used TLS: hostssl only):\n"),
-        Some(false) => out.push_str("-- pg_hba.conf (some sessions did not use TLS: host; prefer hostssl once they do):\n"),
-        None => out.push_str("-- pg_hba.conf (the log does not say whether every session used TLS):\n"),
+        Some(false) => out.push_str(
+            "-- pg_hba.conf (some sessions did not use TLS: host; prefer hostssl once they do):\n",
+        ),
+        None => {
+            out.push_str("-- pg_hba.conf (the log does not say whether every session used TLS):\n")
+        }
     }
     let db_list = if dbs.is_empty() {
         "all".to_string()
     } else {
-        dbs.iter().map(|d| hba_word(d)).collect::<Vec<_>>().join(",")
+        dbs.iter()
+            .map(|d| hba_word(d))
+            .collect::<Vec<_>>()
+            .join(",")
     };
     for s in sources {
         let addr = match s.parse::<std::net::IpAddr>() {
@@ -311,7 +343,11 @@ fn pg_section(user: &str, sources: &[String], tls: Option<bool>, n: &Needed) -> 
             hba_word(user)
         );
     }
-    let _ = writeln!(out, "CREATE ROLE {role} LOGIN PASSWORD {};", pg_str(PASSWORD));
+    let _ = writeln!(
+        out,
+        "CREATE ROLE {role} LOGIN PASSWORD {};",
+        pg_str(PASSWORD)
+    );
     for d in &dbs {
         let _ = writeln!(out, "GRANT CONNECT ON DATABASE {} TO {role};", pg_ident(d));
     }
@@ -324,8 +360,11 @@ fn pg_section(user: &str, sources: &[String], tls: Option<bool>, n: &Needed) -> 
             .filter(|(db, _)| db == d)
             .map(|(_, s)| s)
             .collect();
-        let seqs: Vec<(&Object, &bool)> =
-            n.sequences.iter().filter(|(o, _)| &o.database == d).collect();
+        let seqs: Vec<(&Object, &bool)> = n
+            .sequences
+            .iter()
+            .filter(|(o, _)| &o.database == d)
+            .collect();
         let inserts: Vec<(&Object, &BTreeSet<InsertColumns>)> = n
             .insert_columns
             .iter()
@@ -342,7 +381,11 @@ fn pg_section(user: &str, sources: &[String], tls: Option<bool>, n: &Needed) -> 
             continue;
         }
         if d.chars().any(|c| c.is_control()) {
-            let _ = writeln!(out, "-- database {} has a name psql cannot \\connect to", comment(d));
+            let _ = writeln!(
+                out,
+                "-- database {} has a name psql cannot \\connect to",
+                comment(d)
+            );
             continue;
         }
         let _ = writeln!(out, "\\connect {}", pg_ident(d));
@@ -462,8 +505,25 @@ pub fn md(s: &str) -> String {
     for c in comment(s).chars() {
         if matches!(
             c,
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '<' | '>' | '(' | ')' | '#' | '+'
-                | '-' | '!' | '|' | '~' | '&' | '"'
+            '\\' | '`'
+                | '*'
+                | '_'
+                | '{'
+                | '}'
+                | '['
+                | ']'
+                | '<'
+                | '>'
+                | '('
+                | ')'
+                | '#'
+                | '+'
+                | '-'
+                | '!'
+                | '|'
+                | '~'
+                | '&'
+                | '"'
         ) {
             out.push('\\');
         }
@@ -480,7 +540,7 @@ fn object_name(o: &Object) -> String {
 }
 
 fn time(us: Option<i64>) -> String {
-    us.and_then(|t| chrono::DateTime::from_timestamp_micros(t))
+    us.and_then(chrono::DateTime::from_timestamp_micros)
         .map(|d| d.format("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_else(|| "-".into())
 }
@@ -539,7 +599,14 @@ pub fn markdown(model: &Model, held: Option<&HeldGrants>) -> String {
         .users
         .iter()
         .filter(|u| !u.did_something())
-        .map(|u| format!("{} ({}, {} failed)", md(&u.user), u.engine.label(), u.usage.failed_logins))
+        .map(|u| {
+            format!(
+                "{} ({}, {} failed)",
+                md(&u.user),
+                u.engine.label(),
+                u.usage.failed_logins
+            )
+        })
         .collect();
     if !failed_only.is_empty() {
         let _ = writeln!(
@@ -581,8 +648,16 @@ fn user_markdown(out: &mut String, u: &UserModel, held: Option<&HeldGrants>) {
         let _ = writeln!(
             out,
             "Servers: {}. Databases: {}.\n",
-            us.servers.iter().map(|s| md(s)).collect::<Vec<_>>().join(", "),
-            us.databases.iter().map(|s| md(s)).collect::<Vec<_>>().join(", ")
+            us.servers
+                .iter()
+                .map(|s| md(s))
+                .collect::<Vec<_>>()
+                .join(", "),
+            us.databases
+                .iter()
+                .map(|s| md(s))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     if !us.sources.is_empty() {
@@ -602,7 +677,9 @@ fn user_markdown(out: &mut String, u: &UserModel, held: Option<&HeldGrants>) {
         let tls = match always_tls(u) {
             Some(true) => "every session used TLS",
             Some(false) => "some sessions did not use TLS",
-            None => "the log does not record TLS for every session (MariaDB's server_audit does not)",
+            None => {
+                "the log does not record TLS for every session (MariaDB's server_audit does not)"
+            }
         };
         let _ = writeln!(out, "TLS: {tls}.\n");
         let hours: Vec<String> = (0..24)
@@ -699,7 +776,10 @@ fn user_markdown(out: &mut String, u: &UserModel, held: Option<&HeldGrants>) {
 fn unused_markdown(out: &mut String, u: &UserModel, held: &HeldGrants) {
     let mine: Vec<&Held> = held.of(u.engine, &u.user);
     if mine.is_empty() {
-        let _ = writeln!(out, "Held grants: none listed for this user in the grants file.\n");
+        let _ = writeln!(
+            out,
+            "Held grants: none listed for this user in the grants file.\n"
+        );
         return;
     }
     let mut unused = Vec::new();

@@ -29,9 +29,8 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     AssignmentTarget, CopySource, CopyTarget, Expr, FromTable, FunctionArg, FunctionArgExpr,
-    FunctionArguments, Ident, ObjectName, ObjectNamePart, ObjectType, Query, SelectItem,
-    Statement, TableFactor, TableObject, TableWithJoins, UpdateTableFromKind, Value, Visit,
-    Visitor,
+    FunctionArguments, Ident, ObjectName, ObjectNamePart, ObjectType, Query, SelectItem, Statement,
+    TableFactor, TableObject, TableWithJoins, UpdateTableFromKind, Value, Visit, Visitor,
 };
 use sqlparser::dialect::{MySqlDialect, PostgreSqlDialect};
 use sqlparser::parser::Parser;
@@ -374,14 +373,13 @@ struct Analyser<'n> {
 
 impl Analyser<'_> {
     fn name(&self, o: &ObjectName) -> Name {
-        let parts: Vec<String> = o
-            .0
-            .iter()
-            .map(|p| match p {
-                ObjectNamePart::Identifier(i) => self.ident(i),
-                other => other.to_string(),
-            })
-            .collect();
+        let parts: Vec<String> =
+            o.0.iter()
+                .map(|p| match p {
+                    ObjectNamePart::Identifier(i) => self.ident(i),
+                    other => other.to_string(),
+                })
+                .collect();
         let n = parts.len();
         Name {
             qualifier: (n >= 2).then(|| parts[n - 2].clone()),
@@ -534,7 +532,7 @@ impl Analyser<'_> {
                     FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t) => t,
                 };
                 let targets: Vec<ObjectName> = if d.tables.is_empty() {
-                    from.iter().filter_map(|t| table_name(t)).collect()
+                    from.iter().filter_map(table_name).collect()
                 } else {
                     // `DELETE t1 FROM t1 JOIN t2`: the named tables (aliases resolved).
                     d.tables.iter().map(|t| resolve_alias(t, from)).collect()
@@ -729,7 +727,9 @@ fn first_row_of_insert(fp: &str) -> Option<&str> {
 /// `sqlparser` does not read (the statement's tables are the same).
 fn without_outfile(fp: &str) -> Option<String> {
     let upper = fp.to_ascii_uppercase();
-    let at = upper.find("INTO OUTFILE").or_else(|| upper.find("INTO DUMPFILE"))?;
+    let at = upper
+        .find("INTO OUTFILE")
+        .or_else(|| upper.find("INTO DUMPFILE"))?;
     let rest = &fp[at..];
     // Past the file name literal.
     let q = rest.find('\'')?;
@@ -747,7 +747,15 @@ fn without_outfile(fp: &str) -> Option<String> {
         }
         None => after,
     };
-    Some(format!("{}{}", fp[..at].trim_end(), if tail.is_empty() { String::new() } else { format!(" {}", tail.trim_start()) }))
+    Some(format!(
+        "{}{}",
+        fp[..at].trim_end(),
+        if tail.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", tail.trim_start())
+        }
+    ))
 }
 
 fn has_outfile(fp: &str) -> bool {
@@ -878,7 +886,10 @@ mod tests {
     fn fingerprints_drop_literals_and_comments_and_keep_sequence_names() {
         let m = Engine::MySql;
         assert_eq!(
-            fingerprint("SELECT id  FROM t WHERE id = 17 AND n = 'O\\'Brien' -- x\n", m),
+            fingerprint(
+                "SELECT id  FROM t WHERE id = 17 AND n = 'O\\'Brien' -- x\n",
+                m
+            ),
             "SELECT id FROM t WHERE id = 0 AND n = '?'"
         );
         assert_eq!(
@@ -887,7 +898,10 @@ mod tests {
         );
         let p = Engine::Postgres;
         assert_eq!(
-            fingerprint("SELECT nextval('orders_id_seq'), E'a\\'b', $$x$$, \"Col 1\" FROM t2", p),
+            fingerprint(
+                "SELECT nextval('orders_id_seq'), E'a\\'b', $$x$$, \"Col 1\" FROM t2",
+                p
+            ),
             "SELECT nextval('orders_id_seq'), '?', '?', \"Col 1\" FROM t2"
         );
         // The same shape whatever the values.
@@ -896,12 +910,27 @@ mod tests {
             fingerprint("INSERT INTO o (a)\n VALUES (22.5, 'it''s')", m)
         );
         // Names with digits stay names.
-        assert_eq!(fingerprint("SELECT * FROM t1 JOIN x2y", m), "SELECT * FROM t1 JOIN x2y");
+        assert_eq!(
+            fingerprint("SELECT * FROM t1 JOIN x2y", m),
+            "SELECT * FROM t1 JOIN x2y"
+        );
     }
 
     #[test]
     fn hostile_text_never_panics() {
-        for s in ["'", "\"", "`", "/*", "$a", "$$", "E'", "-", "\u{e9}'\u{1F600}", "--", "0x'"] {
+        for s in [
+            "'",
+            "\"",
+            "`",
+            "/*",
+            "$a",
+            "$$",
+            "E'",
+            "-",
+            "\u{e9}'\u{1F600}",
+            "--",
+            "0x'",
+        ] {
             for e in [Engine::MySql, Engine::Postgres] {
                 let fp = fingerprint(s, e);
                 let _ = analyse(&fp, e);
@@ -915,7 +944,10 @@ mod tests {
     fn update_with_a_where_clause_needs_select_on_its_table() {
         use TablePriv::*;
         assert_eq!(
-            tables("UPDATE orders SET amount = amount + 1 WHERE id = 3", Engine::MySql),
+            tables(
+                "UPDATE orders SET amount = amount + 1 WHERE id = 3",
+                Engine::MySql
+            ),
             vec![(n(None, "orders"), Select), (n(None, "orders"), Update)]
         );
         assert_eq!(
@@ -927,7 +959,10 @@ mod tests {
             vec![(n(Some("shop"), "orders"), Delete)]
         );
         assert_eq!(
-            tables("DELETE FROM orders WHERE id IN (SELECT id FROM x)", Engine::Postgres),
+            tables(
+                "DELETE FROM orders WHERE id IN (SELECT id FROM x)",
+                Engine::Postgres
+            ),
             vec![
                 (n(None, "orders"), Select),
                 (n(None, "orders"), Delete),
@@ -958,7 +993,10 @@ mod tests {
             vec![(n(None, "a"), Insert), (n(None, "b"), Select)]
         );
         assert_eq!(
-            tables("INSERT INTO a (x) VALUES (1) RETURNING id", Engine::Postgres),
+            tables(
+                "INSERT INTO a (x) VALUES (1) RETURNING id",
+                Engine::Postgres
+            ),
             vec![(n(None, "a"), Select), (n(None, "a"), Insert)]
         );
         assert_eq!(
@@ -966,7 +1004,11 @@ mod tests {
                 "INSERT INTO a (x) VALUES (1) ON DUPLICATE KEY UPDATE x = x + 1",
                 Engine::MySql
             ),
-            vec![(n(None, "a"), Select), (n(None, "a"), Insert), (n(None, "a"), Update)]
+            vec![
+                (n(None, "a"), Select),
+                (n(None, "a"), Insert),
+                (n(None, "a"), Update)
+            ]
         );
         assert_eq!(
             tables("REPLACE INTO a VALUES (1)", Engine::MySql),
@@ -1018,16 +1060,25 @@ mod tests {
             vec![(n(None, "audit_tmp"), Truncate)]
         );
         let pg = analyse("DROP TABLE tmp_import", Engine::Postgres);
-        assert!(pg.tables.is_empty() && pg.beyond[0].contains("owner"), "{pg:?}");
+        assert!(
+            pg.tables.is_empty() && pg.beyond[0].contains("owner"),
+            "{pg:?}"
+        );
         let my = analyse("GRANT SELECT ON shop.* TO 'r'@'%'", Engine::MySql);
         assert!(my.beyond[0].contains("administration"), "{my:?}");
         let out = analyse(
-            &fingerprint("SELECT * FROM shop.customers INTO OUTFILE '/tmp/x'", Engine::MySql),
+            &fingerprint(
+                "SELECT * FROM shop.customers INTO OUTFILE '/tmp/x'",
+                Engine::MySql,
+            ),
             Engine::MySql,
         );
         assert_eq!(out.global, vec!["FILE"]);
         let copy = analyse(
-            &fingerprint("COPY (SELECT * FROM customers) TO PROGRAM 'cat'", Engine::Postgres),
+            &fingerprint(
+                "COPY (SELECT * FROM customers) TO PROGRAM 'cat'",
+                Engine::Postgres,
+            ),
             Engine::Postgres,
         );
         assert_eq!(copy.tables, vec![(n(None, "customers"), Select)]);
@@ -1047,7 +1098,11 @@ mod tests {
             "SELECT/**/*/**/FROM/**/shop.customers/**/INTO/**/DUMPFILE '/tmp/a'",
         ] {
             let needs = analyse(&fingerprint(sql, e), e);
-            assert_eq!(needs.tables, vec![(n(Some("shop"), "customers"), Select)], "{sql}");
+            assert_eq!(
+                needs.tables,
+                vec![(n(Some("shop"), "customers"), Select)],
+                "{sql}"
+            );
             assert_eq!(needs.global, vec!["FILE"], "{sql}");
         }
     }

@@ -99,12 +99,18 @@ use Operation::*;
 
 fn mysql_app() -> Vec<Ev> {
     vec![
-        ev(MySql, "app", "10.0.0.5", Connect).db("shop").tls(Some(true)),
-        ev(MySql, "app", "10.0.0.5", Read).db("shop").text("customers"),
+        ev(MySql, "app", "10.0.0.5", Connect)
+            .db("shop")
+            .tls(Some(true)),
+        ev(MySql, "app", "10.0.0.5", Read)
+            .db("shop")
+            .text("customers"),
         ev(MySql, "app", "10.0.0.5", Query)
             .db("shop")
             .text("SELECT name FROM customers WHERE id = 1"),
-        ev(MySql, "app", "10.0.0.5", Write).db("shop").text("orders"),
+        ev(MySql, "app", "10.0.0.5", Write)
+            .db("shop")
+            .text("orders"),
         ev(MySql, "app", "10.0.0.5", Query)
             .db("shop")
             .text("UPDATE orders SET note = 'x' WHERE id = 3"),
@@ -116,7 +122,9 @@ fn mysql_app() -> Vec<Ev> {
             .text("DELETE FROM secrets")
             .rc(1142),
         // Opened by the server itself for its statistics: not granted.
-        ev(MySql, "app", "10.0.0.5", Read).db("mysql").text("column_stats"),
+        ev(MySql, "app", "10.0.0.5", Read)
+            .db("mysql")
+            .text("column_stats"),
         ev(MySql, "app", "10.0.0.5", Query)
             .db("shop")
             .text("SELECT total FROM billing.invoices"),
@@ -143,7 +151,11 @@ fn mysql_grants_are_per_table_from_statements_and_table_events() {
 #[test]
 fn require_ssl_only_when_every_session_used_tls() {
     let mut events = mysql_app();
-    events.push(ev(MySql, "app", "10.0.0.5", Connect).db("shop").tls(Some(false)));
+    events.push(
+        ev(MySql, "app", "10.0.0.5", Connect)
+            .db("shop")
+            .tls(Some(false)),
+    );
     let (sql, md) = outputs_of(&usage(&events), &Context::default());
     assert!(statements(&section(&sql, "app"))[0].ends_with("IDENTIFIED BY 'CHANGE_ME';"));
     assert!(md.contains("some sessions did not use TLS"));
@@ -159,14 +171,16 @@ fn require_ssl_only_when_every_session_used_tls() {
 
 #[test]
 fn few_sources_get_an_account_each_and_many_their_24() {
-    let hosts = [
-        "10.0.1.1", "10.0.1.2", "10.0.1.3", "10.0.2.1", "10.0.2.9",
-    ];
+    let hosts = ["10.0.1.1", "10.0.1.2", "10.0.1.3", "10.0.2.1", "10.0.2.9"];
     let mut events = Vec::new();
     for h in hosts {
         events.push(ev(MySql, "web", h, Connect).db("shop").tls(Some(true)));
     }
-    events.push(ev(MySql, "web", "10.0.1.1", Query).db("shop").text("SELECT 1 FROM t"));
+    events.push(
+        ev(MySql, "web", "10.0.1.1", Query)
+            .db("shop")
+            .text("SELECT 1 FROM t"),
+    );
     let (sql, _) = outputs_of(&usage(&events), &Context::default());
     let creates: Vec<&str> = statements(&section(&sql, "web"))
         .into_iter()
@@ -192,7 +206,9 @@ fn few_sources_get_an_account_each_and_many_their_24() {
 #[test]
 fn postgres_sections_grant_connect_schema_tables_and_the_sequences_of_defaulted_columns() {
     let events = vec![
-        ev(Postgres, "app", "10.0.0.5", Connect).db("shop").tls(Some(true)),
+        ev(Postgres, "app", "10.0.0.5", Connect)
+            .db("shop")
+            .tls(Some(true)),
         ev(Postgres, "app", "10.0.0.5", Query)
             .db("shop")
             .text("INSERT INTO orders (customer_id, amount) VALUES (1, 2.50)"),
@@ -205,7 +221,10 @@ fn postgres_sections_grant_connect_schema_tables_and_the_sequences_of_defaulted_
     ];
     let (sql, md) = outputs_of(&usage(&events), &Context::default());
     let s = section(&sql, "app");
-    assert!(s.contains(&"--   hostssl shop app 10.0.0.5/32 scram-sha-256"), "{sql}");
+    assert!(
+        s.contains(&"--   hostssl shop app 10.0.0.5/32 scram-sha-256"),
+        "{sql}"
+    );
     let st = statements(&s);
     assert_eq!(
         &st[..8],
@@ -231,13 +250,22 @@ fn postgres_sections_grant_connect_schema_tables_and_the_sequences_of_defaulted_
 #[test]
 fn postgres_ddl_that_needs_ownership_is_reported_not_granted() {
     let events = vec![
-        ev(Postgres, "ops", "10.0.0.7", Connect).db("shop").tls(Some(false)),
-        ev(Postgres, "ops", "10.0.0.7", Query).db("shop").text("DROP TABLE tmp"),
-        ev(Postgres, "ops", "10.0.0.7", Query).db("shop").text("TRUNCATE audit_tmp"),
+        ev(Postgres, "ops", "10.0.0.7", Connect)
+            .db("shop")
+            .tls(Some(false)),
+        ev(Postgres, "ops", "10.0.0.7", Query)
+            .db("shop")
+            .text("DROP TABLE tmp"),
+        ev(Postgres, "ops", "10.0.0.7", Query)
+            .db("shop")
+            .text("TRUNCATE audit_tmp"),
     ];
     let (sql, md) = outputs_of(&usage(&events), &Context::default());
     let s = section(&sql, "ops");
-    assert!(s.contains(&"--   host shop ops 10.0.0.7/32 scram-sha-256"), "{sql}");
+    assert!(
+        s.contains(&"--   host shop ops 10.0.0.7/32 scram-sha-256"),
+        "{sql}"
+    );
     assert!(s.contains(&"GRANT TRUNCATE ON TABLE \"public\".\"audit_tmp\" TO \"ops\";"));
     assert!(!sql.contains("\"tmp\""));
     assert!(md.contains("only the owner may"));
@@ -247,7 +275,9 @@ fn postgres_ddl_that_needs_ownership_is_reported_not_granted() {
 fn the_master_user_is_called_out_and_not_recreated() {
     let events = vec![
         ev(MySql, "admin", "10.0.0.9", Connect).db("shop"),
-        ev(MySql, "admin", "10.0.0.9", Query).db("shop").text("DROP TABLE old"),
+        ev(MySql, "admin", "10.0.0.9", Query)
+            .db("shop")
+            .text("DROP TABLE old"),
         ev(MySql, "admin", "10.1.2.3", Connect).db("shop"),
         ev(MySql, "admin", "10.1.2.3", Query)
             .db("shop")
@@ -267,26 +297,48 @@ fn the_master_user_is_called_out_and_not_recreated() {
         .lines()
         .find(|l| l.starts_with("- **admin**"))
         .expect("a callout");
-    assert!(callout.contains("10.1.2.3") && !callout.contains("10.0.0.9"), "{callout}");
+    assert!(
+        callout.contains("10.1.2.3") && !callout.contains("10.0.0.9"),
+        "{callout}"
+    );
 }
 
 #[test]
 fn hostile_names_cannot_leave_their_comment_or_literal() {
     let events = vec![
-        ev(MySql, "x'\n-- user: root\nDROP DATABASE shop; -- ", "10.0.0.5", Connect).db("shop"),
-        ev(MySql, "x'\n-- user: root\nDROP DATABASE shop; -- ", "10.0.0.5", Query)
-            .db("sh`op")
-            .text("SELECT a FROM `t``1`"),
+        ev(
+            MySql,
+            "x'\n-- user: root\nDROP DATABASE shop; -- ",
+            "10.0.0.5",
+            Connect,
+        )
+        .db("shop"),
+        ev(
+            MySql,
+            "x'\n-- user: root\nDROP DATABASE shop; -- ",
+            "10.0.0.5",
+            Query,
+        )
+        .db("sh`op")
+        .text("SELECT a FROM `t``1`"),
     ];
     let (sql, md) = outputs_of(&usage(&events), &Context::default());
     assert_eq!(sql.matches("\n-- user: ").count(), 1, "{sql}");
-    for l in sql.lines().filter(|l| !l.is_empty() && !l.starts_with("--")) {
-        assert!(l.starts_with("CREATE USER") || l.starts_with("GRANT"), "{l}");
+    for l in sql
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("--"))
+    {
+        assert!(
+            l.starts_with("CREATE USER") || l.starts_with("GRANT"),
+            "{l}"
+        );
     }
     // A name with control characters gets no runnable statement: the section is commented
     // out with the characters shown as escapes.
     assert!(sql.contains("-- GRANT SELECT ON `sh``op`.`t``1` TO 'x''\\\\n-- user: root\\\\nDROP DATABASE shop; -- '@'10.0.0.5';"), "{sql}");
-    assert!(!md.lines().any(|l| l.starts_with("DROP") || l.starts_with("-- user")));
+    assert!(!md
+        .lines()
+        .any(|l| l.starts_with("DROP") || l.starts_with("-- user")));
 }
 
 #[test]
@@ -304,11 +356,15 @@ fn users_seen_only_in_failed_logins_get_no_account() {
 fn any_split_merged_in_order_gives_the_same_outputs() {
     let mut events = mysql_app();
     events.extend([
-        ev(Postgres, "app", "10.0.0.5", Connect).db("shop").tls(Some(true)),
+        ev(Postgres, "app", "10.0.0.5", Connect)
+            .db("shop")
+            .tls(Some(true)),
         ev(Postgres, "app", "10.0.0.5", Query)
             .db("shop")
             .text("INSERT INTO orders (customer_id) VALUES (1)"),
-        ev(MySql, "app", "10.0.0.6", Connect).db("shop").tls(Some(true)),
+        ev(MySql, "app", "10.0.0.6", Connect)
+            .db("shop")
+            .tls(Some(true)),
         ev(MySql, "app", "10.0.0.6", Query)
             .db("shop")
             .text("SELECT name FROM customers WHERE id = 99"),
@@ -350,11 +406,17 @@ fn held_grants_wider_than_used_are_listed() {
     );
     let m = usage(&mysql_app()).model(&Context::default());
     let md = render::markdown(&m, Some(&held));
-    let part = md.split("Held but never used:").nth(1).expect("a held list");
+    let part = md
+        .split("Held but never used:")
+        .nth(1)
+        .expect("a held list");
     assert!(
         part.contains("on shop.\\* \\(grants file line 1\\): never used: INSERT, DELETE; wider than used: SELECT \\(used only on shop.audit, shop.customers, shop.orders\\); UPDATE \\(used only on shop.orders\\)"),
         "{part}"
     );
-    assert!(part.contains("on billing.\\* \\(grants file line 2\\): never used: ALL PRIVILEGES"), "{part}");
+    assert!(
+        part.contains("on billing.\\* \\(grants file line 2\\): never used: ALL PRIVILEGES"),
+        "{part}"
+    );
     assert!(part.contains("WITH GRANT OPTION"), "{part}");
 }
