@@ -171,8 +171,8 @@ pub fn fingerprint(sql: &str, engine: Engine) -> String {
                 let end = string_end(b, i, engine);
                 push_space(&mut out, &mut space);
                 let keep = c == b'\'' && names_sequence(&out);
-                if keep {
-                    out.push_str(&sql[i..end]);
+                if let (true, Some(literal)) = (keep, sql.get(i..end)) {
+                    out.push_str(literal);
                 } else {
                     out.push_str("'?'");
                 }
@@ -221,9 +221,13 @@ pub fn fingerprint(sql: &str, engine: Engine) -> String {
             }
             _ => {
                 push_space(&mut out, &mut space);
-                let n = utf8_len(c);
-                let end = (i + n).min(b.len());
-                out.push_str(&sql[i..end]);
+                let mut end = (i + utf8_len(c)).min(b.len());
+                while !sql.is_char_boundary(end) {
+                    end += 1;
+                }
+                if let Some(piece) = sql.get(i..end) {
+                    out.push_str(piece);
+                }
                 i = end;
             }
         }
@@ -933,6 +937,59 @@ mod tests {
         ] {
             for e in [Engine::MySql, Engine::Postgres] {
                 let fp = fingerprint(s, e);
+                let _ = analyse(&fp, e);
+            }
+        }
+        // Random text from the pieces that steer the scanner, on both engines.
+        let pieces = [
+            "'",
+            "\"",
+            "`",
+            "\\",
+            "$$",
+            "$a$",
+            "/*",
+            "*/",
+            "/*!",
+            "--",
+            "#",
+            "\n",
+            "E'",
+            "x'",
+            "1",
+            "0.5",
+            "é",
+            "😀",
+            "中",
+            " ",
+            "(",
+            ")",
+            ",",
+            ";",
+            "SELECT",
+            "FROM t",
+            "INSERT INTO",
+            "VALUES (",
+            "nextval(",
+            "<REDACTED>",
+            "INTO OUTFILE",
+            "UPDATE",
+            "WHERE",
+        ];
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        for _ in 0..3000 {
+            let mut s = String::new();
+            for _ in 0..(x % 24) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                s.push_str(pieces[(x % pieces.len() as u64) as usize]);
+            }
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for e in [Engine::MySql, Engine::Postgres] {
+                let fp = fingerprint(&s, e);
                 let _ = analyse(&fp, e);
             }
         }
