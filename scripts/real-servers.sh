@@ -216,7 +216,7 @@ INSERT INTO shop.customers (name, email) VALUES ('Ann','ann@example.com'),('Bob'
 INSERT INTO billing.invoices VALUES (1, 1, 10.00), (2, 2, 20.00);
 CREATE USER 'admin'@'%' IDENTIFIED BY 'Admin-Pass-1';
 GRANT ALL PRIVILEGES ON *.* TO 'admin'@'%' WITH GRANT OPTION;
-CREATE USER 'app'@'%' IDENTIFIED BY 'App-Pass-1';
+CREATE USER 'app'@'%' IDENTIFIED BY 'App-Pass-1' REQUIRE SSL;
 GRANT SELECT, INSERT, UPDATE, DELETE ON shop.* TO 'app'@'%';
 GRANT SELECT ON billing.* TO 'app'@'%';
 CREATE USER 'job'@'%' IDENTIFIED BY 'Job-Pass-1';

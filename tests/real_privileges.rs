@@ -514,6 +514,10 @@ fn suggested_privileges_are_enough_and_no_more_on_real_servers() {
         // Used, so not listed: the sequence the INSERTs drew from.
         assert!(!app.contains("orders\\_id\\_seq"), "{app}");
     }
+    // The suggestions with the grants file are the ones applied below: MariaDB's log does not
+    // record TLS, but app's account requires it now, so every one of its sessions used TLS.
+    let my_sql = std::fs::read_to_string(my_out.join("privileges.sql")).unwrap();
+    let pg_sql = std::fs::read_to_string(pg_out.join("privileges.sql")).unwrap();
 
     // MariaDB.
     let my_events = read_events(&my_out);
@@ -531,13 +535,14 @@ fn suggested_privileges_are_enough_and_no_more_on_real_servers() {
     ] {
         let sec = section(&my_sql, user);
         assert_narrow(&sec);
-        assert!(
-            sec.contains("does not record TLS")
-                && sec
-                    .lines()
-                    .all(|l| l.starts_with("--") || !l.contains("REQUIRE SSL")),
-            "{sec}"
-        );
+        let requires = sec
+            .lines()
+            .any(|l| l.starts_with("CREATE USER") && l.ends_with(" REQUIRE SSL;"));
+        if user == "app" {
+            assert!(requires && sec.contains("requires it now"), "{sec}");
+        } else {
+            assert!(!requires && sec.contains("does not record TLS"), "{sec}");
+        }
         let hosts = my_root(
             &d,
             &format!("SELECT Host FROM mysql.user WHERE User = '{user}'"),
@@ -567,11 +572,12 @@ fn suggested_privileges_are_enough_and_no_more_on_real_servers() {
                 script += ";\n";
                 replayed += 1;
             }
+            // The log's TLS where it says, else what the account requires.
             let o = my_client(
                 &d,
                 namespace_of(&s.ip),
                 user,
-                s.tls != Some(false),
+                s.tls.unwrap_or(requires),
                 s.db.as_deref(),
                 &script,
             );
@@ -598,6 +604,13 @@ fn suggested_privileges_are_enough_and_no_more_on_real_servers() {
             &my_client(&d, ns, user, true, None, unobserved),
             "command denied",
         );
+        if requires {
+            denied(
+                &format!("mariadb: {user} without TLS"),
+                &my_client(&d, ns, user, false, None, "SELECT 1"),
+                "access denied",
+            );
+        }
         // From another source than the observed ones, the account does not exist.
         let other = if ns == "fxrs-app" {
             "fxrs-spr"

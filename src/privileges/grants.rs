@@ -43,6 +43,8 @@ pub struct Held {
     pub scope: Scope,
     /// `WITH GRANT OPTION` (MySQL) or `*` (PostgreSQL ACL).
     pub grant_option: bool,
+    /// The account requires TLS (`REQUIRE SSL`, `X509`, `ISSUER`, `SUBJECT`, `CIPHER`).
+    pub require_tls: bool,
     /// The line of the file it was read from (1-based).
     pub line: usize,
 }
@@ -54,6 +56,12 @@ pub struct HeldGrants {
 }
 
 impl HeldGrants {
+    /// Whether an account of `user` (MySQL family) requires TLS now: then every session it
+    /// had did use TLS, whatever the log records.
+    pub fn requires_tls(&self, engine: Engine, user: &str) -> bool {
+        engine == Engine::MySql && self.of(engine, user).iter().any(|h| h.require_tls)
+    }
+
     pub fn of(&self, engine: Engine, user: &str) -> Vec<&Held> {
         self.held
             .iter()
@@ -138,6 +146,7 @@ impl HeldGrants {
                                 name: name.clone(),
                             },
                             grant_option,
+                            require_tls: false,
                             line: line_no,
                         });
                     }
@@ -163,6 +172,7 @@ impl HeldGrants {
                             privileges: attrs,
                             scope: Scope::Role,
                             grant_option: false,
+                            require_tls: false,
                             line: line_no,
                         });
                     }
@@ -186,6 +196,7 @@ impl HeldGrants {
                             name,
                         },
                         grant_option: get("is_grantable").is_some_and(|g| g == "YES"),
+                        require_tls: false,
                         line: line_no,
                     });
                 }
@@ -294,6 +305,15 @@ fn mysql_grant(s: &str, line: usize) -> Option<Held> {
         privileges: privs,
         scope,
         grant_option: upper.contains("WITH GRANT OPTION"),
+        require_tls: [
+            "REQUIRE SSL",
+            "REQUIRE X509",
+            "REQUIRE ISSUER",
+            "REQUIRE SUBJECT",
+            "REQUIRE CIPHER",
+        ]
+        .iter()
+        .any(|r| find_word(&upper, r).is_some()),
         line,
     })
 }
@@ -511,6 +531,12 @@ GRANT `reader` TO `app`@`%`\n";
         assert_eq!(g.held[2].privileges, vec!["SELECT", "INSERT"]);
         assert!(g.held[2].grant_option);
         assert_eq!(g.held[2].user, "app");
+        assert!(!g.requires_tls(Engine::MySql, "app"));
+        let g = HeldGrants::parse(
+            "GRANT USAGE ON *.* TO `app`@`%` IDENTIFIED BY PASSWORD '*A' REQUIRE SSL\n",
+        );
+        assert!(g.requires_tls(Engine::MySql, "app"));
+        assert!(!g.requires_tls(Engine::MySql, "job"));
     }
 
     #[test]

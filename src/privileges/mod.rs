@@ -649,7 +649,10 @@ pub fn outputs(
         None => None,
     };
     let model = usage.model(ctx);
-    Ok((render::sql(&model), render::markdown(&model, held.as_ref())))
+    Ok((
+        render::sql(&model, held.as_ref()),
+        render::markdown(&model, held.as_ref()),
+    ))
 }
 
 #[cfg(test)]

@@ -87,6 +87,17 @@ pub fn host_patterns(sources: &[String]) -> Vec<String> {
     out.into_iter().collect()
 }
 
+/// Whether every session of the user used TLS: as the log says (`Some(true)` all,
+/// `Some(false)` some did not, `None` it does not record TLS for some), else, for a
+/// MySQL-family account that requires TLS now (`--grants`), `Some(true)`: it could not have
+/// logged in without. The second value says the grants decided it.
+pub fn tls_of(u: &UserModel, held: Option<&HeldGrants>) -> (Option<bool>, bool) {
+    match always_tls(u) {
+        None if held.is_some_and(|h| h.requires_tls(u.engine, &u.user)) => (Some(true), true),
+        t => (t, false),
+    }
+}
+
 /// Whether every session of the user used TLS, as far as the log says: `Some(true)` all,
 /// `Some(false)` some did not, `None` the log does not record TLS for some.
 pub fn always_tls(u: &UserModel) -> Option<bool> {
@@ -114,8 +125,8 @@ fn sources_of(u: &UserModel) -> Vec<String> {
     v.into_iter().collect()
 }
 
-/// `privileges.sql`.
-pub fn sql(model: &Model) -> String {
+/// `privileges.sql`; `held`, the grants file, can tell TLS where the log cannot.
+pub fn sql(model: &Model, held: Option<&HeldGrants>) -> String {
     let mut out = String::new();
     out.push_str(
         "-- privileges.sql: least-privilege accounts from what each database user did (forensics).\n\
@@ -147,6 +158,10 @@ pub fn sql(model: &Model) -> String {
             continue;
         }
         let sources = sources_of(u);
+        let (tls, from_grants) = tls_of(u, held);
+        if from_grants {
+            out.push_str("-- The log does not record TLS, but the account requires it now (--grants): every session used TLS.\n");
+        }
         if has_control(&u.user) || names_have_control(&u.needed) {
             // A literal or identifier holding a line break would put a fake section line
             // into this file: such names get the statements commented out, escaped.
@@ -155,7 +170,7 @@ pub fn sql(model: &Model) -> String {
                 u.engine,
                 &comment(&u.user),
                 &sources,
-                always_tls(u),
+                tls,
                 &escaped_names(&u.needed),
             );
             for line in body.lines() {
@@ -163,13 +178,7 @@ pub fn sql(model: &Model) -> String {
             }
             continue;
         }
-        out.push_str(&section(
-            u.engine,
-            &u.user,
-            &sources,
-            always_tls(u),
-            &u.needed,
-        ));
+        out.push_str(&section(u.engine, &u.user, &sources, tls, &u.needed));
     }
     out
 }
@@ -674,10 +683,13 @@ fn user_markdown(out: &mut String, u: &UserModel, held: Option<&HeldGrants>) {
             );
         }
         out.push('\n');
-        let tls = match always_tls(u) {
-            Some(true) => "every session used TLS",
-            Some(false) => "some sessions did not use TLS",
-            None => {
+        let tls = match tls_of(u, held) {
+            (Some(true), true) => {
+                "the log does not record TLS, but the account requires it now (--grants), so every session used TLS"
+            }
+            (Some(true), false) => "every session used TLS",
+            (Some(false), _) => "some sessions did not use TLS",
+            (None, _) => {
                 "the log does not record TLS for every session (MariaDB's server_audit does not)"
             }
         };

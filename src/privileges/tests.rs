@@ -69,7 +69,7 @@ fn usage(events: &[Ev]) -> Usage {
 
 fn outputs_of(u: &Usage, ctx: &Context) -> (String, String) {
     let m = u.model(ctx);
-    (render::sql(&m), render::markdown(&m, None))
+    (render::sql(&m, None), render::markdown(&m, None))
 }
 
 fn section<'a>(sql: &'a str, user: &str) -> Vec<&'a str> {
@@ -167,6 +167,15 @@ fn require_ssl_only_when_every_session_used_tls() {
     assert!(statements(&s)[0].ends_with("IDENTIFIED BY 'CHANGE_ME';"));
     assert!(s.iter().any(|l| l.contains("does not record TLS")));
     assert!(md.contains("the log does not record TLS"));
+    // The account requires TLS now (--grants): so did every session.
+    let held = grants::HeldGrants::parse("GRANT USAGE ON *.* TO 'app'@'%' REQUIRE SSL\n");
+    let m = usage(&events).model(&Context::default());
+    let sql = render::sql(&m, Some(&held));
+    assert!(
+        statements(&section(&sql, "app"))[0].ends_with("IDENTIFIED BY 'CHANGE_ME' REQUIRE SSL;"),
+        "{sql}"
+    );
+    assert!(render::markdown(&m, Some(&held)).contains("the account requires it now"));
 }
 
 #[test]
