@@ -197,6 +197,11 @@ impl ScanArgs {
             None => Error::Usage(message),
         })?;
         let (since_us, until_us) = time::time_window(self.since, self.until);
+        if settings.grants.is_some() && !settings.privileges {
+            return Err(Error::Usage(
+                "--grants is read for privileges.md: give --privileges too".into(),
+            ));
+        }
         let settings_used = settings.listing();
         Ok(crate::ScanOptions {
             paths: self.paths.clone(),

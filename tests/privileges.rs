@@ -277,7 +277,17 @@ fn grants_file_lists_held_but_unused_and_missing_events_is_an_error() {
         md.contains("never used: INSERT, UPDATE, DELETE; wider than used: SELECT \\(used only on shop.customers\\)"),
         "{md}"
     );
-    // Without --privileges: no such outputs.
+    // --grants alone is a usage error; without --privileges: no such outputs.
+    let o = run(&[
+        "scan",
+        log.to_str().unwrap(),
+        "-o",
+        dir.path().join("g").to_str().unwrap(),
+        "--grants",
+        grants.to_str().unwrap(),
+    ]);
+    assert_exit(&o, 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("give --privileges too"));
     let plain = dir.path().join("plain");
     scan_ok(&[&log], &plain, &[]);
     assert!(!plain.join("privileges.sql").exists() && !plain.join("privileges.md").exists());
