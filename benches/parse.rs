@@ -242,6 +242,7 @@ fn chunk(c: &mut Criterion) {
             analysis: true,
             duplicates: &none,
             max_record_bytes: forensics::format::DEFAULT_MAX_RECORD_BYTES,
+            privileges: false,
         };
         g.bench_function(name, |b| {
             b.iter(|| {

@@ -7,6 +7,11 @@
 #   scripts/real-servers.sh run DIR        set up, run every scenario, tear down (also on
 #                                          failure); the logs are left in DIR/logs/
 #   scripts/real-servers.sh teardown [DIR] stop the servers, remove the namespaces
+#   scripts/real-servers.sh up DIR         as run, but the namespaces and data stay (the
+#                                          servers stopped, logs flushed); the caller holds
+#                                          /tmp/fxrs-real-servers.lock and calls teardown
+#   scripts/real-servers.sh serve DIR      start both servers again after `up`, audit off
+#                                          (tests/real_privileges.rs replays statements)
 #
 # The network lives only in network namespaces this script creates (names `fxrs-*`, used by
 # no other test): `fxrs-srv` holds a bridge `fxrs-br0` (10.77.0.1/24) and the servers; each
@@ -211,7 +216,7 @@ INSERT INTO shop.customers (name, email) VALUES ('Ann','ann@example.com'),('Bob'
 INSERT INTO billing.invoices VALUES (1, 1, 10.00), (2, 2, 20.00);
 CREATE USER 'admin'@'%' IDENTIFIED BY 'Admin-Pass-1';
 GRANT ALL PRIVILEGES ON *.* TO 'admin'@'%' WITH GRANT OPTION;
-CREATE USER 'app'@'%' IDENTIFIED BY 'App-Pass-1';
+CREATE USER 'app'@'%' IDENTIFIED BY 'App-Pass-1' REQUIRE SSL;
 GRANT SELECT, INSERT, UPDATE, DELETE ON shop.* TO 'app'@'%';
 GRANT SELECT ON billing.* TO 'app'@'%';
 CREATE USER 'job'@'%' IDENTIFIED BY 'Job-Pass-1';
@@ -467,10 +472,40 @@ cmd_run() {
   log "logs in $D/logs (setup and scenarios: $((SECONDS - t0)) s)"
 }
 
+# `up`: the scenarios, then the servers stopped (every log line flushed) with the namespaces
+# and data left for `serve`. The caller holds the lock and tears down (also on failure: a
+# failure here tears down itself).
+cmd_up() {
+  D=$(cd "$1" && pwd)
+  local r; r=$(missing_reason)
+  [ -z "$r" ] || { log "cannot run: $r"; return 3; }
+  chmod 755 "$D"
+  trap 'cmd_teardown "$D"' EXIT
+  trap 'exit 130' INT TERM
+  net_up
+  make_certs "$D"
+  my_setup "$D"
+  pg_setup "$D"
+  scenarios_mariadb
+  scenarios_postgres
+  my_stop "$D"; pg_stop "$D"
+  trap - EXIT
+  log "scenarios done; logs in $D/logs, namespaces up"
+}
+
+cmd_serve() {
+  D=$(cd "$1" && pwd)
+  rm -f "$D/mariadb/mysqld.sock"
+  my_start "$D" 0
+  pg_start "$D" "$D/pg/setup-logs"
+}
+
 case "${1:-}" in
   install) cmd_install ;;
   check) cmd_check ;;
   run) [ -n "${2:-}" ] || { echo "usage: $0 run DIR" >&2; exit 2; }; cmd_run "$2" ;;
   teardown) cmd_teardown "${2:-}" ;;
+  up) [ -n "${2:-}" ] || { echo "usage: $0 up DIR" >&2; exit 2; }; cmd_up "$2" ;;
+  serve) [ -n "${2:-}" ] || { echo "usage: $0 serve DIR" >&2; exit 2; }; cmd_serve "$2" ;;
   *) echo "usage: $0 install|check|run DIR|teardown [DIR]" >&2; exit 2 ;;
 esac

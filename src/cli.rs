@@ -33,6 +33,25 @@ enum Command {
     Grep(GrepArgs),
     /// Write a deterministic synthetic corpus with planted incidents (for tests and benchmarks).
     Synth(SynthArgs),
+    /// Least privilege per database user, from a scan's events: writes DIR/privileges.sql and
+    /// DIR/privileges.md.
+    Privileges(PrivilegesArgs),
+}
+
+#[derive(Args)]
+struct PrivilegesArgs {
+    /// A scan's output folder (its events/ is read).
+    dir: PathBuf,
+    /// The grants users hold now (SHOW GRANTS output; psql \dp, \du or role_table_grants
+    /// output), to list what is held but never used.
+    #[arg(long, value_name = "FILE")]
+    grants: Option<PathBuf>,
+    /// The master user (repeatable) [default: the scan's, from DIR/summary.json].
+    #[arg(long = "master-user", value_name = "NAME")]
+    master_users: Vec<String>,
+    /// Where an administrator may use the master user (repeatable) [default: the scan's].
+    #[arg(long = "admin-host", value_name = "CIDR")]
+    admin_hosts: Vec<String>,
 }
 
 #[derive(Args)]
@@ -161,6 +180,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Scan(a) => run_scan(a),
         Command::Grep(a) => run_grep(a),
         Command::Synth(a) => run_synth(a),
+        Command::Privileges(a) => run_privileges(a),
     }
 }
 
@@ -177,6 +197,11 @@ impl ScanArgs {
             None => Error::Usage(message),
         })?;
         let (since_us, until_us) = time::time_window(self.since, self.until);
+        if settings.grants.is_some() && !settings.privileges {
+            return Err(Error::Usage(
+                "--grants is read for privileges.md: give --privileges too".into(),
+            ));
+        }
         let settings_used = settings.listing();
         Ok(crate::ScanOptions {
             paths: self.paths.clone(),
@@ -196,6 +221,8 @@ impl ScanArgs {
             keep_duplicates: self.keep_duplicates,
             max_record_bytes: settings.max_record_bytes.0,
             no_report: settings.no_report,
+            privileges: settings.privileges,
+            grants: settings.grants.clone(),
             settings_used,
         })
     }
@@ -317,6 +344,51 @@ fn run_synth(a: SynthArgs) -> Result<ExitCode> {
         report.incidents,
         started.elapsed().as_secs_f64(),
         a.out.join("ground_truth.json").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_privileges(a: PrivilegesArgs) -> Result<ExitCode> {
+    // The scan's own settings, unless given here.
+    let summary: Option<serde_json::Value> = std::fs::read(a.dir.join("summary.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let from_summary = |key: &str| -> Vec<String> {
+        summary
+            .as_ref()
+            .and_then(|s| s["config"][key].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let master_users = if a.master_users.is_empty() {
+        from_summary("master_users")
+    } else {
+        a.master_users
+    };
+    let admin_hosts = if a.admin_hosts.is_empty() {
+        from_summary("admin_hosts")
+    } else {
+        a.admin_hosts
+    };
+    let admin_hosts = admin_hosts
+        .iter()
+        .map(|s| crate::pass::config::parse_net(s).map_err(Error::Usage))
+        .collect::<Result<Vec<_>>>()?;
+    let usage = crate::privileges::read::usage_of_events(&a.dir)?;
+    let ctx = crate::privileges::Context {
+        master_users,
+        admin_hosts,
+    };
+    let (sql, md) = crate::privileges::outputs(&usage, &ctx, a.grants.as_deref())?;
+    crate::sink::parquet::write_bytes_atomic(&a.dir.join("privileges.sql"), sql.as_bytes())?;
+    crate::sink::parquet::write_bytes_atomic(&a.dir.join("privileges.md"), md.as_bytes())?;
+    eprintln!(
+        "forensics: {} users: {} and {}",
+        usage.users.len(),
+        a.dir.join("privileges.sql").display(),
+        a.dir.join("privileges.md").display()
     );
     Ok(ExitCode::SUCCESS)
 }

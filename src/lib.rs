@@ -21,6 +21,7 @@ pub mod grep;
 pub mod input;
 pub mod pass;
 pub mod plan;
+pub mod privileges;
 pub mod scan;
 pub mod session;
 mod settings;
@@ -76,6 +77,10 @@ pub struct ScanOptions {
     pub max_record_bytes: usize,
     /// Skip `report.html` (`--no-report`).
     pub no_report: bool,
+    /// Write `privileges.sql` and `privileges.md` (`--privileges`).
+    pub privileges: bool,
+    /// The grants users hold now, for `privileges.md` (`--grants FILE`).
+    pub grants: Option<PathBuf>,
     /// Every setting with its value and origin, for the report.
     pub settings_used: Vec<sink::report::SettingUsed>,
 }
@@ -191,6 +196,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         analysis: opts.run_passes,
         duplicates: &duplicates,
         max_record_bytes: opts.max_record_bytes,
+        privileges: opts.privileges,
     };
     let mut run = RunState::new(&files);
     run.session_writer = session_writer;
@@ -281,6 +287,34 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     }
     pause.at("findings");
 
+    // Least privilege per user (`--privileges`), before the report that links to it.
+    let mut privileges_written = false;
+    if opts.privileges {
+        let usage = run.privileges.take().unwrap_or_default();
+        let ctx = privileges::Context {
+            master_users: opts.analysis.master_users.clone(),
+            admin_hosts: opts.analysis.admin_hosts.clone(),
+        };
+        let written =
+            privileges::outputs(&usage, &ctx, opts.grants.as_deref()).and_then(|(sql, md)| {
+                sink::parquet::write_bytes_atomic(
+                    &staging.dir().join("privileges.sql"),
+                    sql.as_bytes(),
+                )?;
+                sink::parquet::write_bytes_atomic(
+                    &staging.dir().join("privileges.md"),
+                    md.as_bytes(),
+                )
+            });
+        match written {
+            Ok(()) => privileges_written = true,
+            Err(e) => {
+                let _ = std::fs::remove_file(staging.dir().join("privileges.sql"));
+                output_errors.push(output_error(&staging, "privileges", e));
+            }
+        }
+    }
+
     // 4. Summary.
     let elapsed = started.elapsed().as_secs_f64();
     let summary = assemble::assemble(assemble::Run {
@@ -321,6 +355,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
             minutes: &run.sessions.minutes,
             settings: &opts.settings_used,
             mysql_family: &mysql_family,
+            privileges: privileges_written,
         });
         let path = staging.dir().join("report.html");
         let written = page

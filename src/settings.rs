@@ -174,6 +174,14 @@ settings! {
     /// Do not write report.html (the self-contained HTML report).
     #[arg(long = "no-report", num_args = 0, default_missing_value = "true")]
     no_report: bool = false;
+    /// Write privileges.sql and privileges.md: least-privilege grants per database user from
+    /// what it did (see `forensics privileges`).
+    #[arg(long = "privileges", num_args = 0, default_missing_value = "true")]
+    privileges: bool = false;
+    /// The grants users hold now (SHOW GRANTS output; psql \dp, \du or role_table_grants
+    /// output), for privileges.md to list what is held but never used.
+    #[arg(long, value_name = "FILE")]
+    grants: std::path::PathBuf;
     /// Custom rules, `[[rule]]` tables of the config file.
     #[arg(skip)]
     rule: Vec<RuleConfig> = Vec::new();

@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     // Parsers: bytes in, events out.
     &["format"],
     // What reads events: counts, de-duplication, the analysis passes.
-    &["stats", "dedupe", "pass", "session"],
+    &["stats", "dedupe", "pass", "session", "privileges"],
     // Outputs.
     &["sink"],
     // The worker and the consumer of a scan.

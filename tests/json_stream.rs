@@ -118,6 +118,8 @@ fn scan_limited(
         keep_duplicates: false,
         max_record_bytes,
         no_report: false,
+        privileges: false,
+        grants: None,
         settings_used: Vec::new(),
     };
     forensics::scan(&opts).expect("scan runs");

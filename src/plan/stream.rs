@@ -240,6 +240,7 @@ fn long_record(
             passes: crate::pass::PassSet::new(settings.config),
             sessions: Default::default(),
             error: None,
+            privileges: None,
         };
     }
     let mut out = process_head(settings, file, &f.display, format, head, line);

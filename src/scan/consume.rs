@@ -22,6 +22,8 @@ pub(crate) struct RunState<'a> {
     /// `sessions.parquet` while it is written; dropped (and its error kept) on a failure.
     pub(crate) session_writer: Option<SessionWriter>,
     pub(crate) session_error: Option<Error>,
+    /// `--privileges`: each user's use, merged in input order.
+    pub(crate) privileges: Option<crate::privileges::Usage>,
 }
 
 impl<'a> RunState<'a> {
@@ -34,6 +36,7 @@ impl<'a> RunState<'a> {
             activity: Activity::default(),
             session_writer: None,
             session_error: None,
+            privileges: None,
         }
     }
 
@@ -99,6 +102,12 @@ impl<'a> RunState<'a> {
                 match &mut self.passes {
                     Some(p) => p.merge(c.passes),
                     None => self.passes = Some(c.passes),
+                }
+                if let Some(u) = c.privileges {
+                    match &mut self.privileges {
+                        Some(p) => p.merge(*u),
+                        None => self.privileges = Some(*u),
+                    }
                 }
                 let (activity, writer, error) = (
                     &mut self.activity,

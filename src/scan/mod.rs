@@ -34,6 +34,8 @@ pub struct ChunkSettings<'a> {
     pub duplicates: &'a Duplicates,
     /// The record limit (`--max-record-bytes`, see [`RecordSink::max_record`]).
     pub max_record_bytes: usize,
+    /// Observe each user's use for `privileges.sql` (`--privileges`; off: nothing per event).
+    pub privileges: bool,
 }
 
 /// What a unit reports about its file (besides chunk outputs).
@@ -71,6 +73,8 @@ pub struct ChunkOutput {
     pub sessions: SessionChunk,
     /// An encoding error (the output is then incomplete; reported, not fatal to the others).
     pub error: Option<String>,
+    /// Each user's use (`--privileges` only).
+    pub privileges: Option<Box<crate::privileges::Usage>>,
 }
 
 impl ChunkOutput {
@@ -90,6 +94,7 @@ impl ChunkOutput {
             passes: PassSet::new(settings.config),
             sessions: crate::session::SessionChunk::default(),
             error: None,
+            privileges: None,
         };
         out.add_outside_window(lines, bytes);
         out
@@ -141,6 +146,8 @@ struct ChunkProcessor<'a, 's> {
     duplicates: &'s [u64],
     /// The next event is a record cut at the limit ([`RecordSink::truncated`]).
     cut: bool,
+    /// `--privileges`: each user's use in this chunk.
+    privileges: Option<Box<crate::privileges::Usage>>,
 }
 
 impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
@@ -171,6 +178,9 @@ impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
             }
             self.passes.observe(&event, evidence, message);
             self.sessions.event(&event, event.line);
+        }
+        if let Some(u) = &mut self.privileges {
+            u.observe_event(&event);
         }
         if s.encoder.is_some() {
             self.push(&event);
@@ -338,6 +348,7 @@ fn process(
         capacity,
         duplicates: settings.duplicates.of(file),
         cut: false,
+        privileges: settings.privileges.then(Default::default),
         // One validation of the whole chunk (SIMD-fast on ASCII) replaces one per field.
         utf8_checked: settings.encoder.is_some() && simdutf8::basic::from_utf8(chunk).is_ok(),
     };
@@ -360,5 +371,6 @@ fn process(
         passes: p.passes,
         sessions: p.sessions.finish(),
         error: p.error,
+        privileges: p.privileges,
     }
 }

@@ -192,6 +192,8 @@ pub fn scan_lib(
         keep_duplicates: false,
         max_record_bytes: forensics::format::DEFAULT_MAX_RECORD_BYTES,
         no_report: false,
+        privileges: false,
+        grants: None,
         settings_used: Vec::new(),
     };
     let findings = forensics::scan(&opts).expect("scan runs").findings;

@@ -81,6 +81,8 @@ pub struct ReportInput<'a> {
     /// Formats of the input files, by index (the evidence lines of MySQL-family files have
     /// their query escapes resolved for reading).
     pub mysql_family: &'a [bool],
+    /// `privileges.md` was written beside the report (`--privileges`): the report links to it.
+    pub privileges: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -230,6 +232,7 @@ pub fn render(input: &ReportInput<'_>) -> Result<String, String> {
         unencrypted_kept => UNENCRYPTED_KEPT,
         classes => CLASSES.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
         script_json => minijinja::Value::from_safe_string(script),
+        privileges => input.privileges,
     };
     env.get_template("report.html")
         .and_then(|t| t.render(ctx))
