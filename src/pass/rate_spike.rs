@@ -10,7 +10,7 @@
 //! The hot path keeps a few recent (user, window) pairs because consecutive events come from
 //! a handful of concurrent sessions.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::{text, AnalysisConfig, FinishContext, Observed, Pass, Seen};
 use crate::bytes::bytes_eq;
@@ -21,7 +21,10 @@ type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 pub(crate) struct RateSpikePass {
     config: AnalysisConfig,
     window_us: i64,
-    windows: Map<Box<[u8]>, Map<i64, Seen>>,
+    /// Per user, its windows in time order: a long input holds many windows per user, and a
+    /// B-tree takes each chunk's (later) windows at its end, where a hash map rehashed and a
+    /// sort at the end moved every large `Seen` again.
+    windows: Map<Box<[u8]>, BTreeMap<i64, Seen>>,
     /// Recent (user, window) pairs not yet added to `windows`: concurrent sessions
     /// interleave, so a few entries catch nearly every event. Entries stay where they are
     /// (a `Seen` carries its evidence sample, so moving them costs); `hit` is the one the
@@ -96,7 +99,7 @@ impl Pass for RateSpikePass {
         self.flush();
         later.flush();
         super::merge_map(&mut self.windows, later.windows, |a, b| {
-            super::merge_map(a, b, |x: &mut Seen, y| x.merge(y));
+            super::merge_ordered(a, b, |x: &mut Seen, y| x.merge(y));
         });
     }
 
@@ -107,8 +110,6 @@ impl Pass for RateSpikePass {
         let mut users: Vec<_> = self.windows.into_iter().collect();
         users.sort_by(|a, b| a.0.cmp(&b.0));
         for (user, windows) in users {
-            let mut windows: Vec<(i64, Seen)> = windows.into_iter().collect();
-            windows.sort_by_key(|w| w.0);
             let mut hist = hdrhistogram::Histogram::<u64>::new(3).expect("valid precision");
             for (_, s) in &windows {
                 let _ = hist.record(s.count);
