@@ -8,6 +8,7 @@
 pub mod bytes;
 pub mod classify;
 pub mod cli;
+pub mod control;
 pub mod dedupe;
 pub mod error;
 pub mod event;
