@@ -205,6 +205,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         (threads * 2 + 2) * RUN_AHEAD_BYTES,
         |o: &UnitOutput| match o {
             UnitOutput::Chunk(c) => (c.bytes as usize).max(1),
+            UnitOutput::Control(c) => (c.bytes as usize).max(1),
             UnitOutput::File { .. } => 1,
         },
         |u, emit| plan.run(u, &settings, &mut |o| emit(o)),

@@ -223,6 +223,7 @@ impl Seen {
             detail,
             evidence: ctx.evidence(self.first),
             id: String::new(),
+            resource: None,
             samples: self.sample.evidence(),
         }
     }

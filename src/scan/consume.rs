@@ -22,6 +22,9 @@ pub(crate) struct RunState<'a> {
     /// `sessions.parquet` while it is written; dropped (and its error kept) on a failure.
     pub(crate) session_writer: Option<SessionWriter>,
     pub(crate) session_error: Option<Error>,
+    /// CloudTrail's database records, in input order, and the other records per service.
+    pub(crate) control: Vec<crate::control::ControlEvent>,
+    pub(crate) control_ignored: std::collections::BTreeMap<String, u64>,
 }
 
 impl<'a> RunState<'a> {
@@ -34,6 +37,8 @@ impl<'a> RunState<'a> {
             activity: Activity::default(),
             session_writer: None,
             session_error: None,
+            control: Vec::new(),
+            control_ignored: Default::default(),
         }
     }
 
@@ -81,6 +86,16 @@ impl<'a> RunState<'a> {
                     FileNote::Skipped(r) => st.skipped = Some(r),
                     FileNote::Error(m) => st.errors.push(m),
                     FileNote::Changed(r) => st.changed = Some(r),
+                }
+            }
+            UnitOutput::Control(c) => {
+                let c = *c;
+                self.control.extend(c.events);
+                for (service, n) in c.ignored {
+                    *self.control_ignored.entry(service).or_insert(0) += n;
+                }
+                if let Some(st) = self.per_file.get_mut(c.file) {
+                    st.stats.merge(c.stats);
                 }
             }
             UnitOutput::Chunk(c) => {
