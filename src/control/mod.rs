@@ -17,6 +17,7 @@ use arrow::array::{
     TimestampMillisecondBuilder,
 };
 use arrow::datatypes::{Int32Type, SchemaRef};
+use serde_json::Value;
 
 use crate::table::{self, Column, ColumnType::*, Storage::*};
 
@@ -99,6 +100,116 @@ pub fn field<'v>(v: &'v serde_json::Value, key: &str) -> Option<&'v serde_json::
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
             .map(|(_, v)| v)
     })
+}
+
+/// The TCP ports database engines listen on by default (MySQL/MariaDB/Aurora MySQL,
+/// PostgreSQL/Aurora PostgreSQL, SQL Server, Oracle).
+pub const DATABASE_PORTS: [u64; 4] = [3306, 5432, 1433, 1521];
+
+/// One ingress rule of an EC2 security-group change: the CIDRs it opens and the database
+/// port it reaches (`None` when it reaches none).
+#[derive(Debug, PartialEq)]
+pub struct IngressRule {
+    pub cidrs: Vec<String>,
+    pub ports: Option<u64>,
+}
+
+/// The ingress rules of an `AuthorizeSecurityGroupIngress` or `ModifySecurityGroupRules`
+/// request (`ipPermissions.items[]` with `ipRanges`/`ipv6Ranges`; `securityGroupRules`;
+/// EC2's empty collections are `{}`).
+pub fn ingress_rules(request: &Value) -> Vec<IngressRule> {
+    let items = |v: Option<&Value>| -> Vec<Value> {
+        match v {
+            Some(Value::Array(a)) => a.clone(),
+            Some(Value::Object(o)) => match o.get("items") {
+                Some(Value::Array(a)) => a.clone(),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    };
+    let mut rules = Vec::new();
+    let mut one = |perm: &Value| {
+        let proto = perm
+            .get("ipProtocol")
+            .map(|p| p.as_str().map(str::to_string).unwrap_or_else(|| p.to_string()))
+            .unwrap_or_default();
+        let from = perm.get("fromPort").and_then(number);
+        let to = perm.get("toPort").and_then(number).or(from);
+        let all = proto == "-1" || proto.eq_ignore_ascii_case("all");
+        let ports = DATABASE_PORTS.into_iter().find(|&p| {
+            all || (matches!(proto.as_str(), "tcp" | "6")
+                && from.is_some_and(|f| f <= p as i64)
+                && to.is_some_and(|t| t >= p as i64))
+        });
+        let mut cidrs = Vec::new();
+        for r in items(perm.get("ipRanges")) {
+            if let Some(c) = r.get("cidrIp").and_then(Value::as_str) {
+                cidrs.push(c.to_string());
+            }
+        }
+        for r in items(perm.get("ipv6Ranges")) {
+            if let Some(c) = r.get("cidrIpv6").and_then(Value::as_str) {
+                cidrs.push(c.to_string());
+            }
+        }
+        for key in ["cidrIpv4", "cidrIpv6", "cidrIp"] {
+            if let Some(c) = perm.get(key).and_then(Value::as_str) {
+                cidrs.push(c.to_string());
+            }
+        }
+        rules.push(IngressRule { cidrs, ports });
+    };
+    for perm in items(request.get("ipPermissions")) {
+        one(&perm);
+    }
+    // ModifySecurityGroupRules: `securityGroupRules[].securityGroupRule`.
+    let modify = request
+        .get("ModifySecurityGroupRulesRequest")
+        .unwrap_or(request);
+    for r in items(modify.get("securityGroupRules").or_else(|| modify.get("SecurityGroupRule"))) {
+        let rule = r
+            .get("securityGroupRule")
+            .or_else(|| r.get("SecurityGroupRule"))
+            .unwrap_or(&r);
+        let lower: serde_json::Map<String, Value> = rule
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| (lower_first(k), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        one(&Value::Object(lower));
+    }
+    // A single rule given at the top (the older `cidrIp` + ports form).
+    if request.get("cidrIp").is_some() {
+        one(request);
+    }
+    rules
+}
+
+fn lower_first(k: &str) -> String {
+    let mut c = k.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+fn number(v: &Value) -> Option<i64> {
+    v.as_i64()
+        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
+/// The name at the end of an ARN (`arn:aws:rds:us-east-1:1:db:name` → `name`); other text
+/// as it is.
+pub fn arn_name(s: &str) -> &str {
+    if s.starts_with("arn:") {
+        s.rsplit([':', '/']).next().unwrap_or(s)
+    } else {
+        s
+    }
 }
 
 fn parse_json(text: Option<&str>) -> serde_json::Value {

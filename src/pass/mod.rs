@@ -19,6 +19,8 @@ pub mod cross_database;
 pub mod distributed_brute_force;
 pub mod master_user;
 pub mod non_ssl;
+pub mod plane_logins;
+pub mod control_plane;
 pub mod rate_spike;
 pub mod rules;
 pub mod spray;
@@ -327,6 +329,7 @@ pub struct PassSet {
     statements: statements::StatementPass,
     cross_database: cross_database::CrossDatabasePass,
     rules: rules::RulePass,
+    plane_logins: plane_logins::PlaneLoginsPass,
 }
 
 impl PassSet {
@@ -342,6 +345,7 @@ impl PassSet {
             statements: Pass::new(config),
             cross_database: Pass::new(config),
             rules: Pass::new(config),
+            plane_logins: Pass::new(config),
         }
     }
 
@@ -358,6 +362,7 @@ impl PassSet {
         self.statements.observe(&o);
         self.cross_database.observe(&o);
         self.rules.observe(&o);
+        self.plane_logins.observe(&o);
     }
 
     pub fn merge(&mut self, later: PassSet) {
@@ -372,6 +377,13 @@ impl PassSet {
         self.statements.merge(later.statements);
         self.cross_database.merge(later.cross_database);
         self.rules.merge(later.rules);
+        self.plane_logins.merge(later.plane_logins);
+    }
+
+    /// The logins kept for the joins with the control plane (empty unless the run reads
+    /// CloudTrail).
+    pub(crate) fn take_logins(&mut self) -> plane_logins::LoginTable {
+        std::mem::take(&mut self.plane_logins.logins)
     }
 
     pub fn finish(self, ctx: &FinishContext<'_>) -> Vec<Finding> {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::control::IngressRule;
 
 /// A record in the shape CloudTrail writes (keys in AWS's order).
 fn record(source: &str, name: &str, time: &str, request: &str) -> String {
