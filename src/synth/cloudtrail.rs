@@ -309,7 +309,7 @@ pub(crate) fn write(
         let (date, hm) = (&stamp[..8], &stamp[9..13]);
         let rel = format!(
             "{prefix}/{}/{}/{}/{ACCOUNT}_CloudTrail_{REGION}_{date}T{hm}Z_{:016X}.json.gz",
-            &date[..4], &date[4..6], &date[6..8], period as u64 * 0x9E37_79B9_7F4A_7C15
+            &date[..4], &date[4..6], &date[6..8], (period as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
         );
         let records: Vec<&Value> = tr.records[at..end].iter().map(|r| &r.1).collect();
         for r in &records {
