@@ -3,7 +3,9 @@
 //! lookup-events` output (`Events[].CloudTrailEvent`, each a record serialised as a JSON
 //! string), JSON Lines exports (one record per line; CloudTrail Lake rows, with lowercase keys
 //! or an `eventjson` string), EventBridge events (the record in `detail`), JSON arrays of
-//! records, and any of these concatenated.
+//! records, a trail sent to CloudWatch Logs inside the CloudWatch wrappers (JSON pages and
+//! deliveries whose messages are records, S3-export lines `<time> {record}`), and any of these
+//! concatenated.
 //!
 //! One reader for every shape: a serde visitor walks each top-level JSON value once. An
 //! object holding `Records` or `Events` has its array walked element by element; an object
@@ -44,6 +46,11 @@ pub enum Shape {
     EventBridge,
     /// Bare records: one per line (JSON Lines, CloudTrail Lake) or in a JSON array.
     Records,
+    /// A trail sent to CloudWatch Logs, in a CloudWatch JSON wrapper (`filter-log-events`
+    /// pages, subscription/Firehose deliveries): each log event's message is a record.
+    CloudWatch,
+    /// The same as CloudWatch S3-export lines (`<ISO time> {record}`).
+    CloudWatchExport,
 }
 
 impl Shape {
@@ -54,6 +61,8 @@ impl Shape {
             Shape::LookupEvents => "cloudtrail_lookup_events",
             Shape::EventBridge => "cloudtrail_eventbridge",
             Shape::Records => "cloudtrail_records",
+            Shape::CloudWatch => "cloudwatch_json+cloudtrail",
+            Shape::CloudWatchExport => "cloudwatch_export+cloudtrail",
         }
     }
 }
@@ -66,10 +75,25 @@ pub fn sniff(head: &[u8]) -> Option<Shape> {
         .strip_prefix(b"\xEF\xBB\xBF")
         .unwrap_or(head)
         .trim_ascii_start();
+    // CloudWatch S3-export lines whose message is a record.
+    if let Some(first) = start.split(|&c| c == b'\n').next() {
+        if let Some((_, n)) = crate::time::parse_cloudwatch_prefix(first) {
+            let rest = &first[n..];
+            let has = |k: &[u8]| memchr::memmem::find(rest, k).is_some();
+            return (rest.first() == Some(&b'{')
+                && (has(b"\"eventVersion\"") || has(b"\"eventSource\"")))
+            .then_some(Shape::CloudWatchExport);
+        }
+    }
     if !matches!(start.first(), Some(b'{' | b'[')) {
         return None;
     }
     let has = |k: &[u8]| memchr::memmem::find(start, k).is_some();
+    // A CloudWatch JSON wrapper whose messages are records: a database log's message never
+    // starts with `{`.
+    if has(b"\"message\":\"{\\\"") || has(b"\"message\": \"{\\\"") {
+        return Some(Shape::CloudWatch);
+    }
     let key = |k: &[u8]| {
         // `"key"` followed (after blanks) by a colon.
         memchr::memmem::find_iter(start, k)
@@ -133,6 +157,7 @@ pub fn parse(data: &[u8], file: u32) -> TrailOutput {
     let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
     if is_json_lines(data) {
         for line in data.split(|&c| c == b'\n') {
+            let line = strip_export_prefix(line);
             if line.trim_ascii().is_empty() {
                 out.out.blank += 1;
                 continue;
@@ -175,8 +200,16 @@ fn is_json_lines(data: &[u8]) -> bool {
     else {
         return false;
     };
-    let mut de = serde_json::Deserializer::from_slice(first);
+    let mut de = serde_json::Deserializer::from_slice(strip_export_prefix(first));
     IgnoredAny::deserialize(&mut de).is_ok() && de.end().is_ok()
+}
+
+/// A line without its CloudWatch S3-export prefix (`2026-03-01T12:00:00.000Z `), if it has one.
+fn strip_export_prefix(line: &[u8]) -> &[u8] {
+    match crate::time::parse_cloudwatch_prefix(line) {
+        Some((_, n)) => &line[n..],
+        None => line,
+    }
 }
 
 use serde::Deserialize;
@@ -309,6 +342,8 @@ enum Key {
     Records,
     Events,
     Embedded,
+    /// A CloudWatch log event's message: a record as text, or a control message.
+    Message,
     DetailType,
     Detail,
     Source,
@@ -338,6 +373,9 @@ fn key_of(k: &str) -> Key {
         "resources" => Key::Field(14),
         "Records" => Key::Records,
         "Events" => Key::Events,
+        // CloudWatch wrappers: the events of a page or delivery, each message a record.
+        "logEvents" | "events" => Key::Records,
+        "message" => Key::Message,
         "CloudTrailEvent" | "eventjson" | "eventJson" => Key::Embedded,
         "detail-type" => Key::DetailType,
         "detail" => Key::Detail,
@@ -436,6 +474,18 @@ impl<'de> Visitor<'de> for Doc<'_> {
                             Reason::NotAnEvent,
                             format!("{k} is not a string"),
                         ),
+                    }
+                    embedded = true;
+                }
+                Key::Message => {
+                    let text: &'de RawValue = map.next_value()?;
+                    match serde_json::from_str::<Cow<'_, str>>(text.get()) {
+                        Ok(s) if s.trim_start().starts_with('{') => r.record_text(&s),
+                        // CloudWatch's own control messages, or other lines of the group.
+                        _ => {
+                            r.next_index();
+                            *r.out.ignored.entry("cloudwatch:not-a-record".into()).or_insert(0) += 1;
+                        }
                     }
                     embedded = true;
                 }

@@ -246,11 +246,6 @@ fn real_traildiscover_records_read_whole() {
 #[test]
 fn other_json_is_not_a_trail() {
     assert_eq!(sniff(br#"{"flavor":"rds-mysql","incidents":10}"#), None);
-    assert_eq!(
-        sniff(br#"{"messageType":"DATA_MESSAGE","logEvents":[{"message":"{\"eventVersion\":\"1.08\",\"eventSource\":\"rds.amazonaws.com\",\"eventName\":\"X\",\"eventTime\":\"Y\"}"}]}"#),
-        None,
-        "a trail record inside a CloudWatch delivery is a CloudWatch delivery"
-    );
     assert_eq!(sniff(b"20230501 10:02:19,db1,root"), None);
 }
 
@@ -289,4 +284,46 @@ fn random_edits_never_panic_and_every_unit_is_counted() {
             String::from_utf8_lossy(&b)
         );
     }
+}
+
+#[test]
+fn a_trail_sent_to_cloudwatch_is_read_in_every_wrapper() {
+    let msg = |r: &str| serde_json::to_string(r).unwrap();
+    let s3 = record("s3.amazonaws.com", "GetObject", "2026-03-02T01:00:01Z", "{}");
+    // Firehose: a control message, then a data message, concatenated without separators.
+    let firehose = format!(
+        r#"{{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{{"id":"","timestamp":1772413200000,"message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}}]}}{{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"CloudTrail/logs","logStream":"123456789012_CloudTrail_us-east-1","subscriptionFilters":["f"],"logEvents":[{{"id":"1","timestamp":1772413200000,"message":{}}},{{"id":"2","timestamp":1772413201000,"message":{}}}]}}"#,
+        msg(&reset()),
+        msg(&s3)
+    );
+    assert_eq!(sniff(firehose.as_bytes()), Some(Shape::CloudWatch));
+    let out = parse(firehose.as_bytes(), 0);
+    assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+    assert_eq!((out.units, out.events.len()), (3, 1));
+    assert_eq!(out.ignored.get("cloudwatch:not-a-record"), Some(&1));
+    assert_eq!(out.ignored.get("s3.amazonaws.com"), Some(&1));
+    assert_eq!(out.events[0].index, 2);
+
+    // `aws logs filter-log-events` output, pretty-printed.
+    let page: Value = serde_json::from_str(&format!(
+        r#"{{"events":[{{"logStreamName":"123456789012_CloudTrail_us-east-1","timestamp":1772413200000,"message":{},"ingestionTime":1772413205000,"eventId":"3"}}],"searchedLogStreams":[]}}"#,
+        msg(&reset())
+    ))
+    .unwrap();
+    let page = serde_json::to_string_pretty(&page).unwrap();
+    assert_eq!(sniff(page.as_bytes()), Some(Shape::CloudWatch));
+    let out = parse(page.as_bytes(), 0);
+    assert_eq!((out.units, out.events.len()), (1, 1));
+
+    // S3-export lines.
+    let lines = format!("2026-03-02T01:00:00.000Z {}\n2026-03-02T01:00:01.000Z {s3}\n", reset());
+    assert_eq!(sniff(lines.as_bytes()), Some(Shape::CloudWatchExport));
+    let out = parse(lines.as_bytes(), 0);
+    assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+    assert_eq!((out.units, out.events.len()), (2, 1));
+
+    // A database log's delivery stays a database log's.
+    let audit = r#"{"messageType":"DATA_MESSAGE","logGroup":"/aws/rds/instance/db1/audit","logEvents":[{"id":"1","timestamp":1772413200000,"message":"20260302 01:00:00,ip-10-0-0-1,app,10.0.0.5,1,0,CONNECT,shop,,0"}]}"#;
+    assert_eq!(sniff(audit.as_bytes()), None);
+    assert_eq!(sniff(b"2026-03-02T01:00:00.000Z 20260302 01:00:00,ip,app,10.0.0.5,1,0,CONNECT,,,0\n"), None);
 }
