@@ -411,7 +411,7 @@ fn control_plane(
         run.per_file[f]
             .format
             .as_deref()
-            .is_some_and(|n| n.starts_with("cloudtrail"))
+            .is_some_and(|n| n.contains("cloudtrail"))
     };
     let trail_files = (0..files.len()).filter(|&f| is_trail(f)).count() as u64;
     if trail_files == 0 {
@@ -453,7 +453,7 @@ fn control_plane(
                 .format_of(f)
                 .or_else(|| run.per_file[f].format.clone())
                 .is_some_and(|n| n.contains("cloudwatch"));
-            if !cloudwatch {
+            if !cloudwatch || is_trail(f) {
                 return None;
             }
             let head = input::read_head(&files[f].path, 64 << 10).ok()?;

@@ -256,3 +256,27 @@ fn logs_tied_to_no_instance_are_named_and_not_joined() {
     assert_eq!(s["findings_by_kind"]["snapshot_shared"], 2);
     assert_eq!(s["findings_by_kind"].get("takeover_after_password_reset"), None);
 }
+
+/// A trail sent to CloudWatch Logs and delivered by Firehose (gzip, no extension): read as a
+/// trail, its control message counted as ignored.
+#[test]
+fn a_trail_delivered_through_cloudwatch_is_a_trail() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/mallory","accountId":"123456789012","userName":"mallory"},"eventTime":"2026-03-02T01:00:00Z","eventSource":"rds.amazonaws.com","eventName":"ModifyDBInstance","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.23","requestParameters":{"dBInstanceIdentifier":"db1","masterUserPassword":"****"},"responseElements":null,"eventID":"e1","readOnly":false,"recipientAccountId":"123456789012"}"#;
+    let delivery = format!(
+        r#"{{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{{"id":"","timestamp":1772413200000,"message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}}]}}{{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"CloudTrail/logs","logStream":"123456789012_CloudTrail_us-east-1","subscriptionFilters":["f"],"logEvents":[{{"id":"1","timestamp":1772413200000,"message":{}}}]}}"#,
+        serde_json::to_string(record).unwrap()
+    );
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::write(input.join("trail-firehose-1"), support::gzip(delivery.as_bytes())).unwrap();
+    let out = dir.path().join("out");
+    let s = support::scan_ok(&[&input], &out, &["--aws-account", "123456789012"]);
+    let i = &s["inputs"][0];
+    assert_eq!(i["format"], "cloudwatch_json+cloudtrail", "{i}");
+    assert_eq!((i["records"].as_u64(), i["rejected"].as_u64()), (Some(1), Some(0)), "{i}");
+    assert_eq!(s["control"]["events"], 1);
+    assert_eq!(s["control"]["ignored_by_service"]["cloudwatch:not-a-record"], 1);
+    assert_eq!(s["findings_by_kind"]["master_password_reset"], 1);
+    assert_eq!(s["totals"]["lines"], 2);
+}
