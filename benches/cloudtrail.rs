@@ -10,7 +10,13 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use forensics::format::cloudtrail;
 
 fn record(i: usize) -> String {
-    let t = format!("2026-03-0{}T{:02}:{:02}:{:02}Z", 1 + i % 7, i / 3600 % 24, i / 60 % 60, i % 60);
+    let t = format!(
+        "2026-03-0{}T{:02}:{:02}:{:02}Z",
+        1 + i % 7,
+        i / 3600 % 24,
+        i / 60 % 60,
+        i % 60
+    );
     let who = format!(
         r#"{{"type":"AssumedRole","principalId":"AROAEXAMPLE:i-0abc{i:04}","arn":"arn:aws:sts::123456789012:assumed-role/OrdersAppRole/i-0abc{i:04}","accountId":"123456789012","accessKeyId":"ASIAEXAMPLEKEY{i:05}","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::123456789012:role/OrdersAppRole","accountId":"123456789012","userName":"OrdersAppRole"}},"attributes":{{"creationDate":"2026-03-01T00:00:00Z","mfaAuthenticated":"false"}},"ec2RoleDelivery":"2.0"}}}}"#
     );

@@ -65,7 +65,11 @@ pub fn cloudtrail(data: &[u8]) {
     );
     let mut last = 0;
     for e in &out.events {
-        assert!(e.index > last && e.index <= out.units, "record index {}", e.index);
+        assert!(
+            e.index > last && e.index <= out.units,
+            "record index {}",
+            e.index
+        );
         last = e.index;
     }
     for (index, _, _) in &out.rejected {

@@ -269,15 +269,14 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         config: &opts.analysis,
         files: &paths,
     };
-    let mut passes = run
-        .passes
-        .take()
-        .unwrap_or_else(|| PassSet::new(analysis));
+    let mut passes = run.passes.take().unwrap_or_else(|| PassSet::new(analysis));
     let logins = passes.take_logins();
     let mut findings = passes.finish(&ctx);
     // The control plane: CloudTrail's records written to `control/`, its findings, and the
     // joins with the database logins.
-    let control = control_plane(&mut run, &files, &paths, analysis, &logins, &plan, &staging, &pool);
+    let control = control_plane(
+        &mut run, &files, &paths, analysis, &logins, &plan, &staging, &pool,
+    );
     let control = match control {
         Some((report, summary, error)) => {
             findings.extend(report.findings);
@@ -429,10 +428,7 @@ fn control_plane(
         let dir = staging.dir().join("control");
         match sink::control::write(&dir, &events, paths, pool) {
             Ok((written, _)) => {
-                files_written = written
-                    .iter()
-                    .map(|p| staging.relative(p))
-                    .collect();
+                files_written = written.iter().map(|p| staging.relative(p)).collect();
             }
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&dir);
@@ -442,7 +438,11 @@ fn control_plane(
     }
     // Per file: the last database event, and the instance a CloudWatch log group names.
     let last_event_us: Vec<Option<i64>> = (0..files.len())
-        .map(|f| (!is_trail(f)).then_some(run.per_file[f].stats.last_us).flatten())
+        .map(|f| {
+            (!is_trail(f))
+                .then_some(run.per_file[f].stats.last_us)
+                .flatten()
+        })
         .collect();
     let run_end_us = (0..files.len())
         .filter_map(|f| run.per_file[f].stats.last_us)

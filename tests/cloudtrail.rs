@@ -56,10 +56,17 @@ fn config(gt: &Value) -> AnalysisConfig {
 
 fn duckdb(sql: &str) -> String {
     let out = Command::new("python3")
-        .args(["-c", &format!("import duckdb; print(duckdb.sql({sql:?}).fetchall())")])
+        .args([
+            "-c",
+            &format!("import duckdb; print(duckdb.sql({sql:?}).fetchall())"),
+        ])
         .output()
         .expect("python3 runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
@@ -69,7 +76,14 @@ fn check(flavor: Flavor, cloudwatch_json: bool) {
     let dir = tempfile::tempdir().unwrap();
     let (corpus, gt) = corpus(dir.path(), flavor, cloudwatch_json);
     let out = dir.path().join("out");
-    let scanned = scan_lib(vec![corpus.clone()], out.clone(), config(&gt), 2, 256 << 10, true);
+    let scanned = scan_lib(
+        vec![corpus.clone()],
+        out.clone(),
+        config(&gt),
+        2,
+        256 << 10,
+        true,
+    );
     let what = format!("{flavor:?} cloudwatch_json={cloudwatch_json}");
     assert_agrees(&gt, &scanned.findings, &what);
     let expected: Vec<&Value> = gt["expected_findings"]
@@ -78,7 +92,11 @@ fn check(flavor: Flavor, cloudwatch_json: bool) {
         .iter()
         .filter(|e| e.get("resource").is_some())
         .collect();
-    assert!(expected.len() >= 15, "{what}: the trail plants {}", expected.len());
+    assert!(
+        expected.len() >= 15,
+        "{what}: the trail plants {}",
+        expected.len()
+    );
     let control: Vec<_> = scanned
         .findings
         .iter()
@@ -95,25 +113,48 @@ fn check(flavor: Flavor, cloudwatch_json: bool) {
             "{what}: a control-plane finding nothing planted: {f:?}"
         );
     }
-    assert_eq!(control.len(), expected.len(), "{what}: one finding per planted one");
+    assert_eq!(
+        control.len(),
+        expected.len(),
+        "{what}: one finding per planted one"
+    );
 
     let s = &scanned.summary;
     let c = &s["control"];
-    assert_eq!(c["duplicates"], 1, "{what}: the lookup-events page repeats the reset");
-    assert_eq!(c["unidentified_files"].as_array().unwrap().len(), 0, "{what}: {c}");
-    let how = if cloudwatch_json { "log_group" } else { "path" };
-    assert!(
-        c["instances"].as_array().unwrap().iter().all(|i| i["how"] == how),
+    assert_eq!(
+        c["duplicates"], 1,
+        "{what}: the lookup-events page repeats the reset"
+    );
+    assert_eq!(
+        c["unidentified_files"].as_array().unwrap().len(),
+        0,
         "{what}: {c}"
     );
-    for service in ["s3.amazonaws.com", "sts.amazonaws.com", "kms.amazonaws.com", "ec2.amazonaws.com"] {
-        assert!(c["ignored_by_service"][service].as_u64().unwrap() > 0, "{what}: {service}");
+    let how = if cloudwatch_json { "log_group" } else { "path" };
+    assert!(
+        c["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["how"] == how),
+        "{what}: {c}"
+    );
+    for service in [
+        "s3.amazonaws.com",
+        "sts.amazonaws.com",
+        "kms.amazonaws.com",
+        "ec2.amazonaws.com",
+    ] {
+        assert!(
+            c["ignored_by_service"][service].as_u64().unwrap() > 0,
+            "{what}: {service}"
+        );
     }
     let t = &s["totals"];
     assert_eq!(t["rejected"], 0, "{what}: {t}");
     for i in s["inputs"].as_array().unwrap() {
-        let skipped_digest = i["status"] == "skipped"
-            && i["reason"].as_str().unwrap_or("").contains("digest");
+        let skipped_digest =
+            i["status"] == "skipped" && i["reason"].as_str().unwrap_or("").contains("digest");
         assert!(i["status"] == "ok" || skipped_digest, "{what}: {i}");
     }
     // DuckDB reads the control table: the rows the summary counts, its columns and types,
@@ -123,7 +164,11 @@ fn check(flavor: Flavor, cloudwatch_json: bool) {
         "select count(*), count(distinct event_id), min(typeof(event_time)), bool_and(strftime(event_time, '%Y-%m-%d') = dt) from read_parquet('{control_glob}', hive_partitioning=true)"
     ));
     let n = c["events"].as_u64().unwrap();
-    assert_eq!(rows, format!("[({n}, {n}, 'TIMESTAMP WITH TIME ZONE', True)]"), "{what}");
+    assert_eq!(
+        rows,
+        format!("[({n}, {n}, 'TIMESTAMP WITH TIME ZONE', True)]"),
+        "{what}"
+    );
     let events_rows: u64 = duckdb(&format!(
         "select count(*) from read_parquet('{}/events/**/*.parquet')",
         out.display()
@@ -139,8 +184,16 @@ fn check(flavor: Flavor, cloudwatch_json: bool) {
     let reset = duckdb(&format!(
         "select principal_name, source_ip, resource, mfa, read_only, json_extract_string(request_parameters, '$.masterUserPassword') from read_parquet('{control_glob}') where request_parameters like '%masterUserPassword%'"
     ));
-    let id = if flavor == Flavor::Aurora { "prod-cluster" } else { "prod-mysql-1" };
-    let id = if flavor == Flavor::Postgres { "prod-postgres-1" } else { id };
+    let id = if flavor == Flavor::Aurora {
+        "prod-cluster"
+    } else {
+        "prod-mysql-1"
+    };
+    let id = if flavor == Flavor::Postgres {
+        "prod-postgres-1"
+    } else {
+        id
+    };
     assert_eq!(
         reset,
         format!("[('ci-deploy', '198.51.100.23', '{id}', None, False, 'HIDDEN_DUE_TO_SECURITY_REASONS')]")
@@ -207,18 +260,34 @@ fn logs_tied_to_no_instance_are_named_and_not_joined() {
         ];
         args.extend_from_slice(extra);
         let o = bin().args(&args).output().unwrap();
-        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         let s: Value =
             serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
                 .unwrap();
         (out, s)
     };
-    let accounts = ["--aws-account", "123456789012", "--aws-account", "210987654321"];
+    let accounts = [
+        "--aws-account",
+        "123456789012",
+        "--aws-account",
+        "210987654321",
+    ];
     let (_, s) = scan("untied", &accounts);
     let c = &s["control"];
     assert_eq!(c["unidentified_files"].as_array().unwrap().len(), 3, "{c}");
-    assert!(c["note"].as_str().unwrap().contains("could not be tied"), "{c}");
-    assert_eq!(s["findings_by_kind"].get("takeover_after_password_reset"), None);
+    assert!(
+        c["note"].as_str().unwrap().contains("could not be tied"),
+        "{c}"
+    );
+    assert_eq!(
+        s["findings_by_kind"].get("takeover_after_password_reset"),
+        None
+    );
     assert_eq!(s["findings_by_kind"]["master_password_reset"], 1);
     let md = std::fs::read_to_string(dir.path().join("untied/summary.md")).unwrap();
     assert!(md.contains("## Control plane (CloudTrail)") && md.contains("could not be tied"));
@@ -234,13 +303,21 @@ fn logs_tied_to_no_instance_are_named_and_not_joined() {
     let (one, s) = scan("tied-1", &["--config", cfg, "--threads", "1"]);
     let c = &s["control"];
     assert_eq!(c["unidentified_files"].as_array().unwrap().len(), 0, "{c}");
-    assert!(c["instances"].as_array().unwrap().iter().all(|i| i["how"] == "config"));
+    assert!(c["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["how"] == "config"));
     assert_eq!(s["findings_by_kind"]["takeover_after_password_reset"], 1);
     assert_eq!(s["findings_by_kind"]["snapshot_shared"], 1);
     let (two, _) = scan("tied-2", &["--config", cfg, "--threads", "2"]);
     for f in support::walk(&one.join("control")) {
         let rel = f.strip_prefix(&one).unwrap();
-        assert_eq!(std::fs::read(&f).unwrap(), std::fs::read(two.join(rel)).unwrap(), "{rel:?}");
+        assert_eq!(
+            std::fs::read(&f).unwrap(),
+            std::fs::read(two.join(rel)).unwrap(),
+            "{rel:?}"
+        );
     }
     assert_eq!(
         std::fs::read(one.join("findings.parquet")).unwrap(),
@@ -251,10 +328,20 @@ fn logs_tied_to_no_instance_are_named_and_not_joined() {
     // a window shorter than the 15 minutes between the reset and the login joins nothing.
     let (_, s) = scan(
         "one-account",
-        &["--aws-account", "123456789012", "--config", cfg, "--correlation-window", "10m"],
+        &[
+            "--aws-account",
+            "123456789012",
+            "--config",
+            cfg,
+            "--correlation-window",
+            "10m",
+        ],
     );
     assert_eq!(s["findings_by_kind"]["snapshot_shared"], 2);
-    assert_eq!(s["findings_by_kind"].get("takeover_after_password_reset"), None);
+    assert_eq!(
+        s["findings_by_kind"].get("takeover_after_password_reset"),
+        None
+    );
 }
 
 /// A trail sent to CloudWatch Logs and delivered by Firehose (gzip, no extension): read as a
@@ -269,14 +356,25 @@ fn a_trail_delivered_through_cloudwatch_is_a_trail() {
     );
     let input = dir.path().join("in");
     std::fs::create_dir(&input).unwrap();
-    std::fs::write(input.join("trail-firehose-1"), support::gzip(delivery.as_bytes())).unwrap();
+    std::fs::write(
+        input.join("trail-firehose-1"),
+        support::gzip(delivery.as_bytes()),
+    )
+    .unwrap();
     let out = dir.path().join("out");
     let s = support::scan_ok(&[&input], &out, &["--aws-account", "123456789012"]);
     let i = &s["inputs"][0];
     assert_eq!(i["format"], "cloudwatch_json+cloudtrail", "{i}");
-    assert_eq!((i["records"].as_u64(), i["rejected"].as_u64()), (Some(1), Some(0)), "{i}");
+    assert_eq!(
+        (i["records"].as_u64(), i["rejected"].as_u64()),
+        (Some(1), Some(0)),
+        "{i}"
+    );
     assert_eq!(s["control"]["events"], 1);
-    assert_eq!(s["control"]["ignored_by_service"]["cloudwatch:not-a-record"], 1);
+    assert_eq!(
+        s["control"]["ignored_by_service"]["cloudwatch:not-a-record"],
+        1
+    );
     assert_eq!(s["findings_by_kind"]["master_password_reset"], 1);
     assert_eq!(s["totals"]["lines"], 2);
 }

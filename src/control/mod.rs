@@ -83,7 +83,8 @@ impl ControlEvent {
     /// Made by an AWS service for itself (AWS Backup's snapshots, RDS's own log groups), not
     /// by a person or an application.
     pub fn by_aws_service(&self) -> bool {
-        let service = |s: &Option<String>| s.as_deref().is_some_and(|s| s.ends_with(".amazonaws.com"));
+        let service =
+            |s: &Option<String>| s.as_deref().is_some_and(|s| s.ends_with(".amazonaws.com"));
         self.principal_type.as_deref() == Some("AWSService")
             || service(&self.invoked_by)
             || service(&self.source_ip)
@@ -132,7 +133,11 @@ pub fn ingress_rules(request: &Value) -> Vec<IngressRule> {
     let mut one = |perm: &Value| {
         let proto = perm
             .get("ipProtocol")
-            .map(|p| p.as_str().map(str::to_string).unwrap_or_else(|| p.to_string()))
+            .map(|p| {
+                p.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| p.to_string())
+            })
             .unwrap_or_default();
         let from = perm.get("fromPort").and_then(number);
         let to = perm.get("toPort").and_then(number).or(from);
@@ -167,18 +172,18 @@ pub fn ingress_rules(request: &Value) -> Vec<IngressRule> {
     let modify = request
         .get("ModifySecurityGroupRulesRequest")
         .unwrap_or(request);
-    for r in items(modify.get("securityGroupRules").or_else(|| modify.get("SecurityGroupRule"))) {
+    for r in items(
+        modify
+            .get("securityGroupRules")
+            .or_else(|| modify.get("SecurityGroupRule")),
+    ) {
         let rule = r
             .get("securityGroupRule")
             .or_else(|| r.get("SecurityGroupRule"))
             .unwrap_or(&r);
         let lower: serde_json::Map<String, Value> = rule
             .as_object()
-            .map(|o| {
-                o.iter()
-                    .map(|(k, v)| (lower_first(k), v.clone()))
-                    .collect()
-            })
+            .map(|o| o.iter().map(|(k, v)| (lower_first(k), v.clone())).collect())
             .unwrap_or_default();
         one(&Value::Object(lower));
     }
@@ -304,8 +309,12 @@ pub fn to_batch(events: &[&ControlEvent], files: &[Arc<str>]) -> RecordBatch {
         resource.append_option(e.resource.as_deref());
         source_file.append_value(files.get(e.file as usize).map(|s| &**s).unwrap_or("?"));
     }
-    let mut d = dicts.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
-    let mut p = plain.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
+    let mut d = dicts
+        .into_iter()
+        .map(|mut b| Arc::new(b.finish()) as ArrayRef);
+    let mut p = plain
+        .into_iter()
+        .map(|mut b| Arc::new(b.finish()) as ArrayRef);
     let mut next_d = || d.next().expect("thirteen dictionary columns");
     let mut next_p = || p.next().expect("four plain columns");
     let columns: Vec<ArrayRef> = vec![
@@ -374,7 +383,9 @@ mod tests {
             Some("prod-db-1".into())
         );
         assert_eq!(
-            identifier_from_log_group(b"/aws/rds/cluster/prod-cluster/audit /aws/rds/cluster/prod-cluster/error"),
+            identifier_from_log_group(
+                b"/aws/rds/cluster/prod-cluster/audit /aws/rds/cluster/prod-cluster/error"
+            ),
             Some("prod-cluster".into())
         );
         assert_eq!(

@@ -99,10 +99,14 @@ pub fn sniff(head: &[u8]) -> Option<Shape> {
         memchr::memmem::find_iter(start, k)
             .any(|at| start[at + k.len()..].trim_ascii_start().first() == Some(&b':'))
     };
-    if key(b"\"Records\"") && (key(b"\"eventSource\"") || key(b"\"eventVersion\"") || start.len() < 64) {
+    if key(b"\"Records\"")
+        && (key(b"\"eventSource\"") || key(b"\"eventVersion\"") || start.len() < 64)
+    {
         return Some(Shape::S3Object);
     }
-    if key(b"\"digestPublicKeyFingerprint\"") || (key(b"\"logFiles\"") && key(b"\"digestS3Object\"")) {
+    if key(b"\"digestPublicKeyFingerprint\"")
+        || (key(b"\"logFiles\"") && key(b"\"digestS3Object\""))
+    {
         return Some(Shape::Digest);
     }
     if key(b"\"CloudTrailEvent\"") {
@@ -163,9 +167,7 @@ pub fn parse(data: &[u8], file: u32) -> TrailOutput {
                 continue;
             }
             let mut de = serde_json::Deserializer::from_slice(line);
-            let done = Doc(&mut out)
-                .deserialize(&mut de)
-                .and_then(|()| de.end());
+            let done = Doc(&mut out).deserialize(&mut de).and_then(|()| de.end());
             if let Err(e) = done {
                 out.reject(Reason::BadJson, format!("broken JSON line: {e}"));
             }
@@ -250,7 +252,10 @@ impl Reader {
         match decode(f, self.file, index) {
             Ok(Some(e)) => self.out.events.push(e),
             Ok(None) => {
-                let source = f.event_source.and_then(str_of).unwrap_or(Cow::Borrowed("?"));
+                let source = f
+                    .event_source
+                    .and_then(str_of)
+                    .unwrap_or(Cow::Borrowed("?"));
                 match self.out.ignored.get_mut(&*source) {
                     Some(n) => *n += 1,
                     None => {
@@ -271,8 +276,14 @@ impl Reader {
             .and_then(|()| de.end());
         match (read, fields) {
             (Ok(()), Some(f)) => self.record(&f),
-            (Ok(()), None) => self.reject(Reason::NotAnEvent, "an embedded record that is not a JSON object".into()),
-            (Err(e), _) => self.reject(Reason::BadJson, format!("an embedded record that is not JSON: {e}")),
+            (Ok(()), None) => self.reject(
+                Reason::NotAnEvent,
+                "an embedded record that is not a JSON object".into(),
+            ),
+            (Err(e), _) => self.reject(
+                Reason::BadJson,
+                format!("an embedded record that is not JSON: {e}"),
+            ),
         }
     }
 
@@ -470,10 +481,7 @@ impl<'de> Visitor<'de> for Doc<'_> {
                     let text: &'de RawValue = map.next_value()?;
                     match serde_json::from_str::<Cow<'_, str>>(text.get()) {
                         Ok(s) => r.record_text(&s),
-                        Err(_) => r.reject(
-                            Reason::NotAnEvent,
-                            format!("{k} is not a string"),
-                        ),
+                        Err(_) => r.reject(Reason::NotAnEvent, format!("{k} is not a string")),
                     }
                     embedded = true;
                 }
@@ -484,7 +492,10 @@ impl<'de> Visitor<'de> for Doc<'_> {
                         // CloudWatch's own control messages, or other lines of the group.
                         _ => {
                             r.next_index();
-                            *r.out.ignored.entry("cloudwatch:not-a-record".into()).or_insert(0) += 1;
+                            *r.out
+                                .ignored
+                                .entry("cloudwatch:not-a-record".into())
+                                .or_insert(0) += 1;
                         }
                     }
                     embedded = true;
@@ -649,9 +660,11 @@ fn relevant(source: &str, name: &str, request: Option<&RawValue>) -> bool {
 /// a database's.
 fn is_database_secret(request: &str) -> bool {
     let r = request.to_ascii_lowercase();
-    ["rds!", "rds", "database", "mysql", "postgres", "aurora", "/db", "db-", "-db"]
-        .iter()
-        .any(|k| r.contains(k))
+    [
+        "rds!", "rds", "database", "mysql", "postgres", "aurora", "/db", "db-", "-db",
+    ]
+    .iter()
+    .any(|k| r.contains(k))
 }
 
 /// The parts of `userIdentity` the table keeps. Lenient: a field of another type is absent.
@@ -662,13 +675,25 @@ struct Identity {
     kind: Option<String>,
     #[serde(deserialize_with = "lenient")]
     arn: Option<String>,
-    #[serde(rename = "accountId", alias = "accountid", deserialize_with = "lenient")]
+    #[serde(
+        rename = "accountId",
+        alias = "accountid",
+        deserialize_with = "lenient"
+    )]
     account_id: Option<String>,
-    #[serde(rename = "accessKeyId", alias = "accesskeyid", deserialize_with = "lenient")]
+    #[serde(
+        rename = "accessKeyId",
+        alias = "accesskeyid",
+        deserialize_with = "lenient"
+    )]
     access_key_id: Option<String>,
     #[serde(rename = "userName", alias = "username", deserialize_with = "lenient")]
     user_name: Option<String>,
-    #[serde(rename = "invokedBy", alias = "invokedby", deserialize_with = "lenient")]
+    #[serde(
+        rename = "invokedBy",
+        alias = "invokedby",
+        deserialize_with = "lenient"
+    )]
     invoked_by: Option<String>,
     #[serde(rename = "sessionContext", alias = "sessioncontext")]
     session: Option<Value>,
@@ -727,7 +752,10 @@ fn decode(f: &Fields<'_>, file: u32, index: u64) -> Result<Option<ControlEvent>,
         .session
         .as_ref()
         .and_then(|s| s.get("attributes"))
-        .and_then(|a| a.get("mfaAuthenticated").or_else(|| a.get("mfaauthenticated")))
+        .and_then(|a| {
+            a.get("mfaAuthenticated")
+                .or_else(|| a.get("mfaauthenticated"))
+        })
         .and_then(|m| match m {
             Value::Bool(b) => Some(*b),
             Value::String(s) => s.parse().ok(),

@@ -77,7 +77,11 @@ struct Raised<'e> {
 }
 
 /// Every finding of the control plane, and the joins with the database logins.
-pub(crate) fn analyse(events: &[ControlEvent], logins: &LoginTable, ctx: &ControlContext<'_>) -> ControlReport {
+pub(crate) fn analyse(
+    events: &[ControlEvent],
+    logins: &LoginTable,
+    ctx: &ControlContext<'_>,
+) -> ControlReport {
     let cfg = ctx.config;
     let mut raised: Vec<Raised<'_>> = Vec::new();
     for e in events {
@@ -170,7 +174,10 @@ fn judge<'e>(e: &'e ControlEvent, cfg: &AnalysisConfig, out: &mut Vec<Raised<'e>
         })
     };
     let what = e.resource.as_deref().unwrap_or("?");
-    let who = e.principal_name.as_deref().unwrap_or("an unknown principal");
+    let who = e
+        .principal_name
+        .as_deref()
+        .unwrap_or("an unknown principal");
     let name = e.event_name.as_str();
     match e.event_source.as_str() {
         "rds.amazonaws.com" => {}
@@ -203,7 +210,9 @@ fn judge<'e>(e: &'e ControlEvent, cfg: &AnalysisConfig, out: &mut Vec<Raised<'e>
         "ModifyDBInstance" | "ModifyDBCluster" => {
             let pending = field(&resp, "pendingModifiedValues");
             if field(&req, "masterUserPassword").is_some()
-                || pending.and_then(|p| field(p, "masterUserPassword")).is_some()
+                || pending
+                    .and_then(|p| field(p, "masterUserPassword"))
+                    .is_some()
             {
                 raise(
                     kind::MASTER_PASSWORD_RESET,
@@ -228,7 +237,11 @@ fn judge<'e>(e: &'e ControlEvent, cfg: &AnalysisConfig, out: &mut Vec<Raised<'e>
                     .any(|t| matches!(t.as_str(), "audit" | "postgresql" | "general"));
                 raise(
                     kind::AUDIT_DISABLED,
-                    if audit { Severity::High } else { Severity::Medium },
+                    if audit {
+                        Severity::High
+                    } else {
+                        Severity::Medium
+                    },
                     format!(
                         "{who} stopped exporting the {} log{} of {what} to CloudWatch ({name})",
                         disabled.join(", "),
@@ -291,7 +304,9 @@ fn judge<'e>(e: &'e ControlEvent, cfg: &AnalysisConfig, out: &mut Vec<Raised<'e>
                 let off = matches!(value.to_ascii_lowercase().as_str(), "0" | "off" | "false");
                 let shown = format!("{pname}={value}");
                 match pname.as_str() {
-                    "server_audit_logging" | "server_audit_logs_upload" | "log_connections"
+                    "server_audit_logging"
+                    | "server_audit_logs_upload"
+                    | "log_connections"
                     | "log_disconnections"
                         if off =>
                     {
@@ -317,24 +332,35 @@ fn judge<'e>(e: &'e ControlEvent, cfg: &AnalysisConfig, out: &mut Vec<Raised<'e>
                 raise(
                     kind::AUDIT_DISABLED,
                     Severity::High,
-                    format!("{who} set {} in parameter group {what} ({name})", audit.join(", ")),
+                    format!(
+                        "{who} set {} in parameter group {what} ({name})",
+                        audit.join(", ")
+                    ),
                 );
             }
             if !tls.is_empty() {
                 raise(
                     kind::TLS_WEAKENED,
                     Severity::High,
-                    format!("{who} set {} in parameter group {what}: TLS no longer required ({name})", tls.join(", ")),
+                    format!(
+                        "{who} set {} in parameter group {what}: TLS no longer required ({name})",
+                        tls.join(", ")
+                    ),
                 );
             }
         }
         "ModifyOptionGroup" => {
             let removed = strings(field(&req, "optionsToRemove"));
-            if removed.iter().any(|o| o.eq_ignore_ascii_case("MARIADB_AUDIT_PLUGIN")) {
+            if removed
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case("MARIADB_AUDIT_PLUGIN"))
+            {
                 raise(
                     kind::AUDIT_DISABLED,
                     Severity::High,
-                    format!("{who} removed the MariaDB audit plugin from option group {what} ({name})"),
+                    format!(
+                        "{who} removed the MariaDB audit plugin from option group {what} ({name})"
+                    ),
                 );
             }
         }
@@ -344,7 +370,9 @@ fn judge<'e>(e: &'e ControlEvent, cfg: &AnalysisConfig, out: &mut Vec<Raised<'e>
             format!("{who} stopped the database activity stream of {what} ({name})"),
         ),
         "ModifyDBSnapshotAttribute" | "ModifyDBClusterSnapshotAttribute" => {
-            let attr = field(&req, "attributeName").and_then(Value::as_str).unwrap_or("");
+            let attr = field(&req, "attributeName")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             if !attr.eq_ignore_ascii_case("restore") {
                 return;
             }
@@ -380,7 +408,9 @@ fn judge<'e>(e: &'e ControlEvent, cfg: &AnalysisConfig, out: &mut Vec<Raised<'e>
                 cfg.aws_accounts.iter().any(|x| x == a)
                     || e.recipient_account_id.as_deref() == Some(a)
             };
-            let key = field(&req, "kmsKeyId").and_then(Value::as_str).unwrap_or("");
+            let key = field(&req, "kmsKeyId")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             let target = field(&req, "targetDBSnapshotIdentifier")
                 .or_else(|| field(&req, "targetDBClusterSnapshotIdentifier"))
                 .and_then(Value::as_str)
@@ -403,7 +433,11 @@ fn judge<'e>(e: &'e ControlEvent, cfg: &AnalysisConfig, out: &mut Vec<Raised<'e>
                     format!(
                         "{who} copied snapshot {} under {} of another account ({name})",
                         arn_name(source),
-                        if foreign_key { format!("KMS key {key}") } else { format!("target {target}") }
+                        if foreign_key {
+                            format!("KMS key {key}")
+                        } else {
+                            format!("target {target}")
+                        }
                     ),
                 );
             } else if cross_region {
@@ -420,7 +454,9 @@ fn judge<'e>(e: &'e ControlEvent, cfg: &AnalysisConfig, out: &mut Vec<Raised<'e>
             }
         }
         "StartExportTask" => {
-            let bucket = field(&req, "s3BucketName").and_then(Value::as_str).unwrap_or("?");
+            let bucket = field(&req, "s3BucketName")
+                .and_then(Value::as_str)
+                .unwrap_or("?");
             raise(
                 kind::SNAPSHOT_EXPORT,
                 Severity::High,
@@ -435,10 +471,13 @@ fn judge<'e>(e: &'e ControlEvent, cfg: &AnalysisConfig, out: &mut Vec<Raised<'e>
         | "DeleteDBInstanceAutomatedBackup"
         | "DeleteDBClusterAutomatedBackup" => {
             let skip = is_true(field(&req, "skipFinalSnapshot"));
-            let backups = is_true(field(&req, "deleteAutomatedBackups"))
-                || name.ends_with("AutomatedBackup");
+            let backups =
+                is_true(field(&req, "deleteAutomatedBackups")) || name.ends_with("AutomatedBackup");
             let (severity, how) = match (skip, backups) {
-                (true, true) => (Severity::Critical, ", with no final snapshot and its automated backups"),
+                (true, true) => (
+                    Severity::Critical,
+                    ", with no final snapshot and its automated backups",
+                ),
                 (true, false) => (Severity::Critical, ", with no final snapshot"),
                 (false, true) => (Severity::Critical, ", automated backups included"),
                 _ => (Severity::High, ""),
@@ -500,7 +539,10 @@ fn recon(events: &[ControlEvent], ctx: &ControlContext<'_>) -> Vec<Finding> {
                 format!(
                     "{} RDS calls denied to {} within minutes of each other: {}",
                     burst.len(),
-                    first.principal_name.as_deref().unwrap_or("an unknown principal"),
+                    first
+                        .principal_name
+                        .as_deref()
+                        .unwrap_or("an unknown principal"),
                     names.join(", ")
                 ),
             );
@@ -525,7 +567,10 @@ struct Known {
 impl Known {
     fn from_trail(events: &[ControlEvent]) -> Known {
         let mut k = Known::default();
-        for e in events.iter().filter(|e| e.event_source == "rds.amazonaws.com") {
+        for e in events
+            .iter()
+            .filter(|e| e.event_source == "rds.amazonaws.com")
+        {
             if let Some(r) = &e.resource {
                 k.ids.insert(r.clone());
             }
@@ -560,8 +605,14 @@ impl Known {
                     ("dBParameterGroups", "dBParameterGroupName"),
                 ] {
                     if let Some(Value::Array(a)) = field(&v, list) {
-                        for g in a.iter().filter_map(|g| field(g, key).and_then(Value::as_str)) {
-                            k.used_by.entry(g.to_string()).or_default().insert(me.clone());
+                        for g in a
+                            .iter()
+                            .filter_map(|g| field(g, key).and_then(Value::as_str))
+                        {
+                            k.used_by
+                                .entry(g.to_string())
+                                .or_default()
+                                .insert(me.clone());
                         }
                     }
                 }
@@ -694,7 +745,9 @@ fn logins_on<'l>(
 ) -> BTreeMap<(String, String), Seen> {
     let mut out: BTreeMap<(String, String), Seen> = BTreeMap::new();
     for ((file, host, user, source), seen) in logins {
-        let Some(id) = ident.of(*file, host) else { continue };
+        let Some(id) = ident.of(*file, host) else {
+            continue;
+        };
         if !targets.iter().any(|t| known.belongs(id, t)) {
             continue;
         }
@@ -728,7 +781,10 @@ fn takeovers(
     let window = cfg.correlation_window_secs * 1_000_000;
     let mut out = Vec::new();
     for ((user, source), seen) in logins_on(&targets, known, ident, logins) {
-        if !masters.contains(&user) || seen.first_us <= e.time_us || seen.first_us > e.time_us + window {
+        if !masters.contains(&user)
+            || seen.first_us <= e.time_us
+            || seen.first_us > e.time_us + window
+        {
             continue;
         }
         let ctx2 = super::FinishContext {
@@ -764,7 +820,9 @@ fn audit_gap(
     ident: &Identities,
     ctx: &ControlContext<'_>,
 ) {
-    let Some(resource) = e.resource.as_deref() else { return };
+    let Some(resource) = e.resource.as_deref() else {
+        return;
+    };
     let targets = known.targets(resource);
     let window = ctx.config.correlation_window_secs * 1_000_000;
     let mut last: Option<i64> = None;
@@ -776,7 +834,9 @@ fn audit_gap(
             }
         }
     }
-    let (Some(last), Some(end)) = (last, ctx.run_end_us) else { return };
+    let (Some(last), Some(end)) = (last, ctx.run_end_us) else {
+        return;
+    };
     if last >= e.time_us - window && last <= e.time_us + window && end > last + window {
         f.severity = Severity::Critical;
         f.detail += &format!(
@@ -798,7 +858,9 @@ fn public_logins(
     logins: &LoginTable,
     ctx: &ControlContext<'_>,
 ) {
-    let Some(resource) = e.resource.as_deref() else { return };
+    let Some(resource) = e.resource.as_deref() else {
+        return;
+    };
     let targets = known.targets(resource);
     let window = ctx.config.correlation_window_secs * 1_000_000;
     let mut sources = BTreeSet::new();

@@ -15,12 +15,12 @@ use crate::finding::Finding;
 
 pub mod brute_force;
 pub mod config;
+pub mod control_plane;
 pub mod cross_database;
 pub mod distributed_brute_force;
 pub mod master_user;
 pub mod non_ssl;
 pub mod plane_logins;
-pub mod control_plane;
 pub mod rate_spike;
 pub mod rules;
 pub mod spray;

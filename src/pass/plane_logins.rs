@@ -28,7 +28,12 @@ impl Pass for PlaneLoginsPass {
             return;
         }
         let e = o.event;
-        let key = (o.evidence.file, e.server_host.into(), e.user.into(), o.source());
+        let key = (
+            o.evidence.file,
+            e.server_host.into(),
+            e.user.into(),
+            o.source(),
+        );
         self.logins
             .entry(key)
             .and_modify(|s| s.add(e.time_us, o.evidence))

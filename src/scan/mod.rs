@@ -56,7 +56,10 @@ pub(crate) enum FileNote {
 
 /// One output of a unit, in order.
 pub(crate) enum UnitOutput {
-    File { file: usize, note: FileNote },
+    File {
+        file: usize,
+        note: FileNote,
+    },
     Chunk(Box<ChunkOutput>),
     /// A CloudTrail file, read whole (see [`read_trail`]).
     Control(Box<ControlOutput>),

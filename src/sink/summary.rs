@@ -449,13 +449,19 @@ impl Summary {
                 let _ = writeln!(s);
             }
             if !c.instances.is_empty() {
-                let _ = writeln!(s, "| database log | instance | told by |\n| --- | --- | --- |");
+                let _ = writeln!(
+                    s,
+                    "| database log | instance | told by |\n| --- | --- | --- |"
+                );
                 for i in &c.instances {
                     let _ = writeln!(
                         s,
                         "| {}{} | {} | {} |",
                         md(&i.file),
-                        i.server_host.as_deref().map(|h| format!(" ({})", md(h))).unwrap_or_default(),
+                        i.server_host
+                            .as_deref()
+                            .map(|h| format!(" ({})", md(h)))
+                            .unwrap_or_default(),
                         md(&i.instance),
                         i.how
                     );

@@ -107,7 +107,16 @@ impl Trail {
     }
 
     fn rds(&mut self, t: i64, name: &str, who: &Value, ip: &str, request: Value, response: Value) {
-        self.call(t, "rds.amazonaws.com", name, who, ip, request, response, None);
+        self.call(
+            t,
+            "rds.amazonaws.com",
+            name,
+            who,
+            ip,
+            request,
+            response,
+            None,
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -194,18 +203,70 @@ pub(crate) fn write(
         let day = start_us + d * DAY_US;
         for h in 0..24 {
             let t = day + h * SLICE_US + 7 * MIN_US;
-            let name = if aurora { "DescribeDBClusters" } else { "DescribeDBInstances" };
-            tr.rds(t, name, &monitor, "10.20.5.5", json!({"maxRecords": 100}), Value::Null);
-            tr.call(t + 11 * US, "s3.amazonaws.com", "GetObject", &app, "10.20.1.21", json!({"bucketName": "orders-exports", "key": format!("day-{d}/{h}.csv")}), Value::Null, None);
+            let name = if aurora {
+                "DescribeDBClusters"
+            } else {
+                "DescribeDBInstances"
+            };
+            tr.rds(
+                t,
+                name,
+                &monitor,
+                "10.20.5.5",
+                json!({"maxRecords": 100}),
+                Value::Null,
+            );
+            tr.call(
+                t + 11 * US,
+                "s3.amazonaws.com",
+                "GetObject",
+                &app,
+                "10.20.1.21",
+                json!({"bucketName": "orders-exports", "key": format!("day-{d}/{h}.csv")}),
+                Value::Null,
+                None,
+            );
             tr.call(t + 23 * US, "sts.amazonaws.com", "AssumeRole", &app, "10.20.1.21", json!({"roleArn": format!("arn:aws:iam::{ACCOUNT}:role/OrdersAppRole"), "roleSessionName": "i-0abc123"}), json!({}), None);
-            tr.call(t + 31 * US, "ec2.amazonaws.com", "DescribeInstances", &monitor, "10.20.5.5", json!({"maxResults": 1000}), Value::Null, None);
-            tr.call(t + 47 * US, "kms.amazonaws.com", "Decrypt", &app, "10.20.1.21", json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT"}), Value::Null, None);
+            tr.call(
+                t + 31 * US,
+                "ec2.amazonaws.com",
+                "DescribeInstances",
+                &monitor,
+                "10.20.5.5",
+                json!({"maxResults": 1000}),
+                Value::Null,
+                None,
+            );
+            tr.call(
+                t + 47 * US,
+                "kms.amazonaws.com",
+                "Decrypt",
+                &app,
+                "10.20.1.21",
+                json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT"}),
+                Value::Null,
+                None,
+            );
         }
         // AWS Backup's daily snapshot, and the deletion of the one past retention.
         let snap = format!("awsbackup:job-{d:04}");
         let t = day + 3 * SLICE_US + 30 * MIN_US;
-        tr.rds(t, "CreateDBSnapshot", &backup(), "backup.amazonaws.com", json!({"dBSnapshotIdentifier": snap, "dBInstanceIdentifier": db}), json!({"dBSnapshotIdentifier": snap, "snapshotType": "awsbackup"}));
-        tr.rds(t + 5 * MIN_US, "DeleteDBSnapshot", &backup(), "backup.amazonaws.com", json!({"dBSnapshotIdentifier": format!("awsbackup:job-old-{d:04}")}), json!({}));
+        tr.rds(
+            t,
+            "CreateDBSnapshot",
+            &backup(),
+            "backup.amazonaws.com",
+            json!({"dBSnapshotIdentifier": snap, "dBInstanceIdentifier": db}),
+            json!({"dBSnapshotIdentifier": snap, "snapshotType": "awsbackup"}),
+        );
+        tr.rds(
+            t + 5 * MIN_US,
+            "DeleteDBSnapshot",
+            &backup(),
+            "backup.amazonaws.com",
+            json!({"dBSnapshotIdentifier": format!("awsbackup:job-old-{d:04}")}),
+            json!({}),
+        );
         // The application reads its database secret.
         tr.call(day + 6 * SLICE_US, "secretsmanager.amazonaws.com", "GetSecretValue", &app, "10.20.1.21", json!({"secretId": format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-1a2b3c")}), Value::Null, None);
     }
@@ -221,79 +282,276 @@ pub(crate) fn write(
         json!({"groupId": "sg-0web", "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}, "ipv6Ranges": {}, "prefixListIds": {}, "groups": {}}]}}),
         json!({"_return": true}), None);
     for k in 0..3 {
-        tr.call(day0 + 2 * SLICE_US + 40 * MIN_US + k * MIN_US, "rds.amazonaws.com", "DescribeDBSnapshots", &user("intern-ro"), "10.20.5.9", json!({}), Value::Null, Some("AccessDenied"));
+        tr.call(
+            day0 + 2 * SLICE_US + 40 * MIN_US + k * MIN_US,
+            "rds.amazonaws.com",
+            "DescribeDBSnapshots",
+            &user("intern-ro"),
+            "10.20.5.9",
+            json!({}),
+            Value::Null,
+            Some("AccessDenied"),
+        );
     }
 
     // The attack on the staging instance and its snapshots, day 0 from 04:00.
     let t = day0 + 4 * SLICE_US;
     let staging = "staging-db";
     tr.rds(t, "ModifyDBInstance", &attacker, ATTACKER_IP, json!({"dBInstanceIdentifier": staging, "publiclyAccessible": true, "applyImmediately": true}), instance_response(flavor, staging, true));
-    tr.expect("public_exposure", "high", Some(ATTACKER), Some(ATTACKER_IP), staging, t, "staging-db made publicly accessible");
+    tr.expect(
+        "public_exposure",
+        "high",
+        Some(ATTACKER),
+        Some(ATTACKER_IP),
+        staging,
+        t,
+        "staging-db made publicly accessible",
+    );
     let t = t + 5 * MIN_US;
     tr.call(t, "ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", &attacker, ATTACKER_IP,
         json!({"groupId": "sg-0ffe1ce0ffe1ce000", "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432, "ipRanges": {}, "ipv6Ranges": {"items": [{"cidrIpv6": "::/0"}]}, "prefixListIds": {}, "groups": {}}]}}),
         json!({"_return": true}), None);
-    tr.expect("public_exposure", "high", Some(ATTACKER), Some(ATTACKER_IP), "sg-0ffe1ce0ffe1ce000", t, "a security group opened to ::/0 on 5432");
+    tr.expect(
+        "public_exposure",
+        "high",
+        Some(ATTACKER),
+        Some(ATTACKER_IP),
+        "sg-0ffe1ce0ffe1ce000",
+        t,
+        "a security group opened to ::/0 on 5432",
+    );
     let t = t + 5 * MIN_US;
-    tr.rds(t, "CreateDBSnapshot", &attacker, ATTACKER_IP, json!({"dBSnapshotIdentifier": "exfil-snap", "dBInstanceIdentifier": db}), json!({"dBSnapshotIdentifier": "exfil-snap", "snapshotType": "manual"}));
+    tr.rds(
+        t,
+        "CreateDBSnapshot",
+        &attacker,
+        ATTACKER_IP,
+        json!({"dBSnapshotIdentifier": "exfil-snap", "dBInstanceIdentifier": db}),
+        json!({"dBSnapshotIdentifier": "exfil-snap", "snapshotType": "manual"}),
+    );
     let t = t + 10 * MIN_US;
     tr.rds(t, "ModifyDBSnapshotAttribute", &attacker, ATTACKER_IP, json!({"dBSnapshotIdentifier": "exfil-snap", "attributeName": "restore", "valuesToAdd": [ATTACKER_ACCOUNT]}), json!({"dBSnapshotIdentifier": "exfil-snap", "dBSnapshotAttributes": [{"attributeName": "restore", "attributeValues": [ATTACKER_ACCOUNT]}]}));
-    tr.expect("snapshot_shared", "critical", Some(ATTACKER), Some(ATTACKER_IP), "exfil-snap", t, "snapshot shared with an account outside the estate");
+    tr.expect(
+        "snapshot_shared",
+        "critical",
+        Some(ATTACKER),
+        Some(ATTACKER_IP),
+        "exfil-snap",
+        t,
+        "snapshot shared with an account outside the estate",
+    );
     let t = t + 2 * MIN_US;
     tr.rds(t, "CopyDBSnapshot", &attacker, ATTACKER_IP, json!({"sourceDBSnapshotIdentifier": format!("arn:aws:rds:{REGION}:{ACCOUNT}:snapshot:exfil-snap"), "targetDBSnapshotIdentifier": "exfil-snap-reenc", "kmsKeyId": format!("arn:aws:kms:{REGION}:{ATTACKER_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab")}), json!({"dBSnapshotIdentifier": "exfil-snap-reenc"}));
-    tr.expect("snapshot_copied_out", "high", Some(ATTACKER), Some(ATTACKER_IP), "exfil-snap", t, "snapshot re-encrypted under another account's key");
+    tr.expect(
+        "snapshot_copied_out",
+        "high",
+        Some(ATTACKER),
+        Some(ATTACKER_IP),
+        "exfil-snap",
+        t,
+        "snapshot re-encrypted under another account's key",
+    );
     let t = t + 2 * MIN_US;
     tr.rds(t, "StartExportTask", &attacker, ATTACKER_IP, json!({"exportTaskIdentifier": "exp-1", "sourceArn": format!("arn:aws:rds:{REGION}:{ACCOUNT}:snapshot:exfil-snap"), "s3BucketName": "exfil-bucket-999", "iamRoleArn": format!("arn:aws:iam::{ACCOUNT}:role/export"), "kmsKeyId": "alias/export"}), json!({"exportTaskIdentifier": "exp-1", "status": "STARTING"}));
-    tr.expect("snapshot_export", "high", Some(ATTACKER), Some(ATTACKER_IP), "exfil-snap", t, "snapshot exported to S3");
+    tr.expect(
+        "snapshot_export",
+        "high",
+        Some(ATTACKER),
+        Some(ATTACKER_IP),
+        "exfil-snap",
+        t,
+        "snapshot exported to S3",
+    );
     let t = t + 3 * MIN_US;
     tr.rds(t, "ModifyDBInstance", &attacker, ATTACKER_IP, json!({"dBInstanceIdentifier": staging, "enableIAMDatabaseAuthentication": false, "deletionProtection": false, "applyImmediately": true}), instance_response(flavor, staging, true));
-    tr.expect("iam_auth_disabled", "medium", Some(ATTACKER), Some(ATTACKER_IP), staging, t, "IAM database authentication off");
-    tr.expect("deletion_protection_off", "medium", Some(ATTACKER), Some(ATTACKER_IP), staging, t, "deletion protection off");
+    tr.expect(
+        "iam_auth_disabled",
+        "medium",
+        Some(ATTACKER),
+        Some(ATTACKER_IP),
+        staging,
+        t,
+        "IAM database authentication off",
+    );
+    tr.expect(
+        "deletion_protection_off",
+        "medium",
+        Some(ATTACKER),
+        Some(ATTACKER_IP),
+        staging,
+        t,
+        "deletion protection off",
+    );
     let t = t + 3 * MIN_US;
     tr.rds(t, "DeleteDBInstance", &attacker, ATTACKER_IP, json!({"dBInstanceIdentifier": staging, "skipFinalSnapshot": true, "deleteAutomatedBackups": true}), instance_response(flavor, staging, true));
-    tr.expect("destroyed", "critical", Some(ATTACKER), Some(ATTACKER_IP), staging, t, "instance deleted without a final snapshot");
+    tr.expect(
+        "destroyed",
+        "critical",
+        Some(ATTACKER),
+        Some(ATTACKER_IP),
+        staging,
+        t,
+        "instance deleted without a final snapshot",
+    );
     let t = t + 2 * MIN_US;
-    tr.rds(t, "DeleteDBSnapshot", &attacker, ATTACKER_IP, json!({"dBSnapshotIdentifier": "exfil-snap"}), json!({"dBSnapshotIdentifier": "exfil-snap", "status": "deleted"}));
-    tr.expect("destroyed", "high", Some(ATTACKER), Some(ATTACKER_IP), "exfil-snap", t, "manual snapshot deleted after the share");
+    tr.rds(
+        t,
+        "DeleteDBSnapshot",
+        &attacker,
+        ATTACKER_IP,
+        json!({"dBSnapshotIdentifier": "exfil-snap"}),
+        json!({"dBSnapshotIdentifier": "exfil-snap", "status": "deleted"}),
+    );
+    tr.expect(
+        "destroyed",
+        "high",
+        Some(ATTACKER),
+        Some(ATTACKER_IP),
+        "exfil-snap",
+        t,
+        "manual snapshot deleted after the share",
+    );
     // Reconnaissance: a burst of denied calls, day 0 at 05:00.
     let t = day0 + 5 * SLICE_US;
-    for (k, name) in ["DescribeDBInstances", "DescribeDBClusters", "DescribeDBSnapshots", "DescribeDBClusterSnapshots", "DescribeDBParameterGroups", "DescribeDBLogFiles", "DownloadDBLogFilePortion", "DescribeExportTasks", "ModifyDBInstance", "DeleteDBInstance", "CreateDBSnapshot", "DescribeDBSubnetGroups"].iter().enumerate() {
-        tr.call(t + k as i64 * 9 * US, "rds.amazonaws.com", name, &attacker, ATTACKER_IP, json!({"dBInstanceIdentifier": db}), Value::Null, Some("AccessDenied"));
+    for (k, name) in [
+        "DescribeDBInstances",
+        "DescribeDBClusters",
+        "DescribeDBSnapshots",
+        "DescribeDBClusterSnapshots",
+        "DescribeDBParameterGroups",
+        "DescribeDBLogFiles",
+        "DownloadDBLogFilePortion",
+        "DescribeExportTasks",
+        "ModifyDBInstance",
+        "DeleteDBInstance",
+        "CreateDBSnapshot",
+        "DescribeDBSubnetGroups",
+    ]
+    .iter()
+    .enumerate()
+    {
+        tr.call(
+            t + k as i64 * 9 * US,
+            "rds.amazonaws.com",
+            name,
+            &attacker,
+            ATTACKER_IP,
+            json!({"dBInstanceIdentifier": db}),
+            Value::Null,
+            Some("AccessDenied"),
+        );
     }
-    tr.expect("control_plane_recon", "medium", Some(ATTACKER), Some(ATTACKER_IP), db, t, "12 denied RDS calls in under two minutes");
+    tr.expect(
+        "control_plane_recon",
+        "medium",
+        Some(ATTACKER),
+        Some(ATTACKER_IP),
+        db,
+        t,
+        "12 denied RDS calls in under two minutes",
+    );
 
     // The master password reset, 15 minutes before the master user's login from a new source.
     let (_, login) = slot(days, start_us, MASTER_OFF_ADMIN_SLOT);
     let t = login - 15 * MIN_US;
-    let (name, key) = if aurora { ("ModifyDBCluster", "dBClusterIdentifier") } else { ("ModifyDBInstance", "dBInstanceIdentifier") };
-    let mut response = instance_response(flavor, if aurora { "prod-cluster-instance-1" } else { db }, false);
+    let (name, key) = if aurora {
+        ("ModifyDBCluster", "dBClusterIdentifier")
+    } else {
+        ("ModifyDBInstance", "dBInstanceIdentifier")
+    };
+    let mut response = instance_response(
+        flavor,
+        if aurora {
+            "prod-cluster-instance-1"
+        } else {
+            db
+        },
+        false,
+    );
     if aurora {
         response = json!({"dBClusterIdentifier": db, "masterUsername": MASTER_USER, "dBClusterMembers": [{"dBInstanceIdentifier": "prod-cluster-instance-1", "isClusterWriter": true}]});
     } else {
-        response["pendingModifiedValues"] = json!({"masterUserPassword": "HIDDEN_DUE_TO_SECURITY_REASONS"});
+        response["pendingModifiedValues"] =
+            json!({"masterUserPassword": "HIDDEN_DUE_TO_SECURITY_REASONS"});
     }
     tr.rds(t, name, &attacker, ATTACKER_IP, json!({key: db, "masterUserPassword": "HIDDEN_DUE_TO_SECURITY_REASONS", "applyImmediately": true}), response);
-    tr.expect("master_password_reset", "high", Some(ATTACKER), Some(ATTACKER_IP), db, t, "master password reset");
-    tr.expect("takeover_after_password_reset", "critical", Some(MASTER_USER), Some(TAKEOVER_IP), db, login, "the master user logs in from a new source 15 minutes after the reset");
+    tr.expect(
+        "master_password_reset",
+        "high",
+        Some(ATTACKER),
+        Some(ATTACKER_IP),
+        db,
+        t,
+        "master password reset",
+    );
+    tr.expect(
+        "takeover_after_password_reset",
+        "critical",
+        Some(MASTER_USER),
+        Some(TAKEOVER_IP),
+        db,
+        login,
+        "the master user logs in from a new source 15 minutes after the reset",
+    );
 
     // Audit and TLS switched off in the parameter group, 10 minutes before the statements of
     // the audit logs' own incident.
     let (_, off) = slot(days, start_us, EVIDENCE_SWITCHED_OFF_SLOT);
     let t = off - 10 * MIN_US;
     let (group_call, audit, tls) = match flavor {
-        Flavor::Postgres => ("ModifyDBParameterGroup", ("pgaudit.log", "none"), ("rds.force_ssl", "0")),
-        Flavor::Aurora => ("ModifyDBClusterParameterGroup", ("server_audit_logging", "0"), ("require_secure_transport", "OFF")),
-        _ => ("ModifyDBParameterGroup", ("server_audit_logging", "0"), ("require_secure_transport", "OFF")),
+        Flavor::Postgres => (
+            "ModifyDBParameterGroup",
+            ("pgaudit.log", "none"),
+            ("rds.force_ssl", "0"),
+        ),
+        Flavor::Aurora => (
+            "ModifyDBClusterParameterGroup",
+            ("server_audit_logging", "0"),
+            ("require_secure_transport", "OFF"),
+        ),
+        _ => (
+            "ModifyDBParameterGroup",
+            ("server_audit_logging", "0"),
+            ("require_secure_transport", "OFF"),
+        ),
     };
-    let group_key = if aurora { "dBClusterParameterGroupName" } else { "dBParameterGroupName" };
+    let group_key = if aurora {
+        "dBClusterParameterGroupName"
+    } else {
+        "dBParameterGroupName"
+    };
     tr.rds(t, group_call, &attacker, ATTACKER_IP, json!({group_key: "prod-params", "parameters": [
         {"parameterName": audit.0, "parameterValue": audit.1, "applyMethod": "immediate", "isModifiable": false},
         {"parameterName": tls.0, "parameterValue": tls.1, "applyMethod": "immediate", "isModifiable": false}]}), json!({group_key: "prod-params"}));
-    tr.expect("audit_disabled", "high", Some(ATTACKER), Some(ATTACKER_IP), "prod-params", t, "audit logging off in the parameter group");
-    tr.expect("tls_weakened", "high", Some(ATTACKER), Some(ATTACKER_IP), "prod-params", t, "TLS no longer required by the parameter group");
+    tr.expect(
+        "audit_disabled",
+        "high",
+        Some(ATTACKER),
+        Some(ATTACKER_IP),
+        "prod-params",
+        t,
+        "audit logging off in the parameter group",
+    );
+    tr.expect(
+        "tls_weakened",
+        "high",
+        Some(ATTACKER),
+        Some(ATTACKER_IP),
+        "prod-params",
+        t,
+        "TLS no longer required by the parameter group",
+    );
     let t = t + MIN_US;
     tr.rds(t, if aurora { "ModifyDBCluster" } else { "ModifyDBInstance" }, &attacker, ATTACKER_IP, json!({key: db, "cloudwatchLogsExportConfiguration": {"disableLogTypes": [if flavor == Flavor::Postgres { "postgresql" } else { "audit" }]}}), json!({key: db}));
-    tr.expect("audit_disabled", "high", Some(ATTACKER), Some(ATTACKER_IP), db, t, "the audit log no longer exported to CloudWatch");
+    tr.expect(
+        "audit_disabled",
+        "high",
+        Some(ATTACKER),
+        Some(ATTACKER_IP),
+        db,
+        t,
+        "the audit log no longer exported to CloudWatch",
+    );
 
     // Delivery: records sorted, one object per two hours, one digest per day.
     tr.records.sort_by_key(|r| r.0);
@@ -303,13 +561,20 @@ pub(crate) fn write(
     let mut reset_record = None;
     while at < tr.records.len() {
         let period = tr.records[at].0.div_euclid(2 * SLICE_US);
-        let end = at + tr.records[at..].iter().take_while(|r| r.0.div_euclid(2 * SLICE_US) == period).count();
+        let end = at
+            + tr.records[at..]
+                .iter()
+                .take_while(|r| r.0.div_euclid(2 * SLICE_US) == period)
+                .count();
         let delivered = (period + 1) * 2 * SLICE_US + 5 * MIN_US;
         let stamp = fmt_rfc3339(delivered).replace(['-', ':'], "");
         let (date, hm) = (&stamp[..8], &stamp[9..13]);
         let rel = format!(
             "{prefix}/{}/{}/{}/{ACCOUNT}_CloudTrail_{REGION}_{date}T{hm}Z_{:016X}.json.gz",
-            &date[..4], &date[4..6], &date[6..8], (period as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            &date[..4],
+            &date[4..6],
+            &date[6..8],
+            (period as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
         );
         let records: Vec<&Value> = tr.records[at..end].iter().map(|r| &r.1).collect();
         for r in &records {
@@ -319,7 +584,10 @@ pub(crate) fn write(
                 }
             }
         }
-        write_gzip(&out.join(&rel), serde_json::to_string(&json!({"Records": records}))?.as_bytes())?;
+        write_gzip(
+            &out.join(&rel),
+            serde_json::to_string(&json!({"Records": records}))?.as_bytes(),
+        )?;
         files.push(rel);
         at = end;
     }
@@ -352,7 +620,8 @@ fn write_gzip(path: &Path, data: &[u8]) -> io::Result<()> {
         std::fs::create_dir_all(parent)?;
     }
     let file = std::fs::File::create(path)?;
-    let mut gz = flate2::write::GzEncoder::new(io::BufWriter::new(file), flate2::Compression::fast());
+    let mut gz =
+        flate2::write::GzEncoder::new(io::BufWriter::new(file), flate2::Compression::fast());
     gz.write_all(data)?;
     gz.finish()?.flush()
 }

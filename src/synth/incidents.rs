@@ -57,8 +57,10 @@ pub(crate) fn slot(days: u32, start_us: i64, k: usize) -> (usize, i64) {
 /// Whether the slots named above still hold the incidents they name (for the tests).
 #[cfg(test)]
 pub(crate) fn slots_hold_their_incidents() -> bool {
-    INCIDENTS[MASTER_OFF_ADMIN_SLOT] as usize == (master_user_off_the_admin_host as Incident) as usize
-        && INCIDENTS[EVIDENCE_SWITCHED_OFF_SLOT] as usize == (evidence_switched_off as Incident) as usize
+    INCIDENTS[MASTER_OFF_ADMIN_SLOT] as usize
+        == (master_user_off_the_admin_host as Incident) as usize
+        && INCIDENTS[EVIDENCE_SWITCHED_OFF_SLOT] as usize
+            == (evidence_switched_off as Incident) as usize
 }
 
 /// What an incident plants into, and the facts of the corpus it needs.

@@ -380,15 +380,22 @@ fn generate_with_trail(opts: &SynthOptions) -> io::Result<SynthReport> {
     let inner_gt = fs::read(&report.ground_truth)?;
     fs::remove_file(&report.ground_truth)?;
     let mut gt: serde_json::Value = serde_json::from_slice(&inner_gt).map_err(io::Error::other)?;
-    let prefix = |f: &serde_json::Value| serde_json::Value::String(format!("{id}/{}", f.as_str().unwrap_or("")));
+    let prefix = |f: &serde_json::Value| {
+        serde_json::Value::String(format!("{id}/{}", f.as_str().unwrap_or("")))
+    };
     if let Some(files) = gt["files"].as_array_mut() {
         for f in files.iter_mut() {
             *f = prefix(f);
         }
-        files.extend(trail_files.iter().map(|f| serde_json::Value::String(f.clone())));
+        files.extend(
+            trail_files
+                .iter()
+                .map(|f| serde_json::Value::String(f.clone())),
+        );
     }
     gt["cloudtrail"] = serde_json::json!(true);
-    gt["config"]["aws_accounts"] = serde_json::json!([cloudtrail::ACCOUNT, cloudtrail::SECOND_ACCOUNT]);
+    gt["config"]["aws_accounts"] =
+        serde_json::json!([cloudtrail::ACCOUNT, cloudtrail::SECOND_ACCOUNT]);
     if let Some(list) = gt["expected_findings"].as_array_mut() {
         for e in &expected {
             list.push(serde_json::json!({
@@ -407,7 +414,9 @@ fn generate_with_trail(opts: &SynthOptions) -> io::Result<SynthReport> {
     let mut json = serde_json::to_vec_pretty(&gt).map_err(io::Error::other)?;
     json.push(b'\n');
     fs::write(&path, json)?;
-    report.files.extend(trail_files.iter().map(|f| opts.out.join(f)));
+    report
+        .files
+        .extend(trail_files.iter().map(|f| opts.out.join(f)));
     report.expected_findings += expected.len();
     report.ground_truth = path;
     Ok(report)

@@ -22,9 +22,24 @@ fn an_s3_object_keeps_database_records_and_counts_the_rest_per_service() {
     let doc = format!(
         r#"{{"Records":[{},{},{},{}]}}"#,
         reset(),
-        record("s3.amazonaws.com", "GetObject", "2026-03-02T01:00:01Z", "{}"),
-        record("ec2.amazonaws.com", "DescribeInstances", "2026-03-02T01:00:02Z", "null"),
-        record("s3.amazonaws.com", "PutObject", "2026-03-02T01:00:03Z", "{}"),
+        record(
+            "s3.amazonaws.com",
+            "GetObject",
+            "2026-03-02T01:00:01Z",
+            "{}"
+        ),
+        record(
+            "ec2.amazonaws.com",
+            "DescribeInstances",
+            "2026-03-02T01:00:02Z",
+            "null"
+        ),
+        record(
+            "s3.amazonaws.com",
+            "PutObject",
+            "2026-03-02T01:00:03Z",
+            "{}"
+        ),
     );
     assert_eq!(sniff(doc.as_bytes()), Some(Shape::S3Object));
     let out = parse(doc.as_bytes(), 4);
@@ -33,7 +48,12 @@ fn an_s3_object_keeps_database_records_and_counts_the_rest_per_service() {
     assert_eq!(out.events.len(), 1);
     let e = &out.events[0];
     assert_eq!(
-        (e.event_name.as_str(), e.resource.as_deref(), e.file, e.index),
+        (
+            e.event_name.as_str(),
+            e.resource.as_deref(),
+            e.file,
+            e.index
+        ),
         ("ModifyDBInstance", Some("prod-mysql-1"), 4, 1)
     );
     assert_eq!(e.time_us, 1_772_413_200_000_000);
@@ -41,7 +61,11 @@ fn an_s3_object_keeps_database_records_and_counts_the_rest_per_service() {
     assert_eq!(e.source_ip.as_deref(), Some("203.0.113.9"));
     assert_eq!(e.read_only, Some(false));
     assert_eq!(e.response_elements, None);
-    assert!(e.request_parameters.as_deref().unwrap().contains("masterUserPassword"));
+    assert!(e
+        .request_parameters
+        .as_deref()
+        .unwrap()
+        .contains("masterUserPassword"));
     let ignored: Vec<(&str, u64)> = out.ignored.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     assert_eq!(ignored, [("ec2.amazonaws.com", 1), ("s3.amazonaws.com", 2)]);
 }
@@ -54,7 +78,11 @@ fn a_pretty_printed_object_reads_like_a_compact_one() {
     let (mut a, mut b) = (parse(compact.as_bytes(), 0), parse(pretty.as_bytes(), 0));
     // serde_json's Value sorts keys, so compare the parameters as JSON.
     assert_eq!(a.events[0].request(), b.events[0].request());
-    assert!(!b.events[0].request_parameters.as_deref().unwrap().contains('\n'));
+    assert!(!b.events[0]
+        .request_parameters
+        .as_deref()
+        .unwrap()
+        .contains('\n'));
     a.events[0].request_parameters = None;
     b.events[0].request_parameters = None;
     assert_eq!(a.events, b.events, "the same record, the same columns");
@@ -81,14 +109,22 @@ fn lookup_events_pages_are_decoded_twice_and_may_be_concatenated() {
     let text = format!(
         "{}\n\n{}",
         page(&reset()),
-        page(&record("s3.amazonaws.com", "GetObject", "2026-03-02T01:00:01Z", "{}"))
+        page(&record(
+            "s3.amazonaws.com",
+            "GetObject",
+            "2026-03-02T01:00:01Z",
+            "{}"
+        ))
     );
     assert_eq!(sniff(text.as_bytes()), Some(Shape::LookupEvents));
     let out = parse(text.as_bytes(), 0);
     assert_eq!(out.units, 2);
     assert_eq!(out.events.len(), 1);
     assert_eq!(out.events[0].resource.as_deref(), Some("prod-mysql-1"));
-    assert_eq!(out.events[0].time_us, 1_772_413_200_000_000, "eventTime of the record, UTC");
+    assert_eq!(
+        out.events[0].time_us, 1_772_413_200_000_000,
+        "eventTime of the record, UTC"
+    );
     assert_eq!(out.ignored_total(), 1);
 }
 
@@ -97,7 +133,12 @@ fn a_broken_line_of_json_lines_costs_that_line_only() {
     let text = format!(
         "{}\n{{\"eventSource\": broken\n\n{}\n",
         reset(),
-        record("rds.amazonaws.com", "DeleteDBInstance", "2026-03-02T01:05:00Z", r#"{"dBInstanceIdentifier":"old-db","skipFinalSnapshot":true}"#)
+        record(
+            "rds.amazonaws.com",
+            "DeleteDBInstance",
+            "2026-03-02T01:05:00Z",
+            r#"{"dBInstanceIdentifier":"old-db","skipFinalSnapshot":true}"#
+        )
     );
     assert_eq!(sniff(text.as_bytes()), Some(Shape::Records));
     let out = parse(text.as_bytes(), 0);
@@ -133,7 +174,11 @@ fn bad_records_are_rejected_by_index_and_the_others_read_on() {
     let reasons: Vec<(u64, Reason)> = out.rejected.iter().map(|r| (r.0, r.1)).collect();
     assert_eq!(
         reasons,
-        [(1, Reason::MissingFields), (2, Reason::BadDay), (3, Reason::NotAnEvent)]
+        [
+            (1, Reason::MissingFields),
+            (2, Reason::BadDay),
+            (3, Reason::NotAnEvent)
+        ]
     );
     assert_eq!(out.events.len(), 1);
     assert_eq!(out.events[0].index, 4);
@@ -141,7 +186,11 @@ fn bad_records_are_rejected_by_index_and_the_others_read_on() {
 
 #[test]
 fn broken_json_keeps_the_records_before_it() {
-    let text = format!(r#"{{"Records":[{},{},{{"eventSource":"rds.amaz"#, reset(), reset());
+    let text = format!(
+        r#"{{"Records":[{},{},{{"eventSource":"rds.amaz"#,
+        reset(),
+        reset()
+    );
     let out = parse(text.as_bytes(), 0);
     assert_eq!(out.events.len(), 2);
     assert_eq!(out.rejected.len(), 1);
@@ -152,7 +201,10 @@ fn broken_json_keeps_the_records_before_it() {
 #[test]
 fn lake_rows_with_lowercase_keys_or_eventjson_are_records() {
     let row = r#"{"eventversion":"1.08","useridentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/bob","accountid":"1","username":"bob"},"eventtime":"2026-03-02 01:00:00","eventsource":"rds.amazonaws.com","eventname":"DeleteDBSnapshot","awsregion":"eu-west-1","requestparameters":{"dBSnapshotIdentifier":"snap-1"}}"#;
-    let wrapped = format!(r#"{{"eventjson":{}}}"#, serde_json::to_string(&reset()).unwrap());
+    let wrapped = format!(
+        r#"{{"eventjson":{}}}"#,
+        serde_json::to_string(&reset()).unwrap()
+    );
     let text = format!("{row}\n{wrapped}\n");
     assert_eq!(sniff(text.as_bytes()), Some(Shape::Records));
     let out = parse(text.as_bytes(), 0);
@@ -160,7 +212,13 @@ fn lake_rows_with_lowercase_keys_or_eventjson_are_records() {
     let got: Vec<_> = out
         .events
         .iter()
-        .map(|e| (e.event_name.as_str(), e.resource.as_deref(), e.principal_name.as_deref()))
+        .map(|e| {
+            (
+                e.event_name.as_str(),
+                e.resource.as_deref(),
+                e.principal_name.as_deref(),
+            )
+        })
         .collect();
     assert_eq!(
         got,
@@ -192,7 +250,10 @@ fn security_group_changes_are_kept_when_they_reach_a_database_port() {
     );
     let out = parse(text.as_bytes(), 0);
     assert_eq!(out.events.len(), 2, "the two rules on database ports");
-    assert_eq!(out.events[0].resource.as_deref(), Some("sg-0f63fecfa17ef4fee"));
+    assert_eq!(
+        out.events[0].resource.as_deref(),
+        Some("sg-0f63fecfa17ef4fee")
+    );
     assert_eq!(out.ignored.get("ec2.amazonaws.com"), Some(&1));
     let rules = ingress_rules(&out.events[0].request());
     assert_eq!(
@@ -217,8 +278,15 @@ fn real_traildiscover_records_read_whole() {
     assert_eq!(e.event_name, "DeleteDBCluster");
     assert_eq!(e.error_code.as_deref(), Some("AccessDenied"));
     assert!(e.is_denied());
-    assert_eq!(e.request_parameters, None, "a denied RDS call carries no parameters");
-    assert_eq!(e.resource.as_deref(), Some("traildiscoverdbcluster"), "from the error's ARN");
+    assert_eq!(
+        e.request_parameters, None,
+        "a denied RDS call carries no parameters"
+    );
+    assert_eq!(
+        e.resource.as_deref(),
+        Some("traildiscoverdbcluster"),
+        "from the error's ARN"
+    );
     assert_eq!(e.principal_name.as_deref(), Some("TrailDiscover"));
     assert_eq!(e.access_key_id.as_deref(), Some("AKIASZSTLCAWF4CPBKMF"));
     assert_eq!(e.source_ip.as_deref(), Some("109.196.12.142"));
@@ -233,7 +301,10 @@ fn real_traildiscover_records_read_whole() {
         Some("AWSReservedSSO_AdministratorAccess/TrailDiscover")
     );
     assert_eq!(e.principal_type.as_deref(), Some("AssumedRole"));
-    assert_eq!(e.session_issuer.as_deref(), Some("AWSReservedSSO_AdministratorAccess"));
+    assert_eq!(
+        e.session_issuer.as_deref(),
+        Some("AWSReservedSSO_AdministratorAccess")
+    );
     assert_eq!(e.mfa, Some(false));
     assert_eq!(e.error_code.as_deref(), Some("DBClusterNotFoundFault"));
     assert!(!e.is_denied());
@@ -254,7 +325,12 @@ fn random_edits_never_panic_and_every_unit_is_counted() {
     let base = format!(
         r#"{{"Records":[{},{},{}]}}"#,
         reset(),
-        record("s3.amazonaws.com", "GetObject", "2026-03-02T01:00:01Z", "{}"),
+        record(
+            "s3.amazonaws.com",
+            "GetObject",
+            "2026-03-02T01:00:01Z",
+            "{}"
+        ),
         reset()
     );
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -289,7 +365,12 @@ fn random_edits_never_panic_and_every_unit_is_counted() {
 #[test]
 fn a_trail_sent_to_cloudwatch_is_read_in_every_wrapper() {
     let msg = |r: &str| serde_json::to_string(r).unwrap();
-    let s3 = record("s3.amazonaws.com", "GetObject", "2026-03-02T01:00:01Z", "{}");
+    let s3 = record(
+        "s3.amazonaws.com",
+        "GetObject",
+        "2026-03-02T01:00:01Z",
+        "{}",
+    );
     // Firehose: a control message, then a data message, concatenated without separators.
     let firehose = format!(
         r#"{{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{{"id":"","timestamp":1772413200000,"message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}}]}}{{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"CloudTrail/logs","logStream":"123456789012_CloudTrail_us-east-1","subscriptionFilters":["f"],"logEvents":[{{"id":"1","timestamp":1772413200000,"message":{}}},{{"id":"2","timestamp":1772413201000,"message":{}}}]}}"#,
@@ -316,7 +397,10 @@ fn a_trail_sent_to_cloudwatch_is_read_in_every_wrapper() {
     assert_eq!((out.units, out.events.len()), (1, 1));
 
     // S3-export lines.
-    let lines = format!("2026-03-02T01:00:00.000Z {}\n2026-03-02T01:00:01.000Z {s3}\n", reset());
+    let lines = format!(
+        "2026-03-02T01:00:00.000Z {}\n2026-03-02T01:00:01.000Z {s3}\n",
+        reset()
+    );
     assert_eq!(sniff(lines.as_bytes()), Some(Shape::CloudWatchExport));
     let out = parse(lines.as_bytes(), 0);
     assert!(out.rejected.is_empty(), "{:?}", out.rejected);
@@ -325,5 +409,8 @@ fn a_trail_sent_to_cloudwatch_is_read_in_every_wrapper() {
     // A database log's delivery stays a database log's.
     let audit = r#"{"messageType":"DATA_MESSAGE","logGroup":"/aws/rds/instance/db1/audit","logEvents":[{"id":"1","timestamp":1772413200000,"message":"20260302 01:00:00,ip-10-0-0-1,app,10.0.0.5,1,0,CONNECT,shop,,0"}]}"#;
     assert_eq!(sniff(audit.as_bytes()), None);
-    assert_eq!(sniff(b"2026-03-02T01:00:00.000Z 20260302 01:00:00,ip,app,10.0.0.5,1,0,CONNECT,,,0\n"), None);
+    assert_eq!(
+        sniff(b"2026-03-02T01:00:00.000Z 20260302 01:00:00,ip,app,10.0.0.5,1,0,CONNECT,,,0\n"),
+        None
+    );
 }

@@ -72,14 +72,30 @@ fn k(kind: &str, sev: &'static str) -> (String, &'static str) {
 #[test]
 fn a_password_reset_is_told_by_the_key_whatever_the_redaction() {
     for token in ["****", "HIDDEN_DUE_TO_SECURITY_REASONS"] {
-        let e = event("ModifyDBInstance", &format!(r#"{{"dBInstanceIdentifier":"db1","masterUserPassword":"{token}"}}"#), "{}");
+        let e = event(
+            "ModifyDBInstance",
+            &format!(r#"{{"dBInstanceIdentifier":"db1","masterUserPassword":"{token}"}}"#),
+            "{}",
+        );
         assert_eq!(kinds(&[e]), [k(kind::MASTER_PASSWORD_RESET, "high")]);
     }
     // Aurora: no pendingModifiedValues in the response, the request says it.
-    let e = event("ModifyDBCluster", r#"{"dBClusterIdentifier":"c1","MasterUserPassword":"x"}"#, r#"{"dBClusterIdentifier":"c1"}"#);
-    assert_eq!(kinds(&[e]), [k(kind::MASTER_PASSWORD_RESET, "high")], "keys in any case");
+    let e = event(
+        "ModifyDBCluster",
+        r#"{"dBClusterIdentifier":"c1","MasterUserPassword":"x"}"#,
+        r#"{"dBClusterIdentifier":"c1"}"#,
+    );
+    assert_eq!(
+        kinds(&[e]),
+        [k(kind::MASTER_PASSWORD_RESET, "high")],
+        "keys in any case"
+    );
     // Only the response says it (a capture that dropped the request's key).
-    let e = event("ModifyDBInstance", r#"{"dBInstanceIdentifier":"db1"}"#, r#"{"pendingModifiedValues":{"masterUserPassword":"****"}}"#);
+    let e = event(
+        "ModifyDBInstance",
+        r#"{"dBInstanceIdentifier":"db1"}"#,
+        r#"{"pendingModifiedValues":{"masterUserPassword":"****"}}"#,
+    );
     assert_eq!(kinds(&[e]), [k(kind::MASTER_PASSWORD_RESET, "high")]);
 }
 
@@ -88,7 +104,11 @@ fn denied_calls_and_aws_services_change_nothing() {
     let mut denied = event("DeleteDBInstance", "null", "null");
     denied.error_code = Some("AccessDenied".into());
     denied.request_parameters = None;
-    let mut backup = event("DeleteDBSnapshot", r#"{"dBSnapshotIdentifier":"awsbackup:job-1"}"#, "{}");
+    let mut backup = event(
+        "DeleteDBSnapshot",
+        r#"{"dBSnapshotIdentifier":"awsbackup:job-1"}"#,
+        "{}",
+    );
     backup.invoked_by = Some("backup.amazonaws.com".into());
     let mut failed = event("ModifyDBInstance", r#"{"masterUserPassword":"x"}"#, "null");
     failed.error_code = Some("DBInstanceNotFoundFault".into());
@@ -99,12 +119,18 @@ fn denied_calls_and_aws_services_change_nothing() {
 fn public_exposure_from_the_request_or_the_response_and_from_security_groups() {
     let modify = event("ModifyDBInstance", r#"{"publiclyAccessible":true}"#, "{}");
     // RDS's default: the request says nothing, the response says public.
-    let restore = event("RestoreDBInstanceFromDBSnapshot", r#"{"dBSnapshotIdentifier":"s"}"#, r#"{"publiclyAccessible":true}"#);
+    let restore = event(
+        "RestoreDBInstanceFromDBSnapshot",
+        r#"{"dBSnapshotIdentifier":"s"}"#,
+        r#"{"publiclyAccessible":true}"#,
+    );
     let private = event("CreateDBInstance", "{}", r#"{"publiclyAccessible":false}"#);
     let sg = |cidr: &str, port: u16| {
         let mut e = event(
             "AuthorizeSecurityGroupIngress",
-            &format!(r#"{{"groupId":"sg-1","ipPermissions":{{"items":[{{"ipProtocol":"tcp","fromPort":{port},"toPort":{port},"ipRanges":{{"items":[{{"cidrIp":"{cidr}"}}]}},"ipv6Ranges":{{}}}}]}}}}"#),
+            &format!(
+                r#"{{"groupId":"sg-1","ipPermissions":{{"items":[{{"ipProtocol":"tcp","fromPort":{port},"toPort":{port},"ipRanges":{{"items":[{{"cidrIp":"{cidr}"}}]}},"ipv6Ranges":{{}}}}]}}}}"#
+            ),
             r#"{"_return":true}"#,
         );
         e.event_source = "ec2.amazonaws.com".into();
@@ -116,7 +142,15 @@ fn public_exposure_from_the_request_or_the_response_and_from_security_groups() {
         e
     };
     assert_eq!(
-        kinds(&[modify, restore, private, sg("0.0.0.0/0", 5432), sg("10.0.0.0/8", 5432), sg("0.0.0.0/0", 443), all_ports]),
+        kinds(&[
+            modify,
+            restore,
+            private,
+            sg("0.0.0.0/0", 5432),
+            sg("10.0.0.0/8", 5432),
+            sg("0.0.0.0/0", 443),
+            all_ports
+        ]),
         vec![k(kind::PUBLIC_EXPOSURE, "high"); 4]
     );
 }
@@ -126,13 +160,25 @@ fn snapshot_shares_outside_the_estate_are_critical_and_inside_it_routine() {
     let share = |to: &str| {
         event(
             "ModifyDBSnapshotAttribute",
-            &format!(r#"{{"dBSnapshotIdentifier":"s1","attributeName":"restore","valuesToAdd":["{to}"]}}"#),
+            &format!(
+                r#"{{"dBSnapshotIdentifier":"s1","attributeName":"restore","valuesToAdd":["{to}"]}}"#
+            ),
             "{}",
         )
     };
-    let removal = event("ModifyDBSnapshotAttribute", r#"{"attributeName":"restore","valuesToRemove":["999988887777"]}"#, "{}");
+    let removal = event(
+        "ModifyDBSnapshotAttribute",
+        r#"{"attributeName":"restore","valuesToRemove":["999988887777"]}"#,
+        "{}",
+    );
     assert_eq!(
-        kinds(&[share("210987654321"), share("123456789012"), share("all"), share("999988887777"), removal]),
+        kinds(&[
+            share("210987654321"),
+            share("123456789012"),
+            share("all"),
+            share("999988887777"),
+            removal
+        ]),
         vec![k(kind::SNAPSHOT_SHARED, "critical"); 2]
     );
 }
@@ -149,8 +195,16 @@ fn copies_exports_and_deletions() {
         r#"{"sourceDBSnapshotIdentifier":"arn:aws:rds:eu-west-1:123456789012:snapshot:s1","targetDBSnapshotIdentifier":"s1-copy"}"#,
         "{}",
     );
-    let local = event("CopyDBSnapshot", r#"{"sourceDBSnapshotIdentifier":"s1","targetDBSnapshotIdentifier":"s2"}"#, "{}");
-    let export = event("StartExportTask", r#"{"sourceArn":"arn:aws:rds:us-east-1:1:snapshot:s1","s3BucketName":"b"}"#, "{}");
+    let local = event(
+        "CopyDBSnapshot",
+        r#"{"sourceDBSnapshotIdentifier":"s1","targetDBSnapshotIdentifier":"s2"}"#,
+        "{}",
+    );
+    let export = event(
+        "StartExportTask",
+        r#"{"sourceArn":"arn:aws:rds:us-east-1:1:snapshot:s1","s3BucketName":"b"}"#,
+        "{}",
+    );
     let delete = |req: &str| event("DeleteDBInstance", req, "{}");
     assert_eq!(
         kinds(&[
@@ -160,7 +214,11 @@ fn copies_exports_and_deletions() {
             export,
             delete(r#"{"skipFinalSnapshot":true}"#),
             delete(r#"{"skipFinalSnapshot":false,"finalDBSnapshotIdentifier":"f"}"#),
-            event("DeleteDBInstanceAutomatedBackup", r#"{"dbiResourceId":"db-X"}"#, "{}"),
+            event(
+                "DeleteDBInstanceAutomatedBackup",
+                r#"{"dbiResourceId":"db-X"}"#,
+                "{}"
+            ),
         ]),
         vec![
             k(kind::DESTROYED, "critical"),
@@ -175,25 +233,81 @@ fn copies_exports_and_deletions() {
 
 #[test]
 fn audit_and_tls_settings_and_the_other_switches() {
-    let params = |list: &str| event("ModifyDBParameterGroup", &format!(r#"{{"dBParameterGroupName":"pg","parameters":[{list}]}}"#), "{}");
-    let p = |name: &str, value: &str| format!(r#"{{"parameterName":"{name}","parameterValue":"{value}","applyMethod":"immediate"}}"#);
-    assert_eq!(kinds(&[params(&p("server_audit_logging", "OFF"))]), [k(kind::AUDIT_DISABLED, "high")]);
-    assert_eq!(kinds(&[params(&p("server_audit_events", "TABLE"))]), [k(kind::AUDIT_DISABLED, "high")]);
-    assert_eq!(kinds(&[params(&p("server_audit_events", "CONNECT,QUERY,TABLE"))]), []);
-    assert_eq!(kinds(&[params(&p("pgaudit.log", "none"))]), [k(kind::AUDIT_DISABLED, "high")]);
-    assert_eq!(kinds(&[params(&p("log_connections", "0"))]), [k(kind::AUDIT_DISABLED, "high")]);
-    assert_eq!(kinds(&[params(&p("rds.force_ssl", "0"))]), [k(kind::TLS_WEAKENED, "high")]);
-    assert_eq!(kinds(&[params(&p("rds.force_ssl", "1"))]), []);
+    let params = |list: &str| {
+        event(
+            "ModifyDBParameterGroup",
+            &format!(r#"{{"dBParameterGroupName":"pg","parameters":[{list}]}}"#),
+            "{}",
+        )
+    };
+    let p = |name: &str, value: &str| {
+        format!(
+            r#"{{"parameterName":"{name}","parameterValue":"{value}","applyMethod":"immediate"}}"#
+        )
+    };
     assert_eq!(
-        kinds(&[params(&format!("{},{}", p("require_secure_transport", "OFF"), p("innodb_log_buffer_size", "8388612")))]),
+        kinds(&[params(&p("server_audit_logging", "OFF"))]),
+        [k(kind::AUDIT_DISABLED, "high")]
+    );
+    assert_eq!(
+        kinds(&[params(&p("server_audit_events", "TABLE"))]),
+        [k(kind::AUDIT_DISABLED, "high")]
+    );
+    assert_eq!(
+        kinds(&[params(&p("server_audit_events", "CONNECT,QUERY,TABLE"))]),
+        []
+    );
+    assert_eq!(
+        kinds(&[params(&p("pgaudit.log", "none"))]),
+        [k(kind::AUDIT_DISABLED, "high")]
+    );
+    assert_eq!(
+        kinds(&[params(&p("log_connections", "0"))]),
+        [k(kind::AUDIT_DISABLED, "high")]
+    );
+    assert_eq!(
+        kinds(&[params(&p("rds.force_ssl", "0"))]),
         [k(kind::TLS_WEAKENED, "high")]
     );
-    let exports = event("ModifyDBInstance", r#"{"cloudwatchLogsExportConfiguration":{"disableLogTypes":["audit"]}}"#, "{}");
-    let error_only = event("ModifyDBInstance", r#"{"cloudwatchLogsExportConfiguration":{"disableLogTypes":["slowquery"],"enableLogTypes":[]}}"#, "{}");
-    let option = event("ModifyOptionGroup", r#"{"optionGroupName":"og","optionsToRemove":["MARIADB_AUDIT_PLUGIN"]}"#, "{}");
-    let stream = event("StopActivityStream", r#"{"resourceArn":"arn:aws:rds:us-east-1:1:cluster:c1"}"#, "{}");
-    let switches = event("ModifyDBCluster", r#"{"enableIAMDatabaseAuthentication":false,"deletionProtection":false}"#, "{}");
-    let on = event("ModifyDBCluster", r#"{"enableIAMDatabaseAuthentication":true,"deletionProtection":true}"#, "{}");
+    assert_eq!(kinds(&[params(&p("rds.force_ssl", "1"))]), []);
+    assert_eq!(
+        kinds(&[params(&format!(
+            "{},{}",
+            p("require_secure_transport", "OFF"),
+            p("innodb_log_buffer_size", "8388612")
+        ))]),
+        [k(kind::TLS_WEAKENED, "high")]
+    );
+    let exports = event(
+        "ModifyDBInstance",
+        r#"{"cloudwatchLogsExportConfiguration":{"disableLogTypes":["audit"]}}"#,
+        "{}",
+    );
+    let error_only = event(
+        "ModifyDBInstance",
+        r#"{"cloudwatchLogsExportConfiguration":{"disableLogTypes":["slowquery"],"enableLogTypes":[]}}"#,
+        "{}",
+    );
+    let option = event(
+        "ModifyOptionGroup",
+        r#"{"optionGroupName":"og","optionsToRemove":["MARIADB_AUDIT_PLUGIN"]}"#,
+        "{}",
+    );
+    let stream = event(
+        "StopActivityStream",
+        r#"{"resourceArn":"arn:aws:rds:us-east-1:1:cluster:c1"}"#,
+        "{}",
+    );
+    let switches = event(
+        "ModifyDBCluster",
+        r#"{"enableIAMDatabaseAuthentication":false,"deletionProtection":false}"#,
+        "{}",
+    );
+    let on = event(
+        "ModifyDBCluster",
+        r#"{"enableIAMDatabaseAuthentication":true,"deletionProtection":true}"#,
+        "{}",
+    );
     assert_eq!(
         kinds(&[exports, error_only, option, stream, switches, on]),
         vec![
@@ -224,20 +338,32 @@ fn a_burst_of_denied_calls_is_reconnaissance_and_a_few_are_not() {
     events.extend((0..10).map(|i| denied(180 + i, "mallory")));
     let (got, report) = run(&events, &LoginTable::new(), &[None, None], &[None, None]);
     assert_eq!(got, vec![k(kind::CONTROL_PLANE_RECON, "medium"); 2]);
-    assert!(report.findings.iter().all(|f| f.user.as_deref() == Some("mallory") && f.count == 10));
+    assert!(report
+        .findings
+        .iter()
+        .all(|f| f.user.as_deref() == Some("mallory") && f.count == 10));
 }
 
 fn login(logins: &mut LoginTable, file: u32, user: &str, source: &str, t: i64) {
     let ev = Evidence::at(file, t as u64);
     logins
-        .entry((file, Box::from(&b"ip-10-0-0-1"[..]), Box::from(user.as_bytes()), Box::from(source.as_bytes())))
+        .entry((
+            file,
+            Box::from(&b"ip-10-0-0-1"[..]),
+            Box::from(user.as_bytes()),
+            Box::from(source.as_bytes()),
+        ))
         .and_modify(|s| s.add(t, ev))
         .or_insert_with(|| Seen::new(t, ev));
 }
 
 #[test]
 fn a_reset_then_a_master_login_from_a_new_source_is_a_takeover() {
-    let reset = event("ModifyDBInstance", r#"{"dBInstanceIdentifier":"db1","masterUserPassword":"****"}"#, r#"{"dBInstanceIdentifier":"db1","masterUsername":"dbadmin"}"#);
+    let reset = event(
+        "ModifyDBInstance",
+        r#"{"dBInstanceIdentifier":"db1","masterUserPassword":"****"}"#,
+        r#"{"dBInstanceIdentifier":"db1","masterUsername":"dbadmin"}"#,
+    );
     let mut logins = LoginTable::new();
     login(&mut logins, 0, "admin", "10.0.0.5", T0 - 60 * MIN); // seen before the reset
     login(&mut logins, 0, "admin", "10.0.0.5", T0 + 5 * MIN);
@@ -248,12 +374,29 @@ fn a_reset_then_a_master_login_from_a_new_source_is_a_takeover() {
     let (got, report) = run(&[reset.clone()], &logins, &last, &[None, None]);
     assert_eq!(
         got,
-        [k(kind::MASTER_PASSWORD_RESET, "high"), k(kind::TAKEOVER_AFTER_PASSWORD_RESET, "critical")]
+        [
+            k(kind::MASTER_PASSWORD_RESET, "high"),
+            k(kind::TAKEOVER_AFTER_PASSWORD_RESET, "critical")
+        ]
     );
-    let t = report.findings.iter().find(|f| f.kind == kind::TAKEOVER_AFTER_PASSWORD_RESET).unwrap();
+    let t = report
+        .findings
+        .iter()
+        .find(|f| f.kind == kind::TAKEOVER_AFTER_PASSWORD_RESET)
+        .unwrap();
     assert_eq!(
-        (t.user.as_deref(), t.client_ip.as_deref(), t.resource.as_deref(), t.first_seen_us),
-        (Some("dbadmin"), Some("203.0.113.7"), Some("db1"), T0 + 10 * MIN)
+        (
+            t.user.as_deref(),
+            t.client_ip.as_deref(),
+            t.resource.as_deref(),
+            t.first_seen_us
+        ),
+        (
+            Some("dbadmin"),
+            Some("203.0.113.7"),
+            Some("db1"),
+            T0 + 10 * MIN
+        )
     );
     assert_eq!(t.evidence, format!("logs/db1/audit.log:{}", T0 + 10 * MIN));
     assert_eq!(report.identities[0].how, "path");
@@ -270,7 +413,10 @@ fn a_reset_then_a_master_login_from_a_new_source_is_a_takeover() {
         run_end_us: None,
     };
     let report = analyse(&[reset.clone()], &logins, &ctx);
-    assert!(report.findings.iter().all(|f| f.kind != kind::TAKEOVER_AFTER_PASSWORD_RESET));
+    assert!(report
+        .findings
+        .iter()
+        .all(|f| f.kind != kind::TAKEOVER_AFTER_PASSWORD_RESET));
     assert_eq!(report.unidentified, ["downloads/audit.log"]);
     // A CloudWatch log group names the instance.
     let groups = [Some("db1".to_string()), None];
@@ -279,28 +425,65 @@ fn a_reset_then_a_master_login_from_a_new_source_is_a_takeover() {
         ..ctx
     };
     let report = analyse(&[reset], &logins, &ctx);
-    assert!(report.findings.iter().any(|f| f.kind == kind::TAKEOVER_AFTER_PASSWORD_RESET));
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.kind == kind::TAKEOVER_AFTER_PASSWORD_RESET));
     assert_eq!(report.identities[0].how, "log_group");
 }
 
 #[test]
 fn audit_off_then_silence_and_exposure_then_public_logins_are_critical() {
-    let off = event("ModifyDBInstance", r#"{"dBInstanceIdentifier":"db1","cloudwatchLogsExportConfiguration":{"disableLogTypes":["audit"]}}"#, "{}");
+    let off = event(
+        "ModifyDBInstance",
+        r#"{"dBInstanceIdentifier":"db1","cloudwatchLogsExportConfiguration":{"disableLogTypes":["audit"]}}"#,
+        "{}",
+    );
     // The instance's logs stop two minutes after the change; the run goes on for a day.
-    let (got, report) = run(&[off.clone()], &LoginTable::new(), &[Some(T0 + 2 * MIN), None], &[None, None]);
+    let (got, report) = run(
+        &[off.clone()],
+        &LoginTable::new(),
+        &[Some(T0 + 2 * MIN), None],
+        &[None, None],
+    );
     assert_eq!(got, [k(kind::AUDIT_DISABLED, "critical")]);
-    assert!(report.findings[0].detail.contains("its audit logs stop at 2026-03-01T00:02:00Z"));
+    assert!(report.findings[0]
+        .detail
+        .contains("its audit logs stop at 2026-03-01T00:02:00Z"));
     // Logs that go on: the change stays high.
-    let (got, _) = run(&[off], &LoginTable::new(), &[Some(T0 + 600 * MIN), None], &[None, None]);
+    let (got, _) = run(
+        &[off],
+        &LoginTable::new(),
+        &[Some(T0 + 600 * MIN), None],
+        &[None, None],
+    );
     assert_eq!(got, [k(kind::AUDIT_DISABLED, "high")]);
 
-    let public = event("ModifyDBInstance", r#"{"dBInstanceIdentifier":"db1","publiclyAccessible":true}"#, "{}");
+    let public = event(
+        "ModifyDBInstance",
+        r#"{"dBInstanceIdentifier":"db1","publiclyAccessible":true}"#,
+        "{}",
+    );
     let mut logins = LoginTable::new();
     login(&mut logins, 0, "app", "10.0.0.5", T0 + 5 * MIN);
-    let (got, _) = run(&[public.clone()], &logins, &[Some(T0 + 600 * MIN), None], &[None, None]);
-    assert_eq!(got, [k(kind::PUBLIC_EXPOSURE, "high")], "private sources only");
+    let (got, _) = run(
+        &[public.clone()],
+        &logins,
+        &[Some(T0 + 600 * MIN), None],
+        &[None, None],
+    );
+    assert_eq!(
+        got,
+        [k(kind::PUBLIC_EXPOSURE, "high")],
+        "private sources only"
+    );
     login(&mut logins, 0, "app", "203.0.113.50", T0 + 20 * MIN);
-    let (got, report) = run(&[public], &logins, &[Some(T0 + 600 * MIN), None], &[None, None]);
+    let (got, report) = run(
+        &[public],
+        &logins,
+        &[Some(T0 + 600 * MIN), None],
+        &[None, None],
+    );
     assert_eq!(got, [k(kind::PUBLIC_EXPOSURE, "critical")]);
     assert!(report.findings[0].detail.contains("app@203.0.113.50"));
 }
