@@ -84,6 +84,7 @@ pub fn cloudtrail(data: &[u8]) {
         config: &config,
         files: &files,
         last_event_us: &[None],
+        first_event_us: &[None],
         log_groups: &[None],
         run_end_us: None,
     };

@@ -444,6 +444,13 @@ fn control_plane(
                 .flatten()
         })
         .collect();
+    let first_event_us: Vec<Option<i64>> = (0..files.len())
+        .map(|f| {
+            (!is_trail(f))
+                .then_some(run.per_file[f].stats.first_us)
+                .flatten()
+        })
+        .collect();
     let run_end_us = (0..files.len())
         .filter_map(|f| run.per_file[f].stats.last_us)
         .max();
@@ -464,6 +471,7 @@ fn control_plane(
         config: analysis,
         files: paths,
         last_event_us: &last_event_us,
+        first_event_us: &first_event_us,
         log_groups: &log_groups,
         run_end_us,
     };

@@ -42,6 +42,8 @@ pub struct ControlContext<'a> {
     pub files: &'a [Arc<str>],
     /// Per input file: when its last database event was (`None` for a file without any).
     pub last_event_us: &'a [Option<i64>],
+    /// Per input file: when its first database event was.
+    pub first_event_us: &'a [Option<i64>],
     /// Per input file: the instance or cluster its CloudWatch log group names, if any.
     pub log_groups: &'a [Option<String>],
     /// The latest event of the whole run, either plane.
@@ -779,6 +781,24 @@ fn takeovers(
     }
     let targets = known.targets(resource);
     let window = cfg.correlation_window_secs * 1_000_000;
+    // Logs that begin after the reset hold no source from before it: say so.
+    let begins = ident
+        .by_file
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| {
+            id.as_ref()
+                .is_some_and(|(id, _)| targets.iter().any(|t| known.belongs(id, t)))
+        })
+        .filter_map(|(f, _)| ctx.first_event_us.get(f).copied().flatten())
+        .min();
+    let caveat = match begins {
+        Some(b) if b > e.time_us => format!(
+            " (the instance's logs begin at {}, after the reset: no earlier source to compare with)",
+            crate::time::rfc3339(b)
+        ),
+        _ => String::new(),
+    };
     let mut out = Vec::new();
     for ((user, source), seen) in logins_on(&targets, known, ident, logins) {
         if !masters.contains(&user)
@@ -800,7 +820,7 @@ fn takeovers(
             Some(source.clone()),
             None,
             format!(
-                "master user {user} logged in to {resource} from {source}, never seen before, {minutes} min after {} reset its password from {}",
+                "master user {user} logged in to {resource} from {source}, never seen before, {minutes} min after {} reset its password from {}{caveat}",
                 e.principal_name.as_deref().unwrap_or("an unknown principal"),
                 e.source_ip.as_deref().unwrap_or("?"),
             ),

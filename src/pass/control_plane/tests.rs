@@ -52,6 +52,7 @@ fn run(
         config: &cfg,
         files: &files,
         last_event_us: last,
+        first_event_us: &[Some(T0 - 120 * MIN), None],
         log_groups: groups,
         run_end_us: Some(T0 + 24 * 60 * MIN),
     };
@@ -409,6 +410,7 @@ fn a_reset_then_a_master_login_from_a_new_source_is_a_takeover() {
         config: &cfg,
         files: &files,
         last_event_us: &last,
+        first_event_us: &[Some(T0 - 120 * MIN), None],
         log_groups: &files_untied,
         run_end_us: None,
     };
@@ -486,4 +488,36 @@ fn audit_off_then_silence_and_exposure_then_public_logins_are_critical() {
     );
     assert_eq!(got, [k(kind::PUBLIC_EXPOSURE, "critical")]);
     assert!(report.findings[0].detail.contains("app@203.0.113.50"));
+}
+
+#[test]
+fn logs_that_begin_after_the_reset_say_there_is_nothing_to_compare_with() {
+    let reset = event(
+        "ModifyDBInstance",
+        r#"{"dBInstanceIdentifier":"db1","masterUserPassword":"x"}"#,
+        "{}",
+    );
+    let mut logins = LoginTable::new();
+    login(&mut logins, 0, "admin", "10.0.0.5", T0 + 5 * MIN);
+    let cfg = config();
+    let files: Vec<Arc<str>> = vec!["logs/db1/audit.log".into(), "trail.json".into()];
+    let ctx = ControlContext {
+        config: &cfg,
+        files: &files,
+        last_event_us: &[Some(T0 + 5 * MIN), None],
+        first_event_us: &[Some(T0 + 5 * MIN), None],
+        log_groups: &[None, None],
+        run_end_us: None,
+    };
+    let report = analyse(&[reset], &logins, &ctx);
+    let t = report
+        .findings
+        .iter()
+        .find(|f| f.kind == kind::TAKEOVER_AFTER_PASSWORD_RESET)
+        .unwrap();
+    assert!(
+        t.detail.contains("after the reset: no earlier source"),
+        "{}",
+        t.detail
+    );
 }
