@@ -193,16 +193,22 @@ pub fn parse(data: &[u8], file: u32) -> TrailOutput {
     out.out
 }
 
-/// Whether a file is JSON Lines: its first non-blank line is a whole JSON value. (A file of
-/// one document on one line reads the same either way.)
+/// Whether a file is JSON Lines: CloudWatch S3-export lines, or more than one non-blank line,
+/// the first a whole JSON value.
+/// A file of one document on one line (as AWS delivers S3 objects) reads the same either way,
+/// and is read as a document, without a look at its one line first.
 fn is_json_lines(data: &[u8]) -> bool {
-    let Some(first) = data
-        .split(|&c| c == b'\n')
-        .find(|l| !l.trim_ascii().is_empty())
-    else {
+    let start = data.len() - data.trim_ascii_start().len();
+    let data = &data[start..];
+    let end = memchr::memchr(b'\n', data).unwrap_or(data.len());
+    // CloudWatch S3-export lines: one record per line after the time.
+    if crate::time::parse_cloudwatch_prefix(&data[..end]).is_some() {
+        return true;
+    }
+    if data[end..].trim_ascii().is_empty() {
         return false;
-    };
-    let mut de = serde_json::Deserializer::from_slice(strip_export_prefix(first));
+    }
+    let mut de = serde_json::Deserializer::from_slice(strip_export_prefix(&data[..end]));
     IgnoredAny::deserialize(&mut de).is_ok() && de.end().is_ok()
 }
 

@@ -414,3 +414,15 @@ fn a_trail_sent_to_cloudwatch_is_read_in_every_wrapper() {
         None
     );
 }
+
+#[test]
+fn one_line_files_read_as_documents_or_as_lines_alike() {
+    let object = format!(r#"{{"Records":[{},{}]}}"#, reset(), reset());
+    let one = parse(object.as_bytes(), 0);
+    let two = parse(format!("{object}\n{object}\n").as_bytes(), 0);
+    assert_eq!((one.units, one.events.len()), (2, 2));
+    assert_eq!((two.units, two.events.len(), two.blank), (4, 4, 1));
+    let line = format!("2026-03-02T01:00:00.000Z {}", reset());
+    let out = parse(line.as_bytes(), 0);
+    assert_eq!((out.units, out.events.len()), (1, 1), "{:?}", out.rejected);
+}
