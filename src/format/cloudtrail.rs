@@ -845,14 +845,18 @@ const RESOURCE_KEYS: [&str; 17] = [
 /// The resource of a call: from its parameters, its response, then the ARN in its error
 /// message (a denied RDS call carries no parameters) or its `resources`.
 fn resource_of(e: &ControlEvent, resources: Option<&RawValue>) -> Option<String> {
-    for v in [e.request(), e.response()] {
-        for key in RESOURCE_KEYS {
-            if let Some(s) = crate::control::field(&v, key).and_then(Value::as_str) {
-                if !s.is_empty() {
-                    return Some(arn_name(s).to_string());
-                }
-            }
-        }
+    let named = |v: &Value| {
+        RESOURCE_KEYS.iter().find_map(|key| {
+            crate::control::field(v, key)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(|s| arn_name(s).to_string())
+        })
+    };
+    // The response (a whole resource description) is decoded only when the request names
+    // nothing.
+    if let Some(r) = named(&e.request()).or_else(|| named(&e.response())) {
+        return Some(r);
     }
     if let Some(m) = &e.error_message {
         if let Some(at) = m.find("arn:aws:rds:") {
