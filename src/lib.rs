@@ -495,6 +495,8 @@ fn control_plane(
         instances: report.identities.clone(),
         unidentified_files: report.unidentified.clone(),
         note,
+        aws_accounts: analysis.aws_accounts.clone(),
+        correlation_window_secs: analysis.correlation_window_secs,
     };
     Some((report, summary, error))
 }

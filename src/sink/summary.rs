@@ -51,6 +51,9 @@ pub struct ControlSummary {
     /// What could not be told, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The estate's accounts (`--aws-account`) and the correlation window the joins used.
+    pub aws_accounts: Vec<String>,
+    pub correlation_window_secs: i64,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -436,7 +439,7 @@ impl Summary {
             let _ = writeln!(s, "## Control plane (CloudTrail)\n");
             let _ = writeln!(
                 s,
-                "{} records about databases from {} CloudTrail files ({} duplicates dropped); records about other services, ignored:\n",
+                "{} records about databases from {} CloudTrail files (records delivered twice, kept once: {}); records about other services, ignored:\n",
                 c.events, c.files, c.duplicates
             );
             if c.ignored_by_service.is_empty() {
@@ -471,6 +474,16 @@ impl Summary {
             if let Some(n) = &c.note {
                 let _ = writeln!(s, "{}\n", md(n));
             }
+            let _ = writeln!(
+                s,
+                "Accounts of the estate: {}; changes joined with the logs within {} s.\n",
+                if c.aws_accounts.is_empty() {
+                    "none given (--aws-account): only the trail's own account is".to_string()
+                } else {
+                    c.aws_accounts.join(", ")
+                },
+                c.correlation_window_secs
+            );
         }
 
         let _ = writeln!(s, "## Lines\n");
