@@ -476,14 +476,17 @@ fn control_plane(
         run_end_us,
     };
     let report = pass::control_plane::analyse(&events, logins, &ctx);
-    let note = (!report.unidentified.is_empty()).then(|| {
+    let unjoined = (!analysis.control_plane).then(|| {
+        "the trail was found only inside a compressed file not named like one (no CloudTrail, .json or missing extension in its name): the logins were not kept, so the joins with the logs did not run; rename it and scan again".to_string()
+    });
+    let note = unjoined.or_else(|| (!report.unidentified.is_empty()).then(|| {
         format!(
             "{} database log file{} could not be tied to an instance (no [instances] entry, no CloudWatch log group, no folder named like an identifier of the trail): the joins with the trail leave {} out",
             report.unidentified.len(),
             if report.unidentified.len() == 1 { "" } else { "s" },
             if report.unidentified.len() == 1 { "it" } else { "them" }
         )
-    });
+    }));
     let mut ignored_by_service = std::mem::take(&mut run.control_ignored);
     ignored_by_service.retain(|_, n| *n > 0);
     let summary = sink::summary::ControlSummary {

@@ -377,4 +377,15 @@ fn a_trail_delivered_through_cloudwatch_is_a_trail() {
     );
     assert_eq!(s["findings_by_kind"]["master_password_reset"], 1);
     assert_eq!(s["totals"]["lines"], 2);
+    assert!(s["control"].get("note").is_none(), "{}", s["control"]);
+
+    // The same delivery under a name no trail has: still read as a trail, but the logins
+    // were not kept for the joins, and the summary says so.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("logs.1.gz"), support::gzip(delivery.as_bytes())).unwrap();
+    let s = support::scan_ok(&[&other], &dir.path().join("out2"), &[]);
+    assert_eq!(s["control"]["events"], 1);
+    let note = s["control"]["note"].as_str().unwrap();
+    assert!(note.contains("not named like one"), "{note}");
 }

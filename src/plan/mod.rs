@@ -260,10 +260,29 @@ impl<'f> Plan<'f> {
     }
 
     /// Whether some file may be CloudTrail: a mapped file sniffed as one, or a compressed
-    /// file (sniffed only when its unit runs).
+    /// file (sniffed only when its unit runs) whose name could be a trail's: `CloudTrail` or
+    /// `.json` in it, or no extension (Firehose objects). Compressed audit logs
+    /// (`server_audit.log.1.gz`, CloudWatch exports' `000000.gz`) leave the joins' login
+    /// table off.
     pub(crate) fn may_hold_trail(&self) -> bool {
+        let trail_like = |f: &InputFile| {
+            let name = f
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_ascii_lowercase())
+                .unwrap_or_default();
+            let stem = name
+                .strip_suffix(".gz")
+                .or_else(|| name.strip_suffix(".zst"))
+                .unwrap_or(&name);
+            name.contains("cloudtrail") || name.contains(".json") || !stem.contains('.')
+        };
         self.units.iter().any(|u| matches!(u, Unit::Trail { .. }))
-            || self.streams.iter().any(|&s| s)
+            || self
+                .streams
+                .iter()
+                .zip(self.files)
+                .any(|(&s, f)| s && trail_like(f))
     }
 
     /// A mapped CloudTrail file: hashed with positioned reads, then parsed whole from the map
