@@ -89,9 +89,11 @@ pub fn sniff(head: &[u8]) -> Option<Shape> {
         return None;
     }
     let has = |k: &[u8]| memchr::memmem::find(start, k).is_some();
-    // A CloudWatch JSON wrapper whose messages are records: a database log's message never
-    // starts with `{`.
-    if has(b"\"message\":\"{\\\"") || has(b"\"message\": \"{\\\"") {
+    // A CloudWatch JSON wrapper whose messages are records (a message that opens a JSON
+    // object and names an `eventSource`; a database log's message never opens with `{`, and a
+    // JSON log of another kind names no `eventSource`).
+    if (has(b"\"message\":\"{\\\"") || has(b"\"message\": \"{\\\"")) && has(b"\\\"eventSource\\\":")
+    {
         return Some(Shape::CloudWatch);
     }
     let key = |k: &[u8]| {

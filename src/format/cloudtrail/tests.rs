@@ -426,3 +426,9 @@ fn one_line_files_read_as_documents_or_as_lines_alike() {
     let out = parse(line.as_bytes(), 0);
     assert_eq!((out.units, out.events.len()), (1, 1), "{:?}", out.rejected);
 }
+
+#[test]
+fn a_json_database_log_in_cloudwatch_is_not_a_trail() {
+    let jsonlog = r#"{"messageType":"DATA_MESSAGE","logGroup":"/aws/rds/instance/db1/postgresql","logEvents":[{"id":"1","timestamp":1772413200000,"message":"{\"timestamp\":\"2026-03-02 01:00:00.000 UTC\",\"user\":\"app\",\"dbname\":\"shop\",\"error_severity\":\"LOG\",\"message\":\"connection authorized\"}"}]}"#;
+    assert_eq!(sniff(jsonlog.as_bytes()), None);
+}
