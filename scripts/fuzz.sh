@@ -18,7 +18,7 @@ ROOT=$PWD
 
 # Builds on rustc 1.95; it builds AFL++ from source (about 80 s) on install.
 CARGO_AFL_VERSION=0.18.2
-ALL_TARGETS=(mysql postgres postgres_csv cloudwatch_json cloudwatch_export filter config time)
+ALL_TARGETS=(mysql postgres postgres_csv cloudwatch_json cloudwatch_export cloudtrail filter config time)
 
 minutes=${1:-5}
 [ $# -gt 0 ] && shift

@@ -171,6 +171,10 @@ struct SynthArgs {
     /// extension, concatenated JSON payloads, one CONTROL_MESSAGE).
     #[arg(long)]
     cloudwatch_json: bool,
+    /// Also write a CloudTrail of the estate (S3 delivery objects, digests, a lookup-events
+    /// page) whose planted control-plane incidents line up with the audit logs'.
+    #[arg(long)]
+    cloudtrail: bool,
 }
 
 /// Runs the parsed command. An `Err` is a usage error or an output that could not be
@@ -327,6 +331,7 @@ fn run_synth(a: SynthArgs) -> Result<ExitCode> {
         },
         cloudwatch_export: a.cloudwatch_export,
         cloudwatch_json: a.cloudwatch_json,
+        cloudtrail: a.cloudtrail,
         days: a.days,
         ..SynthOptions::new(a.out.clone())
     };

@@ -74,6 +74,17 @@ pub mod kind {
     /// Additions of issue #24.
     pub(crate) const CODE_EXECUTION: &str = "code_execution";
     pub(crate) const DISTRIBUTED_BRUTE_FORCE: &str = "distributed_brute_force";
+    /// The control plane (CloudTrail), issue #19.
+    pub(crate) const MASTER_PASSWORD_RESET: &str = "master_password_reset";
+    pub(crate) const PUBLIC_EXPOSURE: &str = "public_exposure";
+    pub(crate) const SNAPSHOT_SHARED: &str = "snapshot_shared";
+    pub(crate) const SNAPSHOT_COPIED_OUT: &str = "snapshot_copied_out";
+    pub(crate) const SNAPSHOT_EXPORT: &str = "snapshot_export";
+    pub(crate) const IAM_AUTH_DISABLED: &str = "iam_auth_disabled";
+    pub(crate) const DELETION_PROTECTION_OFF: &str = "deletion_protection_off";
+    pub(crate) const DESTROYED: &str = "destroyed";
+    pub(crate) const CONTROL_PLANE_RECON: &str = "control_plane_recon";
+    pub(crate) const TAKEOVER_AFTER_PASSWORD_RESET: &str = "takeover_after_password_reset";
 }
 
 /// Where an event came from: the input file (index into the run's file list) and line, and
@@ -135,13 +146,16 @@ pub struct Finding {
     /// `finding_id`: a digest of the finding's fields, the same for the same input (set by
     /// [`assign_ids`] once the findings are sorted).
     pub id: String,
+    /// `resource`: the instance, cluster, snapshot or security group a control-plane finding
+    /// is about (`None` for findings from the database logs).
+    pub resource: Option<String>,
     /// The events behind it that are kept: the earliest few and the latest, in order.
     #[serde(skip)]
     pub samples: Vec<Evidence>,
 }
 
 /// The columns of `findings.parquet`, in file order.
-pub const COLUMNS: [Column; 11] = [
+pub const COLUMNS: [Column; 12] = [
     Column::new("kind", Utf8, false, DictionaryText),
     Column::new("severity", Utf8, false, DictionaryText),
     Column::new("first_seen", TimestampMsUtc, false, DictionaryFixed),
@@ -153,6 +167,7 @@ pub const COLUMNS: [Column; 11] = [
     Column::new("detail", Utf8, false, PlainText),
     Column::new("evidence", Utf8, false, PlainText),
     Column::new("finding_id", Utf8, false, PlainText),
+    Column::new("resource", Utf8, true, DictionaryText),
 ];
 
 /// The Arrow schema of `findings.parquet`.
@@ -175,6 +190,7 @@ pub(crate) fn to_batch(findings: &[Finding]) -> RecordBatch {
     let mut detail = StringBuilder::new();
     let mut evidence = StringBuilder::new();
     let mut id = StringBuilder::with_capacity(n, n * 16);
+    let mut resource = StringBuilder::new();
     for f in findings {
         kind.append_value(&f.kind);
         severity.append_value(f.severity.as_str());
@@ -187,6 +203,7 @@ pub(crate) fn to_batch(findings: &[Finding]) -> RecordBatch {
         detail.append_value(&f.detail);
         evidence.append_value(&f.evidence);
         id.append_value(&f.id);
+        resource.append_option(f.resource.as_deref());
     }
     let columns: Vec<ArrayRef> = vec![
         Arc::new(kind.finish()),
@@ -200,6 +217,7 @@ pub(crate) fn to_batch(findings: &[Finding]) -> RecordBatch {
         Arc::new(detail.finish()),
         Arc::new(evidence.finish()),
         Arc::new(id.finish()),
+        Arc::new(resource.finish()),
     ];
     RecordBatch::try_new(schema(), columns).expect("finding columns match the schema")
 }
@@ -216,6 +234,7 @@ pub fn sort(findings: &mut [Finding]) {
             &a.database,
             &a.evidence,
             &a.detail,
+            &a.resource,
         )
             .cmp(&(
                 b.first_seen_us,
@@ -225,6 +244,7 @@ pub fn sort(findings: &mut [Finding]) {
                 &b.database,
                 &b.evidence,
                 &b.detail,
+                &b.resource,
             ))
     });
 }
@@ -254,6 +274,12 @@ pub fn assign_ids(findings: &mut [Finding]) {
             h.update((part.len() as u64).to_le_bytes());
             h.update(part.as_bytes());
         }
+        // Only control-plane findings have a resource: the ids of the others are unchanged.
+        if let Some(r) = &f.resource {
+            h.update(b"resource");
+            h.update((r.len() as u64).to_le_bytes());
+            h.update(r.as_bytes());
+        }
         let digest = h.finalize();
         let mut id: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
         let n = seen.entry(id.clone()).or_insert(0);
@@ -282,6 +308,7 @@ mod tests {
             detail: "d".into(),
             evidence: "f:1".into(),
             id: String::new(),
+            resource: None,
             samples: Vec::new(),
         }
     }

@@ -41,6 +41,7 @@ pub const TARGETS: &[Target] = &[
     ("postgres_csv", postgres_csv),
     ("cloudwatch_json", cloudwatch_json),
     ("cloudwatch_export", cloudwatch_export),
+    ("cloudtrail", cloudtrail),
     ("filter", filter),
     ("config", config),
     ("time", time),
@@ -49,6 +50,48 @@ pub const TARGETS: &[Target] = &[
 /// The target called `name`.
 pub fn target(name: &str) -> Option<fn(&[u8])> {
     TARGETS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+}
+
+/// CloudTrail in any shape (the whole input is the file): sniffing and reading never panic,
+/// every unit is a record, an ignored record or a rejected unit, the records' indexes
+/// increase within the units, and the control-plane detections run on what was read.
+pub fn cloudtrail(data: &[u8]) {
+    let _ = format::cloudtrail::sniff(data);
+    let out = format::cloudtrail::parse(data, 0);
+    assert_eq!(
+        out.units,
+        out.records() + out.ignored_total() + out.rejected.len() as u64,
+        "every unit accounted for once"
+    );
+    let mut last = 0;
+    for e in &out.events {
+        assert!(
+            e.index > last && e.index <= out.units,
+            "record index {}",
+            e.index
+        );
+        last = e.index;
+    }
+    for (index, _, _) in &out.rejected {
+        assert!(*index >= 1 && *index <= out.units, "rejected index {index}");
+    }
+    let config = AnalysisConfig {
+        control_plane: true,
+        ..AnalysisConfig::default()
+    };
+    let files: Vec<std::sync::Arc<str>> = vec!["trail".into()];
+    let ctx = crate::pass::control_plane::ControlContext {
+        config: &config,
+        files: &files,
+        last_event_us: &[None],
+        first_event_us: &[None],
+        log_groups: &[None],
+        run_end_us: None,
+    };
+    let report = crate::pass::control_plane::analyse(&out.events, &Default::default(), &ctx);
+    for f in &report.findings {
+        assert!(f.first_seen_us <= f.last_seen_us);
+    }
 }
 
 /// MySQL family: MariaDB `server_audit`, RDS for MySQL and Aurora MySQL lines, sniffed as the

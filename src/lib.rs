@@ -8,6 +8,7 @@
 pub mod bytes;
 pub mod classify;
 pub mod cli;
+pub mod control;
 pub mod dedupe;
 pub mod error;
 pub mod event;
@@ -146,6 +147,12 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         )
     });
 
+    // A run that may read CloudTrail keeps the logins per file and server for the joins of
+    // the two planes (see [`pass::control_plane`]).
+    let mut analysis = opts.analysis.clone();
+    analysis.control_plane = opts.run_passes && plan.may_hold_trail();
+    let analysis = &analysis;
+
     // Events repeated across CloudWatch export files (only CloudWatch files are read).
     let candidates = (0..files.len())
         .filter(|&f| plan.may_be_cloudwatch(f))
@@ -192,7 +199,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         since_us: opts.since_us,
         until_us: opts.until_us,
         encoder: encoder.as_ref(),
-        config: &opts.analysis,
+        config: analysis,
         analysis: opts.run_passes,
         duplicates: &duplicates,
         max_record_bytes: opts.max_record_bytes,
@@ -210,6 +217,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         (threads * 2 + 2) * RUN_AHEAD_BYTES,
         |o: &UnitOutput| match o {
             UnitOutput::Chunk(c) => (c.bytes as usize).max(1),
+            UnitOutput::Control(c) => (c.bytes as usize).max(1),
             UnitOutput::File { .. } => 1,
         },
         |u, emit| plan.run(u, &settings, &mut |o| emit(o)),
@@ -218,9 +226,11 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
             note: FileNote::Error(format!("internal error: {msg}")),
         },
         |out| {
-            if let UnitOutput::Chunk(c) = &out {
-                if let Some(p) = &progress {
-                    p.inc(c.bytes);
+            if let Some(p) = &progress {
+                match &out {
+                    UnitOutput::Chunk(c) => p.inc(c.bytes),
+                    UnitOutput::Control(c) => p.inc(c.bytes),
+                    UnitOutput::File { .. } => {}
                 }
             }
             let chunk = matches!(out, UnitOutput::Chunk(_));
@@ -265,11 +275,22 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         config: &opts.analysis,
         files: &paths,
     };
-    let passes = run
-        .passes
-        .take()
-        .unwrap_or_else(|| PassSet::new(&opts.analysis));
+    let mut passes = run.passes.take().unwrap_or_else(|| PassSet::new(analysis));
+    let logins = passes.take_logins();
     let mut findings = passes.finish(&ctx);
+    // The control plane: CloudTrail's records written to `control/`, its findings, and the
+    // joins with the database logins.
+    let control = control_plane(
+        &mut run, &files, &paths, analysis, &logins, &plan, &staging, &pool,
+    );
+    let control = match control {
+        Some((report, summary, error)) => {
+            findings.extend(report.findings);
+            output_errors.extend(error);
+            Some(summary)
+        }
+        None => None,
+    };
     finding::sort(&mut findings);
     finding::assign_ids(&mut findings);
     let input_paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
@@ -340,6 +361,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     });
     let mut summary = summary;
     summary.outputs.sessions = session_rows;
+    summary.control = control;
     if !opts.no_report {
         let mysql_family: Vec<bool> = (0..files.len())
             .map(|f| {
@@ -398,6 +420,123 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     }
     staging.publish()?;
     Ok(ScanReport { summary, findings })
+}
+
+/// The control plane of a run that read CloudTrail (`None` otherwise): its records
+/// de-duplicated by event id, sorted by time and written to `control/`; its findings and the
+/// joins with the database logins; what the summary says of it (and the output error if
+/// `control/` could not be written).
+#[allow(clippy::too_many_arguments)]
+fn control_plane(
+    run: &mut RunState<'_>,
+    files: &[input::InputFile],
+    paths: &[Arc<str>],
+    analysis: &AnalysisConfig,
+    logins: &pass::plane_logins::LoginTable,
+    plan: &Plan<'_>,
+    staging: &Staging,
+    pool: &rayon::ThreadPool,
+) -> Option<(
+    pass::control_plane::ControlReport,
+    sink::summary::ControlSummary,
+    Option<OutputError>,
+)> {
+    let is_trail = |f: usize| {
+        run.per_file[f]
+            .format
+            .as_deref()
+            .is_some_and(|n| n.contains("cloudtrail"))
+    };
+    let trail_files = (0..files.len()).filter(|&f| is_trail(f)).count() as u64;
+    if trail_files == 0 {
+        return None;
+    }
+    let mut events = std::mem::take(&mut run.control);
+    let before = events.len();
+    let mut seen = std::collections::HashSet::new();
+    events.retain(|e| e.event_id.as_ref().is_none_or(|id| seen.insert(id.clone())));
+    let duplicates = (before - events.len()) as u64;
+    events.sort_by_key(|e| (e.time_us, e.file, e.index));
+    let mut error = None;
+    let mut files_written = Vec::new();
+    if !events.is_empty() {
+        let dir = staging.dir().join("control");
+        match sink::control::write(&dir, &events, paths, pool) {
+            Ok((written, _)) => {
+                files_written = written.iter().map(|p| staging.relative(p)).collect();
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                error = Some(output_error(staging, "control", e));
+            }
+        }
+    }
+    // Per file: the last database event, and the instance a CloudWatch log group names.
+    let last_event_us: Vec<Option<i64>> = (0..files.len())
+        .map(|f| {
+            (!is_trail(f))
+                .then_some(run.per_file[f].stats.last_us)
+                .flatten()
+        })
+        .collect();
+    let first_event_us: Vec<Option<i64>> = (0..files.len())
+        .map(|f| {
+            (!is_trail(f))
+                .then_some(run.per_file[f].stats.first_us)
+                .flatten()
+        })
+        .collect();
+    let run_end_us = (0..files.len())
+        .filter_map(|f| run.per_file[f].stats.last_us)
+        .max();
+    let log_groups: Vec<Option<String>> = (0..files.len())
+        .map(|f| {
+            let cloudwatch = plan
+                .format_of(f)
+                .or_else(|| run.per_file[f].format.clone())
+                .is_some_and(|n| n.contains("cloudwatch"));
+            if !cloudwatch || is_trail(f) {
+                return None;
+            }
+            let head = input::read_head(&files[f].path, 64 << 10).ok()?;
+            control::identifier_from_log_group(&head)
+        })
+        .collect();
+    let ctx = pass::control_plane::ControlContext {
+        config: analysis,
+        files: paths,
+        last_event_us: &last_event_us,
+        first_event_us: &first_event_us,
+        log_groups: &log_groups,
+        run_end_us,
+    };
+    let report = pass::control_plane::analyse(&events, logins, &ctx);
+    let unjoined = (!analysis.control_plane).then(|| {
+        "the trail was found only inside a compressed file not named like one (no CloudTrail, .json or missing extension in its name): the logins were not kept, so the joins with the logs did not run; rename it and scan again".to_string()
+    });
+    let note = unjoined.or_else(|| (!report.unidentified.is_empty()).then(|| {
+        format!(
+            "{} database log file{} could not be tied to an instance (no [instances] entry, no CloudWatch log group, no folder named like an identifier of the trail): the joins with the trail leave {} out",
+            report.unidentified.len(),
+            if report.unidentified.len() == 1 { "" } else { "s" },
+            if report.unidentified.len() == 1 { "it" } else { "them" }
+        )
+    }));
+    let mut ignored_by_service = std::mem::take(&mut run.control_ignored);
+    ignored_by_service.retain(|_, n| *n > 0);
+    let summary = sink::summary::ControlSummary {
+        files: trail_files,
+        events: events.len() as u64,
+        duplicates,
+        ignored_by_service,
+        files_written,
+        instances: report.identities.clone(),
+        unidentified_files: report.unidentified.clone(),
+        note,
+        aws_accounts: analysis.aws_accounts.clone(),
+        correlation_window_secs: analysis.correlation_window_secs,
+    };
+    Some((report, summary, error))
 }
 
 /// An output that could not be written, named by its path in the output folder.

@@ -182,6 +182,18 @@ settings! {
     /// output), for privileges.md to list what is held but never used.
     #[arg(long, value_name = "FILE")]
     grants: std::path::PathBuf;
+    /// An AWS account of yours (repeatable; 12 digits): sharing a snapshot with it is routine,
+    /// with any other account an exfiltration.
+    #[arg(long = "aws-account", value_name = "ID")]
+    aws_accounts: Vec<AwsAccount> = Vec::new();
+    /// How long after a control-plane change (a master password reset, an exposure, audit
+    /// turned off) the database logs are searched for its effect [default: 1h].
+    #[arg(long, value_name = "DURATION")]
+    correlation_window: Seconds = Seconds(3600);
+    /// `[instances]`: each RDS instance or cluster identifier with the server hosts or path
+    /// parts of its database logs, e.g. `prod-db-1 = ["ip-10-0-1-5", "logs/prod-db-1/"]`.
+    #[arg(skip)]
+    instances: BTreeMap<String, Vec<String>> = BTreeMap::new();
     /// Custom rules, `[[rule]]` tables of the config file.
     #[arg(skip)]
     rule: Vec<RuleConfig> = Vec::new();
@@ -289,6 +301,10 @@ impl Settings {
             rules: self.rule.clone(),
             compiled_rules: Default::default(),
             users: self.users.clone(),
+            aws_accounts: self.aws_accounts.iter().map(|a| a.0.clone()).collect(),
+            correlation_window_secs: self.correlation_window.0,
+            instances: self.instances.clone(),
+            control_plane: false,
         };
         config.compile_rules()?;
         Ok(config)
@@ -312,6 +328,22 @@ impl FromStr for Net {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Net, String> {
         parse_net(s).map(Net)
+    }
+}
+
+/// An AWS account id: 12 digits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct AwsAccount(pub(crate) String);
+
+impl FromStr for AwsAccount {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<AwsAccount, String> {
+        let s = s.trim();
+        if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(AwsAccount(s.to_string()))
+        } else {
+            Err(format!("not an AWS account id: {s:?} (12 digits)"))
+        }
     }
 }
 
@@ -378,7 +410,7 @@ macro_rules! from_str_deserialize {
     )*};
 }
 
-from_str_deserialize!(Net, Seconds, UtcOffset, TimeLayout, PrefixArg);
+from_str_deserialize!(Net, Seconds, UtcOffset, TimeLayout, PrefixArg, AwsAccount);
 
 #[cfg(test)]
 mod tests {

@@ -460,6 +460,25 @@ pub(crate) fn parse_cloudwatch_prefix(b: &[u8]) -> Option<(Result<i64, TimeError
     Some((iso_date_time(b).map(|t| t + frac_us), i + 2))
 }
 
+/// A CloudTrail `eventTime`: `YYYY-MM-DDTHH:MM:SS[.fff]Z` (UTC, as CloudTrail writes it),
+/// or `YYYY-MM-DD HH:MM:SS` (UTC; CloudTrail Lake and some exports).
+pub(crate) fn parse_rfc3339_utc(b: &[u8]) -> Result<i64, TimeError> {
+    if b.len() == 19 && b[10] == b' ' {
+        return parse_iso_space(b);
+    }
+    // The CloudWatch prefix reader takes the same layout followed by a space.
+    let mut buf = [0u8; 40];
+    if b.len() + 1 > buf.len() {
+        return Err(TimeError::Layout);
+    }
+    buf[..b.len()].copy_from_slice(b);
+    buf[b.len()] = b' ';
+    match parse_cloudwatch_prefix(&buf[..b.len() + 1]) {
+        Some((t, n)) if n == b.len() + 1 => t,
+        _ => Err(TimeError::Layout),
+    }
+}
+
 /// 16-digit epoch microseconds (Aurora MySQL).
 #[inline]
 pub(crate) fn parse_epoch_us(b: &[u8]) -> Option<i64> {

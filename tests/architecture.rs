@@ -15,7 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["bytes", "error", "table", "time", "exec", "filter"],
     &["classify", "finding", "input"],
     // The normalised event and its Arrow builder.
-    &["event"],
+    &["event", "control"],
     // Parsers: bytes in, events out.
     &["format"],
     // What reads events: counts, de-duplication, the analysis passes.

@@ -7,6 +7,7 @@
 //! this folder only.
 
 mod clock;
+pub mod cloudtrail;
 pub mod cloudwatch_json;
 pub mod json_bounds;
 pub mod mysql;

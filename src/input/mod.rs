@@ -492,6 +492,25 @@ pub fn open(path: &Path) -> io::Result<Opened> {
     }
 }
 
+/// The first `n` bytes of a file, decompressed if it is compressed (a second look at a
+/// file's head after the scan, e.g. for the CloudWatch log group it names).
+pub(crate) fn read_head(path: &Path, n: usize) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    match open(path)? {
+        Opened::Empty => {}
+        Opened::Mapped(m) => {
+            let mut f = open_file(path)?;
+            buf.resize(n.min(m.map.len()), 0);
+            let got = read_up_to(&mut f, &mut buf)?;
+            buf.truncate(got);
+        }
+        Opened::Stream(c, f) => {
+            Decompressed::new(c, f)?.fill(&mut buf, n)?;
+        }
+    }
+    Ok(buf)
+}
+
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {

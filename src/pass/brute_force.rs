@@ -255,6 +255,7 @@ impl Pass for BruteForcePass {
                     ),
                     evidence: ctx.evidence(agg.first),
                     id: String::new(),
+                    resource: None,
                     samples: agg.sample.evidence(),
                 });
                 // A success from the same source after the burst began, within the delay.
@@ -296,6 +297,7 @@ impl Pass for BruteForcePass {
                 count: 1,
                 evidence: ctx.evidence(ev),
                 id: String::new(),
+                resource: None,
                 samples: vec![ev],
             });
         }

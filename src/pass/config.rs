@@ -69,6 +69,16 @@ pub struct AnalysisConfig {
     /// `rules`, compiled by [`AnalysisConfig::compile_rules`].
     pub compiled_rules: std::sync::Arc<Vec<CompiledRule>>,
     pub users: std::collections::BTreeMap<String, UserConfig>,
+    /// `--aws-account`: the accounts of the estate (snapshot sharing with them is routine).
+    pub aws_accounts: Vec<String>,
+    /// `--correlation-window`: how long after a control-plane change its effect is looked for
+    /// in the database logs.
+    pub correlation_window_secs: i64,
+    /// `[instances]`: identifier → server hosts or path parts of its logs.
+    pub instances: std::collections::BTreeMap<String, Vec<String>>,
+    /// The run reads CloudTrail (set by the pipeline once the files are planned): logins are
+    /// then kept per file and server for the joins of the two planes.
+    pub control_plane: bool,
 }
 
 /// Parses a CIDR, or a bare address as a single-host network.

@@ -206,6 +206,7 @@ impl Pass for DistributedBruteForcePass {
                     ),
                     evidence: ctx.evidence(agg.first),
                     id: String::new(),
+                    resource: None,
                     samples: agg.sample.evidence(),
                 });
                 // The user logging in from one of those sources after the burst began.
@@ -238,6 +239,7 @@ impl Pass for DistributedBruteForcePass {
                         count: 1,
                         evidence: ctx.evidence(*ev),
                         id: String::new(),
+                        resource: None,
                         samples: vec![*ev],
                     });
                 }

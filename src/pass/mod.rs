@@ -15,10 +15,12 @@ use crate::finding::Finding;
 
 pub mod brute_force;
 pub mod config;
+pub mod control_plane;
 pub mod cross_database;
 pub mod distributed_brute_force;
 pub mod master_user;
 pub mod non_ssl;
+pub mod plane_logins;
 pub mod rate_spike;
 pub mod rules;
 pub mod spray;
@@ -236,6 +238,7 @@ impl Seen {
             detail,
             evidence: ctx.evidence(self.first),
             id: String::new(),
+            resource: None,
             samples: self.sample.evidence(),
         }
     }
@@ -339,6 +342,7 @@ pub struct PassSet {
     statements: statements::StatementPass,
     cross_database: cross_database::CrossDatabasePass,
     rules: rules::RulePass,
+    plane_logins: plane_logins::PlaneLoginsPass,
 }
 
 impl PassSet {
@@ -354,6 +358,7 @@ impl PassSet {
             statements: Pass::new(config),
             cross_database: Pass::new(config),
             rules: Pass::new(config),
+            plane_logins: Pass::new(config),
         }
     }
 
@@ -369,6 +374,7 @@ impl PassSet {
         self.statements.observe(&o);
         self.cross_database.observe(&o);
         self.rules.observe(&o);
+        self.plane_logins.observe(&o);
     }
 
     #[cold]
@@ -394,6 +400,13 @@ impl PassSet {
         self.statements.merge(later.statements);
         self.cross_database.merge(later.cross_database);
         self.rules.merge(later.rules);
+        self.plane_logins.merge(later.plane_logins);
+    }
+
+    /// The logins kept for the joins with the control plane (empty unless the run reads
+    /// CloudTrail).
+    pub(crate) fn take_logins(&mut self) -> plane_logins::LoginTable {
+        std::mem::take(&mut self.plane_logins.logins)
     }
 
     pub fn finish(self, ctx: &FinishContext<'_>) -> Vec<Finding> {

@@ -134,6 +134,7 @@ impl Pass for PasswordSprayPass {
                     ),
                     evidence: ctx.evidence(agg.first),
                     id: String::new(),
+                    resource: None,
                     samples: agg.sample.evidence(),
                 });
             }

@@ -68,6 +68,13 @@ impl Plan<'_> {
         if blocks.failure().is_some() {
             return None;
         }
+        // A trail (even one delivered through CloudWatch) is read whole and de-duplicated by
+        // its event ids (see `format::cloudtrail`).
+        if self.choice == format::FormatChoice::Auto
+            && format::cloudtrail::sniff(blocks.head()).is_some()
+        {
+            return None;
+        }
         let fmt = format::detect(self.choice, self.clock, blocks.head())?;
         if !dedupe::is_cloudwatch(&fmt) {
             return None;

@@ -82,6 +82,11 @@ enum Unit {
         a: usize,
         b: Option<usize>,
     },
+    /// A mapped CloudTrail file, read whole (see [`crate::format::cloudtrail`]).
+    Trail {
+        file: usize,
+        shape: format::cloudtrail::Shape,
+    },
 }
 
 pub(crate) struct Plan<'f> {
@@ -250,6 +255,72 @@ impl<'f> Plan<'f> {
             }
             Unit::Stream { file } => self.run_stream(*file, settings, emit),
             Unit::Outside { a, b } => self.run_outside(*a, *b, settings, emit),
+            Unit::Trail { file, shape } => self.run_trail(*file, *shape, settings, emit),
+        }
+    }
+
+    /// Whether some file may be CloudTrail: a mapped file sniffed as one, or a compressed
+    /// file (sniffed only when its unit runs) whose name could be a trail's: `CloudTrail` or
+    /// `.json` in it, or no extension (Firehose objects). Compressed audit logs
+    /// (`server_audit.log.1.gz`, CloudWatch exports' `000000.gz`) leave the joins' login
+    /// table off.
+    pub(crate) fn may_hold_trail(&self) -> bool {
+        let trail_like = |f: &InputFile| {
+            let name = f
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_ascii_lowercase())
+                .unwrap_or_default();
+            let stem = name
+                .strip_suffix(".gz")
+                .or_else(|| name.strip_suffix(".zst"))
+                .unwrap_or(&name);
+            name.contains("cloudtrail") || name.contains(".json") || !stem.contains('.')
+        };
+        self.units.iter().any(|u| matches!(u, Unit::Trail { .. }))
+            || self
+                .streams
+                .iter()
+                .zip(self.files)
+                .any(|(&s, f)| s && trail_like(f))
+    }
+
+    /// A mapped CloudTrail file: hashed with positioned reads, then parsed whole from the map
+    /// (a trail object is one JSON document, so it is not cut into chunks).
+    fn run_trail(
+        &self,
+        file: usize,
+        shape: format::cloudtrail::Shape,
+        settings: &ChunkSettings<'_>,
+        emit: &mut dyn FnMut(UnitOutput),
+    ) {
+        let source = self.source(file);
+        if let Ok(m) = source.open(&self.files[file].path) {
+            let len = (source.planned.len as usize).min(m.map.len());
+            emit(UnitOutput::File {
+                file,
+                note: FileNote::Format {
+                    format: shape.name().to_string(),
+                    compression: input::Compression::None,
+                },
+            });
+            let hex = input::sha256_hex_with(&m.map[..len], |_, _| {});
+            emit(UnitOutput::File {
+                file,
+                note: FileNote::Sha256 {
+                    hex,
+                    bytes: source.planned.len,
+                },
+            });
+            let out = crate::scan::read_trail(settings, file, &m.map[..len]);
+            input::release_pages(&m.map, 0, len);
+            emit(UnitOutput::Control(Box::new(out)));
+        }
+        if let Some(reason) = source.finish() {
+            emit(UnitOutput::File {
+                file,
+                note: FileNote::Changed(reason),
+            });
         }
     }
 
@@ -687,6 +758,22 @@ fn plan_file(
     };
     let map = &mapped.map;
     let head = &map[..map.len().min(SNIFF_BYTES)];
+    if choice == FormatChoice::Auto {
+        match format::cloudtrail::sniff(head) {
+            Some(format::cloudtrail::Shape::Digest) => {
+                let mut units = report(FileNote::Skipped(DIGEST_SKIPPED.into()));
+                units.push(Unit::Hash { file: i });
+                return only(units, Some(Source::new(mapped.opened, 0)));
+            }
+            Some(shape) => {
+                return only(
+                    vec![Unit::Trail { file: i, shape }],
+                    Some(Source::new(mapped.opened, 0)),
+                )
+            }
+            None => {}
+        }
+    }
     let format = format::detect(choice, clock, head);
     let Some(format) = format else {
         let mut units = report(FileNote::Skipped("not a recognised audit log".into()));
@@ -752,6 +839,10 @@ fn plan_file(
     }
 }
 
+/// Why a CloudTrail digest file is skipped.
+pub(crate) const DIGEST_SKIPPED: &str =
+    "CloudTrail digest file (hourly SHA-256 hashes of the delivered trail files, no events)";
+
 /// The formats of the planned files, for the summary.
 impl Plan<'_> {
     /// The file a unit belongs to.
@@ -760,7 +851,8 @@ impl Plan<'_> {
             Unit::Report { file, .. }
             | Unit::Hash { file }
             | Unit::Chunk { file, .. }
-            | Unit::Stream { file } => *file,
+            | Unit::Stream { file }
+            | Unit::Trail { file, .. } => *file,
             Unit::Pair { a, .. } => a.0,
             Unit::Outside { a, .. } => *a,
         }

@@ -12,6 +12,91 @@ use crate::stats::StatsBuilder;
 
 use super::{Plan, SNIFF_BYTES, STREAM_BLOCK_BYTES};
 
+/// The largest CloudTrail file read (decompressed): a trail object is read whole, and AWS's
+/// delivery objects are a few MB; a larger file is reported, not read.
+const MAX_TRAIL_BYTES: usize = 2 << 30;
+
+/// A compressed CloudTrail file: decompressed whole (hashing the compressed bytes as they are
+/// read), then parsed; a digest file is skipped with the reason.
+fn trail_stream(
+    settings: &ChunkSettings<'_>,
+    file: usize,
+    compression: crate::input::Compression,
+    shape: format::cloudtrail::Shape,
+    blocks: RecordBlocks<Decompressed>,
+    emit: &mut dyn FnMut(UnitOutput),
+) {
+    let digest = shape == format::cloudtrail::Shape::Digest;
+    let mut data = blocks.head().to_vec();
+    let (mut dec, mut failure) = blocks.into_source();
+    let mut too_large = false;
+    if failure.is_none() {
+        loop {
+            if data.len() >= MAX_TRAIL_BYTES {
+                too_large = true;
+                break;
+            }
+            // A digest is not kept: only its hash is wanted.
+            if digest {
+                data.clear();
+            }
+            let want = (data.len() + STREAM_BLOCK_BYTES).min(MAX_TRAIL_BYTES);
+            match dec.fill(&mut data, want) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+    if digest {
+        emit(UnitOutput::File {
+            file,
+            note: FileNote::Skipped(super::DIGEST_SKIPPED.into()),
+        });
+    } else {
+        emit(UnitOutput::File {
+            file,
+            note: FileNote::Format {
+                format: shape.name().to_string(),
+                compression,
+            },
+        });
+    }
+    // The hash of the whole compressed file, read to its end even when the rest is not kept.
+    let hash = dec.finish();
+    if let Ok((hex, bytes)) = hash {
+        emit(UnitOutput::File {
+            file,
+            note: FileNote::Sha256 { hex, bytes },
+        });
+    }
+    if digest {
+        return;
+    }
+    if let Some(e) = failure {
+        emit(UnitOutput::File {
+            file,
+            note: FileNote::Error(corrupt(compression, &e)),
+        });
+    }
+    if too_large {
+        emit(UnitOutput::File {
+            file,
+            note: FileNote::Error(format!(
+                "a CloudTrail file over {} GiB decompressed is not read",
+                MAX_TRAIL_BYTES >> 30
+            )),
+        });
+        return;
+    }
+    emit(UnitOutput::Control(Box::new(crate::scan::read_trail(
+        settings, file, &data,
+    ))));
+}
+
 /// Bytes kept past the record limit in the head of a long record (more than a `\r\n`).
 const LONG_HEAD_SLACK: usize = 8;
 
@@ -59,6 +144,11 @@ impl Plan<'_> {
             Err(message) => return emit(error(message)),
         };
         let mut blocks = self.stream_blocks(dec, settings.max_record_bytes);
+        if self.choice == format::FormatChoice::Auto {
+            if let Some(shape) = format::cloudtrail::sniff(blocks.head()) {
+                return trail_stream(settings, file, compression, shape, blocks, emit);
+            }
+        }
         let Some(format) = format::detect(self.choice, self.clock, blocks.head()) else {
             let reason = match blocks.failure() {
                 Some(e) => return emit(error(corrupt(compression, e))),

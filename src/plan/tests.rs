@@ -51,6 +51,7 @@ fn a_panic_in_one_chunk_of_a_pair_does_not_cost_the_other_file_its_chunk() {
     PANIC_IN_FILE.with(|f| f.set(Some(0)));
     plan.run(pair, &settings, &mut |out| match out {
         UnitOutput::Chunk(c) => records[c.file] += c.stats.records,
+        UnitOutput::Control(_) => unreachable!("no CloudTrail here"),
         UnitOutput::File { file, note } => match note {
             FileNote::Error(m) => errors.push((file, m)),
             FileNote::Sha256 { hex, .. } => hashes.push((file, hex)),

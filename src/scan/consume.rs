@@ -24,6 +24,9 @@ pub(crate) struct RunState<'a> {
     pub(crate) session_error: Option<Error>,
     /// `--privileges`: each user's use, merged in input order.
     pub(crate) privileges: Option<crate::privileges::Usage>,
+    /// CloudTrail's database records, in input order, and the other records per service.
+    pub(crate) control: Vec<crate::control::ControlEvent>,
+    pub(crate) control_ignored: std::collections::BTreeMap<String, u64>,
 }
 
 impl<'a> RunState<'a> {
@@ -37,6 +40,8 @@ impl<'a> RunState<'a> {
             session_writer: None,
             session_error: None,
             privileges: None,
+            control: Vec::new(),
+            control_ignored: Default::default(),
         }
     }
 
@@ -84,6 +89,16 @@ impl<'a> RunState<'a> {
                     FileNote::Skipped(r) => st.skipped = Some(r),
                     FileNote::Error(m) => st.errors.push(m),
                     FileNote::Changed(r) => st.changed = Some(r),
+                }
+            }
+            UnitOutput::Control(c) => {
+                let c = *c;
+                self.control.extend(c.events);
+                for (service, n) in c.ignored {
+                    *self.control_ignored.entry(service).or_insert(0) += n;
+                }
+                if let Some(st) = self.per_file.get_mut(c.file) {
+                    st.stats.merge(c.stats);
                 }
             }
             UnitOutput::Chunk(c) => {

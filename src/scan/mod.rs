@@ -58,8 +58,66 @@ pub(crate) enum FileNote {
 
 /// One output of a unit, in order.
 pub(crate) enum UnitOutput {
-    File { file: usize, note: FileNote },
+    File {
+        file: usize,
+        note: FileNote,
+    },
     Chunk(Box<ChunkOutput>),
+    /// A CloudTrail file, read whole (see [`read_trail`]).
+    Control(Box<ControlOutput>),
+}
+
+/// What a CloudTrail file gave: its database records (inside the time window) and the
+/// accounting of every unit it held.
+pub struct ControlOutput {
+    pub file: usize,
+    /// Bytes read (decompressed).
+    pub bytes: u64,
+    pub stats: Stats,
+    pub events: Vec<crate::control::ControlEvent>,
+    /// Records about other services, by `eventSource`.
+    pub ignored: std::collections::BTreeMap<String, u64>,
+}
+
+/// Reads a whole CloudTrail file (`data`, decompressed) of input `file`: records outside the
+/// time window are counted as `filtered`, every other unit as a record, an ignored record,
+/// a blank line or a rejected unit (its index as its line).
+pub(crate) fn read_trail(settings: &ChunkSettings<'_>, file: usize, data: &[u8]) -> ControlOutput {
+    let trail = format::cloudtrail::parse(data, file as u32);
+    let mut stats = Stats {
+        lines: trail.units + trail.blank,
+        ignored: trail.ignored_total(),
+        blank: trail.blank,
+        parsed_bytes: data.len() as u64,
+        ..Stats::default()
+    };
+    for (index, reason, why) in &trail.rejected {
+        stats.rejected += 1;
+        *stats.rejected_by_reason.entry(*reason).or_default() += 1;
+        if stats.rejected_samples.len() < crate::stats::REJECTED_SAMPLES {
+            stats.rejected_samples.push((*index, *reason, why.clone()));
+        }
+    }
+    let mut events = trail.events;
+    events.retain(|e| {
+        let inside = !settings.since_us.is_some_and(|t| e.time_us < t)
+            && !settings.until_us.is_some_and(|t| e.time_us >= t);
+        if inside {
+            stats.records += 1;
+            stats.first_us = Some(stats.first_us.map_or(e.time_us, |t| t.min(e.time_us)));
+            stats.last_us = Some(stats.last_us.map_or(e.time_us, |t| t.max(e.time_us)));
+        } else {
+            stats.filtered += 1;
+        }
+        inside
+    });
+    ControlOutput {
+        file,
+        bytes: data.len() as u64,
+        stats,
+        events,
+        ignored: trail.ignored,
+    }
 }
 
 /// What one chunk produced.

@@ -206,6 +206,7 @@ pub(crate) fn assemble(run: Run<'_>) -> Summary {
             threads,
         },
         totals,
+        control: None,
     }
 }
 

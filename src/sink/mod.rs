@@ -2,6 +2,7 @@
 //! (its assembly and its renderings).
 
 pub(crate) mod assemble;
+pub(crate) mod control;
 #[cfg(test)]
 mod differential_tests;
 pub mod evidence;

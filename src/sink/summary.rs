@@ -27,6 +27,33 @@ pub struct Summary {
     pub rejected_samples: Vec<crate::stats::RejectedSample>,
     pub outputs: Outputs,
     pub throughput: Throughput,
+    /// The control plane, when the run read CloudTrail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub control: Option<ControlSummary>,
+}
+
+/// What the run read of CloudTrail, and which database logs it could tie to an instance.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct ControlSummary {
+    /// CloudTrail files read (digests are skipped and listed among the inputs).
+    pub files: u64,
+    /// Records about databases, written to `control/` (after de-duplication by event id).
+    pub events: u64,
+    /// Records delivered twice (the same `eventID` through two paths), kept once.
+    pub duplicates: u64,
+    /// Records about other services, by `eventSource`.
+    pub ignored_by_service: BTreeMap<String, u64>,
+    pub files_written: Vec<String>,
+    /// Database log files tied to an instance or cluster, and how.
+    pub instances: Vec<crate::pass::control_plane::InstanceOf>,
+    /// Database log files tied to no instance: the joins with the trail skip them.
+    pub unidentified_files: Vec<String>,
+    /// What could not be told, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The estate's accounts (`--aws-account`) and the correlation window the joins used.
+    pub aws_accounts: Vec<String>,
+    pub correlation_window_secs: i64,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -406,6 +433,57 @@ impl Summary {
                 );
             }
             let _ = writeln!(s);
+        }
+
+        if let Some(c) = &self.control {
+            let _ = writeln!(s, "## Control plane (CloudTrail)\n");
+            let _ = writeln!(
+                s,
+                "{} records about databases from {} CloudTrail files (records delivered twice, kept once: {}); records about other services, ignored:\n",
+                c.events, c.files, c.duplicates
+            );
+            if c.ignored_by_service.is_empty() {
+                let _ = writeln!(s, "none.\n");
+            } else {
+                let _ = writeln!(s, "| service | records |\n| --- | ---: |");
+                for (k, n) in &c.ignored_by_service {
+                    let _ = writeln!(s, "| {} | {n} |", md(k));
+                }
+                let _ = writeln!(s);
+            }
+            if !c.instances.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "| database log | instance | told by |\n| --- | --- | --- |"
+                );
+                for i in &c.instances {
+                    let _ = writeln!(
+                        s,
+                        "| {}{} | {} | {} |",
+                        md(&i.file),
+                        i.server_host
+                            .as_deref()
+                            .map(|h| format!(" ({})", md(h)))
+                            .unwrap_or_default(),
+                        md(&i.instance),
+                        i.how
+                    );
+                }
+                let _ = writeln!(s);
+            }
+            if let Some(n) = &c.note {
+                let _ = writeln!(s, "{}\n", md(n));
+            }
+            let _ = writeln!(
+                s,
+                "Accounts of the estate: {}; changes joined with the logs within {} s.\n",
+                if c.aws_accounts.is_empty() {
+                    "none given (--aws-account): only the trail's own account is".to_string()
+                } else {
+                    c.aws_accounts.join(", ")
+                },
+                c.correlation_window_secs
+            );
         }
 
         let _ = writeln!(s, "## Lines\n");

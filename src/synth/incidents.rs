@@ -41,6 +41,28 @@ const INCIDENTS: [Incident; 15] = [
     code_execution,
 ];
 
+/// The slots of two incidents the CloudTrail of `synth --cloudtrail` lines up with.
+pub(crate) const MASTER_OFF_ADMIN_SLOT: usize = 3;
+pub(crate) const EVIDENCE_SWITCHED_OFF_SLOT: usize = 13;
+
+/// Incident `k`'s slot: its hour (slice) and start time. Evenly spread slots; each incident
+/// starts at HH:10:00 and ends before HH:45.
+pub(crate) fn slot(days: u32, start_us: i64, k: usize) -> (usize, i64) {
+    let period_h = days as u64 * 24;
+    let n = INCIDENTS.len() as u64;
+    let h = (period_h * (2 * k as u64 + 1) / (2 * n)) as usize;
+    (h, start_us + h as i64 * SLICE_US + 10 * MIN_US)
+}
+
+/// Whether the slots named above still hold the incidents they name (for the tests).
+#[cfg(test)]
+pub(crate) fn slots_hold_their_incidents() -> bool {
+    INCIDENTS[MASTER_OFF_ADMIN_SLOT] as usize
+        == (master_user_off_the_admin_host as Incident) as usize
+        && INCIDENTS[EVIDENCE_SWITCHED_OFF_SLOT] as usize
+            == (evidence_switched_off as Incident) as usize
+}
+
 /// What an incident plants into, and the facts of the corpus it needs.
 struct Planting<'a> {
     env: &'a Env,
@@ -96,13 +118,7 @@ pub(crate) fn plant(
     bastion_first: &mut i64,
     bastion_logins: &mut u64,
 ) -> usize {
-    let period_h = env.days as u64 * 24;
-    let n = INCIDENTS.len() as u64;
-    // Evenly spread slots; each incident starts at HH:10:00 and ends before HH:45.
-    let slot = |k: u64| -> (usize, i64) {
-        let h = (period_h * (2 * k + 1) / (2 * n)) as usize;
-        (h, env.start_us + h as i64 * SLICE_US + 10 * MIN_US)
-    };
+    let slot = |k: u64| slot(env.days, env.start_us, k as usize);
     let pg = env.flavor == Flavor::Postgres;
     let mut plant = Planting {
         env,

@@ -56,6 +56,7 @@ use rayon::prelude::*;
 mod app_sql;
 mod background;
 mod calibrate;
+mod cloudtrail;
 mod cloudwatch_json;
 mod estate;
 mod ground_truth;
@@ -113,7 +114,7 @@ impl Flavor {
     }
 
     /// DB instance identifier, used as the CloudWatch log stream name.
-    fn instance_id(self) -> &'static str {
+    pub(crate) fn instance_id(self) -> &'static str {
         match self {
             Flavor::RdsMysql => "prod-mysql-1",
             Flavor::Mariadb => "prod-mariadb-1",
@@ -205,6 +206,10 @@ pub struct SynthOptions {
     /// objects without extension, each JSON payloads concatenated without separators, the
     /// first opening with a `CONTROL_MESSAGE`. The size then applies to the log text inside.
     pub cloudwatch_json: bool,
+    /// Also write the control plane: a CloudTrail of the estate whose planted incidents line
+    /// up with the audit logs' (see `cloudtrail.rs`). The logs then go under a folder named
+    /// after the instance (the cluster on Aurora), the trail under `cloudtrail/`.
+    pub cloudtrail: bool,
     /// Length of the period; shortened (never below 1) when `size_bytes` is too small to
     /// hold the fixed traffic of that many days, see `SynthReport::days`.
     pub days: u32,
@@ -231,6 +236,7 @@ impl Default for SynthOptions {
             compression: Compression::None,
             cloudwatch_export: false,
             cloudwatch_json: false,
+            cloudtrail: false,
             days: DEFAULT_DAYS,
             start: default_start(),
         }
@@ -260,6 +266,9 @@ pub(crate) use crate::bytes::parse_size;
 
 /// Writes the corpus and `ground_truth.json` under `opts.out`.
 pub fn generate(opts: &SynthOptions) -> io::Result<SynthReport> {
+    if opts.cloudtrail {
+        return generate_with_trail(opts);
+    }
     if opts.days == 0 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -347,4 +356,68 @@ pub fn generate(opts: &SynthOptions) -> io::Result<SynthReport> {
         days: env.days,
         ground_truth: gt_path,
     })
+}
+
+/// [`generate`] with `--cloudtrail`: the audit logs under `<out>/<identifier>/`, the trail
+/// under `<out>/cloudtrail/`, and one `ground_truth.json` for both (the trail's findings carry
+/// their `resource`; `config.aws_accounts` lists the estate's accounts).
+fn generate_with_trail(opts: &SynthOptions) -> io::Result<SynthReport> {
+    let id = cloudtrail::database_id(opts.flavor);
+    let inner = SynthOptions {
+        out: opts.out.join(id),
+        cloudtrail: false,
+        ..opts.clone()
+    };
+    let mut report = generate(&inner)?;
+    let start_us = opts
+        .start
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc()
+        .timestamp()
+        * US;
+    let (trail_files, expected) = cloudtrail::write(&opts.out, opts.flavor, start_us, report.days)?;
+    let inner_gt = fs::read(&report.ground_truth)?;
+    fs::remove_file(&report.ground_truth)?;
+    let mut gt: serde_json::Value = serde_json::from_slice(&inner_gt).map_err(io::Error::other)?;
+    let prefix = |f: &serde_json::Value| {
+        serde_json::Value::String(format!("{id}/{}", f.as_str().unwrap_or("")))
+    };
+    if let Some(files) = gt["files"].as_array_mut() {
+        for f in files.iter_mut() {
+            *f = prefix(f);
+        }
+        files.extend(
+            trail_files
+                .iter()
+                .map(|f| serde_json::Value::String(f.clone())),
+        );
+    }
+    gt["cloudtrail"] = serde_json::json!(true);
+    gt["config"]["aws_accounts"] =
+        serde_json::json!([cloudtrail::ACCOUNT, cloudtrail::SECOND_ACCOUNT]);
+    if let Some(list) = gt["expected_findings"].as_array_mut() {
+        for e in &expected {
+            list.push(serde_json::json!({
+                "kind": e.kind,
+                "severity": e.severity,
+                "user": e.user,
+                "client_ip": e.client_ip,
+                "database": null,
+                "resource": e.resource,
+                "first_seen": time::fmt_rfc3339(e.first_seen),
+                "note": e.note,
+            }));
+        }
+    }
+    let path = opts.out.join("ground_truth.json");
+    let mut json = serde_json::to_vec_pretty(&gt).map_err(io::Error::other)?;
+    json.push(b'\n');
+    fs::write(&path, json)?;
+    report
+        .files
+        .extend(trail_files.iter().map(|f| opts.out.join(f)));
+    report.expected_findings += expected.len();
+    report.ground_truth = path;
+    Ok(report)
 }

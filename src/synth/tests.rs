@@ -833,3 +833,9 @@ fn tiny_sizes_shorten_the_period() {
     assert_eq!(ground_truth(&d.0)["days"], r.days);
     assert!(r.files.len() >= 3);
 }
+
+/// The trail of `synth --cloudtrail` lines up with two incidents by their slots.
+#[test]
+fn the_trail_s_slots_name_the_incidents_it_lines_up_with() {
+    assert!(super::incidents::slots_hold_their_incidents());
+}

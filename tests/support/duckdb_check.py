@@ -59,7 +59,7 @@ fcols = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM '{out}/finding
 fwant = {"kind": "VARCHAR", "severity": "VARCHAR", "first_seen": "TIMESTAMP WITH TIME ZONE",
          "last_seen": "TIMESTAMP WITH TIME ZONE", "user": "VARCHAR", "client_ip": "VARCHAR",
          "database": "VARCHAR", "count": "BIGINT", "detail": "VARCHAR", "evidence": "VARCHAR",
-         "finding_id": "VARCHAR"}
+         "finding_id": "VARCHAR", "resource": "VARCHAR"}
 if fcols != fwant:
     problems.append(f"findings columns {fcols}")
 findings = con.execute(f"SELECT count(*) FROM '{out}/findings.parquet'").fetchone()[0]

@@ -115,7 +115,18 @@ pub fn assert_lines_accounted(summary: &Value) {
 // ---------------------------------------------------------------------------------------------
 
 /// Kinds that must not fire on background traffic at all.
-pub const NO_FALSE_POSITIVES: [&str; 7] = [
+pub const NO_FALSE_POSITIVES: [&str; 17] = [
+    // The control plane's (CloudTrail) kinds: only what a trail plants.
+    "master_password_reset",
+    "public_exposure",
+    "snapshot_shared",
+    "snapshot_copied_out",
+    "snapshot_export",
+    "iam_auth_disabled",
+    "deletion_protection_off",
+    "destroyed",
+    "control_plane_recon",
+    "takeover_after_password_reset",
     "distributed_brute_force",
     "unknown_source_ip",
     "non_ssl_session",
@@ -217,6 +228,9 @@ pub fn is_expected(e: &Value, f: &Finding) -> bool {
             .as_str()
             .is_none_or(|d| f.database.as_deref() == Some(d))
         && e["statement"].as_str().is_none_or(|s| f.detail.contains(s))
+        && e["resource"]
+            .as_str()
+            .is_none_or(|r| f.resource.as_deref() == Some(r))
 }
 
 /// Asserts that the findings agree with the ground truth ([`compare`]); `what` names the
