@@ -33,6 +33,45 @@ enum Command {
     Grep(GrepArgs),
     /// Write a deterministic synthetic corpus with planted incidents (for tests and benchmarks).
     Synth(SynthArgs),
+    /// Print one SQL statement that yields the findings from the events table (DuckDB, Athena
+    /// or Spark), with the same settings as scan inlined.
+    Sql(SqlArgs),
+    /// Print Athena CREATE TABLE statements (with partition projection) for the output tables.
+    AthenaDdl(AthenaDdlArgs),
+}
+
+#[derive(Args)]
+struct SqlArgs {
+    /// The SQL engine: athena, spark or duckdb.
+    #[arg(long, value_enum)]
+    dialect: crate::sql::Dialect,
+    /// The events: a path or glob of the events Parquet for DuckDB and Spark (default
+    /// forensics-out/events), a table name for Athena (default rds_audit_events).
+    #[arg(long, value_name = "LOCATION")]
+    events: Option<String>,
+    /// The settings a config file can also give (as for scan).
+    #[command(flatten)]
+    settings: SettingsLayer,
+    /// TOML config: the same settings as scan; flags override it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct AthenaDdlArgs {
+    /// Where the scans' output lies, e.g. s3://bucket/forensics (the -o folder, or the folder
+    /// holding the shard=I-of-N folders of sharded scans).
+    #[arg(long, value_name = "S3_PREFIX")]
+    location: String,
+    /// The N of sharded scans (--shard I/N): events partitioned by shard and day.
+    #[arg(long, value_name = "N")]
+    shards: Option<u32>,
+    /// Table names start with this.
+    #[arg(long, default_value = "rds_audit")]
+    table_prefix: String,
+    /// First day of the date projection (YYYY-MM-DD).
+    #[arg(long, default_value = "2015-01-01")]
+    since: String,
 }
 
 #[derive(Args)]
@@ -161,6 +200,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Scan(a) => run_scan(a),
         Command::Grep(a) => run_grep(a),
         Command::Synth(a) => run_synth(a),
+        Command::Sql(a) => run_sql(a),
+        Command::AthenaDdl(a) => run_athena_ddl(a),
     }
 }
 
@@ -246,6 +287,50 @@ fn run_scan(mut a: ScanArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn run_sql(a: SqlArgs) -> Result<ExitCode> {
+    let settings = Settings::resolve(a.settings, a.config.as_deref())?;
+    let analysis = settings.analysis().map_err(|message| match &a.config {
+        Some(path) => Error::Config {
+            path: path.clone(),
+            message,
+        },
+        None => Error::Usage(message),
+    })?;
+    if !analysis.rules.is_empty() {
+        eprintln!(
+            "forensics: note: custom [[rule]]s match the original log line, which the events do \
+             not keep; the query leaves them out"
+        );
+    }
+    let q = crate::sql::findings_query(&analysis, a.dialect, a.events.as_deref());
+    write_stdout(q.as_bytes())
+}
+
+fn run_athena_ddl(a: AthenaDdlArgs) -> Result<ExitCode> {
+    if a.shards == Some(0) {
+        return Err(Error::Usage("--shards must be at least 1".into()));
+    }
+    if !a.table_prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(Error::Usage(format!(
+            "--table-prefix {:?}: letters, digits and _ only",
+            a.table_prefix
+        )));
+    }
+    let ddl = crate::sql::athena_ddl(&a.location, &a.table_prefix, a.shards, &a.since);
+    write_stdout(ddl.as_bytes())
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn write_stdout(bytes: &[u8]) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io(std::path::Path::new("<stdout>"), e))
+        }
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }
 
 fn run_grep(a: GrepArgs) -> Result<ExitCode> {

@@ -25,6 +25,7 @@ pub mod scan;
 pub mod session;
 mod settings;
 pub mod sink;
+pub mod sql;
 pub mod stats;
 pub mod synth;
 pub mod table;
