@@ -134,8 +134,8 @@ impl Dialect {
         }
     }
 
-    /// The events table: a path or glob of Parquet files (DuckDB, Spark) or a table name
-    /// (Athena).
+    /// The events table: a path or glob of Parquet files (DuckDB, Spark), or a table name
+    /// (Athena; Spark when it has no `/`).
     pub(crate) fn events_table(self, location: &str) -> String {
         match self {
             Dialect::Athena => location.to_string(),
@@ -150,6 +150,9 @@ impl Dialect {
                     self.lit(&glob)
                 )
             }
+            // A name without a slash or glob is a table (a metastore table or a temporary
+            // view); `./events` is the folder.
+            Dialect::Spark if !location.contains(['/', '*']) => location.to_string(),
             Dialect::Spark => format!("parquet.`{}`", location.replace('`', "``")),
         }
     }
