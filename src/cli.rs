@@ -154,6 +154,10 @@ struct ScanArgs {
     /// event exported twice, by overlapping export tasks or a retried delivery, is kept once).
     #[arg(long)]
     keep_duplicates: bool,
+    /// Scan only share I of N of the input files (dealt out by size, the same deal in every
+    /// run) and publish into OUT/shard=I-of-N/, so N scans (an array job) can share one -o.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<crate::input::Shard>,
     /// Chunk size in bytes (testing aid: small chunks exercise chunk edges).
     #[arg(long, hide = true)]
     chunk_bytes: Option<usize>,
@@ -238,6 +242,7 @@ impl ScanArgs {
             max_record_bytes: settings.max_record_bytes.0,
             no_report: settings.no_report,
             settings_used,
+            shard: self.shard,
         })
     }
 }
@@ -247,6 +252,7 @@ fn run_scan(mut a: ScanArgs) -> Result<ExitCode> {
     let settings = Settings::resolve(flags, a.config.as_deref())?;
     let opts = a.options(settings)?;
     let report = crate::scan(&opts)?;
+    let out_dir = opts.out_dir();
     let s = &report.summary;
     if !a.quiet {
         print!("{}", s.to_terminal());
@@ -256,7 +262,7 @@ fn run_scan(mut a: ScanArgs) -> Result<ExitCode> {
             "forensics: warning: {} rejected lines, {} files with errors (see {}/summary.md)",
             s.totals.rejected,
             s.totals.files_error,
-            a.out.display()
+            out_dir.display()
         );
     }
     // An output that could not be written (a full disk) was left out; the rest was
@@ -264,7 +270,7 @@ fn run_scan(mut a: ScanArgs) -> Result<ExitCode> {
     for e in &s.outputs.errors {
         eprintln!(
             "forensics: error: cannot write {}: {} ({} not written)",
-            a.out.join(&e.path).display(),
+            out_dir.join(&e.path).display(),
             e.error,
             e.output
         );
@@ -272,7 +278,9 @@ fn run_scan(mut a: ScanArgs) -> Result<ExitCode> {
     if !s.outputs.errors.is_empty() {
         return Ok(ExitCode::from(2));
     }
-    if report.readable_files() == 0 {
+    // A shard may be dealt no file at all (more shards than files): an empty share.
+    let empty_share = s.shard.as_ref().is_some_and(|sh| sh.files == 0 && sh.files_all > 0);
+    if report.readable_files() == 0 && !empty_share {
         eprintln!(
             "forensics: error: nothing readable: no input file is an audit log that could be read"
         );

@@ -119,6 +119,7 @@ fn scan_limited(
         max_record_bytes,
         no_report: false,
         settings_used: Vec::new(),
+        shard: None,
     };
     forensics::scan(&opts).expect("scan runs");
     let summary: Value =

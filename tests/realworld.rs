@@ -140,6 +140,7 @@ fn scan(path: &Path, out: &Path, chunk_bytes: Option<usize>) -> Summary {
         max_record_bytes: forensics::format::DEFAULT_MAX_RECORD_BYTES,
         no_report: false,
         settings_used: Vec::new(),
+        shard: None,
     };
     forensics::scan(&opts).expect("scan runs").summary
 }

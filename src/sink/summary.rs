@@ -27,6 +27,23 @@ pub struct Summary {
     pub rejected_samples: Vec<crate::stats::RejectedSample>,
     pub outputs: Outputs,
     pub throughput: Throughput,
+    /// This scan's share of the inputs under `--shard I/N`; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardSummary>,
+}
+
+/// A sharded scan's share (`--shard I/N`): which shard, and its files and bytes out of all
+/// the inputs the N scans deal out between them.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ShardSummary {
+    /// `I-of-N`, as the output folder (`shard=I-of-N`) and part names carry it.
+    pub shard: String,
+    pub index: u32,
+    pub count: u32,
+    pub files: u64,
+    pub bytes: u64,
+    pub files_all: u64,
+    pub bytes_all: u64,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]

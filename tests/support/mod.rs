@@ -193,6 +193,7 @@ pub fn scan_lib(
         max_record_bytes: forensics::format::DEFAULT_MAX_RECORD_BYTES,
         no_report: false,
         settings_used: Vec::new(),
+        shard: None,
     };
     let findings = forensics::scan(&opts).expect("scan runs").findings;
     Scanned {
