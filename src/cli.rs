@@ -278,9 +278,14 @@ fn run_scan(mut a: ScanArgs) -> Result<ExitCode> {
     if !s.outputs.errors.is_empty() {
         return Ok(ExitCode::from(2));
     }
-    // A shard may be dealt no file at all (more shards than files): an empty share.
-    let empty_share = s.shard.as_ref().is_some_and(|sh| sh.files == 0 && sh.files_all > 0);
-    if report.readable_files() == 0 && !empty_share {
+    // A shard may be dealt no log at all (more shards than files, or only files that are not
+    // logs): its share is empty, not an error; the other shards read the rest.
+    if report.readable_files() == 0 && s.shard.as_ref().is_some_and(|sh| sh.files_all > 0) {
+        eprintln!(
+            "forensics: warning: shard {}: no audit log in this share of the inputs",
+            s.shard.as_ref().map_or(String::new(), |sh| sh.shard.clone())
+        );
+    } else if report.readable_files() == 0 {
         eprintln!(
             "forensics: error: nothing readable: no input file is an audit log that could be read"
         );

@@ -76,7 +76,10 @@ elif engine == "spark":
         # environment, cached once: the query reads the events many times over.
         view = f"events_{name}"
         if view in q:
-            spark.read.parquet(os.environ[f"EVENTS_{name}"]).cache().createOrReplaceTempView(view)
+            # Every Parquet file below (a glob may name several shards' `events` folders,
+            # which Spark will not infer partitions across; the query needs no `dt`).
+            (spark.read.option("recursiveFileLookup", "true")
+             .parquet(os.environ[f"EVENTS_{name}"]).cache().createOrReplaceTempView(view))
         t = time.time()
         rows = spark.sql(q).collect()
         emit(name, [norm(list(r)) for r in rows], time.time() - t)
