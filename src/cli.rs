@@ -283,7 +283,9 @@ fn run_scan(mut a: ScanArgs) -> Result<ExitCode> {
     if report.readable_files() == 0 && s.shard.as_ref().is_some_and(|sh| sh.files_all > 0) {
         eprintln!(
             "forensics: warning: shard {}: no audit log in this share of the inputs",
-            s.shard.as_ref().map_or(String::new(), |sh| sh.shard.clone())
+            s.shard
+                .as_ref()
+                .map_or(String::new(), |sh| sh.shard.clone())
         );
     } else if report.readable_files() == 0 {
         eprintln!(
@@ -325,7 +327,11 @@ fn run_athena_ddl(a: AthenaDdlArgs) -> Result<ExitCode> {
     if a.shards == Some(0) {
         return Err(Error::Usage("--shards must be at least 1".into()));
     }
-    if !a.table_prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    if !a
+        .table_prefix
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
         return Err(Error::Usage(format!(
             "--table-prefix {:?}: letters, digits and _ only",
             a.table_prefix

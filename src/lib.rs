@@ -145,7 +145,10 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
 
     // 1. Inputs: discover, open, sniff, chunk.
     let (files, discover_errors) = input::discover(&opts.paths);
-    let all = (files.len() as u64, files.iter().map(|f| f.size).sum::<u64>());
+    let all = (
+        files.len() as u64,
+        files.iter().map(|f| f.size).sum::<u64>(),
+    );
     let files = match opts.shard {
         Some(s) => input::shard(files, s),
         None => files,

@@ -41,7 +41,9 @@ const CASES: [Case; 7] = [
     },
     Case {
         name: "mariadb",
-        synth: &["--flavor", "mariadb", "--size", "3MiB", "--seed", "12", "--gzip"],
+        synth: &[
+            "--flavor", "mariadb", "--size", "3MiB", "--seed", "12", "--gzip",
+        ],
         settings: &[],
     },
     Case {
@@ -101,7 +103,11 @@ fn engines_script() -> PathBuf {
 
 /// Runs `sql_engines.py ENGINE jobs...` and returns the rows of each job, sorted, and its
 /// seconds.
-fn engine(engine: &str, jobs: &[(String, PathBuf)], env: &[(String, PathBuf)]) -> BTreeMap<String, (Rows, f64)> {
+fn engine(
+    engine: &str,
+    jobs: &[(String, PathBuf)],
+    env: &[(String, PathBuf)],
+) -> BTreeMap<String, (Rows, f64)> {
     let mut cmd = Command::new("python3");
     cmd.arg(engines_script()).arg(engine);
     for (name, path) in jobs {
@@ -208,7 +214,13 @@ fn the_sql_findings_equal_the_scans_on_every_flavour_in_duckdb_and_spark() {
         scan_ok(&[&corpus], &out, &extra);
         let events = out.join("events");
         let duck = dir.path().join(format!("{}.duckdb.sql", case.name));
-        sql("duckdb", events.to_str().unwrap(), case.settings, config, &duck);
+        sql(
+            "duckdb",
+            events.to_str().unwrap(),
+            case.settings,
+            config,
+            &duck,
+        );
         let spark = dir.path().join(format!("{}.spark.sql", case.name));
         let view = format!("events_{}", case.name);
         sql("spark", &view, case.settings, config, &spark);
@@ -235,7 +247,10 @@ fn the_sql_findings_equal_the_scans_on_every_flavour_in_duckdb_and_spark() {
             "exfiltration",
             "cross_database",
         ] {
-            assert!(kinds.contains(k), "{name}: the scan found no {k}: {kinds:?}");
+            assert!(
+                kinds.contains(k),
+                "{name}: the scan found no {k}: {kinds:?}"
+            );
         }
     }
     let duck = engine("duckdb", &duck_jobs, &[]);
@@ -265,12 +280,123 @@ fn the_sql_findings_equal_the_scans_on_every_flavour_in_duckdb_and_spark() {
 
 #[test]
 fn athena_ddl_declares_every_output_table_with_projection() {
-    let o = run(&["athena-ddl", "--location", "s3://bucket/forensics", "--shards", "4"]);
+    let o = run(&[
+        "athena-ddl",
+        "--location",
+        "s3://bucket/forensics",
+        "--shards",
+        "4",
+    ]);
     assert_exit(&o, 0);
     let ddl = String::from_utf8(o.stdout).unwrap();
-    for t in ["rds_audit_events", "rds_audit_findings", "rds_audit_sessions"] {
-        assert!(ddl.contains(&format!("CREATE EXTERNAL TABLE IF NOT EXISTS {t} (")), "{t}");
+    for t in [
+        "rds_audit_events",
+        "rds_audit_findings",
+        "rds_audit_sessions",
+    ] {
+        assert!(
+            ddl.contains(&format!("CREATE EXTERNAL TABLE IF NOT EXISTS {t} (")),
+            "{t}"
+        );
     }
-    assert!(ddl.contains("'storage.location.template' = 's3://bucket/forensics/shard=${shard}/events/dt=${dt}/'"));
-    assert_exit(&run(&["athena-ddl", "--location", "s3://b", "--shards", "0"]), 2);
+    assert!(ddl.contains(
+        "'storage.location.template' = 's3://bucket/forensics/shard=${shard}/events/dt=${dt}/'"
+    ));
+    assert_exit(
+        &run(&["athena-ddl", "--location", "s3://b", "--shards", "0"]),
+        2,
+    );
+}
+
+#[test]
+fn three_sharded_scans_share_one_folder_and_together_give_the_single_scans_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    // PostgreSQL: many files (one per hour), so every shard gets a share.
+    assert_exit(
+        &run(&[
+            "synth",
+            "-o",
+            corpus.to_str().unwrap(),
+            "--flavor",
+            "postgres",
+            "--size",
+            "3MiB",
+            "--seed",
+            "21",
+        ]),
+        0,
+    );
+    let single = dir.path().join("single");
+    scan_ok(&[&corpus], &single, &["--no-report"]);
+    let sharded = dir.path().join("sharded");
+    // Three scans at once into one folder.
+    let children: Vec<_> = (1..=3)
+        .map(|i| {
+            support::bin()
+                .args([
+                    "scan",
+                    corpus.to_str().unwrap(),
+                    "-o",
+                    sharded.to_str().unwrap(),
+                ])
+                .args(["--shard", &format!("{i}/3"), "--quiet", "--no-report"])
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert_exit(&o, 0);
+    }
+    let one = support::summary(&single);
+    let (mut files, mut bytes, mut records) = (0, 0, 0);
+    for i in 1..=3 {
+        let area = sharded.join(format!("shard={i}-of-3"));
+        let s = support::summary(&area);
+        let share = &s["shard"];
+        assert_eq!(share["shard"], format!("{i}-of-3"));
+        assert_eq!(share["files_all"], one["inputs"].as_array().unwrap().len());
+        files += share["files"].as_u64().unwrap();
+        bytes += share["bytes"].as_u64().unwrap();
+        records += s["totals"]["records"].as_u64().unwrap();
+        assert!(
+            share["files"].as_u64().unwrap() > 0,
+            "shard {i} got no file"
+        );
+        for f in s["outputs"]["event_files"].as_array().unwrap() {
+            assert!(
+                f.as_str()
+                    .unwrap()
+                    .ends_with(&format!("-shard-{i}-of-3.parquet")),
+                "{f}"
+            );
+        }
+        // A shard's folder is its own output folder: taken, it is refused without --force.
+        let again = run(&[
+            "scan",
+            corpus.to_str().unwrap(),
+            "-o",
+            sharded.to_str().unwrap(),
+            "--shard",
+            &format!("{i}/3"),
+            "--quiet",
+        ]);
+        assert_exit(&again, 2);
+    }
+    assert_eq!(files, one["inputs"].as_array().unwrap().len() as u64);
+    assert_eq!(bytes, one["totals"]["bytes"].as_u64().unwrap());
+    assert_eq!(records, one["totals"]["records"].as_u64().unwrap());
+    assert!(support::summary(&single).get("shard").is_none());
+
+    let query = dir.path().join("q.sql");
+    let glob = format!("{}/shard=*/events/**/*.parquet", sharded.display());
+    let config = dir.path().join("empty.toml");
+    std::fs::write(&config, "").unwrap();
+    sql("duckdb", &glob, &[], &config, &query);
+    let want = engine("expected", &[("single".into(), single)], &[]);
+    let got = engine("duckdb", &[("sharded".into(), query)], &[]);
+    let d = differences(&want["single"].0, &got["sharded"].0);
+    assert!(d.is_empty(), "sharded vs single:\n{}", d.join("\n"));
 }

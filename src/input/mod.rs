@@ -947,7 +947,10 @@ mod shard_tests {
             seen.extend(names);
         }
         seen.sort();
-        let all: Vec<String> = files(&sizes).iter().map(|f| f.display.to_string()).collect();
+        let all: Vec<String> = files(&sizes)
+            .iter()
+            .map(|f| f.display.to_string())
+            .collect();
         assert_eq!(seen, all, "every file in exactly one shard");
         let total: u64 = sizes.iter().sum();
         let biggest = *sizes.iter().max().unwrap();
@@ -956,10 +959,7 @@ mod shard_tests {
         }
         // The same deal every time.
         let again = shard(files(&sizes), Shard { index: 2, count: n });
-        assert_eq!(
-            again.iter().map(|f| f.size).sum::<u64>(),
-            loads[1]
-        );
+        assert_eq!(again.iter().map(|f| f.size).sum::<u64>(), loads[1]);
     }
 
     #[test]

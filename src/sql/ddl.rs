@@ -80,8 +80,16 @@ pub fn athena_ddl(root: &str, prefix: &str, shards: Option<u32>, since: &str) ->
     );
     let n = shards.unwrap_or(1);
     for (table, cols, what) in [
-        ("findings", &crate::finding::COLUMNS[..], "one row per finding"),
-        ("sessions", &crate::sink::sessions::COLUMNS[..], "one row per session"),
+        (
+            "findings",
+            &crate::finding::COLUMNS[..],
+            "one row per finding",
+        ),
+        (
+            "sessions",
+            &crate::sink::sessions::COLUMNS[..],
+            "one row per session",
+        ),
     ] {
         out += &format!(
             "-- {what}, per scan (shard): copies of each scan's {table}.parquet at\n\

@@ -45,8 +45,7 @@ const MIN_EVENTS: u64 = 50;
 const MAX_SOURCES: usize = 8;
 
 /// Unicode White_Space (Rust's `char::is_whitespace`, which `split_whitespace` uses).
-const WHITESPACE: &str =
-    r"[\t\n\x{0B}\f\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]+";
+const WHITESPACE: &str = r"[\t\n\x{0B}\f\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]+";
 
 /// A database named as `db.table` after a keyword (`qualified_databases`): the keyword not
 /// preceded by a letter, whitespace or `\n`-style escapes, the name (backticks or double
@@ -327,7 +326,12 @@ impl<'c> Query<'c> {
         ));
 
         // non_ssl_session.
-        let g = self.grouped("SELECT * FROM lg WHERE ok AND tls = FALSE", "usr, src", "", &[]);
+        let g = self.grouped(
+            "SELECT * FROM lg WHERE ok AND tls = FALSE",
+            "usr, src",
+            "",
+            &[],
+        );
         self.cte("f_nonssl", g);
         finds.push(row(
             &quote(kind::NON_SSL_SESSION),
