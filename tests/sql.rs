@@ -12,6 +12,9 @@
 //! are not compared (the query's sentences are shorter; evidence may name another event of
 //! the same microsecond).
 //!
+//! The Athena text is checked without Athena: translated by sqlglot's Trino reader into
+//! DuckDB (when sqlglot is installed; `.ci/run` installs it) it must give the same rows.
+//!
 //! DuckDB (Python) is required. Spark needs PySpark and a Java runtime; without them the
 //! Spark half prints `SKIPPED sql parity (spark): <why>`, unless `FORENSICS_SPARK=require`
 //! (set by `.ci/run` once it installed them), which turns the skip into a failure. Spark
@@ -198,6 +201,7 @@ fn the_sql_findings_equal_the_scans_on_every_flavour_in_duckdb_and_spark() {
     let mut duck_jobs = Vec::new();
     let mut spark_jobs = Vec::new();
     let mut spark_env = Vec::new();
+    let mut athena_jobs = Vec::new();
     for case in &CASES {
         let corpus = dir.path().join(format!("{}-corpus", case.name));
         let out = dir.path().join(format!("{}-out", case.name));
@@ -224,6 +228,9 @@ fn the_sql_findings_equal_the_scans_on_every_flavour_in_duckdb_and_spark() {
         let spark = dir.path().join(format!("{}.spark.sql", case.name));
         let view = format!("events_{}", case.name);
         sql("spark", &view, case.settings, config, &spark);
+        let athena = dir.path().join(format!("{}.athena.sql", case.name));
+        sql("athena", &view, case.settings, config, &athena);
+        athena_jobs.push((case.name.to_string(), athena));
         expected_jobs.push((case.name.to_string(), out.clone()));
         duck_jobs.push((case.name.to_string(), duck));
         spark_jobs.push((case.name.to_string(), spark));
@@ -257,6 +264,24 @@ fn the_sql_findings_equal_the_scans_on_every_flavour_in_duckdb_and_spark() {
     for (name, (rows, _)) in &expected {
         let d = differences(rows, &duck[name].0);
         assert!(d.is_empty(), "{name}, DuckDB:\n{}", d.join("\n"));
+    }
+    // The Athena text, translated to DuckDB by sqlglot's Trino reader (see sql_engines.py).
+    let sqlglot = Command::new("python3")
+        .args(["-c", "import sqlglot"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if sqlglot {
+        let athena = engine("athena", &athena_jobs, &spark_env);
+        for (name, (rows, _)) in &expected {
+            let d = differences(rows, &athena[name].0);
+            assert!(
+                d.is_empty(),
+                "{name}, Athena text via sqlglot and DuckDB:\n{}",
+                d.join("\n")
+            );
+        }
+    } else {
+        eprintln!("SKIPPED sql parity (athena text via sqlglot): pip install sqlglot");
     }
     if let Some(why) = spark_missing() {
         if std::env::var("FORENSICS_SPARK").as_deref() == Ok("require") {
