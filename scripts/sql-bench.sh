@@ -16,7 +16,7 @@ python3 "$engines" expected scan="$out" > "$work/expected.jsonl"
 # Spark's defaults here (whole-stage code generation and adaptive execution on: they pay on
 # millions of rows), more driver memory than the tests give it.
 SPARK_DEFAULTS=1 SPARK_SHUFFLE_PARTITIONS=${SPARK_SHUFFLE_PARTITIONS:-4} SPARK_DRIVER_MEMORY=${SPARK_DRIVER_MEMORY:-6g} SPARK_LOCAL_IP=127.0.0.1 \
-  /usr/bin/time -f "spark process: %e s wall (session start included), %M KiB peak" \
+  /usr/bin/time -f "spark process: %e s wall (session start included)" \
   python3 "$engines" spark q="$work/spark.sql" > "$work/spark.jsonl" 2>"$work/spark.log" \
   || { tail -20 "$work/spark.log"; exit 1; }
 grep "spark process" "$work/spark.log" || true
