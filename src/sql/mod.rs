@@ -29,6 +29,26 @@ pub fn findings_query(config: &AnalysisConfig, dialect: Dialect, events: Option<
 mod tests {
     use super::*;
 
+    /// `;` outside string literals (`''` doubles a quote; Spark also escapes with `\`).
+    fn semicolons_outside_literals(q: &str, d: Dialect) -> usize {
+        let (mut n, mut inside, mut chars) = (0, false, q.chars().peekable());
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if inside && d == Dialect::Spark => {
+                    chars.next();
+                }
+                '\'' if inside && chars.peek() == Some(&'\'') => {
+                    chars.next();
+                }
+                '\'' => inside = !inside,
+                ';' if !inside => n += 1,
+                _ => {}
+            }
+        }
+        assert!(!inside, "{d:?}: an unterminated literal");
+        n
+    }
+
     #[test]
     fn every_dialect_gives_one_statement_with_the_settings_inlined() {
         let mut c = AnalysisConfig::default();
@@ -37,7 +57,7 @@ mod tests {
         c.rate_factor = 3.5;
         for d in [Dialect::Duckdb, Dialect::Athena, Dialect::Spark] {
             let q = findings_query(&c, d, None);
-            assert_eq!(q.matches(';').count(), 1, "{d:?}: one statement");
+            assert_eq!(semicolons_outside_literals(&q, d), 1, "{d:?}: one statement");
             assert!(q.trim_end().ends_with(';'));
             assert!(q.contains("wn >= 17"), "{d:?}");
             assert!(q.contains("3.5e0"), "{d:?}");
