@@ -40,12 +40,21 @@ impl Dialect {
         }
     }
 
-    /// A hexadecimal string as a BIGINT.
+    /// A hexadecimal string as a BIGINT; NULL when it is not one.
     pub(crate) fn hex(self, s: &str) -> String {
         match self {
-            Dialect::Duckdb => format!("CAST(('0x' || {s}) AS BIGINT)"),
-            Dialect::Athena => format!("from_base({s}, 16)"),
-            Dialect::Spark => format!("CAST(conv({s}, 16, 10) AS BIGINT)"),
+            Dialect::Duckdb => format!("TRY_CAST(('0x' || {s}) AS BIGINT)"),
+            Dialect::Athena => format!("TRY(from_base({s}, 16))"),
+            Dialect::Spark => format!("try_cast(conv({s}, 16, 10) AS BIGINT)"),
+        }
+    }
+
+    /// A decimal string as a BIGINT; NULL when it is not one (Spark 4 is ANSI: a failed
+    /// CAST is an error there).
+    pub(crate) fn bigint(self, s: &str) -> String {
+        match self {
+            Dialect::Spark => format!("try_cast({s} AS BIGINT)"),
+            _ => format!("TRY_CAST({s} AS BIGINT)"),
         }
     }
 
