@@ -346,6 +346,18 @@ impl Summary {
             opt(&t.first_event),
             opt(&t.last_event)
         );
+        if let Some(sh) = &self.shard {
+            let _ = writeln!(
+                s,
+                "Shard {} of a sharded scan: {} of {} files ({} of {}). Its findings see this \
+                 share only; the SQL over every shard's events (`forensics sql`) sees all.\n",
+                sh.shard,
+                sh.files,
+                sh.files_all,
+                human_bytes(sh.bytes),
+                human_bytes(sh.bytes_all)
+            );
+        }
         let _ = writeln!(s, "## Expected\n");
         let c = &self.config;
         let _ = writeln!(
