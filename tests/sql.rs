@@ -383,7 +383,10 @@ fn three_sharded_scans_share_one_folder_and_together_give_the_single_scans_findi
         let share = &s["shard"];
         assert_eq!(share["shard"], format!("{i}-of-3"));
         let md = std::fs::read_to_string(area.join("summary.md")).unwrap();
-        assert!(md.contains(&format!("Shard {i}-of-3 of a sharded scan")), "{md}");
+        assert!(
+            md.contains(&format!("Shard {i}-of-3 of a sharded scan")),
+            "{md}"
+        );
         assert_eq!(share["files_all"], one["inputs"].as_array().unwrap().len());
         files += share["files"].as_u64().unwrap();
         bytes += share["bytes"].as_u64().unwrap();

@@ -97,7 +97,7 @@ impl Dialect {
 
     /// A FROM-clause item joining each row of `table` (aliased `alias`) to every capture of
     /// group `group` of `re` in `column`, named `name`.
-    pub(crate) fn from_each_match(
+    pub(crate) fn each_match(
         self,
         table: &str,
         alias: &str,

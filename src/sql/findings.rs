@@ -711,7 +711,7 @@ impl<'c> Query<'c> {
             format!(
                 "SELECT DISTINCT e.t, e.file, e.line, e.usr, e.src, e.db, \
                  replace(replace(m.q, '`', ''), '\"', '') AS tdb FROM {}",
-                d.from_each_match(
+                d.each_match(
                     &format!("(SELECT * FROM cd_ev WHERE op = '{query_op}' AND obj LIKE '%.%')"),
                     "e",
                     "obj",

@@ -57,7 +57,11 @@ mod tests {
         c.rate_factor = 3.5;
         for d in [Dialect::Duckdb, Dialect::Athena, Dialect::Spark] {
             let q = findings_query(&c, d, None);
-            assert_eq!(semicolons_outside_literals(&q, d), 1, "{d:?}: one statement");
+            assert_eq!(
+                semicolons_outside_literals(&q, d),
+                1,
+                "{d:?}: one statement"
+            );
             assert!(q.trim_end().ends_with(';'));
             assert!(q.contains("wn >= 17"), "{d:?}");
             assert!(q.contains("3.5e0"), "{d:?}");
