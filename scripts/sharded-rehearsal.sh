@@ -6,7 +6,8 @@
 # database, first and last seen, count).
 #
 # usage: scripts/sharded-rehearsal.sh [CORPUS_DIR] [WORK_DIR]
-#   CORPUS_DIR  audit logs to scan (default: a 20 MiB synth corpus made in WORK_DIR)
+#   CORPUS_DIR  audit logs to scan (default: a 20 MiB PostgreSQL synth corpus made in WORK_DIR:
+#               a log per hour, so the shards get balanced shares)
 #   WORK_DIR    where the outputs go (default: a temporary folder, deleted at the end)
 # env: SHARDS (default 4), FORENSICS (the binary; default target/release/forensics, built if
 #      missing), SPARK=skip to leave Spark out.
@@ -27,7 +28,7 @@ mkdir -p "$work"
 corpus=${1:-}
 if [ -z "$corpus" ]; then
   corpus=$work/corpus
-  "$FORENSICS" synth -o "$corpus" --size 20MiB --seed 20 >/dev/null
+  "$FORENSICS" synth -o "$corpus" --flavor postgres --size 20MiB --seed 20 >/dev/null
 fi
 export SPARK_LOCAL_IP=127.0.0.1
 
