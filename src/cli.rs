@@ -154,10 +154,6 @@ struct ScanArgs {
     /// event exported twice, by overlapping export tasks or a retried delivery, is kept once).
     #[arg(long)]
     keep_duplicates: bool,
-    /// Scan only share I of N of the input files (dealt out by size, the same deal in every
-    /// run) and publish into OUT/shard=I-of-N/, so N scans (an array job) can share one -o.
-    #[arg(long, value_name = "I/N")]
-    shard: Option<crate::input::Shard>,
     /// Chunk size in bytes (testing aid: small chunks exercise chunk edges).
     #[arg(long, hide = true)]
     chunk_bytes: Option<usize>,
@@ -242,7 +238,7 @@ impl ScanArgs {
             max_record_bytes: settings.max_record_bytes.0,
             no_report: settings.no_report,
             settings_used,
-            shard: self.shard,
+            shard: settings.shard,
         })
     }
 }
