@@ -36,6 +36,11 @@ enum Command {
     /// Least privilege per database user, from a scan's events: writes DIR/privileges.sql and
     /// DIR/privileges.md.
     Privileges(PrivilegesArgs),
+    /// Print one SQL statement that yields the findings from the events table (DuckDB, Athena
+    /// or Spark), with the same settings as scan inlined.
+    Sql(SqlArgs),
+    /// Print Athena CREATE TABLE statements (with partition projection) for the output tables.
+    AthenaDdl(AthenaDdlArgs),
 }
 
 #[derive(Args)]
@@ -52,6 +57,40 @@ struct PrivilegesArgs {
     /// Where an administrator may use the master user (repeatable) [default: the scan's].
     #[arg(long = "admin-host", value_name = "CIDR")]
     admin_hosts: Vec<String>,
+}
+
+#[derive(Args)]
+struct SqlArgs {
+    /// The SQL engine: athena, spark or duckdb.
+    #[arg(long, value_enum)]
+    dialect: crate::sql::Dialect,
+    /// The events: a path or glob of the events Parquet for DuckDB and Spark (default
+    /// forensics-out/events), a table name for Athena (default rds_audit_events).
+    #[arg(long, value_name = "LOCATION")]
+    events: Option<String>,
+    /// The settings a config file can also give (as for scan).
+    #[command(flatten)]
+    settings: SettingsLayer,
+    /// TOML config: the same settings as scan; flags override it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct AthenaDdlArgs {
+    /// Where the scans' output lies, e.g. s3://bucket/forensics (the -o folder, or the folder
+    /// holding the shard=I-of-N folders of sharded scans).
+    #[arg(long, value_name = "S3_PREFIX")]
+    location: String,
+    /// The N of sharded scans (--shard I/N): events partitioned by shard and day.
+    #[arg(long, value_name = "N")]
+    shards: Option<u32>,
+    /// Table names start with this.
+    #[arg(long, default_value = "rds_audit")]
+    table_prefix: String,
+    /// First day of the date projection (YYYY-MM-DD).
+    #[arg(long, default_value = "2015-01-01")]
+    since: String,
 }
 
 #[derive(Args)]
@@ -185,6 +224,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Grep(a) => run_grep(a),
         Command::Synth(a) => run_synth(a),
         Command::Privileges(a) => run_privileges(a),
+        Command::Sql(a) => run_sql(a),
+        Command::AthenaDdl(a) => run_athena_ddl(a),
     }
 }
 
@@ -228,6 +269,7 @@ impl ScanArgs {
             privileges: settings.privileges,
             grants: settings.grants.clone(),
             settings_used,
+            shard: settings.shard,
         })
     }
 }
@@ -237,6 +279,7 @@ fn run_scan(mut a: ScanArgs) -> Result<ExitCode> {
     let settings = Settings::resolve(flags, a.config.as_deref())?;
     let opts = a.options(settings)?;
     let report = crate::scan(&opts)?;
+    let out_dir = opts.out_dir();
     let s = &report.summary;
     if !a.quiet {
         print!("{}", s.to_terminal());
@@ -246,7 +289,7 @@ fn run_scan(mut a: ScanArgs) -> Result<ExitCode> {
             "forensics: warning: {} rejected lines, {} files with errors (see {}/summary.md)",
             s.totals.rejected,
             s.totals.files_error,
-            a.out.display()
+            out_dir.display()
         );
     }
     // An output that could not be written (a full disk) was left out; the rest was
@@ -254,7 +297,7 @@ fn run_scan(mut a: ScanArgs) -> Result<ExitCode> {
     for e in &s.outputs.errors {
         eprintln!(
             "forensics: error: cannot write {}: {} ({} not written)",
-            a.out.join(&e.path).display(),
+            out_dir.join(&e.path).display(),
             e.error,
             e.output
         );
@@ -262,7 +305,16 @@ fn run_scan(mut a: ScanArgs) -> Result<ExitCode> {
     if !s.outputs.errors.is_empty() {
         return Ok(ExitCode::from(2));
     }
-    if report.readable_files() == 0 {
+    // A shard may be dealt no log at all (more shards than files, or only files that are not
+    // logs): its share is empty, not an error; the other shards read the rest.
+    if report.readable_files() == 0 && s.shard.as_ref().is_some_and(|sh| sh.files_all > 0) {
+        eprintln!(
+            "forensics: warning: shard {}: no audit log in this share of the inputs",
+            s.shard
+                .as_ref()
+                .map_or(String::new(), |sh| sh.shard.clone())
+        );
+    } else if report.readable_files() == 0 {
         eprintln!(
             "forensics: error: nothing readable: no input file is an audit log that could be read"
         );
@@ -277,6 +329,54 @@ fn run_scan(mut a: ScanArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn run_sql(a: SqlArgs) -> Result<ExitCode> {
+    let settings = Settings::resolve(a.settings, a.config.as_deref())?;
+    let analysis = settings.analysis().map_err(|message| match &a.config {
+        Some(path) => Error::Config {
+            path: path.clone(),
+            message,
+        },
+        None => Error::Usage(message),
+    })?;
+    if !analysis.rules.is_empty() {
+        eprintln!(
+            "forensics: note: custom [[rule]]s match the original log line, which the events do \
+             not keep; the query leaves them out"
+        );
+    }
+    let q = crate::sql::findings_query(&analysis, a.dialect, a.events.as_deref());
+    write_stdout(q.as_bytes())
+}
+
+fn run_athena_ddl(a: AthenaDdlArgs) -> Result<ExitCode> {
+    if a.shards == Some(0) {
+        return Err(Error::Usage("--shards must be at least 1".into()));
+    }
+    if !a
+        .table_prefix
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(Error::Usage(format!(
+            "--table-prefix {:?}: letters, digits and _ only",
+            a.table_prefix
+        )));
+    }
+    let ddl = crate::sql::athena_ddl(&a.location, &a.table_prefix, a.shards, &a.since);
+    write_stdout(ddl.as_bytes())
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn write_stdout(bytes: &[u8]) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io(std::path::Path::new("<stdout>"), e))
+        }
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }
 
 fn run_grep(a: GrepArgs) -> Result<ExitCode> {

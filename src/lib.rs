@@ -27,6 +27,7 @@ pub mod scan;
 pub mod session;
 mod settings;
 pub mod sink;
+pub mod sql;
 pub mod stats;
 pub mod synth;
 pub mod table;
@@ -84,6 +85,21 @@ pub struct ScanOptions {
     pub grants: Option<PathBuf>,
     /// Every setting with its value and origin, for the report.
     pub settings_used: Vec<sink::report::SettingUsed>,
+    /// `--shard I/N`: scan only this share of the inputs and publish into
+    /// `out/shard=I-of-N/` (see [`ScanOptions::out_dir`]).
+    pub shard: Option<input::Shard>,
+}
+
+impl ScanOptions {
+    /// Where this scan publishes: `-o`, or its shard's folder inside it. Each of N sharded
+    /// scans owns its folder (its own staging, lock and `--force`), so N scans can write
+    /// into one `-o` at once and each is published whole or not at all.
+    pub fn out_dir(&self) -> PathBuf {
+        match self.shard {
+            Some(s) => self.out.join(format!("shard={}", s.label())),
+            None => self.out.clone(),
+        }
+    }
 }
 
 /// The result of a scan, for the command line to render and pick an exit code from.
@@ -119,7 +135,8 @@ const RUN_AHEAD_BYTES: usize = 48 << 20;
 /// the error returned).
 pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     let started = Instant::now();
-    let staging = Staging::create(&opts.out, opts.force, Pause::from_env())?;
+    let out_dir = opts.out_dir();
+    let staging = Staging::create(&out_dir, opts.force, Pause::from_env())?;
     let pause = staging.pause().clone();
     let threads = if opts.threads == 0 {
         num_cpus()
@@ -134,6 +151,14 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
 
     // 1. Inputs: discover, open, sniff, chunk.
     let (files, discover_errors) = input::discover(&opts.paths);
+    let all = (
+        files.len() as u64,
+        files.iter().map(|f| f.size).sum::<u64>(),
+    );
+    let files = match opts.shard {
+        Some(s) => input::shard(files, s),
+        None => files,
+    };
     let plan = pool.install(|| {
         Plan::new(
             &files,
@@ -175,7 +200,11 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     let mut writer = if opts.no_events {
         None
     } else {
-        Some(PartitionedWriter::new(&events_dir, &event::COLUMNS)?)
+        let suffix = opts.shard.map(|s| format!("-shard-{}", s.label()));
+        Some(
+            PartitionedWriter::new(&events_dir, &event::COLUMNS)?
+                .with_part_suffix(suffix.as_deref().unwrap_or("")),
+        )
     };
     let mut output_errors: Vec<OutputError> = Vec::new();
     // Sessions are written as they end (see [`session`]).
@@ -351,7 +380,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
             opts.format,
             &opts.clock,
         ),
-        out: &opts.out,
+        out: &out_dir,
         written_in: staging.dir(),
         event_files,
         output_errors,
@@ -362,6 +391,15 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     let mut summary = summary;
     summary.outputs.sessions = session_rows;
     summary.control = control;
+    summary.shard = opts.shard.map(|s| sink::summary::ShardSummary {
+        shard: s.label(),
+        index: s.index,
+        count: s.count,
+        files: files.len() as u64,
+        bytes: files.iter().map(|f| f.size).sum(),
+        files_all: all.0,
+        bytes_all: all.1,
+    });
     if !opts.no_report {
         let mysql_family: Vec<bool> = (0..files.len())
             .map(|f| {
@@ -410,11 +448,11 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
             output_error(&staging, "summary.json", e).error
         );
         for e in &summary.outputs.errors {
-            let path = opts.out.join(&e.path);
+            let path = out_dir.join(&e.path);
             message += &format!(" (also not written: {}: {})", path.display(), e.error);
         }
         return Err(Error::Output {
-            path: opts.out.join("summary.json"),
+            path: out_dir.join("summary.json"),
             message,
         });
     }

@@ -171,6 +171,10 @@ settings! {
     /// recognised per file].
     #[arg(long, value_name = "PREFIX", allow_hyphen_values = true)]
     pg_log_line_prefix: PrefixArg;
+    /// Scan only share I of N of the input files (dealt out by size, the same deal in every
+    /// run) and publish into OUT/shard=I-of-N/, so N scans (an array job) can share one -o.
+    #[arg(long, value_name = "I/N")]
+    shard: crate::input::Shard;
     /// Do not write report.html (the self-contained HTML report).
     #[arg(long = "no-report", num_args = 0, default_missing_value = "true")]
     no_report: bool = false;
@@ -410,7 +414,15 @@ macro_rules! from_str_deserialize {
     )*};
 }
 
-from_str_deserialize!(Net, Seconds, UtcOffset, TimeLayout, PrefixArg, AwsAccount);
+from_str_deserialize!(
+    Net,
+    Seconds,
+    UtcOffset,
+    TimeLayout,
+    PrefixArg,
+    AwsAccount,
+    crate::input::Shard
+);
 
 #[cfg(test)]
 mod tests {
@@ -433,6 +445,20 @@ mod tests {
     fn resolve(args: &[&str], file: Option<&str>) -> Result<Settings> {
         let path = file.map(|_| Path::new("forensics.toml"));
         Settings::resolve_with(flags(args), path, |_| Ok(file.unwrap().to_string()))
+    }
+
+    #[test]
+    fn a_shard_is_a_flag_or_a_key_and_a_bad_one_names_the_grammar() {
+        use crate::input::Shard;
+        let s = resolve(&[], Some("shard = \"2/3\"\n")).unwrap();
+        assert_eq!(s.shard, Some(Shard { index: 2, count: 3 }));
+        let s = resolve(&["--shard", "1/3"], Some("shard = \"2/3\"\n")).unwrap();
+        assert_eq!(s.shard, Some(Shard { index: 1, count: 3 }));
+        assert_eq!(resolve(&[], None).unwrap().shard, None);
+        let e = resolve(&[], Some("shard = \"4/3\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("use I/N"), "{e}");
     }
 
     #[test]

@@ -25,7 +25,7 @@ const LAYERS: &[&[&str]] = &[
     // The worker and the consumer of a scan.
     &["scan"],
     // Work plans over files.
-    &["plan", "grep"],
+    &["plan", "grep", "sql"],
     &["settings", "synth"],
     // The command line.
     &["cli", "fuzzing"],

@@ -121,6 +121,7 @@ fn scan_limited(
         privileges: false,
         grants: None,
         settings_used: Vec::new(),
+        shard: None,
     };
     forensics::scan(&opts).expect("scan runs");
     let summary: Value =

@@ -142,6 +142,7 @@ fn scan(path: &Path, out: &Path, chunk_bytes: Option<usize>) -> Summary {
         privileges: false,
         grants: None,
         settings_used: Vec::new(),
+        shard: None,
     };
     forensics::scan(&opts).expect("scan runs").summary
 }

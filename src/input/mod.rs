@@ -27,6 +27,68 @@ pub(crate) struct InputFile {
     pub size: u64,
 }
 
+/// A share of the inputs for one of several scans (`--shard I/N`): `index` in `1..=count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// `I-of-N`, as folder and file names carry it.
+    pub fn label(&self) -> String {
+        format!("{}-of-{}", self.index, self.count)
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    /// `I/N` with `1 <= I <= N`.
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let bad = || format!("not a shard: {s:?} (use I/N with 1 <= I <= N, e.g. 2/8)");
+        let (i, n) = s.trim().split_once('/').ok_or_else(bad)?;
+        let (index, count): (u32, u32) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// The files of `shard`, in their order: the inputs dealt out by size, largest first (ties
+/// by path), each to the shard with the fewest bytes so far (ties to the lowest), so every
+/// one of N runs given the same inputs computes the same deal and the shares are balanced
+/// by bytes (within the largest file). A file is never split: its chunks, line numbers,
+/// SHA-256 and sessions stay whole in one shard.
+pub(crate) fn shard(files: Vec<InputFile>, shard: Shard) -> Vec<InputFile> {
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by(|&a, &b| {
+        files[b]
+            .size
+            .cmp(&files[a].size)
+            .then_with(|| files[a].path.cmp(&files[b].path))
+    });
+    let mut load = vec![0u64; shard.count as usize];
+    let mut mine = vec![false; files.len()];
+    for f in order {
+        let (to, _) = load
+            .iter()
+            .enumerate()
+            .min_by_key(|&(i, l)| (*l, i))
+            .expect("at least one shard");
+        load[to] += files[f].size;
+        mine[f] = to + 1 == shard.index as usize;
+    }
+    files
+        .into_iter()
+        .zip(mine)
+        .filter_map(|(f, m)| m.then_some(f))
+        .collect()
+}
+
 /// How a file's bytes are stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
@@ -869,5 +931,62 @@ mod tests {
         let (files, unread) = discover(&[dir.path().join("named-link.log")]);
         assert_eq!((files.len(), unread.len()), (1, 0));
         assert_eq!(files[0].path, dir.path().join("named-link.log"));
+    }
+}
+
+#[cfg(test)]
+mod shard_tests {
+    use super::*;
+
+    fn files(sizes: &[u64]) -> Vec<InputFile> {
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &size)| InputFile {
+                path: PathBuf::from(format!("f{i:02}")),
+                display: format!("f{i:02}").into(),
+                size,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn shards_partition_the_files_balanced_by_size_and_keep_their_order() {
+        let sizes = [5, 100, 7, 60, 40, 3, 3, 90, 1, 0, 55];
+        let n = 3;
+        let mut seen = Vec::new();
+        let mut loads = Vec::new();
+        for i in 1..=n {
+            let mine = shard(files(&sizes), Shard { index: i, count: n });
+            let names: Vec<String> = mine.iter().map(|f| f.display.to_string()).collect();
+            let mut sorted = names.clone();
+            sorted.sort();
+            assert_eq!(names, sorted, "input order kept");
+            loads.push(mine.iter().map(|f| f.size).sum::<u64>());
+            seen.extend(names);
+        }
+        seen.sort();
+        let all: Vec<String> = files(&sizes)
+            .iter()
+            .map(|f| f.display.to_string())
+            .collect();
+        assert_eq!(seen, all, "every file in exactly one shard");
+        let total: u64 = sizes.iter().sum();
+        let biggest = *sizes.iter().max().unwrap();
+        for l in &loads {
+            assert!(l.abs_diff(total / n as u64) <= biggest, "{loads:?}");
+        }
+        // The same deal every time.
+        let again = shard(files(&sizes), Shard { index: 2, count: n });
+        assert_eq!(again.iter().map(|f| f.size).sum::<u64>(), loads[1]);
+    }
+
+    #[test]
+    fn shard_arguments_are_checked() {
+        assert_eq!("2/8".parse::<Shard>(), Ok(Shard { index: 2, count: 8 }));
+        assert_eq!("1/1".parse::<Shard>().unwrap().label(), "1-of-1");
+        for bad in ["0/4", "5/4", "4", "a/b", "1/0", ""] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
     }
 }

@@ -162,6 +162,7 @@ pub(crate) fn assemble(run: Run<'_>) -> Summary {
     }
     let secs = seconds.max(1e-9);
     Summary {
+        shard: None,
         version: env!("CARGO_PKG_VERSION").to_string(),
         config,
         inputs,

@@ -245,9 +245,18 @@ pub struct PartitionedWriter {
     max_pending_pieces: usize,
     pub files_written: Vec<PathBuf>,
     pub rows_written: u64,
+    /// Appended to each part's name (`-shard-I-of-N` for a sharded scan).
+    part_suffix: String,
 }
 
 impl PartitionedWriter {
+    /// Names the parts `part-NNNNN{suffix}.parquet` (a sharded scan's parts carry its shard,
+    /// so the parts of N scans can be gathered into one folder without collisions).
+    pub fn with_part_suffix(mut self, suffix: &str) -> Self {
+        self.part_suffix = suffix.to_string();
+        self
+    }
+
     /// A writer of the table `columns` under `root`.
     pub fn new(root: &Path, columns: &[Column]) -> Result<Self> {
         let schema = table::arrow_schema(columns);
@@ -273,6 +282,7 @@ impl PartitionedWriter {
             max_pending_pieces: MAX_PENDING_PIECES,
             files_written: Vec::new(),
             rows_written: 0,
+            part_suffix: String::new(),
         })
     }
 
@@ -407,7 +417,7 @@ impl PartitionedWriter {
             .join(format!("dt={}", crate::time::date_string(day)));
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let n = self.next_part.entry(day).or_insert(0);
-        let name = format!("part-{:05}.parquet", *n);
+        let name = format!("part-{:05}{}.parquet", *n, self.part_suffix);
         *n += 1;
         let dest = dir.join(&name);
         let tmp = dir.join(format!(".{name}.tmp"));

@@ -30,6 +30,9 @@ pub struct Summary {
     /// The control plane, when the run read CloudTrail.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub control: Option<ControlSummary>,
+    /// This scan's share of the inputs under `--shard I/N`; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardSummary>,
 }
 
 /// What the run read of CloudTrail, and which database logs it could tie to an instance.
@@ -54,6 +57,20 @@ pub struct ControlSummary {
     /// The estate's accounts (`--aws-account`) and the correlation window the joins used.
     pub aws_accounts: Vec<String>,
     pub correlation_window_secs: i64,
+}
+
+/// A sharded scan's share (`--shard I/N`): which shard, and its files and bytes out of all
+/// the inputs the N scans deal out between them.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ShardSummary {
+    /// `I-of-N`, as the output folder (`shard=I-of-N`) and part names carry it.
+    pub shard: String,
+    pub index: u32,
+    pub count: u32,
+    pub files: u64,
+    pub bytes: u64,
+    pub files_all: u64,
+    pub bytes_all: u64,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -356,6 +373,18 @@ impl Summary {
             opt(&t.first_event),
             opt(&t.last_event)
         );
+        if let Some(sh) = &self.shard {
+            let _ = writeln!(
+                s,
+                "Shard {} of a sharded scan: {} of {} files ({} of {}). Its findings see this \
+                 share only; the SQL over every shard's events (`forensics sql`) sees all.\n",
+                sh.shard,
+                sh.files,
+                sh.files_all,
+                human_bytes(sh.bytes),
+                human_bytes(sh.bytes_all)
+            );
+        }
         let _ = writeln!(s, "## Expected\n");
         let c = &self.config;
         let _ = writeln!(

@@ -206,6 +206,7 @@ pub fn scan_lib(
         privileges: false,
         grants: None,
         settings_used: Vec::new(),
+        shard: None,
     };
     let findings = forensics::scan(&opts).expect("scan runs").findings;
     Scanned {
