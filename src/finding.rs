@@ -74,6 +74,10 @@ pub mod kind {
     /// Additions of issue #24.
     pub(crate) const CODE_EXECUTION: &str = "code_execution";
     pub(crate) const DISTRIBUTED_BRUTE_FORCE: &str = "distributed_brute_force";
+    /// Additions of issue #22.
+    pub(crate) const THREAT_LIST_LOGIN: &str = "threat_list_login";
+    pub(crate) const THREAT_LIST_ATTEMPT: &str = "threat_list_attempt";
+    pub(crate) const ANOMALOUS_LOGIN: &str = "anomalous_login";
 }
 
 /// Where an event came from: the input file (index into the run's file list) and line, and
@@ -138,10 +142,20 @@ pub struct Finding {
     /// The events behind it that are kept: the earliest few and the latest, in order.
     #[serde(skip)]
     pub samples: Vec<Evidence>,
+    /// What `--geoip` says of `client_ip` (empty without it).
+    pub geo: Geo,
+}
+
+/// The `client_country`, `client_asn` and `client_as_org` of a finding.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Geo {
+    pub country: Option<String>,
+    pub asn: Option<i64>,
+    pub as_org: Option<String>,
 }
 
 /// The columns of `findings.parquet`, in file order.
-pub const COLUMNS: [Column; 11] = [
+pub const COLUMNS: [Column; 14] = [
     Column::new("kind", Utf8, false, DictionaryText),
     Column::new("severity", Utf8, false, DictionaryText),
     Column::new("first_seen", TimestampMsUtc, false, DictionaryFixed),
@@ -153,6 +167,9 @@ pub const COLUMNS: [Column; 11] = [
     Column::new("detail", Utf8, false, PlainText),
     Column::new("evidence", Utf8, false, PlainText),
     Column::new("finding_id", Utf8, false, PlainText),
+    Column::new("client_country", Utf8, true, DictionaryText),
+    Column::new("client_asn", Int64, true, PlainFixed),
+    Column::new("client_as_org", Utf8, true, DictionaryText),
 ];
 
 /// The Arrow schema of `findings.parquet`.
@@ -175,6 +192,9 @@ pub(crate) fn to_batch(findings: &[Finding]) -> RecordBatch {
     let mut detail = StringBuilder::new();
     let mut evidence = StringBuilder::new();
     let mut id = StringBuilder::with_capacity(n, n * 16);
+    let mut country = StringBuilder::new();
+    let mut asn = Int64Builder::new();
+    let mut as_org = StringBuilder::new();
     for f in findings {
         kind.append_value(&f.kind);
         severity.append_value(f.severity.as_str());
@@ -187,6 +207,9 @@ pub(crate) fn to_batch(findings: &[Finding]) -> RecordBatch {
         detail.append_value(&f.detail);
         evidence.append_value(&f.evidence);
         id.append_value(&f.id);
+        country.append_option(f.geo.country.as_deref());
+        asn.append_option(f.geo.asn);
+        as_org.append_option(f.geo.as_org.as_deref());
     }
     let columns: Vec<ArrayRef> = vec![
         Arc::new(kind.finish()),
@@ -200,6 +223,9 @@ pub(crate) fn to_batch(findings: &[Finding]) -> RecordBatch {
         Arc::new(detail.finish()),
         Arc::new(evidence.finish()),
         Arc::new(id.finish()),
+        Arc::new(country.finish()),
+        Arc::new(asn.finish()),
+        Arc::new(as_org.finish()),
     ];
     RecordBatch::try_new(schema(), columns).expect("finding columns match the schema")
 }
@@ -283,6 +309,7 @@ mod tests {
             evidence: "f:1".into(),
             id: String::new(),
             samples: Vec::new(),
+            geo: Geo::default(),
         }
     }
 

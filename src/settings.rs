@@ -18,7 +18,7 @@
 //! key's value whole (a repeated flag such as `--allow` does not add to the file's list).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use ipnet::IpNet;
@@ -174,6 +174,23 @@ settings! {
     /// Do not write report.html (the self-contained HTML report).
     #[arg(long = "no-report", num_args = 0, default_missing_value = "true")]
     no_report: bool = false;
+    /// A MaxMind GeoLite2/GeoIP2 database (.mmdb: Country or City, and ASN), repeatable:
+    /// events, sessions and findings gain client_country, client_asn and client_as_org.
+    #[arg(long = "geoip", value_name = "PATH")]
+    geoip: Vec<PathBuf> = Vec::new();
+    /// A threat list (one address or CIDR per line, `#` comments; Tor exit lists and FireHOL
+    /// sets as they are), repeatable: logins and failed logins from a listed address are
+    /// findings naming the list (its file name).
+    #[arg(long = "threat-list", value_name = "FILE")]
+    threat_lists: Vec<PathBuf> = Vec::new();
+    /// An earlier scan's output folder whose profile.parquet is the baseline of usual logins:
+    /// logins unlike it are anomalous_login findings.
+    #[arg(long, value_name = "DIR")]
+    baseline: PathBuf;
+    /// Learn the usual logins from the first DURATION of this input (e.g. 7d); later logins
+    /// unlike them are anomalous_login findings.
+    #[arg(long, value_name = "DURATION")]
+    learn: Seconds;
     /// Custom rules, `[[rule]]` tables of the config file.
     #[arg(skip)]
     rule: Vec<RuleConfig> = Vec::new();
@@ -281,6 +298,11 @@ impl Settings {
             rules: self.rule.clone(),
             compiled_rules: Default::default(),
             users: self.users.clone(),
+            // The files are read by the command line, which fills these in.
+            threat_lists: Default::default(),
+            geoip: None,
+            baseline: None,
+            learn_secs: self.learn.map(|s| s.0),
         };
         config.compile_rules()?;
         Ok(config)

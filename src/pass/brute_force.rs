@@ -256,6 +256,7 @@ impl Pass for BruteForcePass {
                     evidence: ctx.evidence(agg.first),
                     id: String::new(),
                     samples: agg.sample.evidence(),
+                    geo: Default::default(),
                 });
                 // A success from the same source after the burst began, within the delay.
                 let until_us = agg.last_us + c.brute_force_success_delay_secs * 1_000_000;
@@ -297,6 +298,7 @@ impl Pass for BruteForcePass {
                 evidence: ctx.evidence(ev),
                 id: String::new(),
                 samples: vec![ev],
+                geo: Default::default(),
             });
         }
     }

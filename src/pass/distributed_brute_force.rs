@@ -207,6 +207,7 @@ impl Pass for DistributedBruteForcePass {
                     evidence: ctx.evidence(agg.first),
                     id: String::new(),
                     samples: agg.sample.evidence(),
+                    geo: Default::default(),
                 });
                 // The user logging in from one of those sources after the burst began.
                 let until_us = agg.last_us + c.brute_force_success_delay_secs * 1_000_000;
@@ -239,6 +240,7 @@ impl Pass for DistributedBruteForcePass {
                         evidence: ctx.evidence(*ev),
                         id: String::new(),
                         samples: vec![*ev],
+                        geo: Default::default(),
                     });
                 }
             }

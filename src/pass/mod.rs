@@ -22,7 +22,9 @@ pub mod non_ssl;
 pub mod rate_spike;
 pub mod rules;
 pub mod spray;
+pub mod profile;
 pub mod statements;
+pub mod threat_list;
 pub mod unknown_source;
 
 pub use config::AnalysisConfig;
@@ -224,6 +226,7 @@ impl Seen {
             evidence: ctx.evidence(self.first),
             id: String::new(),
             samples: self.sample.evidence(),
+            geo: Default::default(),
         }
     }
 
@@ -326,6 +329,7 @@ pub struct PassSet {
     statements: statements::StatementPass,
     cross_database: cross_database::CrossDatabasePass,
     rules: rules::RulePass,
+    threat_list: threat_list::ThreatListPass,
 }
 
 impl PassSet {
@@ -341,6 +345,7 @@ impl PassSet {
             statements: Pass::new(config),
             cross_database: Pass::new(config),
             rules: Pass::new(config),
+            threat_list: Pass::new(config),
         }
     }
 
@@ -357,6 +362,7 @@ impl PassSet {
         self.statements.observe(&o);
         self.cross_database.observe(&o);
         self.rules.observe(&o);
+        self.threat_list.observe(&o);
     }
 
     pub fn merge(&mut self, later: PassSet) {
@@ -371,6 +377,7 @@ impl PassSet {
         self.statements.merge(later.statements);
         self.cross_database.merge(later.cross_database);
         self.rules.merge(later.rules);
+        self.threat_list.merge(later.threat_list);
     }
 
     pub fn finish(self, ctx: &FinishContext<'_>) -> Vec<Finding> {
@@ -386,6 +393,7 @@ impl PassSet {
         self.statements.finish(ctx, &mut out);
         self.cross_database.finish(ctx, &mut out);
         self.rules.finish(ctx, &mut out);
+        self.threat_list.finish(ctx, &mut out);
         out
     }
 }

@@ -135,6 +135,7 @@ impl Pass for PasswordSprayPass {
                     evidence: ctx.evidence(agg.first),
                     id: String::new(),
                     samples: agg.sample.evidence(),
+                    geo: Default::default(),
                 });
             }
         }

@@ -4,6 +4,7 @@
 use crate::error::Error;
 use crate::error::Result;
 use crate::input;
+use crate::pass::profile::ProfileBuilder;
 use crate::pass::PassSet;
 use crate::session::{Activity, SessionBook};
 use crate::sink::assemble::FileState;
@@ -22,6 +23,9 @@ pub(crate) struct RunState<'a> {
     /// `sessions.parquet` while it is written; dropped (and its error kept) on a failure.
     pub(crate) session_writer: Option<SessionWriter>,
     pub(crate) session_error: Option<Error>,
+    /// This scan's login profile, fed with each session as it ends.
+    pub(crate) profile: ProfileBuilder,
+    pub(crate) geoip: Option<std::sync::Arc<crate::intel::GeoIp>>,
 }
 
 impl<'a> RunState<'a> {
@@ -34,19 +38,24 @@ impl<'a> RunState<'a> {
             activity: Activity::default(),
             session_writer: None,
             session_error: None,
+            profile: ProfileBuilder::default(),
+            geoip: None,
         }
     }
 
     /// Hands over the sessions still open, and finishes `sessions.parquet`.
     pub(crate) fn finish_sessions(&mut self) -> Option<crate::error::Result<u64>> {
         let book = std::mem::take(&mut self.sessions);
-        let (activity, writer, error) = (
+        let (activity, writer, error, profile, geo) = (
             &mut self.activity,
             &mut self.session_writer,
             &mut self.session_error,
+            &mut self.profile,
+            self.geoip.as_deref(),
         );
         self.sessions.minutes = book.finish(&mut |s| {
             activity.add(&s);
+            add_login(profile, &s, geo);
             write_session(writer, error, &s);
         });
         if let Some(e) = self.session_error.take() {
@@ -100,13 +109,16 @@ impl<'a> RunState<'a> {
                     Some(p) => p.merge(c.passes),
                     None => self.passes = Some(c.passes),
                 }
-                let (activity, writer, error) = (
+                let (activity, writer, error, profile, geo) = (
                     &mut self.activity,
                     &mut self.session_writer,
                     &mut self.session_error,
+                    &mut self.profile,
+                    self.geoip.as_deref(),
                 );
                 self.sessions.add(c.sessions, &mut |s| {
                     activity.add(&s);
+                    add_login(profile, &s, geo);
                     write_session(writer, error, &s);
                 });
                 let st = &mut self.per_file[c.file];
@@ -135,4 +147,28 @@ fn write_session(
             error.get_or_insert(e);
         }
     }
+}
+
+/// Adds a session's successful login, if it has one, to the profile.
+fn add_login(
+    profile: &mut ProfileBuilder,
+    s: &crate::session::Session,
+    geo: Option<&crate::intel::GeoIp>,
+) {
+    let (Some(login), Some(time_us)) = (s.login, s.login_us) else {
+        return;
+    };
+    if !login.success {
+        return;
+    }
+    let databases: Vec<&[u8]> = s.databases.iter().map(|d| &d[..]).collect();
+    let login = crate::pass::profile::Login {
+        user: &s.user,
+        client_host: &s.client_host,
+        time_us,
+        databases: &databases,
+        tls: s.tls,
+        evidence: crate::finding::Evidence::at(s.first_at.0, s.first_at.1),
+    };
+    profile.add(&login, geo);
 }
