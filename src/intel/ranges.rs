@@ -147,8 +147,14 @@ mod tests {
             "255.255.255.255/32",
             "0.0.0.0/32",
         ]);
-        assert_eq!(r.v4, vec![(0, 0), (0x0a00_0000, 0x0a00_02ff), (u32::MAX, u32::MAX)]);
-        let r = set(&["::ffff:10.0.0.0/120", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128"]);
+        assert_eq!(
+            r.v4,
+            vec![(0, 0), (0x0a00_0000, 0x0a00_02ff), (u32::MAX, u32::MAX)]
+        );
+        let r = set(&[
+            "::ffff:10.0.0.0/120",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128",
+        ]);
         assert_eq!(r.v4, vec![(0x0a00_0000, 0x0a00_00ff)]);
         assert_eq!(r.v6, vec![(u128::MAX, u128::MAX)]);
     }
@@ -168,9 +174,17 @@ mod tests {
                 let v = next();
                 // Addresses in a small space, so that ranges overlap and touch.
                 let a = std::net::Ipv4Addr::from(0x0a00_0000 | (v as u32 & 0x0fff));
-                nets.push(IpNet::new(a.into(), 20 + (v >> 40) as u8 % 13).unwrap().trunc());
+                nets.push(
+                    IpNet::new(a.into(), 20 + (v >> 40) as u8 % 13)
+                        .unwrap()
+                        .trunc(),
+                );
                 let b = std::net::Ipv6Addr::from(((v as u128) & 0xfff) | (0x2001_0db8u128 << 96));
-                nets.push(IpNet::new(b.into(), 116 + (v >> 50) as u8 % 13).unwrap().trunc());
+                nets.push(
+                    IpNet::new(b.into(), 116 + (v >> 50) as u8 % 13)
+                        .unwrap()
+                        .trunc(),
+                );
             }
             let r = Ranges::from_nets(nets.iter().copied());
             for _ in 0..300 {

@@ -49,10 +49,7 @@ impl ThreatList {
                     Ok(a) => IpNet::from(a),
                     Err(_) => {
                         let shown: String = entry.chars().take(60).collect();
-                        return Err(format!(
-                            "line {}: not an address or CIDR: {shown:?}",
-                            i + 1
-                        ));
+                        return Err(format!("line {}: not an address or CIDR: {shown:?}", i + 1));
                     }
                 },
             };
@@ -81,12 +78,11 @@ impl ThreatLists {
         for path in paths {
             let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
             let text = String::from_utf8_lossy(&bytes);
-            let list = ThreatList::parse(&name_of(path), &text).map_err(|message| {
-                Error::Config {
+            let list =
+                ThreatList::parse(&name_of(path), &text).map_err(|message| Error::Config {
                     path: path.clone(),
                     message,
-                }
-            })?;
+                })?;
             lists.push(list);
         }
         Ok(ThreatLists { lists })
@@ -147,7 +143,13 @@ mod tests {
                     192.0.2.0/24 ; SBL123\n";
         let l = ThreatList::parse("firehol_level1.netset", text).unwrap();
         assert_eq!(l.entries, 5);
-        for yes in ["5.63.151.200", "203.0.113.7", "2001:db8:bad:1::9", "192.0.2.1", "0.1.2.3"] {
+        for yes in [
+            "5.63.151.200",
+            "203.0.113.7",
+            "2001:db8:bad:1::9",
+            "192.0.2.1",
+            "0.1.2.3",
+        ] {
             assert!(l.contains(ip(yes)), "{yes}");
         }
         for no in ["5.63.152.0", "203.0.113.8", "2001:db8:bae::1"] {
@@ -181,11 +183,20 @@ mod tests {
         std::fs::write(&a, "198.51.100.23\n").unwrap();
         std::fs::write(&b, "198.51.100.0/24\n").unwrap();
         let lists = ThreatLists::load(&[a, b.clone()]).unwrap();
-        assert_eq!(lists.names(lists.matching(ip("198.51.100.23"))), ["tor-exits.txt", "blocklist.netset"]);
-        assert_eq!(lists.names(lists.matching(ip("198.51.100.24"))), ["blocklist.netset"]);
+        assert_eq!(
+            lists.names(lists.matching(ip("198.51.100.23"))),
+            ["tor-exits.txt", "blocklist.netset"]
+        );
+        assert_eq!(
+            lists.names(lists.matching(ip("198.51.100.24"))),
+            ["blocklist.netset"]
+        );
         assert_eq!(lists.matching(ip("10.0.0.1")), 0);
         std::fs::write(&b, "junk\n").unwrap();
         let e = ThreatLists::load(&[b]).unwrap_err().to_string();
-        assert!(e.contains("blocklist.netset: line 1: not an address"), "{e}");
+        assert!(
+            e.contains("blocklist.netset: line 1: not an address"),
+            "{e}"
+        );
     }
 }

@@ -126,7 +126,8 @@ impl Profile {
         match self.rows.get_mut(&(user.to_string(), d, value.to_string())) {
             Some(r) => r.merge(s),
             None => {
-                self.rows.insert((user.to_string(), d, value.to_string()), s);
+                self.rows
+                    .insert((user.to_string(), d, value.to_string()), s);
             }
         }
     }
@@ -220,7 +221,13 @@ impl ProfileBuilder {
         p.add(&user, Dimension::Network, &source.network, t, None);
         if let Some(info) = &source.info {
             if let Some(asn) = info.asn {
-                p.add(&user, Dimension::Asn, &asn.to_string(), t, info.as_org.as_deref());
+                p.add(
+                    &user,
+                    Dimension::Asn,
+                    &asn.to_string(),
+                    t,
+                    info.as_org.as_deref(),
+                );
             }
             if let Some(c) = &info.country {
                 p.add(&user, Dimension::Country, c, t, None);
@@ -230,7 +237,13 @@ impl ProfileBuilder {
         let mut dbs: BTreeSet<&[u8]> = login.databases.iter().copied().collect();
         dbs.remove(&b""[..]);
         for db in dbs {
-            p.add(&user, Dimension::Database, &String::from_utf8_lossy(db), t, None);
+            p.add(
+                &user,
+                Dimension::Database,
+                &String::from_utf8_lossy(db),
+                t,
+                None,
+            );
         }
         let tls = match login.tls {
             Some(true) => "true",
@@ -271,8 +284,11 @@ impl ProfileBuilder {
                         .is_some_and(|s| s.first_us < end)
                 })
         };
-        let by_address: HashMap<&str, &Source> =
-            self.sources.values().map(|s| (s.address.as_str(), s)).collect();
+        let by_address: HashMap<&str, &Source> = self
+            .sources
+            .values()
+            .map(|s| (s.address.as_str(), s))
+            .collect();
         // Per (user, source): the novel logins and what is new about them.
         let mut found: BTreeMap<(&str, &str), (Seen, Severity, Vec<String>)> = BTreeMap::new();
         for ((user, address, hour), seen) in &self.logins {
@@ -408,11 +424,21 @@ mod tests {
         login(&mut b, "app", "localhost", 4 * D + 2 * H, 6);
         let config = crate::pass::AnalysisConfig::default();
         let files = ctx_files();
-        let ctx = FinishContext { config: &config, files: &files };
+        let ctx = FinishContext {
+            config: &config,
+            files: &files,
+        };
         let f = b.anomalies(None, Some(3 * 86_400), &ctx);
         let got: Vec<_> = f
             .iter()
-            .map(|f| (f.user.as_deref().unwrap(), f.client_ip.as_deref().unwrap(), f.severity, f.evidence.as_str()))
+            .map(|f| {
+                (
+                    f.user.as_deref().unwrap(),
+                    f.client_ip.as_deref().unwrap(),
+                    f.severity,
+                    f.evidence.as_str(),
+                )
+            })
             .collect();
         assert_eq!(
             got,
@@ -422,9 +448,22 @@ mod tests {
                 ("eve", "10.0.1.5", Severity::Medium, "f:5"),
             ]
         );
-        assert!(f[0].detail.contains("03:00 UTC, an hour app never logged in at"), "{}", f[0].detail);
-        assert!(f[1].detail.contains("new network 10.0.9.0/24"), "{}", f[1].detail);
-        assert!(f[2].detail.contains("user eve never seen before"), "{}", f[2].detail);
+        assert!(
+            f[0].detail
+                .contains("03:00 UTC, an hour app never logged in at"),
+            "{}",
+            f[0].detail
+        );
+        assert!(
+            f[1].detail.contains("new network 10.0.9.0/24"),
+            "{}",
+            f[1].detail
+        );
+        assert!(
+            f[2].detail.contains("user eve never seen before"),
+            "{}",
+            f[2].detail
+        );
         // Without a baseline or a learning period: nothing.
         assert!(b.anomalies(None, None, &ctx).is_empty());
         // Against its own profile as the baseline: nothing is new.
@@ -436,9 +475,13 @@ mod tests {
         let mut a = ProfileBuilder::default();
         let mut b = ProfileBuilder::default();
         let mut both = ProfileBuilder::default();
-        for (i, (u, h, t)) in [("app", "10.0.1.5", 5 * H), ("app", "10.0.1.5", 2 * H), ("x", "2001:db8::1", H)]
-            .into_iter()
-            .enumerate()
+        for (i, (u, h, t)) in [
+            ("app", "10.0.1.5", 5 * H),
+            ("app", "10.0.1.5", 2 * H),
+            ("x", "2001:db8::1", H),
+        ]
+        .into_iter()
+        .enumerate()
         {
             login(if i % 2 == 0 { &mut a } else { &mut b }, u, h, t, i as u64);
             login(&mut both, u, h, t, i as u64);
@@ -448,6 +491,8 @@ mod tests {
         assert_eq!(merged, both.profile);
         let row = merged.get("app", Dimension::Address, "10.0.1.5").unwrap();
         assert_eq!((row.count, row.first_us, row.last_us), (2, 2 * H, 5 * H));
-        assert!(merged.get("x", Dimension::Network, "2001:db8::/48").is_some());
+        assert!(merged
+            .get("x", Dimension::Network, "2001:db8::/48")
+            .is_some());
     }
 }

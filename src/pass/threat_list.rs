@@ -150,15 +150,65 @@ mod tests {
     #[test]
     fn a_login_from_a_listed_source_is_critical_and_names_the_lists() {
         let lines = vec![
-            line(0, "admin", "203.0.113.50", 1, "FAILED_CONNECT", "", "", 1045, "SSL"),
-            line(1, "root", "203.0.113.50", 2, "FAILED_CONNECT", "", "", 1045, "SSL"),
+            line(
+                0,
+                "admin",
+                "203.0.113.50",
+                1,
+                "FAILED_CONNECT",
+                "",
+                "",
+                1045,
+                "SSL",
+            ),
+            line(
+                1,
+                "root",
+                "203.0.113.50",
+                2,
+                "FAILED_CONNECT",
+                "",
+                "",
+                1045,
+                "SSL",
+            ),
             line(2, "admin", "203.0.113.50", 3, "CONNECT", "", "", 0, "SSL"),
-            line(3, "admin", "203.0.113.50", 3, "QUERY", "", "SELECT 1", 0, ""),
+            line(
+                3,
+                "admin",
+                "203.0.113.50",
+                3,
+                "QUERY",
+                "",
+                "SELECT 1",
+                0,
+                "",
+            ),
             line(4, "app", "203.0.113.9", 4, "CONNECT", "", "", 0, "SSL"),
-            line(5, "app", "2001:db8:dead::7", 5, "FAILED_CONNECT", "", "", 1045, "SSL"),
+            line(
+                5,
+                "app",
+                "2001:db8:dead::7",
+                5,
+                "FAILED_CONNECT",
+                "",
+                "",
+                1045,
+                "SSL",
+            ),
             // Not listed.
             line(6, "app", "198.51.100.1", 6, "CONNECT", "", "", 0, "SSL"),
-            line(7, "app", "172.31.0.9", 7, "FAILED_CONNECT", "", "", 1045, "SSL"),
+            line(
+                7,
+                "app",
+                "172.31.0.9",
+                7,
+                "FAILED_CONNECT",
+                "",
+                "",
+                1045,
+                "SSL",
+            ),
         ];
         let f: Vec<_> = findings(&with_lists(), &[&lines])
             .into_iter()
@@ -179,21 +229,58 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                ("threat_list_login", "critical", Some("admin"), "203.0.113.50", 1),
                 ("threat_list_attempt", "high", None, "203.0.113.50", 2),
-                ("threat_list_login", "critical", Some("app"), "203.0.113.9", 1),
-                ("threat_list_attempt", "high", Some("app"), "2001:db8:dead::7", 1),
+                (
+                    "threat_list_login",
+                    "critical",
+                    Some("admin"),
+                    "203.0.113.50",
+                    1
+                ),
+                (
+                    "threat_list_login",
+                    "critical",
+                    Some("app"),
+                    "203.0.113.9",
+                    1
+                ),
+                (
+                    "threat_list_attempt",
+                    "high",
+                    Some("app"),
+                    "2001:db8:dead::7",
+                    1
+                ),
             ]
         );
-        assert!(f[0].detail.contains("listed in tor-exits.txt, firehol_level1.netset"), "{}", f[0].detail);
-        assert!(f[1].detail.contains("(for admin, root)"), "{}", f[1].detail);
-        assert!(f[2].detail.contains("listed in firehol_level1.netset,"), "{}", f[2].detail);
-        assert_eq!(f[0].evidence, "f0:3");
+        assert!(
+            f[1].detail
+                .contains("listed in tor-exits.txt, firehol_level1.netset"),
+            "{}",
+            f[1].detail
+        );
+        assert!(f[0].detail.contains("(for admin, root)"), "{}", f[0].detail);
+        assert!(
+            f[2].detail.contains("listed in firehol_level1.netset,"),
+            "{}",
+            f[2].detail
+        );
+        assert_eq!(f[1].evidence, "f0:3");
     }
 
     #[test]
     fn without_lists_nothing_is_reported() {
-        let lines = vec![line(0, "admin", "203.0.113.50", 1, "CONNECT", "", "", 0, "SSL")];
+        let lines = vec![line(
+            0,
+            "admin",
+            "203.0.113.50",
+            1,
+            "CONNECT",
+            "",
+            "",
+            0,
+            "SSL",
+        )];
         assert!(findings(&config(), &[&lines])
             .iter()
             .all(|f| !f.kind.starts_with("threat_list")));

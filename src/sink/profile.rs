@@ -9,8 +9,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, Int64Builder, RecordBatch, StringBuilder,
-    TimestampMillisecondBuilder,
+    Array, ArrayRef, AsArray, Int64Builder, RecordBatch, StringBuilder, TimestampMillisecondBuilder,
 };
 use arrow::datatypes::SchemaRef;
 
@@ -112,18 +111,28 @@ pub fn read(dir: &Path) -> Result<Profile> {
         let text = |name: &str| -> Result<Vec<Option<String>>> {
             let c = arrow::compute::cast(&col(name)?, &arrow::datatypes::DataType::Utf8)
                 .map_err(|e| bad(e.to_string()))?;
-            Ok(c.as_string::<i32>().iter().map(|v| v.map(str::to_string)).collect())
+            Ok(c.as_string::<i32>()
+                .iter()
+                .map(|v| v.map(str::to_string))
+                .collect())
         };
         let int = |name: &str| -> Result<Vec<i64>> {
             let c = arrow::compute::cast(&col(name)?, &arrow::datatypes::DataType::Int64)
                 .map_err(|e| bad(e.to_string()))?;
             let c = c.as_primitive::<arrow::datatypes::Int64Type>();
             if c.null_count() > 0 {
-                return Err(bad(format!("column {name} has nulls: not a profile.parquet")));
+                return Err(bad(format!(
+                    "column {name} has nulls: not a profile.parquet"
+                )));
             }
             Ok(c.values().to_vec())
         };
-        let (users, dims, values, labels) = (text("user")?, text("dimension")?, text("value")?, text("label")?);
+        let (users, dims, values, labels) = (
+            text("user")?,
+            text("dimension")?,
+            text("value")?,
+            text("label")?,
+        );
         let (counts, firsts, lasts) = (int("count")?, int("first_seen_us")?, int("last_seen_us")?);
         for i in 0..batch.num_rows() {
             let d = dims[i].as_deref().unwrap_or("");

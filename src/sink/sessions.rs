@@ -128,13 +128,7 @@ impl Rows {
 
     /// Appends one row; text is copied straight into the builders (no allocation for valid
     /// UTF-8, the common case).
-    fn push(
-        &mut self,
-        s: &Session,
-        files: &[Arc<str>],
-        buf: &mut String,
-        net: Option<&NetInfo>,
-    ) {
+    fn push(&mut self, s: &Session, files: &[Arc<str>], buf: &mut String, net: Option<&NetInfo>) {
         use std::borrow::Cow;
         use std::fmt::Write as _;
         fn text(b: &[u8]) -> Cow<'_, str> {
@@ -192,9 +186,12 @@ impl Rows {
             self.databases.values().append_value(text(d));
         }
         self.databases.append(true);
-        self.country.append_option(net.and_then(|n| n.country.as_deref()));
-        self.asn.append_option(net.and_then(|n| n.asn).map(i64::from));
-        self.as_org.append_option(net.and_then(|n| n.as_org.as_deref()));
+        self.country
+            .append_option(net.and_then(|n| n.country.as_deref()));
+        self.asn
+            .append_option(net.and_then(|n| n.asn).map(i64::from));
+        self.as_org
+            .append_option(net.and_then(|n| n.as_org.as_deref()));
         self.len += 1;
     }
 
