@@ -30,16 +30,16 @@ impl NetInfo {
         self.country.is_none() && self.asn.is_none() && self.as_org.is_none()
     }
 
-    /// `country NL, AS 1136 (KPN B.V.)`, or what of it is known; empty when nothing is.
+    /// `country NL, AS1136 KPN B.V.`, or what of it is known; empty when nothing is.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
         if let Some(c) = &self.country {
             parts.push(format!("country {c}"));
         }
         match (self.asn, &self.as_org) {
-            (Some(n), Some(o)) => parts.push(format!("AS{n} ({o})")),
+            (Some(n), Some(o)) => parts.push(format!("AS{n} {o}")),
             (Some(n), None) => parts.push(format!("AS{n}")),
-            (None, Some(o)) => parts.push(format!("AS ({o})")),
+            (None, Some(o)) => parts.push(format!("AS {o}")),
             (None, None) => {}
         }
         parts.join(", ")
@@ -196,7 +196,7 @@ mod tests {
         assert_eq!(info.country.as_deref(), Some("SE"));
         assert_eq!(info.asn, Some(29518));
         assert_eq!(info.as_org.as_deref(), Some("Bredband2 AB"));
-        assert_eq!(info.describe(), "country SE, AS29518 (Bredband2 AB)");
+        assert_eq!(info.describe(), "country SE, AS29518 Bredband2 AB");
         let info = g.lookup("216.160.83.58".parse().unwrap()).unwrap();
         assert_eq!(
             (info.country.as_deref(), info.asn, info.as_org),

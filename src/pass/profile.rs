@@ -317,7 +317,7 @@ impl ProfileBuilder {
                     }
                     if let Some(asn) = info.asn {
                         if !known(user, Dimension::Asn, &asn.to_string()) {
-                            let org = info.as_org.as_deref().map(|o| format!(" ({o})"));
+                            let org = info.as_org.as_deref().map(|o| format!(" {o}"));
                             reasons.push(format!("new AS{asn}{}", org.unwrap_or_default()));
                             sev = Some(Severity::High);
                         }

@@ -152,6 +152,7 @@ fn finding(
         first_seen,
         count: None,
         note: note.to_string(),
+        needs: None,
     }
 }
 
@@ -173,6 +174,7 @@ fn statement_finding(
         first_seen,
         count: Some(1),
         note: note.to_string(),
+        needs: None,
     }
 }
 

@@ -55,6 +55,7 @@ use rayon::prelude::*;
 
 mod app_sql;
 mod background;
+mod baseline;
 mod calibrate;
 mod cloudwatch_json;
 mod estate;

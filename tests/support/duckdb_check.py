@@ -25,6 +25,7 @@ want = {
     "connection_id": "BIGINT", "query_id": "BIGINT", "operation": "VARCHAR", "database": "VARCHAR",
     "object": "VARCHAR", "retcode": "INTEGER", "tls": "BOOLEAN", "statement_class": "VARCHAR",
     "source_file": "VARCHAR", "source_line": "BIGINT",
+    "client_country": "VARCHAR", "client_asn": "BIGINT", "client_as_org": "VARCHAR",
 }
 cols = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
 for name, typ in want.items():
