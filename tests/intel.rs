@@ -15,7 +15,7 @@ use forensics::intel::{GeoIp, ThreatLists};
 use forensics::synth::{Flavor, SynthOptions};
 use serde_json::Value;
 use support::{
-    compare_with, config_from, scan_lib, scan_ok, synth_corpus, testdata, threat_list_path,
+    compare_with, config_from, scan_lib, scan_ok, synth_corpus, synth_corpus_with_list, testdata,
 };
 
 fn geoip_paths() -> Vec<PathBuf> {
@@ -70,14 +70,18 @@ fn anomalies_are_explained(gt: &Value, findings: &[Finding]) -> Vec<String> {
 fn check_flavor(flavor: Flavor, size: u64) {
     let dir = tempfile::tempdir().unwrap();
     let corpus = dir.path().join("corpus");
-    let gt = synth_corpus(SynthOptions {
-        size_bytes: size,
-        seed: 7,
-        flavor,
-        ..SynthOptions::new(&corpus)
-    });
+    let list = dir.path().join("synth-blocklist.netset");
+    let gt = synth_corpus_with_list(
+        SynthOptions {
+            size_bytes: size,
+            seed: 7,
+            flavor,
+            ..SynthOptions::new(&corpus)
+        },
+        &list,
+    );
     let mut config = config_from(&gt);
-    config.threat_lists = Arc::new(ThreatLists::load(&[threat_list_path(&corpus, &gt)]).unwrap());
+    config.threat_lists = Arc::new(ThreatLists::load(&[list]).unwrap());
     config.geoip = Some(Arc::new(GeoIp::open(&geoip_paths()).unwrap()));
     let days: i64 = gt["baseline"]["learn"]
         .as_str()
@@ -108,6 +112,10 @@ fn check_flavor(flavor: Flavor, size: u64) {
     ] {
         assert!(one.iter().any(|f| f.kind == kind), "{flavor:?}: no {kind}");
     }
+    assert!(one
+        .iter()
+        .filter(|f| f.kind.starts_with("threat_list"))
+        .all(|f| f.detail.contains("listed in synth-blocklist.netset")));
     // The planted new-AS login names its country and AS, in its columns and its detail.
     let f = one
         .iter()

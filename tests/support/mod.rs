@@ -136,16 +136,23 @@ pub fn synth_corpus(opts: SynthOptions) -> Value {
         serde_json::from_str(&std::fs::read_to_string(out.join("ground_truth.json")).unwrap())
             .unwrap();
     std::fs::remove_file(out.join("ground_truth.json")).unwrap();
-    // The threat list goes beside the corpus folder (`threat_list_path`).
+    // So is the threat list written beside it.
     let list = gt["baseline"]["threat_list"].as_str().unwrap();
-    std::fs::rename(out.join(list), threat_list_path(&out, &gt)).unwrap();
+    std::fs::remove_file(out.join(list)).unwrap();
     gt
 }
 
-/// Where [`synth_corpus`] put the corpus's threat list: beside the corpus folder `corpus`.
-pub fn threat_list_path(corpus: &Path, gt: &Value) -> PathBuf {
-    let list = gt["baseline"]["threat_list"].as_str().unwrap();
-    corpus.parent().unwrap().join(list)
+/// [`synth_corpus`], keeping the corpus's threat list at `list` (outside the corpus).
+pub fn synth_corpus_with_list(opts: SynthOptions, list: &Path) -> Value {
+    let out = opts.out.clone();
+    synth::generate(&opts).unwrap();
+    let gt: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("ground_truth.json")).unwrap())
+            .unwrap();
+    std::fs::remove_file(out.join("ground_truth.json")).unwrap();
+    let name = gt["baseline"]["threat_list"].as_str().unwrap();
+    std::fs::rename(out.join(name), list).unwrap();
+    gt
 }
 
 /// The analysis settings a corpus was made for: its expected networks, master users and admin
