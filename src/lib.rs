@@ -292,7 +292,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         output_errors.push(output_error(&staging, "findings.parquet", e));
     }
     if opts.run_passes {
-        if let Err(e) = sink::profile::write(staging.dir(), &run.profile.profile) {
+        if let Err(e) = sink::profile::write(staging.dir(), &run.profile.profile()) {
             output_errors.push(output_error(&staging, "profile.parquet", e));
         }
     }

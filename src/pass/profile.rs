@@ -16,7 +16,7 @@
 //! new network or a user never seen medium, an hour the user never logs in at low. Local
 //! connections (socket, loopback) are not judged.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use super::{FinishContext, Seen};
@@ -81,15 +81,6 @@ pub struct Stat {
 }
 
 impl Stat {
-    fn new(t: i64) -> Stat {
-        Stat {
-            count: 1,
-            first_us: t,
-            last_us: t,
-            label: None,
-        }
-    }
-
     pub fn merge(&mut self, o: Stat) {
         self.count += o.count;
         self.first_us = self.first_us.min(o.first_us);
@@ -120,18 +111,6 @@ impl Profile {
         }
     }
 
-    fn add(&mut self, user: &str, d: Dimension, value: &str, t: i64, label: Option<&str>) {
-        let mut s = Stat::new(t);
-        s.label = label.map(str::to_string);
-        match self.rows.get_mut(&(user.to_string(), d, value.to_string())) {
-            Some(r) => r.merge(s),
-            None => {
-                self.rows
-                    .insert((user.to_string(), d, value.to_string()), s);
-            }
-        }
-    }
-
     /// The row, when the profile has it.
     pub fn get(&self, user: &str, d: Dimension, value: &str) -> Option<&Stat> {
         self.rows.get(&(user.to_string(), d, value.to_string()))
@@ -143,7 +122,8 @@ pub struct Login<'a> {
     pub user: &'a [u8],
     pub client_host: &'a [u8],
     pub time_us: i64,
-    pub databases: &'a [&'a [u8]],
+    /// The databases of the session (empty names are skipped).
+    pub databases: &'a [std::sync::Arc<[u8]>],
     pub tls: Option<bool>,
     pub evidence: Evidence,
 }
@@ -158,15 +138,19 @@ struct Source {
 }
 
 /// Builds this scan's profile and keeps the logins that [`ProfileBuilder::anomalies`] judges.
+///
+/// Sessions repeat the same few shapes (a pool's user, host, hour, database and TLS), so
+/// logins are first counted per shape, keyed by one byte string built in a reused buffer (a
+/// hit allocates nothing); the profile rows are made from the shapes at the end.
 #[derive(Default)]
 pub struct ProfileBuilder {
-    pub profile: Profile,
-    /// (user, source text, hour) → the logins.
-    logins: BTreeMap<(String, String, u8), Seen>,
-    /// The facts of each source, looked up once.
-    sources: HashMap<Box<[u8]>, Source>,
+    /// Login shape (see [`shape_key`]) → the logins of that shape.
+    shapes: HashMap<Box<[u8]>, Seen, foldhash::fast::RandomState>,
+    /// The facts of each source (by host field), looked up once.
+    sources: HashMap<Box<[u8]>, Source, foldhash::fast::RandomState>,
     /// The earliest login, where `--learn` counts from.
     first_us: Option<i64>,
+    key: Vec<u8>,
 }
 
 /// The network a profile keeps for an address: its /24 or /48.
@@ -184,80 +168,179 @@ pub fn network_of(ip: IpAddr) -> String {
     }
 }
 
+/// A login's shape as one key: user, host, then hour and TLS as one byte each, then the sorted
+/// distinct databases; each text length-prefixed, so that no two shapes share a key.
+fn shape_key(key: &mut Vec<u8>, login: &Login<'_>, hour: u8) {
+    let put = |key: &mut Vec<u8>, b: &[u8]| {
+        key.extend_from_slice(&(b.len() as u32).to_le_bytes());
+        key.extend_from_slice(b);
+    };
+    key.clear();
+    put(key, login.user);
+    put(key, login.client_host);
+    key.push(hour);
+    key.push(match login.tls {
+        Some(true) => 1,
+        Some(false) => 0,
+        None => 2,
+    });
+    let mut dbs: Vec<&[u8]> = login
+        .databases
+        .iter()
+        .map(|d| &d[..])
+        .filter(|d| !d.is_empty())
+        .collect();
+    if dbs.len() > 1 {
+        dbs.sort_unstable();
+        dbs.dedup();
+    }
+    for d in dbs {
+        put(key, d);
+    }
+}
+
+/// The parts of a [`shape_key`].
+struct Shape<'k> {
+    user: &'k [u8],
+    host: &'k [u8],
+    hour: u8,
+    tls: &'static str,
+    databases: Vec<&'k [u8]>,
+}
+
+fn parse_shape(key: &[u8]) -> Shape<'_> {
+    let mut at = 0;
+    let take = |at: &mut usize| -> &[u8] {
+        let n = u32::from_le_bytes(key[*at..*at + 4].try_into().expect("4 bytes")) as usize;
+        let v = &key[*at + 4..*at + 4 + n];
+        *at += 4 + n;
+        v
+    };
+    let user = take(&mut at);
+    let host = take(&mut at);
+    let (hour, tls) = (key[at], key[at + 1]);
+    at += 2;
+    let mut databases = Vec::new();
+    while at < key.len() {
+        databases.push(take(&mut at));
+    }
+    Shape {
+        user,
+        host,
+        hour,
+        tls: match tls {
+            1 => "true",
+            0 => "false",
+            _ => "unknown",
+        },
+        databases,
+    }
+}
+
 impl ProfileBuilder {
     /// Adds one successful login.
     pub fn add(&mut self, login: &Login<'_>, geo: Option<&GeoIp>) {
-        let user = String::from_utf8_lossy(login.user).into_owned();
-        let source = self
-            .sources
-            .entry(login.client_host.into())
-            .or_insert_with(|| {
-                let host = login.client_host;
-                let local = super::is_local_host(host);
-                match crate::event::client_ip(host) {
-                    Some(ip) => Source {
-                        address: ip.to_string(),
-                        network: network_of(ip),
-                        info: geo.and_then(|g| g.lookup(ip)),
-                        local: local || ip.is_loopback(),
-                    },
-                    None => {
-                        let text = String::from_utf8_lossy(host).into_owned();
-                        Source {
-                            address: text.clone(),
-                            network: text,
-                            info: None,
-                            local,
-                        }
+        let t = login.time_us;
+        if !self.sources.contains_key(login.client_host) {
+            let host = login.client_host;
+            let local = super::is_local_host(host);
+            let source = match crate::event::client_ip(host) {
+                Some(ip) => Source {
+                    address: ip.to_string(),
+                    network: network_of(ip),
+                    info: geo.and_then(|g| g.lookup(ip)),
+                    local: local || ip.is_loopback(),
+                },
+                None => {
+                    let text = String::from_utf8_lossy(host).into_owned();
+                    Source {
+                        address: text.clone(),
+                        network: text,
+                        info: None,
+                        local,
                     }
                 }
-            })
-            .clone();
-        let t = login.time_us;
+            };
+            self.sources.insert(host.into(), source);
+        }
         let hour = (t.div_euclid(3_600_000_000).rem_euclid(24)) as u8;
-        let p = &mut self.profile;
-        p.add(&user, Dimension::User, "", t, None);
-        p.add(&user, Dimension::Address, &source.address, t, None);
-        p.add(&user, Dimension::Network, &source.network, t, None);
-        if let Some(info) = &source.info {
-            if let Some(asn) = info.asn {
-                p.add(
-                    &user,
-                    Dimension::Asn,
-                    &asn.to_string(),
-                    t,
-                    info.as_org.as_deref(),
-                );
-            }
-            if let Some(c) = &info.country {
-                p.add(&user, Dimension::Country, c, t, None);
+        let mut key = std::mem::take(&mut self.key);
+        shape_key(&mut key, login, hour);
+        match self.shapes.get_mut(&key[..]) {
+            Some(s) => s.add(t, login.evidence),
+            None => {
+                self.shapes
+                    .insert(key.as_slice().into(), Seen::new(t, login.evidence));
             }
         }
-        p.add(&user, Dimension::Hour, &format!("{hour:02}"), t, None);
-        let mut dbs: BTreeSet<&[u8]> = login.databases.iter().copied().collect();
-        dbs.remove(&b""[..]);
-        for db in dbs {
-            p.add(
-                &user,
-                Dimension::Database,
-                &String::from_utf8_lossy(db),
-                t,
-                None,
-            );
-        }
-        let tls = match login.tls {
-            Some(true) => "true",
-            Some(false) => "false",
-            None => "unknown",
-        };
-        p.add(&user, Dimension::Tls, tls, t, None);
+        self.key = key;
         self.first_us = Some(self.first_us.map_or(t, |f| f.min(t)));
-        if !source.local {
-            self.logins
-                .entry((user, source.address.clone(), hour))
-                .and_modify(|s| s.add(t, login.evidence))
-                .or_insert_with(|| Seen::new(t, login.evidence));
+    }
+
+    /// This scan's profile.
+    pub fn profile(&self) -> Profile {
+        let mut p = Profile::default();
+        for (key, seen) in &self.shapes {
+            let shape = parse_shape(key);
+            let source = &self.sources[shape.host];
+            let user = String::from_utf8_lossy(shape.user);
+            let mut add = |d: Dimension, value: &str, label: Option<&str>| {
+                let stat = Stat {
+                    count: seen.count,
+                    first_us: seen.first_us,
+                    last_us: seen.last_us,
+                    label: label.map(str::to_string),
+                };
+                match p.rows.get_mut(&(user.to_string(), d, value.to_string())) {
+                    Some(r) => r.merge(stat),
+                    None => {
+                        p.rows
+                            .insert((user.to_string(), d, value.to_string()), stat);
+                    }
+                }
+            };
+            add(Dimension::User, "", None);
+            add(Dimension::Address, &source.address, None);
+            add(Dimension::Network, &source.network, None);
+            if let Some(info) = &source.info {
+                if let Some(asn) = info.asn {
+                    add(Dimension::Asn, &asn.to_string(), info.as_org.as_deref());
+                }
+                if let Some(c) = &info.country {
+                    add(Dimension::Country, c, None);
+                }
+            }
+            add(Dimension::Hour, &format!("{:02}", shape.hour), None);
+            for db in &shape.databases {
+                add(Dimension::Database, &String::from_utf8_lossy(db), None);
+            }
+            add(Dimension::Tls, shape.tls, None);
         }
+        p
+    }
+
+    /// Per (user, source address, hour): the logins, from the shapes (local ones left out).
+    fn logins(&self) -> BTreeMap<(String, String, u8), Seen> {
+        let mut out: BTreeMap<(String, String, u8), Seen> = BTreeMap::new();
+        for (key, seen) in &self.shapes {
+            let shape = parse_shape(key);
+            let source = &self.sources[shape.host];
+            if source.local {
+                continue;
+            }
+            let k = (
+                String::from_utf8_lossy(shape.user).into_owned(),
+                source.address.clone(),
+                shape.hour,
+            );
+            match out.get_mut(&k) {
+                Some(s) => s.merge(*seen),
+                None => {
+                    out.insert(k, *seen);
+                }
+            }
+        }
+        out
     }
 
     /// The `anomalous_login` findings of this scan's logins against `baseline` and, with
@@ -276,10 +359,11 @@ impl ProfileBuilder {
             (Some(secs), Some(first)) => Some(first.saturating_add(secs.saturating_mul(1_000_000))),
             _ => None,
         };
+        let profile = self.profile();
         let known = |user: &str, d: Dimension, value: &str| -> bool {
             baseline.is_some_and(|b| b.get(user, d, value).is_some())
                 || learn_end.is_some_and(|end| {
-                    self.profile
+                    profile
                         .get(user, d, value)
                         .is_some_and(|s| s.first_us < end)
                 })
@@ -291,7 +375,8 @@ impl ProfileBuilder {
             .collect();
         // Per (user, source): the novel logins and what is new about them.
         let mut found: BTreeMap<(&str, &str), (Seen, Severity, Vec<String>)> = BTreeMap::new();
-        for ((user, address, hour), seen) in &self.logins {
+        let logins = self.logins();
+        for ((user, address, hour), seen) in &logins {
             // With --learn, a login key first seen inside the learning period is known whole;
             // later logins of the same key may still be judged only on their own merits,
             // which are the same: skip it.
@@ -396,7 +481,7 @@ mod tests {
                 user: user.as_bytes(),
                 client_host: host.as_bytes(),
                 time_us: t,
-                databases: &[b"orders"],
+                databases: &[std::sync::Arc::from(&b"orders"[..])],
                 tls: Some(true),
                 evidence: Evidence::at(0, line),
             },
@@ -467,7 +552,7 @@ mod tests {
         // Without a baseline or a learning period: nothing.
         assert!(b.anomalies(None, None, &ctx).is_empty());
         // Against its own profile as the baseline: nothing is new.
-        assert!(b.anomalies(Some(&b.profile), None, &ctx).is_empty());
+        assert!(b.anomalies(Some(&b.profile()), None, &ctx).is_empty());
     }
 
     #[test]
@@ -486,9 +571,9 @@ mod tests {
             login(if i % 2 == 0 { &mut a } else { &mut b }, u, h, t, i as u64);
             login(&mut both, u, h, t, i as u64);
         }
-        let mut merged = a.profile.clone();
-        merged.merge(b.profile.clone());
-        assert_eq!(merged, both.profile);
+        let mut merged = a.profile();
+        merged.merge(b.profile());
+        assert_eq!(merged, both.profile());
         let row = merged.get("app", Dimension::Address, "10.0.1.5").unwrap();
         assert_eq!((row.count, row.first_us, row.last_us), (2, 2 * H, 5 * H));
         assert!(merged

@@ -161,12 +161,11 @@ fn add_login(
     if !login.success {
         return;
     }
-    let databases: Vec<&[u8]> = s.databases.iter().map(|d| &d[..]).collect();
     let login = crate::pass::profile::Login {
         user: &s.user,
         client_host: &s.client_host,
         time_us,
-        databases: &databases,
+        databases: &s.databases,
         tls: s.tls,
         evidence: crate::finding::Evidence::at(s.first_at.0, s.first_at.1),
     };
