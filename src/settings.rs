@@ -614,6 +614,46 @@ mod tests {
         }
     }
 
+    /// Issue #22's settings: repeatable paths, a folder and a duration, as flags and keys.
+    #[test]
+    fn geoip_threat_lists_baseline_and_learn_are_flags_and_keys() {
+        let file = "geoip = [\"a.mmdb\", \"b.mmdb\"]\nthreat_lists = [\"tor.txt\"]\n\
+                    baseline = \"old-out\"\nlearn = \"7d\"\n";
+        let s = resolve(&[], Some(file)).unwrap();
+        assert_eq!(s.geoip, [PathBuf::from("a.mmdb"), PathBuf::from("b.mmdb")]);
+        assert_eq!(s.threat_lists, [PathBuf::from("tor.txt")]);
+        assert_eq!(s.baseline, Some(PathBuf::from("old-out")));
+        assert_eq!(s.learn, Some(Seconds(604_800)));
+        assert_eq!(s.analysis().unwrap().learn_secs, Some(604_800));
+        let s = resolve(
+            &[
+                "--threat-list",
+                "x.netset",
+                "--threat-list",
+                "y.netset",
+                "--learn",
+                "2d",
+            ],
+            Some(file),
+        )
+        .unwrap();
+        assert_eq!(
+            s.threat_lists,
+            [PathBuf::from("x.netset"), PathBuf::from("y.netset")]
+        );
+        assert_eq!(s.origin.threat_lists, Origin::Flag);
+        assert_eq!(s.learn, Some(Seconds(172_800)));
+        assert_eq!(s.geoip.len(), 2);
+        let s = resolve(&[], None).unwrap();
+        assert!(s.geoip.is_empty() && s.threat_lists.is_empty());
+        assert_eq!((s.baseline, s.learn), (None, None));
+        assert!(flags_fail(&["--learn", "soon"]));
+    }
+
+    fn flags_fail(args: &[&str]) -> bool {
+        Flags::try_parse_from(std::iter::once("scan").chain(args.iter().copied())).is_err()
+    }
+
     #[test]
     fn repeated_flags_replace_the_file_list_whole() {
         let s = resolve(
