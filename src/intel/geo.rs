@@ -228,6 +228,33 @@ mod tests {
         assert_eq!(g.lookup("203.0.113.50".parse().unwrap()), None);
     }
 
+    /// MaxMind's corrupt test databases: each is refused when opened, or answers look-ups
+    /// (with nothing, or with what it holds) without a panic.
+    #[test]
+    fn corrupt_databases_are_refused_or_read_without_a_panic() {
+        let dir = testdata("bad-data");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert!(files.len() >= 20, "{files:?}");
+        let mut x: u32 = 0x1234_5678;
+        for f in files {
+            let Ok(g) = GeoIp::open(std::slice::from_ref(&f)) else {
+                continue;
+            };
+            for _ in 0..512 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                let _ = g.lookup(IpAddr::V4(x.into()));
+                let _ = g.lookup(IpAddr::V6(((x as u128) << 96 | x as u128).into()));
+            }
+            let _ = g.lookup("1.1.1.1".parse().unwrap());
+        }
+    }
+
     #[test]
     fn a_file_that_is_not_a_database_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
