@@ -241,6 +241,18 @@ impl ScanArgs {
             },
             None => Error::Usage(message),
         })?;
+        let mut analysis = analysis;
+        // The files the settings name, read once here: a bad one is a usage error naming it.
+        analysis.threat_lists =
+            std::sync::Arc::new(crate::intel::ThreatLists::load(&settings.threat_lists)?);
+        if !settings.geoip.is_empty() {
+            analysis.geoip = Some(std::sync::Arc::new(crate::intel::GeoIp::open(
+                &settings.geoip,
+            )?));
+        }
+        if let Some(dir) = &settings.baseline {
+            analysis.baseline = Some(std::sync::Arc::new(crate::sink::profile::read(dir)?));
+        }
         let (since_us, until_us) = time::time_window(self.since, self.until);
         if settings.grants.is_some() && !settings.privileges {
             return Err(Error::Usage(

@@ -85,6 +85,10 @@ pub mod kind {
     pub(crate) const DESTROYED: &str = "destroyed";
     pub(crate) const CONTROL_PLANE_RECON: &str = "control_plane_recon";
     pub(crate) const TAKEOVER_AFTER_PASSWORD_RESET: &str = "takeover_after_password_reset";
+    /// Additions of issue #22.
+    pub(crate) const THREAT_LIST_LOGIN: &str = "threat_list_login";
+    pub(crate) const THREAT_LIST_ATTEMPT: &str = "threat_list_attempt";
+    pub(crate) const ANOMALOUS_LOGIN: &str = "anomalous_login";
 }
 
 /// Where an event came from: the input file (index into the run's file list) and line, and
@@ -152,10 +156,20 @@ pub struct Finding {
     /// The events behind it that are kept: the earliest few and the latest, in order.
     #[serde(skip)]
     pub samples: Vec<Evidence>,
+    /// What `--geoip` says of `client_ip` (empty without it).
+    pub geo: Geo,
+}
+
+/// The `client_country`, `client_asn` and `client_as_org` of a finding.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Geo {
+    pub country: Option<String>,
+    pub asn: Option<i64>,
+    pub as_org: Option<String>,
 }
 
 /// The columns of `findings.parquet`, in file order.
-pub const COLUMNS: [Column; 12] = [
+pub const COLUMNS: [Column; 15] = [
     Column::new("kind", Utf8, false, DictionaryText),
     Column::new("severity", Utf8, false, DictionaryText),
     Column::new("first_seen", TimestampMsUtc, false, DictionaryFixed),
@@ -168,6 +182,9 @@ pub const COLUMNS: [Column; 12] = [
     Column::new("evidence", Utf8, false, PlainText),
     Column::new("finding_id", Utf8, false, PlainText),
     Column::new("resource", Utf8, true, DictionaryText),
+    Column::new("client_country", Utf8, true, DictionaryText),
+    Column::new("client_asn", Int64, true, PlainFixed),
+    Column::new("client_as_org", Utf8, true, DictionaryText),
 ];
 
 /// The Arrow schema of `findings.parquet`.
@@ -191,6 +208,9 @@ pub(crate) fn to_batch(findings: &[Finding]) -> RecordBatch {
     let mut evidence = StringBuilder::new();
     let mut id = StringBuilder::with_capacity(n, n * 16);
     let mut resource = StringBuilder::new();
+    let mut country = StringBuilder::new();
+    let mut asn = Int64Builder::new();
+    let mut as_org = StringBuilder::new();
     for f in findings {
         kind.append_value(&f.kind);
         severity.append_value(f.severity.as_str());
@@ -204,6 +224,9 @@ pub(crate) fn to_batch(findings: &[Finding]) -> RecordBatch {
         evidence.append_value(&f.evidence);
         id.append_value(&f.id);
         resource.append_option(f.resource.as_deref());
+        country.append_option(f.geo.country.as_deref());
+        asn.append_option(f.geo.asn);
+        as_org.append_option(f.geo.as_org.as_deref());
     }
     let columns: Vec<ArrayRef> = vec![
         Arc::new(kind.finish()),
@@ -218,6 +241,9 @@ pub(crate) fn to_batch(findings: &[Finding]) -> RecordBatch {
         Arc::new(evidence.finish()),
         Arc::new(id.finish()),
         Arc::new(resource.finish()),
+        Arc::new(country.finish()),
+        Arc::new(asn.finish()),
+        Arc::new(as_org.finish()),
     ];
     RecordBatch::try_new(schema(), columns).expect("finding columns match the schema")
 }
@@ -310,6 +336,7 @@ mod tests {
             id: String::new(),
             resource: None,
             samples: Vec::new(),
+            geo: Geo::default(),
         }
     }
 

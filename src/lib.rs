@@ -20,6 +20,7 @@ pub mod format;
 pub mod fuzzing;
 pub mod grep;
 pub mod input;
+pub mod intel;
 pub mod pass;
 pub mod plan;
 pub mod privileges;
@@ -212,6 +213,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     let session_writer = if opts.run_passes {
         let path = staging.dir().join("sessions.parquet");
         sink::sessions::SessionWriter::new(&path, paths.clone())
+            .map(|w| w.with_geoip(opts.analysis.geoip.clone()))
             .map_err(|e| output_errors.push(output_error(&staging, "sessions.parquet", e)))
             .ok()
     } else {
@@ -236,6 +238,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     };
     let mut run = RunState::new(&files);
     run.session_writer = session_writer;
+    run.geoip = opts.analysis.geoip.clone();
     let progress = progress_bar(opts.progress, files.iter().map(|f| f.size).sum());
     let mut paused_mid_events = false;
     // Workers may run ahead of the consumer by a few chunks' worth of input: weighed in
@@ -320,6 +323,15 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         }
         None => None,
     };
+    // Logins unlike the baseline, from the sessions' logins (see `pass::profile`).
+    findings.extend(run.profile.anomalies(
+        opts.analysis.baseline.as_deref(),
+        opts.analysis.learn_secs,
+        &ctx,
+    ));
+    if let Some(geo) = &opts.analysis.geoip {
+        add_geo(&mut findings, geo);
+    }
     finding::sort(&mut findings);
     finding::assign_ids(&mut findings);
     let input_paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
@@ -334,6 +346,11 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         &finding::COLUMNS,
     ) {
         output_errors.push(output_error(&staging, "findings.parquet", e));
+    }
+    if opts.run_passes {
+        if let Err(e) = sink::profile::write(staging.dir(), &run.profile.profile()) {
+            output_errors.push(output_error(&staging, "profile.parquet", e));
+        }
     }
     pause.at("findings");
 
@@ -575,6 +592,28 @@ fn control_plane(
         correlation_window_secs: analysis.correlation_window_secs,
     };
     Some((report, summary, error))
+}
+
+/// Fills in what the GeoIP databases say of each finding's source (one look-up per source).
+fn add_geo(findings: &mut [Finding], geo: &intel::GeoIp) {
+    let mut seen: std::collections::HashMap<String, finding::Geo> = Default::default();
+    for f in findings {
+        let Some(ip) = f.client_ip.clone() else {
+            continue;
+        };
+        f.geo = seen
+            .entry(ip)
+            .or_insert_with_key(|ip| {
+                let info = ip.parse().ok().and_then(|ip| geo.lookup(ip));
+                info.map(|i| finding::Geo {
+                    country: i.country.map(String::from),
+                    asn: i.asn.map(i64::from),
+                    as_org: i.as_org.map(String::from),
+                })
+                .unwrap_or_default()
+            })
+            .clone();
+    }
 }
 
 /// An output that could not be written, named by its path in the output folder.

@@ -18,7 +18,7 @@
 //! key's value whole (a repeated flag such as `--allow` does not add to the file's list).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use ipnet::IpNet;
@@ -198,6 +198,23 @@ settings! {
     /// parts of its database logs, e.g. `prod-db-1 = ["ip-10-0-1-5", "logs/prod-db-1/"]`.
     #[arg(skip)]
     instances: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    /// A MaxMind GeoLite2/GeoIP2 database (.mmdb: Country or City, and ASN), repeatable:
+    /// events, sessions and findings gain client_country, client_asn and client_as_org.
+    #[arg(long = "geoip", value_name = "PATH")]
+    geoip: Vec<PathBuf> = Vec::new();
+    /// A threat list (one address or CIDR per line, `#` comments; Tor exit lists and FireHOL
+    /// sets as they are), repeatable: logins and failed logins from a listed address are
+    /// findings naming the list (its file name).
+    #[arg(long = "threat-list", value_name = "FILE")]
+    threat_lists: Vec<PathBuf> = Vec::new();
+    /// An earlier scan's output folder whose profile.parquet is the baseline of usual logins:
+    /// logins unlike it are anomalous_login findings.
+    #[arg(long, value_name = "DIR")]
+    baseline: PathBuf;
+    /// Learn the usual logins from the first DURATION of this input (e.g. 7d); later logins
+    /// unlike them are anomalous_login findings.
+    #[arg(long, value_name = "DURATION")]
+    learn: Seconds;
     /// Custom rules, `[[rule]]` tables of the config file.
     #[arg(skip)]
     rule: Vec<RuleConfig> = Vec::new();
@@ -309,6 +326,11 @@ impl Settings {
             correlation_window_secs: self.correlation_window.0,
             instances: self.instances.clone(),
             control_plane: false,
+            // The files are read by the command line, which fills these in.
+            threat_lists: Default::default(),
+            geoip: None,
+            baseline: None,
+            learn_secs: self.learn.map(|s| s.0),
         };
         config.compile_rules()?;
         Ok(config)
@@ -656,6 +678,46 @@ mod tests {
             Err(Error::Config { message, .. }) => assert!(message.contains("no time"), "{message}"),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// Issue #22's settings: repeatable paths, a folder and a duration, as flags and keys.
+    #[test]
+    fn geoip_threat_lists_baseline_and_learn_are_flags_and_keys() {
+        let file = "geoip = [\"a.mmdb\", \"b.mmdb\"]\nthreat_lists = [\"tor.txt\"]\n\
+                    baseline = \"old-out\"\nlearn = \"7d\"\n";
+        let s = resolve(&[], Some(file)).unwrap();
+        assert_eq!(s.geoip, [PathBuf::from("a.mmdb"), PathBuf::from("b.mmdb")]);
+        assert_eq!(s.threat_lists, [PathBuf::from("tor.txt")]);
+        assert_eq!(s.baseline, Some(PathBuf::from("old-out")));
+        assert_eq!(s.learn, Some(Seconds(604_800)));
+        assert_eq!(s.analysis().unwrap().learn_secs, Some(604_800));
+        let s = resolve(
+            &[
+                "--threat-list",
+                "x.netset",
+                "--threat-list",
+                "y.netset",
+                "--learn",
+                "2d",
+            ],
+            Some(file),
+        )
+        .unwrap();
+        assert_eq!(
+            s.threat_lists,
+            [PathBuf::from("x.netset"), PathBuf::from("y.netset")]
+        );
+        assert_eq!(s.origin.threat_lists, Origin::Flag);
+        assert_eq!(s.learn, Some(Seconds(172_800)));
+        assert_eq!(s.geoip.len(), 2);
+        let s = resolve(&[], None).unwrap();
+        assert!(s.geoip.is_empty() && s.threat_lists.is_empty());
+        assert_eq!((s.baseline, s.learn), (None, None));
+        assert!(flags_fail(&["--learn", "soon"]));
+    }
+
+    fn flags_fail(args: &[&str]) -> bool {
+        Flags::try_parse_from(std::iter::once("scan").chain(args.iter().copied())).is_err()
     }
 
     #[test]

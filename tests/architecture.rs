@@ -13,7 +13,7 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     // Vocabulary and leaf helpers.
     &["bytes", "error", "table", "time", "exec", "filter"],
-    &["classify", "finding", "input"],
+    &["classify", "finding", "input", "intel"],
     // The normalised event and its Arrow builder.
     &["event", "control"],
     // Parsers: bytes in, events out.

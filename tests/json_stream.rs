@@ -184,13 +184,16 @@ fn same_in_pieces(path: &Path, dir: &Path) -> Vec<Vec<String>> {
     rows
 }
 
-/// The rows less `source_file` (the column before `source_line`).
+/// The rows less `source_file`.
 fn without_file(rows: &[Vec<String>]) -> Vec<Vec<String>> {
-    let n = rows[0].len();
+    let at = forensics::event::COLUMNS
+        .iter()
+        .position(|c| c.name == "source_file")
+        .unwrap();
     rows.iter()
         .map(|r| {
             let mut r = r.clone();
-            r.remove(n - 2);
+            r.remove(at);
             r
         })
         .collect()

@@ -206,7 +206,11 @@ fn one_folder_of_mysql_postgres_and_json_deliveries_scans_in_one_run() {
     // Each corpus's incidents are found (findings of the same user and source merge across
     // corpora, so only presence is checked here), and evidence points into the right files.
     for (gt, part) in gts.iter().zip(["/mysql/", "/postgres/", "/firehose/"]) {
+        // (Not those that need settings this scan is not given: `needs`.)
         for e in gt["expected_findings"].as_array().unwrap() {
+            if e.get("needs").is_some() {
+                continue;
+            }
             let hit = s.findings.iter().any(|f| is_expected(e, f));
             assert!(hit, "{part}: missing {e}");
         }

@@ -11,10 +11,11 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// The outputs in publication order (summary.json last).
-const OUTPUTS: [&str; 7] = [
+const OUTPUTS: [&str; 8] = [
     "events",
     "sessions.parquet",
     "findings.parquet",
+    "profile.parquet",
     "evidence",
     "report.html",
     "summary.md",
@@ -286,7 +287,7 @@ fn killed_run_in_a_fresh_folder_leaves_nothing_visible() {
     }
     for (point, names) in [
         ("published-events", &OUTPUTS[..1]),
-        ("before-summary", &OUTPUTS[..6]),
+        ("before-summary", &OUTPUTS[..7]),
     ] {
         let out = tmp.path().join(format!("fresh-{point}"));
         kill_at(scan_command(&sample(), &out, &[]), point);
@@ -330,7 +331,7 @@ fn killed_force_run_leaves_the_earlier_run_intact_until_the_swap() {
         ("report", None),
         ("swapped-out", Some(&[])),
         ("published-events", Some(&OUTPUTS[..1])),
-        ("before-summary", Some(&OUTPUTS[..6])),
+        ("before-summary", Some(&OUTPUTS[..7])),
     ];
     for (i, (point, during)) in points.into_iter().enumerate() {
         let out = tmp.path().join(format!("force-{i}"));

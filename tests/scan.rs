@@ -293,6 +293,7 @@ fn non_empty_output_folder_is_refused_without_force() {
             "evidence",
             "findings.parquet",
             "keep.txt",
+            "profile.parquet",
             "report.html",
             "sessions.parquet",
             "summary.json",

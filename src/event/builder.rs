@@ -6,6 +6,7 @@ use arrow::array::{ArrayRef, Int32Builder, Int64Builder, RecordBatch};
 
 use super::columns::{DictCol, StrCol};
 use super::*;
+use crate::intel::GeoIp;
 
 /// Column builders for one batch of events. Reused across batches where possible.
 pub struct EventBatchBuilder {
@@ -36,6 +37,23 @@ pub struct EventBatchBuilder {
     /// by id): a session repeats them, and interleaved sessions defeat the columns' own
     /// last-value checks. A hint only: each is compared with the value before it is used.
     sessions: Box<[Session; SESSION_SLOTS]>,
+    /// `--geoip`: with it, the `client_country`, `client_asn` and `client_as_org` keys of each
+    /// distinct host field (by its `client_host` key, beside `host_ips`), looked up once per
+    /// host per batch; without it those columns are all null and cost nothing per row.
+    geo: Option<Arc<GeoIp>>,
+    host_geo: Vec<(i32, Option<i64>, i32)>,
+    country: DictCol,
+    asn: Vec<Option<i64>>,
+    as_org: DictCol,
+}
+
+/// Pushes a dictionary key, or a null for `-1`.
+#[inline]
+fn push_key_or_null(col: &mut DictCol, key: i32) {
+    match key {
+        -1 => col.push_null(),
+        key => col.push_key(key),
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -90,7 +108,17 @@ impl EventBatchBuilder {
             utf8_checked: false,
             host_ips: Vec::new(),
             sessions: Box::new([NO_SESSION; SESSION_SLOTS]),
+            geo: None,
+            host_geo: Vec::new(),
+            country: DictCol::with_capacity(0),
+            asn: Vec::new(),
+            as_org: DictCol::with_capacity(0),
         }
+    }
+
+    /// Fills the GeoIP columns from `geo` (`--geoip`); without it they are null.
+    pub fn set_geoip(&mut self, geo: Option<Arc<GeoIp>>) {
+        self.geo = geo;
     }
 
     /// Declares that every byte slice pushed from now on comes from a buffer already known to
@@ -168,10 +196,19 @@ impl EventBatchBuilder {
                 }
             };
             self.host_ips.push(key);
+            if self.geo.is_some() {
+                self.new_host_geo(e.client_host);
+            }
         } else {
             match self.host_ips[host] {
                 -1 => self.client_ip.push_null(),
                 key => self.client_ip.push_key(key),
+            }
+            if self.geo.is_some() {
+                let (country, asn, org) = self.host_geo[host];
+                push_key_or_null(&mut self.country, country);
+                self.asn.push(asn);
+                push_key_or_null(&mut self.as_org, org);
             }
         }
         self.connection_id.append_value(e.connection_id);
@@ -215,6 +252,32 @@ impl EventBatchBuilder {
         self.source_line.append_value(e.line as i64);
     }
 
+    /// Looks up a host field not seen in this batch, pushes its GeoIP values for the row and
+    /// keeps their keys for its later rows.
+    #[cold]
+    fn new_host_geo(&mut self, host: &[u8]) {
+        let info = match (&self.geo, client_ip(host)) {
+            (Some(g), Some(ip)) => g.lookup(ip),
+            _ => None,
+        };
+        let info = info.unwrap_or_default();
+        let key = |col: &mut DictCol, v: Option<&str>| match v {
+            Some(v) => {
+                col.push_str(v);
+                col.last_key()
+            }
+            None => {
+                col.push_null();
+                -1
+            }
+        };
+        let country = key(&mut self.country, info.country.as_deref());
+        let org = key(&mut self.as_org, info.as_org.as_deref());
+        let asn = info.asn.map(i64::from);
+        self.asn.push(asn);
+        self.host_geo.push((country, asn, org));
+    }
+
     /// Takes the rows pushed so far as a `RecordBatch`, leaving the builder empty.
     pub fn finish(&mut self) -> RecordBatch {
         let time_us = std::mem::take(&mut self.time_us);
@@ -252,6 +315,26 @@ impl EventBatchBuilder {
             )),
             Arc::new(self.source_line.finish()),
         ];
+        let mut columns = columns;
+        if self.geo.is_some() {
+            columns.push(Arc::new(self.country.finish()));
+            columns.push(Arc::new(arrow::array::Int64Array::from(std::mem::take(
+                &mut self.asn,
+            ))));
+            columns.push(Arc::new(self.as_org.finish()));
+        } else {
+            // All null: nothing was pushed per row.
+            let none = || {
+                Arc::new(DictionaryArray::<Int32Type>::new(
+                    Int32Array::new_null(rows),
+                    Arc::new(StringArray::from(Vec::<&str>::new())),
+                )) as ArrayRef
+            };
+            columns.push(none());
+            columns.push(Arc::new(arrow::array::Int64Array::new_null(rows)));
+            columns.push(none());
+        }
+        self.host_geo.clear();
         self.host_ips.clear();
         // Keys start over in the next batch.
         self.sessions.fill(NO_SESSION);

@@ -8,7 +8,7 @@ use arrow::datatypes::SchemaRef;
 use crate::table::{self, Column, ColumnType::*, Storage::*};
 
 /// The columns of `events/*.parquet`, in file order.
-pub const COLUMNS: [Column; 17] = [
+pub const COLUMNS: [Column; 20] = [
     Column::new("event_time", TimestampMsUtc, false, PlainFixed),
     Column::new("event_time_us", Int64, false, PlainFixed),
     Column::new("source_format", Utf8, false, DictionaryText),
@@ -28,6 +28,10 @@ pub const COLUMNS: [Column; 17] = [
     Column::new("statement_class", Utf8, true, DictionaryText),
     Column::new("source_file", Utf8, false, DictionaryText),
     Column::new("source_line", Int64, false, PlainFixed),
+    // `--geoip` (null without it, and for private addresses): appended, as CONTRACT.md adds.
+    Column::new("client_country", Utf8, true, DictionaryText),
+    Column::new("client_asn", Int64, true, PlainFixed),
+    Column::new("client_as_org", Utf8, true, DictionaryText),
 ];
 
 /// The Arrow schema of `events/*.parquet`.

@@ -257,6 +257,7 @@ impl Pass for BruteForcePass {
                     id: String::new(),
                     resource: None,
                     samples: agg.sample.evidence(),
+                    geo: Default::default(),
                 });
                 // A success from the same source after the burst began, within the delay.
                 let until_us = agg.last_us + c.brute_force_success_delay_secs * 1_000_000;
@@ -299,6 +300,7 @@ impl Pass for BruteForcePass {
                 id: String::new(),
                 resource: None,
                 samples: vec![ev],
+                geo: Default::default(),
             });
         }
     }

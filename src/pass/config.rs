@@ -79,6 +79,14 @@ pub struct AnalysisConfig {
     /// The run reads CloudTrail (set by the pipeline once the files are planned): logins are
     /// then kept per file and server for the joins of the two planes.
     pub control_plane: bool,
+    /// `--threat-list`: the lists, loaded (empty without the flag).
+    pub threat_lists: std::sync::Arc<crate::intel::ThreatLists>,
+    /// `--geoip`: the databases, opened (`None` without the flag).
+    pub geoip: Option<std::sync::Arc<crate::intel::GeoIp>>,
+    /// `--baseline`: the earlier scan's login profile.
+    pub baseline: Option<std::sync::Arc<super::profile::Profile>>,
+    /// `--learn`: the first this many seconds of the input are the baseline.
+    pub learn_secs: Option<i64>,
 }
 
 /// Parses a CIDR, or a bare address as a single-host network.

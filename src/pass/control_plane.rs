@@ -131,6 +131,7 @@ fn finding_of(r: &Raised<'_>, ctx: &ControlContext<'_>) -> Finding {
         id: String::new(),
         resource: e.resource.clone(),
         samples: vec![ev],
+        geo: Default::default(),
     }
 }
 

@@ -208,6 +208,7 @@ impl Pass for DistributedBruteForcePass {
                     id: String::new(),
                     resource: None,
                     samples: agg.sample.evidence(),
+                    geo: Default::default(),
                 });
                 // The user logging in from one of those sources after the burst began.
                 let until_us = agg.last_us + c.brute_force_success_delay_secs * 1_000_000;
@@ -241,6 +242,7 @@ impl Pass for DistributedBruteForcePass {
                         id: String::new(),
                         resource: None,
                         samples: vec![*ev],
+                        geo: Default::default(),
                     });
                 }
             }

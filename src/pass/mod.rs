@@ -21,10 +21,12 @@ pub mod distributed_brute_force;
 pub mod master_user;
 pub mod non_ssl;
 pub mod plane_logins;
+pub mod profile;
 pub mod rate_spike;
 pub mod rules;
 pub mod spray;
 pub mod statements;
+pub mod threat_list;
 pub mod unknown_source;
 
 pub use config::AnalysisConfig;
@@ -240,6 +242,7 @@ impl Seen {
             id: String::new(),
             resource: None,
             samples: self.sample.evidence(),
+            geo: Default::default(),
         }
     }
 
@@ -343,6 +346,7 @@ pub struct PassSet {
     cross_database: cross_database::CrossDatabasePass,
     rules: rules::RulePass,
     plane_logins: plane_logins::PlaneLoginsPass,
+    threat_list: threat_list::ThreatListPass,
 }
 
 impl PassSet {
@@ -359,6 +363,7 @@ impl PassSet {
             cross_database: Pass::new(config),
             rules: Pass::new(config),
             plane_logins: Pass::new(config),
+            threat_list: Pass::new(config),
         }
     }
 
@@ -374,7 +379,6 @@ impl PassSet {
         self.statements.observe(&o);
         self.cross_database.observe(&o);
         self.rules.observe(&o);
-        self.plane_logins.observe(&o);
     }
 
     #[cold]
@@ -386,6 +390,8 @@ impl PassSet {
         self.brute_force.observe(o);
         self.distributed_brute_force.observe(o);
         self.spray.observe(o);
+        self.plane_logins.observe(o);
+        self.threat_list.observe(o);
     }
 
     pub fn merge(&mut self, later: PassSet) {
@@ -400,6 +406,7 @@ impl PassSet {
         self.statements.merge(later.statements);
         self.cross_database.merge(later.cross_database);
         self.rules.merge(later.rules);
+        self.threat_list.merge(later.threat_list);
         self.plane_logins.merge(later.plane_logins);
     }
 
@@ -422,6 +429,7 @@ impl PassSet {
         self.statements.finish(ctx, &mut out);
         self.cross_database.finish(ctx, &mut out);
         self.rules.finish(ctx, &mut out);
+        self.threat_list.finish(ctx, &mut out);
         out
     }
 }

@@ -136,6 +136,7 @@ impl Pass for PasswordSprayPass {
                     id: String::new(),
                     resource: None,
                     samples: agg.sample.evidence(),
+                    geo: Default::default(),
                 });
             }
         }

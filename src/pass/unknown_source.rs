@@ -54,8 +54,16 @@ impl Pass for UnknownSourcePass {
                 None => (Severity::Medium, "a host name"),
             };
             let user = text(&user);
+            // `--geoip`: which country and network the address belongs to.
+            let whence = match (ip, &self.config.geoip) {
+                (Some(ip), Some(g)) => g
+                    .lookup(ip)
+                    .map(|i| format!(" ({})", i.describe()))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
             let detail = format!(
-                "{} login{} as {user} from {what} {source}, outside {}, first at {}",
+                "{} login{} as {user} from {what} {source}{whence}, outside {}, first at {}",
                 s.count,
                 if s.count == 1 { "" } else { "s" },
                 allowed.join(", "),

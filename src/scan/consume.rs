@@ -4,6 +4,7 @@
 use crate::error::Error;
 use crate::error::Result;
 use crate::input;
+use crate::pass::profile::ProfileBuilder;
 use crate::pass::PassSet;
 use crate::session::{Activity, SessionBook};
 use crate::sink::assemble::FileState;
@@ -27,6 +28,9 @@ pub(crate) struct RunState<'a> {
     /// CloudTrail's database records, in input order, and the other records per service.
     pub(crate) control: Vec<crate::control::ControlEvent>,
     pub(crate) control_ignored: std::collections::BTreeMap<String, u64>,
+    /// This scan's login profile, fed with each session as it ends.
+    pub(crate) profile: ProfileBuilder,
+    pub(crate) geoip: Option<std::sync::Arc<crate::intel::GeoIp>>,
 }
 
 impl<'a> RunState<'a> {
@@ -42,19 +46,24 @@ impl<'a> RunState<'a> {
             privileges: None,
             control: Vec::new(),
             control_ignored: Default::default(),
+            profile: ProfileBuilder::default(),
+            geoip: None,
         }
     }
 
     /// Hands over the sessions still open, and finishes `sessions.parquet`.
     pub(crate) fn finish_sessions(&mut self) -> Option<crate::error::Result<u64>> {
         let book = std::mem::take(&mut self.sessions);
-        let (activity, writer, error) = (
+        let (activity, writer, error, profile, geo) = (
             &mut self.activity,
             &mut self.session_writer,
             &mut self.session_error,
+            &mut self.profile,
+            self.geoip.as_deref(),
         );
         self.sessions.minutes = book.finish(&mut |s| {
             activity.add(&s);
+            add_login(profile, &s, geo);
             write_session(writer, error, &s);
         });
         if let Some(e) = self.session_error.take() {
@@ -124,13 +133,16 @@ impl<'a> RunState<'a> {
                         None => self.privileges = Some(*u),
                     }
                 }
-                let (activity, writer, error) = (
+                let (activity, writer, error, profile, geo) = (
                     &mut self.activity,
                     &mut self.session_writer,
                     &mut self.session_error,
+                    &mut self.profile,
+                    self.geoip.as_deref(),
                 );
                 self.sessions.add(c.sessions, &mut |s| {
                     activity.add(&s);
+                    add_login(profile, &s, geo);
                     write_session(writer, error, &s);
                 });
                 let st = &mut self.per_file[c.file];
@@ -159,4 +171,27 @@ fn write_session(
             error.get_or_insert(e);
         }
     }
+}
+
+/// Adds a session's successful login, if it has one, to the profile.
+fn add_login(
+    profile: &mut ProfileBuilder,
+    s: &crate::session::Session,
+    geo: Option<&crate::intel::GeoIp>,
+) {
+    let (Some(login), Some(time_us)) = (s.login, s.login_us) else {
+        return;
+    };
+    if !login.success {
+        return;
+    }
+    let login = crate::pass::profile::Login {
+        user: &s.user,
+        client_host: &s.client_host,
+        time_us,
+        databases: &s.databases,
+        tls: s.tls,
+        evidence: crate::finding::Evidence::at(s.first_at.0, s.first_at.1),
+    };
+    profile.add(&login, geo);
 }

@@ -287,6 +287,7 @@ impl ChunkProcessor<'_, '_> {
     fn new_day(&mut self, day: i64) -> usize {
         let mut b = EventBatchBuilder::new(self.path.clone(), self.capacity);
         b.set_utf8_checked(self.utf8_checked);
+        b.set_geoip(self.settings.config.geoip.clone());
         self.days.push((day, b));
         self.days.len() - 1
     }

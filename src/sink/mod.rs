@@ -9,6 +9,7 @@ pub mod evidence;
 pub(crate) mod output;
 pub mod pages;
 pub mod parquet;
+pub mod profile;
 pub mod report;
 pub mod sessions;
 pub mod summary;

@@ -45,11 +45,12 @@ const ALL_MOVED_OUT: &str = ".all-moved-out";
 /// The outputs a scan writes, in publication order: `summary.json` last, so its presence
 /// means the whole run is in place. Every one of them is replaced by a `--force` run, also
 /// those the new run does not write (`events/` under `--no-events`).
-pub(crate) const OUTPUTS: [&str; 10] = [
+pub(crate) const OUTPUTS: [&str; 11] = [
     "events",
     "control",
     "sessions.parquet",
     "findings.parquet",
+    "profile.parquet",
     "evidence",
     "privileges.sql",
     "privileges.md",

@@ -17,6 +17,7 @@ use parquet::arrow::ArrowWriter;
 
 use crate::error::{Error, Result};
 use crate::event::client_ip;
+use crate::intel::{GeoIp, NetInfo};
 use crate::session::Session;
 use crate::table::{self, Column, ColumnType::*, Storage::*};
 
@@ -24,7 +25,7 @@ use crate::table::{self, Column, ColumnType::*, Storage::*};
 pub const ROWS_PER_GROUP: usize = 65_536;
 
 /// The columns of `sessions.parquet`, in file order.
-pub const COLUMNS: [Column; 30] = [
+pub const COLUMNS: [Column; 33] = [
     Column::new("server_host", Utf8, false, DictionaryText),
     Column::new("connection_id", Int64, false, PlainFixed),
     Column::new("user", Utf8, false, DictionaryText),
@@ -55,6 +56,10 @@ pub const COLUMNS: [Column; 30] = [
     Column::new("databases", Utf8List, false, PlainText),
     Column::new("first_evidence", Utf8, false, PlainText),
     Column::new("last_evidence", Utf8, false, PlainText),
+    // `--geoip` (null without it, and for private addresses).
+    Column::new("client_country", Utf8, true, DictionaryText),
+    Column::new("client_asn", Int64, true, PlainFixed),
+    Column::new("client_as_org", Utf8, true, DictionaryText),
 ];
 
 /// Appends `n` in decimal (the `file:line` columns, two per session, without `fmt`).
@@ -95,6 +100,9 @@ struct Rows {
     databases: ListBuilder<StringBuilder>,
     first_ev: StringBuilder,
     last_ev: StringBuilder,
+    country: StringBuilder,
+    asn: Int64Builder,
+    as_org: StringBuilder,
     len: usize,
     /// The last client host and its canonical address.
     last_host: Vec<u8>,
@@ -130,6 +138,9 @@ impl Rows {
             databases: ListBuilder::new(StringBuilder::new()),
             first_ev: StringBuilder::new(),
             last_ev: StringBuilder::new(),
+            country: StringBuilder::new(),
+            asn: Int64Builder::new(),
+            as_org: StringBuilder::new(),
             len: 0,
             last_host: Vec::new(),
             host_ip: None,
@@ -139,7 +150,7 @@ impl Rows {
 
     /// Appends one row; text is copied straight into the builders (no allocation for valid
     /// UTF-8, the common case).
-    fn push(&mut self, s: &Session, files: &[Arc<str>], buf: &mut String) {
+    fn push(&mut self, s: &Session, files: &[Arc<str>], buf: &mut String, net: Option<&NetInfo>) {
         use std::borrow::Cow;
         fn text(b: &[u8]) -> Cow<'_, str> {
             match std::str::from_utf8(b) {
@@ -198,6 +209,12 @@ impl Rows {
             self.databases.values().append_value(text(d));
         }
         self.databases.append(true);
+        self.country
+            .append_option(net.and_then(|n| n.country.as_deref()));
+        self.asn
+            .append_option(net.and_then(|n| n.asn).map(i64::from));
+        self.as_org
+            .append_option(net.and_then(|n| n.as_org.as_deref()));
         self.len += 1;
     }
 
@@ -228,6 +245,9 @@ impl Rows {
         columns.push(Arc::new(self.databases.finish()));
         columns.push(Arc::new(self.first_ev.finish()));
         columns.push(Arc::new(self.last_ev.finish()));
+        columns.push(Arc::new(self.country.finish()));
+        columns.push(Arc::new(self.asn.finish()));
+        columns.push(Arc::new(self.as_org.finish()));
         RecordBatch::try_new(table::arrow_schema(&COLUMNS), columns)
             .expect("session columns match the schema")
     }
@@ -242,6 +262,9 @@ pub struct SessionWriter {
     files: Vec<Arc<str>>,
     buf: String,
     written: u64,
+    /// `--geoip`, and what it said of each source so far (one look-up per source).
+    geoip: Option<Arc<GeoIp>>,
+    nets: std::collections::HashMap<crate::session::Name, Option<NetInfo>>,
 }
 
 impl SessionWriter {
@@ -261,12 +284,28 @@ impl SessionWriter {
             files,
             buf: String::new(),
             written: 0,
+            geoip: None,
+            nets: Default::default(),
         })
+    }
+
+    /// Fills the `client_country`, `client_asn` and `client_as_org` columns from `geoip`.
+    pub fn with_geoip(mut self, geoip: Option<Arc<GeoIp>>) -> SessionWriter {
+        self.geoip = geoip;
+        self
     }
 
     /// Adds one session; a full batch is written as a row group.
     pub fn push(&mut self, s: &Session) -> Result<()> {
-        self.rows.push(s, &self.files, &mut self.buf);
+        let net = match &self.geoip {
+            Some(g) => self
+                .nets
+                .entry(s.client_host.clone())
+                .or_insert_with(|| client_ip(&s.client_host).and_then(|ip| g.lookup(ip)))
+                .as_ref(),
+            None => None,
+        };
+        self.rows.push(s, &self.files, &mut self.buf, net);
         if self.rows.len >= ROWS_PER_GROUP {
             self.flush()?;
         }

@@ -23,6 +23,9 @@ pub(crate) struct Expected {
     pub(crate) first_seen: i64,
     pub(crate) count: Option<u64>,
     pub(crate) note: String,
+    /// The settings a scan needs to raise it, comma-separated (`learn`, `threat_list`,
+    /// `geoip`; see `baseline.rs`); `None`: any scan.
+    pub(crate) needs: Option<&'static str>,
 }
 
 /// The layout of `ground_truth.json`.
@@ -42,7 +45,16 @@ struct GroundTruth {
     files: Vec<String>,
     config: GtConfig,
     incidents: usize,
+    /// The settings of the expectations that need some: the learning period and the threat
+    /// list written beside the corpus.
+    baseline: GtBaseline,
     expected_findings: Vec<GtFinding>,
+}
+
+#[derive(Serialize)]
+struct GtBaseline {
+    learn: String,
+    threat_list: &'static str,
 }
 
 #[derive(Serialize)]
@@ -65,6 +77,8 @@ struct GtFinding {
     #[serde(skip_serializing_if = "Option::is_none")]
     count: Option<u64>,
     note: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    needs: Option<&'static str>,
 }
 
 /// Writes `ground_truth.json` of the corpus written by `opts` (its `files`, relative to
@@ -97,6 +111,10 @@ pub(crate) fn write(
             admin_hosts: vec![ADMIN_HOST_CIDR],
         },
         incidents: plan.incidents,
+        baseline: GtBaseline {
+            learn: format!("{}d", super::baseline::learn_days(env.days)),
+            threat_list: super::baseline::THREAT_LIST_NAME,
+        },
         expected_findings: plan
             .findings
             .iter()
@@ -115,9 +133,14 @@ pub(crate) fn write(
                 }),
                 count: f.count,
                 note: f.note.clone(),
+                needs: f.needs,
             })
             .collect(),
     };
+    fs::write(
+        opts.out.join(super::baseline::THREAT_LIST_NAME),
+        super::baseline::THREAT_LIST,
+    )?;
     let path = opts.out.join("ground_truth.json");
     let mut json = serde_json::to_vec_pretty(&gt).map_err(io::Error::other)?;
     json.push(b'\n');

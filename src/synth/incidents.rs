@@ -168,6 +168,7 @@ fn finding(
         first_seen,
         count: None,
         note: note.to_string(),
+        needs: None,
     }
 }
 
@@ -189,6 +190,7 @@ fn statement_finding(
         first_seen,
         count: Some(1),
         note: note.to_string(),
+        needs: None,
     }
 }
 

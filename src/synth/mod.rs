@@ -55,6 +55,7 @@ use rayon::prelude::*;
 
 mod app_sql;
 mod background;
+mod baseline;
 mod calibrate;
 mod cloudtrail;
 mod cloudwatch_json;
@@ -379,6 +380,11 @@ fn generate_with_trail(opts: &SynthOptions) -> io::Result<SynthReport> {
     let (trail_files, expected) = cloudtrail::write(&opts.out, opts.flavor, start_us, report.days)?;
     let inner_gt = fs::read(&report.ground_truth)?;
     fs::remove_file(&report.ground_truth)?;
+    // The threat list goes beside the whole corpus, as without a trail (not among the logs).
+    let list = baseline::THREAT_LIST_NAME;
+    if opts.out.join(id).join(list).exists() {
+        fs::rename(opts.out.join(id).join(list), opts.out.join(list))?;
+    }
     let mut gt: serde_json::Value = serde_json::from_slice(&inner_gt).map_err(io::Error::other)?;
     let prefix = |f: &serde_json::Value| {
         serde_json::Value::String(format!("{id}/{}", f.as_str().unwrap_or("")))

@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 
 use super::background;
+use super::baseline;
 use super::estate::{diurnal, App, AURORA_LANES, BASTION};
 use super::ground_truth::Expected;
 use super::incidents;
@@ -196,6 +197,10 @@ pub(crate) fn build_plan(env: &Env, scale: f64) -> Plan {
         &mut bastion_first,
         &mut bastion_logins,
     );
+    let planted =
+        baseline::plant_anomalous_logins(env, &mut slices, &mut plan_findings, &mut bastion_logins);
+    let incidents = incidents + planted;
+    baseline::expect_threat_hits(&slices, &mut plan_findings);
     plan_findings.push(Expected {
         kind: "master_user",
         severity: "low",
@@ -206,6 +211,7 @@ pub(crate) fn build_plan(env: &Env, scale: f64) -> Plan {
         first_seen: bastion_first,
         count: None,
         note: format!("master user admin logs in from the admin host (bastion), {bastion_logins} logins; expected, reported as low"),
+        needs: None,
     });
     plan_findings.sort_by(|a, b| a.first_seen.cmp(&b.first_seen).then(a.kind.cmp(b.kind)));
 

@@ -268,7 +268,12 @@ fn postgres_ground_truth_has_the_same_incidents_and_the_plaintext_session() {
     let r = generate(&opts(&d.0, 1_500_000, Flavor::Postgres)).unwrap();
     let gt = ground_truth(&d.0);
     assert_eq!(gt["flavor"], "postgres");
-    assert_eq!((r.incidents, r.expected_findings), (15, 46));
+    // 46, and the threat-list hits (the brute-force success, its failures and the spray's).
+    assert_eq!((r.incidents, r.expected_findings), (15, 49));
+    assert!(
+        r.days < 3,
+        "too short for the anomalous logins (see baseline.rs)"
+    );
     let k = kinds(&gt);
     assert_eq!(k["non_ssl_session"], 1);
     assert_eq!(k["unknown_source_ip"], 6);
@@ -675,7 +680,7 @@ fn ground_truth_lists_every_incident() {
         let want = [
             ("brute_force", 2),
             ("brute_force_success", 3),
-            ("unknown_source_ip", 6),
+            ("unknown_source_ip", 7),
             ("master_user", 4),
             ("password_spray", 1),
             ("non_ssl_session", tls),
@@ -688,12 +693,17 @@ fn ground_truth_lists_every_incident() {
             ("audit_disabled", 3),
             ("tls_weakened", 2),
             ("code_execution", 2),
+            ("anomalous_login", 3),
+            ("threat_list_login", 1),
+            ("threat_list_attempt", 2),
         ];
         for (kind, n) in want {
             assert_eq!(k.get(kind).copied().unwrap_or(0), n, "{flavor}: {kind}");
         }
-        assert_eq!(r.expected_findings, 40 + tls);
-        assert_eq!(r.incidents, 14 + tls);
+        // 40, the planted anomalous logins with the new AS's unknown source (4) and the
+        // threat-list hits (3).
+        assert_eq!(r.expected_findings, 47 + tls);
+        assert_eq!(r.incidents, 17 + tls);
 
         // Each finding points at real lines: its source / user / statement at first_seen.
         let mut lines: Vec<Vec<String>> =
@@ -764,6 +774,7 @@ fn background_alone_is_clean() {
         "10.20.3.44",
         "10.20.7.7",
         "203.0.113.77",
+        super::baseline::NEW_AS_SOURCE,
     ];
     let bad_words = [
         "DROP ",

@@ -25,6 +25,7 @@ want = {
     "connection_id": "BIGINT", "query_id": "BIGINT", "operation": "VARCHAR", "database": "VARCHAR",
     "object": "VARCHAR", "retcode": "INTEGER", "tls": "BOOLEAN", "statement_class": "VARCHAR",
     "source_file": "VARCHAR", "source_line": "BIGINT",
+    "client_country": "VARCHAR", "client_asn": "BIGINT", "client_as_org": "VARCHAR",
 }
 cols = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
 for name, typ in want.items():
@@ -59,13 +60,26 @@ fcols = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM '{out}/finding
 fwant = {"kind": "VARCHAR", "severity": "VARCHAR", "first_seen": "TIMESTAMP WITH TIME ZONE",
          "last_seen": "TIMESTAMP WITH TIME ZONE", "user": "VARCHAR", "client_ip": "VARCHAR",
          "database": "VARCHAR", "count": "BIGINT", "detail": "VARCHAR", "evidence": "VARCHAR",
-         "finding_id": "VARCHAR", "resource": "VARCHAR"}
+         "finding_id": "VARCHAR", "resource": "VARCHAR",
+         "client_country": "VARCHAR", "client_asn": "BIGINT", "client_as_org": "VARCHAR"}
 if fcols != fwant:
     problems.append(f"findings columns {fcols}")
 findings = con.execute(f"SELECT count(*) FROM '{out}/findings.parquet'").fetchone()[0]
 ids = con.execute(f"SELECT count(DISTINCT finding_id) FROM '{out}/findings.parquet'").fetchone()[0]
 if ids != findings:
     problems.append(f"{findings} findings but {ids} distinct finding_id")
+
+# profile.parquet (issue #22): its columns, and one `user` row per user with a login.
+pcols = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM '{out}/profile.parquet'").fetchall()}
+pwant = {"user": "VARCHAR", "dimension": "VARCHAR", "value": "VARCHAR", "label": "VARCHAR",
+         "count": "BIGINT", "first_seen": "TIMESTAMP WITH TIME ZONE",
+         "last_seen": "TIMESTAMP WITH TIME ZONE", "first_seen_us": "BIGINT", "last_seen_us": "BIGINT"}
+if pcols != pwant:
+    problems.append(f"profile columns {pcols}")
+profile_logins = con.execute(
+    f"SELECT coalesce(sum(count), 0) FROM '{out}/profile.parquet' WHERE dimension = 'user'").fetchone()[0]
+if profile_logins != summary["totals"]["sessions"]:
+    problems.append(f"profile logins {profile_logins} != summary sessions {summary['totals']['sessions']}")
 
 # sessions.parquet: the README's columns; one row per login the summary counts, every event
 # in one session; times as events have them.
@@ -80,7 +94,8 @@ swant = {"server_host": "VARCHAR", "connection_id": big, "user": "VARCHAR", "cli
          "statements_destructive": big, "statements_exfiltration": big, "statements_ddl": big,
          "statements_write": big, "statements_read": big, "statements_other": big,
          "statements_code_execution": big, "statements_audit": big, "statements_tls": big,
-         "databases": "VARCHAR[]", "first_evidence": "VARCHAR", "last_evidence": "VARCHAR"}
+         "databases": "VARCHAR[]", "first_evidence": "VARCHAR", "last_evidence": "VARCHAR",
+         "client_country": "VARCHAR", "client_asn": big, "client_as_org": "VARCHAR"}
 if scols != swant:
     problems.append(f"sessions columns {scols}")
 logins, events_in_sessions, sessions = con.execute(
