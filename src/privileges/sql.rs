@@ -264,29 +264,25 @@ fn names_sequence(out: &str) -> bool {
 /// The end (exclusive) of the string literal opening at `i`: `''` is a quote, and in the
 /// MySQL family (and PostgreSQL `E'…'`, treated alike) a backslash escapes the next byte.
 fn string_end(b: &[u8], i: usize, engine: Engine) -> usize {
-    let q = b[i];
     let backslash = engine == Engine::MySql || (i > 0 && matches!(b[i - 1], b'E' | b'e'));
+    quote_end(b, i, b[i], backslash)
+}
+
+/// The end (exclusive) of the quoted identifier opening at `i` with `q`: a doubled `q` is
+/// the quote itself, a backslash is text.
+fn quoted_end(b: &[u8], i: usize, q: u8) -> usize {
+    quote_end(b, i, q, false)
+}
+
+/// The end (exclusive) of the text quoted by `q` opening at `i`: `qq` stands for `q`, and
+/// with `backslash` a backslash escapes the next byte; the end of `b` if it is not closed.
+fn quote_end(b: &[u8], i: usize, q: u8, backslash: bool) -> usize {
     let mut j = i + 1;
     while j < b.len() {
         if backslash && b[j] == b'\\' {
             j += 2;
             continue;
         }
-        if b[j] == q {
-            if b.get(j + 1) == Some(&q) {
-                j += 2;
-                continue;
-            }
-            return j + 1;
-        }
-        j += 1;
-    }
-    b.len()
-}
-
-fn quoted_end(b: &[u8], i: usize, q: u8) -> usize {
-    let mut j = i + 1;
-    while j < b.len() {
         if b[j] == q {
             if b.get(j + 1) == Some(&q) {
                 j += 2;
