@@ -15,6 +15,8 @@
 //! Skips like `tests/real_servers.rs` (same `FORENSICS_REAL_SERVERS` switch); it holds the
 //! lock `scripts/real-servers.sh run` takes, so the two never share the namespaces.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -363,25 +365,9 @@ fn scan(d: &Path, inputs: &[PathBuf], out: &Path) {
 
 #[test]
 fn suggested_privileges_are_enough_and_no_more_on_real_servers() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let script = root.join("scripts/real-servers.sh");
-    if std::env::var("FORENSICS_REAL_SERVERS").as_deref() == Ok("skip") {
-        eprintln!("SKIPPED real_privileges: FORENSICS_REAL_SERVERS=skip");
+    let Some(script) = support::real_servers_script("real_privileges", "") else {
         return;
-    }
-    let probe = Command::new("bash")
-        .arg(&script)
-        .arg("check")
-        .output()
-        .unwrap();
-    if !probe.status.success() {
-        let why = String::from_utf8_lossy(&probe.stdout).trim().to_string();
-        if std::env::var("FORENSICS_REAL_SERVERS").as_deref() == Ok("require") {
-            panic!("real servers required but unavailable: {why}");
-        }
-        eprintln!("SKIPPED real_privileges: {why}");
-        return;
-    }
+    };
     // The lock `scripts/real-servers.sh run` takes: one user of the fxrs-* names at a time.
     let lock = std::fs::OpenOptions::new()
         .create(true)

@@ -13,6 +13,8 @@
 //! on purpose (quick `cargo test` runs as root); `FORENSICS_REAL_SERVERS_KEEP=1` keeps the
 //! servers' folder (logs, scan outputs) and prints where it is.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -614,28 +616,13 @@ fn read_all(paths: &[PathBuf]) -> String {
 
 #[test]
 fn real_servers_give_exactly_the_planted_findings() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let script = root.join("scripts/real-servers.sh");
-    if std::env::var("FORENSICS_REAL_SERVERS").as_deref() == Ok("skip") {
-        eprintln!("SKIPPED real_servers: FORENSICS_REAL_SERVERS=skip");
+    let Some(script) = support::real_servers_script(
+        "real_servers",
+        ". Run as root after `scripts/real-servers.sh install` \
+             (.ci/run does both).",
+    ) else {
         return;
-    }
-    let probe = Command::new("bash")
-        .arg(&script)
-        .arg("check")
-        .output()
-        .unwrap();
-    if !probe.status.success() {
-        let why = String::from_utf8_lossy(&probe.stdout).trim().to_string();
-        if std::env::var("FORENSICS_REAL_SERVERS").as_deref() == Ok("require") {
-            panic!("real servers required but unavailable: {why}");
-        }
-        eprintln!(
-            "SKIPPED real_servers: {why}. Run as root after `scripts/real-servers.sh install` \
-             (.ci/run does both)."
-        );
-        return;
-    }
+    };
 
     let dir = tempfile::Builder::new().prefix("fxrs-").tempdir().unwrap();
     let kept;

@@ -305,3 +305,28 @@ pub fn compare_with(gt: &Value, findings: &[Finding], enabled: &[&str]) -> Vec<S
     }
     problems
 }
+
+/// The gate of the real-server tests: the path of `scripts/real-servers.sh` when its `check`
+/// passes; otherwise `None`, after printing `SKIPPED {test}: {why}{hint}` (or, with
+/// `FORENSICS_REAL_SERVERS=require`, a panic). `FORENSICS_REAL_SERVERS=skip` skips.
+pub fn real_servers_script(test: &str, hint: &str) -> Option<PathBuf> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/real-servers.sh");
+    if std::env::var("FORENSICS_REAL_SERVERS").as_deref() == Ok("skip") {
+        eprintln!("SKIPPED {test}: FORENSICS_REAL_SERVERS=skip");
+        return None;
+    }
+    let probe = Command::new("bash")
+        .arg(&script)
+        .arg("check")
+        .output()
+        .unwrap();
+    if !probe.status.success() {
+        let why = String::from_utf8_lossy(&probe.stdout).trim().to_string();
+        if std::env::var("FORENSICS_REAL_SERVERS").as_deref() == Ok("require") {
+            panic!("real servers required but unavailable: {why}");
+        }
+        eprintln!("SKIPPED {test}: {why}{hint}");
+        return None;
+    }
+    Some(script)
+}
