@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{DictionaryArray, Int32Array, NullBufferBuilder, StringArray};
+use arrow::array::{Array, DictionaryArray, Int32Array, NullBufferBuilder, StringArray};
 use arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::Int32Type;
 
@@ -115,14 +115,11 @@ impl DictCol {
     }
 
     /// Appends the value of a key this column handed out (see [`DictCol::last_key`]) since
-    /// its last [`DictCol::finish`]. Checked: [`DictCol::finish`] builds the array without
-    /// validating keys, so a key out of range here would be undefined behaviour there.
-    #[inline]
+    /// its last [`DictCol::finish`], which checks every key once, in one pass (a check here,
+    /// per row, kept this call out of line in the event loop).
+    #[inline(always)]
     pub(crate) fn push_key(&mut self, key: i32) {
-        assert!(
-            key >= 0 && (key as usize) < self.dict.len(),
-            "dictionary key {key} was not handed out by this column"
-        );
+        debug_assert!(key >= 0 && (key as usize) < self.dict.len());
         self.last = key;
         self.keys.push(key);
         self.nulls.append_non_null();
@@ -164,8 +161,17 @@ impl DictCol {
         self.last = -1;
         self.slots.clear();
         self.recent = [-1; RECENT];
+        // Every key indexes `dict` (null rows hold 0, which `push_key` never makes valid on
+        // its own: an empty dictionary with only null rows is also fine for Arrow). Checked
+        // here, once per batch, as the unchecked constructor below requires.
+        let n = dict.len() as u32;
+        let in_range = keys.iter().fold(true, |ok, &k| ok & ((k as u32) < n));
         let keys = Int32Array::new(ScalarBuffer::from(keys), nulls);
-        // SAFETY: every non-null key was handed out by `insert`, so it indexes `dict`.
+        assert!(
+            in_range || keys.iter().flatten().all(|k| (k as u32) < n),
+            "a dictionary key was not handed out by this column"
+        );
+        // SAFETY: every non-null key indexes `dict` (checked just above).
         unsafe { DictionaryArray::new_unchecked(keys, Arc::new(dict)) }
     }
 }
