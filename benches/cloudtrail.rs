@@ -23,7 +23,7 @@ fn record(i: usize) -> String {
     let (source, name, request, response) = match i % 5 {
         0 => (
             "rds.amazonaws.com",
-            if i % 10 == 0 { "DescribeDBInstances" } else { "ModifyDBInstance" },
+            if i.is_multiple_of(10) { "DescribeDBInstances" } else { "ModifyDBInstance" },
             format!(r#"{{"dBInstanceIdentifier":"prod-db-{}","allocatedStorage":200,"applyImmediately":true}}"#, i % 7),
             format!(r#"{{"dBInstanceIdentifier":"prod-db-{}","dBInstanceClass":"db.r6g.large","engine":"mysql","dBInstanceStatus":"available","masterUsername":"admin","endpoint":{{"address":"prod-db-{}.abc123.us-east-1.rds.amazonaws.com","port":3306}},"allocatedStorage":200,"vpcSecurityGroups":[{{"vpcSecurityGroupId":"sg-0a1b2c3d4e5f60718","status":"active"}}],"dBParameterGroups":[{{"dBParameterGroupName":"prod-params","parameterApplyStatus":"in-sync"}}],"publiclyAccessible":false,"storageEncrypted":true,"pendingModifiedValues":{{}}}}"#, i % 7, i % 7),
         ),

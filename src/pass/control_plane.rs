@@ -740,11 +740,11 @@ impl Identities {
 
 /// Logins on the databases of `targets`, per (user, source): the first login's time and
 /// evidence, over every file and server tied to them.
-fn logins_on<'l>(
+fn logins_on(
     targets: &BTreeSet<String>,
     known: &Known,
     ident: &Identities,
-    logins: &'l LoginTable,
+    logins: &LoginTable,
 ) -> BTreeMap<(String, String), Seen> {
     let mut out: BTreeMap<(String, String), Seen> = BTreeMap::new();
     for ((file, host, user, source), seen) in logins {

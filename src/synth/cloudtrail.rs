@@ -578,10 +578,10 @@ pub(crate) fn write(
         );
         let records: Vec<&Value> = tr.records[at..end].iter().map(|r| &r.1).collect();
         for r in &records {
-            if r["eventName"] == "ModifyDBInstance" || r["eventName"] == "ModifyDBCluster" {
-                if r["requestParameters"].get("masterUserPassword").is_some() {
-                    reset_record = Some((*r).clone());
-                }
+            if (r["eventName"] == "ModifyDBInstance" || r["eventName"] == "ModifyDBCluster")
+                && r["requestParameters"].get("masterUserPassword").is_some()
+            {
+                reset_record = Some((*r).clone());
             }
         }
         write_gzip(

@@ -372,7 +372,7 @@ fn a_reset_then_a_master_login_from_a_new_source_is_a_takeover() {
     login(&mut logins, 0, "app", "10.0.0.9", T0 + 10 * MIN); // not a master user
     login(&mut logins, 0, "admin", "10.0.0.77", T0 + 90 * MIN); // after the window
     let last = [Some(T0 + 100 * MIN), None];
-    let (got, report) = run(&[reset.clone()], &logins, &last, &[None, None]);
+    let (got, report) = run(std::slice::from_ref(&reset), &logins, &last, &[None, None]);
     assert_eq!(
         got,
         [
@@ -414,7 +414,7 @@ fn a_reset_then_a_master_login_from_a_new_source_is_a_takeover() {
         log_groups: &files_untied,
         run_end_us: None,
     };
-    let report = analyse(&[reset.clone()], &logins, &ctx);
+    let report = analyse(std::slice::from_ref(&reset), &logins, &ctx);
     assert!(report
         .findings
         .iter()
@@ -443,7 +443,7 @@ fn audit_off_then_silence_and_exposure_then_public_logins_are_critical() {
     );
     // The instance's logs stop two minutes after the change; the run goes on for a day.
     let (got, report) = run(
-        &[off.clone()],
+        std::slice::from_ref(&off),
         &LoginTable::new(),
         &[Some(T0 + 2 * MIN), None],
         &[None, None],
@@ -469,7 +469,7 @@ fn audit_off_then_silence_and_exposure_then_public_logins_are_critical() {
     let mut logins = LoginTable::new();
     login(&mut logins, 0, "app", "10.0.0.5", T0 + 5 * MIN);
     let (got, _) = run(
-        &[public.clone()],
+        std::slice::from_ref(&public),
         &logins,
         &[Some(T0 + 600 * MIN), None],
         &[None, None],
