@@ -68,6 +68,16 @@ struct SqlArgs {
     /// forensics-out/events), a table name for Athena (default rds_audit_events).
     #[arg(long, value_name = "LOCATION")]
     events: Option<String>,
+    /// The control plane (the `control` table of a scan that read CloudTrail): a path or
+    /// glob for DuckDB and Spark, a table name for Athena. Default: beside the events (their
+    /// `events` folder renamed `control`, a `…_events` table `…_control`), else
+    /// forensics-out/control (rds_audit_control for Athena).
+    #[arg(long, value_name = "LOCATION", conflicts_with = "no_control")]
+    control: Option<String>,
+    /// The query without the control plane, for scans that read no CloudTrail (they write
+    /// no `control/`, and an engine fails on a table that does not exist).
+    #[arg(long)]
+    no_control: bool,
     /// The settings a config file can also give (as for scan).
     #[command(flatten)]
     settings: SettingsLayer,
@@ -358,7 +368,8 @@ fn run_sql(a: SqlArgs) -> Result<ExitCode> {
              not keep; the query leaves them out"
         );
     }
-    let q = crate::sql::findings_query(&analysis, a.dialect, a.events.as_deref());
+    let control = (!a.no_control).then_some(a.control.as_deref());
+    let q = crate::sql::findings_query(&analysis, a.dialect, a.events.as_deref(), control);
     write_stdout(q.as_bytes())
 }
 

@@ -16,13 +16,37 @@ pub use dialect::Dialect;
 use crate::pass::AnalysisConfig;
 
 /// The findings query for `dialect` over `events` (a path or glob of the events Parquet for
-/// DuckDB and Spark, a table name for Athena; [`Dialect::default_events`] when `None`).
-pub fn findings_query(config: &AnalysisConfig, dialect: Dialect, events: Option<&str>) -> String {
-    findings::query(
-        config,
-        dialect,
-        events.unwrap_or_else(|| dialect.default_events()),
-    )
+/// DuckDB and Spark, a table name for Athena; [`Dialect::default_events`] when `None`) and,
+/// unless `control` is `None`, the control-plane table: `Some(None)` puts it beside the
+/// events ([`control_beside`]), `Some(Some(location))` names it.
+pub fn findings_query(
+    config: &AnalysisConfig,
+    dialect: Dialect,
+    events: Option<&str>,
+    control: Option<Option<&str>>,
+) -> String {
+    let events = events.unwrap_or_else(|| dialect.default_events());
+    let control = control.map(|c| c.map_or_else(|| control_beside(dialect, events), str::to_string));
+    findings::query(config, dialect, events, control.as_deref())
+}
+
+/// Where a scan's `control` table is, given where its `events` are: the path's last
+/// `events` folder renamed (`out/events` → `out/control`, `…/shard=*/events/**/*.parquet`
+/// → `…/shard=*/control/**/*.parquet`), a table named `…_events` renamed `…_control`
+/// (the names `athena-ddl` gives), else [`Dialect::default_control`].
+pub fn control_beside(dialect: Dialect, events: &str) -> String {
+    let parts: Vec<&str> = events.split('/').collect();
+    if let Some(at) = parts.iter().rposition(|p| *p == "events") {
+        let mut parts = parts.clone();
+        parts[at] = "control";
+        return parts.join("/");
+    }
+    if !events.contains('/') {
+        if let Some(stem) = events.strip_suffix("_events") {
+            return format!("{stem}_control");
+        }
+    }
+    dialect.default_control().to_string()
 }
 
 #[cfg(test)]
@@ -56,7 +80,7 @@ mod tests {
         c.brute_force_threshold = 17;
         c.rate_factor = 3.5;
         for d in [Dialect::Duckdb, Dialect::Athena, Dialect::Spark] {
-            let q = findings_query(&c, d, None);
+            let q = findings_query(&c, d, None, Some(None));
             assert_eq!(
                 semicolons_outside_literals(&q, d),
                 1,
@@ -70,6 +94,24 @@ mod tests {
                 _ => assert!(q.contains("'o''brien'")),
             }
         }
-        assert!(findings_query(&c, Dialect::Athena, None).contains("FROM rds_audit_events"));
+        let athena = findings_query(&c, Dialect::Athena, None, Some(None));
+        assert!(athena.contains("FROM rds_audit_events"));
+        assert!(athena.contains("FROM rds_audit_control"));
+        let logs_only = findings_query(&c, Dialect::Athena, None, None);
+        assert!(!logs_only.contains("control"), "no control plane asked");
+    }
+
+    #[test]
+    fn the_control_table_is_found_beside_the_events() {
+        let d = Dialect::Duckdb;
+        assert_eq!(control_beside(d, "out/events"), "out/control");
+        assert_eq!(control_beside(d, "out/events/"), "out/control/");
+        assert_eq!(
+            control_beside(d, "s/shard=*/events/**/*.parquet"),
+            "s/shard=*/control/**/*.parquet"
+        );
+        assert_eq!(control_beside(Dialect::Athena, "x_events"), "x_control");
+        assert_eq!(control_beside(Dialect::Athena, "mine"), "rds_audit_control");
+        assert_eq!(control_beside(Dialect::Spark, "events_view"), "forensics-out/control");
     }
 }
