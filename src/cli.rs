@@ -66,8 +66,12 @@ struct SqlArgs {
     dialect: crate::sql::Dialect,
     /// The events: a path or glob of the events Parquet for DuckDB and Spark (default
     /// forensics-out/events), a table name for Athena (default rds_audit_events).
-    #[arg(long, value_name = "LOCATION")]
+    #[arg(long, value_name = "LOCATION", conflicts_with = "no_events")]
     events: Option<String>,
+    /// The query without the events, for a scan that read only CloudTrail (it writes no
+    /// `events/`): the control plane's findings alone.
+    #[arg(long, conflicts_with = "no_control")]
+    no_events: bool,
     /// The control plane (the `control` table of a scan that read CloudTrail): a path or
     /// glob for DuckDB and Spark, a table name for Athena. Default: beside the events (their
     /// `events` folder renamed `control`, a `…_events` table `…_control`), else
@@ -368,8 +372,9 @@ fn run_sql(a: SqlArgs) -> Result<ExitCode> {
              not keep; the query leaves them out"
         );
     }
+    let events = (!a.no_events).then_some(a.events.as_deref());
     let control = (!a.no_control).then_some(a.control.as_deref());
-    let q = crate::sql::findings_query(&analysis, a.dialect, a.events.as_deref(), control);
+    let q = crate::sql::findings_query(&analysis, a.dialect, events, control);
     write_stdout(q.as_bytes())
 }
 

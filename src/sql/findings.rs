@@ -88,10 +88,35 @@ const STATEMENT_KINDS: [(StatementClass, &str); 6] = [
 /// The severity scale as numbers (so groups can take the highest) and back.
 const SEVERITIES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
 
-/// The one query: `events` is what FROM reads (see [`Dialect::events_table`]), and
-/// `control` the control-plane table, when there is one.
-pub fn query(c: &AnalysisConfig, d: Dialect, events: &str, control: Option<&str>) -> String {
+/// The one query: `events` is what FROM reads (see [`Dialect::events_table`]; `None`: no
+/// events, for a scan that read only a trail), and `control` the control-plane table, when
+/// there is one.
+pub fn query(
+    c: &AnalysisConfig,
+    d: Dialect,
+    events: Option<&str>,
+    control: Option<&str>,
+) -> String {
     Query::new(c, d).render(events, control)
+}
+
+/// An empty relation with the `events` columns the query reads (a scan of a trail alone
+/// writes no `events/`).
+fn no_events(d: Dialect) -> String {
+    let text = d.text("NULL");
+    let int = |t: &str| format!("CAST(NULL AS {t})");
+    format!(
+        "(SELECT {} AS event_time_us, {text} AS source_file, {} AS source_line, {text} AS {}, \
+         {text} AS server_host, {text} AS client_host, {text} AS client_ip, {text} AS operation, \
+         {text} AS {}, {text} AS {}, {} AS retcode, CAST(NULL AS BOOLEAN) AS tls, {text} AS statement_class) e \
+         WHERE 1 = 0",
+        int("BIGINT"),
+        int("BIGINT"),
+        d.id("user"),
+        d.id("database"),
+        d.id("object"),
+        int("INTEGER"),
+    )
 }
 
 struct Query<'c> {
@@ -234,7 +259,7 @@ impl<'c> Query<'c> {
         format!("CASE {rank} {} END", arms.join(" "))
     }
 
-    fn render(mut self, events: &str, control: Option<&str>) -> String {
+    fn render(mut self, events: Option<&str>, control: Option<&str>) -> String {
         let d = self.d;
         let c = self.c;
         let null = d.text("NULL");
@@ -260,7 +285,10 @@ impl<'c> Query<'c> {
                 d.id("user"),
                 d.id("database"),
                 d.id("object"),
-                d.events_table(events)
+                match events {
+                    Some(events) => d.events_table(events),
+                    None => no_events(d),
+                }
             ),
         );
 

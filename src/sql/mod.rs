@@ -15,18 +15,27 @@ pub use dialect::Dialect;
 
 use crate::pass::AnalysisConfig;
 
-/// The findings query for `dialect` over `events` (a path or glob of the events Parquet for
-/// DuckDB and Spark, a table name for Athena; [`Dialect::default_events`] when `None`) and,
-/// unless `control` is `None`, the control-plane table: `Some(None)` puts it beside the
-/// events ([`control_beside`]), `Some(Some(location))` names it.
+/// The findings query for `dialect`. `events`: `Some(None)` for [`Dialect::default_events`],
+/// `Some(Some(location))` for a path or glob of the events Parquet (DuckDB, Spark) or a table
+/// name (Athena), `None` for no events (a scan of a trail alone). `control`: the
+/// control-plane table likewise, `Some(None)` putting it beside the events
+/// ([`control_beside`]), `None` leaving the control plane out.
 pub fn findings_query(
     config: &AnalysisConfig,
     dialect: Dialect,
-    events: Option<&str>,
+    events: Option<Option<&str>>,
     control: Option<Option<&str>>,
 ) -> String {
-    let events = events.unwrap_or_else(|| dialect.default_events());
-    let control = control.map(|c| c.map_or_else(|| control_beside(dialect, events), str::to_string));
+    let events = events.map(|e| e.unwrap_or_else(|| dialect.default_events()));
+    let control = control.map(|c| {
+        c.map_or_else(
+            || match events {
+                Some(events) => control_beside(dialect, events),
+                None => dialect.default_control().to_string(),
+            },
+            str::to_string,
+        )
+    });
     findings::query(config, dialect, events, control.as_deref())
 }
 
@@ -80,7 +89,7 @@ mod tests {
         c.brute_force_threshold = 17;
         c.rate_factor = 3.5;
         for d in [Dialect::Duckdb, Dialect::Athena, Dialect::Spark] {
-            let q = findings_query(&c, d, None, Some(None));
+            let q = findings_query(&c, d, Some(None), Some(None));
             assert_eq!(
                 semicolons_outside_literals(&q, d),
                 1,
@@ -94,10 +103,10 @@ mod tests {
                 _ => assert!(q.contains("'o''brien'")),
             }
         }
-        let athena = findings_query(&c, Dialect::Athena, None, Some(None));
+        let athena = findings_query(&c, Dialect::Athena, Some(None), Some(None));
         assert!(athena.contains("FROM rds_audit_events"));
         assert!(athena.contains("FROM rds_audit_control"));
-        let logs_only = findings_query(&c, Dialect::Athena, None, None);
+        let logs_only = findings_query(&c, Dialect::Athena, Some(None), None);
         assert!(!logs_only.contains("control"), "no control plane asked");
     }
 

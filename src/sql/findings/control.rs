@@ -647,19 +647,15 @@ impl Query<'_> {
              UNION SELECT i, c FROM k_cl"
                 .into(),
         );
-        // What a finding's resource stands for: itself, and the databases using a group.
-        let joined = format!(
-            "kind IN ('{}', '{}', '{}') AND res IS NOT NULL",
-            kind::MASTER_PASSWORD_RESET,
-            kind::PUBLIC_EXPOSURE,
-            kind::AUDIT_DISABLED
-        );
+        // What a call's resource stands for: itself, and the databases using a group. (Over
+        // every judged call rather than the findings: the joins below read `cj`, not `cr`,
+        // because Spark copies a common table expression into each place that reads it, and
+        // `cr` is large.)
+        self.cte("cres", "SELECT DISTINCT res FROM cj WHERE res IS NOT NULL".into());
         self.cte(
             "tg",
-            format!(
-                "SELECT DISTINCT res, res AS tgt FROM cr WHERE {joined} \
-                 UNION SELECT r.res, u.me FROM (SELECT DISTINCT res FROM cr WHERE {joined}) r JOIN k_used u ON u.g = r.res"
-            ),
+            "SELECT res, res AS tgt FROM cres UNION SELECT r.res, u.me FROM cres r JOIN k_used u ON u.g = r.res"
+                .into(),
         );
         // The logins on those databases, per resource, user and source (`logins_on`).
         self.cte(
@@ -682,7 +678,7 @@ impl Query<'_> {
         self.cte(
             "km",
             format!(
-                "SELECT DISTINCT r.res, k.m FROM (SELECT DISTINCT res FROM cr WHERE kind = '{reset}' AND res IS NOT NULL) r \
+                "SELECT DISTINCT r.res, k.m FROM cres r \
                  JOIN (SELECT me AS a, me AS b FROM k_mast UNION SELECT i, c FROM k_cl UNION SELECT c, i FROM k_cl) e ON e.a = r.res \
                  JOIN k_mast k ON k.me = e.b"
             ),
@@ -706,18 +702,15 @@ impl Query<'_> {
         );
         self.cte(
             "ag",
-            format!(
-                "SELECT r.file, r.line, MAX(f.ft1) AS last FROM cr r JOIN tg g ON g.res = r.res \
-                 JOIN idu u ON u.up = g.tgt JOIN ff f ON f.id = u.id WHERE r.kind = '{}' GROUP BY r.file, r.line",
-                kind::AUDIT_DISABLED
-            ),
+            "SELECT r.file, r.line, MAX(f.ft1) AS last FROM cj r JOIN tg g ON g.res = r.res \
+             JOIN idu u ON u.up = g.tgt JOIN ff f ON f.id = u.id GROUP BY r.file, r.line"
+                .into(),
         );
         self.cte(
             "pl",
             format!(
-                "SELECT DISTINCT r.file, r.line FROM cr r JOIN lon_g o ON o.res = r.res \
-                 WHERE r.kind = '{}' AND o.p = 1 AND o.t1 > r.t AND o.t0 <= r.t + {window}",
-                kind::PUBLIC_EXPOSURE
+                "SELECT DISTINCT r.file, r.line FROM cj r JOIN lon_g o ON o.res = r.res \
+                 WHERE o.p = 1 AND o.t1 > r.t AND o.t0 <= r.t + {window}"
             ),
         );
         self.cte(
