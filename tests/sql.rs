@@ -290,9 +290,9 @@ fn add_join_records(corpus: &Path) {
         .iter()
         .filter(|e| {
             e["kind"] == "unknown_source_ip"
-                && e["client_ip"].as_str().is_some_and(|ip| {
-                    ip.starts_with("203.0.113.") || ip.starts_with("192.0.2.")
-                })
+                && e["client_ip"]
+                    .as_str()
+                    .is_some_and(|ip| ip.starts_with("203.0.113.") || ip.starts_with("192.0.2."))
         })
         .map(|e| e["first_seen"].as_str().unwrap())
         .collect();
@@ -461,7 +461,8 @@ fn the_sql_findings_equal_the_scans_on_every_flavour_in_duckdb_and_spark() {
             // Every control-plane kind (the takeover needs the logins).
             for k in CONTROL_KINDS {
                 assert!(
-                    kinds.contains(k) || (plane == Plane::Trail && k == "takeover_after_password_reset"),
+                    kinds.contains(k)
+                        || (plane == Plane::Trail && k == "takeover_after_password_reset"),
                     "{name}: the scan found no {k}: {kinds:?}"
                 );
             }
@@ -474,7 +475,8 @@ fn the_sql_findings_equal_the_scans_on_every_flavour_in_duckdb_and_spark() {
                 ("public_exposure", "sg-0join"),
             ] {
                 assert!(
-                    rows.iter().any(|r| r[0] == kind && r[1] == "critical" && r[8] == resource),
+                    rows.iter()
+                        .any(|r| r[0] == kind && r[1] == "critical" && r[8] == resource),
                     "{name}: no critical {kind} on {resource}"
                 );
             }
@@ -558,8 +560,10 @@ fn athena_ddl_declares_every_output_table_with_projection() {
     let ddl = String::from_utf8(o.stdout).unwrap();
     for t in [
         "rds_audit_events",
+        "rds_audit_control",
         "rds_audit_findings",
         "rds_audit_sessions",
+        "rds_audit_profile",
     ] {
         assert!(
             ddl.contains(&format!("CREATE EXTERNAL TABLE IF NOT EXISTS {t} (")),
@@ -568,6 +572,9 @@ fn athena_ddl_declares_every_output_table_with_projection() {
     }
     assert!(ddl.contains(
         "'storage.location.template' = 's3://bucket/forensics/shard=${shard}/events/dt=${dt}/'"
+    ));
+    assert!(ddl.contains(
+        "'storage.location.template' = 's3://bucket/forensics/shard=${shard}/control/dt=${dt}/'"
     ));
     assert_exit(
         &run(&["athena-ddl", "--location", "s3://b", "--shards", "0"]),
@@ -677,4 +684,87 @@ fn three_sharded_scans_share_one_folder_and_together_give_the_single_scans_findi
     let got = engine("duckdb", &[("sharded".into(), query)], &[]);
     let d = differences(&want["single"].0, &got["sharded"].0);
     assert!(d.is_empty(), "sharded vs single:\n{}", d.join("\n"));
+}
+
+/// The Athena DDL parsed by sqlglot (its Athena reader) declares, for every Parquet output,
+/// the columns and types DuckDB reads from the files a scan of logs and a trail wrote, and
+/// a location template that names the folders the scan made.
+#[test]
+fn athena_ddl_parsed_by_sqlglot_matches_the_parquet_a_scan_writes() {
+    let sqlglot = Command::new("python3")
+        .args(["-c", "import sqlglot"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !sqlglot {
+        eprintln!("SKIPPED athena ddl via sqlglot: pip install sqlglot");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    assert_exit(
+        &run(&[
+            "synth",
+            "-o",
+            corpus.to_str().unwrap(),
+            "--cloudtrail",
+            "--size",
+            "1MiB",
+            "--seed",
+            "41",
+        ]),
+        0,
+    );
+    let out = dir.path().join("out");
+    scan_ok(&[&corpus], &out, &["--no-report"]);
+    let o = run(&[
+        "athena-ddl",
+        "--location",
+        out.to_str().unwrap(),
+        "--table-prefix",
+        "t",
+    ]);
+    assert_exit(&o, 0);
+    let ddl = dir.path().join("ddl.sql");
+    std::fs::write(&ddl, &o.stdout).unwrap();
+    let script = r#"
+import sys, os, glob, duckdb, sqlglot
+from sqlglot import exp
+ddl, out = sys.argv[1], sys.argv[2]
+types = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMP", "BIGINT": "BIGINT", "INTEGER": "INT",
+         "BOOLEAN": "BOOLEAN", "VARCHAR": "VARCHAR", "VARCHAR[]": "ARRAY<VARCHAR>"}
+tables = []
+for st in sqlglot.parse(open(ddl).read(), read="athena"):
+    if st is None:
+        continue
+    name = st.this.this.name.removeprefix("t_")
+    cols = [(c.name, c.args["kind"].sql("athena")) for c in st.find(exp.Schema).expressions
+            if isinstance(c, exp.ColumnDef)]
+    keys = [k.name for k in st.find(exp.PartitionedByProperty).this.expressions]
+    props = {p.name: p.text("value") for p in st.find_all(exp.Property) if p.name}
+    template = props["storage.location.template"]
+    if name in ("events", "control"):
+        assert keys == ["dt"], (name, keys)
+        days = sorted(os.listdir(os.path.join(out, name)))
+        assert days and template == f"{out}/{name}/dt=${{dt}}/", (name, template)
+        files = f"{out}/{name}/**/*.parquet"
+    else:
+        assert keys == ["shard"], (name, keys)
+        files = f"{out}/{name}.parquet"
+    got = duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{files}', hive_partitioning = false)").fetchall()
+    want = [(c, types[t]) for c, t, *_ in got]
+    assert cols == want, (name, cols, want)
+    tables.append(name)
+print(",".join(sorted(tables)))
+"#;
+    let o = Command::new("python3")
+        .args(["-c", script])
+        .arg(&ddl)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "control,events,findings,profile,sessions"
+    );
 }

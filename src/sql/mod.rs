@@ -121,6 +121,9 @@ mod tests {
         );
         assert_eq!(control_beside(Dialect::Athena, "x_events"), "x_control");
         assert_eq!(control_beside(Dialect::Athena, "mine"), "rds_audit_control");
-        assert_eq!(control_beside(Dialect::Spark, "events_view"), "forensics-out/control");
+        assert_eq!(
+            control_beside(Dialect::Spark, "events_view"),
+            "forensics-out/control"
+        );
     }
 }

@@ -51,7 +51,14 @@ impl Query<'_> {
     /// `f(path)` for the member at `keys` (each key as written or with its first letter
     /// upper, the first present winning at each level, as `control::field`), else `none`.
     fn member(&self, doc: &str, keys: &[&str], f: &dyn Fn(&str) -> String, none: &str) -> String {
-        fn go(q: &Query<'_>, doc: &str, at: &str, keys: &[&str], f: &dyn Fn(&str) -> String, none: &str) -> String {
+        fn go(
+            q: &Query<'_>,
+            doc: &str,
+            at: &str,
+            keys: &[&str],
+            f: &dyn Fn(&str) -> String,
+            none: &str,
+        ) -> String {
             let Some((k, rest)) = keys.split_first() else {
                 return f(at);
             };
@@ -93,7 +100,10 @@ impl Query<'_> {
 
     /// `pass::control_plane::is_true` / `is_false` of the member at `keys`.
     fn jbool(&self, doc: &str, keys: &[&str], value: bool) -> String {
-        format!("COALESCE(LOWER({}) = '{value}', FALSE)", self.jstr(doc, keys))
+        format!(
+            "COALESCE(LOWER({}) = '{value}', FALSE)",
+            self.jstr(doc, keys)
+        )
     }
 
     /// `control::ingress_rules` for one permission `p`, as "it opens a database port to the
@@ -114,7 +124,10 @@ impl Query<'_> {
         };
         let proto = format!("COALESCE({}, '')", key("ipProtocol"));
         let from = d.bigint(&format!("TRIM({})", key("fromPort")));
-        let to = format!("COALESCE({}, {from})", d.bigint(&format!("TRIM({})", key("toPort"))));
+        let to = format!(
+            "COALESCE({}, {from})",
+            d.bigint(&format!("TRIM({})", key("toPort")))
+        );
         let ports: Vec<String> = DATABASE_PORTS
             .iter()
             .map(|port| format!("({from} <= {port} AND {to} >= {port})"))
@@ -133,7 +146,10 @@ impl Query<'_> {
                 open.push(d.any(
                     &d.json_items(p, &path),
                     "xv",
-                    &format!("COALESCE({} IN {OPEN}, FALSE)", d.json_str("xv", &format!("$.{cidr}"))),
+                    &format!(
+                        "COALESCE({} IN {OPEN}, FALSE)",
+                        d.json_str("xv", &format!("$.{cidr}"))
+                    ),
                 ));
             }
         }
@@ -158,12 +174,19 @@ impl Query<'_> {
             }
         }
         for (n, path) in lists.iter().enumerate() {
-            let at = if n < 2 { "$.ModifySecurityGroupRulesRequest" } else { "$" };
+            let at = if n < 2 {
+                "$.ModifySecurityGroupRulesRequest"
+            } else {
+                "$"
+            };
             let mut cond = vec![];
             if n < 2 {
                 cond.push(d.json_has("rq", at));
             } else {
-                cond.push(format!("NOT {}", d.json_has("rq", "$.ModifySecurityGroupRulesRequest")));
+                cond.push(format!(
+                    "NOT {}",
+                    d.json_has("rq", "$.ModifySecurityGroupRulesRequest")
+                ));
             }
             if n % 2 == 0 {
                 cond.push(d.json_has("rq", path));
@@ -182,7 +205,11 @@ impl Query<'_> {
         let mut rule = String::from("CASE");
         for k in ["securityGroupRule", "SecurityGroupRule"] {
             let path = format!("$.{k}");
-            rule += &format!(" WHEN {} THEN {}", d.json_has("rv", &path), d.json_sub("rv", &path));
+            rule += &format!(
+                " WHEN {} THEN {}",
+                d.json_has("rv", &path),
+                d.json_sub("rv", &path)
+            );
         }
         rule += " ELSE rv END";
         for (n, list) in lists.iter().enumerate() {
@@ -523,12 +550,7 @@ impl Query<'_> {
             format!(
                 "SELECT {} AS mi, v.clu FROM {} WHERE v.clu IS NOT NULL",
                 self.jstr("mv", &["dBInstanceIdentifier"]),
-                d.each(
-                    "kv",
-                    "v",
-                    &self.jitems("v.dv", &["dBClusterMembers"]),
-                    "mv"
-                )
+                d.each("kv", "v", &self.jitems("v.dv", &["dBClusterMembers"]), "mv")
             ),
         );
         self.cte(
@@ -623,7 +645,11 @@ impl Query<'_> {
         for (id, patterns) in c.instances.iter().rev() {
             let hosts: Vec<&str> = patterns.iter().map(|s| s.as_str()).collect();
             if !hosts.is_empty() {
-                by_host += &format!(" WHEN {} THEN {}", self.is_in("l.srv", &hosts), self.lit(id));
+                by_host += &format!(
+                    " WHEN {} THEN {}",
+                    self.is_in("l.srv", &hosts),
+                    self.lit(id)
+                );
             }
         }
         self.cte(
@@ -651,7 +677,10 @@ impl Query<'_> {
         // every judged call rather than the findings: the joins below read `cj`, not `cr`,
         // because Spark copies a common table expression into each place that reads it, and
         // `cr` is large.)
-        self.cte("cres", "SELECT DISTINCT res FROM cj WHERE res IS NOT NULL".into());
+        self.cte(
+            "cres",
+            "SELECT DISTINCT res FROM cj WHERE res IS NOT NULL".into(),
+        );
         self.cte(
             "tg",
             "SELECT res, res AS tgt FROM cres UNION SELECT r.res, u.me FROM cres r JOIN k_used u ON u.g = r.res"
@@ -698,7 +727,8 @@ impl Query<'_> {
         // exposure, then logins from public addresses: both critical.
         self.cte(
             "re",
-            "SELECT MAX(t) AS te FROM (SELECT ft1 AS t FROM fe UNION ALL SELECT t FROM ct0) x".into(),
+            "SELECT MAX(t) AS te FROM (SELECT ft1 AS t FROM fe UNION ALL SELECT t FROM ct0) x"
+                .into(),
         );
         self.cte(
             "ag",
@@ -768,7 +798,10 @@ impl Query<'_> {
             "",
             &[("pn", "pn"), ("sip", "sip"), ("res", "res")],
         );
-        self.cte("f_recon", format!("SELECT * FROM ({g}) r WHERE cnt >= {RECON_CALLS}"));
+        self.cte(
+            "f_recon",
+            format!("SELECT * FROM ({g}) r WHERE cnt >= {RECON_CALLS}"),
+        );
         finds.push(format!(
             "SELECT '{}' AS kind, 'medium' AS severity, t0, t1, pn AS u, sip AS s, {null} AS db, cnt, \
              concat({}, ' RDS calls denied to ', COALESCE(pn, 'an unknown principal'), ' within minutes of each other') AS detail, \
