@@ -730,8 +730,8 @@ fn athena_ddl_parsed_by_sqlglot_matches_the_parquet_a_scan_writes() {
 import sys, os, glob, duckdb, sqlglot
 from sqlglot import exp
 ddl, out = sys.argv[1], sys.argv[2]
-types = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMP", "BIGINT": "BIGINT", "INTEGER": "INT",
-         "BOOLEAN": "BOOLEAN", "VARCHAR": "VARCHAR", "VARCHAR[]": "ARRAY<VARCHAR>"}
+types = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMP", "BIGINT": "BIGINT", "INTEGER": "INTEGER",
+         "BOOLEAN": "BOOLEAN", "VARCHAR": "VARCHAR", "VARCHAR[]": "ARRAY(VARCHAR)"}
 tables = []
 for st in sqlglot.parse(open(ddl).read(), read="athena"):
     if st is None:

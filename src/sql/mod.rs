@@ -108,6 +108,9 @@ mod tests {
         assert!(athena.contains("FROM rds_audit_control"));
         let logs_only = findings_query(&c, Dialect::Athena, Some(None), None);
         assert!(!logs_only.contains("control"), "no control plane asked");
+        let trail_only = findings_query(&c, Dialect::Duckdb, None, Some(Some("t/control")));
+        assert!(!trail_only.contains("/events"), "no events asked");
+        assert!(trail_only.contains("t/control/**/*.parquet"));
     }
 
     #[test]

@@ -100,7 +100,10 @@ elif engine == "spark":
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", os.environ.get("SPARK_SHUFFLE_PARTITIONS", "1"))
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "1g"))
+        # The control plane's query is a large plan (Spark copies each common table
+        # expression into every place that reads it): 1 GiB ran out planning it in a session
+        # that had run the others.
+        .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "3g"))
     )
     if not os.environ.get("SPARK_DEFAULTS"):
         # The query is many small steps over small data: compiling each stage (whole-stage
@@ -126,6 +129,7 @@ elif engine == "spark":
         t = time.time()
         rows = spark.sql(q).collect()
         emit(name, [norm(list(r)) for r in rows], time.time() - t)
+        spark.catalog.clearCache()
     spark.stop()
 else:
     sys.exit(f"unknown engine {engine}")
