@@ -84,10 +84,12 @@ mod tests {
 
     #[test]
     fn every_dialect_gives_one_statement_with_the_settings_inlined() {
-        let mut c = AnalysisConfig::default();
-        c.master_users = vec!["o'brien".into()];
-        c.brute_force_threshold = 17;
-        c.rate_factor = 3.5;
+        let c = AnalysisConfig {
+            master_users: vec!["o'brien".into()],
+            brute_force_threshold: 17,
+            rate_factor: 3.5,
+            ..AnalysisConfig::default()
+        };
         for d in [Dialect::Duckdb, Dialect::Athena, Dialect::Spark] {
             let q = findings_query(&c, d, Some(None), Some(None));
             assert_eq!(

@@ -706,11 +706,10 @@ impl Query<'_> {
         let reset = kind::MASTER_PASSWORD_RESET;
         self.cte(
             "km",
-            format!(
-                "SELECT DISTINCT r.res, k.m FROM cres r \
+            "SELECT DISTINCT r.res, k.m FROM cres r \
                  JOIN (SELECT me AS a, me AS b FROM k_mast UNION SELECT i, c FROM k_cl UNION SELECT c, i FROM k_cl) e ON e.a = r.res \
                  JOIN k_mast k ON k.me = e.b"
-            ),
+                .into(),
         );
         let masters: Vec<&str> = c.master_users.iter().map(|s| s.as_str()).collect();
         self.cte(
