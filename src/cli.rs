@@ -36,10 +36,11 @@ enum Command {
     /// Least privilege per database user, from a scan's events: writes DIR/privileges.sql and
     /// DIR/privileges.md.
     Privileges(PrivilegesArgs),
-    /// Print one SQL statement that yields the findings from the events table (DuckDB, Athena
-    /// or Spark), with the same settings as scan inlined.
+    /// Print one SQL statement that yields the findings from the events and control tables
+    /// (DuckDB, Athena or Spark), with the same settings as scan inlined.
     Sql(SqlArgs),
-    /// Print Athena CREATE TABLE statements (with partition projection) for the output tables.
+    /// Print Athena CREATE TABLE statements (with partition projection) for every Parquet
+    /// output table (events, control, findings, sessions, profile).
     AthenaDdl(AthenaDdlArgs),
 }
 
@@ -96,7 +97,7 @@ struct AthenaDdlArgs {
     /// holding the shard=I-of-N folders of sharded scans).
     #[arg(long, value_name = "S3_PREFIX")]
     location: String,
-    /// The N of sharded scans (--shard I/N): events partitioned by shard and day.
+    /// The N of sharded scans (--shard I/N): events and control partitioned by shard and day.
     #[arg(long, value_name = "N")]
     shards: Option<u32>,
     /// Table names start with this.
