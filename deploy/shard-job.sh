@@ -5,8 +5,10 @@
 #   OUTPUT/shard=I-of-N/...                  each job's whole output folder (summary.json last)
 #   OUTPUT/findings/shard=I-of-N/findings.parquet   copies for the Athena tables that
 #   OUTPUT/sessions/shard=I-of-N/sessions.parquet   `forensics athena-ddl --shards N` declares
+#   OUTPUT/profile/shard=I-of-N/profile.parquet
 #
-# The Athena query (`forensics sql --dialect athena`) then runs over all the jobs' events.
+# The Athena query (`forensics sql --dialect athena`) then runs over all the jobs' events
+# (and `control/`, when the input holds the CloudTrail; else add --no-control).
 #
 # env: INPUT   s3://bucket/prefix of the logs (or a local folder: used in place)
 #      OUTPUT  s3://bucket/prefix for the results (or a local folder)
@@ -43,7 +45,7 @@ case "$OUTPUT" in
     # summary.json last: a reader that sees it sees the shard's whole folder.
     aws s3 sync --only-show-errors --exclude summary.json "$area" "$OUTPUT/shard=$shard"
     aws s3 cp --only-show-errors "$area/summary.json" "$OUTPUT/shard=$shard/summary.json"
-    for t in findings sessions; do
+    for t in findings sessions profile; do
       [ -f "$area/$t.parquet" ] && aws s3 cp --only-show-errors "$area/$t.parquet" "$OUTPUT/$t/shard=$shard/$t.parquet"
     done
     ;;
@@ -51,7 +53,7 @@ case "$OUTPUT" in
     mkdir -p "$OUTPUT"
     rm -rf "$OUTPUT/shard=$shard.tmp" && cp -r "$area" "$OUTPUT/shard=$shard.tmp"
     rm -rf "$OUTPUT/shard=$shard" && mv "$OUTPUT/shard=$shard.tmp" "$OUTPUT/shard=$shard"
-    for t in findings sessions; do
+    for t in findings sessions profile; do
       if [ -f "$area/$t.parquet" ]; then
         mkdir -p "$OUTPUT/$t/shard=$shard" && cp "$area/$t.parquet" "$OUTPUT/$t/shard=$shard/"
       fi

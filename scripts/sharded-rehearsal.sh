@@ -3,7 +3,8 @@
 # once, as the jobs of an array job would be) write into one output folder, then the
 # findings query runs over all their events in DuckDB and in Spark (local mode), and both
 # are compared with one unsharded scan's findings.parquet (kind, severity, user, source,
-# database, first and last seen, count).
+# database, first and last seen, count, resource). A corpus with a CloudTrail beside the
+# logs brings the control plane (`control/`) into the query.
 #
 # usage: scripts/sharded-rehearsal.sh [CORPUS_DIR] [WORK_DIR]
 #   CORPUS_DIR  audit logs to scan (default: a 20 MiB PostgreSQL synth corpus made in WORK_DIR:
@@ -48,7 +49,14 @@ echo "== one unsharded scan into $work/single"
 "$FORENSICS" scan "$corpus" -o "$work/single" --quiet --no-report --force
 
 events="$work/sharded/shard=*/events"
-"$FORENSICS" sql --dialect duckdb --events "$events/**/*.parquet" > "$work/findings.duckdb.sql"
+control="$work/sharded/shard=*/control"
+# The control plane when the scans read a CloudTrail (they wrote `control/`), else none.
+if compgen -G "$control" >/dev/null; then
+  duck_control=(--control "$control/**/*.parquet"); spark_control=(--control control_sharded)
+else
+  duck_control=(--no-control); spark_control=(--no-control)
+fi
+"$FORENSICS" sql --dialect duckdb --events "$events/**/*.parquet" "${duck_control[@]}" > "$work/findings.duckdb.sql"
 engines=tests/support/sql_engines.py
 python3 "$engines" expected single="$work/single" > "$work/expected.jsonl"
 python3 "$engines" duckdb sharded="$work/findings.duckdb.sql" > "$work/duckdb.jsonl"
@@ -56,8 +64,8 @@ results=("$work/duckdb.jsonl")
 if [ "${SPARK:-}" != skip ] && command -v java >/dev/null && python3 -c 'import pyspark' 2>/dev/null; then
   # Spark's direct queries on files (parquet.`path`) take no glob over several partitioned
   # folders: the query reads a view, made by the engine script from the shards' folders.
-  "$FORENSICS" sql --dialect spark --events events_sharded > "$work/findings.spark.sql"
-  EVENTS_sharded="$events" python3 "$engines" spark sharded="$work/findings.spark.sql" \
+  "$FORENSICS" sql --dialect spark --events events_sharded "${spark_control[@]}" > "$work/findings.spark.sql"
+  EVENTS_sharded="$events" CONTROL_sharded="$control" python3 "$engines" spark sharded="$work/findings.spark.sql" \
     > "$work/spark.jsonl" 2>"$work/spark.log" || { tail -20 "$work/spark.log"; exit 1; }
   results+=("$work/spark.jsonl")
 else

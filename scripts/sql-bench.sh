@@ -8,8 +8,10 @@ out=$1
 bin=${2:-target/release/forensics}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$bin" sql --dialect duckdb --events "$out/events" > "$work/duckdb.sql"
-"$bin" sql --dialect spark --events "$out/events" > "$work/spark.sql"
+# The control plane (found beside the events) when the scan read a CloudTrail.
+control=(); [ -d "$out/control" ] || control=(--no-control)
+"$bin" sql --dialect duckdb --events "$out/events" "${control[@]}" > "$work/duckdb.sql"
+"$bin" sql --dialect spark --events "$out/events" "${control[@]}" > "$work/spark.sql"
 engines=tests/support/sql_engines.py
 python3 "$engines" expected scan="$out" > "$work/expected.jsonl"
 /usr/bin/time -f "duckdb process: %e s wall, %M KiB peak" python3 "$engines" duckdb q="$work/duckdb.sql" > "$work/duckdb.jsonl"

@@ -36,10 +36,11 @@ enum Command {
     /// Least privilege per database user, from a scan's events: writes DIR/privileges.sql and
     /// DIR/privileges.md.
     Privileges(PrivilegesArgs),
-    /// Print one SQL statement that yields the findings from the events table (DuckDB, Athena
-    /// or Spark), with the same settings as scan inlined.
+    /// Print one SQL statement that yields the findings from the events and control tables
+    /// (DuckDB, Athena or Spark), with the same settings as scan inlined.
     Sql(SqlArgs),
-    /// Print Athena CREATE TABLE statements (with partition projection) for the output tables.
+    /// Print Athena CREATE TABLE statements (with partition projection) for every Parquet
+    /// output table (events, control, findings, sessions, profile).
     AthenaDdl(AthenaDdlArgs),
 }
 
@@ -66,8 +67,22 @@ struct SqlArgs {
     dialect: crate::sql::Dialect,
     /// The events: a path or glob of the events Parquet for DuckDB and Spark (default
     /// forensics-out/events), a table name for Athena (default rds_audit_events).
-    #[arg(long, value_name = "LOCATION")]
+    #[arg(long, value_name = "LOCATION", conflicts_with = "no_events")]
     events: Option<String>,
+    /// The query without the events, for a scan that read only CloudTrail (it writes no
+    /// `events/`): the control plane's findings alone.
+    #[arg(long, conflicts_with = "no_control")]
+    no_events: bool,
+    /// The control plane (the `control` table of a scan that read CloudTrail): a path or
+    /// glob for DuckDB and Spark, a table name for Athena. Default: beside the events (their
+    /// `events` folder renamed `control`, a `…_events` table `…_control`), else
+    /// forensics-out/control (rds_audit_control for Athena).
+    #[arg(long, value_name = "LOCATION", conflicts_with = "no_control")]
+    control: Option<String>,
+    /// The query without the control plane, for scans that read no CloudTrail (they write
+    /// no `control/`, and an engine fails on a table that does not exist).
+    #[arg(long)]
+    no_control: bool,
     /// The settings a config file can also give (as for scan).
     #[command(flatten)]
     settings: SettingsLayer,
@@ -82,7 +97,7 @@ struct AthenaDdlArgs {
     /// holding the shard=I-of-N folders of sharded scans).
     #[arg(long, value_name = "S3_PREFIX")]
     location: String,
-    /// The N of sharded scans (--shard I/N): events partitioned by shard and day.
+    /// The N of sharded scans (--shard I/N): events and control partitioned by shard and day.
     #[arg(long, value_name = "N")]
     shards: Option<u32>,
     /// Table names start with this.
@@ -358,7 +373,9 @@ fn run_sql(a: SqlArgs) -> Result<ExitCode> {
              not keep; the query leaves them out"
         );
     }
-    let q = crate::sql::findings_query(&analysis, a.dialect, a.events.as_deref());
+    let events = (!a.no_events).then_some(a.events.as_deref());
+    let control = (!a.no_control).then_some(a.control.as_deref());
+    let q = crate::sql::findings_query(&analysis, a.dialect, events, control);
     write_stdout(q.as_bytes())
 }
 

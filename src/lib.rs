@@ -312,8 +312,20 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     let mut findings = passes.finish(&ctx);
     // The control plane: CloudTrail's records written to `control/`, its findings, and the
     // joins with the database logins.
+    let part_suffix = opts
+        .shard
+        .map(|s| format!("-shard-{}", s.label()))
+        .unwrap_or_default();
     let control = control_plane(
-        &mut run, &files, &paths, analysis, &logins, &plan, &staging, &pool,
+        &mut run,
+        &files,
+        &paths,
+        analysis,
+        &logins,
+        &plan,
+        &staging,
+        &pool,
+        &part_suffix,
     );
     let control = match control {
         Some((report, summary, error)) => {
@@ -491,6 +503,7 @@ fn control_plane(
     plan: &Plan<'_>,
     staging: &Staging,
     pool: &rayon::ThreadPool,
+    part_suffix: &str,
 ) -> Option<(
     pass::control_plane::ControlReport,
     sink::summary::ControlSummary,
@@ -516,7 +529,7 @@ fn control_plane(
     let mut files_written = Vec::new();
     if !events.is_empty() {
         let dir = staging.dir().join("control");
-        match sink::control::write(&dir, &events, paths, pool) {
+        match sink::control::write(&dir, &events, paths, pool, part_suffix) {
             Ok((written, _)) => {
                 files_written = written.iter().map(|p| staging.relative(p)).collect();
             }

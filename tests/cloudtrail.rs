@@ -203,7 +203,7 @@ fn check(flavor: Flavor, cloudwatch_json: bool) {
     ));
     assert_eq!(
         cols,
-        "[('event_time:TIMESTAMP WITH TIME ZONE,event_time_us:BIGINT,event_source:VARCHAR,event_name:VARCHAR,aws_region:VARCHAR,account_id:VARCHAR,recipient_account_id:VARCHAR,principal_arn:VARCHAR,principal_type:VARCHAR,principal_name:VARCHAR,access_key_id:VARCHAR,session_issuer:VARCHAR,mfa:BOOLEAN,source_ip:VARCHAR,user_agent:VARCHAR,read_only:BOOLEAN,error_code:VARCHAR,error_message:VARCHAR,resource:VARCHAR,request_parameters:VARCHAR,response_elements:VARCHAR,event_id:VARCHAR,source_file:VARCHAR,source_line:BIGINT,dt:DATE',)]"
+        "[('event_time:TIMESTAMP WITH TIME ZONE,event_time_us:BIGINT,event_source:VARCHAR,event_name:VARCHAR,aws_region:VARCHAR,account_id:VARCHAR,recipient_account_id:VARCHAR,principal_arn:VARCHAR,principal_type:VARCHAR,principal_name:VARCHAR,access_key_id:VARCHAR,session_issuer:VARCHAR,mfa:BOOLEAN,source_ip:VARCHAR,user_agent:VARCHAR,read_only:BOOLEAN,error_code:VARCHAR,error_message:VARCHAR,resource:VARCHAR,request_parameters:VARCHAR,response_elements:VARCHAR,event_id:VARCHAR,source_file:VARCHAR,source_line:BIGINT,invoked_by:VARCHAR,dt:DATE',)]"
     );
 }
 

@@ -1,9 +1,11 @@
 //! `forensics sql` against the scan it mirrors: on synth corpora of every flavour (RDS for
-//! MySQL, MariaDB, Aurora, PostgreSQL, CloudWatch S3 export, CloudWatch JSON deliveries) and
-//! on one with settings other than the defaults (flags and a config file), the query run by
-//! DuckDB and by Spark in local mode over the scan's own `events` gives exactly the rows of
+//! MySQL, MariaDB, Aurora, PostgreSQL, CloudWatch S3 export, CloudWatch JSON deliveries), on
+//! one with settings other than the defaults (flags and a config file), and on the control
+//! plane (`synth --cloudtrail`: the trail alone, and logs and trail in one folder on RDS for
+//! MySQL, with records added for the joins, and on Aurora), the query run by DuckDB and by
+//! Spark in local mode over the scan's own `events` and `control` gives exactly the rows of
 //! the scan's `findings.parquet`: kind, severity, user, source, database, first and last
-//! seen (milliseconds) and count. No column is allowed to differ: the query computes
+//! seen (milliseconds), count and resource. No column is allowed to differ: the query computes
 //! `rate_spike`'s 95th percentile exactly as the scan does (nearest rank, rounded to the top
 //! of its hdrhistogram bucket), not with an engine's approximate percentile (Athena's
 //! `approx_percentile` has a rank error near 1.3 %, Spark's `percentile_approx` 1/accuracy;
@@ -17,7 +19,8 @@
 //!
 //! DuckDB (Python) is required. Spark needs PySpark and a Java runtime; without them the
 //! Spark half prints `SKIPPED sql parity (spark): <why>`, unless `FORENSICS_SPARK=require`
-//! (set by `.ci/run` once it installed them), which turns the skip into a failure. Spark
+//! (set by `.ci/run` once it installed them), which turns the skip into a failure;
+//! `FORENSICS_SPARK=skip` leaves Spark out where it could run (it takes minutes). Spark
 //! runs one local session for every corpus, bound to 127.0.0.1, web UI off.
 
 mod support;
@@ -29,18 +32,37 @@ use std::process::Command;
 use serde_json::Value;
 use support::{assert_exit, run, scan_ok};
 
-/// A corpus: its name, `synth` flags, and extra settings for both scan and sql.
+/// What a scan read: database logs, a CloudTrail alone, or both in one folder.
+#[derive(Clone, Copy, PartialEq)]
+enum Plane {
+    Logs,
+    Trail,
+    Mixed,
+}
+
+/// A corpus: its name, `synth` flags, extra settings for both scan and sql, and what the
+/// scan reads of it (a trail alone: its `cloudtrail` folder).
 struct Case {
     name: &'static str,
     synth: &'static [&'static str],
     settings: &'static [&'static str],
+    plane: Plane,
 }
 
-const CASES: [Case; 7] = [
+/// The estate's accounts in `synth --cloudtrail` (its ground truth's `aws_accounts`).
+const ACCOUNTS: [&str; 4] = [
+    "--aws-account",
+    "123456789012",
+    "--aws-account",
+    "210987654321",
+];
+
+const CASES: [Case; 10] = [
     Case {
         name: "rds",
         synth: &["--flavor", "rds-mysql", "--size", "4MiB", "--seed", "11"],
         settings: &[],
+        plane: Plane::Logs,
     },
     Case {
         name: "mariadb",
@@ -48,26 +70,31 @@ const CASES: [Case; 7] = [
             "--flavor", "mariadb", "--size", "3MiB", "--seed", "12", "--gzip",
         ],
         settings: &[],
+        plane: Plane::Logs,
     },
     Case {
         name: "aurora",
         synth: &["--flavor", "aurora", "--size", "3MiB", "--seed", "13"],
         settings: &[],
+        plane: Plane::Logs,
     },
     Case {
         name: "postgres",
         synth: &["--flavor", "postgres", "--size", "3MiB", "--seed", "14"],
         settings: &[],
+        plane: Plane::Logs,
     },
     Case {
         name: "cwexport",
         synth: &["--cloudwatch-export", "--size", "3MiB", "--seed", "15"],
         settings: &[],
+        plane: Plane::Logs,
     },
     Case {
         name: "cwjson",
         synth: &["--cloudwatch-json", "--size", "3MiB", "--seed", "16"],
         settings: &[],
+        plane: Plane::Logs,
     },
     // Settings away from the defaults, some by flag and some from the config file written
     // below: tighter brute-force and spray thresholds, a lower rate factor, a narrower
@@ -89,6 +116,36 @@ const CASES: [Case; 7] = [
             "--admin-host",
             "10.20.0.10",
         ],
+        plane: Plane::Logs,
+    },
+    // The control plane: the trail alone (`--no-events`), then logs and trail in one
+    // folder on RDS for MySQL (with records added below for the joins that raise a
+    // finding's severity) and on Aurora (instances in a cluster, its parameter group).
+    Case {
+        name: "trail",
+        synth: &["--cloudtrail", "--size", "1MiB", "--seed", "31"],
+        settings: &ACCOUNTS,
+        plane: Plane::Trail,
+    },
+    Case {
+        name: "mixed",
+        synth: &["--cloudtrail", "--size", "3MiB", "--seed", "32"],
+        settings: &ACCOUNTS,
+        plane: Plane::Mixed,
+    },
+    Case {
+        name: "aurora_trail",
+        synth: &[
+            "--cloudtrail",
+            "--flavor",
+            "aurora",
+            "--size",
+            "2MiB",
+            "--seed",
+            "33",
+        ],
+        settings: &[],
+        plane: Plane::Mixed,
     },
 ];
 
@@ -164,8 +221,10 @@ fn spark_missing() -> Option<String> {
     None
 }
 
-fn sql(dialect: &str, events: &str, settings: &[&str], config: &Path, to: &Path) {
-    let mut args = vec!["sql", "--dialect", dialect, "--events", events];
+/// `forensics sql --dialect DIALECT TABLES... SETTINGS... --config CONFIG > TO`.
+fn sql(dialect: &str, tables: &[&str], settings: &[&str], config: &Path, to: &Path) {
+    let mut args = vec!["sql", "--dialect", dialect];
+    args.extend_from_slice(tables);
     args.extend_from_slice(settings);
     let config = config.to_str().unwrap();
     args.extend_from_slice(&["--config", config]);
@@ -190,6 +249,139 @@ fn differences(expected: &Rows, got: &Rows) -> Vec<String> {
     out
 }
 
+/// The control-plane kinds (`pass::control_plane`).
+const CONTROL_KINDS: [&str; 12] = [
+    "master_password_reset",
+    "public_exposure",
+    "snapshot_shared",
+    "snapshot_copied_out",
+    "snapshot_export",
+    "audit_disabled",
+    "tls_weakened",
+    "iam_auth_disabled",
+    "deletion_protection_off",
+    "destroyed",
+    "control_plane_recon",
+    "takeover_after_password_reset",
+];
+
+/// `YYYY-MM-DDTHH:MM:SSZ` `minutes` after (or before) an RFC 3339 time.
+fn shifted(t: &str, minutes: i64) -> String {
+    let t = chrono::DateTime::parse_from_rfc3339(t).unwrap() + chrono::Duration::minutes(minutes);
+    t.with_timezone(&chrono::Utc)
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// A trail file added to a `synth --cloudtrail` corpus of RDS for MySQL (`prod-mysql-1`),
+/// for the joins the synthetic trail does not exercise and shapes it does not write: the
+/// instance made public ten minutes before a login from a public address, its security
+/// group (named in a response) opened to the internet before another, its audit export
+/// turned off half an hour before its logs end while the trail goes on three hours more
+/// (all three critical); rules of `ModifySecurityGroupRules` with their keys capitalised
+/// (one in a list, found; one alone, which the scan reads as no rule); parameter names
+/// capitalised with a number for a value; parameters that are not JSON.
+fn add_join_records(corpus: &Path) {
+    let gt: Value =
+        serde_json::from_str(&std::fs::read_to_string(corpus.join("ground_truth.json")).unwrap())
+            .unwrap();
+    let public: Vec<&str> = gt["expected_findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["kind"] == "unknown_source_ip"
+                && e["client_ip"]
+                    .as_str()
+                    .is_some_and(|ip| ip.starts_with("203.0.113.") || ip.starts_with("192.0.2."))
+        })
+        .map(|e| e["first_seen"].as_str().unwrap())
+        .collect();
+    assert!(public.len() >= 2, "public logins planted: {public:?}");
+    let end = gt["end"].as_str().unwrap();
+    let mut n = 0;
+    let mut record = |t: String, source: &str, name: &str, request: Value, response: Value| {
+        n += 1;
+        serde_json::json!({
+            "eventVersion": "1.08",
+            "userIdentity": {"type": "IAMUser", "principalId": "AIDAJOINTEST", "arn": "arn:aws:iam::123456789012:user/ops", "accountId": "123456789012", "userName": "ops"},
+            "eventTime": t, "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
+            "sourceIPAddress": "198.51.100.99", "userAgent": "aws-cli/2.17.32",
+            "requestParameters": request, "responseElements": response,
+            "eventID": format!("join-test-{n}"), "readOnly": false, "eventType": "AwsApiCall",
+            "recipientAccountId": "123456789012",
+        })
+    };
+    use serde_json::json;
+    let records = vec![
+        record(
+            shifted(public[0], -10),
+            "rds.amazonaws.com",
+            "ModifyDBInstance",
+            json!({"dBInstanceIdentifier": "prod-mysql-1", "publiclyAccessible": true, "applyImmediately": true}),
+            json!({"dBInstanceIdentifier": "prod-mysql-1", "masterUsername": "admin",
+                   "vpcSecurityGroups": [{"vpcSecurityGroupId": "sg-0join", "status": "active"}]}),
+        ),
+        record(
+            shifted(public[1], -10),
+            "ec2.amazonaws.com",
+            "AuthorizeSecurityGroupIngress",
+            json!({"groupId": "sg-0join", "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 3306, "toPort": 3306,
+                   "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}}),
+            json!({"_return": true}),
+        ),
+        record(
+            shifted(public[1], -5),
+            "ec2.amazonaws.com",
+            "ModifySecurityGroupRules",
+            json!({"ModifySecurityGroupRulesRequest": {"GroupId": "sg-0other", "SecurityGroupRule": [{"SecurityGroupRuleId": "sgr-1",
+                   "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "CidrIpv4": "0.0.0.0/0"}}]}}),
+            json!({"_return": true}),
+        ),
+        record(
+            shifted(public[1], -4),
+            "ec2.amazonaws.com",
+            "ModifySecurityGroupRules",
+            json!({"ModifySecurityGroupRulesRequest": {"GroupId": "sg-0lone", "SecurityGroupRule": {"SecurityGroupRuleId": "sgr-2",
+                   "SecurityGroupRule": {"IpProtocol": "-1", "CidrIpv4": "0.0.0.0/0"}}}}),
+            json!({"_return": true}),
+        ),
+        record(
+            shifted(public[1], -3),
+            "rds.amazonaws.com",
+            "ModifyDBParameterGroup",
+            json!({"DBParameterGroupName": "other-params", "Parameters": [{"ParameterName": "log_connections", "ParameterValue": 0}]}),
+            json!({"dBParameterGroupName": "other-params"}),
+        ),
+        record(
+            shifted(public[1], -2),
+            "rds.amazonaws.com",
+            "ModifyDBInstance",
+            json!("not json"),
+            Value::Null,
+        ),
+        record(
+            shifted(end, -30),
+            "rds.amazonaws.com",
+            "ModifyDBInstance",
+            json!({"dBInstanceIdentifier": "prod-mysql-1", "cloudwatchLogsExportConfiguration": {"disableLogTypes": ["audit"]}}),
+            json!({"dBInstanceIdentifier": "prod-mysql-1"}),
+        ),
+        record(
+            shifted(end, 180),
+            "rds.amazonaws.com",
+            "DescribeDBInstances",
+            json!({"dBInstanceIdentifier": "prod-mysql-1"}),
+            Value::Null,
+        ),
+    ];
+    std::fs::write(
+        corpus.join("cloudtrail/join-test-records.json"),
+        serde_json::to_vec(&json!({"Records": records})).unwrap(),
+    )
+    .unwrap();
+}
+
 #[test]
 fn the_sql_findings_equal_the_scans_on_every_flavour_in_duckdb_and_spark() {
     let dir = tempfile::tempdir().unwrap();
@@ -208,6 +400,13 @@ fn the_sql_findings_equal_the_scans_on_every_flavour_in_duckdb_and_spark() {
         let mut args = vec!["synth", "-o", corpus.to_str().unwrap()];
         args.extend_from_slice(case.synth);
         assert_exit(&run(&args), 0);
+        if case.name == "mixed" {
+            add_join_records(&corpus);
+        }
+        let scanned = match case.plane {
+            Plane::Trail => corpus.join("cloudtrail"),
+            _ => corpus.clone(),
+        };
         let config = if case.settings.is_empty() {
             &default_config
         } else {
@@ -215,31 +414,77 @@ fn the_sql_findings_equal_the_scans_on_every_flavour_in_duckdb_and_spark() {
         };
         let mut extra = vec!["--no-report", "--config", config.to_str().unwrap()];
         extra.extend_from_slice(case.settings);
-        scan_ok(&[&corpus], &out, &extra);
+        scan_ok(&[&scanned], &out, &extra);
         let events = out.join("events");
-        let duck = dir.path().join(format!("{}.duckdb.sql", case.name));
-        sql(
-            "duckdb",
-            events.to_str().unwrap(),
-            case.settings,
-            config,
-            &duck,
+        let control = out.join("control");
+        let (events_view, control_view) = (
+            format!("events_{}", case.name),
+            format!("control_{}", case.name),
         );
+        // DuckDB finds the control table beside the events by default; the views are named.
+        let (duck_tables, view_tables): (Vec<&str>, Vec<&str>) = match case.plane {
+            Plane::Logs => (
+                vec!["--events", events.to_str().unwrap(), "--no-control"],
+                vec!["--events", &events_view, "--no-control"],
+            ),
+            Plane::Mixed => (
+                vec!["--events", events.to_str().unwrap()],
+                vec!["--events", &events_view, "--control", &control_view],
+            ),
+            Plane::Trail => (
+                vec!["--no-events", "--control", control.to_str().unwrap()],
+                vec!["--no-events", "--control", &control_view],
+            ),
+        };
+        let duck = dir.path().join(format!("{}.duckdb.sql", case.name));
+        sql("duckdb", &duck_tables, case.settings, config, &duck);
         let spark = dir.path().join(format!("{}.spark.sql", case.name));
-        let view = format!("events_{}", case.name);
-        sql("spark", &view, case.settings, config, &spark);
+        sql("spark", &view_tables, case.settings, config, &spark);
         let athena = dir.path().join(format!("{}.athena.sql", case.name));
-        sql("athena", &view, case.settings, config, &athena);
+        sql("athena", &view_tables, case.settings, config, &athena);
         athena_jobs.push((case.name.to_string(), athena));
         expected_jobs.push((case.name.to_string(), out.clone()));
         duck_jobs.push((case.name.to_string(), duck));
         spark_jobs.push((case.name.to_string(), spark));
-        spark_env.push((format!("EVENTS_{}", case.name), events));
+        if case.plane != Plane::Trail {
+            spark_env.push((format!("EVENTS_{}", case.name), events));
+        }
+        if case.plane != Plane::Logs {
+            spark_env.push((format!("CONTROL_{}", case.name), control));
+        }
     }
     let expected = engine("expected", &expected_jobs, &[]);
     for (name, (rows, _)) in &expected {
+        let plane = CASES.iter().find(|c| c.name == name).unwrap().plane;
         let kinds: std::collections::BTreeSet<&str> =
             rows.iter().map(|r| r[0].as_str().unwrap()).collect();
+        if plane != Plane::Logs {
+            // Every control-plane kind (the takeover needs the logins).
+            for k in CONTROL_KINDS {
+                assert!(
+                    kinds.contains(k)
+                        || (plane == Plane::Trail && k == "takeover_after_password_reset"),
+                    "{name}: the scan found no {k}: {kinds:?}"
+                );
+            }
+        }
+        if name == "mixed" {
+            // The joins that raise a finding to critical, on the records added.
+            for (kind, resource) in [
+                ("audit_disabled", "prod-mysql-1"),
+                ("public_exposure", "prod-mysql-1"),
+                ("public_exposure", "sg-0join"),
+            ] {
+                assert!(
+                    rows.iter()
+                        .any(|r| r[0] == kind && r[1] == "critical" && r[8] == resource),
+                    "{name}: no critical {kind} on {resource}"
+                );
+            }
+        }
+        if plane == Plane::Trail {
+            continue;
+        }
         // The corpora plant every login and statement incident and a rate spike; the
         // comparison is only as strong as the kinds it covers.
         for k in [
@@ -283,6 +528,10 @@ fn the_sql_findings_equal_the_scans_on_every_flavour_in_duckdb_and_spark() {
     } else {
         eprintln!("SKIPPED sql parity (athena text via sqlglot): pip install sqlglot");
     }
+    if std::env::var("FORENSICS_SPARK").as_deref() == Ok("skip") {
+        eprintln!("SKIPPED sql parity (spark): FORENSICS_SPARK=skip");
+        return;
+    }
     if let Some(why) = spark_missing() {
         if std::env::var("FORENSICS_SPARK").as_deref() == Ok("require") {
             panic!("FORENSICS_SPARK=require but Spark cannot run: {why}");
@@ -316,8 +565,10 @@ fn athena_ddl_declares_every_output_table_with_projection() {
     let ddl = String::from_utf8(o.stdout).unwrap();
     for t in [
         "rds_audit_events",
+        "rds_audit_control",
         "rds_audit_findings",
         "rds_audit_sessions",
+        "rds_audit_profile",
     ] {
         assert!(
             ddl.contains(&format!("CREATE EXTERNAL TABLE IF NOT EXISTS {t} (")),
@@ -326,6 +577,9 @@ fn athena_ddl_declares_every_output_table_with_projection() {
     }
     assert!(ddl.contains(
         "'storage.location.template' = 's3://bucket/forensics/shard=${shard}/events/dt=${dt}/'"
+    ));
+    assert!(ddl.contains(
+        "'storage.location.template' = 's3://bucket/forensics/shard=${shard}/control/dt=${dt}/'"
     ));
     assert_exit(
         &run(&["athena-ddl", "--location", "s3://b", "--shards", "0"]),
@@ -424,9 +678,153 @@ fn three_sharded_scans_share_one_folder_and_together_give_the_single_scans_findi
     let glob = format!("{}/shard=*/events/**/*.parquet", sharded.display());
     let config = dir.path().join("empty.toml");
     std::fs::write(&config, "").unwrap();
-    sql("duckdb", &glob, &[], &config, &query);
+    sql(
+        "duckdb",
+        &["--events", &glob, "--no-control"],
+        &[],
+        &config,
+        &query,
+    );
     let want = engine("expected", &[("single".into(), single)], &[]);
     let got = engine("duckdb", &[("sharded".into(), query)], &[]);
     let d = differences(&want["single"].0, &got["sharded"].0);
     assert!(d.is_empty(), "sharded vs single:\n{}", d.join("\n"));
+}
+
+/// The Athena DDL parsed by sqlglot (its Athena reader) declares, for every Parquet output,
+/// the columns and types DuckDB reads from the files a scan of logs and a trail wrote, and
+/// a location template that names the folders the scan made.
+#[test]
+fn athena_ddl_parsed_by_sqlglot_matches_the_parquet_a_scan_writes() {
+    let sqlglot = Command::new("python3")
+        .args(["-c", "import sqlglot"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !sqlglot {
+        eprintln!("SKIPPED athena ddl via sqlglot: pip install sqlglot");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    assert_exit(
+        &run(&[
+            "synth",
+            "-o",
+            corpus.to_str().unwrap(),
+            "--cloudtrail",
+            "--size",
+            "1MiB",
+            "--seed",
+            "41",
+        ]),
+        0,
+    );
+    let out = dir.path().join("out");
+    scan_ok(&[&corpus], &out, &["--no-report"]);
+    let o = run(&[
+        "athena-ddl",
+        "--location",
+        out.to_str().unwrap(),
+        "--table-prefix",
+        "t",
+    ]);
+    assert_exit(&o, 0);
+    let ddl = dir.path().join("ddl.sql");
+    std::fs::write(&ddl, &o.stdout).unwrap();
+    let script = r#"
+import sys, os, glob, duckdb, sqlglot
+from sqlglot import exp
+ddl, out = sys.argv[1], sys.argv[2]
+types = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMP", "BIGINT": "BIGINT", "INTEGER": "INTEGER",
+         "BOOLEAN": "BOOLEAN", "VARCHAR": "VARCHAR", "VARCHAR[]": "ARRAY(VARCHAR)"}
+tables = []
+for st in sqlglot.parse(open(ddl).read(), read="athena"):
+    if st is None:
+        continue
+    name = st.this.this.name.removeprefix("t_")
+    cols = [(c.name, c.args["kind"].sql("athena")) for c in st.find(exp.Schema).expressions
+            if isinstance(c, exp.ColumnDef)]
+    keys = [k.name for k in st.find(exp.PartitionedByProperty).this.expressions]
+    props = {p.name: p.text("value") for p in st.find_all(exp.Property) if p.name}
+    template = props["storage.location.template"]
+    if name in ("events", "control"):
+        assert keys == ["dt"], (name, keys)
+        days = sorted(os.listdir(os.path.join(out, name)))
+        assert days and template == f"{out}/{name}/dt=${{dt}}/", (name, template)
+        files = f"{out}/{name}/**/*.parquet"
+    else:
+        assert keys == ["shard"], (name, keys)
+        files = f"{out}/{name}.parquet"
+    got = duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{files}', hive_partitioning = false)").fetchall()
+    want = [(c, types[t]) for c, t, *_ in got]
+    assert cols == want, (name, cols, want)
+    tables.append(name)
+print(",".join(sorted(tables)))
+"#;
+    let o = Command::new("python3")
+        .args(["-c", script])
+        .arg(&ddl)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "control,events,findings,profile,sessions"
+    );
+}
+
+/// Sharded scans may each hold a copy of a record (a trail file in one share, a lookup page
+/// repeating it in another): the query de-duplicates the control table by event id across
+/// all the folders it reads, as a scan does within its own.
+#[test]
+fn control_records_read_twice_count_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    assert_exit(
+        &run(&[
+            "synth",
+            "-o",
+            corpus.to_str().unwrap(),
+            "--cloudtrail",
+            "--size",
+            "1MiB",
+            "--seed",
+            "42",
+        ]),
+        0,
+    );
+    let out = dir.path().join("out");
+    scan_ok(&[&corpus.join("cloudtrail")], &out, &["--no-report"]);
+    for copy in ["a", "b"] {
+        for f in support::walk(&out.join("control")) {
+            let to = dir
+                .path()
+                .join("copies")
+                .join(copy)
+                .join(f.strip_prefix(&out).unwrap());
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(&f, &to).unwrap();
+        }
+    }
+    let config = dir.path().join("empty.toml");
+    std::fs::write(&config, "").unwrap();
+    let query = dir.path().join("q.sql");
+    let glob = format!("{}/copies/*/control/**/*.parquet", dir.path().display());
+    sql(
+        "duckdb",
+        &["--no-events", "--control", &glob],
+        &[],
+        &config,
+        &query,
+    );
+    let want = engine("expected", &[("once".into(), out)], &[]);
+    let got = engine("duckdb", &[("twice".into(), query)], &[]);
+    assert!(want["once"].0.len() >= 10, "{:?}", want["once"].0);
+    let d = differences(&want["once"].0, &got["twice"].0);
+    assert!(
+        d.is_empty(),
+        "two copies of the control table:\n{}",
+        d.join("\n")
+    );
 }

@@ -223,7 +223,7 @@ fn parse_json(text: Option<&str>) -> serde_json::Value {
 }
 
 /// The columns of `control/*.parquet`, in file order.
-pub const COLUMNS: [Column; 24] = [
+pub const COLUMNS: [Column; 25] = [
     Column::new("event_time", TimestampMsUtc, false, PlainFixed),
     Column::new("event_time_us", Int64, false, PlainFixed),
     Column::new("event_source", Utf8, false, DictionaryText),
@@ -248,6 +248,8 @@ pub const COLUMNS: [Column; 24] = [
     Column::new("event_id", Utf8, true, PlainText),
     Column::new("source_file", Utf8, false, DictionaryText),
     Column::new("source_line", Int64, false, PlainFixed),
+    // Added after the first release of the table (columns are appended, never moved).
+    Column::new("invoked_by", Utf8, true, DictionaryText),
 ];
 
 /// The Arrow schema of `control/*.parquet`.
@@ -305,9 +307,11 @@ pub fn to_batch(events: &[&ControlEvent], files: &[Arc<str>]) -> RecordBatch {
     // The resource and the file, the two dictionary columns after the plain ones.
     let mut resource = Dict::new();
     let mut source_file = Dict::new();
+    let mut invoked_by = Dict::new();
     for e in events {
         resource.append_option(e.resource.as_deref());
         source_file.append_value(files.get(e.file as usize).map(|s| &**s).unwrap_or("?"));
+        invoked_by.append_option(e.invoked_by.as_deref());
     }
     let mut d = dicts
         .into_iter()
@@ -342,6 +346,7 @@ pub fn to_batch(events: &[&ControlEvent], files: &[Arc<str>]) -> RecordBatch {
         next_p(), // event_id
         Arc::new(source_file.finish()),
         Arc::new(line.finish()),
+        Arc::new(invoked_by.finish()),
     ];
     RecordBatch::try_new(table::built_schema(&COLUMNS), columns)
         .expect("control columns match the schema")

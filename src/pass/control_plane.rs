@@ -32,8 +32,8 @@ use crate::finding::{kind, Finding, Severity};
 
 /// Denied RDS calls from one principal, each within this long of the previous, that make a
 /// reconnaissance burst, and how many it takes.
-const RECON_GAP_US: i64 = 10 * 60 * 1_000_000;
-const RECON_CALLS: usize = 10;
+pub(crate) const RECON_GAP_US: i64 = 10 * 60 * 1_000_000;
+pub(crate) const RECON_CALLS: usize = 10;
 
 /// What the joins need to know of the run beside the events.
 pub struct ControlContext<'a> {

@@ -12,15 +12,17 @@ use crate::sink::parquet::{PartitionedWriter, RowGroupEncoder, MAX_ROW_GROUP_ROW
 use crate::time::day_of;
 
 /// Writes `events` (sorted by time) under `dir` (the `control` folder of the staging
-/// folder); returns the files written and the rows.
+/// folder), each part named with `part_suffix` as the events' parts are (`-shard-I-of-N`);
+/// returns the files written and the rows.
 pub(crate) fn write(
     dir: &Path,
     events: &[ControlEvent],
     files: &[Arc<str>],
     pool: &rayon::ThreadPool,
+    part_suffix: &str,
 ) -> Result<(Vec<PathBuf>, u64)> {
     let encoder = RowGroupEncoder::new(&control::COLUMNS)?;
-    let mut writer = PartitionedWriter::new(dir, &control::COLUMNS)?;
+    let mut writer = PartitionedWriter::new(dir, &control::COLUMNS)?.with_part_suffix(part_suffix);
     let mut at = 0;
     while at < events.len() {
         let day = day_of(events[at].time_us);

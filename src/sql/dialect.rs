@@ -143,6 +143,160 @@ impl Dialect {
         }
     }
 
+    /// A JSON text column as a document the JSON functions below read: NULL when it is not
+    /// JSON (CloudTrail's parameters are JSON, but a record may give a bare string; DuckDB's
+    /// JSON functions fail on text that is not JSON, the others give NULL).
+    pub(crate) fn json_doc(self, col: &str) -> String {
+        match self {
+            Dialect::Duckdb => format!("CASE WHEN json_valid({col}) THEN {col} END"),
+            Dialect::Athena => format!("TRY(json_parse({col}))"),
+            Dialect::Spark => col.to_string(),
+        }
+    }
+
+    /// The scalar at `path` (`$.a.b`) of a JSON document (a column, or an element of
+    /// [`Dialect::json_items`]) as text: a string without its quotes, a number or boolean as
+    /// written; NULL when absent (or JSON null).
+    pub(crate) fn json_str(self, doc: &str, path: &str) -> String {
+        let path = self.lit(path);
+        match self {
+            Dialect::Duckdb => format!("json_extract_string({doc}, {path})"),
+            Dialect::Athena => format!("json_extract_scalar({doc}, {path})"),
+            Dialect::Spark => format!("get_json_object({doc}, {path})"),
+        }
+    }
+
+    /// Whether a JSON document has a member at `path`.
+    pub(crate) fn json_has(self, doc: &str, path: &str) -> String {
+        let p = self.lit(path);
+        match self {
+            Dialect::Duckdb => format!("COALESCE(json_exists({doc}, {p}), FALSE)"),
+            Dialect::Athena => format!("(json_extract({doc}, {p}) IS NOT NULL)"),
+            Dialect::Spark => format!("(get_json_object({doc}, {p}) IS NOT NULL)"),
+        }
+    }
+
+    /// The member at `path` as a JSON document (an object or array, for the functions here).
+    pub(crate) fn json_sub(self, doc: &str, path: &str) -> String {
+        let p = self.lit(path);
+        match self {
+            Dialect::Spark => format!("get_json_object({doc}, {p})"),
+            _ => format!("json_extract({doc}, {p})"),
+        }
+    }
+
+    /// The elements of the JSON array at `path`, each a JSON document; an empty array when
+    /// the member is absent or not an array.
+    pub(crate) fn json_items(self, doc: &str, path: &str) -> String {
+        match self {
+            Dialect::Duckdb => format!(
+                "CASE WHEN json_type({doc}, {}) = 'ARRAY' THEN json_extract({doc}, {}) ELSE CAST([] AS JSON[]) END",
+                self.lit(path),
+                self.lit(&format!("{path}[*]"))
+            ),
+            Dialect::Athena => format!(
+                "COALESCE(TRY_CAST(json_extract({doc}, {}) AS ARRAY(JSON)), CAST(ARRAY[] AS ARRAY(JSON)))",
+                self.lit(path)
+            ),
+            Dialect::Spark => format!(
+                "COALESCE(CASE WHEN json_array_length({s}) IS NOT NULL THEN from_json({s}, 'array<string>') END, CAST(array() AS array<string>))",
+                s = self.json_sub(doc, path)
+            ),
+        }
+    }
+
+    /// The strings at `path`: the string elements of an array, or a lone string as one
+    /// (`pass::control_plane::strings`); an empty array otherwise.
+    pub(crate) fn json_strings(self, doc: &str, path: &str) -> String {
+        let p = self.lit(path);
+        match self {
+            Dialect::Duckdb => format!(
+                "CASE json_type({doc}, {p}) WHEN 'ARRAY' THEN list_transform(list_filter(json_extract({doc}, {}), lambda x: json_type(x) = 'VARCHAR'), lambda x: json_extract_string(x, '$')) \
+                 WHEN 'VARCHAR' THEN [json_extract_string({doc}, {p})] ELSE CAST([] AS VARCHAR[]) END",
+                self.lit(&format!("{path}[*]"))
+            ),
+            Dialect::Athena => format!(
+                "COALESCE(transform(filter(TRY_CAST(json_extract({doc}, {p}) AS ARRAY(JSON)), x -> json_format(x) LIKE '\"%'), x -> json_extract_scalar(x, '$')), \
+                 CASE WHEN json_format(json_extract({doc}, {p})) LIKE '\"%' THEN ARRAY[json_extract_scalar({doc}, {p})] END, CAST(ARRAY[] AS ARRAY(VARCHAR)))"
+            ),
+            // Spark's JSON reader cannot tell a string from a number inside an array: an
+            // array's numbers count as strings here.
+            Dialect::Spark => format!(
+                "CASE WHEN json_array_length({s}) IS NOT NULL THEN from_json({s}, 'array<string>') \
+                 WHEN {s} IS NOT NULL AND NOT ({s} RLIKE '^[{{\\\\[]') AND NOT ({s} RLIKE '^-?[0-9]') AND {s} NOT IN ('true', 'false') THEN array({s}) \
+                 ELSE CAST(array() AS array<string>) END",
+                s = self.json_sub(doc, path)
+            ),
+        }
+    }
+
+    /// An empty array of strings ([`Dialect::json_strings`]'s type).
+    pub(crate) fn no_strings(self) -> String {
+        match self {
+            Dialect::Duckdb => "CAST([] AS VARCHAR[])".into(),
+            Dialect::Athena => "CAST(ARRAY[] AS ARRAY(VARCHAR))".into(),
+            Dialect::Spark => "CAST(array() AS array<string>)".into(),
+        }
+    }
+
+    /// An empty array of JSON documents ([`Dialect::json_items`]'s type).
+    pub(crate) fn no_items(self) -> String {
+        match self {
+            Dialect::Duckdb => "CAST([] AS JSON[])".into(),
+            Dialect::Athena => "CAST(ARRAY[] AS ARRAY(JSON))".into(),
+            Dialect::Spark => "CAST(array() AS array<string>)".into(),
+        }
+    }
+
+    /// The elements of array `arr` for which `pred` (over the element `var`) holds.
+    pub(crate) fn filter(self, arr: &str, var: &str, pred: &str) -> String {
+        match self {
+            Dialect::Duckdb => format!("list_filter({arr}, lambda {var}: {pred})"),
+            _ => format!("filter({arr}, {var} -> {pred})"),
+        }
+    }
+
+    /// Whether some element of array `arr` satisfies `pred` (over the element `var`).
+    pub(crate) fn any(self, arr: &str, var: &str, pred: &str) -> String {
+        format!("({} > 0)", self.size(&self.filter(arr, var, pred)))
+    }
+
+    /// The number of elements of a (non-NULL) array.
+    pub(crate) fn size(self, arr: &str) -> String {
+        match self {
+            Dialect::Duckdb => format!("len({arr})"),
+            Dialect::Athena => format!("cardinality({arr})"),
+            Dialect::Spark => format!("size({arr})"),
+        }
+    }
+
+    /// A FROM-clause item joining each row of `table` (aliased `alias`) to every element of
+    /// the array `arr` (over its columns), named `name`.
+    pub(crate) fn each(self, table: &str, alias: &str, arr: &str, name: &str) -> String {
+        match self {
+            Dialect::Duckdb => format!("{table} {alias}, unnest({arr}) AS m({name})"),
+            Dialect::Athena => format!("{table} {alias} CROSS JOIN UNNEST({arr}) AS m({name})"),
+            Dialect::Spark => format!("{table} {alias} LATERAL VIEW explode({arr}) m AS {name}"),
+        }
+    }
+
+    /// The `n`th (1-based) part of `s` cut at `sep` (a literal); '' past the end.
+    pub(crate) fn split_part(self, s: &str, sep: &str, n: u32) -> String {
+        let sep = self.lit(sep);
+        match self {
+            Dialect::Athena => format!("COALESCE(split_part({s}, {sep}, {n}), '')"),
+            _ => format!("split_part({s}, {sep}, {n})"),
+        }
+    }
+
+    /// Where `needle` first starts in `hay` (1-based), 0 when it does not.
+    pub(crate) fn strpos(self, hay: &str, needle: &str) -> String {
+        match self {
+            Dialect::Spark => format!("instr({hay}, {needle})"),
+            _ => format!("strpos({hay}, {needle})"),
+        }
+    }
+
     /// The events table: a path or glob of Parquet files (DuckDB, Spark), or a table name
     /// (Athena; Spark when it has no `/`).
     pub(crate) fn events_table(self, location: &str) -> String {
@@ -163,6 +317,15 @@ impl Dialect {
             // view); `./events` is the folder.
             Dialect::Spark if !location.contains(['/', '*']) => location.to_string(),
             Dialect::Spark => format!("parquet.`{}`", location.replace('`', "``")),
+        }
+    }
+
+    /// Where `--control` points when it is not given and `--events` names no `events`
+    /// folder to put it beside.
+    pub fn default_control(self) -> &'static str {
+        match self {
+            Dialect::Athena => "rds_audit_control",
+            _ => "forensics-out/control",
         }
     }
 

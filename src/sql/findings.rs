@@ -35,6 +35,8 @@ use crate::pass::AnalysisConfig;
 use super::addr::Addr;
 use super::Dialect;
 
+mod control;
+
 /// Statement text kept per finding (`pass::statements::TEXT_CHARS`).
 const TEXT_CHARS: usize = 300;
 /// `pass::cross_database`: a database below this share of a user's activity is unusual,
@@ -86,9 +88,35 @@ const STATEMENT_KINDS: [(StatementClass, &str); 6] = [
 /// The severity scale as numbers (so groups can take the highest) and back.
 const SEVERITIES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
 
-/// The one query: `events` is what FROM reads (see [`Dialect::events_table`]).
-pub fn query(c: &AnalysisConfig, d: Dialect, events: &str) -> String {
-    Query::new(c, d).render(events)
+/// The one query: `events` is what FROM reads (see [`Dialect::events_table`]; `None`: no
+/// events, for a scan that read only a trail), and `control` the control-plane table, when
+/// there is one.
+pub fn query(
+    c: &AnalysisConfig,
+    d: Dialect,
+    events: Option<&str>,
+    control: Option<&str>,
+) -> String {
+    Query::new(c, d).render(events, control)
+}
+
+/// An empty relation with the `events` columns the query reads (a scan of a trail alone
+/// writes no `events/`).
+fn no_events(d: Dialect) -> String {
+    let text = d.text("NULL");
+    let int = |t: &str| format!("CAST(NULL AS {t})");
+    format!(
+        "(SELECT {} AS event_time_us, {text} AS source_file, {} AS source_line, {text} AS {}, \
+         {text} AS server_host, {text} AS client_host, {text} AS client_ip, {text} AS operation, \
+         {text} AS {}, {text} AS {}, {} AS retcode, CAST(NULL AS BOOLEAN) AS tls, {text} AS statement_class) e \
+         WHERE 1 = 0",
+        int("BIGINT"),
+        int("BIGINT"),
+        d.id("user"),
+        d.id("database"),
+        d.id("object"),
+        int("INTEGER"),
+    )
 }
 
 struct Query<'c> {
@@ -231,7 +259,7 @@ impl<'c> Query<'c> {
         format!("CASE {rank} {} END", arms.join(" "))
     }
 
-    fn render(mut self, events: &str) -> String {
+    fn render(mut self, events: Option<&str>, control: Option<&str>) -> String {
         let d = self.d;
         let c = self.c;
         let null = d.text("NULL");
@@ -251,13 +279,16 @@ impl<'c> Query<'c> {
             "ev",
             format!(
                 "SELECT event_time_us AS t, source_file AS file, source_line AS line, {} AS usr, \
-                 client_host AS host, client_ip AS ip, COALESCE(client_ip, client_host) AS src, \
+                 server_host AS srv, client_host AS host, client_ip AS ip, COALESCE(client_ip, client_host) AS src, \
                  operation AS op, {} AS db, {} AS obj, retcode AS rc, tls, statement_class AS cls \
                  FROM {}",
                 d.id("user"),
                 d.id("database"),
                 d.id("object"),
-                d.events_table(events)
+                match events {
+                    Some(events) => d.events_table(events),
+                    None => no_events(d),
+                }
             ),
         );
 
@@ -266,7 +297,7 @@ impl<'c> Query<'c> {
         self.cte(
             "lg0",
             format!(
-                "SELECT t, file, line, usr, host, ip, src, tls, \
+                "SELECT t, file, line, usr, srv, host, ip, src, tls, \
                  ({} AND COALESCE(rc, 0) = 0) AS ok, op = '{failed}' AS failed{} \
                  FROM ev WHERE {}",
                 self.is_in("op", &logins),
@@ -284,7 +315,7 @@ impl<'c> Query<'c> {
         self.cte(
             "lg",
             format!(
-                "SELECT t, file, line, usr, host, ip, src, tls, ok, failed, {local} AS loc, \
+                "SELECT t, file, line, usr, srv, host, ip, src, tls, ok, failed, {local} AS loc, \
                  {expected} AS expd, {private} AS priv, {} AS adm, {public} AS pub FROM lg0",
                 self.addr.in_any(&c.admin_hosts)
             ),
@@ -300,7 +331,7 @@ impl<'c> Query<'c> {
                    from: &str| {
             format!(
                 "SELECT {kind} AS kind, {severity} AS severity, t0, t1, {user} AS u, {source} AS s, \
-                 {db} AS db, cnt, {detail} AS detail, evidence FROM {from}"
+                 {db} AS db, cnt, {detail} AS detail, evidence, {null} AS res FROM {from}"
             )
         };
 
@@ -785,6 +816,10 @@ impl<'c> Query<'c> {
             "f_cd",
         ));
 
+        if let Some(control) = control {
+            self.control(control, &mut finds);
+        }
+
         let with: Vec<String> = self
             .ctes
             .iter()
@@ -792,7 +827,7 @@ impl<'c> Query<'c> {
             .collect();
         format!(
             "WITH\n{},\nfound AS (\n  {}\n)\nSELECT kind, severity, {} AS first_seen, {} AS last_seen, \
-             u AS {}, s AS client_ip, db AS {}, cnt AS {}, detail, evidence\nFROM found\n\
+             u AS {}, s AS client_ip, db AS {}, cnt AS {}, detail, evidence, res AS resource\nFROM found\n\
              ORDER BY t0, kind, u, s, db, cnt;\n",
             with.join(",\n"),
             finds.join("\n  UNION ALL\n  "),

@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Runs `forensics sql` queries on a real engine and prints their findings as JSON lines, one
 per query: {"name": ..., "rows": [[kind, severity, first_seen_ms, last_seen_ms, user,
-client_ip, database, count], ...], "seconds": ...}; also the scan's own findings.parquet
+client_ip, database, count, resource], ...], "seconds": ...}; also the scan's own findings.parquet
 (read by DuckDB) when asked with `--expected`.
 
 usage: sql_engines.py ENGINE NAME=QUERYFILE...      ENGINE: duckdb or spark
        sql_engines.py expected NAME=OUTDIR...
        sql_engines.py athena NAME=QUERYFILE...       (EVENTS_NAME: the events folder)
+
+A query written for `--events events_NAME` reads the events folder in `EVENTS_NAME`, and
+one written for `--control control_NAME` the control folder in `CONTROL_NAME` (Spark and
+the Athena text), as views of those names.
 
 `athena` is not Athena: the Trino query is translated by sqlglot (its Trino reader) to DuckDB,
 with DuckDB macros for the two Trino functions sqlglot leaves as they are (`from_base`,
@@ -43,7 +47,10 @@ def ms(ts):
 
 
 def norm(r):
-    return [r[0], r[1], ms(r[2]), ms(r[3]), r[4], r[5], r[6], r[7]]
+    # The query's columns: ..., count, detail, evidence, resource; the expected ones end
+    # with resource.
+    resource = r[10] if len(r) > 10 else (r[8] if len(r) == 9 else None)
+    return [r[0], r[1], ms(r[2]), ms(r[3]), r[4], r[5], r[6], r[7], resource]
 
 
 if engine == "athena":
@@ -56,8 +63,12 @@ if engine == "athena":
     con.execute("CREATE MACRO from_base(s, b) AS CAST(('0x' || s) AS BIGINT)")
     con.execute("CREATE MACRO from_unixtime_nanos(n) AS make_timestamptz(CAST(n AS BIGINT) // 1000)")
     for name, arg in jobs:
-        events = os.environ[f"EVENTS_{name}"]
-        con.execute(f"CREATE OR REPLACE VIEW events_{name} AS SELECT * FROM read_parquet('{events}/**/*.parquet', hive_partitioning = true)")
+        events = os.environ.get(f"EVENTS_{name}")
+        if events:
+            con.execute(f"CREATE OR REPLACE VIEW events_{name} AS SELECT * FROM read_parquet('{events}/**/*.parquet', hive_partitioning = true)")
+        control = os.environ.get(f"CONTROL_{name}")
+        if control:
+            con.execute(f"CREATE OR REPLACE VIEW control_{name} AS SELECT * FROM read_parquet('{control}/**/*.parquet', hive_partitioning = true)")
         q = sqlglot.transpile(open(arg).read(), read="trino", write="duckdb")[0]
         t = time.time()
         rows = con.execute(q).fetchall()
@@ -70,7 +81,7 @@ elif engine in ("duckdb", "expected"):
     for name, arg in jobs:
         t = time.time()
         if engine == "expected":
-            q = f"SELECT kind, severity, first_seen, last_seen, \"user\", client_ip, database, count FROM read_parquet('{arg}/findings.parquet')"
+            q = f"SELECT kind, severity, first_seen, last_seen, \"user\", client_ip, database, count, resource FROM read_parquet('{arg}/findings.parquet')"
         else:
             q = open(arg).read()
         rows = con.execute(q).fetchall()
@@ -89,7 +100,10 @@ elif engine == "spark":
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", os.environ.get("SPARK_SHUFFLE_PARTITIONS", "1"))
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "1g"))
+        # The control plane's query is a large plan (Spark copies each common table
+        # expression into every place that reads it): 1 GiB ran out planning it in a session
+        # that had run the others.
+        .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "3g"))
     )
     if not os.environ.get("SPARK_DEFAULTS"):
         # The query is many small steps over small data: compiling each stage (whole-stage
@@ -109,9 +123,13 @@ elif engine == "spark":
             # which Spark will not infer partitions across; the query needs no `dt`).
             (spark.read.option("recursiveFileLookup", "true")
              .parquet(os.environ[f"EVENTS_{name}"]).cache().createOrReplaceTempView(view))
+        if f"control_{name}" in q:
+            (spark.read.option("recursiveFileLookup", "true")
+             .parquet(os.environ[f"CONTROL_{name}"]).createOrReplaceTempView(f"control_{name}"))
         t = time.time()
         rows = spark.sql(q).collect()
         emit(name, [norm(list(r)) for r in rows], time.time() - t)
+        spark.catalog.clearCache()
     spark.stop()
 else:
     sys.exit(f"unknown engine {engine}")
