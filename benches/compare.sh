@@ -61,6 +61,9 @@ for _ in $(seq "$RUNS"); do
   fi
   # The same scan without report.html (sessions.parquet and evidence/ still written).
   measure scan_no_report  $BIN scan "$CORPUS/audit" -o "$OUT/o8" --no-report "${ARGS[@]}"
+  # Neither the report nor sessions (the hidden --no-sessions: no tracking per event, no
+  # sessions.parquet, no activity): what issue 18's outputs cost together.
+  measure scan_no_report_sessions $BIN scan "$CORPUS/audit" -o "$OUT/o10" --no-report --no-sessions "${ARGS[@]}"
   if [ -n "${BEFORE_BIN:-}" ]; then
     measure scan_before   "$BEFORE_BIN" scan "$CORPUS/audit" -o "$OUT/o9" "${ARGS[@]}"
   fi
@@ -83,7 +86,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 col() { cut -d' ' -f"$2" "$OUT/$1" | median; }
 printf '\ncorpus: %s (%s bytes), %s runs each, %s cores\n\n' "$CORPUS" "$BYTES" "$RUNS" "$(nproc)"
 printf '| run | median s | MB/s | peak RSS MiB |\n| --- | ---: | ---: | ---: |\n'
-for n in scan scan_plain scan_no_report scan_before scan_no_events parse_only scan_1_thread scan_since_last_day scan_since_last_day_parse_all duckdb_full duckdb_analysis; do
+for n in scan scan_plain scan_no_report scan_no_report_sessions scan_before scan_no_events parse_only scan_1_thread scan_since_last_day scan_since_last_day_parse_all duckdb_full duckdb_analysis; do
   [ -f "$OUT/$n" ] || continue
   s=$(col $n 1); m=$(col $n 2)
   awk -v n=$n -v s="$s" -v m="$m" -v b="$BYTES" 'BEGIN {printf "| %s | %.2f | %.0f | %.0f |\n", n, s, b/s/1e6, m/1024}'
@@ -104,6 +107,7 @@ fi
 printf '| duckdb_analysis / scan_no_events | %sx |\n' "$(r duckdb_analysis scan_no_events)"
 printf '| scan_no_events / parse_only (cost of the passes) | %sx |\n' "$(r scan_no_events parse_only)"
 printf '| scan / scan_no_report (cost of report.html) | %sx |\n' "$(r scan scan_no_report)"
+printf '| scan / scan_no_report_sessions (cost of the report and sessions, issue 18) | %sx |\n' "$(r scan scan_no_report_sessions)"
 if [ -f "$OUT/scan_before" ]; then
   printf '| scan / scan_before (cost of sessions, evidence and the report) | %sx |\n' "$(r scan scan_before)"
 fi

@@ -243,6 +243,7 @@ fn chunk(c: &mut Criterion) {
             duplicates: &none,
             max_record_bytes: forensics::format::DEFAULT_MAX_RECORD_BYTES,
             privileges: false,
+            sessions: true,
         };
         g.bench_function(name, |b| {
             b.iter(|| {

@@ -194,6 +194,10 @@ struct ScanArgs {
     /// Skip the analysis passes (measuring aid: parsing alone).
     #[arg(long, hide = true)]
     no_analysis: bool,
+    /// Follow no sessions (measuring aid: what sessions.parquet, the report's activity and
+    /// the profile's logins cost; those outputs are then absent or empty).
+    #[arg(long, hide = true)]
+    no_sessions: bool,
 }
 
 #[derive(Args)]
@@ -293,6 +297,7 @@ impl ScanArgs {
             keep_duplicates: self.keep_duplicates,
             max_record_bytes: settings.max_record_bytes.0,
             no_report: settings.no_report,
+            no_sessions: self.no_sessions,
             privileges: settings.privileges,
             grants: settings.grants.clone(),
             settings_used,

@@ -80,6 +80,9 @@ pub struct ScanOptions {
     pub max_record_bytes: usize,
     /// Skip `report.html` (`--no-report`).
     pub no_report: bool,
+    /// Follow no sessions: no `sessions.parquet`, and no activity or logins for the report
+    /// and the profile (the hidden `--no-sessions`, which measures what they cost).
+    pub no_sessions: bool,
     /// Write `privileges.sql` and `privileges.md` (`--privileges`).
     pub privileges: bool,
     /// The grants users hold now, for `privileges.md` (`--grants FILE`).
@@ -210,7 +213,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     let mut output_errors: Vec<OutputError> = Vec::new();
     // Sessions are written as they end (see [`session`]).
     let paths: Vec<Arc<str>> = files.iter().map(|f| f.display.clone()).collect();
-    let session_writer = if opts.run_passes {
+    let session_writer = if opts.run_passes && !opts.no_sessions {
         let path = staging.dir().join("sessions.parquet");
         sink::sessions::SessionWriter::new(&path, paths.clone())
             .map(|w| w.with_geoip(opts.analysis.geoip.clone()))
@@ -235,6 +238,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         duplicates: &duplicates,
         max_record_bytes: opts.max_record_bytes,
         privileges: opts.privileges,
+        sessions: opts.run_passes && !opts.no_sessions,
     };
     let mut run = RunState::new(&files);
     run.session_writer = session_writer;

@@ -118,6 +118,7 @@ fn scan_limited(
         keep_duplicates: false,
         max_record_bytes,
         no_report: false,
+        no_sessions: false,
         privileges: false,
         grants: None,
         settings_used: Vec::new(),

@@ -139,6 +139,7 @@ fn scan(path: &Path, out: &Path, chunk_bytes: Option<usize>) -> Summary {
         keep_duplicates: false,
         max_record_bytes: forensics::format::DEFAULT_MAX_RECORD_BYTES,
         no_report: false,
+        no_sessions: false,
         privileges: false,
         grants: None,
         settings_used: Vec::new(),

@@ -137,6 +137,35 @@ fn thread_count_does_not_change_events_or_summary() {
     assert_eq!(s["totals"]["tls_known"], 3_200);
 }
 
+/// The hidden `--no-sessions` (with it `benches/compare.sh` measures what issue 18's outputs
+/// cost) leaves out the sessions alone: the same events, findings and totals, and no
+/// `sessions.parquet`.
+#[test]
+fn no_sessions_leaves_out_sessions_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::write(input.join("server_audit.log"), rds_lines(5_000)).unwrap();
+    let (with, without) = (dir.path().join("with"), dir.path().join("without"));
+    scan_ok(&[&input], &with, &[]);
+    scan_ok(&[&input], &without, &["--no-sessions", "--no-report"]);
+    assert!(with.join("sessions.parquet").exists());
+    assert!(!without.join("sessions.parquet").exists());
+    assert!(!without.join("report.html").exists());
+    let events = |out: &Path| -> Vec<Vec<u8>> {
+        let mut v: Vec<_> = walk(&out.join("events"));
+        v.sort();
+        v.iter().map(|p| std::fs::read(p).unwrap()).collect()
+    };
+    assert!(!events(&with).is_empty());
+    assert!(events(&with) == events(&without), "the events differ");
+    assert_eq!(
+        std::fs::read(with.join("findings.parquet")).unwrap(),
+        std::fs::read(without.join("findings.parquet")).unwrap()
+    );
+    assert_eq!(summary(&with)["totals"], summary(&without)["totals"]);
+}
+
 #[test]
 fn bad_lines_are_rejected_by_file_and_line_and_the_rest_completes() {
     let dir = tempfile::tempdir().unwrap();

@@ -44,6 +44,7 @@ fn a_panic_in_one_chunk_of_a_pair_does_not_cost_the_other_file_its_chunk() {
         duplicates: &duplicates,
         max_record_bytes: crate::format::DEFAULT_MAX_RECORD_BYTES,
         privileges: false,
+        sessions: true,
     };
     let mut errors = Vec::new();
     let mut records = vec![0; 2];

@@ -36,6 +36,9 @@ pub struct ChunkSettings<'a> {
     pub max_record_bytes: usize,
     /// Observe each user's use for `privileges.sql` (`--privileges`; off: nothing per event).
     pub privileges: bool,
+    /// Follow sessions (for `sessions.parquet`, the report's activity and the profile); off
+    /// only to measure what they cost (the hidden `--no-sessions`).
+    pub sessions: bool,
 }
 
 /// What a unit reports about its file (besides chunk outputs).
@@ -235,7 +238,9 @@ impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
                 }
             }
             self.passes.observe(&event, evidence, message);
-            self.sessions.event(&event, event.line);
+            if s.sessions {
+                self.sessions.event(&event, event.line);
+            }
         }
         if let Some(u) = &mut self.privileges {
             u.observe_event(&event);

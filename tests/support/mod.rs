@@ -221,6 +221,7 @@ pub fn scan_lib(
         keep_duplicates: false,
         max_record_bytes: forensics::format::DEFAULT_MAX_RECORD_BYTES,
         no_report: false,
+        no_sessions: false,
         privileges: false,
         grants: None,
         settings_used: Vec::new(),
