@@ -456,11 +456,8 @@ pub const UNENCRYPTED_KEPT: usize = 200;
 pub struct Activity {
     pub users: FastMap<Box<[u8]>, ActivityRow>,
     pub sources: FastMap<Box<[u8]>, ActivityRow>,
-    /// The last client host seen and its canonical form (sessions of one source often come
-    /// one after another: the address is parsed and printed once for them).
-    host: Vec<u8>,
-    source: Vec<u8>,
-    cached: bool,
+    /// Each client host's canonical form (its address printed once, not per session).
+    canonical: FastMap<Box<[u8]>, Box<[u8]>>,
     pub unencrypted: Vec<Session>,
     pub unencrypted_total: u64,
     pub sessions: u64,
@@ -470,19 +467,18 @@ impl Activity {
     pub fn add(&mut self, s: &Session) {
         use std::io::Write as _;
         self.sessions += 1;
-        if !self.cached || self.host != *s.client_host {
-            self.cached = true;
-            self.host.clear();
-            self.host.extend_from_slice(&s.client_host);
-            self.source.clear();
+        if !self.canonical.contains_key(&*s.client_host) {
+            let mut source = Vec::new();
             match client_ip(&s.client_host) {
                 Some(ip) => {
-                    let _ = write!(self.source, "{ip}");
+                    let _ = write!(source, "{ip}");
                 }
-                None => self.source.extend_from_slice(&s.client_host),
+                None => source.extend_from_slice(&s.client_host),
             }
+            self.canonical
+                .insert(s.client_host.to_vec().into(), source.into());
         }
-        let source: &[u8] = &self.source;
+        let source: &[u8] = &self.canonical[&*s.client_host];
         for (map, key) in [(&mut self.users, &*s.user), (&mut self.sources, source)] {
             if !map.contains_key(key) {
                 map.insert(

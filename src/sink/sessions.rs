@@ -104,10 +104,8 @@ struct Rows {
     asn: Int64Builder,
     as_org: StringBuilder,
     len: usize,
-    /// The last client host and its canonical address.
-    last_host: Vec<u8>,
-    host_ip: Option<String>,
-    host_cached: bool,
+    /// Each client host's canonical address (printed once, not per session).
+    ips: std::collections::HashMap<Box<[u8]>, Option<String>>,
 }
 
 fn ts() -> TimestampMillisecondBuilder {
@@ -142,9 +140,7 @@ impl Rows {
             asn: Int64Builder::new(),
             as_org: StringBuilder::new(),
             len: 0,
-            last_host: Vec::new(),
-            host_ip: None,
-            host_cached: false,
+            ips: Default::default(),
         }
     }
 
@@ -171,15 +167,14 @@ impl Rows {
         self.conn.append_value(s.connection_id);
         self.user.append_value(text(&s.user));
         self.host.append_value(text(&s.client_host));
-        // Sessions of one source often come one after another: its address is parsed and
-        // printed once for them.
-        if !self.host_cached || self.last_host != *s.client_host {
-            self.host_cached = true;
-            self.last_host.clear();
-            self.last_host.extend_from_slice(&s.client_host);
-            self.host_ip = client_ip(&s.client_host).map(|ip| ip.to_string());
-        }
-        self.ip.append_option(self.host_ip.as_deref());
+        let ip = match self.ips.get(&*s.client_host) {
+            Some(ip) => ip,
+            None => self
+                .ips
+                .entry(s.client_host.to_vec().into())
+                .or_insert_with(|| client_ip(&s.client_host).map(|ip| ip.to_string())),
+        };
+        self.ip.append_option(ip.as_deref());
         self.login
             .append_option(s.login_us.map(|t| t.div_euclid(1000)));
         self.login_us.append_option(s.login_us);
