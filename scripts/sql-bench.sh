@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # Run time of the findings query over a scan's events, in DuckDB and in Spark (local mode,
 # 2 threads), and whether each gives the scan's findings (README, "Beyond one machine").
-# usage: scripts/sql-bench.sh SCAN_OUT [FORENSICS]     (SCAN_OUT: a scan's -o folder)
+# usage: scripts/sql-bench.sh SCAN_OUT [FORENSICS [SETTINGS...]]
+#   SCAN_OUT: a scan's -o folder; SETTINGS: the scan's own (--allow, --master-user,
+#   --admin-host, --config ...), which the query inlines as the scan applied them, e.g.
+#   scripts/sql-bench.sh out target/release/forensics --allow 10.20.0.0/16 --master-user admin
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$1
 bin=${2:-target/release/forensics}
+shift $(( $# < 2 ? $# : 2 ))
+settings=("$@")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # The control plane (found beside the events) when the scan read a CloudTrail.
 control=(); [ -d "$out/control" ] || control=(--no-control)
-"$bin" sql --dialect duckdb --events "$out/events" "${control[@]}" > "$work/duckdb.sql"
-"$bin" sql --dialect spark --events "$out/events" "${control[@]}" > "$work/spark.sql"
+"$bin" sql --dialect duckdb --events "$out/events" "${control[@]}" "${settings[@]}" > "$work/duckdb.sql"
+"$bin" sql --dialect spark --events "$out/events" "${control[@]}" "${settings[@]}" > "$work/spark.sql"
 engines=tests/support/sql_engines.py
 python3 "$engines" expected scan="$out" > "$work/expected.jsonl"
 /usr/bin/time -f "duckdb process: %e s wall, %M KiB peak" python3 "$engines" duckdb q="$work/duckdb.sql" > "$work/duckdb.jsonl"
