@@ -14,7 +14,9 @@ use crate::dedupe::Duplicates;
 use crate::event::{Event, EventBatchBuilder, MAX_BATCH_BYTES};
 use crate::format::{self, FileFormat, Reason, RecordSink};
 use crate::input::Compression;
+use crate::finding::IN_CHUNK;
 use crate::pass::{AnalysisConfig, Evidence, PassSet};
+use crate::sink::evidence::KeptText;
 use crate::session::{SessionChunk, SessionTracker};
 use crate::sink::parquet::{EncodedRowGroup, RowGroupEncoder, MAX_ROW_GROUP_ROWS};
 use crate::stats::{Stats, StatsBuilder};
@@ -133,6 +135,10 @@ pub struct ChunkOutput {
     pub error: Option<String>,
     /// Each user's use (`--privileges` only).
     pub privileges: Option<Box<crate::privileges::Usage>>,
+    /// The text of the records behind the evidence the passes keep, by line, for a chunk
+    /// whose text is not the file's bytes as stored (empty for a mapped plain file, whose
+    /// evidence is read back from the file).
+    pub texts: Vec<(u64, KeptText)>,
 }
 
 impl ChunkOutput {
@@ -153,6 +159,7 @@ impl ChunkOutput {
             sessions: crate::session::SessionChunk::default(),
             error: None,
             privileges: None,
+            texts: Vec::new(),
         };
         out.add_outside_window(lines, bytes);
         out
@@ -191,10 +198,11 @@ struct ChunkProcessor<'a, 's> {
     stats: StatsBuilder<'a>,
     passes: PassSet,
     sessions: SessionTracker<'a>,
-    /// Where the chunk's text lies in its file (start address, length, file offset), when
-    /// its records are read from the file's bytes as they are: evidence then carries the
-    /// offset of each record.
-    located: Option<(usize, usize, u64)>,
+    /// Where the text the events borrow from lies (start address, length) and the offset of
+    /// its start: in the file, when the records are read from the file's bytes as they are;
+    /// otherwise (a decompressed block, a rewritten arena) [`IN_CHUNK`], marking the offsets
+    /// as the buffer's own. Evidence carries the offset of each record either way.
+    located: (usize, usize, u64),
     days: Vec<(i64, EventBatchBuilder)>,
     row_groups: Vec<EncodedRowGroup>,
     error: Option<String>,
@@ -227,12 +235,11 @@ impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
         self.stats.stats.truncated += u64::from(cut);
         if s.analysis {
             let mut evidence = Evidence::at(self.file, event.line);
-            if let Some((start, len, offset)) = self.located {
-                let at = (message.as_ptr() as usize).wrapping_sub(start);
-                if at < len && message.len() <= len - at {
-                    evidence.byte = offset + at as u64 + 1;
-                    evidence.len = message.len().min(u32::MAX as usize) as u32;
-                }
+            let (start, len, offset) = self.located;
+            let at = (message.as_ptr() as usize).wrapping_sub(start);
+            if at < len && message.len() <= len - at {
+                evidence.byte = offset + at as u64 + 1;
+                evidence.len = message.len().min(u32::MAX as usize) as u32;
             }
             self.passes.observe(&event, evidence, message);
             self.sessions.event(&event, event.line);
@@ -386,11 +393,12 @@ fn process(
         false => format::Decoded::new(format, chunk, at_eof, json),
     };
     let raw_len = chunk.len();
-    let located = match (&decoded, offset) {
-        (format::Decoded::Raw(_), Some(o)) => Some((chunk.as_ptr() as usize, chunk.len(), o)),
-        _ => None,
-    };
     let chunk = decoded.text();
+    let base = match (&decoded, offset) {
+        (format::Decoded::Raw(_), Some(o)) => o,
+        _ => IN_CHUNK,
+    };
+    let located = (chunk.as_ptr() as usize, chunk.len(), base);
     // About 100 bytes per audit line; the builders grow if the guess is short.
     let capacity = (chunk.len() / 100).clamp(1024, MAX_ROW_GROUP_ROWS);
     let mut p = ChunkProcessor {
@@ -419,6 +427,10 @@ fn process(
             p.encode(day, batch);
         }
     }
+    let texts = match base {
+        IN_CHUNK => keep_texts(&mut p.passes, chunk),
+        _ => Vec::new(),
+    };
     let mut stats = p.stats.finish();
     stats.lines = lines;
     stats.parsed_bytes = raw_len as u64;
@@ -431,5 +443,27 @@ fn process(
         sessions: p.sessions.finish(),
         error: p.error,
         privileges: p.privileges,
+        texts,
     }
+}
+
+/// Copies out the text of every record the passes keep as evidence from `chunk` (the
+/// buffer the chunk's events borrowed from, about to be dropped), by line, and clears each
+/// such evidence to its place alone ([`Evidence::at`]), as it was before texts were kept: the
+/// pass state then merges, and its findings read, the same as ever. Runs once per chunk
+/// whose text is its own (a stream block, a rewritten arena), never for a mapped plain file.
+fn keep_texts(passes: &mut PassSet, chunk: &[u8]) -> Vec<(u64, KeptText)> {
+    let mut texts: std::collections::BTreeMap<u64, KeptText> = Default::default();
+    passes.for_each_evidence(&mut |ev| {
+        let Some((at, len)) = ev.in_chunk() else {
+            return;
+        };
+        if let Some(bytes) = chunk.get(at..at.saturating_add(len)) {
+            texts
+                .entry(ev.line)
+                .or_insert_with(|| KeptText::of(bytes));
+        }
+        *ev = Evidence::at(ev.file, ev.line);
+    });
+    texts.into_iter().collect()
 }
