@@ -12,12 +12,12 @@ use std::sync::Arc;
 
 use crate::dedupe::Duplicates;
 use crate::event::{Event, EventBatchBuilder, MAX_BATCH_BYTES};
+use crate::finding::IN_CHUNK;
 use crate::format::{self, FileFormat, Reason, RecordSink};
 use crate::input::Compression;
-use crate::finding::IN_CHUNK;
 use crate::pass::{AnalysisConfig, Evidence, PassSet};
-use crate::sink::evidence::KeptText;
 use crate::session::{SessionChunk, SessionTracker};
+use crate::sink::evidence::KeptText;
 use crate::sink::parquet::{EncodedRowGroup, RowGroupEncoder, MAX_ROW_GROUP_ROWS};
 use crate::stats::{Stats, StatsBuilder};
 use crate::time::day_of;
@@ -459,9 +459,7 @@ fn keep_texts(passes: &mut PassSet, chunk: &[u8]) -> Vec<(u64, KeptText)> {
             return;
         };
         if let Some(bytes) = chunk.get(at..at.saturating_add(len)) {
-            texts
-                .entry(ev.line)
-                .or_insert_with(|| KeptText::of(bytes));
+            texts.entry(ev.line).or_insert_with(|| KeptText::of(bytes));
         }
         *ev = Evidence::at(ev.file, ev.line);
     });

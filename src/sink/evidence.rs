@@ -172,11 +172,7 @@ pub fn write(dir: &Path, findings: &[Finding], evidence: &[FindingEvidence]) -> 
                     let _ = writeln!(text, "{}: {t}{}", l.place, if l.cut { "…" } else { "" });
                 }
                 None => {
-                    let _ = writeln!(
-                        text,
-                        "{}: (text not known: read it at this line)",
-                        l.place
-                    );
+                    let _ = writeln!(text, "{}: (text not known: read it at this line)", l.place);
                 }
             }
         }
