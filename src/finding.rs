@@ -337,6 +337,19 @@ pub fn assign_ids(findings: &mut [Finding]) {
 mod tests {
     use super::*;
 
+    #[test]
+    fn an_offset_in_a_chunk_is_never_taken_for_a_file_offset() {
+        let mut ev = Evidence::at(2, 7);
+        assert_eq!((ev.offset(), ev.in_chunk()), (None, None));
+        // As the scan sets it: base offset + offset in the buffer + 1.
+        (ev.byte, ev.len) = (100 + 1, 30);
+        assert_eq!((ev.offset(), ev.in_chunk()), (Some(100), None));
+        (ev.byte, ev.len) = (IN_CHUNK + 100 + 1, 30);
+        assert_eq!((ev.offset(), ev.in_chunk()), (None, Some((100, 30))));
+        (ev.byte, ev.len) = (IN_CHUNK + 1, 0);
+        assert_eq!((ev.offset(), ev.in_chunk()), (None, Some((0, 0))));
+    }
+
     fn finding(kind: &str, user: &str) -> Finding {
         Finding {
             kind: kind.into(),

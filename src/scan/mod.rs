@@ -465,3 +465,106 @@ fn keep_texts(passes: &mut PassSet, chunk: &[u8]) -> Vec<(u64, KeptText)> {
     });
     texts.into_iter().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pass::testing::{config, line};
+
+    /// A chunk of a brute force (and more) as the passes see it.
+    fn chunk() -> String {
+        let mut text = String::new();
+        for i in 0..40 {
+            let ret = if i < 30 { 1045 } else { 0 };
+            let op = if ret == 0 {
+                "CONNECT"
+            } else {
+                "FAILED_CONNECT"
+            };
+            text += &line(
+                i,
+                "admin",
+                "203.0.113.7",
+                100 + i,
+                op,
+                "shop",
+                "",
+                ret,
+                "SSL",
+            );
+            text.push('\n');
+            text += &line(
+                i,
+                "app",
+                "172.31.0.5",
+                500 + i,
+                "QUERY",
+                "shop",
+                "SELECT 1",
+                0,
+                "",
+            );
+            text.push('\n');
+        }
+        text
+    }
+
+    fn run(text: &str, offset: Option<u64>) -> ChunkOutput {
+        let config = config();
+        let duplicates = Duplicates::default();
+        let settings = ChunkSettings {
+            since_us: None,
+            until_us: None,
+            encoder: None,
+            config: &config,
+            analysis: true,
+            duplicates: &duplicates,
+            max_record_bytes: 1 << 20,
+            privileges: false,
+        };
+        let format = format::sniff(text.as_bytes()).unwrap();
+        let path: Arc<str> = "a.log".into();
+        let json = None;
+        process_chunk_from(
+            &settings,
+            3,
+            &path,
+            &format,
+            text.as_bytes(),
+            1,
+            true,
+            json,
+            offset,
+        )
+    }
+
+    #[test]
+    fn a_chunk_of_its_own_keeps_the_text_of_its_evidence_and_no_offset_into_it() {
+        let text = chunk();
+        let lines: Vec<&str> = text.lines().collect();
+        // A decompressed block: the texts copied out, every evidence back to its place.
+        let mut out = run(&text, None);
+        assert!(out.texts.len() >= 4, "{}", out.texts.len());
+        for (line, kept) in &out.texts {
+            assert_eq!(kept.text, lines[*line as usize - 1], "line {line}");
+            assert!(!kept.cut);
+        }
+        let mut held = 0;
+        out.passes.for_each_evidence(&mut |ev| {
+            assert_eq!(*ev, Evidence::at(3, ev.line));
+            held += 1;
+        });
+        assert!(held > 0);
+        // The same chunk mapped from a file: offsets into the file, no texts.
+        let mut mapped = run(&text, Some(1000));
+        assert!(mapped.texts.is_empty());
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        mapped.passes.for_each_evidence(&mut |ev| {
+            let at = starts[ev.line as usize - 1];
+            assert_eq!(ev.offset(), Some(1000 + at as u64), "line {}", ev.line);
+            assert_eq!(ev.len as usize, lines[ev.line as usize - 1].len());
+        });
+    }
+}
