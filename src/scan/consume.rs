@@ -233,3 +233,33 @@ fn add_login(
     };
     profile.add(&login, geo);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::evidence::KeptText;
+
+    #[test]
+    fn kept_texts_are_pruned_to_the_places_the_passes_still_hold() {
+        let out = super::super::tests::run(&super::super::tests::chunk(), None);
+        let texts = out.texts.clone();
+        let mut run = RunState::new(&[]);
+        run.passes = Some(out.passes);
+        run.keep_texts(3, texts.clone());
+        // Under the floor: nothing pruned.
+        let stale = |n: u64| {
+            (0..n)
+                .map(|i| (1_000_000 + i, KeptText::of(b"x")))
+                .collect()
+        };
+        run.keep_texts(3, stale(100));
+        assert_eq!(run.texts.len(), texts.len() + 100);
+        // Past it: only the places the passes hold are left, their texts unchanged.
+        run.keep_texts(3, stale(TEXTS_PRUNE_FLOOR as u64));
+        assert_eq!(run.texts.len(), texts.len());
+        for (line, t) in &texts {
+            assert_eq!(run.texts.get(&(3, *line)), Some(t));
+        }
+        assert_eq!(run.texts_pruned, texts.len());
+    }
+}

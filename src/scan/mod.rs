@@ -472,7 +472,7 @@ mod tests {
     use crate::pass::testing::{config, line};
 
     /// A chunk of a brute force (and more) as the passes see it.
-    fn chunk() -> String {
+    pub(super) fn chunk() -> String {
         let mut text = String::new();
         for i in 0..40 {
             let ret = if i < 30 { 1045 } else { 0 };
@@ -509,7 +509,7 @@ mod tests {
         text
     }
 
-    fn run(text: &str, offset: Option<u64>) -> ChunkOutput {
+    pub(super) fn run(text: &str, offset: Option<u64>) -> ChunkOutput {
         let config = config();
         let duplicates = Duplicates::default();
         let settings = ChunkSettings {
