@@ -133,7 +133,7 @@ impl Evidence {
     /// from a buffer of its own (marked [`IN_CHUNK`]).
     pub fn in_chunk(&self) -> Option<(usize, usize)> {
         let at = self.byte.checked_sub(1)?;
-        (at & IN_CHUNK != 0).then(|| ((at & !IN_CHUNK) as usize, self.len as usize))
+        (at & IN_CHUNK != 0).then_some(((at & !IN_CHUNK) as usize, self.len as usize))
     }
 }
 
