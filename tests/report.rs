@@ -503,10 +503,22 @@ fn evidence_of_gzip_and_zstd_files_quotes_the_lines_of_the_uncompressed_input() 
         );
         let quoted = quoted_lines(&runs[0]);
         assert!(quoted.len() >= 10, "{ext}: {} lines quoted", quoted.len());
+        let page = std::fs::read_to_string(runs[0].join("report.html")).unwrap();
+        assert!(
+            !page.contains("text not known"),
+            "{ext}: the page misses a text"
+        );
         for (file, line, text) in &quoted {
             assert_eq!(file, name);
             // Byte for byte the line of the uncompressed input, read here.
             assert_eq!(text, lines[line - 1], "{ext}: line {line}");
+            // The page shows it too (the lines with nothing to escape are found as they are).
+            if !text.contains(['\'', '&', '<', '>', '"', '/']) {
+                assert!(
+                    page.contains(text.as_str()),
+                    "{ext}: line {line} not on the page"
+                );
+            }
         }
         bodies.push(evidence_bodies(&runs[0], name));
     }
