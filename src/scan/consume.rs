@@ -184,7 +184,8 @@ impl RunState<'_> {
         if self.texts.len() <= (2 * self.texts_pruned).max(TEXTS_PRUNE_FLOOR) {
             return;
         }
-        let mut live = std::collections::HashSet::new();
+        let mut live: std::collections::HashSet<(u32, u64), foldhash::fast::FixedState> =
+            Default::default();
         if let Some(p) = &mut self.passes {
             p.for_each_evidence(&mut |ev| {
                 live.insert((ev.file, ev.line));

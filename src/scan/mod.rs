@@ -453,17 +453,24 @@ fn process(
 /// pass state then merges, and its findings read, the same as ever. Runs once per chunk
 /// whose text is its own (a stream block, a rewritten arena), never for a mapped plain file.
 fn keep_texts(passes: &mut PassSet, chunk: &[u8]) -> Vec<(u64, KeptText)> {
-    let mut texts: std::collections::BTreeMap<u64, KeptText> = Default::default();
+    // The places first (many aggregates share an event), each text copied once.
+    let mut places: Vec<(u64, usize, usize)> = Vec::new();
     passes.for_each_evidence(&mut |ev| {
         let Some((at, len)) = ev.in_chunk() else {
             return;
         };
-        if let Some(bytes) = chunk.get(at..at.saturating_add(len)) {
-            texts.entry(ev.line).or_insert_with(|| KeptText::of(bytes));
-        }
+        places.push((ev.line, at, len));
         *ev = Evidence::at(ev.file, ev.line);
     });
-    texts.into_iter().collect()
+    places.sort_unstable();
+    places.dedup_by_key(|p| p.0);
+    places
+        .into_iter()
+        .filter_map(|(line, at, len)| {
+            let bytes = chunk.get(at..at.checked_add(len)?)?;
+            Some((line, KeptText::of(bytes)))
+        })
+        .collect()
 }
 
 #[cfg(test)]
