@@ -102,8 +102,17 @@ pub struct Evidence {
     pub line: u64,
     /// Offset of the record's text in its file plus one; 0 when the text is not in the file
     /// as stored (a compressed stream, a CloudWatch JSON or csvlog record rewritten first).
+    /// With [`IN_CHUNK`] set, the offset is in the chunk's own buffer (a decompressed block,
+    /// a rewritten arena) instead, which only lives while the chunk is processed: the scan
+    /// copies the text out at the end of the chunk and clears the offset (see
+    /// [`Evidence::in_chunk`]), so no such evidence ever leaves a chunk.
     pub byte: u64,
 }
+
+/// The mark of an offset into the chunk's buffer rather than the file (the top bit of
+/// [`Evidence::byte`]: no file offset comes near it). The scan sets it by adding it to the
+/// chunk's base offset, so marking costs nothing per event.
+pub const IN_CHUNK: u64 = 1 << 63;
 
 impl Evidence {
     /// An event at `line` of file `file` whose text is not located.
@@ -115,9 +124,16 @@ impl Evidence {
         }
     }
 
-    /// The file offset of the record's text, when known.
+    /// The file offset of the record's text, when known (never an offset into a chunk).
     pub fn offset(&self) -> Option<u64> {
-        self.byte.checked_sub(1)
+        self.byte.checked_sub(1).filter(|o| o & IN_CHUNK == 0)
+    }
+
+    /// Where the record's text lies in its chunk's buffer (start, length), when it was read
+    /// from a buffer of its own (marked [`IN_CHUNK`]).
+    pub fn in_chunk(&self) -> Option<(usize, usize)> {
+        let at = self.byte.checked_sub(1)?;
+        (at & IN_CHUNK != 0).then_some(((at & !IN_CHUNK) as usize, self.len as usize))
     }
 }
 
@@ -320,6 +336,19 @@ pub fn assign_ids(findings: &mut [Finding]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_offset_in_a_chunk_is_never_taken_for_a_file_offset() {
+        let mut ev = Evidence::at(2, 7);
+        assert_eq!((ev.offset(), ev.in_chunk()), (None, None));
+        // As the scan sets it: base offset + offset in the buffer + 1.
+        (ev.byte, ev.len) = (100 + 1, 30);
+        assert_eq!((ev.offset(), ev.in_chunk()), (Some(100), None));
+        (ev.byte, ev.len) = (IN_CHUNK + 100 + 1, 30);
+        assert_eq!((ev.offset(), ev.in_chunk()), (None, Some((100, 30))));
+        (ev.byte, ev.len) = (IN_CHUNK + 1, 0);
+        assert_eq!((ev.offset(), ev.in_chunk()), (None, Some((0, 0))));
+    }
 
     fn finding(kind: &str, user: &str) -> Finding {
         Finding {

@@ -351,7 +351,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     finding::sort(&mut findings);
     finding::assign_ids(&mut findings);
     let input_paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
-    let evidence = sink::evidence::read(&findings, &input_paths, &paths);
+    let evidence = sink::evidence::read(&findings, &input_paths, &paths, &run.texts);
     if let Err(e) = sink::evidence::write(staging.dir(), &findings, &evidence) {
         let _ = std::fs::remove_dir_all(staging.dir().join("evidence"));
         output_errors.push(output_error(&staging, "evidence", e));

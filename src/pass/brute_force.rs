@@ -148,6 +148,20 @@ pub(crate) struct BruteForcePass {
 }
 
 impl Pass for BruteForcePass {
+    fn for_each_evidence(&mut self, f: &mut dyn FnMut(&mut super::Evidence)) {
+        for per_second in self.failures.values_mut() {
+            for x in per_second.values_mut() {
+                f(&mut x.first);
+                x.sample.for_each_evidence(f);
+            }
+        }
+        for logins in self.successes.values_mut() {
+            for x in logins.values_mut() {
+                f(&mut x.1);
+            }
+        }
+    }
+
     fn new(config: &AnalysisConfig) -> Self {
         BruteForcePass {
             config: config.clone(),

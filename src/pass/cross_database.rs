@@ -312,6 +312,17 @@ impl CrossDatabasePass {
 }
 
 impl Pass for CrossDatabasePass {
+    fn for_each_evidence(&mut self, f: &mut dyn FnMut(&mut super::Evidence)) {
+        for per_user in self.touched.values_mut() {
+            for x in per_user.values_mut() {
+                x.0.for_each_evidence(f);
+            }
+        }
+        for r in &mut self.recent {
+            r.seen.for_each_evidence(f);
+        }
+    }
+
     fn new(config: &AnalysisConfig) -> Self {
         CrossDatabasePass {
             config: config.clone(),

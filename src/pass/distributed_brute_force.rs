@@ -69,6 +69,22 @@ pub struct DistributedBruteForcePass {
 }
 
 impl Pass for DistributedBruteForcePass {
+    fn for_each_evidence(&mut self, f: &mut dyn FnMut(&mut super::Evidence)) {
+        for per_second in self.failures.values_mut() {
+            for x in per_second.values_mut() {
+                f(&mut x.first);
+                x.sample.for_each_evidence(f);
+            }
+        }
+        for per_second in self.successes.values_mut() {
+            for sources in per_second.values_mut() {
+                for x in sources.values_mut() {
+                    f(&mut x.1);
+                }
+            }
+        }
+    }
+
     fn new(config: &AnalysisConfig) -> Self {
         DistributedBruteForcePass {
             config: config.clone(),

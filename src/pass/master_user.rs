@@ -11,6 +11,12 @@ pub(crate) struct MasterUserPass {
 }
 
 impl Pass for MasterUserPass {
+    fn for_each_evidence(&mut self, f: &mut dyn FnMut(&mut super::Evidence)) {
+        for x in self.seen.values_mut() {
+            x.0.for_each_evidence(f);
+        }
+    }
+
     fn new(config: &AnalysisConfig) -> Self {
         MasterUserPass {
             config: config.clone(),

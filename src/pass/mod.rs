@@ -102,6 +102,15 @@ impl Sample {
         self.add(o.last.0, o.last.1);
     }
 
+    /// Visits every evidence it holds (the slots past the earliest kept too: copies of kept
+    /// ones, so that a sample stays equal to itself once they are changed alike).
+    pub fn for_each_evidence(&mut self, f: &mut dyn FnMut(&mut Evidence)) {
+        for x in &mut self.first {
+            f(&mut x.1);
+        }
+        f(&mut self.last.1);
+    }
+
     /// The events kept, in order: the earliest few, then the latest if it is not among them.
     pub fn evidence(&self) -> Vec<Evidence> {
         let mut v: Vec<Evidence> = self.first[..self.n as usize].iter().map(|x| x.1).collect();
@@ -246,6 +255,12 @@ impl Seen {
         }
     }
 
+    /// Visits every evidence it holds.
+    pub fn for_each_evidence(&mut self, f: &mut dyn FnMut(&mut Evidence)) {
+        f(&mut self.first);
+        self.sample.for_each_evidence(f);
+    }
+
     pub fn merge(&mut self, o: Seen) {
         self.count += o.count;
         if (o.first_us, o.first) < (self.first_us, self.first) {
@@ -330,6 +345,11 @@ pub(crate) trait Pass: Send + Sized {
     fn observe(&mut self, event: &Observed<'_, '_>);
     /// Folds in the state of a later chunk.
     fn merge(&mut self, later: Self);
+    /// Visits every [`Evidence`] the pass holds (kept events, pending ones too), once the
+    /// chunk's events are all observed: the scan copies out the text of those read from the
+    /// chunk's own buffer ([`Evidence::in_chunk`]), and the consumer asks which places are
+    /// still referenced.
+    fn for_each_evidence(&mut self, f: &mut dyn FnMut(&mut Evidence));
     fn finish(self, ctx: &FinishContext<'_>, out: &mut Vec<Finding>);
 }
 
@@ -408,6 +428,22 @@ impl PassSet {
         self.rules.merge(later.rules);
         self.threat_list.merge(later.threat_list);
         self.plane_logins.merge(later.plane_logins);
+    }
+
+    /// Visits every [`Evidence`] the passes hold (see [`Pass::for_each_evidence`]).
+    pub fn for_each_evidence(&mut self, f: &mut dyn FnMut(&mut Evidence)) {
+        self.unknown_source.for_each_evidence(f);
+        self.non_ssl.for_each_evidence(f);
+        self.master_user.for_each_evidence(f);
+        self.brute_force.for_each_evidence(f);
+        self.distributed_brute_force.for_each_evidence(f);
+        self.spray.for_each_evidence(f);
+        self.rate_spike.for_each_evidence(f);
+        self.statements.for_each_evidence(f);
+        self.cross_database.for_each_evidence(f);
+        self.rules.for_each_evidence(f);
+        self.plane_logins.for_each_evidence(f);
+        self.threat_list.for_each_evidence(f);
     }
 
     /// The logins kept for the joins with the control plane (empty unless the run reads

@@ -12,6 +12,12 @@ pub(crate) struct NonSslPass {
 }
 
 impl Pass for NonSslPass {
+    fn for_each_evidence(&mut self, f: &mut dyn FnMut(&mut super::Evidence)) {
+        for x in self.seen.values_mut() {
+            x.for_each_evidence(f);
+        }
+    }
+
     fn new(config: &AnalysisConfig) -> Self {
         NonSslPass {
             config: config.clone(),

@@ -15,6 +15,12 @@ pub(crate) struct PlaneLoginsPass {
 }
 
 impl Pass for PlaneLoginsPass {
+    fn for_each_evidence(&mut self, f: &mut dyn FnMut(&mut super::Evidence)) {
+        for x in self.logins.values_mut() {
+            x.for_each_evidence(f);
+        }
+    }
+
     fn new(config: &AnalysisConfig) -> Self {
         PlaneLoginsPass {
             on: config.control_plane,

@@ -54,6 +54,17 @@ impl RateSpikePass {
 }
 
 impl Pass for RateSpikePass {
+    fn for_each_evidence(&mut self, f: &mut dyn FnMut(&mut super::Evidence)) {
+        for per_user in self.windows.values_mut() {
+            for x in per_user.values_mut() {
+                x.for_each_evidence(f);
+            }
+        }
+        for x in &mut self.recent {
+            x.2.for_each_evidence(f);
+        }
+    }
+
     fn new(config: &AnalysisConfig) -> Self {
         RateSpikePass {
             config: config.clone(),

@@ -20,6 +20,12 @@ pub(crate) struct RulePass {
 }
 
 impl Pass for RulePass {
+    fn for_each_evidence(&mut self, f: &mut dyn FnMut(&mut super::Evidence)) {
+        for x in self.seen.values_mut() {
+            x.for_each_evidence(f);
+        }
+    }
+
     fn new(config: &AnalysisConfig) -> Self {
         RulePass {
             config: config.clone(),

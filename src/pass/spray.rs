@@ -38,6 +38,15 @@ pub(crate) struct PasswordSprayPass {
 }
 
 impl Pass for PasswordSprayPass {
+    fn for_each_evidence(&mut self, f: &mut dyn FnMut(&mut super::Evidence)) {
+        for per_minute in self.tries.values_mut() {
+            for x in per_minute.values_mut() {
+                f(&mut x.first);
+                x.sample.for_each_evidence(f);
+            }
+        }
+    }
+
     fn new(config: &AnalysisConfig) -> Self {
         PasswordSprayPass {
             config: config.clone(),

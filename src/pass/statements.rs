@@ -76,6 +76,12 @@ pub(crate) fn is_critical_privilege(text: &str) -> bool {
 }
 
 impl Pass for StatementPass {
+    fn for_each_evidence(&mut self, f: &mut dyn FnMut(&mut super::Evidence)) {
+        for x in self.seen.values_mut() {
+            x.0.for_each_evidence(f);
+        }
+    }
+
     fn new(config: &AnalysisConfig) -> Self {
         StatementPass {
             config: config.clone(),

@@ -22,6 +22,12 @@ pub(crate) struct ThreatListPass {
 }
 
 impl Pass for ThreatListPass {
+    fn for_each_evidence(&mut self, f: &mut dyn FnMut(&mut super::Evidence)) {
+        for x in self.logins.values_mut().chain(self.attempts.values_mut()) {
+            x.0.for_each_evidence(f);
+        }
+    }
+
     fn new(config: &AnalysisConfig) -> Self {
         ThreatListPass {
             lists: config.threat_lists.clone(),

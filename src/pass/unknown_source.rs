@@ -24,6 +24,12 @@ pub(crate) fn is_unexpected(o: &Observed<'_, '_>, config: &AnalysisConfig) -> bo
 }
 
 impl Pass for UnknownSourcePass {
+    fn for_each_evidence(&mut self, f: &mut dyn FnMut(&mut super::Evidence)) {
+        for x in self.seen.values_mut() {
+            x.for_each_evidence(f);
+        }
+    }
+
     fn new(config: &AnalysisConfig) -> Self {
         UnknownSourcePass {
             config: config.clone(),

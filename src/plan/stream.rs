@@ -331,6 +331,7 @@ fn long_record(
             sessions: Default::default(),
             error: None,
             privileges: None,
+            texts: Vec::new(),
         };
     }
     let mut out = process_head(settings, file, &f.display, format, head, line);

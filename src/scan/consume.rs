@@ -8,6 +8,7 @@ use crate::pass::profile::ProfileBuilder;
 use crate::pass::PassSet;
 use crate::session::{Activity, SessionBook};
 use crate::sink::assemble::FileState;
+use crate::sink::evidence::KeptTexts;
 use crate::sink::parquet::PartitionedWriter;
 use crate::sink::sessions::SessionWriter;
 
@@ -31,7 +32,15 @@ pub(crate) struct RunState<'a> {
     /// This scan's login profile, fed with each session as it ends.
     pub(crate) profile: ProfileBuilder,
     pub(crate) geoip: Option<std::sync::Arc<crate::intel::GeoIp>>,
+    /// The texts of records not in their files as stored (see [`crate::sink::evidence`]),
+    /// by (file, line), for the evidence the merged passes may still show.
+    pub(crate) texts: KeptTexts,
+    /// How many texts were left by the last pruning: the map is pruned again at twice that.
+    texts_pruned: usize,
 }
+
+/// Kept texts are not pruned below this many (pruning walks the whole pass state).
+const TEXTS_PRUNE_FLOOR: usize = 4096;
 
 impl<'a> RunState<'a> {
     pub(crate) fn new(files: &'a [input::InputFile]) -> Self {
@@ -48,6 +57,8 @@ impl<'a> RunState<'a> {
             control_ignored: Default::default(),
             profile: ProfileBuilder::default(),
             geoip: None,
+            texts: KeptTexts::default(),
+            texts_pruned: 0,
         }
     }
 
@@ -127,6 +138,9 @@ impl<'a> RunState<'a> {
                     Some(p) => p.merge(c.passes),
                     None => self.passes = Some(c.passes),
                 }
+                if !c.texts.is_empty() {
+                    self.keep_texts(c.file as u32, c.texts);
+                }
                 if let Some(u) = c.privileges {
                     match &mut self.privileges {
                         Some(p) => p.merge(*u),
@@ -154,6 +168,31 @@ impl<'a> RunState<'a> {
             }
         }
         Ok(())
+    }
+}
+
+impl RunState<'_> {
+    /// Adds a chunk's texts; past twice the size the last pruning left (and a floor), keeps
+    /// only those of the places the merged passes still reference, so the map stays within a
+    /// small multiple of the evidence the passes hold, whatever the input's size. Chunks come
+    /// in input order whatever the thread count, and a place the merged state dropped is never
+    /// referenced again, so the texts read at the end do not depend on the split.
+    fn keep_texts(&mut self, file: u32, texts: Vec<(u64, crate::sink::evidence::KeptText)>) {
+        for (line, t) in texts {
+            self.texts.entry((file, line)).or_insert(t);
+        }
+        if self.texts.len() <= (2 * self.texts_pruned).max(TEXTS_PRUNE_FLOOR) {
+            return;
+        }
+        let mut live: std::collections::HashSet<(u32, u64), foldhash::fast::FixedState> =
+            Default::default();
+        if let Some(p) = &mut self.passes {
+            p.for_each_evidence(&mut |ev| {
+                live.insert((ev.file, ev.line));
+            });
+        }
+        self.texts.retain(|k, _| live.contains(k));
+        self.texts_pruned = self.texts.len();
     }
 }
 
@@ -194,4 +233,34 @@ fn add_login(
         evidence: crate::finding::Evidence::at(s.first_at.0, s.first_at.1),
     };
     profile.add(&login, geo);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::evidence::KeptText;
+
+    #[test]
+    fn kept_texts_are_pruned_to_the_places_the_passes_still_hold() {
+        let out = super::super::tests::run(&super::super::tests::chunk(), None);
+        let texts = out.texts.clone();
+        let mut run = RunState::new(&[]);
+        run.passes = Some(out.passes);
+        run.keep_texts(3, texts.clone());
+        // Under the floor: nothing pruned.
+        let stale = |n: u64| {
+            (0..n)
+                .map(|i| (1_000_000 + i, KeptText::of(b"x")))
+                .collect()
+        };
+        run.keep_texts(3, stale(100));
+        assert_eq!(run.texts.len(), texts.len() + 100);
+        // Past it: only the places the passes hold are left, their texts unchanged.
+        run.keep_texts(3, stale(TEXTS_PRUNE_FLOOR as u64));
+        assert_eq!(run.texts.len(), texts.len());
+        for (line, t) in &texts {
+            assert_eq!(run.texts.get(&(3, *line)), Some(t));
+        }
+        assert_eq!(run.texts_pruned, texts.len());
+    }
 }

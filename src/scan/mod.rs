@@ -12,10 +12,12 @@ use std::sync::Arc;
 
 use crate::dedupe::Duplicates;
 use crate::event::{Event, EventBatchBuilder, MAX_BATCH_BYTES};
+use crate::finding::IN_CHUNK;
 use crate::format::{self, FileFormat, Reason, RecordSink};
 use crate::input::Compression;
 use crate::pass::{AnalysisConfig, Evidence, PassSet};
 use crate::session::{SessionChunk, SessionTracker};
+use crate::sink::evidence::KeptText;
 use crate::sink::parquet::{EncodedRowGroup, RowGroupEncoder, MAX_ROW_GROUP_ROWS};
 use crate::stats::{Stats, StatsBuilder};
 use crate::time::day_of;
@@ -136,6 +138,10 @@ pub struct ChunkOutput {
     pub error: Option<String>,
     /// Each user's use (`--privileges` only).
     pub privileges: Option<Box<crate::privileges::Usage>>,
+    /// The text of the records behind the evidence the passes keep, by line, for a chunk
+    /// whose text is not the file's bytes as stored (empty for a mapped plain file, whose
+    /// evidence is read back from the file).
+    pub texts: Vec<(u64, KeptText)>,
 }
 
 impl ChunkOutput {
@@ -156,6 +162,7 @@ impl ChunkOutput {
             sessions: crate::session::SessionChunk::default(),
             error: None,
             privileges: None,
+            texts: Vec::new(),
         };
         out.add_outside_window(lines, bytes);
         out
@@ -194,10 +201,11 @@ struct ChunkProcessor<'a, 's> {
     stats: StatsBuilder<'a>,
     passes: PassSet,
     sessions: SessionTracker<'a>,
-    /// Where the chunk's text lies in its file (start address, length, file offset), when
-    /// its records are read from the file's bytes as they are: evidence then carries the
-    /// offset of each record.
-    located: Option<(usize, usize, u64)>,
+    /// Where the text the events borrow from lies (start address, length) and the offset of
+    /// its start: in the file, when the records are read from the file's bytes as they are;
+    /// otherwise (a decompressed block, a rewritten arena) [`IN_CHUNK`], marking the offsets
+    /// as the buffer's own. Evidence carries the offset of each record either way.
+    located: (usize, usize, u64),
     days: Vec<(i64, EventBatchBuilder)>,
     row_groups: Vec<EncodedRowGroup>,
     error: Option<String>,
@@ -230,12 +238,11 @@ impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
         self.stats.stats.truncated += u64::from(cut);
         if s.analysis {
             let mut evidence = Evidence::at(self.file, event.line);
-            if let Some((start, len, offset)) = self.located {
-                let at = (message.as_ptr() as usize).wrapping_sub(start);
-                if at < len && message.len() <= len - at {
-                    evidence.byte = offset + at as u64 + 1;
-                    evidence.len = message.len().min(u32::MAX as usize) as u32;
-                }
+            let (start, len, offset) = self.located;
+            let at = (message.as_ptr() as usize).wrapping_sub(start);
+            if at < len && message.len() <= len - at {
+                evidence.byte = offset + at as u64 + 1;
+                evidence.len = message.len().min(u32::MAX as usize) as u32;
             }
             self.passes.observe(&event, evidence, message);
             if s.sessions {
@@ -391,11 +398,12 @@ fn process(
         false => format::Decoded::new(format, chunk, at_eof, json),
     };
     let raw_len = chunk.len();
-    let located = match (&decoded, offset) {
-        (format::Decoded::Raw(_), Some(o)) => Some((chunk.as_ptr() as usize, chunk.len(), o)),
-        _ => None,
-    };
     let chunk = decoded.text();
+    let base = match (&decoded, offset) {
+        (format::Decoded::Raw(_), Some(o)) => o,
+        _ => IN_CHUNK,
+    };
+    let located = (chunk.as_ptr() as usize, chunk.len(), base);
     // About 100 bytes per audit line; the builders grow if the guess is short.
     let capacity = (chunk.len() / 100).clamp(1024, MAX_ROW_GROUP_ROWS);
     let mut p = ChunkProcessor {
@@ -424,6 +432,10 @@ fn process(
             p.encode(day, batch);
         }
     }
+    let texts = match base {
+        IN_CHUNK => keep_texts(&mut p.passes, chunk),
+        _ => Vec::new(),
+    };
     let mut stats = p.stats.finish();
     stats.lines = lines;
     stats.parsed_bytes = raw_len as u64;
@@ -436,5 +448,135 @@ fn process(
         sessions: p.sessions.finish(),
         error: p.error,
         privileges: p.privileges,
+        texts,
+    }
+}
+
+/// Copies out the text of every record the passes keep as evidence from `chunk` (the
+/// buffer the chunk's events borrowed from, about to be dropped), by line, and clears each
+/// such evidence to its place alone ([`Evidence::at`]), as it was before texts were kept: the
+/// pass state then merges, and its findings read, the same as ever. Runs once per chunk
+/// whose text is its own (a stream block, a rewritten arena), never for a mapped plain file.
+fn keep_texts(passes: &mut PassSet, chunk: &[u8]) -> Vec<(u64, KeptText)> {
+    // The places first (many aggregates share an event), each text copied once.
+    let mut places: Vec<(u64, usize, usize)> = Vec::new();
+    passes.for_each_evidence(&mut |ev| {
+        let Some((at, len)) = ev.in_chunk() else {
+            return;
+        };
+        places.push((ev.line, at, len));
+        *ev = Evidence::at(ev.file, ev.line);
+    });
+    places.sort_unstable();
+    places.dedup_by_key(|p| p.0);
+    places
+        .into_iter()
+        .filter_map(|(line, at, len)| {
+            let bytes = chunk.get(at..at.checked_add(len)?)?;
+            Some((line, KeptText::of(bytes)))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pass::testing::{config, line};
+
+    /// A chunk of a brute force (and more) as the passes see it.
+    pub(super) fn chunk() -> String {
+        let mut text = String::new();
+        for i in 0..40 {
+            let ret = if i < 30 { 1045 } else { 0 };
+            let op = if ret == 0 {
+                "CONNECT"
+            } else {
+                "FAILED_CONNECT"
+            };
+            text += &line(
+                i,
+                "admin",
+                "203.0.113.7",
+                100 + i,
+                op,
+                "shop",
+                "",
+                ret,
+                "SSL",
+            );
+            text.push('\n');
+            text += &line(
+                i,
+                "app",
+                "172.31.0.5",
+                500 + i,
+                "QUERY",
+                "shop",
+                "SELECT 1",
+                0,
+                "",
+            );
+            text.push('\n');
+        }
+        text
+    }
+
+    pub(super) fn run(text: &str, offset: Option<u64>) -> ChunkOutput {
+        let config = config();
+        let duplicates = Duplicates::default();
+        let settings = ChunkSettings {
+            since_us: None,
+            until_us: None,
+            encoder: None,
+            config: &config,
+            analysis: true,
+            duplicates: &duplicates,
+            max_record_bytes: 1 << 20,
+            privileges: false,
+        };
+        let format = format::sniff(text.as_bytes()).unwrap();
+        let path: Arc<str> = "a.log".into();
+        let json = None;
+        process_chunk_from(
+            &settings,
+            3,
+            &path,
+            &format,
+            text.as_bytes(),
+            1,
+            true,
+            json,
+            offset,
+        )
+    }
+
+    #[test]
+    fn a_chunk_of_its_own_keeps_the_text_of_its_evidence_and_no_offset_into_it() {
+        let text = chunk();
+        let lines: Vec<&str> = text.lines().collect();
+        // A decompressed block: the texts copied out, every evidence back to its place.
+        let mut out = run(&text, None);
+        assert!(out.texts.len() >= 4, "{}", out.texts.len());
+        for (line, kept) in &out.texts {
+            assert_eq!(kept.text, lines[*line as usize - 1], "line {line}");
+            assert!(!kept.cut);
+        }
+        let mut held = 0;
+        out.passes.for_each_evidence(&mut |ev| {
+            assert_eq!(*ev, Evidence::at(3, ev.line));
+            held += 1;
+        });
+        assert!(held > 0);
+        // The same chunk mapped from a file: offsets into the file, no texts.
+        let mut mapped = run(&text, Some(1000));
+        assert!(mapped.texts.is_empty());
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        mapped.passes.for_each_evidence(&mut |ev| {
+            let at = starts[ev.line as usize - 1];
+            assert_eq!(ev.offset(), Some(1000 + at as u64), "line {}", ev.line);
+            assert_eq!(ev.len as usize, lines[ev.line as usize - 1].len());
+        });
     }
 }

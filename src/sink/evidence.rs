@@ -3,9 +3,18 @@
 //! The passes keep, per finding, where its earliest few events and its latest one are
 //! ([`crate::pass::Sample`]): file, line and, for records read from a file's own bytes, the
 //! offset and length of the record. The text is read back here with one small positioned
-//! read per line, so the cost does not depend on the size of the input. A record whose text
-//! is not in the file as stored (a compressed stream, a CloudWatch JSON or csvlog record,
-//! which are rewritten before parsing) is named by `file:line` with a note instead.
+//! read per line, so the cost does not depend on the size of the input.
+//!
+//! A record whose text is not in the file as stored (a compressed stream, a CloudWatch JSON
+//! delivery or a csvlog, whose records are rewritten before parsing) cannot be read back
+//! that way: its text is copied out by the scan at the end of its chunk, while the chunk's
+//! buffer is alive, for the evidence the chunk's passes still hold ([`KeptText`], kept by
+//! the consumer for the places the merged passes still reference), and used here. A
+//! CloudWatch JSON record is shown as its message as logged; a csvlog row as the record the
+//! parser reads (rewritten in the stderr layout: `time:host@db:[pid]:SEVERITY:  message`).
+//! Only a record whose text is known neither way (its file unreadable now, or evidence that
+//! no pass kept, such as a session's first line in a compressed file) is named by
+//! `file:line` with a note.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -18,6 +27,39 @@ use crate::finding::{Evidence, Finding};
 
 /// The most text kept of one record (a longer one is cut, marked with `…`).
 pub const MAX_LINE_BYTES: usize = 8 << 10;
+
+/// The text of a record, kept while the scan had it (see [`crate::scan`]): for a record whose
+/// text is not in the file as stored. Cut and trimmed as [`read`] cuts a record it reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeptText {
+    pub text: String,
+    pub cut: bool,
+}
+
+impl KeptText {
+    /// The text of the record `bytes`: lossy UTF-8, cut at [`MAX_LINE_BYTES`], its line end
+    /// trimmed.
+    pub fn of(bytes: &[u8]) -> KeptText {
+        let want = bytes.len().min(MAX_LINE_BYTES);
+        KeptText {
+            text: lossy_record(&bytes[..want]),
+            cut: want < bytes.len(),
+        }
+    }
+}
+
+/// Kept texts by (file, line) (see [`KeptText`]).
+pub type KeptTexts = HashMap<(u32, u64), KeptText, foldhash::fast::FixedState>;
+
+/// The text of a record's bytes as shown: lossy UTF-8 without its line end.
+fn lossy_record(b: &[u8]) -> String {
+    // Valid UTF-8 (nearly always) is checked at SIMD speed; the lossy walk is for the rest.
+    let text = match simdutf8::basic::from_utf8(b) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    };
+    text.trim_end_matches(['\r', '\n']).to_string()
+}
 
 /// One event behind a finding.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -36,8 +78,14 @@ pub struct FindingEvidence {
     pub more: u64,
 }
 
-/// Reads the sampled events of every finding (`paths` and `names` index the input files).
-pub fn read(findings: &[Finding], paths: &[PathBuf], names: &[Arc<str>]) -> Vec<FindingEvidence> {
+/// Reads the sampled events of every finding (`paths` and `names` index the input files):
+/// from the file at the offset the scan noted, or else from the texts the scan kept.
+pub fn read(
+    findings: &[Finding],
+    paths: &[PathBuf],
+    names: &[Arc<str>],
+    kept: &KeptTexts,
+) -> Vec<FindingEvidence> {
     let mut open: HashMap<u32, Option<File>> = HashMap::new();
     findings
         .iter()
@@ -51,7 +99,10 @@ pub fn read(findings: &[Finding], paths: &[PathBuf], names: &[Arc<str>]) -> Vec<
                     });
                     let (text, cut) = match file.as_ref().and_then(|fd| read_record(fd, ev)) {
                         Some((t, cut)) => (Some(t), cut),
-                        None => (None, false),
+                        None => match kept.get(&(ev.file, ev.line)) {
+                            Some(k) => (Some(k.text.clone()), k.cut),
+                            None => (None, false),
+                        },
                     };
                     EvidenceLine {
                         place: format!(
@@ -88,10 +139,7 @@ fn read_record(file: &File, ev: &Evidence) -> Option<(String, bool)> {
     }
     buf.truncate(got);
     // A file cut shorter since the scan may give fewer bytes (or zeros): shown as read.
-    let text = String::from_utf8_lossy(&buf)
-        .trim_end_matches(['\r', '\n'])
-        .to_string();
-    Some((text, got < len))
+    Some((lossy_record(&buf), got < len))
 }
 
 /// The file name of a finding's evidence inside the output folder.
@@ -127,11 +175,7 @@ pub fn write(dir: &Path, findings: &[Finding], evidence: &[FindingEvidence]) -> 
                     let _ = writeln!(text, "{}: {t}{}", l.place, if l.cut { "…" } else { "" });
                 }
                 None => {
-                    let _ = writeln!(
-                        text,
-                        "{}: (text not kept: the file is compressed or its records are rewritten before parsing; read it at this line)",
-                        l.place
-                    );
+                    let _ = writeln!(text, "{}: (text not known: read it at this line)", l.place);
                 }
             }
         }
