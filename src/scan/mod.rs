@@ -533,6 +533,7 @@ mod tests {
             duplicates: &duplicates,
             max_record_bytes: 1 << 20,
             privileges: false,
+            sessions: true,
         };
         let format = format::sniff(text.as_bytes()).unwrap();
         let path: Arc<str> = "a.log".into();
