@@ -13,7 +13,11 @@ pub(super) fn is_off(v: &Token<'_>) -> bool {
 /// The class an assignment gives a statement: `audit` for one that turns audit logging off
 /// or narrows it, `tls` for one that weakens transport security. `qualifier` is the part
 /// before a dot (`pgaudit` of `pgaudit.log`, `global` of `@@global.x`).
-pub(super) fn setting_class(qualifier: &[u8], name: &[u8], value: &Token<'_>) -> Option<StatementClass> {
+pub(super) fn setting_class(
+    qualifier: &[u8],
+    name: &[u8],
+    value: &Token<'_>,
+) -> Option<StatementClass> {
     let n = |s: &str| name.eq_ignore_ascii_case(s.as_bytes());
     if qualifier.eq_ignore_ascii_case(b"pgaudit") {
         if n("log") || n("log_catalog") || n("log_relation") || n("role") {

@@ -447,7 +447,10 @@ fn code_execution_is_recognised() {
         c("CREATE OR REPLACE FUNCTION x() RETURNS text AS $$ import os; return os.popen('id').read() $$ LANGUAGE plpython3u"),
         CodeExecution
     );
-    assert_eq!(c("CREATE FUNCTION sys(cstring) RETURNS int AS '/tmp/x.so', 'sys' LANGUAGE 'c' STRICT"), CodeExecution);
+    assert_eq!(
+        c("CREATE FUNCTION sys(cstring) RETURNS int AS '/tmp/x.so', 'sys' LANGUAGE 'c' STRICT"),
+        CodeExecution
+    );
     assert_eq!(
         c("CREATE FUNCTION f() RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql"),
         Ddl

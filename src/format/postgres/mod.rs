@@ -29,7 +29,6 @@ use crate::event::{Event, Operation, SourceFormat, Text};
 
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-
 mod message;
 mod prefix;
 #[cfg(test)]

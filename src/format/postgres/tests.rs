@@ -310,7 +310,9 @@ fn sample_prefix_forms_parse() {
     );
     assert_eq!(e.connection_id, 109708);
     // A user name with `@` splits at the last one.
-    let e = one("2025-02-03 08:00:03 UTC:10.1.1.1(1):jane@corp.example@sales:[5]:LOG:  statement: SELECT 1");
+    let e = one(
+        "2025-02-03 08:00:03 UTC:10.1.1.1(1):jane@corp.example@sales:[5]:LOG:  statement: SELECT 1",
+    );
     assert_eq!(
         (e.user, e.database),
         (&b"jane@corp.example"[..], &b"sales"[..])
@@ -569,8 +571,7 @@ fn no_byte_sequence_panics() {
     // Random edits (replace, insert, delete) of real records, biased towards the bytes the
     // prefix parser looks for; every result is parsed, cut and accounted for.
     let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
-    let alphabet: &[u8] =
-        b"2025-02-03 08:00:00 UTC:()[]@,\"\n\r:LOGFATALAUDIT: SESSION\xff\xc3 1";
+    let alphabet: &[u8] = b"2025-02-03 08:00:00 UTC:()[]@,\"\n\r:LOGFATALAUDIT: SESSION\xff\xc3 1";
     let f = format::sniff(SESSION.as_bytes()).unwrap();
     for _ in 0..5000 {
         let mut s = SESSION.as_bytes().to_vec();
@@ -694,8 +695,7 @@ fn verbose_mode_under_the_default_prefix() {
     assert_eq!(log.events.len(), 2, "{:#?}", log.events);
     assert_eq!(log.ignored, 11);
     assert!(
-        log.events[0]
-            .starts_with("5 1563883590537000 u=postgres h=10.0.0.9 db=postgres pid=44"),
+        log.events[0].starts_with("5 1563883590537000 u=postgres h=10.0.0.9 db=postgres pid=44"),
         "{}",
         log.events[0]
     );
@@ -765,9 +765,7 @@ fn debian_prefix_with_multi_line_statements() {
         "{}",
         log.events[0]
     );
-    assert!(
-        log.events[1].contains("db=clients") && log.events[1].contains("Some(Destructive)")
-    );
+    assert!(log.events[1].contains("db=clients") && log.events[1].contains("Some(Destructive)"));
     for size in [1, 64, 300] {
         assert_eq!(parse_in_chunks(text, size), log, "chunks of {size}");
     }
