@@ -28,8 +28,8 @@ use crate::finding::{Evidence, Finding};
 /// The most text kept of one record (a longer one is cut, marked with `…`).
 pub const MAX_LINE_BYTES: usize = 8 << 10;
 
-/// The text of a record, kept while the scan had it (see [`crate::scan`]): for a record whose
-/// text is not in the file as stored. Cut and trimmed as [`read`] cuts a record it reads.
+/// The text of a record, copied by the scan at the end of its chunk (the layer above this
+/// one), for a record whose text is not in the file as stored. Cut and trimmed as [`read`] cuts a record it reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeptText {
     pub text: String,
