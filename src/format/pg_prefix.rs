@@ -423,6 +423,7 @@ fn strip_port(v: &[u8]) -> &[u8] {
 }
 
 /// The length of a `YYYY-MM-DD HH:MM:SS[.fff] TZ` time at the start of `b` (shape only).
+#[inline]
 pub(crate) fn time_end(b: &[u8]) -> Option<usize> {
     if b.len() < 21
         || b[4] != b'-'

@@ -13,43 +13,15 @@ pub(super) fn timestamp_end(b: &[u8]) -> Option<usize> {
     timestamp_end_then(b, b':')
 }
 
-/// [`timestamp_end`] for a time followed by `sep` (`,` in csvlog rows) rather than `:`.
+/// [`timestamp_end`] for a time followed by `sep` (`,` in csvlog rows) rather than `:`: the
+/// time's shape is [`pg_prefix::time_end`]'s.
+#[inline]
 pub(crate) fn timestamp_end_then(b: &[u8], sep: u8) -> Option<usize> {
-    if b.len() < 23
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b' '
-        || b[13] != b':'
-        || b[16] != b':'
-    {
+    if b.len() < 23 {
         return None;
     }
-    const DIGITS: [usize; 14] = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
-    if !DIGITS.iter().all(|&i| b[i].is_ascii_digit()) {
-        return None;
-    }
-    let mut i = 19;
-    if b[i] == b'.' {
-        i += 1;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-    }
-    if b.get(i) != Some(&b' ') {
-        return None;
-    }
-    i += 1;
-    let tz = i;
-    while i < b.len()
-        && i - tz < 12
-        && (b[i].is_ascii_alphanumeric() || b[i] == b'+' || b[i] == b'-')
-    {
-        i += 1;
-    }
-    if i == tz || b.get(i) != Some(&sep) {
-        return None;
-    }
-    Some(i + 1)
+    let n = pg_prefix::time_end(b)?;
+    (b.get(n) == Some(&sep)).then_some(n + 1)
 }
 
 /// A line with the CloudWatch S3-export prefix (`2026-03-01T12:00:00.000Z `) stripped, and
