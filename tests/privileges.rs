@@ -8,32 +8,10 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 
 use forensics::synth::{Flavor, SynthOptions};
 use serde_json::Value;
 use support::*;
-
-fn duckdb(sql: &str) -> Vec<Value> {
-    let script = format!(
-        "import duckdb, json\nfor r in duckdb.sql({sql:?}).fetchall(): print(json.dumps(list(r), default=str))"
-    );
-    let o = Command::new("python3")
-        .arg("-c")
-        .arg(&script)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "DuckDB failed (is the duckdb Python package installed?):\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 /// Sections of `privileges.sql` by user.
 fn sections(sql: &str) -> BTreeMap<String, Vec<String>> {

@@ -57,28 +57,6 @@ fn scan(input: &Path, out: &Path, extra: &[&str]) -> Value {
     scan_ok(&[input], out, &args)
 }
 
-/// Rows of a DuckDB query (one JSON array per row).
-fn duckdb(sql: &str) -> Vec<Value> {
-    let script = format!(
-        "import duckdb, json\nfor r in duckdb.sql({sql:?}).fetchall(): print(json.dumps(list(r), default=str))"
-    );
-    let o = Command::new("python3")
-        .arg("-c")
-        .arg(&script)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "DuckDB failed (is the duckdb Python package installed? .ci/run installs it):\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 fn chromium_required() -> bool {
     std::env::var("FORENSICS_REAL_SERVERS").as_deref() == Ok("require")
         || std::env::var("FORENSICS_CHROMIUM").as_deref() == Ok("require")

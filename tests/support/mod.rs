@@ -25,6 +25,28 @@ pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_forensics"))
 }
 
+/// Rows of a DuckDB query (one JSON array per row).
+pub fn duckdb(sql: &str) -> Vec<Value> {
+    let script = format!(
+        "import duckdb, json\nfor r in duckdb.sql({sql:?}).fetchall(): print(json.dumps(list(r), default=str))"
+    );
+    let o = Command::new("python3")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "DuckDB failed (is the duckdb Python package installed? .ci/run installs it):\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// The repository's `testdata/` folder.
 pub fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
