@@ -12,22 +12,7 @@ use std::process::Command;
 use forensics::pass::AnalysisConfig;
 use forensics::synth::{Flavor, SynthOptions};
 use serde_json::Value;
-use support::{assert_agrees, bin, config_from, scan_lib, synth_corpus};
-
-const CONTROL_KINDS: [&str; 12] = [
-    "master_password_reset",
-    "public_exposure",
-    "snapshot_shared",
-    "snapshot_copied_out",
-    "snapshot_export",
-    "audit_disabled",
-    "tls_weakened",
-    "iam_auth_disabled",
-    "deletion_protection_off",
-    "destroyed",
-    "control_plane_recon",
-    "takeover_after_password_reset",
-];
+use support::{assert_agrees, bin, config_from, scan_lib, synth_corpus, CONTROL_KINDS};
 
 fn corpus(dir: &Path, flavor: Flavor, cloudwatch_json: bool) -> (PathBuf, Value) {
     let corpus = dir.join("corpus");

@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use support::{assert_exit, run, scan_ok};
+use support::{assert_exit, run, scan_ok, CONTROL_KINDS};
 
 /// What a scan read: database logs, a CloudTrail alone, or both in one folder.
 #[derive(Clone, Copy, PartialEq)]
@@ -248,22 +248,6 @@ fn differences(expected: &Rows, got: &Rows) -> Vec<String> {
     }
     out
 }
-
-/// The control-plane kinds (`pass::control_plane`).
-const CONTROL_KINDS: [&str; 12] = [
-    "master_password_reset",
-    "public_exposure",
-    "snapshot_shared",
-    "snapshot_copied_out",
-    "snapshot_export",
-    "audit_disabled",
-    "tls_weakened",
-    "iam_auth_disabled",
-    "deletion_protection_off",
-    "destroyed",
-    "control_plane_recon",
-    "takeover_after_password_reset",
-];
 
 /// `YYYY-MM-DDTHH:MM:SSZ` `minutes` after (or before) an RFC 3339 time.
 fn shifted(t: &str, minutes: i64) -> String {

@@ -47,6 +47,22 @@ pub fn duckdb(sql: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The control-plane kinds (`pass::control_plane`).
+pub const CONTROL_KINDS: [&str; 12] = [
+    "master_password_reset",
+    "public_exposure",
+    "snapshot_shared",
+    "snapshot_copied_out",
+    "snapshot_export",
+    "audit_disabled",
+    "tls_weakened",
+    "iam_auth_disabled",
+    "deletion_protection_off",
+    "destroyed",
+    "control_plane_recon",
+    "takeover_after_password_reset",
+];
+
 /// The repository's `testdata/` folder.
 pub fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
