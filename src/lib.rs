@@ -213,7 +213,9 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
     let mut output_errors: Vec<OutputError> = Vec::new();
     // Sessions are written as they end (see [`session`]).
     let paths: Vec<Arc<str>> = files.iter().map(|f| f.display.clone()).collect();
-    let session_writer = if opts.run_passes && !opts.no_sessions {
+    // Sessions are followed with the passes, unless the measuring aid `--no-sessions` says not.
+    let follow_sessions = opts.run_passes && !opts.no_sessions;
+    let session_writer = if follow_sessions {
         let path = staging.dir().join("sessions.parquet");
         sink::sessions::SessionWriter::new(&path, paths.clone())
             .map(|w| w.with_geoip(opts.analysis.geoip.clone()))
@@ -238,7 +240,7 @@ pub fn scan(opts: &ScanOptions) -> Result<ScanReport> {
         duplicates: &duplicates,
         max_record_bytes: opts.max_record_bytes,
         privileges: opts.privileges,
-        sessions: opts.run_passes && !opts.no_sessions,
+        sessions: follow_sessions,
     };
     let mut run = RunState::new(&files);
     run.session_writer = session_writer;
