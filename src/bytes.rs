@@ -30,7 +30,6 @@ pub(crate) fn eq_mask16(s: &[u8], at: usize, byte: u8) -> u32 {
 /// Bit `i` set where `s[at + i]` is `a` or `b` in either case (`a`, `b`: lower-case ASCII
 /// letters), for the 16 bytes at `at` (`at + 16 <= s.len()`): one load for both letters.
 #[inline]
-#[allow(dead_code)] // statement classification now scans for `(` and `f` itself
 pub(crate) fn either_ci_mask16(s: &[u8], at: usize, a: u8, b: u8) -> u32 {
     debug_assert!(a.is_ascii_lowercase() && b.is_ascii_lowercase());
     let block = &s[at..at + 16];
@@ -55,6 +54,59 @@ pub(crate) fn either_ci_mask16(s: &[u8], at: usize, a: u8, b: u8) -> u32 {
     block.iter().enumerate().fold(0, |m, (i, &c)| {
         m | (u32::from(c | 0x20 == a || c | 0x20 == b) << i)
     })
+}
+
+/// Calls `f` with the position of every byte of `s` that `mask` marks (bit `i` of
+/// `mask(block, at)` for byte `at + i`, as the `*_mask16` functions here give it), in order,
+/// until `f` returns true; returns whether it did. 16 bytes at a time; input shorter than
+/// that is copied into a padded block first, so the short statements of most logs take one
+/// block and no byte-by-byte loop.
+#[inline]
+pub(crate) fn any_hit(
+    s: &[u8],
+    mask: impl Fn(&[u8], usize) -> u32,
+    mut f: impl FnMut(usize) -> bool,
+) -> bool {
+    let n = s.len();
+    let padded;
+    let bytes = if n < 16 {
+        padded = load_short(s).to_le_bytes();
+        &padded[..]
+    } else {
+        s
+    };
+    let mut base = 0;
+    while base < n {
+        // The last block ends where the bytes do, and skips those already looked at.
+        let at = base.min(bytes.len() - 16);
+        let mut hits = (mask(bytes, at) >> (base - at)) & (u32::MAX >> (32 - (n - base).min(16)));
+        while hits != 0 {
+            if f(base + hits.trailing_zeros() as usize) {
+                return true;
+            }
+            hits &= hits - 1;
+        }
+        base += 16;
+    }
+    false
+}
+
+/// The first 16 bytes of `s` (all of it when shorter) as a little-endian number, zero past
+/// its end: two overlapping loads instead of a call to `memcpy` for a length only known at
+/// run time.
+#[inline]
+pub(crate) fn load_short(s: &[u8]) -> u128 {
+    let n = s.len();
+    let w8 = |i: usize| u128::from(u64::from_le_bytes(s[i..i + 8].try_into().expect("8")));
+    let w4 = |i: usize| u128::from(u32::from_le_bytes(s[i..i + 4].try_into().expect("4")));
+    let w1 = |i: usize| u128::from(s[i]);
+    match n {
+        0 => 0,
+        1..=3 => w1(0) | w1(n / 2) << (8 * (n / 2)) | w1(n - 1) << (8 * (n - 1)),
+        4..=7 => w4(0) | w4(n - 4) << (8 * (n - 4)),
+        8..=15 => w8(0) | w8(n - 8) << (8 * (n - 8)),
+        _ => w8(0) | w8(8) << 64,
+    }
 }
 
 /// The first `needle` in `hay`: 16 bytes by one compare, then `memchr` for the rest. Escapes
@@ -138,6 +190,56 @@ pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_loads_equal_a_padded_copy() {
+        let s: Vec<u8> = (1..=40u8).map(|b| b.wrapping_mul(97)).collect();
+        for n in 0..=20 {
+            let mut padded = [0u8; 16];
+            let k = n.min(16);
+            padded[..k].copy_from_slice(&s[..k]);
+            assert_eq!(
+                load_short(&s[..n]),
+                u128::from_le_bytes(padded),
+                "{n} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn hits_are_those_of_a_byte_by_byte_walk() {
+        // Every length around the block size, hits anywhere, and stopping early.
+        let text = b"f(x) FROM (SELECT f(y)) fff ((( F".repeat(3);
+        for n in 0..text.len() {
+            for start in [0, 1, 7] {
+                let s = &text[start.min(n)..n];
+                let want: Vec<usize> = (0..s.len()).filter(|&i| s[i] == b'(').collect();
+                let mut got = Vec::new();
+                any_hit(
+                    s,
+                    |b, at| eq_mask16(b, at, b'('),
+                    |i| {
+                        got.push(i);
+                        false
+                    },
+                );
+                assert_eq!(got, want, "{n} {start}");
+                if let Some(&first) = want.first() {
+                    let mut seen = Vec::new();
+                    let stopped = any_hit(
+                        s,
+                        |b, at| eq_mask16(b, at, b'('),
+                        |i| {
+                            seen.push(i);
+                            true
+                        },
+                    );
+                    assert!(stopped);
+                    assert_eq!(seen, [first]);
+                }
+            }
+        }
+    }
 
     #[test]
     fn case_blind_mask_of_two_letters_marks_exactly_them() {

@@ -72,26 +72,26 @@ use StatementClass as C;
 /// Classifies a statement. `escaped` text may contain `\n`-style escapes; they are treated as
 /// whitespace, which is what they stand for.
 pub fn classify(sql: &[u8]) -> StatementClass {
-    // Fast path: a statement that starts with a keyword (the usual case).
-    let (first, mut toks) = match sql.first() {
-        Some(c) if c.is_ascii_alphabetic() && !matches!(sql.get(1), Some(b'\'' | b'\\')) => {
-            let n = sql.iter().position(|&c| !is_ident(c)).unwrap_or(sql.len());
-            let word = Token {
-                kind: Kind::Word,
-                text: &sql[..n],
-            };
-            (word, Tokens::new(&sql[n..]))
-        }
-        _ => {
+    // Fast path: a statement that starts with a keyword (the usual case), perhaps behind
+    // whitespace or a comment.
+    let (first, mut toks) = match leading_word(sql) {
+        Some(first) => first,
+        None => {
             let mut toks = Tokens::new(sql);
-            let first = loop {
-                match toks.next() {
-                    None => return C::Other,
-                    Some(t) if t.is_punct(b';') => continue,
-                    Some(t) => break t,
+            toks.skip_separators();
+            match leading_word(toks.rest()) {
+                Some(first) => first,
+                None => {
+                    let first = loop {
+                        match toks.next() {
+                            None => return C::Other,
+                            Some(t) if t.is_punct(b';') => continue,
+                            Some(t) => break t,
+                        }
+                    };
+                    (first, toks)
                 }
-            };
-            (first, toks)
+            }
         }
     };
     let rest = toks.rest();
@@ -101,35 +101,110 @@ pub fn classify(sql: &[u8]) -> StatementClass {
     if first.kind != Kind::Word {
         return C::Other;
     }
-    // The first keyword, upper-cased (every keyword below has at most 9 letters), decides.
-    let mut upper = [0u8; 9];
-    let key: &[u8] = if first.text.len() <= upper.len() {
-        for (u, c) in upper.iter_mut().zip(first.text) {
-            *u = c.to_ascii_uppercase();
-        }
-        &upper[..first.text.len()]
-    } else {
-        b""
-    };
+    // The first keyword decides: its bytes as one number, letters upper-cased (every keyword
+    // below but `UNINSTALL` has at most 8 letters), compared with the keywords' numbers.
+    let key = word_key(first.text);
     match key {
-        b"SELECT" | b"SHOW" | b"DESCRIBE" | b"DESC" | b"EXPLAIN" | b"WITH" | b"TABLE"
-        | b"VALUES" | b"HANDLER" => scan_calls(rest).unwrap_or(C::Read),
-        b"INSERT" | b"REPLACE" | b"MERGE" | b"UPSERT" => scan_calls(rest).unwrap_or(C::Write),
-        b"DELETE" | b"UPDATE" => scan_calls(rest).unwrap_or_else(|| filtered_write(toks)),
-        b"GRANT" | b"REVOKE" => C::Privilege,
-        b"TRUNCATE" => C::Destructive,
-        b"SET" => set_statement(toks),
-        b"CREATE" => create(toks),
-        b"ALTER" => alter(toks),
-        b"DROP" => drop(toks),
-        b"RENAME" => match toks.next() {
+        SELECT | SHOW | DESCRIBE | DESC | EXPLAIN | WITH | TABLE | VALUES | HANDLER => {
+            scan_calls(rest).unwrap_or(C::Read)
+        }
+        INSERT | REPLACE | MERGE | UPSERT => scan_calls(rest).unwrap_or(C::Write),
+        DELETE | UPDATE => scan_calls(rest).unwrap_or_else(|| filtered_write(toks)),
+        GRANT | REVOKE => C::Privilege,
+        TRUNCATE => C::Destructive,
+        SET => set_statement(toks),
+        CREATE => create(toks),
+        ALTER => alter(toks),
+        DROP => drop(toks),
+        RENAME => match toks.next() {
             Some(t) if t.is("USER") => C::Privilege,
             _ => C::Ddl,
         },
-        b"LOAD" => load(toks),
-        b"COPY" => copy(toks),
-        b"INSTALL" => install(toks, false),
-        b"UNINSTALL" => install(toks, true),
+        LOAD => load(toks),
+        COPY => copy(toks),
+        INSTALL => install(toks, false),
+        _ if first.is("UNINSTALL") => install(toks, true),
         _ => scan_calls(rest).unwrap_or(C::Other),
     }
 }
+
+/// The bare word that starts `s` and the tokens after it; `None` when `s` does not start
+/// with a letter, or starts a prefixed literal (`E'…'`, `X\'…\'`).
+#[inline]
+fn leading_word(s: &[u8]) -> Option<(Token<'_>, Tokens<'_>)> {
+    match s.first() {
+        Some(c) if c.is_ascii_alphabetic() && !matches!(s.get(1), Some(b'\'' | b'\\')) => {
+            let n = word_len(s);
+            let word = Token {
+                kind: Kind::Word,
+                text: &s[..n],
+            };
+            Some((word, Tokens::new(&s[n..])))
+        }
+        _ => None,
+    }
+}
+
+/// The length of the run of name bytes that starts `s`: 16 bytes at once when there are
+/// as many (a statement's first keyword is shorter).
+#[inline]
+fn word_len(s: &[u8]) -> usize {
+    if s.len() >= 16 {
+        let other = !ident_mask16(s, 0) & 0xffff;
+        if other != 0 {
+            return other.trailing_zeros() as usize;
+        }
+    }
+    s.iter().position(|&c| !is_ident(c)).unwrap_or(s.len())
+}
+
+/// A word of up to 8 bytes as a little-endian number with its letters upper-cased, 0 for a
+/// longer one. Clearing bit 5 upper-cases a lower-case letter and turns no other byte into
+/// a letter, so the number equals a keyword's [`key`] only when the word is that keyword in
+/// some case.
+#[inline]
+fn word_key(w: &[u8]) -> u64 {
+    if w.is_empty() || w.len() > 8 {
+        return 0;
+    }
+    crate::bytes::load_short(w) as u64 & 0xdfdf_dfdf_dfdf_dfdf
+}
+
+/// [`word_key`] of an upper-case keyword.
+const fn key(kw: &str) -> u64 {
+    let b = kw.as_bytes();
+    let mut k = 0u64;
+    let mut i = 0;
+    while i < b.len() {
+        k |= (b[i] as u64) << (8 * i);
+        i += 1;
+    }
+    k
+}
+
+const SELECT: u64 = key("SELECT");
+const SHOW: u64 = key("SHOW");
+const DESCRIBE: u64 = key("DESCRIBE");
+const DESC: u64 = key("DESC");
+const EXPLAIN: u64 = key("EXPLAIN");
+const WITH: u64 = key("WITH");
+const TABLE: u64 = key("TABLE");
+const VALUES: u64 = key("VALUES");
+const HANDLER: u64 = key("HANDLER");
+const INSERT: u64 = key("INSERT");
+const REPLACE: u64 = key("REPLACE");
+const MERGE: u64 = key("MERGE");
+const UPSERT: u64 = key("UPSERT");
+const DELETE: u64 = key("DELETE");
+const UPDATE: u64 = key("UPDATE");
+const GRANT: u64 = key("GRANT");
+const REVOKE: u64 = key("REVOKE");
+const TRUNCATE: u64 = key("TRUNCATE");
+const SET: u64 = key("SET");
+const CREATE: u64 = key("CREATE");
+const ALTER: u64 = key("ALTER");
+const DROP: u64 = key("DROP");
+const RENAME: u64 = key("RENAME");
+const LOAD: u64 = key("LOAD");
+const COPY: u64 = key("COPY");
+const INSTALL: u64 = key("INSTALL");

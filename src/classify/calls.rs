@@ -392,35 +392,8 @@ pub(super) fn is_plugin_path(path: &[u8]) -> bool {
 /// Calls `f` with the position of every `(`, `F` and `f` in `s`, in order, until it returns
 /// true. One pass, 16 bytes at a time.
 #[inline]
-pub(super) fn for_each_paren_or_f(s: &[u8], mut f: impl FnMut(usize) -> bool) {
-    if s.len() < 16 {
-        for (i, &b) in s.iter().enumerate() {
-            if matches!(b | 0x20, b'f' | b'(') && (b == b'(' || b | 0x20 == b'f') && f(i) {
-                return;
-            }
-        }
-        return;
-    }
-    let mut block = |at: usize, base: usize| {
-        let mut hits = paren_or_f_mask16(s, at) >> (base - at);
-        while hits != 0 {
-            if f(base + hits.trailing_zeros() as usize) {
-                return true;
-            }
-            hits &= hits - 1;
-        }
-        false
-    };
-    let mut base = 0;
-    while base + 16 <= s.len() {
-        if block(base, base) {
-            return;
-        }
-        base += 16;
-    }
-    if base < s.len() {
-        block(s.len() - 16, base);
-    }
+pub(super) fn for_each_paren_or_f(s: &[u8], f: impl FnMut(usize) -> bool) {
+    crate::bytes::any_hit(s, paren_or_f_mask16, f);
 }
 
 /// Bit `i` set where `s[at + i]` is `(`, `F` or `f` (`at + 16 <= s.len()`).

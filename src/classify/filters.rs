@@ -26,13 +26,23 @@ pub(super) fn filtered_write(toks: Tokens<'_>) -> StatementClass {
 
 /// The first whole-word, case-insensitive `word` (upper case) in `hay`.
 pub(super) fn find_word_ci(hay: &[u8], word: &[u8]) -> Option<usize> {
-    let first = word[0];
-    memchr::memchr2_iter(first, first.to_ascii_lowercase(), hay).find(|&i| {
-        i + word.len() <= hay.len()
-            && hay[i..i + word.len()].eq_ignore_ascii_case(word)
-            && word_starts(hay, i)
-            && hay.get(i + word.len()).is_none_or(|&c| !is_ident(c))
-    })
+    let first = word[0].to_ascii_lowercase();
+    let mut found = None;
+    crate::bytes::any_hit(
+        hay,
+        |s, at| crate::bytes::either_ci_mask16(s, at, first, first),
+        |i| {
+            let hit = i + word.len() <= hay.len()
+                && hay[i..i + word.len()].eq_ignore_ascii_case(word)
+                && word_starts(hay, i)
+                && hay.get(i + word.len()).is_none_or(|&c| !is_ident(c));
+            if hit {
+                found = Some(i);
+            }
+            hit
+        },
+    );
+    found
 }
 
 /// Whether a word may start at `i`: no name byte before it (an escaped `\n` is whitespace).
@@ -44,13 +54,19 @@ pub(super) fn word_starts(hay: &[u8], i: usize) -> bool {
 
 /// Whether `hay` holds a whole-word `OR` or `XOR` (any case) or a `|`: one pass over it.
 pub(super) fn may_hold_or(hay: &[u8]) -> bool {
-    memchr::memchr3_iter(b'O', b'o', b'|', hay).any(|i| {
-        hay[i] == b'|'
-            || hay.get(i + 1).is_some_and(|&c| c | 0x20 == b'r')
-                && hay.get(i + 2).is_none_or(|&c| !is_ident(c))
-                && (word_starts(hay, i)
-                    || i >= 1 && hay[i - 1] | 0x20 == b'x' && word_starts(hay, i - 1))
-    })
+    crate::bytes::any_hit(
+        hay,
+        |s, at| {
+            crate::bytes::either_ci_mask16(s, at, b'o', b'o') | crate::bytes::eq_mask16(s, at, b'|')
+        },
+        |i| {
+            hay[i] == b'|'
+                || hay.get(i + 1).is_some_and(|&c| c | 0x20 == b'r')
+                    && hay.get(i + 2).is_none_or(|&c| !is_ident(c))
+                    && (word_starts(hay, i)
+                        || i >= 1 && hay[i - 1] | 0x20 == b'x' && word_starts(hay, i - 1))
+        },
+    )
 }
 
 /// Whether the condition after `WHERE` is always true: some `OR` branch whose `AND` terms are

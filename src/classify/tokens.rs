@@ -93,7 +93,7 @@ impl<'a> Tokens<'a> {
 
     /// Skips separators: whitespace (also escaped), comments, executable-comment markers.
     #[inline]
-    fn skip_separators(&mut self) {
+    pub fn skip_separators(&mut self) {
         loop {
             match self.rest {
                 [c, rest @ ..] if c.is_ascii_whitespace() => self.rest = rest,
@@ -227,12 +227,16 @@ const SPECIAL: &[u8; 8] = b"'\"`\\/-#$";
 /// The first byte of [`SPECIAL`] in `s[from..to]`, 16 bytes at a time: the text before a
 /// `WHERE` is long and holds few of them.
 fn next_special(s: &[u8], mut from: usize, to: usize) -> Option<usize> {
-    while from + 16 <= to {
-        let hits = special_mask16(s, from);
+    while from < to && from + 16 <= s.len() {
+        // Bytes at `to` and after are not looked at.
+        let hits = special_mask16(s, from) & (u32::MAX >> (32 - (to - from).min(16)));
         if hits != 0 {
             return Some(from + hits.trailing_zeros() as usize);
         }
         from += 16;
+    }
+    if from >= to {
+        return None;
     }
     s[from..to]
         .iter()
@@ -312,10 +316,19 @@ pub fn at_code_level(s: &[u8], at: usize) -> bool {
     i == at
 }
 
-/// The first `a` followed by `b`.
+/// The first `a` followed by `b`. Comments are mostly short (`/* app=orders */`), where
+/// setting up a `memchr` search costs more than the bytes it skips.
 #[inline]
 pub(crate) fn find_pair(s: &[u8], a: u8, b: u8) -> Option<usize> {
-    memchr::memchr_iter(a, s).find(|&i| s.get(i + 1) == Some(&b))
+    let mut from = 0;
+    while let Some(i) = crate::bytes::find_byte_near(a, &s[from..]) {
+        let at = from + i;
+        if s.get(at + 1) == Some(&b) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// The closing quote `q` of a literal (backslash escapes and doubled quotes stay inside).
