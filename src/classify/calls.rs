@@ -115,12 +115,19 @@ pub(super) fn outfile_class(s: &[u8], i: usize) -> Option<StatementClass> {
     match into_before(s, start) {
         Some(into) if tokens::at_code_level(s, into) => {
             let mut more = Tokens::new(&s[i + 4..]);
-            let mut buf = [0u8; 128];
-            let n = match more.next() {
-                Some(file) => decode_literal(file, &mut more, &mut buf),
-                None => 0,
+            let plugin = match more.next() {
+                // A plain literal (the usual one) is its own bytes.
+                Some(file) if file.kind == Kind::Str && !file.text.contains(&b'\\') => {
+                    is_plugin_path(file.text)
+                }
+                Some(file) => {
+                    let mut buf = [0u8; 128];
+                    let n = decode_literal(file, &mut more, &mut buf);
+                    is_plugin_path(&buf[..n])
+                }
+                None => false,
             };
-            Some(if is_plugin_path(&buf[..n]) {
+            Some(if plugin {
                 C::CodeExecution
             } else {
                 C::Exfiltration

@@ -349,14 +349,20 @@ fn find_close(s: &[u8], q: u8) -> Option<usize> {
     None
 }
 
-/// The first `a` or `b` in `hay`: the first 16 bytes one by one, then `memchr2`. Literals
+/// The first `a` or `b` in `hay`: the first 16 bytes in one block, then `memchr2`. Literals
 /// are mostly short (`'paid'`), where setting up a search costs more than the bytes it skips.
 fn find2_near(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
     let near = hay.len().min(16);
-    match hay[..near].iter().position(|&c| c == a || c == b) {
-        Some(p) => Some(p),
-        None => memchr::memchr2(a, b, &hay[near..]).map(|p| near + p),
-    }
+    let mut first = None;
+    crate::bytes::any_hit(
+        &hay[..near],
+        |s, at| crate::bytes::eq_mask16(s, at, a) | crate::bytes::eq_mask16(s, at, b),
+        |p| {
+            first = Some(p);
+            true
+        },
+    );
+    first.or_else(|| memchr::memchr2(a, b, &hay[near..]).map(|p| near + p))
 }
 
 /// The `\q` closing a literal opened by `\q` in escaped audit text. `\\` is the log's
