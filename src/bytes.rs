@@ -67,26 +67,32 @@ pub(crate) fn any_hit(
     mask: impl Fn(&[u8], usize) -> u32,
     mut f: impl FnMut(usize) -> bool,
 ) -> bool {
-    let n = s.len();
-    let padded;
-    let bytes = if n < 16 {
-        padded = load_short(s).to_le_bytes();
-        &padded[..]
-    } else {
-        s
-    };
-    let mut base = 0;
-    while base < n {
-        // The last block ends where the bytes do, and skips those already looked at.
-        let at = base.min(bytes.len() - 16);
-        let mut hits = (mask(bytes, at) >> (base - at)) & (u32::MAX >> (32 - (n - base).min(16)));
-        while hits != 0 {
-            if f(base + hits.trailing_zeros() as usize) {
-                return true;
+    // Calls `f` for each set bit of a block's hits, bit `i` standing for byte `$base + i`.
+    macro_rules! each {
+        ($hits:expr, $base:expr) => {
+            let mut hits = $hits;
+            while hits != 0 {
+                if f($base + hits.trailing_zeros() as usize) {
+                    return true;
+                }
+                hits &= hits - 1;
             }
-            hits &= hits - 1;
-        }
+        };
+    }
+    let n = s.len();
+    if n < 16 {
+        let padded = load_short(s).to_le_bytes();
+        each!(mask(&padded, 0) & !(u32::MAX << n), 0);
+        return false;
+    }
+    let mut base = 0;
+    while base + 16 <= n {
+        each!(mask(s, base), base);
         base += 16;
+    }
+    if base < n {
+        // The last bytes: the block that ends the input, less the bytes already looked at.
+        each!(mask(s, n - 16) >> (16 - (n - base)), base);
     }
     false
 }
