@@ -275,17 +275,16 @@ fn judge<'e>(e: &'e ControlEvent, cfg: &AnalysisConfig, out: &mut Vec<Raised<'e>
         | "RestoreDBInstanceToPointInTime"
         | "RestoreDBClusterFromSnapshot"
         | "RestoreDBClusterFromS3"
-        | "RestoreDBClusterToPointInTime" => {
+        | "RestoreDBClusterToPointInTime"
             // RDS applies `publiclyAccessible` by default: the response says what was made.
             if is_true(field(&req, "publiclyAccessible"))
-                || is_true(field(&resp, "publiclyAccessible"))
-            {
-                raise(
-                    kind::PUBLIC_EXPOSURE,
-                    Severity::High,
-                    format!("{who} created {what} publicly accessible ({name})"),
-                );
-            }
+                || is_true(field(&resp, "publiclyAccessible")) =>
+        {
+            raise(
+                kind::PUBLIC_EXPOSURE,
+                Severity::High,
+                format!("{who} created {what} publicly accessible ({name})"),
+            );
         }
         "ModifyDBParameterGroup" | "ModifyDBClusterParameterGroup" => {
             let params = match field(&req, "parameters") {
@@ -724,7 +723,7 @@ impl Identities {
                 _ => {}
             }
         }
-        let mut hosts: Vec<(&(u32, Box<[u8]>), &String)> = self.by_host.iter().collect();
+        let mut hosts: Vec<_> = self.by_host.iter().collect();
         hosts.sort();
         for ((file, host), id) in hosts {
             tied.push(InstanceOf {

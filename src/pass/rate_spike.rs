@@ -122,7 +122,7 @@ impl Pass for RateSpikePass {
         users.sort_by(|a, b| a.0.cmp(&b.0));
         for (user, windows) in users {
             let mut hist = hdrhistogram::Histogram::<u64>::new(3).expect("valid precision");
-            for (_, s) in &windows {
+            for s in windows.values() {
                 let _ = hist.record(s.count);
             }
             let p95 = hist.value_at_quantile(0.95);

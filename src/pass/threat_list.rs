@@ -96,8 +96,9 @@ impl Pass for ThreatListPass {
             ));
         }
         // Failed logins: one finding per source, whatever the users.
-        let mut by_source: std::collections::BTreeMap<&[u8], (Seen, u64, BTreeSet<&[u8]>)> =
-            Default::default();
+        // Per source: what was seen, the attempts, the users tried.
+        type PerSource<'a> = (Seen, u64, BTreeSet<&'a [u8]>);
+        let mut by_source: std::collections::BTreeMap<&[u8], PerSource<'_>> = Default::default();
         for ((source, user), (s, bits)) in &self.attempts {
             by_source
                 .entry(source)

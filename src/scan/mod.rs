@@ -105,8 +105,8 @@ pub(crate) fn read_trail(settings: &ChunkSettings<'_>, file: usize, data: &[u8])
     }
     let mut events = trail.events;
     events.retain(|e| {
-        let inside = !settings.since_us.is_some_and(|t| e.time_us < t)
-            && !settings.until_us.is_some_and(|t| e.time_us >= t);
+        let inside = settings.since_us.is_none_or(|t| e.time_us >= t)
+            && settings.until_us.is_none_or(|t| e.time_us < t);
         if inside {
             stats.records += 1;
             stats.first_us = Some(stats.first_us.map_or(e.time_us, |t| t.min(e.time_us)));
