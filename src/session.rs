@@ -22,6 +22,7 @@ use std::sync::Arc;
 use crate::bytes::bytes_eq;
 use crate::classify::StatementClass;
 use crate::event::{client_ip, session_slot, Event, Operation, SESSION_SLOTS};
+use crate::finding::Evidence;
 
 pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
@@ -99,6 +100,9 @@ pub struct Part<T> {
     /// and latest, which a log written out of order may give other events).
     pub first_at: (u32, u64),
     pub last_at: (u32, u64),
+    /// Where the login is (with its text's place when known, as findings' evidence is): the
+    /// first event of a part that has a login.
+    pub login_evidence: Evidence,
     pub tls: Option<bool>,
     pub events: u64,
     pub statements: [u64; CLASSES.len()],
@@ -197,6 +201,17 @@ impl<'a> SessionTracker<'a> {
         }
     }
 
+    /// Visits the evidence of the successful logins of this chunk's parts, those the profile
+    /// takes (the scan copies out the text of those in the chunk's own buffer before it is
+    /// dropped).
+    pub(crate) fn for_each_evidence(&mut self, f: &mut dyn FnMut(&mut Evidence)) {
+        for p in &mut self.parts {
+            if p.login.is_some_and(|l| l.success) {
+                f(&mut p.login_evidence);
+            }
+        }
+    }
+
     #[inline(always)]
     fn lookup(&mut self, server: &'a [u8], conn: i64) -> u32 {
         let slot = &mut self.slots[session_slot(conn)];
@@ -218,13 +233,13 @@ impl<'a> SessionTracker<'a> {
     }
 
     #[inline]
-    pub(crate) fn event(&mut self, e: &Event<'a>, line: u64) {
+    pub(crate) fn event(&mut self, e: &Event<'a>, ev: &Evidence) {
         let login = Login::of(e);
         self.count_minute(e.time_us, login);
         let cur = self.lookup(e.server_host, e.connection_id);
-        let at = (self.file, line);
+        let at = (self.file, ev.line);
         let idx = if login.is_some() || cur == NO_PART {
-            self.open_part(e, login, cur, at)
+            self.open_part(e, login, cur, ev)
         } else {
             cur
         };
@@ -252,7 +267,8 @@ impl<'a> SessionTracker<'a> {
     /// the part `cur` a login replaces. Out of line: once per session, not per event.
     #[cold]
     #[inline(never)]
-    fn open_part(&mut self, e: &Event<'a>, login: Option<Login>, cur: u32, at: (u32, u64)) -> u32 {
+    fn open_part(&mut self, e: &Event<'a>, login: Option<Login>, cur: u32, ev: &Evidence) -> u32 {
+        let at = (self.file, ev.line);
         if cur != NO_PART {
             self.parts[cur as usize].ended = true;
         }
@@ -268,6 +284,7 @@ impl<'a> SessionTracker<'a> {
             last_us: e.time_us,
             first_at: at,
             last_at: at,
+            login_evidence: *ev,
             tls: None,
             events: 0,
             statements: [0; CLASSES.len()],
@@ -337,6 +354,7 @@ impl<'a> SessionTracker<'a> {
                 last_us: p.last_us,
                 first_at: p.first_at,
                 last_at: p.last_at,
+                login_evidence: p.login_evidence,
                 tls: p.tls,
                 events: p.events,
                 statements: p.statements,
@@ -407,6 +425,15 @@ impl SessionBook {
                 done(next);
             } else {
                 self.open.insert(key, next);
+            }
+        }
+    }
+
+    /// Calls `f` with the (file, line) of the successful login of every session still open.
+    pub fn for_each_login(&self, f: &mut dyn FnMut(u32, u64)) {
+        for s in self.open.values() {
+            if s.login.is_some_and(|l| l.success) {
+                f(s.login_evidence.file, s.login_evidence.line);
             }
         }
     }
@@ -568,7 +595,7 @@ mod tests {
         for w in bounds.windows(2) {
             let mut t = SessionTracker::new(0);
             for e in &events[w[0]..w[1]] {
-                t.event(e, e.line);
+                t.event(e, &Evidence::at(0, e.line));
             }
             book.add(t.finish(), &mut |s| out.push(s));
         }
@@ -646,7 +673,7 @@ mod tests {
             ev(2, 2, FailedConnect, "b"),
             ev(61, 1, Query, "a"),
         ] {
-            t.event(&e, e.line);
+            t.event(&e, &Evidence::at(0, e.line));
         }
         let c = t.finish();
         assert_eq!(c.minutes, vec![(0, [2, 1, 1]), (1, [1, 0, 0])]);

@@ -511,6 +511,85 @@ fn evidence_of_gzip_and_zstd_files_quotes_the_lines_of_the_uncompressed_input() 
     );
 }
 
+/// `anomalous_login` is judged once all input is read, from the logins of sessions that ended
+/// chunks earlier: its evidence still quotes each login line, from a plain file (read at its
+/// place) and from a gzip stream (kept when its chunk ended), the same on 1 and 2 threads.
+#[test]
+fn anomalous_login_evidence_quotes_the_login_lines_plain_and_compressed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("plain");
+    let opts = forensics::synth::SynthOptions {
+        size_bytes: 1 << 20,
+        seed: 7,
+        ..forensics::synth::SynthOptions::new(corpus.clone())
+    };
+    forensics::synth::generate(&opts).unwrap();
+    let gt: Value =
+        serde_json::from_str(&std::fs::read_to_string(corpus.join("ground_truth.json")).unwrap())
+            .unwrap();
+    let learn = gt["baseline"]["learn"].as_str().unwrap().to_string();
+    let gz = tmp.path().join("gz");
+    std::fs::create_dir_all(&gz).unwrap();
+    let mut lines = std::collections::HashMap::new();
+    for entry in std::fs::read_dir(corpus.join("audit")).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        std::fs::write(gz.join(format!("{name}.gz")), gzip(&bytes)).unwrap();
+        let text: Vec<String> = String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        lines.insert(name, text);
+    }
+    let run = |input: &Path, out: &str, threads: &str| {
+        let out = tmp.path().join(out);
+        scan(
+            input,
+            &out,
+            &[
+                "--learn",
+                &learn,
+                "--threads",
+                threads,
+                "--chunk-bytes",
+                "8192",
+            ],
+        );
+        out
+    };
+    let plain = run(&corpus.join("audit"), "out-plain", "1");
+    let gz1 = run(&gz, "out-gz-1", "1");
+    let gz2 = run(&gz, "out-gz-2", "2");
+    assert_eq!(evidence_files(&gz1), evidence_files(&gz2));
+    let mut logins = 0;
+    for out in [&plain, &gz1] {
+        // `quoted_lines` fails on a record whose text is not known.
+        for (file, line, text) in quoted_lines(out) {
+            let name = Path::new(&file).file_name().unwrap().to_str().unwrap();
+            let name = name.strip_suffix(".gz").unwrap_or(name);
+            assert_eq!(text, lines[name][line - 1], "{file}:{line}");
+            logins += usize::from(text.contains(",CONNECT,"));
+        }
+    }
+    let kinds = |out: &Path| -> Vec<String> {
+        let mut v: Vec<String> = walk(&out.join("evidence"))
+            .iter()
+            .filter_map(|p| {
+                let head = std::fs::read_to_string(p).unwrap();
+                let kind = head.lines().next()?.split(" · ").nth(1)?.to_string();
+                (kind == "anomalous_login").then_some(head.lines().skip(3).count().to_string())
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert!(kinds(&plain).len() >= 3, "{:?}", kinds(&plain));
+    assert_eq!(kinds(&plain), kinds(&gz1));
+    assert!(logins >= 6, "{logins} login lines quoted");
+}
+
 #[test]
 fn evidence_of_cloudwatch_json_deliveries_quotes_the_messages_as_logged() {
     let tmp = tempfile::tempdir().unwrap();

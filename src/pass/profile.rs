@@ -238,6 +238,13 @@ fn parse_shape(key: &[u8]) -> Shape<'_> {
 }
 
 impl ProfileBuilder {
+    /// Visits the evidence of every login it keeps.
+    pub fn for_each_evidence(&mut self, f: &mut dyn FnMut(&mut Evidence)) {
+        for seen in self.shapes.values_mut() {
+            seen.for_each_evidence(f);
+        }
+    }
+
     /// Adds one successful login.
     pub fn add(&mut self, login: &Login<'_>, geo: Option<&GeoIp>) {
         let t = login.time_us;

@@ -138,9 +138,6 @@ impl<'a> RunState<'a> {
                     Some(p) => p.merge(c.passes),
                     None => self.passes = Some(c.passes),
                 }
-                if !c.texts.is_empty() {
-                    self.keep_texts(c.file as u32, c.texts);
-                }
                 if let Some(u) = c.privileges {
                     match &mut self.privileges {
                         Some(p) => p.merge(*u),
@@ -159,6 +156,10 @@ impl<'a> RunState<'a> {
                     add_login(profile, &s, geo);
                     write_session(writer, error, &s);
                 });
+                // After the sessions: the profile then holds the logins this chunk ended.
+                if !c.texts.is_empty() {
+                    self.keep_texts(c.file as u32, c.texts);
+                }
                 let st = &mut self.per_file[c.file];
                 if let Some(e) = c.error {
                     st.errors.push(e);
@@ -186,11 +187,18 @@ impl RunState<'_> {
         }
         let mut live: std::collections::HashSet<(u32, u64), foldhash::fast::FixedState> =
             Default::default();
+        let mut mark = |ev: &mut crate::finding::Evidence| {
+            live.insert((ev.file, ev.line));
+        };
         if let Some(p) = &mut self.passes {
-            p.for_each_evidence(&mut |ev| {
-                live.insert((ev.file, ev.line));
-            });
+            p.for_each_evidence(&mut mark);
         }
+        // The logins `anomalous_login` may quote: those the profile keeps, and those of the
+        // sessions still open (their login reaches the profile when they end).
+        self.profile.for_each_evidence(&mut mark);
+        self.sessions.for_each_login(&mut |file, line| {
+            live.insert((file, line));
+        });
         self.texts.retain(|k, _| live.contains(k));
         self.texts_pruned = self.texts.len();
     }
@@ -230,7 +238,7 @@ fn add_login(
         time_us,
         databases: &s.databases,
         tls: s.tls,
-        evidence: crate::finding::Evidence::at(s.first_at.0, s.first_at.1),
+        evidence: s.login_evidence,
     };
     profile.add(&login, geo);
 }
@@ -246,6 +254,9 @@ mod tests {
         let texts = out.texts.clone();
         let mut run = RunState::new(&[]);
         run.passes = Some(out.passes);
+        // The chunk's sessions reach the profile first, as in `consume`.
+        let (sessions, profile) = (&mut run.sessions, &mut run.profile);
+        sessions.add(out.sessions, &mut |s| add_login(profile, &s, None));
         run.keep_texts(3, texts.clone());
         // Under the floor: nothing pruned.
         let stale = |n: u64| {
@@ -262,5 +273,64 @@ mod tests {
             assert_eq!(run.texts.get(&(3, *line)), Some(t));
         }
         assert_eq!(run.texts_pruned, texts.len());
+    }
+
+    /// The texts of logins that `anomalous_login` may still quote survive pruning: those the
+    /// profile keeps and those of sessions still open.
+    #[test]
+    fn kept_texts_of_logins_survive_pruning() {
+        use crate::finding::Evidence;
+        use crate::session::{Login, Session, SessionChunk};
+        let mut run = RunState::new(&[]);
+        let name = |s: &str| -> crate::session::Name { s.as_bytes().into() };
+        run.profile.add(
+            &crate::pass::profile::Login {
+                user: b"admin",
+                client_host: b"192.0.2.7",
+                time_us: 1,
+                databases: &[],
+                tls: None,
+                evidence: Evidence::at(3, 2_000_000),
+            },
+            None,
+        );
+        let open = Session {
+            server: name("db"),
+            connection_id: 9,
+            user: name("app"),
+            client_host: name("10.0.0.1"),
+            login: Some(Login {
+                operation: crate::event::Operation::Connect,
+                success: true,
+            }),
+            login_us: Some(2),
+            logout_us: None,
+            first_us: 2,
+            last_us: 2,
+            first_at: (3, 2_000_001),
+            last_at: (3, 2_000_001),
+            login_evidence: Evidence::at(3, 2_000_001),
+            tls: None,
+            events: 1,
+            statements: Default::default(),
+            databases: Vec::new(),
+            head: false,
+            ended: false,
+        };
+        let chunk = SessionChunk {
+            parts: vec![open],
+            minutes: Vec::new(),
+        };
+        run.sessions
+            .add(chunk, &mut |_| panic!("the session is open"));
+        let mut texts: Vec<(u64, KeptText)> = (0..TEXTS_PRUNE_FLOOR as u64 + 1)
+            .map(|i| (1_000_000 + i, KeptText::of(b"x")))
+            .collect();
+        texts.push((2_000_000, KeptText::of(b"login kept by the profile")));
+        texts.push((2_000_001, KeptText::of(b"login of an open session")));
+        run.keep_texts(3, texts);
+        let mut left: Vec<u64> = run.texts.keys().map(|k| k.1).collect();
+        left.sort();
+        assert_eq!(left, [2_000_000, 2_000_001]);
     }
 }

@@ -246,7 +246,7 @@ impl<'a> RecordSink<'a> for ChunkProcessor<'a, '_> {
             }
             self.passes.observe(&event, evidence, message);
             if s.sessions {
-                self.sessions.event(&event, event.line);
+                self.sessions.event(&event, &evidence);
             }
         }
         if let Some(u) = &mut self.privileges {
@@ -433,7 +433,7 @@ fn process(
         }
     }
     let texts = match base {
-        IN_CHUNK => keep_texts(&mut p.passes, chunk),
+        IN_CHUNK => keep_texts(&mut p.passes, &mut p.sessions, chunk),
         _ => Vec::new(),
     };
     let mut stats = p.stats.finish();
@@ -457,16 +457,23 @@ fn process(
 /// such evidence to its place alone ([`Evidence::at`]), as it was before texts were kept: the
 /// pass state then merges, and its findings read, the same as ever. Runs once per chunk
 /// whose text is its own (a stream block, a rewritten arena), never for a mapped plain file.
-fn keep_texts(passes: &mut PassSet, chunk: &[u8]) -> Vec<(u64, KeptText)> {
+fn keep_texts(
+    passes: &mut PassSet,
+    sessions: &mut SessionTracker<'_>,
+    chunk: &[u8],
+) -> Vec<(u64, KeptText)> {
     // The places first (many aggregates share an event), each text copied once.
     let mut places: Vec<(u64, usize, usize)> = Vec::new();
-    passes.for_each_evidence(&mut |ev| {
+    let mut place = |ev: &mut Evidence| {
         let Some((at, len)) = ev.in_chunk() else {
             return;
         };
         places.push((ev.line, at, len));
         *ev = Evidence::at(ev.file, ev.line);
-    });
+    };
+    passes.for_each_evidence(&mut place);
+    // The successful logins, which `anomalous_login` may quote once all input is read.
+    sessions.for_each_evidence(&mut place);
     places.sort_unstable();
     places.dedup_by_key(|p| p.0);
     places
