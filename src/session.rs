@@ -178,7 +178,6 @@ fn add_database<'a>(databases: &mut Vec<&'a [u8]>, db: &'a [u8]) {
 
 /// The worker side: see the module documentation.
 pub(crate) struct SessionTracker<'a> {
-    file: u32,
     parts: Vec<Part<&'a [u8]>>,
     open: FastMap<(&'a [u8], i64), u32>,
     /// (connection id, server, part or `NO_PART`): a cache of `open` by connection id.
@@ -190,9 +189,8 @@ pub(crate) struct SessionTracker<'a> {
 }
 
 impl<'a> SessionTracker<'a> {
-    pub(crate) fn new(file: u32) -> Self {
+    pub(crate) fn new() -> Self {
         SessionTracker {
-            file,
             parts: Vec::with_capacity(256),
             open: FastMap::default(),
             slots: Box::new([(i64::MIN, &[][..], NO_PART); SESSION_SLOTS]),
@@ -232,12 +230,14 @@ impl<'a> SessionTracker<'a> {
         self.slots[session_slot(conn)] = (conn, server, idx);
     }
 
+    /// Follows one event; `ev` is its place (file and line, and its text's when known), as
+    /// the passes get it.
     #[inline]
     pub(crate) fn event(&mut self, e: &Event<'a>, ev: &Evidence) {
         let login = Login::of(e);
         self.count_minute(e.time_us, login);
         let cur = self.lookup(e.server_host, e.connection_id);
-        let at = (self.file, ev.line);
+        let at = (ev.file, ev.line);
         let idx = if login.is_some() || cur == NO_PART {
             self.open_part(e, login, cur, ev)
         } else {
@@ -268,7 +268,7 @@ impl<'a> SessionTracker<'a> {
     #[cold]
     #[inline(never)]
     fn open_part(&mut self, e: &Event<'a>, login: Option<Login>, cur: u32, ev: &Evidence) -> u32 {
-        let at = (self.file, ev.line);
+        let at = (ev.file, ev.line);
         if cur != NO_PART {
             self.parts[cur as usize].ended = true;
         }
@@ -593,7 +593,7 @@ mod tests {
         bounds.extend_from_slice(cuts);
         bounds.push(events.len());
         for w in bounds.windows(2) {
-            let mut t = SessionTracker::new(0);
+            let mut t = SessionTracker::new();
             for e in &events[w[0]..w[1]] {
                 t.event(e, &Evidence::at(0, e.line));
             }
@@ -667,7 +667,7 @@ mod tests {
     #[test]
     fn minutes_count_events_and_logins() {
         use Operation::*;
-        let mut t = SessionTracker::new(0);
+        let mut t = SessionTracker::new();
         for e in [
             ev(1, 1, Connect, "a"),
             ev(2, 2, FailedConnect, "b"),

@@ -412,7 +412,7 @@ fn process(
         path,
         stats: StatsBuilder::default(),
         passes: PassSet::new(settings.config),
-        sessions: SessionTracker::new(file as u32),
+        sessions: SessionTracker::new(),
         located,
         days: Vec::new(),
         row_groups: Vec::new(),
