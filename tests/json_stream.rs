@@ -4,55 +4,17 @@
 //! for every shape AWS writes: Firehose / subscription objects concatenated, `aws logs
 //! filter-log-events` pages concatenated, and one page holding every event; plain and gzip.
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+mod support;
+
 /// A small Firehose corpus (gzip, no extension, as Firehose writes it): its first file.
 fn firehose_gz(dir: &Path) -> PathBuf {
-    let out = dir.join("corpus");
-    let opts = forensics::synth::SynthOptions {
-        size_bytes: 1 << 20,
-        seed: 11,
-        flavor: forensics::synth::Flavor::RdsMysql,
-        cloudwatch_json: true,
-        ..forensics::synth::SynthOptions::new(out.clone())
-    };
-    forensics::synth::generate(&opts).unwrap();
-    let mut files: Vec<PathBuf> = walk(&out.join("firehose"));
+    let mut files: Vec<PathBuf> = support::walk(&support::synth_firehose(dir));
     files.sort();
     files.remove(0)
-}
-
-fn walk(d: &Path) -> Vec<PathBuf> {
-    let mut v = Vec::new();
-    for e in std::fs::read_dir(d).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            v.extend(walk(&p));
-        } else {
-            v.push(p);
-        }
-    }
-    v
-}
-
-fn gunzip(path: &Path) -> Vec<u8> {
-    let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap())
-        .read_to_end(&mut out)
-        .unwrap();
-    out
-}
-
-fn gzip(data: &[u8], path: &Path) {
-    let mut enc = flate2::write::GzEncoder::new(
-        std::fs::File::create(path).unwrap(),
-        flate2::Compression::fast(),
-    );
-    enc.write_all(data).unwrap();
-    enc.finish().unwrap();
 }
 
 /// The Firehose objects' data events as `filter-log-events` pages of `per_page` events,
@@ -136,7 +98,7 @@ fn scan_limited(
 fn event_rows(out: &Path) -> Vec<Vec<String>> {
     use arrow::util::display::{ArrayFormatter, FormatOptions};
     let mut rows = Vec::new();
-    for p in walk(&out.join("events")) {
+    for p in support::walk(&out.join("events")) {
         let file = std::fs::File::open(&p).unwrap();
         let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
             .unwrap()
@@ -205,7 +167,7 @@ fn firehose_objects_read_in_pieces_give_the_whole_file_events() {
     let dir = tempfile::tempdir().unwrap();
     let gz = firehose_gz(dir.path());
     let plain = dir.path().join("firehose.json");
-    std::fs::write(&plain, gunzip(&gz)).unwrap();
+    std::fs::write(&plain, support::gunzip(&gz)).unwrap();
     let a = same_in_pieces(&gz, &dir.path().join("gz"));
     let b = same_in_pieces(&plain, &dir.path().join("plain"));
     assert_eq!(without_file(&a), without_file(&b));
@@ -214,14 +176,14 @@ fn firehose_objects_read_in_pieces_give_the_whole_file_events() {
 #[test]
 fn cli_pages_read_in_pieces_give_the_whole_file_events() {
     let dir = tempfile::tempdir().unwrap();
-    let firehose = gunzip(&firehose_gz(dir.path()));
+    let firehose = support::gunzip(&firehose_gz(dir.path()));
     let mut all = Vec::new();
     for (name, per_page) in [("pages", 500), ("one_page", usize::MAX)] {
         let text = cli_pages(&firehose, per_page);
         let plain = dir.path().join(format!("{name}.json"));
         std::fs::write(&plain, &text).unwrap();
         let gz = dir.path().join(format!("{name}.json.gz"));
-        gzip(&text, &gz);
+        std::fs::write(&gz, support::gzip(&text)).unwrap();
         let a = same_in_pieces(&plain, &dir.path().join(format!("{name}-plain")));
         let b = same_in_pieces(&gz, &dir.path().join(format!("{name}-gz")));
         assert_eq!(without_file(&a), without_file(&b));

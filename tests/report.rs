@@ -445,6 +445,29 @@ fn evidence_files(out: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     v
 }
 
+/// Scans `input` on 1 and 2 threads into `{out}-1` and `{out}-2`, in chunks (and stream
+/// blocks) of `chunk` bytes so that many chunks hold each finding's events, with `extra`
+/// settings; asserts both give the same evidence files and returns the 1-thread output.
+fn scan_on_1_and_2_threads(input: &Path, out: &Path, chunk: &str, extra: &[&str]) -> PathBuf {
+    let runs: Vec<PathBuf> = ["1", "2"]
+        .iter()
+        .map(|threads| {
+            let dir = PathBuf::from(format!("{}-{threads}", out.display()));
+            let mut args = extra.to_vec();
+            args.extend(["--threads", threads, "--chunk-bytes", chunk]);
+            scan(input, &dir, &args);
+            dir
+        })
+        .collect();
+    assert_eq!(
+        evidence_files(&runs[0]),
+        evidence_files(&runs[1]),
+        "{}: evidence differs between thread counts",
+        input.display()
+    );
+    runs[0].clone()
+}
+
 #[test]
 fn evidence_of_gzip_and_zstd_files_quotes_the_lines_of_the_uncompressed_input() {
     let tmp = tempfile::tempdir().unwrap();
@@ -463,25 +486,11 @@ fn evidence_of_gzip_and_zstd_files_quotes_the_lines_of_the_uncompressed_input() 
         let input = dir.join(format!("server_audit.log.{ext}"));
         std::fs::write(&input, bytes).unwrap();
         let name = input.to_str().unwrap();
-        let mut runs = Vec::new();
-        for threads in ["1", "2"] {
-            let out = tmp.path().join(format!("out-{ext}-{threads}"));
-            // Small chunks (and stream blocks): many chunks hold each finding's events.
-            scan(
-                &input,
-                &out,
-                &["--threads", threads, "--chunk-bytes", "4096"],
-            );
-            runs.push(out);
-        }
-        assert_eq!(
-            evidence_files(&runs[0]),
-            evidence_files(&runs[1]),
-            "{ext}: evidence differs between thread counts"
-        );
-        let quoted = quoted_lines(&runs[0]);
+        let out =
+            scan_on_1_and_2_threads(&input, &tmp.path().join(format!("out-{ext}")), "4096", &[]);
+        let quoted = quoted_lines(&out);
         assert!(quoted.len() >= 10, "{ext}: {} lines quoted", quoted.len());
-        let page = std::fs::read_to_string(runs[0].join("report.html")).unwrap();
+        let page = std::fs::read_to_string(out.join("report.html")).unwrap();
         assert!(
             !page.contains("text not known"),
             "{ext}: the page misses a text"
@@ -498,7 +507,7 @@ fn evidence_of_gzip_and_zstd_files_quotes_the_lines_of_the_uncompressed_input() 
                 );
             }
         }
-        bodies.push(evidence_bodies(&runs[0], name));
+        bodies.push(evidence_bodies(&out, name));
     }
     assert!(bodies[0].len() >= 3);
     assert_eq!(
@@ -543,26 +552,18 @@ fn anomalous_login_evidence_quotes_the_login_lines_plain_and_compressed() {
             .collect();
         lines.insert(name, text);
     }
-    let run = |input: &Path, out: &str, threads: &str| {
-        let out = tmp.path().join(out);
-        scan(
-            input,
-            &out,
-            &[
-                "--learn",
-                &learn,
-                "--threads",
-                threads,
-                "--chunk-bytes",
-                "8192",
-            ],
-        );
-        out
-    };
-    let plain = run(&corpus.join("audit"), "out-plain", "1");
-    let gz1 = run(&gz, "out-gz-1", "1");
-    let gz2 = run(&gz, "out-gz-2", "2");
-    assert_eq!(evidence_files(&gz1), evidence_files(&gz2));
+    let plain = tmp.path().join("out-plain");
+    scan(
+        &corpus.join("audit"),
+        &plain,
+        &["--learn", &learn, "--threads", "1", "--chunk-bytes", "8192"],
+    );
+    let gz1 = scan_on_1_and_2_threads(
+        &gz,
+        &tmp.path().join("out-gz"),
+        "8192",
+        &["--learn", &learn],
+    );
     let mut logins = 0;
     for out in [&plain, &gz1] {
         // `quoted_lines` fails on a record whose text is not known.
@@ -593,35 +594,12 @@ fn anomalous_login_evidence_quotes_the_login_lines_plain_and_compressed() {
 #[test]
 fn evidence_of_cloudwatch_json_deliveries_quotes_the_messages_as_logged() {
     let tmp = tempfile::tempdir().unwrap();
-    let corpus = tmp.path().join("corpus");
-    let opts = forensics::synth::SynthOptions {
-        size_bytes: 1 << 20,
-        seed: 11,
-        flavor: forensics::synth::Flavor::RdsMysql,
-        cloudwatch_json: true,
-        ..forensics::synth::SynthOptions::new(corpus.clone())
-    };
-    forensics::synth::generate(&opts).unwrap();
-    let firehose = corpus.join("firehose");
-    let mut runs = Vec::new();
-    for threads in ["1", "2"] {
-        let out = tmp.path().join(format!("out-{threads}"));
-        scan(
-            &firehose,
-            &out,
-            &["--threads", threads, "--chunk-bytes", "8192"],
-        );
-        runs.push(out);
-    }
-    assert_eq!(
-        evidence_files(&runs[0]),
-        evidence_files(&runs[1]),
-        "evidence differs between thread counts"
-    );
+    let firehose = synth_firehose(tmp.path());
+    let out = scan_on_1_and_2_threads(&firehose, &tmp.path().join("out"), "8192", &[]);
     // Each delivery's messages in order (Firehose objects, gzip): `source_line` is the
     // 1-based index of the event in the delivery, control messages' events included.
     let mut messages: std::collections::HashMap<String, Vec<String>> = Default::default();
-    let quoted = quoted_lines(&runs[0]);
+    let quoted = quoted_lines(&out);
     assert!(quoted.len() >= 10, "{} lines quoted", quoted.len());
     for (file, line, text) in &quoted {
         let m = messages.entry(file.clone()).or_insert_with(|| {

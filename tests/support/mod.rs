@@ -118,6 +118,21 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// A small CloudWatch JSON corpus as Firehose delivers it (gzip objects, no extension; RDS
+/// for MySQL, 1 MiB, seed 11) made under `dir`: its `firehose` folder.
+pub fn synth_firehose(dir: &Path) -> PathBuf {
+    let out = dir.join("corpus");
+    let opts = SynthOptions {
+        size_bytes: 1 << 20,
+        seed: 11,
+        flavor: forensics::synth::Flavor::RdsMysql,
+        cloudwatch_json: true,
+        ..SynthOptions::new(out.clone())
+    };
+    forensics::synth::generate(&opts).unwrap();
+    out.join("firehose")
+}
+
 /// `bytes` gzip-compressed (fast level).
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
