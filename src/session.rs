@@ -429,11 +429,12 @@ impl SessionBook {
         }
     }
 
-    /// Calls `f` with the (file, line) of the successful login of every session still open.
-    pub fn for_each_login(&self, f: &mut dyn FnMut(u32, u64)) {
-        for s in self.open.values() {
+    /// Visits the evidence of the successful login of every session still open (it reaches
+    /// the profile when the session ends).
+    pub fn for_each_evidence(&mut self, f: &mut dyn FnMut(&mut Evidence)) {
+        for s in self.open.values_mut() {
             if s.login.is_some_and(|l| l.success) {
-                f(s.login_evidence.file, s.login_evidence.line);
+                f(&mut s.login_evidence);
             }
         }
     }

@@ -33,7 +33,8 @@ pub(crate) struct RunState<'a> {
     pub(crate) profile: ProfileBuilder,
     pub(crate) geoip: Option<std::sync::Arc<crate::intel::GeoIp>>,
     /// The texts of records not in their files as stored (see [`crate::sink::evidence`]),
-    /// by (file, line), for the evidence the merged passes may still show.
+    /// by (file, line), for the evidence the merged passes and the profile's logins may still
+    /// show.
     pub(crate) texts: KeptTexts,
     /// How many texts were left by the last pruning: the map is pruned again at twice that.
     texts_pruned: usize,
@@ -174,8 +175,9 @@ impl<'a> RunState<'a> {
 
 impl RunState<'_> {
     /// Adds a chunk's texts; past twice the size the last pruning left (and a floor), keeps
-    /// only those of the places the merged passes still reference, so the map stays within a
-    /// small multiple of the evidence the passes hold, whatever the input's size. Chunks come
+    /// only those of the places the merged passes, the profile or an open session's login
+    /// still reference, so the map stays within a small multiple of the evidence held,
+    /// whatever the input's size. Chunks come
     /// in input order whatever the thread count, and a place the merged state dropped is never
     /// referenced again, so the texts read at the end do not depend on the split.
     fn keep_texts(&mut self, file: u32, texts: Vec<(u64, crate::sink::evidence::KeptText)>) {
@@ -196,9 +198,7 @@ impl RunState<'_> {
         // The logins `anomalous_login` may quote: those the profile keeps, and those of the
         // sessions still open (their login reaches the profile when they end).
         self.profile.for_each_evidence(&mut mark);
-        self.sessions.for_each_login(&mut |file, line| {
-            live.insert((file, line));
-        });
+        self.sessions.for_each_evidence(&mut mark);
         self.texts.retain(|k, _| live.contains(k));
         self.texts_pruned = self.texts.len();
     }

@@ -138,7 +138,8 @@ pub struct ChunkOutput {
     pub error: Option<String>,
     /// Each user's use (`--privileges` only).
     pub privileges: Option<Box<crate::privileges::Usage>>,
-    /// The text of the records behind the evidence the passes keep, by line, for a chunk
+    /// The text of the records behind the evidence the passes keep (and the sessions'
+    /// successful logins), by line, for a chunk
     /// whose text is not the file's bytes as stored (empty for a mapped plain file, whose
     /// evidence is read back from the file).
     pub texts: Vec<(u64, KeptText)>,
@@ -452,8 +453,9 @@ fn process(
     }
 }
 
-/// Copies out the text of every record the passes keep as evidence from `chunk` (the
-/// buffer the chunk's events borrowed from, about to be dropped), by line, and clears each
+/// Copies out the text of every record the passes keep as evidence, and of the successful
+/// logins the session parts start with, from `chunk` (the buffer the chunk's events borrowed
+/// from, about to be dropped), by line, and clears each
 /// such evidence to its place alone ([`Evidence::at`]), as it was before texts were kept: the
 /// pass state then merges, and its findings read, the same as ever. Runs once per chunk
 /// whose text is its own (a stream block, a rewritten arena), never for a mapped plain file.

@@ -8,13 +8,13 @@
 //! A record whose text is not in the file as stored (a compressed stream, a CloudWatch JSON
 //! delivery or a csvlog, whose records are rewritten before parsing) cannot be read back
 //! that way: its text is copied out by the scan at the end of its chunk, while the chunk's
-//! buffer is alive, for the evidence the chunk's passes still hold ([`KeptText`], kept by
-//! the consumer for the places the merged passes still reference), and used here. A
+//! buffer is alive, for the evidence the chunk's passes still hold and the successful logins
+//! of its sessions ([`KeptText`], kept by the consumer for the places the merged passes and
+//! the login profile still reference), and used here. A
 //! CloudWatch JSON record is shown as its message as logged; a csvlog row as the record the
 //! parser reads (rewritten in the stderr layout: `time:host@db:[pid]:SEVERITY:  message`).
 //! Only a record whose text is known neither way (its file unreadable now, or evidence that
-//! no pass kept, such as a session's first line in a compressed file) is named by
-//! `file:line` with a note.
+//! neither a pass nor the profile kept) is named by `file:line` with a note.
 
 use std::collections::HashMap;
 use std::fs::File;
