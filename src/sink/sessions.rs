@@ -1,6 +1,7 @@
 //! `sessions.parquet`: one row per session (see [`crate::session`]), written as the sessions
-//! end, in row groups of [`ROWS_PER_GROUP`], into the staging folder under a hidden
-//! temporary name that becomes `sessions.parquet` when the run's last session is written.
+//! end (encoded a batch of rows at a time), in row groups of [`ROWS_PER_GROUP`], into the
+//! staging folder under a hidden temporary name that becomes `sessions.parquet` when the
+//! run's last session is written.
 //! The types follow the `events` table: times as `timestamp(ms, UTC)` with the exact
 //! microseconds beside them, no unsigned types.
 
@@ -21,8 +22,14 @@ use crate::intel::{GeoIp, NetInfo};
 use crate::session::Session;
 use crate::table::{self, Column, ColumnType::*, Storage::*};
 
-/// Rows per row group (and per Arrow batch held before it is written).
+/// Rows per row group.
 pub const ROWS_PER_GROUP: usize = 65_536;
+/// Rows per Arrow batch, and at most per data page: sessions are encoded and compressed a
+/// batch at a time as they come, so the rows held as Arrow arrays stay a few MB whatever the
+/// row group's size, and a run with fewer sessions than a row group does not encode them all
+/// after its last event.
+const ROWS_PER_BATCH: usize = 8_192;
+const _: () = assert!(ROWS_PER_GROUP.is_multiple_of(ROWS_PER_BATCH));
 
 /// The columns of `sessions.parquet`, in file order.
 pub const COLUMNS: [Column; 33] = [
@@ -268,7 +275,11 @@ impl SessionWriter {
         let tmp = super::parquet::hidden_tmp(path);
         let file = File::create(&tmp).map_err(|e| Error::io(path, e))?;
         let schema = table::arrow_schema(&COLUMNS);
-        let props = (*super::parquet::writer_properties(&schema, &COLUMNS)).clone();
+        let props = (*super::parquet::writer_properties(&schema, &COLUMNS))
+            .clone()
+            .into_builder()
+            .set_data_page_row_count_limit(ROWS_PER_BATCH)
+            .build();
         let writer = ArrowWriter::try_new(BufWriter::new(file), schema, Some(props))
             .map_err(|e| output_error(path, e))?;
         Ok(SessionWriter {
@@ -301,13 +312,19 @@ impl SessionWriter {
             None => None,
         };
         self.rows.push(s, &self.files, &mut self.buf, net);
-        if self.rows.len >= ROWS_PER_GROUP {
-            self.flush()?;
+        if self.rows.len >= ROWS_PER_BATCH {
+            self.write_batch()?;
+            if self.written.is_multiple_of(ROWS_PER_GROUP as u64) {
+                self.writer
+                    .flush()
+                    .map_err(|e| output_error(&self.path, e))?;
+            }
         }
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<()> {
+    /// Encodes the rows held (the row group stays open).
+    fn write_batch(&mut self) -> Result<()> {
         if self.rows.len == 0 {
             return Ok(());
         }
@@ -315,13 +332,12 @@ impl SessionWriter {
         let batch = self.rows.finish();
         self.writer
             .write(&batch)
-            .and_then(|()| self.writer.flush())
             .map_err(|e| output_error(&self.path, e))
     }
 
     /// Writes the last rows and moves the file into place; returns the rows written.
     pub fn finish(mut self) -> Result<u64> {
-        let written = self.flush().and_then(|()| {
+        let written = self.write_batch().and_then(|()| {
             let buf = self
                 .writer
                 .into_inner()
@@ -345,5 +361,83 @@ fn output_error(path: &Path, e: parquet::errors::ParquetError) -> Error {
     Error::Output {
         path: path.to_path_buf(),
         message: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Evidence;
+    use arrow::array::{AsArray, Int64Array};
+    use arrow::datatypes::Int64Type;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    fn session(i: i64) -> Session {
+        let name = |s: &str| -> crate::session::Name { Arc::from(s.as_bytes()) };
+        Session {
+            server: name("db1"),
+            connection_id: i,
+            user: name("app"),
+            client_host: name("10.0.0.1"),
+            login: None,
+            login_us: None,
+            logout_us: Some(i * 1000 + 5),
+            first_us: i * 1000,
+            last_us: i * 1000 + 5,
+            first_at: (0, 2 * i as u64 + 1),
+            last_at: (0, 2 * i as u64 + 2),
+            login_evidence: Evidence::at(0, 2 * i as u64 + 1),
+            tls: None,
+            events: 2,
+            statements: [0; crate::session::CLASSES.len()],
+            databases: vec![name("shop")],
+            head: true,
+            ended: true,
+        }
+    }
+
+    /// Rows are encoded a batch at a time into row groups of `ROWS_PER_GROUP`, every row
+    /// once, in the order given (read back by arrow-rs's reader).
+    #[test]
+    fn batches_make_whole_row_groups_and_every_row_reads_back_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sessions.parquet");
+        let n = ROWS_PER_GROUP + ROWS_PER_BATCH + 7;
+        let mut w = SessionWriter::new(&path, vec![Arc::from("a.log")]).unwrap();
+        for i in 0..n {
+            w.push(&session(i as i64)).unwrap();
+        }
+        assert_eq!(w.finish().unwrap(), n as u64);
+        let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
+        let groups: Vec<i64> = builder
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows())
+            .collect();
+        assert_eq!(groups, [ROWS_PER_GROUP as i64, (ROWS_PER_BATCH + 7) as i64]);
+        let mut ids = Vec::new();
+        let mut last = Vec::new();
+        for batch in builder.build().unwrap() {
+            let batch = batch.unwrap();
+            ids.extend(
+                batch["connection_id"]
+                    .as_primitive::<Int64Type>()
+                    .values()
+                    .iter()
+                    .copied(),
+            );
+            last.extend(
+                batch["last_evidence"]
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|s| s.unwrap().to_string()),
+            );
+        }
+        assert_eq!(
+            Int64Array::from(ids),
+            Int64Array::from_iter_values(0..n as i64)
+        );
+        assert_eq!(last[n - 1], format!("a.log:{}", 2 * (n - 1) + 2));
     }
 }
