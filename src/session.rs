@@ -168,7 +168,7 @@ pub struct SessionChunk {
 const NO_PART: u32 = u32::MAX;
 
 /// Adds a database a session switched to, unless it has it already (kept out of line: most
-/// events stay in the database of the event before).
+/// events stay in the database of their session's event before).
 #[cold]
 fn add_database<'a>(databases: &mut Vec<&'a [u8]>, db: &'a [u8]) {
     if databases.len() < MAX_DATABASES && !databases.iter().any(|d| bytes_eq(d, db)) {
@@ -176,12 +176,68 @@ fn add_database<'a>(databases: &mut Vec<&'a [u8]>, db: &'a [u8]) {
     }
 }
 
+/// The servers of one chunk, numbered as they appear. The event before nearly always names
+/// the same one as the next, and comparing with its text, just read, misses no cache, where
+/// the text of a server's first appearance may lie megabytes back in the chunk.
+struct ServerIds<'a> {
+    last: (&'a [u8], u32),
+    ids: FastMap<&'a [u8], u32>,
+}
+
+impl<'a> ServerIds<'a> {
+    fn new() -> Self {
+        let mut ids = FastMap::default();
+        ids.insert(&[][..], 0);
+        ServerIds {
+            last: (&[], 0),
+            ids,
+        }
+    }
+
+    #[inline(always)]
+    fn id(&mut self, name: &'a [u8]) -> u32 {
+        if bytes_eq(self.last.0, name) {
+            // The newest text stays the one compared with.
+            self.last.0 = name;
+            return self.last.1;
+        }
+        self.id_slow(name)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn id_slow(&mut self, name: &'a [u8]) -> u32 {
+        let next = self.ids.len() as u32;
+        let id = *self.ids.entry(name).or_insert(next);
+        self.last = (name, id);
+        id
+    }
+}
+
+/// A cache entry of the parts open in a chunk, by connection id.
+#[derive(Clone, Copy)]
+struct Slot<'a> {
+    conn: i64,
+    /// [`ServerIds`] id of the server.
+    server: u32,
+    /// The open part, or `NO_PART`.
+    part: u32,
+    /// The database of the part's event before, as that event's text (recent, so comparing
+    /// with it misses no cache; empty when not known): an event in the same one adds no
+    /// database.
+    database: &'a [u8],
+}
+
+const NO_NAME: u32 = u32::MAX;
+
 /// The worker side: see the module documentation.
 pub(crate) struct SessionTracker<'a> {
     parts: Vec<Part<&'a [u8]>>,
-    open: FastMap<(&'a [u8], i64), u32>,
-    /// (connection id, server, part or `NO_PART`): a cache of `open` by connection id.
-    slots: Box<[(i64, &'a [u8], u32); SESSION_SLOTS]>,
+    /// Open parts by (server id, connection id).
+    open: FastMap<(u32, i64), u32>,
+    /// A cache of `open` by connection id.
+    slots: Box<[Slot<'a>; SESSION_SLOTS]>,
+    servers: ServerIds<'a>,
     minutes: Vec<(i64, Minute)>,
     /// The span of the last minute counted, [start, end) in µs: most events fall in it, so
     /// they need no division.
@@ -193,7 +249,15 @@ impl<'a> SessionTracker<'a> {
         SessionTracker {
             parts: Vec::with_capacity(256),
             open: FastMap::default(),
-            slots: Box::new([(i64::MIN, &[][..], NO_PART); SESSION_SLOTS]),
+            slots: Box::new(
+                [Slot {
+                    conn: i64::MIN,
+                    server: NO_NAME,
+                    part: NO_PART,
+                    database: &[],
+                }; SESSION_SLOTS],
+            ),
+            servers: ServerIds::new(),
             minutes: Vec::new(),
             minute_span: (0, 0),
         }
@@ -211,42 +275,88 @@ impl<'a> SessionTracker<'a> {
     }
 
     #[inline(always)]
-    fn lookup(&mut self, server: &'a [u8], conn: i64) -> u32 {
+    fn lookup(&mut self, server: u32, conn: i64) -> u32 {
         let slot = &mut self.slots[session_slot(conn)];
-        if slot.0 == conn && bytes_eq(slot.1, server) {
-            return slot.2;
+        if slot.conn == conn && slot.server == server {
+            return slot.part;
         }
-        let idx = self.open.get(&(server, conn)).copied().unwrap_or(NO_PART);
-        *slot = (conn, server, idx);
-        idx
+        let part = self.open.get(&(server, conn)).copied().unwrap_or(NO_PART);
+        *slot = Slot {
+            conn,
+            server,
+            part,
+            database: &[],
+        };
+        part
     }
 
-    fn set(&mut self, server: &'a [u8], conn: i64, idx: u32) {
-        if idx == NO_PART {
+    fn set(&mut self, server: u32, conn: i64, part: u32) {
+        if part == NO_PART {
             self.open.remove(&(server, conn));
         } else {
-            self.open.insert((server, conn), idx);
+            self.open.insert((server, conn), part);
         }
-        self.slots[session_slot(conn)] = (conn, server, idx);
+        self.slots[session_slot(conn)] = Slot {
+            conn,
+            server,
+            part,
+            database: &[],
+        };
     }
 
     /// Follows one event; `ev` is its place (file and line, and its text's when known), as
     /// the passes get it.
     #[inline]
     pub(crate) fn event(&mut self, e: &Event<'a>, ev: &Evidence) {
+        let server = self.servers.id(e.server_host);
+        // Nearly every event is a statement of a session whose part this chunk holds, in the
+        // minute of the event before: no login or logout (the operations before `Query`),
+        // the connection's slot names its part, and the minute's count is the last one.
+        let (start, end) = self.minute_span;
+        let at = session_slot(e.connection_id);
+        let slot = self.slots[at];
+        if e.operation > Operation::ProxyConnect
+            && slot.conn == e.connection_id
+            && slot.server == server
+            && slot.part != NO_PART
+            && e.time_us >= start
+            && e.time_us < end
+        {
+            if let Some((_, m)) = self.minutes.last_mut() {
+                m[0] += 1;
+            }
+            self.fold(at, slot.part, e, ev);
+        } else {
+            self.event_slow(server, e, ev);
+        }
+    }
+
+    /// [`Self::event`] for the rest: logins, logouts, a connection's first event in the
+    /// chunk, a new minute (out of line, to keep the common case small).
+    #[inline(never)]
+    fn event_slow(&mut self, server: u32, e: &Event<'a>, ev: &Evidence) {
         let login = Login::of(e);
         self.count_minute(e.time_us, login);
-        let cur = self.lookup(e.server_host, e.connection_id);
-        let at = (ev.file, ev.line);
+        let cur = self.lookup(server, e.connection_id);
         let idx = if login.is_some() || cur == NO_PART {
-            self.open_part(e, login, cur, ev)
+            self.open_part(server, e, login, cur, ev)
         } else {
             cur
         };
+        // The connection's slot is this part's now (the look-up or the opening set it).
+        self.fold(session_slot(e.connection_id), idx, e, ev);
+        if e.operation == Operation::Disconnect {
+            self.close_part(server, e, idx);
+        }
+    }
+
+    /// Adds event `e` to part `idx`, whose connection has slot `at`.
+    #[inline(always)]
+    fn fold(&mut self, at: usize, idx: u32, e: &Event<'a>, ev: &Evidence) {
         let p = &mut self.parts[idx as usize];
         p.events += 1;
         // Within a chunk lines only grow: the first place is the part's first event.
-        p.last_at = at;
+        p.last_at = (ev.file, ev.line);
         p.first_us = p.first_us.min(e.time_us);
         p.last_us = p.last_us.max(e.time_us);
         if p.tls.is_none() {
@@ -255,11 +365,12 @@ impl<'a> SessionTracker<'a> {
         if let Some(c) = e.statement_class {
             p.statements[class_index(c)] += 1;
         }
-        if !e.database.is_empty() && p.databases.last().is_none_or(|d| !bytes_eq(d, e.database)) {
-            add_database(&mut p.databases, e.database);
-        }
-        if e.operation == Operation::Disconnect {
-            self.close_part(e, idx);
+        if !e.database.is_empty() {
+            let last = &mut self.slots[at].database;
+            if !bytes_eq(last, e.database) {
+                add_database(&mut p.databases, e.database);
+            }
+            *last = e.database;
         }
     }
 
@@ -267,7 +378,14 @@ impl<'a> SessionTracker<'a> {
     /// the part `cur` a login replaces. Out of line: once per session, not per event.
     #[cold]
     #[inline(never)]
-    fn open_part(&mut self, e: &Event<'a>, login: Option<Login>, cur: u32, ev: &Evidence) -> u32 {
+    fn open_part(
+        &mut self,
+        server: u32,
+        e: &Event<'a>,
+        login: Option<Login>,
+        cur: u32,
+        ev: &Evidence,
+    ) -> u32 {
         let at = (ev.file, ev.line);
         if cur != NO_PART {
             self.parts[cur as usize].ended = true;
@@ -293,18 +411,18 @@ impl<'a> SessionTracker<'a> {
             ended: false,
         });
         let idx = (self.parts.len() - 1) as u32;
-        self.set(e.server_host, e.connection_id, idx);
+        self.set(server, e.connection_id, idx);
         idx
     }
 
     /// Ends part `idx` at its logout.
     #[cold]
     #[inline(never)]
-    fn close_part(&mut self, e: &Event<'a>, idx: u32) {
+    fn close_part(&mut self, server: u32, e: &Event<'a>, idx: u32) {
         let p = &mut self.parts[idx as usize];
         p.logout_us = Some(e.time_us);
         p.ended = true;
-        self.set(e.server_host, e.connection_id, NO_PART);
+        self.set(server, e.connection_id, NO_PART);
     }
 
     #[inline]
@@ -583,6 +701,17 @@ mod tests {
             tls: (op == Operation::Connect).then_some(false),
             statement_class: (op == Operation::Query).then_some(StatementClass::Read),
             line: t as u64,
+        }
+    }
+
+    /// The tracker's fast path takes the operations after `ProxyConnect` as neither a login
+    /// nor a logout.
+    #[test]
+    fn operations_after_proxy_connect_neither_log_in_nor_out() {
+        for op in Operation::ALL {
+            let e = ev(1, 1, op, "u");
+            let boundary = Login::of(&e).is_some() || op == Operation::Disconnect;
+            assert_eq!(op > Operation::ProxyConnect, !boundary, "{op:?}");
         }
     }
 

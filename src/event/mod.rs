@@ -26,6 +26,8 @@ pub(crate) use schema::batch_schema;
 pub use schema::{schema, COLUMNS};
 
 /// What happened, in the MySQL-family audit plugin's vocabulary (PostgreSQL maps onto it).
+/// The logins and the logout come first: the session tracker tells the other events from them
+/// by order (`op > ProxyConnect`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Operation {
     Connect,
