@@ -113,6 +113,15 @@ pub struct Part<T> {
     pub ended: bool,
 }
 
+impl<T> Part<T> {
+    /// The evidence of its login, when the login succeeded (the logins the profile takes).
+    fn successful_login_evidence(&mut self) -> Option<&mut Evidence> {
+        self.login
+            .is_some_and(|l| l.success)
+            .then_some(&mut self.login_evidence)
+    }
+}
+
 /// Owned text of a session: shared, since a chunk's sessions repeat a few servers, users and
 /// hosts (one allocation per distinct value per chunk, not per session).
 pub type Name = Arc<[u8]>;
@@ -228,6 +237,18 @@ struct Slot<'a> {
     database: &'a [u8],
 }
 
+impl<'a> Slot<'a> {
+    /// The slot of `part` (of `server`, connection `conn`), its database not yet known.
+    fn new(conn: i64, server: u32, part: u32) -> Self {
+        Slot {
+            conn,
+            server,
+            part,
+            database: &[],
+        }
+    }
+}
+
 const NO_NAME: u32 = u32::MAX;
 
 /// The worker side: see the module documentation.
@@ -249,14 +270,7 @@ impl<'a> SessionTracker<'a> {
         SessionTracker {
             parts: Vec::with_capacity(256),
             open: FastMap::default(),
-            slots: Box::new(
-                [Slot {
-                    conn: i64::MIN,
-                    server: NO_NAME,
-                    part: NO_PART,
-                    database: &[],
-                }; SESSION_SLOTS],
-            ),
+            slots: Box::new([Slot::new(i64::MIN, NO_NAME, NO_PART); SESSION_SLOTS]),
             servers: ServerIds::new(),
             minutes: Vec::new(),
             minute_span: (0, 0),
@@ -267,10 +281,12 @@ impl<'a> SessionTracker<'a> {
     /// takes (the scan copies out the text of those in the chunk's own buffer before it is
     /// dropped).
     pub(crate) fn for_each_evidence(&mut self, f: &mut dyn FnMut(&mut Evidence)) {
-        for p in &mut self.parts {
-            if p.login.is_some_and(|l| l.success) {
-                f(&mut p.login_evidence);
-            }
+        for ev in self
+            .parts
+            .iter_mut()
+            .filter_map(Part::successful_login_evidence)
+        {
+            f(ev);
         }
     }
 
@@ -281,12 +297,7 @@ impl<'a> SessionTracker<'a> {
             return slot.part;
         }
         let part = self.open.get(&(server, conn)).copied().unwrap_or(NO_PART);
-        *slot = Slot {
-            conn,
-            server,
-            part,
-            database: &[],
-        };
+        *slot = Slot::new(conn, server, part);
         part
     }
 
@@ -296,12 +307,7 @@ impl<'a> SessionTracker<'a> {
         } else {
             self.open.insert((server, conn), part);
         }
-        self.slots[session_slot(conn)] = Slot {
-            conn,
-            server,
-            part,
-            database: &[],
-        };
+        self.slots[session_slot(conn)] = Slot::new(conn, server, part);
     }
 
     /// Follows one event; `ev` is its place (file and line, and its text's when known), as
@@ -550,10 +556,12 @@ impl SessionBook {
     /// Visits the evidence of the successful login of every session still open (it reaches
     /// the profile when the session ends).
     pub fn for_each_evidence(&mut self, f: &mut dyn FnMut(&mut Evidence)) {
-        for s in self.open.values_mut() {
-            if s.login.is_some_and(|l| l.success) {
-                f(&mut s.login_evidence);
-            }
+        for ev in self
+            .open
+            .values_mut()
+            .filter_map(Part::successful_login_evidence)
+        {
+            f(ev);
         }
     }
 
