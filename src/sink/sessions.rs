@@ -112,7 +112,7 @@ struct Rows {
     as_org: StringBuilder,
     len: usize,
     /// Each client host's canonical address (printed once, not per session).
-    ips: std::collections::HashMap<Box<[u8]>, Option<String>>,
+    ips: crate::session::FastMap<Box<[u8]>, Option<String>>,
 }
 
 fn ts() -> TimestampMillisecondBuilder {
@@ -266,7 +266,7 @@ pub struct SessionWriter {
     written: u64,
     /// `--geoip`, and what it said of each source so far (one look-up per source).
     geoip: Option<Arc<GeoIp>>,
-    nets: std::collections::HashMap<crate::session::Name, Option<NetInfo>>,
+    nets: crate::session::FastMap<crate::session::Name, Option<NetInfo>>,
 }
 
 impl SessionWriter {
