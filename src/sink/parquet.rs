@@ -640,6 +640,24 @@ pub(crate) fn hidden_tmp(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp"))
 }
 
+/// Test support: a Parquet file read back by arrow-rs, as its row groups' row counts and its
+/// record batches in file order.
+#[cfg(test)]
+pub(crate) fn read_back(path: &Path) -> (Vec<i64>, Vec<RecordBatch>) {
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        File::open(path).unwrap(),
+    )
+    .unwrap();
+    let groups = reader
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows())
+        .collect();
+    let batches = reader.build().unwrap().map(|b| b.unwrap()).collect();
+    (groups, batches)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -790,19 +808,11 @@ mod tests {
                 .copied()
                 .find(|d| f.to_string_lossy().contains(&crate::time::date_string(*d)))
                 .unwrap();
-            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-                File::open(f).unwrap(),
-            )
-            .unwrap();
-            for rg in reader.metadata().row_groups() {
-                assert!(
-                    rg.num_rows() <= 1_000,
-                    "{f:?}: row group of {}",
-                    rg.num_rows()
-                );
+            let (groups, batches) = read_back(f);
+            for rows in groups {
+                assert!(rows <= 1_000, "{f:?}: row group of {rows}");
             }
-            for b in reader.build().unwrap() {
-                let b = b.unwrap();
+            for b in batches {
                 let lines = b.column_by_name("source_line").unwrap();
                 got.entry(day)
                     .or_default()
@@ -837,20 +847,10 @@ mod tests {
             .unwrap();
         let (files, written) = w.finish(&pool).unwrap();
         assert_eq!(written, 100);
-        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-            File::open(&files[0]).unwrap(),
-        )
-        .unwrap();
-        let sizes: Vec<i64> = reader
-            .metadata()
-            .row_groups()
-            .iter()
-            .map(|r| r.num_rows())
-            .collect();
+        let (sizes, batches) = read_back(&files[0]);
         assert_eq!(sizes, [16, 16, 16, 16, 16, 16, 4]);
         let mut lines = Vec::new();
-        for b in reader.build().unwrap() {
-            let b = b.unwrap();
+        for b in batches {
             let l = b.column_by_name("source_line").unwrap();
             lines.extend(
                 l.as_primitive::<arrow::datatypes::Int64Type>()

@@ -370,7 +370,6 @@ mod tests {
     use crate::finding::Evidence;
     use arrow::array::AsArray;
     use arrow::datatypes::Int64Type;
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
     fn session(i: i64) -> Session {
         let name = |s: &str| -> crate::session::Name { Arc::from(s.as_bytes()) };
@@ -408,18 +407,11 @@ mod tests {
             w.push(&session(i as i64)).unwrap();
         }
         assert_eq!(w.finish().unwrap(), n as u64);
-        let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
-        let groups: Vec<i64> = builder
-            .metadata()
-            .row_groups()
-            .iter()
-            .map(|g| g.num_rows())
-            .collect();
+        let (groups, batches) = crate::sink::parquet::read_back(&path);
         assert_eq!(groups, [ROWS_PER_GROUP as i64, (ROWS_PER_BATCH + 7) as i64]);
         let mut ids = Vec::new();
         let mut last = Vec::new();
-        for batch in builder.build().unwrap() {
-            let batch = batch.unwrap();
+        for batch in batches {
             ids.extend(
                 batch["connection_id"]
                     .as_primitive::<Int64Type>()
